@@ -1,0 +1,13 @@
+//! Pure bytes <-> types for everything a Grandstream device reads or sends:
+//! the legacy binary `cfg<mac>` file, XML v1/v2, OpenSSL-salted AES-256-CBC,
+//! request file names and User-Agent strings.
+//!
+//! Nothing here touches the file system, sockets, the clock or a random number
+//! generator: salts and times come from the caller, so every function is
+//! deterministic and golden-tested byte for byte.
+
+pub mod binary;
+pub mod crypto;
+pub mod request;
+pub mod useragent;
+pub mod xml;

@@ -1,0 +1,23 @@
+//! gsprov: a provisioning workstation for Grandstream SIP devices.
+//!
+//! Module map (dependencies point one way, top to bottom):
+//! - [`ids`]: MAC, P-id and model newtypes, parsed once.
+//! - [`catalog`]: the P-value catalog (`assets/p-values.json`), value validation,
+//!   account and port layouts.
+//! - [`site`]: the technician's project as saved, layering defaults -> model ->
+//!   device with provenance, CSV import.
+//! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, request names,
+//!   User-Agent).
+//! - [`generate`]: site -> the files each device will request.
+//! - [`storage`]: the only module that reads or writes user files.
+//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, ...).
+//! - [`cli`]: clap types turned into validated options; opens nothing.
+
+pub mod catalog;
+pub mod cli;
+pub mod formats;
+pub mod generate;
+pub mod headless;
+pub mod ids;
+pub mod site;
+pub mod storage;
