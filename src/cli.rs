@@ -1,1 +1,130 @@
-//! (being written)
+//! Command-line arguments: clap types, then validated options. Opens no file and
+//! binds no socket; `headless` and `main` do the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::formats::crypto::Digest;
+
+/// Exit codes, stable for scripts (documented in README.md).
+pub mod exit {
+    /// Everything worked.
+    pub const OK: u8 = 0;
+    /// The input has problems gsprov found and listed (check errors, rejected CSV rows).
+    pub const PROBLEMS: u8 = 1;
+    /// The command line is wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// A file or folder could not be read or written.
+    pub const IO: u8 = 3;
+    /// A file is malformed (site syntax, undecodable config file, wrong password).
+    pub const MALFORMED: u8 = 4;
+    /// A server could not start or failed.
+    pub const SERVICE: u8 = 5;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "gsprov", version, about = "Provisioning workstation for Grandstream SIP devices", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// More log output (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open a site in the desktop app (the demo site when none is given).
+    Open(OpenArgs),
+    /// Write a starter site file.
+    New(NewArgs),
+    /// Validate a site and list every problem with its location.
+    Check(CheckArgs),
+    /// Generate every device's files into a folder (atomically replaced).
+    Generate(GenerateArgs),
+    /// Add or update devices from a CSV file (all rows or none).
+    Import(ImportArgs),
+    /// Print the parameters inside a binary cfg<mac> or (encrypted) XML file.
+    Decode(DecodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Site file (*.gsprov.toml).
+    pub site: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Site file to create.
+    pub site: PathBuf,
+    /// Start from the demo office instead of an empty site.
+    #[arg(long)]
+    pub demo: bool,
+    /// Overwrite an existing file (the old one is kept as .bak).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    pub site: PathBuf,
+    /// One JSON object per problem.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    pub site: PathBuf,
+    /// Folder to write; replaced as a whole if gsprov wrote it before.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Print the file list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    pub site: PathBuf,
+    /// CSV file with a header row (columns: see README).
+    pub csv: PathBuf,
+    /// Report what would change, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DigestArg {
+    Md5,
+    Sha256,
+}
+
+impl From<DigestArg> for Digest {
+    fn from(d: DigestArg) -> Self {
+        match d {
+            DigestArg::Md5 => Digest::Md5,
+            DigestArg::Sha256 => Digest::Sha256,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// A cfg<mac> binary file, or a cfg*.xml file (plain or encrypted).
+    pub file: PathBuf,
+    /// XML password (P1359) for an encrypted file. Also read from GSPROV_XML_PASSWORD.
+    #[arg(long, env = "GSPROV_XML_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Key-derivation digest of an encrypted file.
+    #[arg(long, value_enum, default_value = "md5")]
+    pub digest: DigestArg,
+    /// Show password values instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,1 +1,317 @@
-//! (being written)
+//! Site -> the set of files each device will request, by name, with the bytes
+//! and where every value came from (spec §2, §6, §7, §8).
+//!
+//! Pure: the caller supplies the salts (one per encrypted file), so the output is
+//! deterministic for a given salt source. Writing the files is `storage`'s job.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::formats::request::{self, Naming};
+use crate::formats::{binary, crypto, xml};
+use crate::ids::{Mac, Model, PId};
+use crate::site::{
+    BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Setting, Severity, Site, Source, device_location,
+};
+
+/// Which of the four requests a file answers (spec §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// `cfg<mac>` (and its `cfg<mac>.bin` alias).
+    Binary,
+    /// `cfg<mac>.xml`.
+    DeviceXml,
+    /// `cfg<model>.xml`.
+    ModelXml,
+    /// `cfg.xml`.
+    GenericXml,
+}
+
+impl FileKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileKind::Binary => "legacy binary config",
+            FileKind::DeviceXml => "per-device XML",
+            FileKind::ModelXml => "per-model XML",
+            FileKind::GenericXml => "generic XML",
+        }
+    }
+}
+
+/// One file as it will be served.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// The exact name a device requests, prefix and postfix applied.
+    pub name: String,
+    pub kind: FileKind,
+    pub device: Option<Mac>,
+    pub model: Option<Model>,
+    pub bytes: Arc<[u8]>,
+    pub encrypted: bool,
+    /// The values in the file and where each came from.
+    pub settings: Arc<Effective>,
+}
+
+/// Everything generated for a site.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub files: Vec<File>,
+    /// Values that could not be placed (e.g. no alias for XML v2), one per key.
+    pub warnings: Vec<Issue>,
+}
+
+impl Output {
+    /// Files keyed by lower-case name: devices ask in any case (spec §9.1).
+    pub fn by_name(&self) -> BTreeMap<String, &File> {
+        self.files.iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect()
+    }
+
+    pub fn total_bytes(&self) -> usize {
+        self.files.iter().map(|f| f.bytes.len()).sum()
+    }
+}
+
+/// A device whose file cannot be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{location}: binary file: {source}")]
+    Binary { location: String, source: binary::EncodeError },
+    #[error("{location}: XML file: {source}")]
+    Xml { location: String, source: xml::XmlError },
+}
+
+/// The naming rules of a site, borrowed.
+pub fn naming(site: &Site) -> Naming<'_> {
+    let p = &site.provisioning;
+    Naming { prefix: &p.prefix, postfix: &p.postfix, fw_prefix: &p.firmware_prefix, fw_postfix: &p.firmware_postfix }
+}
+
+/// Builds every file of `site`. `salt` is called once per encrypted file.
+pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, GenerateError> {
+    let mut g = Generator { site, salt, naming: naming(site), out: Output::default(), warned: BTreeMap::new() };
+    for (i, d) in site.devices.iter().enumerate() {
+        g.device(i, d)?;
+    }
+    let p = &site.provisioning;
+    if p.model_xml {
+        for model in site.models_in_use() {
+            if model.requests_model_file() {
+                let eff = Arc::new(site.effective_model(&model));
+                let name = request::model_xml_name(&model, &g.naming);
+                let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
+                let loc = format!("models.{model}");
+                g.xml_file(&loc, name, FileKind::ModelXml, None, Some(model), eff, encrypt)?;
+            }
+        }
+    }
+    if p.generic_xml {
+        let eff = Arc::new(site.effective_generic());
+        let name = request::generic_xml_name(&g.naming);
+        let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
+        g.xml_file("defaults", name, FileKind::GenericXml, None, None, eff, encrypt)?;
+    }
+    let mut out = g.out;
+    out.warnings.extend(g.warned.into_values());
+    Ok(out)
+}
+
+struct Generator<'a, 's> {
+    site: &'a Site,
+    salt: &'s mut dyn FnMut() -> [u8; 8],
+    naming: Naming<'a>,
+    out: Output,
+    /// One warning per key that could not be placed, not one per device.
+    warned: BTreeMap<String, Issue>,
+}
+
+impl Generator<'_, '_> {
+    fn device(&mut self, index: usize, d: &crate::site::Device) -> Result<(), GenerateError> {
+        let p = &self.site.provisioning;
+        let eff = Arc::new(self.site.effective(d));
+        let reads_xml = d.model.reads_xml();
+        let binary_values = match (p.binary, reads_xml) {
+            (BinaryMode::Off, _) => None,
+            (BinaryMode::Full, _) | (BinaryMode::Auto, false) => Some(Arc::new(with_password(self.site, &eff))),
+            (BinaryMode::Bootstrap, _) => Some(Arc::new(bootstrap(self.site, &eff))),
+            (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
+        };
+        if let Some(values) = binary_values {
+            let params = p_values(&values);
+            let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
+            let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
+            let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
+                .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
+                .into();
+            // Older manuals and traffic show `cfg<mac>`, the newer guide `cfg<mac>.bin`:
+            // serve the same bytes under both names (spec §2).
+            for name in [
+                request::binary_name(d.mac, &self.naming),
+                request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &self.naming)
+                    .unwrap_or_default(),
+            ] {
+                self.out.files.push(File {
+                    name,
+                    kind: FileKind::Binary,
+                    device: Some(d.mac),
+                    model: Some(d.model.clone()),
+                    bytes: bytes.clone(),
+                    encrypted: false,
+                    settings: values.clone(),
+                });
+            }
+        }
+        if reads_xml && p.device_xml {
+            let name = request::device_xml_name(d.mac, &self.naming);
+            let loc = device_location(index, d);
+            self.xml_file(&loc, name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn xml_file(
+        &mut self,
+        location: &str,
+        name: String,
+        kind: FileKind,
+        mac: Option<Mac>,
+        model: Option<Model>,
+        eff: Arc<Effective>,
+        encrypt: bool,
+    ) -> Result<(), GenerateError> {
+        let p = &self.site.provisioning;
+        let entries = match p.xml_version {
+            xml::Version::V1 => {
+                for key in eff.0.keys().filter(|k| k.parse::<PId>().is_err()) {
+                    self.warn(key, format!("{key} has no P-value; it needs XML version 2 (provisioning.xml_version = \"v2\") and is left out"));
+                }
+                p_values(&eff).into_iter().map(|(id, v)| (xml::Key::P(id), v.to_string())).collect()
+            }
+            xml::Version::V2 => self.v2_entries(&eff),
+        };
+        let doc = xml::Document { mac, version: p.xml_version, entries };
+        let plain = xml::write(&doc).map_err(|source| GenerateError::Xml { location: location.to_string(), source })?;
+        let bytes: Arc<[u8]> = if encrypt {
+            crypto::encrypt(&plain, p.xml_password.as_bytes(), (self.salt)(), p.digest).into()
+        } else {
+            plain.into()
+        };
+        self.out.files.push(File { name, kind, device: mac, model, bytes, encrypted: encrypt, settings: eff });
+        Ok(())
+    }
+
+    fn v2_entries(&mut self, eff: &Effective) -> Vec<(xml::Key, String)> {
+        let cat = Catalog::get();
+        let mut out = Vec::with_capacity(eff.0.len());
+        for (key, setting) in &eff.0 {
+            match key.parse::<PId>() {
+                Ok(id) => match cat.alias_of(id) {
+                    Some(alias) => {
+                        let value =
+                            cat.lookup(key).map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value));
+                        out.push((xml::Key::Alias(alias), value));
+                    }
+                    None => self.warn(
+                        key,
+                        format!("{key} has no XML v2 alias and is left out of v2 files; use XML version 1 for it"),
+                    ),
+                },
+                Err(_) => out.push((xml::Key::Alias(key.clone()), setting.value.clone())),
+            }
+        }
+        out
+    }
+
+    fn warn(&mut self, key: &str, message: String) {
+        self.warned.entry(key.to_string()).or_insert_with(|| Issue {
+            severity: Severity::Warning,
+            location: format!("generate ({key})"),
+            message,
+        });
+    }
+}
+
+/// The P-values of a layered result, in numeric order (P2 before P10).
+fn p_values(eff: &Effective) -> Vec<(PId, &str)> {
+    let mut v: Vec<(PId, &str)> =
+        eff.0.iter().filter_map(|(k, s)| k.parse::<PId>().ok().map(|id| (id, s.value.as_str()))).collect();
+    v.sort_unstable_by_key(|(id, _)| *id);
+    v
+}
+
+/// The few values an XML-capable unit needs from the binary file to fetch (and
+/// decrypt) its XML: method, server path, file naming, XML password (spec §2, §8).
+fn bootstrap(site: &Site, eff: &Effective) -> Effective {
+    let kept =
+        Effective(BOOTSTRAP_KEYS.iter().filter_map(|k| eff.0.get(*k).map(|s| (k.to_string(), s.clone()))).collect());
+    with_password(site, &kept)
+}
+
+/// Adds the XML password (P1359) when XML files are encrypted: the binary file is
+/// how a unit learns it (spec §8, first bootstrap method).
+fn with_password(site: &Site, eff: &Effective) -> Effective {
+    let mut out = eff.clone();
+    if site.provisioning.encrypts() {
+        out.0.insert(
+            "P1359".into(),
+            Setting { value: site.provisioning.xml_password.clone(), source: Source::Provisioning },
+        );
+    }
+    out
+}
+
+/// An nginx `server` block serving an exported tree, for a site that outgrows the laptop.
+pub fn nginx_conf(site: &Site) -> String {
+    let auth = if site.serving.auth.is_some() {
+        "    # The site uses HTTP authentication: create the file with\n    #   htpasswd -c /etc/nginx/gsprov.htpasswd <user>\n    auth_basic \"gsprov\";\n    auth_basic_user_file /etc/nginx/gsprov.htpasswd;\n"
+    } else {
+        ""
+    };
+    format!(
+        "# nginx configuration for the gsprov export of site {name:?}.\n\
+         # Copy the tree to /srv/gsprov and include this file from the http {{}} block.\n\
+         # Point the devices' config server path (P237) at this host; use HTTPS when the\n\
+         # XML files are not encrypted, since they carry SIP passwords.\n\
+         server {{\n\
+         \x20   listen 80;\n\
+         \x20   server_name _;\n\
+         \x20   root /srv/gsprov;\n\
+         \x20   autoindex off;\n\
+         {auth}\
+         \x20   # Devices may ask in upper case (spec 9.1); the files are stored as named.\n\
+         \x20   location ~* \\.xml {{ default_type application/xml; try_files $uri =404; }}\n\
+         \x20   location /firmware/ {{ default_type application/octet-stream; try_files $uri =404; }}\n\
+         \x20   location / {{ default_type application/octet-stream; try_files $uri =404; }}\n\
+         }}\n",
+        name = site.name
+    )
+}
+
+/// The README placed in an exported tree. Lists files, never secrets.
+pub fn tree_readme(site: &Site, out: &Output) -> String {
+    let mut s = format!(
+        "gsprov export of site \"{}\"\n\n\
+         Serve this folder over TFTP or HTTP(S) and point the devices at it (P237 config\n\
+         server path, P212 method, or DHCP option 66). Devices request, in order:\n\
+         cfg<mac> (binary), cfg<mac>.xml, cfg<model>.xml, then cfg.xml; a 404 moves them on.\n\
+         nginx.conf beside this file is a ready server block.\n\n",
+        site.name
+    );
+    if site.provisioning.encrypts() {
+        s.push_str("XML files marked 'encrypted' are AES-256-CBC (OpenSSL salted format, MD5 key derivation\nunless the site says otherwise); devices get the password (P1359) from their binary file.\n\n");
+    }
+    s.push_str("file                                     kind                  device        encrypted  bytes\n");
+    for f in &out.files {
+        s.push_str(&format!(
+            "{:<40} {:<21} {:<13} {:<10} {}\n",
+            f.name,
+            f.kind.describe(),
+            f.device.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            if f.encrypted { "yes" } else { "no" },
+            f.bytes.len()
+        ));
+    }
+    s
+}

@@ -16,7 +16,9 @@ pub enum MacError {
     Length(String, usize),
     #[error("MAC address {0:?} contains {1:?}, which is not a hex digit or separator")]
     NotHex(String, char),
-    #[error("MAC address {0:?} mixes separators or groups them oddly; use 000B82123456, 00:0B:82:12:34:56, 00-0B-82-12-34-56 or 000b.8212.3456")]
+    #[error(
+        "MAC address {0:?} mixes separators or groups them oddly; use 000B82123456, 00:0B:82:12:34:56, 00-0B-82-12-34-56 or 000b.8212.3456"
+    )]
     Shape(String),
 }
 
@@ -254,14 +256,12 @@ impl Model {
             }
             Family::Legacy => 1,
             Family::Phone | Family::AndroidPhone => {
-                if m.starts_with("GXP2170") || m.starts_with("GXP2160") || m.starts_with("GRP2616") || m.starts_with("GRP2615") {
+                let six = ["GXP2170", "GXP2160", "GRP2616", "GRP2615"];
+                let four = ["GXP2140", "GRP2614", "GRP2613"];
+                if six.iter().any(|p| m.starts_with(p)) {
                     6
-                } else if m.starts_with("GXP2140") || m.starts_with("GRP2614") || m.starts_with("GRP2613") {
+                } else if four.iter().any(|p| m.starts_with(p)) {
                     4
-                } else if m.starts_with("GXP2135") || m.starts_with("GXP2130") || m.starts_with("GRP2612") {
-                    2
-                } else if m.starts_with("GXP16") || m.starts_with("GRP2601") || m.starts_with("GRP2602") {
-                    2
                 } else {
                     2
                 }

@@ -1,3 +1,40 @@
-fn main() {
-    println!("gsprov: being built");
+//! gsprov binary: parse the command line, set up logging, run one front end,
+//! map errors to exit codes. No logic of its own.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gsprov::cli::{Cli, Command, exit};
+use gsprov::headless::{self, Term};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt().with_env_filter(level).with_writer(std::io::stderr).with_target(false).init();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr();
+    let mut term = Term { out: &mut out, err: &mut err };
+    let result = match &cli.command {
+        None | Some(Command::Open(_)) => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(exit::OK);
+        }
+        Some(Command::New(a)) => headless::new(a, &mut term),
+        Some(Command::Check(a)) => headless::check(a, &mut term),
+        Some(Command::Generate(a)) => headless::generate(a, &mut term),
+        Some(Command::Import(a)) => headless::import(a, &mut term),
+        Some(Command::Decode(a)) => headless::decode(a, &mut term),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("gsprov: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

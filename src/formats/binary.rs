@@ -81,10 +81,7 @@ impl FromStr for Escape {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        Escape::ALL
-            .into_iter()
-            .find(|e| e.name().eq_ignore_ascii_case(t))
-            .ok_or_else(|| EscapeError(s.to_string()))
+        Escape::ALL.into_iter().find(|e| e.name().eq_ignore_ascii_case(t)).ok_or_else(|| EscapeError(s.to_string()))
     }
 }
 
@@ -109,11 +106,7 @@ const fn build_table(mode: Escape) -> [Class; 256] {
             Escape::Percent if is_unreserved(b) => Class::Keep,
             Escape::Form if b == b' ' => Class::Plus,
             Escape::Form if is_unreserved(b) && b != b'~' => Class::Keep,
-            Escape::Minimal
-                if b >= 0x20 && b != 0x7f && !matches!(b, b'%' | b'&' | b'=' | b'+') =>
-            {
-                Class::Keep
-            }
+            Escape::Minimal if b >= 0x20 && b != 0x7f && !matches!(b, b'%' | b'&' | b'=' | b'+') => Class::Keep,
             Escape::Raw => Class::Keep,
             _ => Class::Hex,
         };
@@ -143,11 +136,7 @@ pub struct EncodeOptions {
 
 impl Default for EncodeOptions {
     fn default() -> Self {
-        EncodeOptions {
-            escape: Escape::Percent,
-            align: 2,
-            gnkey: DEFAULT_GNKEY.to_string(),
-        }
+        EncodeOptions { escape: Escape::Percent, align: 2, gnkey: DEFAULT_GNKEY.to_string() }
     }
 }
 
@@ -160,16 +149,10 @@ pub enum EncodeError {
         "the value of {pid} contains {what} at byte {offset}, which raw escaping cannot carry; \
          use percent, form or minimal escaping, or change the value"
     )]
-    RawUnsafe {
-        pid: PId,
-        what: &'static str,
-        offset: usize,
-    },
+    RawUnsafe { pid: PId, what: &'static str, offset: usize },
     #[error("gnkey {0:?} must be 1 to 16 ASCII letters or digits (normally 0b82)")]
     Gnkey(String),
-    #[error(
-        "the file would be {0} bytes; its length field can count at most 8 GiB, so split the parameters"
-    )]
+    #[error("the file would be {0} bytes; its length field can count at most 8 GiB, so split the parameters")]
     TooLarge(usize),
 }
 
@@ -180,11 +163,7 @@ pub enum EncodeError {
 /// # Errors
 /// A bad alignment or gnkey, a raw-mode value containing `&`, `=` or NUL (the
 /// error names the P-id), or a file too large for the 32-bit length field.
-pub fn encode(
-    mac: Mac,
-    params: &[(PId, &str)],
-    opts: &EncodeOptions,
-) -> Result<Vec<u8>, EncodeError> {
+pub fn encode(mac: Mac, params: &[(PId, &str)], opts: &EncodeOptions) -> Result<Vec<u8>, EncodeError> {
     let align = opts.align;
     if align < 2 || !align.is_power_of_two() {
         return Err(EncodeError::Align(align));
@@ -211,16 +190,7 @@ pub fn encode(
             }
             body_len += bytes.len();
         } else {
-            body_len += bytes
-                .iter()
-                .map(|&b| {
-                    if table[b as usize] == Class::Hex {
-                        3
-                    } else {
-                        1
-                    }
-                })
-                .sum::<usize>();
+            body_len += bytes.iter().map(|&b| if table[b as usize] == Class::Hex { 3 } else { 1 }).sum::<usize>();
         }
     }
     let padded = body_len.next_multiple_of(align);
@@ -241,11 +211,9 @@ pub fn encode(
             match table[b as usize] {
                 Class::Keep => out.push(b),
                 Class::Plus => out.push(b'+'),
-                Class::Hex => out.extend_from_slice(&[
-                    b'%',
-                    HEX_UPPER[(b >> 4) as usize],
-                    HEX_UPPER[(b & 0x0f) as usize],
-                ]),
+                Class::Hex => {
+                    out.extend_from_slice(&[b'%', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 0x0f) as usize]])
+                }
             }
         }
         out.push(b'&');
@@ -263,9 +231,7 @@ pub fn encode(
 /// Sum of big-endian 16-bit words modulo 2^16; an odd tail counts as `tail << 8`.
 pub fn word_sum(data: &[u8]) -> u16 {
     let mut chunks = data.chunks_exact(2);
-    let mut sum = chunks.by_ref().fold(0u16, |acc, w| {
-        acc.wrapping_add(u16::from_be_bytes([w[0], w[1]]))
-    });
+    let mut sum = chunks.by_ref().fold(0u16, |acc, w| acc.wrapping_add(u16::from_be_bytes([w[0], w[1]])));
     if let [last] = chunks.remainder() {
         sum = sum.wrapping_add(u16::from(*last) << 8);
     }
@@ -334,17 +300,11 @@ pub enum DecodeError {
         last = .0 - 1
     )]
     OddLength(usize),
-    #[error(
-        "field at byte offset {offset} ({text:?}) has no '='; the body must be name=value fields joined by '&'"
-    )]
+    #[error("field at byte offset {offset} ({text:?}) has no '='; the body must be name=value fields joined by '&'")]
     NoEquals { offset: usize, text: String },
-    #[error(
-        "field name {name:?} at byte offset {offset} is neither a P-value id (P<digits>) nor gnkey"
-    )]
+    #[error("field name {name:?} at byte offset {offset} is neither a P-value id (P<digits>) nor gnkey")]
     BadName { offset: usize, name: String },
-    #[error(
-        "the value of {name} at byte offset {offset} is not valid UTF-8 after undoing %XX escapes"
-    )]
+    #[error("the value of {name} at byte offset {offset} is not valid UTF-8 after undoing %XX escapes")]
     InvalidUtf8 { offset: usize, name: String },
 }
 
@@ -391,27 +351,19 @@ pub fn decode_with(bytes: &[u8], plus_is_space: bool) -> Result<Decoded, DecodeE
         let mut start = HEADER_LEN;
         for field in content.split(|&b| b == b'&') {
             let Some(eq) = field.iter().position(|&b| b == b'=') else {
-                return Err(DecodeError::NoEquals {
-                    offset: start,
-                    text: preview(field),
-                });
+                return Err(DecodeError::NoEquals { offset: start, text: preview(field) });
             };
             let (name, value) = (&field[..eq], &field[eq + 1..]);
             let value_offset = start + eq + 1;
             let text = |scratch: &mut Vec<u8>, shown: &str| {
                 unescape_into(value, plus_is_space, scratch);
-                String::from_utf8(std::mem::take(scratch)).map_err(|_| DecodeError::InvalidUtf8 {
-                    offset: value_offset,
-                    name: shown.to_string(),
-                })
+                String::from_utf8(std::mem::take(scratch))
+                    .map_err(|_| DecodeError::InvalidUtf8 { offset: value_offset, name: shown.to_string() })
             };
             if name == b"gnkey" {
                 gnkey = Some(text(&mut scratch, "gnkey")?);
             } else {
-                let pid = parse_pid(name).ok_or_else(|| DecodeError::BadName {
-                    offset: start,
-                    name: preview(name),
-                })?;
+                let pid = parse_pid(name).ok_or_else(|| DecodeError::BadName { offset: start, name: preview(name) })?;
                 params.push((pid, text(&mut scratch, &pid.to_string())?));
             }
             start += field.len() + 1;
@@ -436,9 +388,7 @@ fn parse_pid(name: &[u8]) -> Option<PId> {
     if digits.is_empty() || digits.len() > 6 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits
-        .iter()
-        .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+    let n = digits.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
     Some(PId::new(n))
 }
 
@@ -459,10 +409,8 @@ fn unescape_into(raw: &[u8], plus_is_space: bool, out: &mut Vec<u8>) {
     while i < raw.len() {
         let b = raw[i];
         if b == b'%'
-            && let (Some(hi), Some(lo)) = (
-                raw.get(i + 1).copied().and_then(hex_val),
-                raw.get(i + 2).copied().and_then(hex_val),
-            )
+            && let (Some(hi), Some(lo)) =
+                (raw.get(i + 1).copied().and_then(hex_val), raw.get(i + 2).copied().and_then(hex_val))
         {
             out.push(hi << 4 | lo);
             i += 3;
@@ -495,8 +443,7 @@ mod tests {
     }
 
     fn read_json(path: &std::path::Path) -> serde_json::Value {
-        let text =
-            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
@@ -528,12 +475,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| {
-                    (
-                        p[0].as_str().unwrap().parse().unwrap(),
-                        p[1].as_str().unwrap().to_string(),
-                    )
-                })
+                .map(|p| (p[0].as_str().unwrap().parse().unwrap(), p[1].as_str().unwrap().to_string()))
                 .collect();
             let borrowed: Vec<(PId, &str)> = params.iter().map(|(p, v)| (*p, v.as_str())).collect();
             let escape: Escape = meta["escape"].as_str().unwrap().parse().unwrap();
@@ -546,39 +488,19 @@ mod tests {
 
             let encoded = encode(mac, &borrowed, &opts).unwrap();
             assert_eq!(hex(&encoded), hex(&bin), "{stem}: re-encoding differs");
-            assert_eq!(
-                hex(&encoded[..16]),
-                meta["header_hex"].as_str().unwrap(),
-                "{stem}"
-            );
+            assert_eq!(hex(&encoded[..16]), meta["header_hex"].as_str().unwrap(), "{stem}");
 
             let d = decode_with(&bin, escape == Escape::Form).unwrap();
             assert!(d.checksum_ok && d.length_ok, "{stem}: {d:?}");
             assert_eq!(d.mac, mac, "{stem}");
-            assert_eq!(
-                format!("{:04x}", d.checksum),
-                meta["checksum_hex"].as_str().unwrap(),
-                "{stem}"
-            );
-            assert_eq!(
-                u64::from(d.length_words),
-                meta["length_field_words"].as_u64().unwrap(),
-                "{stem}"
-            );
-            assert_eq!(
-                d.padding as u64,
-                meta["padding_nul_bytes"].as_u64().unwrap(),
-                "{stem}"
-            );
+            assert_eq!(format!("{:04x}", d.checksum), meta["checksum_hex"].as_str().unwrap(), "{stem}");
+            assert_eq!(u64::from(d.length_words), meta["length_field_words"].as_u64().unwrap(), "{stem}");
+            assert_eq!(d.padding as u64, meta["padding_nul_bytes"].as_u64().unwrap(), "{stem}");
             assert_eq!(d.gnkey.as_deref(), Some(opts.gnkey.as_str()), "{stem}");
             assert_eq!(d.params, params, "{stem}: decoded params differ");
             seen += 1;
         }
-        assert!(
-            seen >= 6,
-            "expected at least 6 binary vectors in {}, found {seen}",
-            dir.display()
-        );
+        assert!(seen >= 6, "expected at least 6 binary vectors in {}, found {seen}", dir.display());
     }
 
     #[test]
@@ -594,10 +516,7 @@ mod tests {
     #[test]
     fn escaping_matches_the_reference() {
         let body = |escape, v: &str| {
-            let opts = EncodeOptions {
-                escape,
-                ..Default::default()
-            };
+            let opts = EncodeOptions { escape, ..Default::default() };
             let blob = encode(mac(), &[(PId::new(1), v)], &opts).unwrap();
             let end = blob.iter().rposition(|&b| b != 0).unwrap() + 1;
             String::from_utf8(blob[16 + 3..end - "&gnkey=0b82".len()].to_vec()).unwrap()
@@ -605,59 +524,27 @@ mod tests {
         assert_eq!(body(Escape::Percent, "a b&c=d~*"), "a%20b%26c%3Dd~%2A");
         assert_eq!(body(Escape::Form, "a b&c=d~"), "a+b%26c%3Dd%7E");
         assert_eq!(body(Escape::Percent, "ü"), "%C3%BC");
-        assert_eq!(
-            body(Escape::Minimal, "ü a/%&=+\t\x7f"),
-            "ü a/%25%26%3D%2B%09%7F"
-        );
+        assert_eq!(body(Escape::Minimal, "ü a/%&=+\t\x7f"), "ü a/%25%26%3D%2B%09%7F");
         assert_eq!(body(Escape::Raw, "a b/ü%+"), "a b/ü%+");
     }
 
     #[test]
     fn encode_rejects_with_a_reason() {
-        let raw = EncodeOptions {
-            escape: Escape::Raw,
-            ..Default::default()
-        };
+        let raw = EncodeOptions { escape: Escape::Raw, ..Default::default() };
         let err = encode(mac(), &[(PId::new(3), "ok"), (PId::new(34), "a&b")], &raw).unwrap_err();
-        assert_eq!(
-            err,
-            EncodeError::RawUnsafe {
-                pid: PId::new(34),
-                what: "'&'",
-                offset: 1
-            }
-        );
+        assert_eq!(err, EncodeError::RawUnsafe { pid: PId::new(34), what: "'&'", offset: 1 });
         assert!(err.to_string().contains("P34"), "{err}");
-        assert!(matches!(
-            encode(mac(), &[(PId::new(3), "x=1")], &raw),
-            Err(EncodeError::RawUnsafe { .. })
-        ));
-        assert!(matches!(
-            encode(mac(), &[(PId::new(3), "x\0")], &raw),
-            Err(EncodeError::RawUnsafe { .. })
-        ));
+        assert!(matches!(encode(mac(), &[(PId::new(3), "x=1")], &raw), Err(EncodeError::RawUnsafe { .. })));
+        assert!(matches!(encode(mac(), &[(PId::new(3), "x\0")], &raw), Err(EncodeError::RawUnsafe { .. })));
         for align in [0, 1, 3, 6, 12] {
-            let opts = EncodeOptions {
-                align,
-                ..Default::default()
-            };
+            let opts = EncodeOptions { align, ..Default::default() };
             assert_eq!(encode(mac(), &[], &opts), Err(EncodeError::Align(align)));
         }
         for gnkey in ["", "0b&2", "ab=", "ü"] {
-            let opts = EncodeOptions {
-                gnkey: gnkey.into(),
-                ..Default::default()
-            };
-            assert!(
-                matches!(encode(mac(), &[], &opts), Err(EncodeError::Gnkey(_))),
-                "{gnkey}"
-            );
+            let opts = EncodeOptions { gnkey: gnkey.into(), ..Default::default() };
+            assert!(matches!(encode(mac(), &[], &opts), Err(EncodeError::Gnkey(_))), "{gnkey}");
         }
-        let opts = EncodeOptions {
-            align: 32,
-            gnkey: "74ad".into(),
-            ..Default::default()
-        };
+        let opts = EncodeOptions { align: 32, gnkey: "74ad".into(), ..Default::default() };
         let blob = encode(mac(), &[], &opts).unwrap();
         assert_eq!(blob.len(), 16 + 32);
         assert_eq!(decode(&blob).unwrap().gnkey.as_deref(), Some("74ad"));
@@ -679,53 +566,23 @@ mod tests {
     #[test]
     fn decode_errors_say_where() {
         assert_eq!(decode(&[0; 15]), Err(DecodeError::TooShort(15)));
-        assert!(matches!(
-            decode(&[0; 16]),
-            Err(DecodeError::MissingSeparator(_))
-        ));
+        assert!(matches!(decode(&[0; 16]), Err(DecodeError::MissingSeparator(_))));
         let mut h = vec![0u8; 12];
         h.extend_from_slice(b"\r\n\r\n");
         let with = |body: &[u8]| [h.as_slice(), body].concat();
         let empty = decode(&h).unwrap();
         assert!(empty.params.is_empty() && empty.gnkey.is_none() && empty.padding == 0);
         assert_eq!(decode(&with(b"P")), Err(DecodeError::OddLength(17)));
-        assert_eq!(
-            decode(&with(b"P1=a&xxx")),
-            Err(DecodeError::NoEquals {
-                offset: 21,
-                text: "xxx".into()
-            })
-        );
-        assert_eq!(
-            decode(&with(b"P1=a&Q2=b\0")),
-            Err(DecodeError::BadName {
-                offset: 21,
-                name: "Q2".into()
-            })
-        );
-        assert!(matches!(
-            decode(&with(b"p1=a")),
-            Err(DecodeError::BadName { .. })
-        ));
-        assert!(matches!(
-            decode(&with(b"P1234567=a\0\0")),
-            Err(DecodeError::BadName { .. })
-        ));
+        assert_eq!(decode(&with(b"P1=a&xxx")), Err(DecodeError::NoEquals { offset: 21, text: "xxx".into() }));
+        assert_eq!(decode(&with(b"P1=a&Q2=b\0")), Err(DecodeError::BadName { offset: 21, name: "Q2".into() }));
+        assert!(matches!(decode(&with(b"p1=a")), Err(DecodeError::BadName { .. })));
+        assert!(matches!(decode(&with(b"P1234567=a\0\0")), Err(DecodeError::BadName { .. })));
         let e = decode(&with(b"P1=a&P7=%FF\0")).unwrap_err();
-        assert_eq!(
-            e,
-            DecodeError::InvalidUtf8 {
-                offset: 24,
-                name: "P7".into()
-            }
-        );
+        assert_eq!(e, DecodeError::InvalidUtf8 { offset: 24, name: "P7".into() });
         assert!(e.to_string().contains("offset 24"), "{e}");
         // a '%' without two hex digits is kept literally, '+' only on request
         let d = decode(&with(b"P1=%zz+%4&P2=a+b")).unwrap();
-        assert_eq!(
-            d.params,
-            vec![(PId::new(1), "%zz+%4".into()), (PId::new(2), "a+b".into())]
-        );
+        assert_eq!(d.params, vec![(PId::new(1), "%zz+%4".into()), (PId::new(2), "a+b".into())]);
         let d = decode_with(&with(b"P2=a+b%2B\0"), true).unwrap();
         assert_eq!(d.params, vec![(PId::new(2), "a b+".into())]);
     }
@@ -741,29 +598,19 @@ mod tests {
         assert_eq!(Escape::default(), Escape::Percent);
     }
 
-    fn any_params(
-        value: impl Strategy<Value = String>,
-    ) -> impl Strategy<Value = Vec<(PId, String)>> {
+    fn any_params(value: impl Strategy<Value = String>) -> impl Strategy<Value = Vec<(PId, String)>> {
         prop::collection::vec(((0u32..1_000_000).prop_map(PId::new), value), 0..12)
     }
 
     fn any_escape() -> impl Strategy<Value = Escape> {
-        prop_oneof![
-            Just(Escape::Percent),
-            Just(Escape::Form),
-            Just(Escape::Minimal)
-        ]
+        prop_oneof![Just(Escape::Percent), Just(Escape::Form), Just(Escape::Minimal)]
     }
 
     fn any_align() -> impl Strategy<Value = usize> {
         (1u32..6).prop_map(|s| 1usize << s)
     }
 
-    fn round_trip(
-        mac: Mac,
-        params: &[(PId, String)],
-        opts: &EncodeOptions,
-    ) -> Result<(), TestCaseError> {
+    fn round_trip(mac: Mac, params: &[(PId, String)], opts: &EncodeOptions) -> Result<(), TestCaseError> {
         let borrowed: Vec<(PId, &str)> = params.iter().map(|(p, v)| (*p, v.as_str())).collect();
         let blob = encode(mac, &borrowed, opts).unwrap();
         prop_assert_eq!((blob.len() - HEADER_LEN) % opts.align, 0);

@@ -188,10 +188,7 @@ mod tests {
 
     fn unhex(s: &str) -> Vec<u8> {
         assert!(s.len().is_multiple_of(2), "odd hex {s:?}");
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     fn hex(bytes: &[u8]) -> String {
@@ -207,9 +204,7 @@ mod tests {
         let password = unhex(meta["password_utf8_hex"].as_str().unwrap());
         assert_eq!(password, meta["password"].as_str().unwrap().as_bytes());
         let digest: Digest = meta["md"].as_str().unwrap().parse().unwrap();
-        let salt: [u8; 8] = unhex(meta["salt_hex"].as_str().unwrap())
-            .try_into()
-            .unwrap();
+        let salt: [u8; 8] = unhex(meta["salt_hex"].as_str().unwrap()).try_into().unwrap();
 
         assert!(is_salted(&blob));
         assert_eq!(&blob[8..16], &salt);
@@ -239,33 +234,17 @@ mod tests {
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            let meta: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let blob = std::fs::read(dir.join(meta["ciphertext_file"].as_str().unwrap())).unwrap();
             let password = unhex(meta["password_utf8_hex"].as_str().unwrap());
             let digest: Digest = meta["md"].as_str().unwrap().parse().unwrap();
             let salt: [u8; 8] = blob[8..16].try_into().unwrap();
             let (key, iv) = derive_key_iv(&password, &salt, digest);
-            assert_eq!(
-                hex(&key),
-                meta["derived_key_hex"].as_str().unwrap(),
-                "{}",
-                path.display()
-            );
-            assert_eq!(
-                hex(&iv),
-                meta["derived_iv_hex"].as_str().unwrap(),
-                "{}",
-                path.display()
-            );
+            assert_eq!(hex(&key), meta["derived_key_hex"].as_str().unwrap(), "{}", path.display());
+            assert_eq!(hex(&iv), meta["derived_iv_hex"].as_str().unwrap(), "{}", path.display());
             let plain = decrypt(&blob, &password, digest).unwrap();
             assert_eq!(plain.len() as u64, meta["plaintext_size"].as_u64().unwrap());
-            assert_eq!(
-                encrypt(&plain, &password, salt, digest),
-                blob,
-                "{}",
-                path.display()
-            );
+            assert_eq!(encrypt(&plain, &password, salt, digest), blob, "{}", path.display());
             seen += 1;
         }
         assert!(seen >= 1, "no xml vectors in {}", dir.display());
@@ -274,48 +253,23 @@ mod tests {
     #[test]
     fn openssl_cli_agrees_with_evp_bytes_to_key() {
         // Values printed by `openssl enc -p -md md5 -S 0102030405060708` (from gscfg.py).
-        let (key, iv) = derive_key_iv(
-            "pässwörd".as_bytes(),
-            &[1, 2, 3, 4, 5, 6, 7, 8],
-            Digest::Md5,
-        );
-        assert_eq!(
-            hex(&key),
-            "d0febc1a588ec21acb3a69eddd1045f287f090426865d2fbaaacf17a4c74f484"
-        );
+        let (key, iv) = derive_key_iv("pässwörd".as_bytes(), &[1, 2, 3, 4, 5, 6, 7, 8], Digest::Md5);
+        assert_eq!(hex(&key), "d0febc1a588ec21acb3a69eddd1045f287f090426865d2fbaaacf17a4c74f484");
         assert_eq!(hex(&iv), "ebe4da9889a70fec1a7b570718e472ed");
     }
 
     #[test]
     fn decrypt_errors() {
-        assert_eq!(
-            decrypt(b"", b"pw", Digest::Md5),
-            Err(CryptoError::NotSalted(0))
-        );
-        assert_eq!(
-            decrypt(b"Salted__1234567", b"pw", Digest::Md5),
-            Err(CryptoError::NotSalted(15))
-        );
-        assert_eq!(
-            decrypt(b"<?xml version='1.0'?>", b"pw", Digest::Md5),
-            Err(CryptoError::NotSalted(21))
-        );
-        assert_eq!(
-            decrypt(b"Salted__12345678", b"pw", Digest::Md5),
-            Err(CryptoError::Length(0))
-        );
+        assert_eq!(decrypt(b"", b"pw", Digest::Md5), Err(CryptoError::NotSalted(0)));
+        assert_eq!(decrypt(b"Salted__1234567", b"pw", Digest::Md5), Err(CryptoError::NotSalted(15)));
+        assert_eq!(decrypt(b"<?xml version='1.0'?>", b"pw", Digest::Md5), Err(CryptoError::NotSalted(21)));
+        assert_eq!(decrypt(b"Salted__12345678", b"pw", Digest::Md5), Err(CryptoError::Length(0)));
         let blob = encrypt(b"hello", b"right", [9; 8], Digest::Md5);
-        assert_eq!(
-            decrypt(&blob[..blob.len() - 1], b"right", Digest::Md5),
-            Err(CryptoError::Length(15))
-        );
+        assert_eq!(decrypt(&blob[..blob.len() - 1], b"right", Digest::Md5), Err(CryptoError::Length(15)));
         // A wrong key yields valid padding about 1 time in 256; this salt is checked not to.
         let err = decrypt(&blob, b"wrong", Digest::Md5).unwrap_err();
         assert_eq!(err, CryptoError::BadPadding(Digest::Md5));
-        assert!(
-            err.to_string().contains("wrong password or digest"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("wrong password or digest"), "{err}");
     }
 
     #[test]
@@ -347,57 +301,30 @@ mod tests {
         let writer = std::thread::spawn(move || stdin.write_all(&data));
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap().unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         Some(out.stdout)
     }
 
     #[test]
     fn interoperates_with_the_openssl_cli() {
-        let plain = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">Zoë</gs_provision>\n"
-            .repeat(7);
+        let plain =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">Zoë</gs_provision>\n".repeat(7);
         for digest in Digest::ALL {
             for password in ["gs-secret-1", "Pässwörd€", ""] {
                 let pass = format!("pass:{password}");
-                let base = [
-                    "enc",
-                    "-aes-256-cbc",
-                    "-md",
-                    digest.name(),
-                    "-pass",
-                    pass.as_str(),
-                ];
+                let base = ["enc", "-aes-256-cbc", "-md", digest.name(), "-pass", pass.as_str()];
 
-                let ours = encrypt(
-                    plain.as_bytes(),
-                    password.as_bytes(),
-                    [0x15, 0x4a, 0, 0xff, 1, 2, 3, 4],
-                    digest,
-                );
+                let ours = encrypt(plain.as_bytes(), password.as_bytes(), [0x15, 0x4a, 0, 0xff, 1, 2, 3, 4], digest);
                 let Some(theirs_plain) = openssl(&[&base[..], &["-d"]].concat(), &ours) else {
-                    eprintln!(
-                        "SKIPPED interoperates_with_the_openssl_cli: `openssl` is not on PATH"
-                    );
+                    eprintln!("SKIPPED interoperates_with_the_openssl_cli: `openssl` is not on PATH");
                     return;
                 };
-                assert_eq!(
-                    theirs_plain,
-                    plain.as_bytes(),
-                    "openssl -d of ours ({digest}, {password:?})"
-                );
+                assert_eq!(theirs_plain, plain.as_bytes(), "openssl -d of ours ({digest}, {password:?})");
 
-                let theirs =
-                    openssl(&[&base[..], &["-e", "-salt"]].concat(), plain.as_bytes()).unwrap();
+                let theirs = openssl(&[&base[..], &["-e", "-salt"]].concat(), plain.as_bytes()).unwrap();
                 assert!(is_salted(&theirs), "openssl -salt wrote no header");
                 let back = decrypt(&theirs, password.as_bytes(), digest).unwrap();
-                assert_eq!(
-                    back,
-                    plain.as_bytes(),
-                    "ours of openssl -e ({digest}, {password:?})"
-                );
+                assert_eq!(back, plain.as_bytes(), "ours of openssl -e ({digest}, {password:?})");
                 let salt: [u8; 8] = theirs[8..16].try_into().unwrap();
                 assert_eq!(encrypt(&back, password.as_bytes(), salt, digest), theirs);
             }

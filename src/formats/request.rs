@@ -64,23 +64,12 @@ pub struct Parsed {
 /// they send the P237 path or a leading `/`, spec §9.1); matching ignores case.
 pub fn parse(path: &str, naming: &Naming) -> Parsed {
     let (dir, file) = match path.rsplit_once('/') {
-        Some((dir, file)) => (
-            dir.split('/')
-                .filter(|c| !c.is_empty())
-                .collect::<Vec<_>>()
-                .join("/"),
-            file,
-        ),
+        Some((dir, file)) => (dir.split('/').filter(|c| !c.is_empty()).collect::<Vec<_>>().join("/"), file),
         None => (String::new(), path),
     };
     let lower = file.to_ascii_lowercase();
     let (asked, affix_ok) = classify(&lower, naming);
-    Parsed {
-        dir,
-        file: file.to_string(),
-        asked,
-        affix_ok,
-    }
+    Parsed { dir, file: file.to_string(), asked, affix_ok }
 }
 
 fn classify(lower: &str, n: &Naming) -> (Asked, bool) {
@@ -105,11 +94,7 @@ fn classify(lower: &str, n: &Naming) -> (Asked, bool) {
     if let Some(asked) = mismatched {
         return (asked, false);
     }
-    let fw_tries = [
-        Some(lower),
-        strip_affixes(lower, n.fw_prefix, ""),
-        strip_affixes(lower, "", n.fw_postfix),
-    ];
+    let fw_tries = [Some(lower), strip_affixes(lower, n.fw_prefix, ""), strip_affixes(lower, "", n.fw_postfix)];
     if let Some(asked) = fw_tries.into_iter().flatten().find_map(firmware_shape) {
         return (asked, false);
     }
@@ -121,8 +106,7 @@ fn classify(lower: &str, n: &Naming) -> (Asked, bool) {
 fn strip_affixes<'s>(name: &'s str, prefix: &str, postfix: &str) -> Option<&'s str> {
     let prefix = prefix.to_ascii_lowercase();
     let postfix = postfix.to_ascii_lowercase();
-    name.strip_prefix(prefix.as_str())?
-        .strip_suffix(postfix.as_str())
+    name.strip_prefix(prefix.as_str())?.strip_suffix(postfix.as_str())
 }
 
 /// Recognises the four config names in a lower-case core name.
@@ -132,16 +116,10 @@ fn config_shape(core: &str) -> Option<Asked> {
         return Some(Asked::GenericXml);
     }
     if let Some(mac) = twelve_hex(rest) {
-        return Some(Asked::BinaryConfig {
-            mac,
-            bin_suffix: false,
-        });
+        return Some(Asked::BinaryConfig { mac, bin_suffix: false });
     }
     if let Some(mac) = rest.strip_suffix(".bin").and_then(twelve_hex) {
-        return Some(Asked::BinaryConfig {
-            mac,
-            bin_suffix: true,
-        });
+        return Some(Asked::BinaryConfig { mac, bin_suffix: true });
     }
     let stem = rest.strip_suffix(".xml")?;
     if let Some(mac) = twelve_hex(stem) {
@@ -155,9 +133,7 @@ fn config_shape(core: &str) -> Option<Asked> {
         && stem.bytes().all(|b| b.is_ascii_alphanumeric())
         && stem.parse::<Model>().is_ok()
     {
-        return Some(Asked::ModelXml {
-            model_stem: stem.to_string(),
-        });
+        return Some(Asked::ModelXml { model_stem: stem.to_string() });
     }
     None
 }
@@ -169,17 +145,11 @@ fn firmware_shape(core: &str) -> Option<Asked> {
     if stem.is_empty() || config_shape(core).is_some() {
         return None;
     }
-    Some(Asked::Firmware {
-        name: core.to_string(),
-    })
+    Some(Asked::Firmware { name: core.to_string() })
 }
 
 fn twelve_hex(s: &str) -> Option<Mac> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit()) { s.parse().ok() } else { None }
 }
 
 /// `<prefix>cfg<mac><postfix>`: the legacy binary file.
@@ -211,14 +181,8 @@ pub fn firmware_name(base: &str, n: &Naming) -> String {
 /// Inverse of [`parse`] for every other variant.
 pub fn file_name(asked: &Asked, n: &Naming) -> Option<String> {
     Some(match asked {
-        Asked::BinaryConfig {
-            mac,
-            bin_suffix: false,
-        } => binary_name(*mac, n),
-        Asked::BinaryConfig {
-            mac,
-            bin_suffix: true,
-        } => format!("{}cfg{mac}.bin{}", n.prefix, n.postfix),
+        Asked::BinaryConfig { mac, bin_suffix: false } => binary_name(*mac, n),
+        Asked::BinaryConfig { mac, bin_suffix: true } => format!("{}cfg{mac}.bin{}", n.prefix, n.postfix),
         Asked::DeviceXml { mac } => device_xml_name(*mac, n),
         Asked::ModelXml { model_stem } => format!("{}cfg{model_stem}.xml{}", n.prefix, n.postfix),
         Asked::GenericXml => generic_xml_name(n),
@@ -236,30 +200,15 @@ mod tests {
         "000b82123456".parse().unwrap()
     }
 
-    const NONE: Naming = Naming {
-        prefix: "",
-        postfix: "",
-        fw_prefix: "",
-        fw_postfix: "",
-    };
-    const AFFIXED: Naming = Naming {
-        prefix: "gs_",
-        postfix: "_cfg001",
-        fw_prefix: "fw_",
-        fw_postfix: "_1.0.7.5",
-    };
+    const NONE: Naming = Naming { prefix: "", postfix: "", fw_prefix: "", fw_postfix: "" };
+    const AFFIXED: Naming = Naming { prefix: "gs_", postfix: "_cfg001", fw_prefix: "fw_", fw_postfix: "_1.0.7.5" };
 
     fn bin(bin_suffix: bool) -> Asked {
-        Asked::BinaryConfig {
-            mac: mac(),
-            bin_suffix,
-        }
+        Asked::BinaryConfig { mac: mac(), bin_suffix }
     }
 
     fn model(s: &str) -> Asked {
-        Asked::ModelXml {
-            model_stem: s.into(),
-        }
+        Asked::ModelXml { model_stem: s.into() }
     }
 
     fn fw(s: &str) -> Asked {
@@ -276,13 +225,7 @@ mod tests {
             ("cfg000b82123456.bin", NONE, "", bin(true), true),
             ("cfg000B82123456.BIN", NONE, "", bin(true), true),
             ("cfg000b82123456.xml", NONE, "", dev.clone(), true),
-            (
-                "//prov/gs//cfg000B82123456.XML",
-                NONE,
-                "prov/gs",
-                dev.clone(),
-                true,
-            ),
+            ("//prov/gs//cfg000B82123456.XML", NONE, "prov/gs", dev.clone(), true),
             ("cfg.xml", NONE, "", Asked::GenericXml, true),
             ("/a/cfg.xml", NONE, "a", Asked::GenericXml, true),
             ("cfggxp2170.xml", NONE, "", model("gxp2170"), true),
@@ -294,46 +237,16 @@ mod tests {
             ("bt-110.bin", NONE, "", fw("bt-110.bin"), true),
             ("gs_cfg000b82123456_cfg001", AFFIXED, "", bin(false), true),
             ("GS_cfg000b82123456_CFG001", AFFIXED, "", bin(false), true),
-            (
-                "gs_cfg000b82123456.bin_cfg001",
-                AFFIXED,
-                "",
-                bin(true),
-                true,
-            ),
-            (
-                "p/gs_cfg000b82123456.xml_cfg001",
-                AFFIXED,
-                "p",
-                dev.clone(),
-                true,
-            ),
-            (
-                "gs_cfggxp2170.xml_cfg001",
-                AFFIXED,
-                "",
-                model("gxp2170"),
-                true,
-            ),
+            ("gs_cfg000b82123456.bin_cfg001", AFFIXED, "", bin(true), true),
+            ("p/gs_cfg000b82123456.xml_cfg001", AFFIXED, "p", dev.clone(), true),
+            ("gs_cfggxp2170.xml_cfg001", AFFIXED, "", model("gxp2170"), true),
             ("gs_cfg.xml_cfg001", AFFIXED, "", Asked::GenericXml, true),
             ("fw_boot.bin_1.0.7.5", AFFIXED, "", fw("boot.bin"), true),
             // Affixes configured but missing: still understood, flagged.
             ("cfg000b82123456.xml", AFFIXED, "", dev.clone(), false),
-            (
-                "xx_cfg000b82123456.xml_cfg001",
-                AFFIXED,
-                "",
-                dev.clone(),
-                false,
-            ),
+            ("xx_cfg000b82123456.xml_cfg001", AFFIXED, "", dev.clone(), false),
             ("gs_cfg000b82123456.xml", AFFIXED, "", dev.clone(), false),
-            (
-                "cfg000b82123456.xml_cfg001",
-                AFFIXED,
-                "",
-                dev.clone(),
-                false,
-            ),
+            ("cfg000b82123456.xml_cfg001", AFFIXED, "", dev.clone(), false),
             ("boot.bin", AFFIXED, "", fw("boot.bin"), false),
             // Not ours.
             ("cfg000b8212345.xml", NONE, "", Asked::Unknown, true),
@@ -361,25 +274,18 @@ mod tests {
     fn builders() {
         let m: Model = "GXP2170".parse().unwrap();
         assert_eq!(binary_name(mac(), &AFFIXED), "gs_cfg000b82123456_cfg001");
-        assert_eq!(
-            device_xml_name(mac(), &AFFIXED),
-            "gs_cfg000b82123456.xml_cfg001"
-        );
+        assert_eq!(device_xml_name(mac(), &AFFIXED), "gs_cfg000b82123456.xml_cfg001");
         assert_eq!(model_xml_name(&m, &NONE), "cfggxp2170.xml");
         assert_eq!(generic_xml_name(&AFFIXED), "gs_cfg.xml_cfg001");
         assert_eq!(firmware_name("boot.bin", &AFFIXED), "fw_boot.bin_1.0.7.5");
         assert_eq!(file_name(&Asked::Unknown, &NONE), None);
-        assert_eq!(
-            file_name(&bin(true), &NONE).as_deref(),
-            Some("cfg000b82123456.bin")
-        );
+        assert_eq!(file_name(&bin(true), &NONE).as_deref(), Some("cfg000b82123456.bin"));
     }
 
     fn any_asked() -> impl Strategy<Value = Asked> {
         let mac = any::<[u8; 6]>().prop_map(Mac::from_bytes);
         prop_oneof![
-            (mac.clone(), any::<bool>())
-                .prop_map(|(mac, bin_suffix)| Asked::BinaryConfig { mac, bin_suffix }),
+            (mac.clone(), any::<bool>()).prop_map(|(mac, bin_suffix)| Asked::BinaryConfig { mac, bin_suffix }),
             mac.prop_map(|mac| Asked::DeviceXml { mac }),
             "[a-z]{1,4}[0-9]{1,5}[a-z]?".prop_map(|model_stem| Asked::ModelXml { model_stem }),
             Just(Asked::GenericXml),

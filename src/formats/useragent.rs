@@ -24,19 +24,11 @@ pub struct UserAgent {
 /// - `Grandstream <MODEL> <fw>` (SIP).
 pub fn parse(ua: &str) -> UserAgent {
     let tokens: Vec<&str> = ua.split_whitespace().collect();
-    if !tokens
-        .first()
-        .is_some_and(|t| t.eq_ignore_ascii_case("grandstream"))
-    {
+    if !tokens.first().is_some_and(|t| t.eq_ignore_ascii_case("grandstream")) {
         return UserAgent::default();
     }
-    let mut out = UserAgent {
-        grandstream: true,
-        ..UserAgent::default()
-    };
-    let modern = tokens.len() > 2
-        && tokens[1].eq_ignore_ascii_case("model")
-        && tokens[2].eq_ignore_ascii_case("hw");
+    let mut out = UserAgent { grandstream: true, ..UserAgent::default() };
+    let modern = tokens.len() > 2 && tokens[1].eq_ignore_ascii_case("model") && tokens[2].eq_ignore_ascii_case("hw");
     if modern {
         keyed(&tokens[3..], &mut out);
     } else {
@@ -91,10 +83,7 @@ fn positional(tokens: &[&str], out: &mut UserAgent) {
             // would pick the last one, the boot version, which misleads.
             if out.firmware.is_none() {
                 let first = list.trim_end_matches(')').split('/').next().unwrap_or("");
-                out.firmware = first
-                    .rsplit_once(':')
-                    .map(|(_, v)| v.to_string())
-                    .filter(|v| !v.is_empty());
+                out.firmware = first.rsplit_once(':').map(|(_, v)| v.to_string()).filter(|v| !v.is_empty());
             }
         } else if out.firmware.is_none() && is_version(t) {
             out.firmware = Some(t.to_string());
@@ -108,22 +97,17 @@ fn positional(tokens: &[&str], out: &mut UserAgent) {
 /// `V2.2A` -> `2.2A`: a `V` followed by a digit.
 fn hw_rev(t: &str) -> Option<String> {
     let rest = t.strip_prefix(['V', 'v'])?;
-    rest.starts_with(|c: char| c.is_ascii_digit())
-        .then(|| rest.to_string())
+    rest.starts_with(|c: char| c.is_ascii_digit()).then(|| rest.to_string())
 }
 
 /// `1.0.11.3`: digits and dots, starting with a digit, at least one dot.
 fn is_version(t: &str) -> bool {
-    t.starts_with(|c: char| c.is_ascii_digit())
-        && t.contains('.')
-        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    t.starts_with(|c: char| c.is_ascii_digit()) && t.contains('.') && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// The `DevId` value: exactly 12 hex digits (separators are not sent).
 fn mac_token(t: &str) -> Option<Mac> {
-    (t.len() == 12 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| t.parse().ok())
-        .flatten()
+    (t.len() == 12 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -150,47 +134,26 @@ mod tests {
             ),
             (
                 "Grandstream Model HW GXP2200 V2.2A SW 1.0.1.33 DevId 000b82462d97",
-                ua(
-                    "GXP2200",
-                    Some("2.2A"),
-                    Some("1.0.1.33"),
-                    Some("000b82462d97"),
-                ),
+                ua("GXP2200", Some("2.2A"), Some("1.0.1.33"), Some("000b82462d97")),
             ),
             (
                 "Grandstream Model HW GXV3350  V1.3A SW 1.0.1.8 DevId c074ad150b88",
-                ua(
-                    "GXV3350",
-                    Some("1.3A"),
-                    Some("1.0.1.8"),
-                    Some("c074ad150b88"),
-                ),
+                ua("GXV3350", Some("1.3A"), Some("1.0.1.8"), Some("c074ad150b88")),
             ),
             (
                 "Grandstream Model HW HT801 V1.1A SW 1.0.17.5 DevId c074ad273a10",
-                ua(
-                    "HT801",
-                    Some("1.1A"),
-                    Some("1.0.17.5"),
-                    Some("c074ad273a10"),
-                ),
+                ua("HT801", Some("1.1A"), Some("1.0.17.5"), Some("c074ad273a10")),
             ),
             (
                 "Grandstream GXP2000 (gxp2000e.bin:1.2.5.3/boot55e.bin:1.1.6.9) DevId 000b822726c8",
                 ua("GXP2000", None, Some("1.2.5.3"), Some("000b822726c8")),
             ),
-            (
-                "Grandstream GXP2170 1.0.11.3",
-                ua("GXP2170", None, Some("1.0.11.3"), None),
-            ),
+            ("Grandstream GXP2170 1.0.11.3", ua("GXP2170", None, Some("1.0.11.3"), None)),
             (
                 "  Grandstream Model HW gxp2170 SW 1.0.11.3 DevId 000B82AABBCC\r\n",
                 ua("GXP2170", None, Some("1.0.11.3"), Some("000b82aabbcc")),
             ),
-            (
-                "Grandstream HT802 V2.0A 1.0.43.11",
-                ua("HT802", Some("2.0A"), Some("1.0.43.11"), None),
-            ),
+            ("Grandstream HT802 V2.0A 1.0.43.11", ua("HT802", Some("2.0A"), Some("1.0.43.11"), None)),
         ];
         for (text, expected) in cases {
             assert_eq!(parse(text), expected, "{text}");

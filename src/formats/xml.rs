@@ -78,33 +78,18 @@ impl Position {
     fn locate(input: &[u8], offset: usize) -> Position {
         let offset = offset.min(input.len());
         let before = &input[..offset];
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         // Count characters, not bytes, so the column matches what an editor shows;
         // continuation bytes (10xxxxxx) do not start a character.
-        let column = before[line_start..]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count()
-            + 1;
+        let column = before[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        Position {
-            offset,
-            line,
-            column,
-        }
+        Position { offset, line, column }
     }
 }
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, column {} (byte {})",
-            self.line, self.column, self.offset
-        )
+        write!(f, "line {}, column {} (byte {})", self.line, self.column, self.offset)
     }
 }
 
@@ -128,14 +113,8 @@ pub enum XmlError {
     #[error("at {at}: malformed XML: {detail}")]
     Malformed { at: Position, detail: String },
     #[error("at {at}: found {found}, expected {expected}")]
-    Unexpected {
-        at: Position,
-        found: String,
-        expected: &'static str,
-    },
-    #[error(
-        "at {at}: element <{name}> is not a P-value; a version-1 config holds only elements like <P47>"
-    )]
+    Unexpected { at: Position, found: String, expected: &'static str },
+    #[error("at {at}: element <{name}> is not a P-value; a version-1 config holds only elements like <P47>")]
     NotPId { at: Position, name: String },
     #[error(
         "at {at}: <{name}> is a P-value inside a version-2 config, where devices ignore it; use <item name=\"alias\">"
@@ -147,15 +126,10 @@ pub enum XmlError {
     BadVersion { at: Position, value: String },
     #[error("at {at}: <mac> is not a MAC address: {source}")]
     BadMac { at: Position, source: MacError },
-    #[error(
-        "at {at}: unknown entity &{name}; (only &amp; &lt; &gt; &quot; &apos; and &#…; are defined)"
-    )]
+    #[error("at {at}: unknown entity &{name}; (only &amp; &lt; &gt; &quot; &apos; and &#…; are defined)")]
     UnknownEntity { at: Position, name: String },
     #[error("at {at}: the file ends early; expected {expected}")]
-    Eof {
-        at: Position,
-        expected: &'static str,
-    },
+    Eof { at: Position, expected: &'static str },
 }
 
 // ---------------------------------------------------------------------------
@@ -213,10 +187,7 @@ pub fn write(doc: &Document) -> Result<Vec<u8>, XmlError> {
                 out.push_str("</item>\n");
             }
             (Version::V1, Key::Alias(alias)) => {
-                return Err(XmlError::AliasInV1 {
-                    index,
-                    alias: alias.clone(),
-                });
+                return Err(XmlError::AliasInV1 { index, alias: alias.clone() });
             }
             (Version::V2, Key::P(pid)) => return Err(XmlError::PIdInV2 { index, pid: *pid }),
         }
@@ -226,10 +197,7 @@ pub fn write(doc: &Document) -> Result<Vec<u8>, XmlError> {
 }
 
 fn unrepresentable(key: &Key, code: u32) -> XmlError {
-    XmlError::Unrepresentable {
-        key: key.to_string(),
-        code,
-    }
+    XmlError::Unrepresentable { key: key.to_string(), code }
 }
 
 /// Appends `text` with `& < > " '` as entities (as gscfg.py does). `\r` becomes
@@ -252,9 +220,7 @@ fn escape_into(out: &mut String, text: &str, attr: bool) -> Result<(), u32> {
             b'\n' | b'\t' => continue,
             0..=0x1F => return Err(u32::from(b)),
             // U+FFFE and U+FFFF (EF BF BE / EF BF BF) are not XML characters either.
-            0xEF if bytes.get(i + 1) == Some(&0xBF)
-                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
-            {
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => {
                 return Err(0xFFFE + u32::from(bytes[i + 2] - 0xBE));
             }
             _ => continue,
@@ -275,21 +241,10 @@ fn escape_into(out: &mut String, text: &str, attr: bool) -> Result<(), u32> {
 /// UTF-8 byte-order mark, comments and any indentation; keeps whitespace inside
 /// values as is. Errors say where (line, column, byte) and what was expected.
 pub fn read(bytes: &[u8]) -> Result<Document, XmlError> {
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let text = std::str::from_utf8(&bytes[bom..]).map_err(|e| XmlError::NotUtf8 {
-        at: Position::locate(bytes, bom + e.valid_up_to()),
-    })?;
-    Parser {
-        input: bytes,
-        base: bom,
-        reader: Reader::from_str(text),
-        event_start: 0,
-    }
-    .document()
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let text = std::str::from_utf8(&bytes[bom..])
+        .map_err(|e| XmlError::NotUtf8 { at: Position::locate(bytes, bom + e.valid_up_to()) })?;
+    Parser { input: bytes, base: bom, reader: Reader::from_str(text), event_start: 0 }.document()
 }
 
 /// Thin cursor over quick-xml events that remembers where each event began, so
@@ -305,10 +260,7 @@ impl<'a> Parser<'a> {
     fn next(&mut self) -> Result<Event<'a>, XmlError> {
         self.event_start = self.base + pos_usize(self.reader.buffer_position());
         self.reader.read_event().map_err(|e| XmlError::Malformed {
-            at: Position::locate(
-                self.input,
-                self.base + pos_usize(self.reader.error_position()),
-            ),
+            at: Position::locate(self.input, self.base + pos_usize(self.reader.error_position())),
             detail: e.to_string(),
         })
     }
@@ -318,11 +270,7 @@ impl<'a> Parser<'a> {
     }
 
     fn unexpected(&self, event: &Event<'_>, expected: &'static str) -> XmlError {
-        XmlError::Unexpected {
-            at: self.here(),
-            found: describe(event),
-            expected,
-        }
+        XmlError::Unexpected { at: self.here(), found: describe(event), expected }
     }
 
     fn document(mut self) -> Result<Document, XmlError> {
@@ -334,10 +282,7 @@ impl<'a> Parser<'a> {
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
                 Event::Text(t) if is_blank(t) => {}
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected: ROOT,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected: ROOT });
                 }
                 _ => return Err(self.unexpected(&event, ROOT)),
             }
@@ -352,11 +297,7 @@ impl<'a> Parser<'a> {
                 Event::Start(e) if e.name().as_ref() == "mac" && mac.is_none() => {
                     let at = self.here();
                     let text = self.text_until_end("</mac>")?;
-                    mac = Some(
-                        text.trim()
-                            .parse()
-                            .map_err(|source| XmlError::BadMac { at, source })?,
-                    );
+                    mac = Some(text.trim().parse().map_err(|source| XmlError::BadMac { at, source })?);
                 }
                 Event::Start(e) if e.name().as_ref() == "config" && config.is_none() => {
                     let version = self.config_version(e)?;
@@ -373,10 +314,7 @@ impl<'a> Parser<'a> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if is_blank(t) => {}
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected: INSIDE,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected: INSIDE });
                 }
                 _ => return Err(self.unexpected(&event, INSIDE)),
             }
@@ -398,11 +336,7 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.unexpected(&event, "nothing after </gs_provision>")),
             }
         }
-        Ok(Document {
-            mac,
-            version,
-            entries,
-        })
+        Ok(Document { mac, version, entries })
     }
 
     fn config_version(&self, e: &BytesStart<'_>) -> Result<Version, XmlError> {
@@ -413,27 +347,18 @@ impl<'a> Parser<'a> {
             Some(v) => match v.trim() {
                 "1" => Ok(Version::V1),
                 "2" => Ok(Version::V2),
-                _ => Err(XmlError::BadVersion {
-                    at: self.here(),
-                    value: v,
-                }),
+                _ => Err(XmlError::BadVersion { at: self.here(), value: v }),
             },
         }
     }
 
     fn attribute(&self, e: &BytesStart<'_>, name: &str) -> Result<Option<String>, XmlError> {
         for attr in e.attributes() {
-            let attr = attr.map_err(|err| XmlError::Malformed {
-                at: self.here(),
-                detail: err.to_string(),
-            })?;
+            let attr = attr.map_err(|err| XmlError::Malformed { at: self.here(), detail: err.to_string() })?;
             if attr.key.as_ref() == name {
                 let value = attr
                     .normalized_value(XmlVersion::Implicit1_0)
-                    .map_err(|err| XmlError::Malformed {
-                        at: self.here(),
-                        detail: err.to_string(),
-                    })?;
+                    .map_err(|err| XmlError::Malformed { at: self.here(), detail: err.to_string() })?;
                 return Ok(Some(value.into_owned()));
             }
         }
@@ -448,10 +373,8 @@ impl<'a> Parser<'a> {
             match &event {
                 Event::Start(e) | Event::Empty(e) => {
                     let name = e.name().as_ref().to_string();
-                    let pid: PId = name.parse().map_err(|_| XmlError::NotPId {
-                        at: self.here(),
-                        name: name.clone(),
-                    })?;
+                    let pid: PId =
+                        name.parse().map_err(|_| XmlError::NotPId { at: self.here(), name: name.clone() })?;
                     let value = if matches!(event, Event::Start(_)) {
                         self.text_until_end("the closing tag of a P-value")?
                     } else {
@@ -463,10 +386,7 @@ impl<'a> Parser<'a> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if is_blank(t) => {}
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected: EXPECTED,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected: EXPECTED });
                 }
                 _ => return Err(self.unexpected(&event, EXPECTED)),
             }
@@ -488,19 +408,13 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Event::Start(e) | Event::Empty(e) if e.name().as_ref().parse::<PId>().is_ok() => {
-                    return Err(XmlError::PIdInV2Config {
-                        at: self.here(),
-                        name: e.name().as_ref().to_string(),
-                    });
+                    return Err(XmlError::PIdInV2Config { at: self.here(), name: e.name().as_ref().to_string() });
                 }
                 Event::End(_) => return Ok(entries),
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if is_blank(t) => {}
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected: EXPECTED,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected: EXPECTED });
                 }
                 _ => return Err(self.unexpected(&event, EXPECTED)),
             }
@@ -508,10 +422,7 @@ impl<'a> Parser<'a> {
     }
 
     fn required_name(&self, e: &BytesStart<'_>, element: &'static str) -> Result<String, XmlError> {
-        self.attribute(e, "name")?.ok_or(XmlError::MissingName {
-            at: self.here(),
-            element,
-        })
+        self.attribute(e, "name")?.ok_or(XmlError::MissingName { at: self.here(), element })
     }
 
     /// The content of an `<item>`: either a text value, or `<part>` children
@@ -526,11 +437,8 @@ impl<'a> Parser<'a> {
             match &event {
                 Event::Start(e) | Event::Empty(e) if e.name().as_ref() == "part" => {
                     let part = self.required_name(e, "part")?;
-                    let part_value = if matches!(event, Event::Start(_)) {
-                        self.text_until_end("</part>")?
-                    } else {
-                        String::new()
-                    };
+                    let part_value =
+                        if matches!(event, Event::Start(_)) { self.text_until_end("</part>")? } else { String::new() };
                     entries.push((Key::Alias(format!("{item}.{part}")), part_value));
                     parts += 1;
                 }
@@ -543,10 +451,7 @@ impl<'a> Parser<'a> {
                     self.push_text(&mut value, &event)?;
                 }
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected: EXPECTED,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected: EXPECTED });
                 }
                 _ => return Err(self.unexpected(&event, EXPECTED)),
             }
@@ -578,10 +483,7 @@ impl<'a> Parser<'a> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::End(_) => return Ok(value),
                 Event::Eof => {
-                    return Err(XmlError::Eof {
-                        at: self.here(),
-                        expected,
-                    });
+                    return Err(XmlError::Eof { at: self.here(), expected });
                 }
                 _ => return Err(self.unexpected(&event, expected)),
             }
@@ -593,19 +495,14 @@ impl<'a> Parser<'a> {
             Event::Text(t) => value.push_str(&t.xml10_content()),
             Event::CData(c) => value.push_str(&c.xml10_content()),
             Event::GeneralRef(r) => {
-                let resolved = r.resolve_char_ref().map_err(|e| XmlError::Malformed {
-                    at: self.here(),
-                    detail: e.to_string(),
-                })?;
+                let resolved =
+                    r.resolve_char_ref().map_err(|e| XmlError::Malformed { at: self.here(), detail: e.to_string() })?;
                 match resolved {
                     Some(c) => value.push(c),
                     None => match resolve_predefined_entity(r.as_ref()) {
                         Some(s) => value.push_str(s),
                         None => {
-                            return Err(XmlError::UnknownEntity {
-                                at: self.here(),
-                                name: r.as_ref().to_string(),
-                            });
+                            return Err(XmlError::UnknownEntity { at: self.here(), name: r.as_ref().to_string() });
                         }
                     },
                 }
@@ -621,9 +518,7 @@ fn pos_usize(p: u64) -> usize {
 }
 
 fn is_blank(t: &quick_xml::events::BytesText<'_>) -> bool {
-    t.as_ref()
-        .bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    t.as_ref().bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// A short human description of an event for "found …" messages.
@@ -663,10 +558,7 @@ mod tests {
         Document {
             mac: Some(mac()),
             version: Version::V1,
-            entries: entries
-                .iter()
-                .map(|&(n, v)| (Key::P(PId::new(n)), v.to_string()))
-                .collect(),
+            entries: entries.iter().map(|&(n, v)| (Key::P(PId::new(n)), v.to_string())).collect(),
         }
     }
 
@@ -697,10 +589,7 @@ mod tests {
             mac: None,
             version: Version::V2,
             entries: vec![
-                (
-                    Key::Alias("account.1.sip.server.1.address".into()),
-                    "pbx.example.com".into(),
-                ),
+                (Key::Alias("account.1.sip.server.1.address".into()), "pbx.example.com".into()),
                 (Key::Alias("a\"b".into()), "x & <y>".into()),
             ],
         };
@@ -719,32 +608,18 @@ mod tests {
     #[test]
     fn escapes_all_five_and_cr() {
         let doc = v1(&[(1, "a&b<c>d\"e'f\r\n\tg")]);
-        assert!(
-            text(&doc).contains("<P1>a&amp;b&lt;c&gt;d&quot;e&apos;f&#13;\n\tg</P1>"),
-            "{}",
-            text(&doc)
-        );
+        assert!(text(&doc).contains("<P1>a&amp;b&lt;c&gt;d&quot;e&apos;f&#13;\n\tg</P1>"), "{}", text(&doc));
     }
 
     #[test]
     fn writer_refuses_mixing_and_names_the_key() {
         let mut doc = v1(&[(47, "x")]);
-        doc.entries.push((
-            Key::Alias("account.1.sip.server.1.address".into()),
-            "y".into(),
-        ));
+        doc.entries.push((Key::Alias("account.1.sip.server.1.address".into()), "y".into()));
         let err = write(&doc).unwrap_err();
         assert!(matches!(err, XmlError::AliasInV1 { index: 1, .. }));
-        assert!(
-            err.to_string().contains("account.1.sip.server.1.address"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("account.1.sip.server.1.address"), "{err}");
 
-        let doc = Document {
-            mac: None,
-            version: Version::V2,
-            entries: vec![(Key::P(PId::new(47)), "x".into())],
-        };
+        let doc = Document { mac: None, version: Version::V2, entries: vec![(Key::P(PId::new(47)), "x".into())] };
         let err = write(&doc).unwrap_err();
         assert!(err.to_string().contains("P47"), "{err}");
     }
@@ -849,16 +724,10 @@ mod tests {
         assert!(e.contains("line 1, column 27") && e.contains("nbsp"), "{e}");
 
         let e = err_of("<gs_provision><config>");
-        assert!(
-            e.contains("ends early") && e.contains("line 1, column 23"),
-            "{e}"
-        );
+        assert!(e.contains("ends early") && e.contains("line 1, column 23"), "{e}");
 
         let e = err_of("<other/>");
-        assert!(
-            e.contains("<gs_provision>") && e.contains("<other/>"),
-            "{e}"
-        );
+        assert!(e.contains("<gs_provision>") && e.contains("<other/>"), "{e}");
 
         let e = err_of("<gs_provision/>");
         assert!(e.contains("<gs_provision>"), "{e}");
@@ -892,10 +761,7 @@ mod tests {
         }
         type Case<'s> = (Option<&'s str>, Vec<(u32, &'s str)>);
         let cases: Vec<Case> = vec![
-            (
-                Some("000B82123456"),
-                vec![(271, "1"), (270, "Front Desk"), (47, "pbx.example.com")],
-            ),
+            (Some("000B82123456"), vec![(271, "1"), (270, "Front Desk"), (47, "pbx.example.com")]),
             (None, vec![(2, "a&b<c>d\"e'f"), (3, "ünïcødé ☎ 𝄞 日本")]),
             (Some("c0:74:ad:15:0b:88"), vec![]),
             (None, vec![(34, "&amp; already"), (1359, ">>'<<"), (8, "")]),
@@ -904,10 +770,7 @@ mod tests {
         for (i, (mac_text, pairs)) in cases.iter().enumerate() {
             let input = dir.path().join(format!("in{i}.json"));
             let output = dir.path().join(format!("out{i}.xml"));
-            let json: Vec<(String, String)> = pairs
-                .iter()
-                .map(|&(n, v)| (format!("P{n}"), v.to_string()))
-                .collect();
+            let json: Vec<(String, String)> = pairs.iter().map(|&(n, v)| (format!("P{n}"), v.to_string())).collect();
             std::fs::write(&input, serde_json::to_vec(&json).unwrap()).unwrap();
             let mut cmd = std::process::Command::new("python3");
             cmd.arg(tool).arg("xml").arg(&input).arg("-o").arg(&output);
@@ -920,10 +783,7 @@ mod tests {
             let doc = Document {
                 mac: mac_text.map(|m| m.parse().unwrap()),
                 version: Version::V1,
-                entries: pairs
-                    .iter()
-                    .map(|&(n, v)| (Key::P(PId::new(n)), v.to_string()))
-                    .collect(),
+                entries: pairs.iter().map(|&(n, v)| (Key::P(PId::new(n)), v.to_string())).collect(),
             };
             assert_eq!(
                 String::from_utf8(write(&doc).unwrap()).unwrap(),
@@ -936,10 +796,7 @@ mod tests {
     #[test]
     fn version_serde_is_lowercase() {
         assert_eq!(serde_json::to_string(&Version::V2).unwrap(), "\"v2\"");
-        assert_eq!(
-            serde_json::from_str::<Version>("\"v1\"").unwrap(),
-            Version::V1
-        );
+        assert_eq!(serde_json::from_str::<Version>("\"v1\"").unwrap(), Version::V1);
     }
 
     /// Characters XML 1.0 can carry (control characters other than tab, LF and CR
@@ -948,21 +805,12 @@ mod tests {
 
     fn any_doc() -> impl Strategy<Value = Document> {
         let mac = proptest::option::of(any::<[u8; 6]>().prop_map(Mac::from_bytes));
-        let v1 = proptest::collection::vec(
-            (0u32..1_000_000, XML_TEXT).prop_map(|(n, v)| (Key::P(PId::new(n)), v)),
-            0..6,
-        )
-        .prop_map(|e| (Version::V1, e));
-        let v2 = proptest::collection::vec(
-            (XML_TEXT, XML_TEXT).prop_map(|(a, v)| (Key::Alias(a), v)),
-            0..6,
-        )
-        .prop_map(|e| (Version::V2, e));
-        (mac, prop_oneof![v1, v2]).prop_map(|(mac, (version, entries))| Document {
-            mac,
-            version,
-            entries,
-        })
+        let v1 =
+            proptest::collection::vec((0u32..1_000_000, XML_TEXT).prop_map(|(n, v)| (Key::P(PId::new(n)), v)), 0..6)
+                .prop_map(|e| (Version::V1, e));
+        let v2 = proptest::collection::vec((XML_TEXT, XML_TEXT).prop_map(|(a, v)| (Key::Alias(a), v)), 0..6)
+            .prop_map(|e| (Version::V2, e));
+        (mac, prop_oneof![v1, v2]).prop_map(|(mac, (version, entries))| Document { mac, version, entries })
     }
 
     proptest! {

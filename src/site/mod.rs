@@ -1,1 +1,838 @@
-//! (being written)
+//! The technician's project as saved in `*.gsprov.toml`: site-wide defaults,
+//! per-model templates, devices with accounts/ports and overrides, and the
+//! provisioning and serving settings. Layering defaults -> model -> device, with
+//! the provenance of every effective value.
+//!
+//! Pure data and validation: reading and writing files is `storage`'s job.
+
+mod import;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::catalog::Catalog;
+use crate::formats::binary::Escape;
+use crate::formats::crypto::Digest;
+use crate::formats::xml::Version as XmlVersion;
+use crate::ids::{Family, Mac, Model, PId};
+
+pub use import::{ImportError, ImportReport, RowError, import_csv};
+
+/// The site file format this build writes; older files are upgraded on load.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A map of stored settings: key (`P47`, or an alias) -> value text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Values(pub BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Values {
+    /// Accepts `P212 = 1` and `P212 = "1"` alike: technicians write both.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Scalar {
+            S(String),
+            I(i64),
+            F(f64),
+            B(bool),
+        }
+        let raw = BTreeMap::<String, Scalar>::deserialize(d)?;
+        Ok(Values(
+            raw.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Scalar::S(s) => s,
+                        Scalar::I(i) => i.to_string(),
+                        Scalar::F(f) => f.to_string(),
+                        Scalar::B(b) => u8::from(b).to_string(),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Values {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.0.insert(key.into(), value.into());
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.0.remove(key)
+    }
+}
+
+/// The whole project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Site {
+    pub format_version: u32,
+    pub name: String,
+    pub provisioning: Provisioning,
+    pub serving: Serving,
+    /// Site-wide values, the bottom layer.
+    pub defaults: Values,
+    /// Per-model templates, keyed by model name (`GXP2170`).
+    pub models: BTreeMap<String, Values>,
+    pub devices: Vec<Device>,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            format_version: FORMAT_VERSION,
+            name: "New site".into(),
+            provisioning: Provisioning::default(),
+            serving: Serving::default(),
+            defaults: Values::default(),
+            models: BTreeMap::new(),
+            devices: Vec::new(),
+        }
+    }
+}
+
+/// Which XML files may be encrypted with the XML password (P1359).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encrypt {
+    /// Plain XML everywhere.
+    #[default]
+    Off,
+    /// `cfg<mac>.xml` only: a unit that falls back to `cfg.xml` may not know the password yet.
+    DeviceFiles,
+    /// Every XML file, `cfg<model>.xml` and `cfg.xml` included.
+    AllFiles,
+}
+
+/// What goes into the legacy binary `cfg<mac>` file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryMode {
+    /// Legacy models: everything. XML-capable models: only the bootstrap
+    /// (server path, method, XML password) when XML is encrypted, else no binary file.
+    #[default]
+    Auto,
+    /// Every value, for every device.
+    Full,
+    /// Only the bootstrap values, for every device.
+    Bootstrap,
+    /// No binary files.
+    Off,
+}
+
+/// How files are named, encoded and protected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Provisioning {
+    /// Config file prefix, P234.
+    pub prefix: String,
+    /// Config file postfix, P235 (after the extension).
+    pub postfix: String,
+    /// Firmware file prefix, P232.
+    pub firmware_prefix: String,
+    /// Firmware file postfix, P233.
+    pub firmware_postfix: String,
+    /// XML config file password, P1359. Empty means no encryption.
+    pub xml_password: String,
+    pub encrypt: Encrypt,
+    /// Key-derivation digest; devices are expected to need MD5 (spec §8).
+    pub digest: Digest,
+    pub xml_version: XmlVersion,
+    pub binary: BinaryMode,
+    pub binary_escape: Escape,
+    /// Generate `cfg<mac>.xml`.
+    pub device_xml: bool,
+    /// Generate `cfg<model>.xml` for each model in the site.
+    pub model_xml: bool,
+    /// Generate the generic `cfg.xml`.
+    pub generic_xml: bool,
+}
+
+impl Default for Provisioning {
+    fn default() -> Self {
+        Provisioning {
+            prefix: String::new(),
+            postfix: String::new(),
+            firmware_prefix: String::new(),
+            firmware_postfix: String::new(),
+            xml_password: String::new(),
+            encrypt: Encrypt::Off,
+            digest: Digest::Md5,
+            xml_version: XmlVersion::V1,
+            binary: BinaryMode::Auto,
+            binary_escape: Escape::Percent,
+            device_xml: true,
+            model_xml: true,
+            generic_xml: true,
+        }
+    }
+}
+
+impl Provisioning {
+    /// True when XML files get encrypted at all.
+    pub fn encrypts(&self) -> bool {
+        self.encrypt != Encrypt::Off && !self.xml_password.is_empty()
+    }
+}
+
+/// HTTP authentication the server demands (spec §9.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpAuth {
+    pub username: String,
+    pub password: String,
+}
+
+/// Where and how the built-in servers listen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Serving {
+    pub bind: String,
+    pub tftp: bool,
+    pub tftp_port: u16,
+    pub http: bool,
+    pub http_port: u16,
+    pub https: bool,
+    pub https_port: u16,
+    /// Folder with firmware images, relative to the site file.
+    pub firmware_dir: String,
+    /// Refuse config requests from MACs the site does not list.
+    pub known_macs_only: bool,
+    /// Optional HTTP(S) authentication; `None` serves without.
+    pub auth: Option<HttpAuth>,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            bind: "0.0.0.0".into(),
+            tftp: true,
+            tftp_port: 69,
+            http: true,
+            http_port: 8080,
+            https: false,
+            https_port: 8443,
+            firmware_dir: "firmware".into(),
+            known_macs_only: false,
+            auth: None,
+        }
+    }
+}
+
+/// One SIP account (phones) or FXS port (ATAs), in order: the first is account 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Account {
+    pub active: bool,
+    /// SIP user ID, usually the extension.
+    pub user_id: String,
+    /// Authenticate ID; empty means the same as `user_id`.
+    pub auth_id: String,
+    pub password: String,
+    pub display_name: String,
+    /// Account name shown on the phone.
+    pub name: String,
+    /// SIP server for this account; empty inherits the site's P47.
+    pub sip_server: String,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            active: true,
+            user_id: String::new(),
+            auth_id: String::new(),
+            password: String::new(),
+            display_name: String::new(),
+            name: String::new(),
+            sip_server: String::new(),
+        }
+    }
+}
+
+/// One device of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    pub mac: Mac,
+    pub model: Model,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// Per-device overrides, the top layer.
+    #[serde(default)]
+    pub values: Values,
+}
+
+impl Device {
+    pub fn new(mac: Mac, model: Model) -> Self {
+        Device {
+            mac,
+            model,
+            label: String::new(),
+            location: String::new(),
+            notes: String::new(),
+            accounts: Vec::new(),
+            values: Values::default(),
+        }
+    }
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Defaults,
+    Model(Model),
+    /// From the device's account/port `n` (1-based).
+    Account(u8),
+    Device,
+    /// Forced by the `[provisioning]` settings (prefix, postfix, XML password).
+    Provisioning,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Defaults => f.write_str("site defaults"),
+            Source::Model(m) => write!(f, "model {m}"),
+            Source::Account(n) => write!(f, "account {n}"),
+            Source::Device => f.write_str("this device"),
+            Source::Provisioning => f.write_str("provisioning settings"),
+        }
+    }
+}
+
+/// One effective value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    pub source: Source,
+}
+
+/// The layered result for one device (or model, or the generic file).
+/// Keys are canonical: a P-id when one exists, else the alias.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective(pub BTreeMap<String, Setting>);
+
+impl Effective {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|s| s.value.as_str())
+    }
+
+    fn layer(&mut self, values: &Values, source: &Source) {
+        for (k, v) in &values.0 {
+            self.0.insert(
+                canonical_key(k).unwrap_or_else(|_| k.clone()),
+                Setting { value: v.clone(), source: source.clone() },
+            );
+        }
+    }
+
+    fn put(&mut self, key: String, value: &str, source: Source) {
+        self.0.insert(key, Setting { value: value.to_string(), source });
+    }
+}
+
+/// A key that is neither a P-id nor an alias.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a setting name: use a P-value id like P47 or a dotted alias like account.1.sip.server.1.address")]
+pub struct KeyError(pub String);
+
+/// The stored form of a key: `P47` for P-ids (any case in), aliases kept as
+/// written unless the catalog knows their P-id.
+pub fn canonical_key(key: &str) -> Result<String, KeyError> {
+    let k = key.trim();
+    if let Ok(id) = k.parse::<PId>() {
+        return Ok(id.to_string());
+    }
+    let alias_ok = !k.is_empty()
+        && k.contains('.')
+        && k.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    if !alias_ok {
+        return Err(KeyError(key.to_string()));
+    }
+    if let Some(id) = Catalog::get().by_alias(k).and_then(|p| p.id) {
+        return Ok(id.to_string());
+    }
+    // account.N.* for N in 2..6 maps onto the phone account layout.
+    if let Some((n, rest)) = k.strip_prefix("account.").and_then(|r| r.split_once('.'))
+        && let (Ok(n), Some(p1)) = (n.parse::<u8>(), Catalog::get().by_alias(&format!("account.1.{rest}")))
+    {
+        let phone: Model = "GXP2170".parse().expect("static model name");
+        if let Some(id) = p1.id.and_then(|id| Catalog::get().account_pid(&phone, n, id)) {
+            return Ok(id.to_string());
+        }
+    }
+    Ok(k.to_string())
+}
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem found by [`Site::check`], with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    pub severity: Severity,
+    /// e.g. `devices[2] 000b82123456 (Reception) values.P212`.
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{s}: {}: {}", self.location, self.message)
+    }
+}
+
+/// The bootstrap values a binary file carries for XML-capable units.
+pub const BOOTSTRAP_KEYS: [&str; 5] = ["P212", "P237", "P234", "P235", "P1359"];
+
+impl Site {
+    pub fn device(&self, mac: Mac) -> Option<&Device> {
+        self.devices.iter().find(|d| d.mac == mac)
+    }
+
+    pub fn device_mut(&mut self, mac: Mac) -> Option<&mut Device> {
+        self.devices.iter_mut().find(|d| d.mac == mac)
+    }
+
+    /// Models used by devices or templates, sorted.
+    pub fn models_in_use(&self) -> Vec<Model> {
+        let mut out: Vec<Model> = self.devices.iter().map(|d| d.model.clone()).collect();
+        out.extend(self.models.keys().filter_map(|m| m.parse().ok()));
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn model_values(&self, model: &Model) -> Option<&Values> {
+        self.models
+            .get(model.as_str())
+            .or_else(|| self.models.iter().find(|(k, _)| k.eq_ignore_ascii_case(model.as_str())).map(|(_, v)| v))
+    }
+
+    /// Values forced by the provisioning settings, so every file agrees with the
+    /// names the server answers to.
+    fn provisioning_layer(&self, eff: &mut Effective) {
+        let p = &self.provisioning;
+        for (key, v) in
+            [("P234", &p.prefix), ("P235", &p.postfix), ("P232", &p.firmware_prefix), ("P233", &p.firmware_postfix)]
+        {
+            if !v.is_empty() {
+                eff.put(key.into(), v, Source::Provisioning);
+            }
+        }
+        // The XML password (P1359) is not layered in: it must never reach a plain
+        // XML file. `generate` puts it in the binary bootstrap only.
+    }
+
+    /// What the generic `cfg.xml` carries: site defaults only.
+    pub fn effective_generic(&self) -> Effective {
+        let mut eff = Effective::default();
+        eff.layer(&self.defaults, &Source::Defaults);
+        self.provisioning_layer(&mut eff);
+        eff
+    }
+
+    /// What `cfg<model>.xml` carries: defaults and the model template.
+    pub fn effective_model(&self, model: &Model) -> Effective {
+        let mut eff = Effective::default();
+        eff.layer(&self.defaults, &Source::Defaults);
+        if let Some(v) = self.model_values(model) {
+            eff.layer(v, &Source::Model(model.clone()));
+        }
+        self.provisioning_layer(&mut eff);
+        eff
+    }
+
+    /// Everything one device gets: defaults -> model -> accounts -> device
+    /// overrides -> provisioning settings.
+    pub fn effective(&self, device: &Device) -> Effective {
+        let mut eff = self.effective_model(&device.model);
+        expand_accounts(device, &mut eff);
+        eff.layer(&device.values, &Source::Device);
+        self.provisioning_layer(&mut eff);
+        eff
+    }
+
+    /// Every problem in the site, errors first. An empty list means "ready".
+    pub fn check(&self) -> Vec<Issue> {
+        let mut out = Vec::new();
+        let cat = Catalog::get();
+        let check_values = |loc: &str, values: &Values, out: &mut Vec<Issue>| {
+            for (k, v) in &values.0 {
+                let at = format!("{loc}.{k}");
+                match canonical_key(k) {
+                    Err(e) => out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() }),
+                    Ok(key) => {
+                        if cat.lookup(&key).is_none() {
+                            out.push(Issue {
+                                severity: Severity::Warning,
+                                location: at.clone(),
+                                message: format!(
+                                    "{key} is not in the catalog; it is passed to the device as a raw override"
+                                ),
+                            });
+                        }
+                        if let Err(e) = cat.validate(&key, v) {
+                            out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() });
+                        }
+                    }
+                }
+            }
+        };
+        check_values("defaults", &self.defaults, &mut out);
+        for (m, values) in &self.models {
+            if let Err(e) = m.parse::<Model>() {
+                out.push(Issue { severity: Severity::Error, location: format!("models.{m}"), message: e.to_string() });
+            }
+            check_values(&format!("models.{m}"), values, &mut out);
+        }
+        let mut seen: BTreeMap<Mac, usize> = BTreeMap::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            let loc = device_location(i, d);
+            if let Some(first) = seen.insert(d.mac, i) {
+                out.push(Issue {
+                    severity: Severity::Error,
+                    location: loc.clone(),
+                    message: format!("MAC {} is listed twice (also devices[{first}])", d.mac.colon()),
+                });
+            }
+            if !d.mac.is_grandstream() {
+                out.push(Issue {
+                    severity: Severity::Warning,
+                    location: format!("{loc}.mac"),
+                    message: format!(
+                        "{} is not a Grandstream OUI (00:0B:82, C0:74:AD, EC:74:D7); check the label",
+                        d.mac.colon()
+                    ),
+                });
+            }
+            check_values(&format!("{loc}.values"), &d.values, &mut out);
+            let lines = usize::from(d.model.lines());
+            let phone_like = matches!(d.model.family(), Family::Phone | Family::AndroidPhone);
+            if d.accounts.len() > lines && !phone_like {
+                out.push(Issue {
+                    severity: Severity::Error,
+                    location: format!("{loc}.accounts"),
+                    message: format!("{} has {lines} port(s) but {} accounts are listed", d.model, d.accounts.len()),
+                });
+            }
+            for (ai, a) in d.accounts.iter().enumerate() {
+                let aloc = format!("{loc}.accounts[{ai}]");
+                if a.active && a.user_id.is_empty() {
+                    out.push(Issue {
+                        severity: Severity::Warning,
+                        location: aloc.clone(),
+                        message: "active account without a user ID".into(),
+                    });
+                }
+                if !a.sip_server.is_empty()
+                    && let Err(p) = crate::catalog::check_value(&crate::catalog::ValueKind::Host, &a.sip_server)
+                {
+                    out.push(Issue { severity: Severity::Error, location: format!("{aloc}.sip_server"), message: p });
+                }
+                if phone_like && ai >= 6 && self.provisioning.xml_version == XmlVersion::V1 {
+                    out.push(Issue {
+                        severity: Severity::Warning,
+                        location: aloc,
+                        message: format!("account {} exists only as an XML v2 alias; set provisioning.xml_version = \"v2\" or it is left out", ai + 1),
+                    });
+                }
+            }
+        }
+        let p = &self.provisioning;
+        let shared_plain = p.encrypt != Encrypt::AllFiles || !p.encrypts();
+        if shared_plain && (p.generic_xml || p.model_xml) {
+            let layers = std::iter::once(("defaults".to_string(), &self.defaults))
+                .chain(self.models.iter().map(|(m, v)| (format!("models.{m}"), v)));
+            for (loc, values) in layers {
+                for (k, v) in &values.0 {
+                    let secret = cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
+                    if secret && !v.is_empty() {
+                        out.push(Issue {
+                            severity: Severity::Warning,
+                            location: format!("{loc}.{k}"),
+                            message: "a password in a shared layer goes out in plain cfg.xml / cfg<model>.xml; \
+                                      set provisioning.encrypt = \"all-files\" or set it per device"
+                                .into(),
+                        });
+                    }
+                }
+            }
+        }
+        if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {
+            out.push(Issue {
+                severity: Severity::Error,
+                location: "provisioning.xml_password".into(),
+                message: "encryption is on but the XML password is empty; set xml_password or encrypt = \"off\"".into(),
+            });
+        }
+        if p.encrypts() && p.binary == BinaryMode::Off {
+            out.push(Issue {
+                severity: Severity::Warning,
+                location: "provisioning.binary".into(),
+                message: "encrypted XML with no binary file: devices must already know the XML password (P1359)".into(),
+            });
+        }
+        for (key, val) in
+            [("P234", &p.prefix), ("P235", &p.postfix), ("P232", &p.firmware_prefix), ("P233", &p.firmware_postfix)]
+        {
+            if val.contains(['/', '\\']) || val.contains("..") {
+                out.push(Issue {
+                    severity: Severity::Error,
+                    location: format!("provisioning ({key})"),
+                    message: format!(
+                        "{val:?} contains a path separator or '..'; a prefix/postfix is part of a file name"
+                    ),
+                });
+            }
+            if let Some(v) = self.defaults.get(key).filter(|v| !v.is_empty() && *v != val.as_str()) {
+                out.push(Issue {
+                    severity: Severity::Warning,
+                    location: format!("defaults.{key}"),
+                    message: format!("{v:?} differs from the [provisioning] setting {val:?}, which wins"),
+                });
+            }
+        }
+        out.sort_by_key(|i| std::cmp::Reverse(i.severity));
+        out
+    }
+
+    /// Adds a device or, when its MAC is known, replaces the existing one.
+    /// Returns true when it was new.
+    pub fn upsert_device(&mut self, device: Device) -> bool {
+        match self.devices.iter_mut().find(|d| d.mac == device.mac) {
+            Some(d) => {
+                *d = device;
+                false
+            }
+            None => {
+                self.devices.push(device);
+                true
+            }
+        }
+    }
+
+    /// Range fill: gives account 1 of each listed device consecutive user IDs from
+    /// `first` (e.g. extensions 201..230), in the order given.
+    pub fn fill_extensions(&mut self, macs: &[Mac], first: u32) {
+        for (i, mac) in macs.iter().enumerate() {
+            if let Some(d) = self.device_mut(*mac) {
+                if d.accounts.is_empty() {
+                    d.accounts.push(Account::default());
+                }
+                d.accounts[0].user_id = (first + i as u32).to_string();
+            }
+        }
+    }
+}
+
+/// `devices[2] 000b82123456 (Reception)`.
+pub fn device_location(index: usize, d: &Device) -> String {
+    if d.label.is_empty() {
+        format!("devices[{index}] {}", d.mac)
+    } else {
+        format!("devices[{index}] {} ({})", d.mac, d.label)
+    }
+}
+
+/// Turns accounts/ports into P-values following the catalog's layouts (spec §12).
+fn expand_accounts(device: &Device, eff: &mut Effective) {
+    let cat = Catalog::get();
+    let site_server = eff.get("P47").unwrap_or_default().to_string();
+    for (i, a) in device.accounts.iter().enumerate() {
+        let n = (i + 1) as u8;
+        let src = Source::Account(n);
+        let server = if a.sip_server.is_empty() { site_server.as_str() } else { a.sip_server.as_str() };
+        let auth = if a.auth_id.is_empty() { a.user_id.as_str() } else { a.auth_id.as_str() };
+        let active = if a.active { "1" } else { "0" };
+        match device.model.family() {
+            Family::Gateway => {
+                let i = i as u32;
+                for (base, v) in [
+                    (4060, a.user_id.as_str()),
+                    (4090, auth),
+                    (4120, a.password.as_str()),
+                    (4180, a.display_name.as_str()),
+                ] {
+                    if !v.is_empty() {
+                        eff.put(PId::new(base + i).to_string(), v, src.clone());
+                    }
+                }
+                eff.put(PId::new(4150 + i).to_string(), "0", src.clone());
+            }
+            _ => {
+                // (account-1 P-id, alias tail for accounts above 6, value); empty values are skipped
+                // except `active`, so a template's value is not wiped by an unset field.
+                let fields: [(u32, &str, &str); 7] = [
+                    (271, "enable", if a.active { "1" } else { "0" }),
+                    (47, "sip.server.1.address", if n > 1 || !a.sip_server.is_empty() { server } else { "" }),
+                    (35, "sip.userid", &a.user_id),
+                    (36, "sip.subscriber.userid", auth),
+                    (34, "sip.subscriber.password", &a.password),
+                    (3, "sip.subscriber.name", &a.display_name),
+                    (270, "name", &a.name),
+                ];
+                for (p1, tail, v) in fields {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    match cat.account_pid(&device.model, n, PId::new(p1)) {
+                        Some(id) => eff.put(id.to_string(), v, src.clone()),
+                        None if matches!(device.model.family(), Family::Phone | Family::AndroidPhone) => {
+                            let v = if tail == "enable" { if active == "1" { "Yes" } else { "No" } } else { v };
+                            eff.put(format!("account.{n}.{tail}"), v, src.clone())
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Site {
+        toml::from_str(include_str!("../../assets/demo.gsprov.toml")).unwrap()
+    }
+
+    #[test]
+    fn demo_site_is_clean() {
+        let site = demo();
+        let issues = site.check();
+        assert!(issues.iter().all(|i| i.severity == Severity::Warning), "{issues:#?}");
+        assert!(site.devices.len() >= 4);
+        assert!(site.devices.iter().any(|d| d.model.family() == Family::Ata));
+    }
+
+    #[test]
+    fn layering_keeps_provenance() {
+        let mut site = Site::default();
+        site.defaults.set("P47", "pbx.example.com");
+        site.defaults.set("P1362", "en");
+        site.models.insert("GXP2170".into(), Values([("P1362".to_string(), "de".to_string())].into()));
+        let mut d = Device::new("000b82000001".parse().unwrap(), "GXP2170".parse().unwrap());
+        d.accounts.push(Account { user_id: "201".into(), password: "pw".into(), ..Account::default() });
+        d.accounts.push(Account { user_id: "301".into(), ..Account::default() });
+        d.values.set("account.1.sip.subscriber.name", "Front desk");
+        let eff = site.effective(&d);
+        assert_eq!(eff.0["P1362"], Setting { value: "de".into(), source: Source::Model("GXP2170".parse().unwrap()) });
+        assert_eq!(eff.0["P47"].source, Source::Defaults);
+        assert_eq!(eff.0["P35"], Setting { value: "201".into(), source: Source::Account(1) });
+        assert_eq!(eff.get("P36"), Some("201"), "auth ID defaults to the user ID");
+        assert_eq!(eff.get("P404"), Some("301"));
+        assert_eq!(eff.get("P402"), Some("pbx.example.com"), "account 2 inherits the site SIP server");
+        assert_eq!(eff.0["P3"], Setting { value: "Front desk".into(), source: Source::Device }, "alias stored as P-id");
+        assert_eq!(Source::Model("GXP2170".parse().unwrap()).to_string(), "model GXP2170");
+    }
+
+    #[test]
+    fn ata_and_gateway_ports() {
+        let site = Site::default();
+        let mut ht = Device::new("c074ad000001".parse().unwrap(), "HT802".parse().unwrap());
+        ht.accounts = vec![
+            Account { user_id: "a".into(), ..Default::default() },
+            Account { user_id: "b".into(), ..Default::default() },
+        ];
+        let eff = site.effective(&ht);
+        assert_eq!(eff.get("P35"), Some("a"));
+        assert_eq!(eff.get("P735"), Some("b"));
+        assert_eq!(eff.get("P401"), Some("1"));
+        let mut gw = Device::new("c074ad000002".parse().unwrap(), "HT814".parse().unwrap());
+        gw.accounts = ht.accounts.clone();
+        let eff = site.effective(&gw);
+        assert_eq!(eff.get("P4060"), Some("a"));
+        assert_eq!(eff.get("P4061"), Some("b"));
+        assert_eq!(eff.get("P4091"), Some("b"));
+    }
+
+    #[test]
+    fn accounts_above_six_use_aliases() {
+        let site = Site::default();
+        let mut d = Device::new("000b82000001".parse().unwrap(), "GXP2170".parse().unwrap());
+        d.accounts = (0..7).map(|i| Account { user_id: format!("{}", 100 + i), ..Default::default() }).collect();
+        let eff = site.effective(&d);
+        assert_eq!(eff.get("P1804"), Some("105"));
+        assert_eq!(eff.get("account.7.sip.userid"), Some("106"));
+        assert_eq!(eff.get("account.7.enable"), Some("Yes"));
+    }
+
+    #[test]
+    fn check_names_each_problem_and_where() {
+        let mut site = Site::default();
+        site.defaults.set("P212", "9");
+        site.defaults.set("P77777", "x");
+        site.defaults.set("not a key", "x");
+        let d = Device::new("001122334455".parse().unwrap(), "GXP2170".parse().unwrap());
+        site.devices.push(d.clone());
+        site.devices.push(d);
+        site.provisioning.encrypt = Encrypt::DeviceFiles;
+        let issues = site.check();
+        let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+        let has = |s: &str| text.iter().any(|t| t.contains(s));
+        assert!(has("error: defaults.P212: P212 (Config upgrade via"), "{text:#?}");
+        assert!(has("warning: defaults.P77777: P77777 is not in the catalog"), "{text:#?}");
+        assert!(has("defaults.not a key"), "{text:#?}");
+        assert!(has("devices[1] 001122334455: MAC 00:11:22:33:44:55 is listed twice (also devices[0])"), "{text:#?}");
+        assert!(has("not a Grandstream OUI"), "{text:#?}");
+        assert!(has("provisioning.xml_password"), "{text:#?}");
+        assert_eq!(issues[0].severity, Severity::Error, "errors first");
+    }
+
+    #[test]
+    fn site_toml_round_trips() {
+        let site = demo();
+        let text = toml::to_string(&site).unwrap();
+        let back: Site = toml::from_str(&text).unwrap();
+        assert_eq!(site, back);
+    }
+
+    #[test]
+    fn unknown_fields_and_versions_are_handled() {
+        let minimal: Site = toml::from_str("name = \"x\"").unwrap();
+        assert_eq!(minimal.format_version, FORMAT_VERSION);
+        assert!(minimal.provisioning.device_xml, "missing sections take defaults");
+        let err = toml::from_str::<Site>("name = \"x\"\nbogus = 1").unwrap_err().to_string();
+        assert!(err.contains("bogus"), "{err}");
+        let v: Site = toml::from_str("[defaults]\nP212 = 1\nP271 = true").unwrap();
+        assert_eq!(v.defaults.get("P212"), Some("1"));
+        assert_eq!(v.defaults.get("P271"), Some("1"));
+    }
+
+    #[test]
+    fn fill_extensions_numbers_in_order() {
+        let mut site = demo();
+        let macs: Vec<Mac> = site.devices.iter().map(|d| d.mac).collect();
+        site.fill_extensions(&macs, 201);
+        for (i, d) in site.devices.iter().enumerate() {
+            assert_eq!(d.accounts[0].user_id, (201 + i).to_string());
+        }
+    }
+}

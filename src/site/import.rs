@@ -1,0 +1,300 @@
+//! CSV import: adds or updates devices from a spreadsheet export, all or nothing.
+//!
+//! Columns (header row required, any order, case-insensitive):
+//! `mac` (required), `model` (required for new devices), `label`, `location`, `notes`,
+//! account 1: `user_id` (or `extension`), `auth_id`, `password`, `display_name`,
+//! `account_name`, `sip_server`; account N >= 2: the same names prefixed `acctN_`
+//! (e.g. `acct2_user_id`); any `P<n>` or alias column sets a device override.
+//! An empty cell leaves the existing value alone.
+
+use std::collections::BTreeSet;
+
+use crate::catalog::Catalog;
+use crate::ids::{Mac, Model};
+
+use super::{Account, Device, Site, canonical_key};
+
+/// One bad cell or row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}{}: {message}", column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default())]
+pub struct RowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// Why nothing was imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("the CSV has no header row")]
+    NoHeader,
+    #[error("the CSV header has no 'mac' column; columns are documented in README.md (CSV import)")]
+    NoMacColumn,
+    #[error(
+        "unknown column {0:?}: expected mac, model, label, location, notes, user_id, auth_id, password, display_name, account_name, sip_server, acctN_<field>, or a P-value like P47"
+    )]
+    UnknownColumn(String),
+    #[error("{} bad row(s), nothing was imported:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Rows(Vec<RowError>),
+}
+
+/// What a successful import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: Vec<Mac>,
+    pub updated: Vec<Mac>,
+    pub warnings: Vec<RowError>,
+}
+
+enum Column {
+    Mac,
+    Model,
+    Label,
+    Location,
+    Notes,
+    Account(usize, AccountField),
+    Value(String),
+}
+
+#[derive(Clone, Copy)]
+enum AccountField {
+    UserId,
+    AuthId,
+    Password,
+    DisplayName,
+    Name,
+    SipServer,
+}
+
+fn column_of(name: &str) -> Result<Column, ImportError> {
+    let lower = name.trim().to_ascii_lowercase();
+    let plain = match lower.as_str() {
+        "mac" | "mac address" => return Ok(Column::Mac),
+        "model" => return Ok(Column::Model),
+        "label" | "name" => return Ok(Column::Label),
+        "location" => return Ok(Column::Location),
+        "notes" => return Ok(Column::Notes),
+        _ => None::<Column>,
+    };
+    debug_assert!(plain.is_none());
+    let (index, field) = match lower.strip_prefix("acct").and_then(|r| r.split_once('_')) {
+        Some((n, f)) if n.parse::<usize>().is_ok_and(|n| (1..=48).contains(&n)) => {
+            (n.parse::<usize>().unwrap_or(1) - 1, f.to_string())
+        }
+        _ => (0, lower.clone()),
+    };
+    let f = match field.as_str() {
+        "user_id" | "userid" | "extension" | "ext" => Some(AccountField::UserId),
+        "auth_id" | "authid" => Some(AccountField::AuthId),
+        "password" | "sip_password" => Some(AccountField::Password),
+        "display_name" => Some(AccountField::DisplayName),
+        "account_name" => Some(AccountField::Name),
+        "sip_server" => Some(AccountField::SipServer),
+        _ => None,
+    };
+    if let Some(f) = f {
+        return Ok(Column::Account(index, f));
+    }
+    match canonical_key(name) {
+        Ok(k) => Ok(Column::Value(k)),
+        Err(_) => Err(ImportError::UnknownColumn(name.to_string())),
+    }
+}
+
+/// Applies `csv_text` to a copy of `site`. On any bad row nothing changes: the
+/// error lists every bad line. On success the caller replaces its site with the
+/// returned one.
+pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), ImportError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let headers = reader.headers().map_err(|_| ImportError::NoHeader)?.clone();
+    if headers.is_empty() || headers.iter().all(str::is_empty) {
+        return Err(ImportError::NoHeader);
+    }
+    let columns: Vec<Column> = headers.iter().map(column_of).collect::<Result<_, _>>()?;
+    if !columns.iter().any(|c| matches!(c, Column::Mac)) {
+        return Err(ImportError::NoMacColumn);
+    }
+    let cat = Catalog::get();
+    let mut out = site.clone();
+    let mut report = ImportReport::default();
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(RowError { line, column: None, message: format!("unreadable row: {e}") });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if record.len() != headers.len() {
+            errors.push(RowError {
+                line,
+                column: None,
+                message: format!("has {} cells; the header has {}", record.len(), headers.len()),
+            });
+            continue;
+        }
+        let err = |col: &str, message: String| RowError { line, column: Some(col.to_string()), message };
+        let mac_cell = columns
+            .iter()
+            .zip(record.iter())
+            .find(|(c, _)| matches!(c, Column::Mac))
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        let mac: Mac = match mac_cell.parse() {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(err("mac", e.to_string()));
+                continue;
+            }
+        };
+        if !seen.insert(mac) {
+            errors.push(err("mac", format!("{} appears on an earlier line of this file", mac.colon())));
+            continue;
+        }
+        if !mac.is_grandstream() {
+            report.warnings.push(err("mac", format!("{} is not a Grandstream OUI; imported anyway", mac.colon())));
+        }
+        let existing = out.device(mac).cloned();
+        let is_new = existing.is_none();
+        let model_cell = columns
+            .iter()
+            .zip(record.iter())
+            .find(|(c, _)| matches!(c, Column::Model))
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        let mut device = match (existing, model_cell.is_empty()) {
+            (Some(d), true) => d,
+            (existing, false) => match model_cell.parse::<Model>() {
+                Ok(model) => {
+                    let mut d = existing.unwrap_or_else(|| Device::new(mac, model.clone()));
+                    d.model = model;
+                    d
+                }
+                Err(e) => {
+                    errors.push(err("model", e.to_string()));
+                    continue;
+                }
+            },
+            (None, true) => {
+                errors.push(err("model", "a new device needs a model (e.g. GXP2170)".into()));
+                continue;
+            }
+        };
+        let mut row_ok = true;
+        for ((col, name), cell) in columns.iter().zip(headers.iter()).zip(record.iter()) {
+            if cell.is_empty() {
+                continue;
+            }
+            match col {
+                Column::Mac | Column::Model => {}
+                Column::Label => device.label = cell.to_string(),
+                Column::Location => device.location = cell.to_string(),
+                Column::Notes => device.notes = cell.to_string(),
+                Column::Account(i, f) => {
+                    while device.accounts.len() <= *i {
+                        device.accounts.push(Account::default());
+                    }
+                    let a = &mut device.accounts[*i];
+                    match f {
+                        AccountField::UserId => a.user_id = cell.to_string(),
+                        AccountField::AuthId => a.auth_id = cell.to_string(),
+                        AccountField::Password => a.password = cell.to_string(),
+                        AccountField::DisplayName => a.display_name = cell.to_string(),
+                        AccountField::Name => a.name = cell.to_string(),
+                        AccountField::SipServer => {
+                            if let Err(p) = crate::catalog::check_value(&crate::catalog::ValueKind::Host, cell) {
+                                errors.push(err(name, p));
+                                row_ok = false;
+                            }
+                            a.sip_server = cell.to_string();
+                        }
+                    }
+                }
+                Column::Value(key) => {
+                    if let Err(e) = cat.validate(key, cell) {
+                        errors.push(err(name, e.to_string()));
+                        row_ok = false;
+                    }
+                    device.values.set(key.clone(), cell);
+                }
+            }
+        }
+        if !row_ok {
+            continue;
+        }
+        if is_new {
+            report.added.push(mac);
+        } else {
+            report.updated.push(mac);
+        }
+        out.upsert_device(device);
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    Ok((out, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_and_updates_with_accounts_and_overrides() {
+        let mut site = Site::default();
+        site.devices.push(Device::new("000b82000001".parse().unwrap(), "GXP2170".parse().unwrap()));
+        let csv = "MAC,model,label,user_id,password,acct2_user_id,P1362\n\
+                   00:0B:82:00:00:01,,Desk 1,201,pw1,301,de\n\
+                   000b82000002,GXP2135,Desk 2,202,pw2,,\n";
+        let (out, report) = import_csv(&site, csv).unwrap();
+        assert_eq!(report.updated, vec!["000b82000001".parse().unwrap()]);
+        assert_eq!(report.added, vec!["000b82000002".parse().unwrap()]);
+        let d1 = &out.devices[0];
+        assert_eq!(d1.label, "Desk 1");
+        assert_eq!(d1.model.as_str(), "GXP2170", "empty model cell keeps the model");
+        assert_eq!(d1.accounts[1].user_id, "301");
+        assert_eq!(d1.values.get("P1362"), Some("de"));
+        assert_eq!(out.devices[1].model.as_str(), "GXP2135");
+        assert!(site.devices[0].label.is_empty(), "the input site is untouched");
+    }
+
+    #[test]
+    fn bad_rows_change_nothing_and_are_all_named() {
+        let site = Site::default();
+        let csv = "mac,model,P212,sip_server\n\
+                   000b82000001,GXP2170,1,pbx\n\
+                   000b8200000,GXP2170,1,pbx\n\
+                   000b82000003,,1,pbx\n\
+                   000b82000004,GXP2170,7,pbx\n\
+                   000b82000005,GXP2170,1,bad host\n\
+                   000b82000001,GXP2170,1,pbx\n";
+        let err = import_csv(&site, csv).unwrap_err();
+        let ImportError::Rows(rows) = &err else { panic!("{err}") };
+        let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6, 7]);
+        let text = err.to_string();
+        assert!(text.contains("line 3, column mac: MAC address \"000b8200000\" has 11 hex digits"), "{text}");
+        assert!(text.contains("line 4, column model: a new device needs a model"), "{text}");
+        assert!(text.contains("line 5, column P212: P212 (Config upgrade via"), "{text}");
+        assert!(text.contains("line 6, column sip_server"), "{text}");
+        assert!(text.contains("line 7, column mac: 00:0B:82:00:00:01 appears on an earlier line"), "{text}");
+    }
+
+    #[test]
+    fn header_problems() {
+        let site = Site::default();
+        assert_eq!(import_csv(&site, "model,label\nGXP2170,x\n").unwrap_err(), ImportError::NoMacColumn);
+        assert_eq!(
+            import_csv(&site, "mac,colour\n000b82000001,red\n").unwrap_err(),
+            ImportError::UnknownColumn("colour".into())
+        );
+        assert!(matches!(import_csv(&site, "mac,model\n000b82000001,GXP2170,extra\n"), Err(ImportError::Rows(_))));
+    }
+}

@@ -1,0 +1,252 @@
+//! Drives the real `gsprov` binary against real peers: openssl, gscfg.py, the shell.
+//! One test binary for the command-line front end (ripgrep-style).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gsprov(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(args)
+        .env_remove("GSPROV_XML_PASSWORD")
+        .output()
+        .expect("run gsprov")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.gsprov.toml")
+}
+
+fn gscfg() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/tools/gscfg.py");
+    assert!(p.exists(), "{} is missing: CI lays shared/ beside the clone", p.display());
+    p
+}
+
+fn tool(name: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success())
+}
+
+fn generate(site: &Path, out: &Path) {
+    let o = gsprov(&["generate", site.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "generate failed: {}{}", text(&o.stdout), text(&o.stderr));
+}
+
+#[test]
+fn encrypted_xml_decrypts_with_openssl_to_the_plain_build() {
+    assert!(tool("openssl"), "openssl is needed (installed by .ci/run)");
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("enc");
+    generate(&demo(), &enc);
+    // The same site with encryption off gives the plaintext to compare with.
+    let plain_site = dir.path().join("plain.gsprov.toml");
+    let demo_text = std::fs::read_to_string(demo()).unwrap();
+    std::fs::write(&plain_site, demo_text.replace("encrypt = \"device-files\"", "encrypt = \"off\"")).unwrap();
+    let plain = dir.path().join("plain");
+    generate(&plain_site, &plain);
+
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&enc).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("cfg") && name.ends_with(".xml") && name.len() == "cfg000b82a1b201.xml".len()) {
+            continue;
+        }
+        let bytes = std::fs::read(enc.join(&name)).unwrap();
+        assert!(bytes.starts_with(b"Salted__"), "{name} is not encrypted");
+        let o = Command::new("openssl")
+            .args(["enc", "-d", "-aes-256-cbc", "-md", "md5", "-pass", "pass:demo-xml-secret", "-in"])
+            .arg(enc.join(&name))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "openssl failed on {name}: {}", text(&o.stderr));
+        let expected = std::fs::read(plain.join(&name)).unwrap();
+        assert_eq!(text(&o.stdout), text(&expected), "{name}");
+        assert!(text(&expected).contains("<P1359>demo-xml-secret</P1359>") || text(&expected).contains("<P35>"));
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "one encrypted per-device XML per demo device");
+    // Shared files stay plain: a unit falling back to cfg.xml may not know the password yet.
+    assert!(std::fs::read(enc.join("cfg.xml")).unwrap().starts_with(b"<?xml"));
+}
+
+#[test]
+fn every_binary_file_reads_back_with_gscfg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tree");
+    generate(&demo(), &out);
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(mac) = name.strip_prefix("cfg").filter(|m| m.len() == 12 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            continue;
+        };
+        let o = Command::new("python3").arg(gscfg()).arg("decode").arg(out.join(&name)).output().unwrap();
+        assert!(o.status.success(), "gscfg decode {name}: {}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["valid"], true, "{name}: {}", v["problems"]);
+        assert_eq!(v["mac"], mac);
+        let params: Vec<(String, String)> = v["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap().to_string(), p["value"].as_str().unwrap().to_string()))
+            .collect();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        // Demo devices all read XML and the XML is encrypted: the binary file is the bootstrap.
+        assert_eq!(get("P1359"), Some("demo-xml-secret"), "{name}");
+        assert_eq!(get("P237"), Some("192.168.10.5:8080"), "{name}");
+        assert_eq!(get("P212"), Some("1"), "{name}");
+        assert_eq!(get("P34"), None, "{name}: SIP passwords stay in the encrypted XML");
+        // The .bin alias carries the same bytes.
+        assert_eq!(std::fs::read(out.join(&name)).unwrap(), std::fs::read(out.join(format!("{name}.bin"))).unwrap());
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+    assert!(out.join("nginx.conf").exists() && out.join("README.txt").exists());
+}
+
+#[test]
+fn full_binary_for_legacy_units_carries_every_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("legacy.gsprov.toml");
+    std::fs::write(
+        &site,
+        "name = \"old\"\n[defaults]\nP47 = \"pbx.example.com\"\nP2 = \"a&b=c\"\n\
+         [[devices]]\nmac = \"00:0B:82:27:26:C8\"\nmodel = \"GXP2000\"\n\
+         [[devices.accounts]]\nuser_id = \"100\"\npassword = \"p w%\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("tree");
+    generate(&site, &out);
+    assert!(!out.join("cfg000b822726c8.xml").exists(), "legacy units get no XML");
+    let o = Command::new("python3").arg(gscfg()).arg("decode").arg(out.join("cfg000b822726c8")).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    let got: Vec<(String, String)> = v["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().into(), p["value"].as_str().unwrap().into()))
+        .collect();
+    let want: Vec<(String, String)> =
+        [("P2", "a&b=c"), ("P34", "p w%"), ("P35", "100"), ("P36", "100"), ("P47", "pbx.example.com"), ("P271", "1")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn csv_with_bad_rows_changes_nothing_and_names_each_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("s.gsprov.toml");
+    std::fs::copy(demo(), &site).unwrap();
+    let before = std::fs::read(&site).unwrap();
+    let csv = dir.path().join("devices.csv");
+    std::fs::write(&csv, "mac,model,label,user_id,P212\n000b82c0ffee,GXP2170,Lobby,210,1\nnot-a-mac,GXP2170,X,211,1\n000b82c0ffef,GXP2170,Y,212,9\n").unwrap();
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("line 3, column mac"), "{err}");
+    assert!(err.contains("line 4, column P212"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(std::fs::read(&site).unwrap(), before, "site file untouched");
+    assert!(!dir.path().join("s.gsprov.toml.bak").exists());
+
+    // Fixed, a dry run still writes nothing; a real run adds the devices.
+    std::fs::write(&csv, "mac,model,label,user_id\n000b82c0ffee,GXP2170,Lobby,210\n").unwrap();
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap(), "--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("would add 1 device"), "{}", text(&o.stdout));
+    assert_eq!(std::fs::read(&site).unwrap(), before);
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stderr).contains("6 device(s)"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn malformed_site_and_garbage_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let truncated = dir.path().join("t.gsprov.toml");
+    let demo_text = std::fs::read_to_string(demo()).unwrap();
+    let cut = demo_text.find("[[devices]]").unwrap() + 15;
+    std::fs::write(&truncated, &demo_text[..cut]).unwrap();
+    for cmd in ["check", "generate"] {
+        let mut args = vec![cmd, truncated.to_str().unwrap()];
+        if cmd == "generate" {
+            args.extend(["--out", "/nonexistent-never-written"]);
+        }
+        let o = gsprov(&args);
+        assert_eq!(o.status.code(), Some(4), "{cmd}: {}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(err.contains("t.gsprov.toml:"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let garbage = dir.path().join("g.gsprov.toml");
+    std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let o = gsprov(&["check", garbage.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o.stderr).contains("not valid UTF-8"), "{}", text(&o.stderr));
+
+    let bad_value = dir.path().join("v.gsprov.toml");
+    std::fs::write(&bad_value, "[defaults]\nP212 = \"7\"\n[[devices]]\nmac = \"000b82000001\"\nmodel = \"GXP2170\"\n")
+        .unwrap();
+    let o = gsprov(&["check", bad_value.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("error: defaults.P212"), "{}", text(&o.stdout));
+    let out = dir.path().join("never");
+    let o = gsprov(&["generate", bad_value.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "nothing generated from a site with errors");
+
+    let bin = dir.path().join("cfg000b82000001");
+    std::fs::write(&bin, b"this is not a config file at all").unwrap();
+    let o = gsprov(&["decode", bin.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o.stderr).contains("not a binary cfg file"), "{}", text(&o.stderr));
+    let o = gsprov(&["decode", dir.path().join("missing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+}
+
+#[test]
+fn decode_reads_vectors_and_masks_secrets() {
+    let v = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vectors");
+    let o = gsprov(&["decode", v.join("binary/v3_specials_utf8.bin").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("P270 = Büro 1"), "{out}");
+    assert!(out.contains("P34 = ********"), "{out}");
+    assert!(out.contains("checksum dc7a (ok)"), "{out}");
+    let o = gsprov(&["decode", v.join("binary/v3_specials_utf8.bin").to_str().unwrap(), "--show-secrets"]);
+    assert!(text(&o.stdout).contains("P34 = a&b=c%d+e f"));
+
+    let enc = v.join("xml/x1.enc");
+    let o = gsprov(&["decode", enc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o.stderr).contains("--password"));
+    let o = gsprov(&["decode", enc.to_str().unwrap(), "--password", "wrong"]);
+    assert_eq!(o.status.code(), Some(4));
+    let o = gsprov(&["decode", enc.to_str().unwrap(), "--password", "gs-secret-1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("encrypted XML version 1"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn new_writes_a_site_that_checks_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("n.gsprov.toml");
+    let o = gsprov(&["new", site.to_str().unwrap(), "--demo"]);
+    assert!(o.status.success());
+    let o = gsprov(&["new", site.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "refuses to overwrite");
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let o = gsprov(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+}
