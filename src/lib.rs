@@ -10,7 +10,9 @@
 //!   User-Agent).
 //! - [`generate`]: site -> the files each device will request.
 //! - [`storage`]: the only module that reads or writes user files.
+//! - [`services`]: everything that owns a thread or socket (the file worker, servers).
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, ...).
+//! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 
 pub mod catalog;
@@ -19,5 +21,7 @@ pub mod formats;
 pub mod generate;
 pub mod headless;
 pub mod ids;
+pub mod services;
 pub mod site;
 pub mod storage;
+pub mod ui;

@@ -19,11 +19,8 @@ fn main() -> ExitCode {
     let mut err = std::io::stderr();
     let mut term = Term { out: &mut out, err: &mut err };
     let result = match &cli.command {
-        None | Some(Command::Open(_)) => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(exit::OK);
-        }
+        None => return gui(None),
+        Some(Command::Open(a)) => return gui(a.site.clone()),
         Some(Command::New(a)) => headless::new(a, &mut term),
         Some(Command::Check(a)) => headless::check(a, &mut term),
         Some(Command::Generate(a)) => headless::generate(a, &mut term),
@@ -35,6 +32,18 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("gsprov: {e}");
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn gui(site: Option<std::path::PathBuf>) -> ExitCode {
+    match gsprov::ui::run(site) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!(
+                "gsprov: cannot open the window: {e}\n(no display? the headless commands work anywhere: gsprov --help)"
+            );
+            ExitCode::from(exit::SERVICE)
         }
     }
 }

@@ -1,0 +1,202 @@
+//! The file worker: one named thread that does the desktop app's file work
+//! (open, save, import, export, native file dialogs) so the UI thread never
+//! blocks on a disk or a dialog. Typed jobs in, typed results out; every result
+//! wakes the UI.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use crate::generate;
+use crate::site::Site;
+use crate::storage;
+
+/// What the UI asks for.
+#[derive(Debug)]
+pub enum Job {
+    /// Load a site file.
+    Open(PathBuf),
+    /// Show an open dialog, then load the chosen site.
+    PickAndOpen,
+    /// Save to a path (atomic, keeps a .bak).
+    Save { path: PathBuf, site: Box<Site> },
+    /// Show a save dialog, then save there.
+    PickAndSave { site: Box<Site>, suggested: String },
+    /// Show an open dialog for a CSV file and return its text.
+    PickCsv,
+    /// Read a CSV file's text.
+    ReadCsv(PathBuf),
+    /// Generate every file and write the tree (dialog when `dir` is None).
+    Export { site: Box<Site>, dir: Option<PathBuf> },
+    /// Show a folder dialog (firmware folder).
+    PickFolder,
+}
+
+/// What happened, past tense.
+#[derive(Debug)]
+pub enum Done {
+    Opened {
+        path: PathBuf,
+        site: Box<Site>,
+    },
+    Saved {
+        path: PathBuf,
+        site: Box<Site>,
+    },
+    CsvRead {
+        path: PathBuf,
+        text: String,
+    },
+    Exported {
+        dir: PathBuf,
+        files: usize,
+        bytes: usize,
+    },
+    FolderPicked(PathBuf),
+    /// The user closed a dialog without choosing.
+    Cancelled,
+    /// Something failed; the message says what and where.
+    Failed {
+        what: &'static str,
+        message: String,
+    },
+}
+
+/// Handle to the worker thread. Dropping it stops the thread after the job in hand.
+pub struct Worker {
+    jobs: Option<Sender<Job>>,
+    pub results: Receiver<Done>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the worker; `wake` is called after each result (the UI passes
+    /// `egui::Context::request_repaint`).
+    pub fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Worker {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let thread = std::thread::Builder::new()
+            .name("gsprov-files".into())
+            .spawn(move || {
+                for job in job_rx {
+                    let done = run(job);
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            })
+            .expect("spawning the file worker thread");
+        Worker { jobs: Some(job_tx), results: done_rx, thread: Some(thread) }
+    }
+
+    pub fn send(&self, job: Job) {
+        if let Some(tx) = &self.jobs {
+            // The thread only ends when this handle drops, so a send cannot fail.
+            let _ = tx.send(job);
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn failed(what: &'static str, e: impl std::fmt::Display) -> Done {
+    Done::Failed { what, message: e.to_string() }
+}
+
+fn run(job: Job) -> Done {
+    match job {
+        Job::Open(path) => match storage::load_site(&path) {
+            Ok(site) => Done::Opened { path, site: Box::new(site) },
+            Err(e) => failed("open", e),
+        },
+        Job::PickAndOpen => {
+            match rfd::FileDialog::new().add_filter("gsprov site", &["toml"]).set_title("Open site").pick_file() {
+                Some(p) => run(Job::Open(p)),
+                None => Done::Cancelled,
+            }
+        }
+        Job::Save { path, site } => match storage::save_site(&path, &site) {
+            Ok(()) => Done::Saved { path, site },
+            Err(e) => failed("save", e),
+        },
+        Job::PickAndSave { site, suggested } => {
+            let dialog = rfd::FileDialog::new().add_filter("gsprov site", &["toml"]).set_file_name(suggested);
+            match dialog.set_title("Save site as").save_file() {
+                Some(path) => run(Job::Save { path, site }),
+                None => Done::Cancelled,
+            }
+        }
+        Job::PickCsv => {
+            match rfd::FileDialog::new().add_filter("CSV", &["csv", "txt"]).set_title("Import CSV").pick_file() {
+                Some(p) => run(Job::ReadCsv(p)),
+                None => Done::Cancelled,
+            }
+        }
+        Job::ReadCsv(path) => match storage::read_text(&path) {
+            Ok(text) => Done::CsvRead { path, text },
+            Err(e) => failed("import", e),
+        },
+        Job::Export { site, dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => match rfd::FileDialog::new().set_title("Export files to folder").pick_folder() {
+                    Some(d) => d,
+                    None => return Done::Cancelled,
+                },
+            };
+            let output = match generate::generate(&site, &mut crate::headless::os_salt) {
+                Ok(o) => o,
+                Err(e) => return failed("export", e),
+            };
+            let extras = [
+                ("nginx.conf", generate::nginx_conf(&site).into_bytes()),
+                ("README.txt", generate::tree_readme(&site, &output).into_bytes()),
+            ];
+            match storage::write_tree(&dir, &output, &extras) {
+                Ok(()) => Done::Exported { dir, files: output.files.len(), bytes: output.total_bytes() },
+                Err(e) => failed("export", e),
+            }
+        }
+        Job::PickFolder => match rfd::FileDialog::new().set_title("Firmware folder").pick_folder() {
+            Some(p) => Done::FolderPicked(p),
+            None => Done::Cancelled,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_then_open_round_trips_and_the_thread_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.gsprov.toml");
+        let woke = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let w = woke.clone();
+        let worker = Worker::start(Arc::new(move || {
+            w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        let site = Site { name: "worker test".into(), ..Site::default() };
+        worker.send(Job::Save { path: path.clone(), site: Box::new(site) });
+        assert!(matches!(worker.results.recv().unwrap(), Done::Saved { .. }));
+        worker.send(Job::Open(path));
+        match worker.results.recv().unwrap() {
+            Done::Opened { site, .. } => assert_eq!(site.name, "worker test"),
+            other => panic!("{other:?}"),
+        }
+        worker.send(Job::Open(dir.path().join("missing.toml")));
+        assert!(matches!(worker.results.recv().unwrap(), Done::Failed { what: "open", .. }));
+        drop(worker);
+        assert_eq!(woke.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+}

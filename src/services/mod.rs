@@ -1,0 +1,3 @@
+//! Everything that owns a thread or a socket.
+
+pub mod files;

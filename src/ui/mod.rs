@@ -1,0 +1,480 @@
+//! The desktop app (front end #1): an eframe/egui workstation over the site.
+//!
+//! Owns no I/O: file work goes to [`services::files::Worker`] as typed jobs and
+//! comes back as results, drained under a time budget each frame. Panels are
+//! drawing functions (`*_ui`) that edit the in-memory site or return an
+//! [`Action`] applied after drawing.
+
+mod devices;
+mod files;
+mod import;
+mod params;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Mac, Model};
+use crate::services::files::{Done, Job, Worker};
+use crate::site::Site;
+
+pub use params::Level;
+
+/// Persisted between runs with eframe storage (`serde(default)` so older
+/// saved state still loads).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub recent: Vec<PathBuf>,
+    pub dark: bool,
+    pub last_site: Option<PathBuf>,
+    pub view: View,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices }
+    }
+}
+
+/// The main views, one tab each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    Devices,
+    Parameters,
+    Files,
+}
+
+/// The open site and its editing state.
+pub struct Doc {
+    pub site: Site,
+    pub path: Option<PathBuf>,
+    /// The site as last loaded or saved: edits are "unsaved" while they differ.
+    pub saved: Site,
+    /// Bumped on every edit; caches key on it.
+    pub revision: u64,
+}
+
+impl Doc {
+    pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
+        Doc { saved: site.clone(), site, path, revision: 0 }
+    }
+
+    pub fn dirty(&self) -> bool {
+        self.site != self.saved
+    }
+}
+
+/// Something a panel asks the app to do after drawing.
+#[derive(Debug, Clone)]
+#[must_use]
+pub enum Action {
+    New,
+    Open(Option<PathBuf>),
+    OpenDemo,
+    Save,
+    SaveAs,
+    ImportCsv,
+    Export,
+    Select(Mac),
+    EditDevice(Mac),
+}
+
+/// A dialog waiting for the technician.
+enum Modal {
+    /// Unsaved edits would be lost by `then`.
+    Unsaved { then: Box<Action>, closing: bool },
+}
+
+/// Transient, not persisted.
+pub struct Runtime {
+    pub worker: Worker,
+    pub busy: Option<(&'static str, Instant)>,
+    pub notice: Option<(String, bool, Instant)>,
+    pub selected: BTreeSet<Mac>,
+    pub focus: Option<Mac>,
+    pub level: Level,
+    pub devices: devices::DevicesUi,
+    pub import: import::ImportUi,
+    pub params: params::ParamsUi,
+    pub files: files::FilesUi,
+    modal: Option<Modal>,
+    allow_close: bool,
+}
+
+pub struct App {
+    pub state: State,
+    pub doc: Doc,
+    pub rt: Runtime,
+}
+
+/// The budget for draining background results in one frame.
+const DRAIN_BUDGET: Duration = Duration::from_millis(2);
+
+impl App {
+    /// Builds the app. Opens `site` when given (in the background), else the demo.
+    pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, site: Option<PathBuf>) -> App {
+        let state: State = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        ctx.set_theme(if state.dark { egui::Theme::Dark } else { egui::Theme::Light });
+        let repaint = ctx.clone();
+        let worker = Worker::start(Arc::new(move || repaint.request_repaint()));
+        let mut app = App {
+            state,
+            doc: Doc::new(crate::headless::demo_site(), None),
+            rt: Runtime {
+                worker,
+                busy: None,
+                notice: None,
+                selected: BTreeSet::new(),
+                focus: None,
+                level: Level::Defaults,
+                devices: devices::DevicesUi::default(),
+                import: import::ImportUi::default(),
+                params: params::ParamsUi::default(),
+                files: files::FilesUi::default(),
+                modal: None,
+                allow_close: false,
+            },
+        };
+        if let Some(path) = site {
+            app.start(Job::Open(path), "Opening site");
+        }
+        app
+    }
+
+    fn start(&mut self, job: Job, what: &'static str) {
+        self.rt.busy = Some((what, Instant::now()));
+        self.rt.worker.send(job);
+    }
+
+    fn notify(&mut self, text: impl Into<String>, error: bool) {
+        self.rt.notice = Some((text.into(), error, Instant::now()));
+    }
+
+    /// Applies finished background jobs, within the frame budget.
+    fn drain(&mut self) {
+        let deadline = Instant::now() + DRAIN_BUDGET;
+        while Instant::now() < deadline {
+            let Ok(done) = self.rt.worker.results.try_recv() else { break };
+            self.rt.busy = None;
+            match done {
+                Done::Opened { path, site } => {
+                    self.doc = Doc::new(*site, Some(path.clone()));
+                    self.rt.selected.clear();
+                    self.rt.focus = None;
+                    self.rt.level = Level::Defaults;
+                    self.remember(path.clone());
+                    self.notify(format!("Opened {}", path.display()), false);
+                }
+                Done::Saved { path, site } => {
+                    self.doc.saved = *site;
+                    self.doc.path = Some(path.clone());
+                    self.remember(path.clone());
+                    self.notify(format!("Saved {}", path.display()), false);
+                }
+                Done::CsvRead { path, text } => self.rt.import.load(path, text),
+                Done::Exported { dir, files, bytes } => {
+                    self.notify(format!("Exported {files} files ({bytes} bytes) to {}", dir.display()), false)
+                }
+                Done::FolderPicked(p) => self.doc.site.serving.firmware_dir = p.display().to_string(),
+                Done::Cancelled => {}
+                Done::Failed { what, message } => self.notify(format!("Could not {what}: {message}"), true),
+            }
+        }
+    }
+
+    fn remember(&mut self, path: PathBuf) {
+        self.state.recent.retain(|p| p != &path);
+        self.state.recent.insert(0, path.clone());
+        self.state.recent.truncate(8);
+        self.state.last_site = Some(path);
+    }
+
+    /// Runs an action, first asking about unsaved edits where it would lose them.
+    pub fn apply(&mut self, action: Action) {
+        let loses_edits = matches!(action, Action::New | Action::Open(_) | Action::OpenDemo);
+        if loses_edits && self.doc.dirty() {
+            self.rt.modal = Some(Modal::Unsaved { then: Box::new(action), closing: false });
+            return;
+        }
+        self.apply_now(action);
+    }
+
+    fn apply_now(&mut self, action: Action) {
+        match action {
+            Action::New => {
+                self.doc = Doc::new(Site { name: "New site".into(), ..Site::default() }, None);
+                self.rt.selected.clear();
+                self.rt.focus = None;
+                self.rt.level = Level::Defaults;
+            }
+            Action::OpenDemo => {
+                self.doc = Doc::new(crate::headless::demo_site(), None);
+                self.rt.selected.clear();
+                self.rt.focus = None;
+            }
+            Action::Open(Some(p)) => self.start(Job::Open(p), "Opening site"),
+            Action::Open(None) => self.start(Job::PickAndOpen, "Choosing a site"),
+            Action::Save => match self.doc.path.clone() {
+                Some(path) => self.start(Job::Save { path, site: Box::new(self.doc.site.clone()) }, "Saving"),
+                None => self.apply_now(Action::SaveAs),
+            },
+            Action::SaveAs => {
+                let suggested = format!("{}.gsprov.toml", slug(&self.doc.site.name));
+                self.start(Job::PickAndSave { site: Box::new(self.doc.site.clone()), suggested }, "Saving");
+            }
+            Action::ImportCsv => self.rt.import.open = true,
+            Action::Export => self.start(Job::Export { site: Box::new(self.doc.site.clone()), dir: None }, "Exporting"),
+            Action::Select(mac) => {
+                self.rt.selected = [mac].into();
+                self.rt.focus = Some(mac);
+            }
+            Action::EditDevice(mac) => {
+                self.rt.focus = Some(mac);
+                self.rt.level = Level::Device(mac);
+                self.state.view = View::Parameters;
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) -> Option<Action> {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let sc = |k| KeyboardShortcut::new(Modifiers::COMMAND, k);
+        ctx.input_mut(|i| {
+            if i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::S)) {
+                Some(Action::SaveAs)
+            } else if i.consume_shortcut(&sc(Key::S)) {
+                Some(Action::Save)
+            } else if i.consume_shortcut(&sc(Key::O)) {
+                Some(Action::Open(None))
+            } else if i.consume_shortcut(&sc(Key::N)) {
+                Some(Action::New)
+            } else if i.consume_shortcut(&sc(Key::F)) {
+                self.rt.devices.focus_filter = true;
+                self.state.view = View::Devices;
+                None
+            } else {
+                None
+            }
+        })
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) -> Option<Action> {
+        let mut action = None;
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("New site      Ctrl+N").clicked() {
+                    action = Some(Action::New);
+                }
+                if ui.button("Open…         Ctrl+O").clicked() {
+                    action = Some(Action::Open(None));
+                }
+                if ui.button("Open demo site").clicked() {
+                    action = Some(Action::OpenDemo);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.state.recent.is_empty() {
+                        ui.weak("(none yet)");
+                    }
+                    for p in self.state.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            action = Some(Action::Open(Some(p)));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Save          Ctrl+S").clicked() {
+                    action = Some(Action::Save);
+                }
+                if ui.button("Save as…      Ctrl+Shift+S").clicked() {
+                    action = Some(Action::SaveAs);
+                }
+                ui.separator();
+                if ui.button("Import CSV…").clicked() {
+                    action = Some(Action::ImportCsv);
+                }
+                if ui.button("Export files to folder…").clicked() {
+                    action = Some(Action::Export);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.checkbox(&mut self.state.dark, "Dark theme").changed() {
+                    ui.ctx().set_theme(if self.state.dark { egui::Theme::Dark } else { egui::Theme::Light });
+                }
+            });
+            ui.separator();
+            for (view, label) in [(View::Devices, "Devices"), (View::Parameters, "Parameters"), (View::Files, "Files")]
+            {
+                ui.selectable_value(&mut self.state.view, view, label);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let name = match &self.doc.path {
+                    Some(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    None => "(not saved yet)".into(),
+                };
+                let marker = if self.doc.dirty() { " ●" } else { "" };
+                ui.label(format!("{} — {name}{marker}", self.doc.site.name)).on_hover_text(if self.doc.dirty() {
+                    "Unsaved changes (Ctrl+S saves)"
+                } else {
+                    "All changes saved"
+                });
+                if let Some((what, since)) = self.rt.busy {
+                    ui.spinner();
+                    ui.label(format!("{what}… {:.0}s", since.elapsed().as_secs_f32()));
+                }
+            });
+        });
+        action
+    }
+
+    fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
+        let site = &self.doc.site;
+        let issues = site.check();
+        let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
+        ui.horizontal(|ui| {
+            ui.label(format!("{} devices", site.devices.len()));
+            ui.separator();
+            if errors > 0 {
+                ui.colored_label(ui.visuals().error_fg_color, format!("{errors} error(s)"))
+                    .on_hover_text(issues.iter().take(12).map(|i| i.to_string()).collect::<Vec<_>>().join("\n"));
+            } else {
+                ui.label(format!("no errors, {} warning(s)", issues.len()))
+                    .on_hover_text(issues.iter().take(12).map(|i| i.to_string()).collect::<Vec<_>>().join("\n"));
+            }
+            if let Some((text, error, at)) = &self.rt.notice
+                && (at.elapsed() < Duration::from_secs(8) || *error)
+            {
+                ui.separator();
+                if *error {
+                    ui.colored_label(ui.visuals().error_fg_color, text);
+                } else {
+                    ui.label(text);
+                }
+            }
+        });
+    }
+
+    fn modal_ui(&mut self, ctx: &egui::Context) {
+        let Some(Modal::Unsaved { then, closing }) = &self.rt.modal else { return };
+        let (then, closing) = (then.clone(), *closing);
+        let mut choice = None;
+        egui::Modal::new(egui::Id::unique("gsprov-unsaved-changes")).show(ctx, |ui| {
+            ui.heading("Unsaved changes");
+            ui.label(format!("\"{}\" has edits that are not saved.", self.doc.site.name));
+            ui.horizontal(|ui| {
+                if ui.button("Save").clicked() {
+                    choice = Some(0);
+                }
+                if ui.button("Discard changes").clicked() {
+                    choice = Some(1);
+                }
+                if ui.button("Cancel").clicked() {
+                    choice = Some(2);
+                }
+            });
+        });
+        match choice {
+            Some(0) => {
+                self.rt.modal = None;
+                self.apply_now(Action::Save);
+            }
+            Some(1) => {
+                self.rt.modal = None;
+                if closing {
+                    self.rt.allow_close = true;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                } else {
+                    self.doc.saved = self.doc.site.clone();
+                    self.apply_now(*then);
+                }
+            }
+            Some(_) => self.rt.modal = None,
+            None => {}
+        }
+    }
+}
+
+/// File-name friendly version of a site name.
+fn slug(name: &str) -> String {
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let s = s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    if s.is_empty() { "site".into() } else { s }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain();
+        if ctx.input(|i| i.viewport().close_requested()) && self.doc.dirty() && !self.rt.allow_close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.rt.modal = Some(Modal::Unsaved { then: Box::new(Action::Save), closing: true });
+        }
+        if self.rt.busy.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let mut action = self.shortcuts(&ctx);
+        egui::Panel::top("menu").show(ui, |ui| {
+            if let Some(a) = self.menu_ui(ui) {
+                action = Some(a);
+            }
+        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            let a = match self.state.view {
+                View::Devices => devices::devices_ui(ui, &mut self.doc, &mut self.rt),
+                View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt),
+                View::Files => files::files_ui(ui, &self.doc, &mut self.rt),
+            };
+            if a.is_some() {
+                action = a;
+            }
+        });
+        if let Some(a) = import::import_ui(&ctx, &mut self.doc, &mut self.rt) {
+            action = Some(a);
+        }
+        self.modal_ui(&ctx);
+        if let Some(a) = action {
+            self.apply(a);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state);
+    }
+}
+
+/// Opens the desktop app. Blocks until the window closes.
+pub fn run(site: Option<PathBuf>) -> eframe::Result {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("gsprov")
+            .with_inner_size([1200.0, 780.0])
+            .with_min_inner_size([720.0, 480.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "gsprov",
+        options,
+        Box::new(move |cc| {
+            let app = App::new(&cc.egui_ctx, cc.storage, site);
+            Ok(Box::new(app))
+        }),
+    )
+}
+
+/// Models a technician picks from when adding a device.
+pub const COMMON_MODELS: [&str; 16] = [
+    "GXP1610", "GXP1625", "GXP1630", "GXP2135", "GXP2140", "GXP2160", "GXP2170", "GRP2612W", "GRP2614", "GRP2616",
+    "GXV3350", "WP820", "HT801", "HT802", "HT814", "GXP2000",
+];
+
+fn parse_model(s: &str) -> Option<Model> {
+    s.parse().ok()
+}

@@ -1,0 +1,479 @@
+//! Parameter forms generated from the catalog, at three levels (site defaults,
+//! model template, device). Each field shows its effective value and where it
+//! comes from, with reset-to-inherited; accounts/ports and raw P-values too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Action, Doc, Runtime};
+use crate::catalog::{Catalog, Param, ValueKind, check_value};
+use crate::ids::{Mac, Model};
+use crate::site::{Account, Effective, Source, Values, canonical_key};
+
+/// Which layer the form edits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Level {
+    #[default]
+    Defaults,
+    Model(Model),
+    Device(Mac),
+}
+
+#[derive(Default)]
+pub struct ParamsUi {
+    pub find: String,
+    pub reveal: BTreeSet<String>,
+    pub new_key: String,
+    pub new_value: String,
+    pub new_model: String,
+}
+
+fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
+    match level {
+        Level::Defaults => Some(&doc.site.defaults),
+        Level::Model(m) => doc.site.models.get(m.as_str()),
+        Level::Device(mac) => doc.site.device(*mac).map(|d| &d.values),
+    }
+}
+
+fn values_mut<'a>(doc: &'a mut Doc, level: &Level) -> Option<&'a mut Values> {
+    match level {
+        Level::Defaults => Some(&mut doc.site.defaults),
+        Level::Model(m) => Some(doc.site.models.entry(m.as_str().to_string()).or_default()),
+        Level::Device(mac) => doc.site.device_mut(*mac).map(|d| &mut d.values),
+    }
+}
+
+/// (effective with this level, what this level would inherit without its own values).
+fn layers(doc: &Doc, level: &Level) -> (Effective, Effective) {
+    let site = &doc.site;
+    match level {
+        Level::Defaults => (site.effective_generic(), Effective::default()),
+        Level::Model(m) => (site.effective_model(m), site.effective_generic()),
+        Level::Device(mac) => match site.device(*mac) {
+            Some(d) => {
+                let mut bare = d.clone();
+                bare.values = Values::default();
+                (site.effective(d), site.effective(&bare))
+            }
+            None => Default::default(),
+        },
+    }
+}
+
+fn describe(source: &Source) -> String {
+    match source {
+        Source::Defaults => "inherited from site defaults".into(),
+        Source::Model(m) => format!("inherited from model {m}"),
+        Source::Account(n) => format!("from account {n}"),
+        Source::Device => "overridden here".into(),
+        Source::Provisioning => "set by provisioning settings".into(),
+    }
+}
+
+pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
+    let mut action = None;
+    egui::Panel::left("levels").resizable(true).default_size(210.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            action = level_picker_ui(ui, doc, rt);
+        });
+    });
+    egui::CentralPanel::default().show(ui, |ui| {
+        let level = rt.level.clone();
+        let title = match &level {
+            Level::Defaults => "Site defaults (every device)".to_string(),
+            Level::Model(m) => format!("Model template {m}"),
+            Level::Device(mac) => match doc.site.device(*mac) {
+                Some(d) => format!("Device {} {} {}", d.mac.colon(), d.model, d.label),
+                None => "Device (removed)".into(),
+            },
+        };
+        ui.heading(title);
+        ui.horizontal(|ui| {
+            let l = ui.label("Find parameter:");
+            ui.add(
+                egui::TextEdit::singleline(&mut rt.params.find).hint_text("label, P-id or alias").desired_width(220.0),
+            )
+            .labelled_by(l.id);
+        });
+        ui.separator();
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            if let Level::Device(mac) = &level {
+                device_fields_ui(ui, doc, *mac);
+            }
+            form_ui(ui, doc, &level, &mut rt.params);
+        });
+    });
+    action
+}
+
+fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
+    let mut action = None;
+    ui.strong("Site");
+    ui.selectable_value(&mut rt.level, Level::Defaults, "Site defaults");
+    ui.add_space(6.0);
+    ui.strong("Model templates");
+    for m in doc.site.models_in_use() {
+        let n = doc.site.devices.iter().filter(|d| d.model == m).count();
+        let text = format!("{m}  ({n})");
+        if ui.selectable_label(rt.level == Level::Model(m.clone()), text).clicked() {
+            rt.level = Level::Model(m);
+        }
+    }
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(&mut rt.params.new_model).hint_text("model").desired_width(90.0));
+        let model: Option<Model> = rt.params.new_model.parse().ok();
+        if ui.add_enabled(model.is_some(), egui::Button::new("Add template")).clicked()
+            && let Some(m) = model
+        {
+            doc.site.models.entry(m.as_str().into()).or_default();
+            doc.revision += 1;
+            rt.level = Level::Model(m);
+            rt.params.new_model.clear();
+        }
+    });
+    ui.add_space(6.0);
+    ui.strong("Devices");
+    for d in &doc.site.devices {
+        let text = if d.label.is_empty() { d.mac.colon() } else { format!("{} · {}", d.label, d.model) };
+        let r = ui.selectable_label(rt.level == Level::Device(d.mac), text).on_hover_text(d.mac.colon());
+        if r.clicked() {
+            rt.level = Level::Device(d.mac);
+            action = Some(Action::Select(d.mac));
+        }
+    }
+    action
+}
+
+fn device_fields_ui(ui: &mut egui::Ui, doc: &mut Doc, mac: Mac) {
+    let Some(d) = doc.site.device_mut(mac) else { return };
+    let mut changed = false;
+    egui::CollapsingHeader::new("Device").default_open(true).show(ui, |ui| {
+        egui::Grid::new("device-fields").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+            for (label, field) in [("Label", &mut d.label), ("Location", &mut d.location)] {
+                let l = ui.label(label);
+                changed |= ui.add(egui::TextEdit::singleline(field).desired_width(260.0)).labelled_by(l.id).changed();
+                ui.end_row();
+            }
+            let l = ui.label("Model");
+            let mut text = d.model.to_string();
+            if ui.add(egui::TextEdit::singleline(&mut text).desired_width(120.0)).labelled_by(l.id).changed()
+                && let Ok(m) = text.parse()
+            {
+                d.model = m;
+                changed = true;
+            }
+            ui.end_row();
+            let l = ui.label("Notes");
+            changed |= ui
+                .add(egui::TextEdit::multiline(&mut d.notes).desired_rows(2).desired_width(260.0))
+                .labelled_by(l.id)
+                .changed();
+            ui.end_row();
+        });
+    });
+    let lines = usize::from(d.model.lines());
+    let what = if matches!(d.model.family(), crate::ids::Family::Ata | crate::ids::Family::Gateway) {
+        "Port"
+    } else {
+        "Account"
+    };
+    egui::CollapsingHeader::new(format!("{what}s ({} of {lines})", d.accounts.len())).default_open(true).show(
+        ui,
+        |ui| {
+            let mut remove = None;
+            for (i, a) in d.accounts.iter_mut().enumerate() {
+                changed |= account_ui(ui, what, i, a, &mut remove);
+            }
+            if let Some(i) = remove {
+                d.accounts.remove(i);
+                changed = true;
+            }
+            if ui.button(format!("Add {}", what.to_lowercase())).clicked() {
+                d.accounts.push(Account::default());
+                changed = true;
+            }
+            if d.accounts.len() > lines {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{} has {lines} {}s", d.model, what.to_lowercase()),
+                );
+            }
+        },
+    );
+    if changed {
+        doc.revision += 1;
+    }
+}
+
+fn account_ui(ui: &mut egui::Ui, what: &str, i: usize, a: &mut Account, remove: &mut Option<usize>) -> bool {
+    let mut changed = false;
+    let title =
+        if a.user_id.is_empty() { format!("{what} {}", i + 1) } else { format!("{what} {} ({})", i + 1, a.user_id) };
+    egui::CollapsingHeader::new(title).id_salt(("account", i)).default_open(i == 0).show(ui, |ui| {
+        egui::Grid::new(("account-grid", i)).num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+            changed |= ui.checkbox(&mut a.active, "Active").changed();
+            ui.end_row();
+            for (label, field, secret) in [
+                ("SIP user ID", &mut a.user_id, false),
+                ("Authenticate ID", &mut a.auth_id, false),
+                ("SIP password", &mut a.password, true),
+                ("Display name", &mut a.display_name, false),
+                ("Account name", &mut a.name, false),
+                ("SIP server", &mut a.sip_server, false),
+            ] {
+                let l = ui.label(label);
+                let hint = match label {
+                    "Authenticate ID" => "same as user ID",
+                    "SIP server" => "site SIP server (P47)",
+                    _ => "",
+                };
+                let edit = egui::TextEdit::singleline(field).password(secret).hint_text(hint).desired_width(220.0);
+                changed |= ui.add(edit).labelled_by(l.id).changed();
+                ui.end_row();
+            }
+        });
+        if ui.button(format!("Remove {} {}", what.to_lowercase(), i + 1)).clicked() {
+            *remove = Some(i);
+        }
+    });
+    changed
+}
+
+fn matches_find(p: &Param, find: &str) -> bool {
+    if find.is_empty() {
+        return true;
+    }
+    let f = find.to_ascii_lowercase();
+    p.label.to_ascii_lowercase().contains(&f)
+        || p.key().to_ascii_lowercase() == f
+        || p.alias.as_deref().is_some_and(|a| a.to_ascii_lowercase().contains(&f))
+}
+
+fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
+    let cat = Catalog::get();
+    let model = match level {
+        Level::Defaults => None,
+        Level::Model(m) => Some(m.clone()),
+        Level::Device(mac) => doc.site.device(*mac).map(|d| d.model.clone()),
+    };
+    let (effective, inherited) = layers(doc, level);
+    let own: BTreeMap<String, String> = values(doc, level)
+        .map(|v| v.0.iter().map(|(k, v)| (canonical_key(k).unwrap_or_else(|_| k.clone()), v.clone())).collect())
+        .unwrap_or_default();
+    // Group by section, keeping catalog order.
+    let mut sections: Vec<(&str, Vec<&Param>)> = Vec::new();
+    for p in cat.params() {
+        if p.id.is_none() && p.alias.is_none() {
+            continue;
+        }
+        if model.as_ref().is_some_and(|m| !p.applies_to(m)) || !matches_find(p, st.find.trim()) {
+            continue;
+        }
+        match sections.iter_mut().find(|(s, _)| *s == p.section) {
+            Some((_, v)) => v.push(p),
+            None => sections.push((&p.section, vec![p])),
+        }
+    }
+    let mut edits: Vec<(String, Option<String>)> = Vec::new();
+    let open = !st.find.trim().is_empty();
+    for (section, params) in sections {
+        let header = egui::CollapsingHeader::new(format!("{section} ({})", params.len())).id_salt(section);
+        let header = if open {
+            header.open(Some(true))
+        } else {
+            header.default_open(section.starts_with("Maintenance > Upgrade"))
+        };
+        header.show(ui, |ui| {
+            egui::Grid::new(("grid", section)).num_columns(4).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
+                for p in params {
+                    let key = p.key();
+                    if let Some(e) = field_ui(ui, p, &key, &own, &effective, &inherited, st) {
+                        edits.push(e);
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+    }
+    raw_ui(ui, cat, &own, &mut edits, st);
+    if !edits.is_empty()
+        && let Some(v) = values_mut(doc, level)
+    {
+        for (key, value) in edits {
+            // Drop any other spelling of the same key (alias vs P-id) first.
+            let spellings: Vec<String> =
+                v.0.keys().filter(|k| canonical_key(k).is_ok_and(|c| c == key)).cloned().collect();
+            for s in spellings {
+                v.remove(&s);
+            }
+            if let Some(value) = value {
+                v.set(key, value);
+            }
+        }
+        doc.revision += 1;
+    }
+}
+
+/// One row: label, editor, provenance, reset. Returns an edit: (key, Some(value)) to
+/// set at this level, (key, None) to reset to inherited.
+fn field_ui(
+    ui: &mut egui::Ui,
+    p: &Param,
+    key: &str,
+    own: &BTreeMap<String, String>,
+    effective: &Effective,
+    inherited: &Effective,
+    st: &mut ParamsUi,
+) -> Option<(String, Option<String>)> {
+    let mut edit = None;
+    let tip = format!(
+        "{key}{}\nallowed: {}\ndefault on the device: {}{}",
+        p.alias.as_deref().map(|a| format!("  ·  {a}")).unwrap_or_default(),
+        p.allowed,
+        if p.default.is_empty() { "—" } else { &p.default },
+        if p.notes.is_empty() { String::new() } else { format!("\n{}", p.notes) }
+    );
+    let label = ui.label(&p.label).on_hover_text(tip);
+    let set_here = own.get(key);
+    let current = set_here.map(String::as_str).or_else(|| effective.get(key)).unwrap_or("");
+    let new = value_ui(ui, p, key, current, label.id, st);
+    if let Some(v) = new {
+        edit = Some((key.to_string(), Some(v)));
+    }
+    match (set_here, effective.0.get(key), inherited.0.get(key)) {
+        (Some(_), _, Some(inh)) => {
+            ui.label(format!("overridden here (inherits {:?} from {})", inh.value, short(&inh.source)));
+        }
+        (Some(_), _, None) => {
+            ui.label("set here");
+        }
+        (None, Some(eff), _) => {
+            ui.weak(describe(&eff.source));
+        }
+        (None, None, _) => {
+            ui.weak("not set (device keeps its own value)");
+        }
+    }
+    if set_here.is_some() {
+        if ui.button("Reset").on_hover_text(format!("Remove {key} from this level and inherit")).clicked() {
+            edit = Some((key.to_string(), None));
+        }
+    } else {
+        ui.label("");
+    }
+    edit
+}
+
+fn short(source: &Source) -> String {
+    match source {
+        Source::Defaults => "site defaults".into(),
+        other => other.to_string(),
+    }
+}
+
+fn value_ui(
+    ui: &mut egui::Ui,
+    p: &Param,
+    key: &str,
+    current: &str,
+    label: egui::Id,
+    st: &mut ParamsUi,
+) -> Option<String> {
+    let mut out = None;
+    match &p.kind {
+        ValueKind::Enum(codes) => {
+            let shown =
+                codes.iter().find(|(c, _)| c == current).map(|(c, l)| format!("{c} = {l}")).unwrap_or_else(|| {
+                    if current.is_empty() { "—".to_string() } else { format!("{current} (unknown)") }
+                });
+            egui::ComboBox::from_id_salt(("enum", key)).selected_text(shown).width(220.0).show_ui(ui, |ui| {
+                for (c, l) in codes {
+                    if ui.selectable_label(c == current, format!("{c} = {l}")).clicked() {
+                        out = Some(c.clone());
+                    }
+                }
+            });
+        }
+        ValueKind::Bool => {
+            let mut on = current == "1";
+            let text = if current.is_empty() {
+                "(not set)"
+            } else if on {
+                "on"
+            } else {
+                "off"
+            };
+            if ui.checkbox(&mut on, text).labelled_by(label).changed() {
+                out = Some(if on { "1" } else { "0" }.to_string());
+            }
+        }
+        kind => {
+            let mut text = current.to_string();
+            let secret = *kind == ValueKind::Password && !st.reveal.contains(key);
+            ui.horizontal(|ui| {
+                let r = ui
+                    .add(egui::TextEdit::singleline(&mut text).password(secret).desired_width(220.0))
+                    .labelled_by(label);
+                if r.changed() {
+                    out = Some(text.clone());
+                }
+                if *kind == ValueKind::Password {
+                    let shown = st.reveal.contains(key);
+                    if ui.small_button(if shown { "hide" } else { "show" }).clicked() {
+                        if shown {
+                            st.reveal.remove(key);
+                        } else {
+                            st.reveal.insert(key.to_string());
+                        }
+                    }
+                }
+                if let Err(problem) = check_value(kind, &text) {
+                    ui.colored_label(ui.visuals().error_fg_color, problem);
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Keys set at this level that the catalog does not know, plus an "add" row.
+fn raw_ui(
+    ui: &mut egui::Ui,
+    cat: &Catalog,
+    own: &BTreeMap<String, String>,
+    edits: &mut Vec<(String, Option<String>)>,
+    st: &mut ParamsUi,
+) {
+    let raw: Vec<(&String, &String)> = own.iter().filter(|(k, _)| cat.lookup(k).is_none()).collect();
+    egui::CollapsingHeader::new(format!("Raw P-values ({})", raw.len())).default_open(!raw.is_empty()).show(ui, |ui| {
+        ui.weak("Anything the catalog does not list; passed to the device as written.");
+        egui::Grid::new("raw").num_columns(3).show(ui, |ui| {
+            for (k, v) in raw {
+                ui.monospace(k);
+                let mut text = v.clone();
+                if ui.text_edit_singleline(&mut text).changed() {
+                    edits.push((k.clone(), Some(text)));
+                }
+                if ui.button("Remove").clicked() {
+                    edits.push((k.clone(), None));
+                }
+                ui.end_row();
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Add raw value");
+            ui.add(egui::TextEdit::singleline(&mut st.new_key).hint_text("P1234 or alias").desired_width(120.0))
+                .labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut st.new_value).hint_text("value").desired_width(160.0));
+            let key = canonical_key(&st.new_key);
+            if ui.add_enabled(key.is_ok(), egui::Button::new("Add")).clicked() {
+                if let Ok(k) = key {
+                    edits.push((k, Some(std::mem::take(&mut st.new_value))));
+                    st.new_key.clear();
+                }
+            } else if let (Err(e), false) = (key, st.new_key.is_empty()) {
+                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+            }
+        });
+    });
+}
