@@ -59,6 +59,15 @@ impl Param {
         }
     }
 
+    /// The label without its parenthesised asides, for forms (the full label goes
+    /// in a tooltip): "Config upgrade via (older firmware/HT: ...)" -> "Config upgrade via".
+    pub fn short_label(&self) -> &str {
+        match self.label.find(" (") {
+            Some(i) if i > 0 => &self.label[..i],
+            _ => &self.label,
+        }
+    }
+
     /// Whether the parameter makes sense on this model, from the catalog's free-text
     /// family list. Unknown wording counts as applicable: hiding a field a device
     /// needs is worse than showing one it ignores.

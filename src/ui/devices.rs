@@ -134,7 +134,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                 ("Location", SortBy::Location),
             ] {
                 h.col(|ui| {
-                    let arrow = if st.sort == key { if st.descending { " ▼" } else { " ▲" } } else { "" };
+                    let arrow = if st.sort == key { if st.descending { " v" } else { " ^" } } else { "" };
                     if ui
                         .add(egui::Button::new(egui::RichText::new(format!("{label}{arrow}")).strong()).frame(false))
                         .clicked()
@@ -159,7 +159,8 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                 row.col(|ui| {
                     ui.monospace(d.mac.colon());
                     if !d.mac.is_grandstream() {
-                        ui.label("⚠").on_hover_text("Not a Grandstream OUI (00:0B:82, C0:74:AD, EC:74:D7)");
+                        ui.colored_label(ui.visuals().warn_fg_color, "!")
+                            .on_hover_text("Not a Grandstream OUI (00:0B:82, C0:74:AD, EC:74:D7)");
                     }
                 });
                 row.col(|ui| {
@@ -219,7 +220,9 @@ fn add_device_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut DevicesUi, selected:
                 for m in COMMON_MODELS {
                     ui.selectable_value(&mut st.new_model, m.to_string(), m);
                 }
-            });
+            })
+            .response
+            .accessible_name("Common models");
         ui.add(egui::TextEdit::singleline(&mut st.new_model).hint_text("or type").desired_width(80.0))
             .labelled_by(model_label.id);
         let label_label = ui.label("Label:");
@@ -261,7 +264,7 @@ fn add_device_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut DevicesUi, selected:
                 );
             }
             Ok(m) => {
-                ui.weak(format!("✔ {}", m.colon()));
+                ui.weak(format!("valid: {}", m.colon()));
             }
         }
     }

@@ -81,7 +81,7 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
     };
     ui.horizontal_wrapped(|ui| {
         for (i, f) in files.iter().enumerate() {
-            let lock = if f.encrypted { "🔒 " } else { "" };
+            let lock = if f.encrypted { "[encrypted] " } else { "" };
             ui.selectable_value(&mut st.chosen, i, format!("{lock}{} ({} B)", f.name, f.served_len));
         }
     });

@@ -70,9 +70,9 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
                     let n = i as u64 + 1;
                     let text = format!("{n:>4}  {}", line.chars().take(60).collect::<String>());
                     if bad_lines.contains(&n) {
-                        ui.colored_label(ui.visuals().error_fg_color, format!("✖ {text}"));
+                        ui.colored_label(ui.visuals().error_fg_color, format!("× {text}"));
                     } else if !line.trim().is_empty() {
-                        ui.label(format!("✔ {text}"));
+                        ui.label(format!("  {text}"));
                     }
                 }
             });

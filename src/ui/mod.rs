@@ -315,7 +315,7 @@ impl App {
                     Some(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                     None => "(not saved yet)".into(),
                 };
-                let marker = if self.doc.dirty() { " ●" } else { "" };
+                let marker = if self.doc.dirty() { " *" } else { "" };
                 ui.label(format!("{} — {name}{marker}", self.doc.site.name)).on_hover_text(if self.doc.dirty() {
                     "Unsaved changes (Ctrl+S saves)"
                 } else {

@@ -314,6 +314,9 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
     }
 }
 
+/// Width of the label column, so the editors and provenance stay on screen.
+const LABEL_WIDTH: f32 = 300.0;
+
 /// One row: label, editor, provenance, reset. Returns an edit: (key, Some(value)) to
 /// set at this level, (key, None) to reset to inherited.
 fn field_ui(
@@ -327,13 +330,29 @@ fn field_ui(
 ) -> Option<(String, Option<String>)> {
     let mut edit = None;
     let tip = format!(
-        "{key}{}\nallowed: {}\ndefault on the device: {}{}",
+        "{}\n{key}{}\nallowed: {}\ndefault on the device: {}{}",
+        p.label,
         p.alias.as_deref().map(|a| format!("  ·  {a}")).unwrap_or_default(),
         p.allowed,
         if p.default.is_empty() { "—" } else { &p.default },
         if p.notes.is_empty() { String::new() } else { format!("\n{}", p.notes) }
     );
-    let label = ui.label(&p.label).on_hover_text(tip);
+    let row_h = ui.spacing().interact_size.y;
+    let label = ui
+        .allocate_ui_with_layout(
+            egui::vec2(LABEL_WIDTH, row_h),
+            egui::Layout::left_to_right(egui::Align::Center),
+            |ui| {
+                ui.set_width(LABEL_WIDTH);
+                let text = if p.id.is_some() {
+                    format!("{}  ·  {key}", p.short_label())
+                } else {
+                    p.short_label().to_string()
+                };
+                ui.add(egui::Label::new(text).truncate()).on_hover_text(tip)
+            },
+        )
+        .inner;
     let set_here = own.get(key);
     let current = set_here.map(String::as_str).or_else(|| effective.get(key)).unwrap_or("");
     let new = value_ui(ui, p, key, current, label.id, st);
@@ -342,7 +361,11 @@ fn field_ui(
     }
     match (set_here, effective.0.get(key), inherited.0.get(key)) {
         (Some(_), _, Some(inh)) => {
-            ui.label(format!("overridden here (inherits {:?} from {})", inh.value, short(&inh.source)));
+            ui.label("overridden here").on_hover_text(format!(
+                "Reset inherits {:?} from {}",
+                inh.value,
+                short(&inh.source)
+            ));
         }
         (Some(_), _, None) => {
             ui.label("set here");
@@ -351,7 +374,7 @@ fn field_ui(
             ui.weak(describe(&eff.source));
         }
         (None, None, _) => {
-            ui.weak("not set (device keeps its own value)");
+            ui.weak("not set").on_hover_text("Not in any file: the device keeps its own value");
         }
     }
     if set_here.is_some() {
@@ -386,13 +409,18 @@ fn value_ui(
                 codes.iter().find(|(c, _)| c == current).map(|(c, l)| format!("{c} = {l}")).unwrap_or_else(|| {
                     if current.is_empty() { "—".to_string() } else { format!("{current} (unknown)") }
                 });
-            egui::ComboBox::from_id_salt(("enum", key)).selected_text(shown).width(220.0).show_ui(ui, |ui| {
-                for (c, l) in codes {
-                    if ui.selectable_label(c == current, format!("{c} = {l}")).clicked() {
-                        out = Some(c.clone());
+            egui::ComboBox::from_id_salt(("enum", key))
+                .selected_text(shown)
+                .width(220.0)
+                .show_ui(ui, |ui| {
+                    for (c, l) in codes {
+                        if ui.selectable_label(c == current, format!("{c} = {l}")).clicked() {
+                            out = Some(c.clone());
+                        }
                     }
-                }
-            });
+                })
+                .response
+                .labelled_by(label);
         }
         ValueKind::Bool => {
             let mut on = current == "1";

@@ -1,0 +1,180 @@
+//! The desktop app driven like a technician would, with egui_kittest: widgets
+//! are found by their labels, clicked and typed into; the assertions read the
+//! app's state and what it shows.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use gsprov::ui::{App, Level, View};
+
+fn app() -> Harness<'static, App> {
+    let mut h =
+        Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(|cc| App::new(&cc.egui_ctx, None, None));
+    h.run_ok();
+    h
+}
+
+/// Steps the app until `done` holds (background jobs wake it), or fails after 10 s.
+fn wait_for(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::yield_now();
+    }
+    h.run_ok();
+}
+
+fn set_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    h.get_by_label(label).set_text_value_accesskit(text);
+    h.run_ok();
+}
+
+#[test]
+fn opens_on_the_demo_site() {
+    let h = app();
+    assert_eq!(h.state().doc.site.name, "Demo: Maple Street Dental");
+    h.get_by_label("Reception");
+    h.get_by_label("Fax and door");
+    h.get_by_label("00:0B:82:A1:B2:01");
+    assert!(!h.state().doc.dirty());
+}
+
+#[test]
+fn add_device_with_a_bad_then_a_good_mac() {
+    let mut h = app();
+    set_text(&mut h, "New device MAC:", "00:0B:82:12:34");
+    h.get_by_label_contains("has 10 hex digits");
+    h.get_by_label("GXP2170").click(); // model picked from the combo…
+    set_text(&mut h, "Model:", "GXP2170"); // …or typed
+    h.get_by_label("Add device").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.devices.len(), 5, "a bad MAC adds nothing");
+
+    set_text(&mut h, "New device MAC:", "00:0B:82:12:34:56");
+    h.get_by_label_contains("valid: 00:0B:82:12:34:56");
+    set_text(&mut h, "Label:", "Lobby");
+    h.get_by_label("Add device").click();
+    h.run_ok();
+    let site = &h.state().doc.site;
+    assert_eq!(site.devices.len(), 6);
+    let d = site.device("000b82123456".parse().unwrap()).unwrap();
+    assert_eq!((d.model.as_str(), d.label.as_str()), ("GXP2170", "Lobby"));
+    assert!(h.state().doc.dirty());
+    h.get_by_label("Lobby");
+
+    set_text(&mut h, "New device MAC:", "000b82123456");
+    h.get_by_label_contains("is already in the site");
+}
+
+#[test]
+fn model_value_is_inherited_then_overridden_then_reset() {
+    let mut h = app();
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    h.get_by_label("GXP2170  (1)").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.level, Level::Model("GXP2170".parse().unwrap()));
+    set_text(&mut h, "Find parameter:", "P30");
+    set_text(&mut h, "NTP server  ·  P30", "ntp.model.example");
+    assert_eq!(h.state().doc.site.models["GXP2170"].get("P30"), Some("ntp.model.example"));
+    h.get_by_label("overridden here");
+
+    // The device of that model inherits it and says from where.
+    h.get_by_label("Reception · GXP2170").click();
+    h.run_ok();
+    assert_eq!(h.get_by_label("NTP server  ·  P30").value().as_deref(), Some("ntp.model.example"));
+    h.get_by_label("inherited from model GXP2170");
+
+    // Override on the device, then reset to inherited.
+    set_text(&mut h, "NTP server  ·  P30", "ntp.device.example");
+    let mac = "000b82a1b201".parse().unwrap();
+    assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("P30"), Some("ntp.device.example"));
+    h.get_by_label("overridden here");
+    h.get_by_label("Reset").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("P30"), None);
+    h.get_by_label("inherited from model GXP2170");
+    assert_eq!(h.get_by_label("NTP server  ·  P30").value().as_deref(), Some("ntp.model.example"));
+}
+
+#[test]
+fn csv_import_with_a_bad_row_changes_nothing_until_fixed() {
+    let mut h = app();
+    h.get_by_label("Import CSV…").click();
+    h.run_ok();
+    let bad = "mac,model,label,user_id\n000b82c0ffee,GXP2170,Lobby,210\n000b82c0ff,GXP2170,Broken,211\n";
+    set_text(&mut h, "CSV text", bad);
+    h.get_by_label_contains("1 bad row(s); nothing changes until they are fixed");
+    h.get_by_label_contains("line 3, column mac");
+    h.get_by_label("Apply import").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.devices.len(), 5, "disabled Apply changes nothing");
+    assert!(!h.state().doc.dirty());
+
+    set_text(&mut h, "CSV text", &bad.replace("000b82c0ff,", "000b82c0ff01,"));
+    h.get_by_label_contains("Ready: 2 new device(s), 0 updated.");
+    h.get_by_label("Apply import").click();
+    h.run_ok();
+    let site = &h.state().doc.site;
+    assert_eq!(site.devices.len(), 7);
+    assert_eq!(site.device("000b82c0ff01".parse().unwrap()).unwrap().accounts[0].user_id, "211");
+}
+
+#[test]
+fn save_and_reopen_keeps_the_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("saved.gsprov.toml");
+    let mut h = app();
+    h.state_mut().doc.path = Some(path.clone());
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    set_text(&mut h, "Find parameter:", "P30");
+    set_text(&mut h, "NTP server  ·  P30", "ntp.saved.example");
+    assert!(h.state().doc.dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut h, "the save", |a| !a.doc.dirty());
+    h.get_by_label_contains("Saved");
+
+    // A new empty site, then open the saved file again.
+    h.state_mut().apply(gsprov::ui::Action::New);
+    h.run_ok();
+    assert_eq!(h.state().doc.site.devices.len(), 0);
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()) && !a.doc.site.devices.is_empty());
+    assert_eq!(h.state().doc.site.defaults.get("P30"), Some("ntp.saved.example"));
+    assert_eq!(h.state().state.recent.first(), Some(&path));
+}
+
+#[test]
+fn unsaved_edits_prompt_before_they_are_lost() {
+    let mut h = app();
+    h.state_mut().doc.site.name = "edited".into();
+    h.state_mut().apply(gsprov::ui::Action::New);
+    h.run_ok();
+    h.get_by_label("Unsaved changes");
+    h.get_by_label("Cancel").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.name, "edited", "cancel keeps the edits");
+    h.state_mut().apply(gsprov::ui::Action::New);
+    h.run_ok();
+    h.get_by_label("Discard changes").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.name, "New site");
+}
+
+#[test]
+fn files_view_shows_what_the_device_gets() {
+    let mut h = app();
+    h.state_mut().rt.focus = Some("000b82a1b201".parse().unwrap());
+    h.state_mut().state.view = View::Files;
+    h.run_ok();
+    // The binary bootstrap first, as the device asks for it: checksum and the XML password's key.
+    h.get_by_label_contains("checksum");
+    h.get_by_label_contains("P1359 = ••••••••");
+    h.get_by_label_contains("[encrypted] cfg000b82a1b201.xml").click();
+    h.run_ok();
+    h.get_by_label_contains("AES-256-CBC encrypted");
+    h.get_by_label_contains("<P35>201</P35>");
+}
