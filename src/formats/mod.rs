@@ -9,5 +9,6 @@
 pub mod binary;
 pub mod crypto;
 pub mod request;
+pub mod sip;
 pub mod useragent;
 pub mod xml;
