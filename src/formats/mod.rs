@@ -1,6 +1,7 @@
 //! Pure bytes <-> types for everything a Grandstream device reads or sends:
 //! the legacy binary `cfg<mac>` file, XML v1/v2, OpenSSL-salted AES-256-CBC,
-//! request file names and User-Agent strings.
+//! request file names and User-Agent strings, SIP plug-and-play messages, DHCP
+//! preflight packets and the OS neighbour table's text.
 //!
 //! Nothing here touches the file system, sockets, the clock or a random number
 //! generator: salts and times come from the caller, so every function is
@@ -8,6 +9,8 @@
 
 pub mod binary;
 pub mod crypto;
+pub mod dhcp;
+pub mod neigh;
 pub mod request;
 pub mod sip;
 pub mod useragent;
