@@ -74,10 +74,10 @@ pub fn parse_windows_arp(text: &str) -> Vec<Neighbour> {
             continue;
         }
         let f: Vec<&str> = t.split_whitespace().collect();
-        if f.len() >= 2 {
-            if let (Ok(ip), Some(mac)) = (f[0].parse(), mac_of(f[1])) {
-                out.push(Neighbour { ip, mac, interface: iface.clone() });
-            }
+        if f.len() >= 2
+            && let (Ok(ip), Some(mac)) = (f[0].parse(), mac_of(f[1]))
+        {
+            out.push(Neighbour { ip, mac, interface: iface.clone() });
         }
     }
     out
