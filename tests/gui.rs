@@ -151,6 +151,7 @@ fn save_and_reopen_keeps_the_edit() {
 fn unsaved_edits_prompt_before_they_are_lost() {
     let mut h = app();
     h.state_mut().doc.site.name = "edited".into();
+    h.state_mut().doc.revision += 1;
     h.state_mut().apply(gsprov::ui::Action::New);
     h.run_ok();
     h.get_by_label("Unsaved changes");

@@ -54,17 +54,49 @@ pub struct Doc {
     pub path: Option<PathBuf>,
     /// The site as last loaded or saved: edits are "unsaved" while they differ.
     pub saved: Site,
-    /// Bumped on every edit; caches key on it.
+    /// Bumped on every edit; caches key on it, so every change to `site` bumps it.
     pub revision: u64,
+    /// (revision, saved generation) -> (unsaved?, problems): comparing and
+    /// checking a 1,000-device site every frame would eat the frame budget.
+    derived: std::cell::RefCell<Option<(u64, u64, Derived)>>,
+    saved_generation: u64,
+}
+
+/// What the UI shows about the whole site, recomputed only after an edit.
+#[derive(Clone)]
+pub struct Derived {
+    pub dirty: bool,
+    pub issues: std::rc::Rc<Vec<crate::site::Issue>>,
+    pub errors: usize,
 }
 
 impl Doc {
     pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
-        Doc { saved: site.clone(), site, path, revision: 0 }
+        Doc { saved: site.clone(), site, path, revision: 0, derived: Default::default(), saved_generation: 0 }
+    }
+
+    /// Marks the current site as saved.
+    pub fn mark_saved(&mut self, saved: Site) {
+        self.saved = saved;
+        self.saved_generation += 1;
+    }
+
+    pub fn derived(&self) -> Derived {
+        let mut cache = self.derived.borrow_mut();
+        match &*cache {
+            Some((rev, generation, d)) if *rev == self.revision && *generation == self.saved_generation => d.clone(),
+            _ => {
+                let issues = self.site.check();
+                let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
+                let d = Derived { dirty: self.site != self.saved, issues: std::rc::Rc::new(issues), errors };
+                *cache = Some((self.revision, self.saved_generation, d.clone()));
+                d
+            }
+        }
     }
 
     pub fn dirty(&self) -> bool {
-        self.site != self.saved
+        self.derived().dirty
     }
 }
 
@@ -170,7 +202,7 @@ impl App {
                     self.notify(format!("Opened {}", path.display()), false);
                 }
                 Done::Saved { path, site } => {
-                    self.doc.saved = *site;
+                    self.doc.mark_saved(*site);
                     self.doc.path = Some(path.clone());
                     self.remember(path.clone());
                     self.notify(format!("Saved {}", path.display()), false);
@@ -332,8 +364,8 @@ impl App {
 
     fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
         let site = &self.doc.site;
-        let issues = site.check();
-        let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
+        let derived = self.doc.derived();
+        let (issues, errors) = (&derived.issues, derived.errors);
         ui.horizontal(|ui| {
             ui.label(format!("{} devices", site.devices.len()));
             ui.separator();
@@ -387,7 +419,7 @@ impl App {
                     self.rt.allow_close = true;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 } else {
-                    self.doc.saved = self.doc.site.clone();
+                    self.doc.mark_saved(self.doc.site.clone());
                     self.apply_now(*then);
                 }
             }
