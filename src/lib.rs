@@ -9,15 +9,26 @@
 //! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, request names,
 //!   User-Agent).
 //! - [`generate`]: site -> the files each device will request.
-//! - [`storage`]: the only module that reads or writes user files.
-//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, ...).
+//! - [`storage`]: the only module that reads or writes user files (site, exports,
+//!   firmware folder, request log, HTTPS certificate).
+//! - [`services`]: everything that owns a socket or a thread, behind one
+//!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
+//!   writer, the `gsprov fetch` client; the pure [`services::router`] decides what
+//!   a request gets and why, [`services::status`] folds requests into device status.
+//! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
+//!   ends), the serving configuration and one `RequestRecord` per request. Any
+//!   layer may use it.
+//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
+//!   `fetch`, ...).
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 
 pub mod catalog;
 pub mod cli;
+pub mod event;
 pub mod formats;
 pub mod generate;
 pub mod headless;
 pub mod ids;
+pub mod services;
 pub mod site;
 pub mod storage;

@@ -8,6 +8,8 @@
 
 pub mod binary;
 pub mod crypto;
+pub mod http;
 pub mod request;
+pub mod tftp;
 pub mod useragent;
 pub mod xml;
