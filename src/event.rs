@@ -47,7 +47,7 @@ impl Protocol {
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Protocol::Tftp => "TFTP",
             Protocol::Http => "HTTP",
             Protocol::Https => "HTTPS",

@@ -186,6 +186,8 @@ impl Status {
             entry.state = DeviceState::Probing;
         }
         match r.outcome {
+            // A HEAD request asks about a file without fetching it.
+            Outcome::Served if r.method == "HEAD" => {}
             Outcome::Served => {
                 if let (Some(name), Some(kind)) = (&r.file, r.kind) {
                     entry.fetched.push(Fetch {
