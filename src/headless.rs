@@ -334,7 +334,7 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     let bind = config.bind;
     let (mut sup, events) =
         Supervisor::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Tftp, error })?;
-    let results = sup.start(config);
+    sup.start(config);
     let mut status = Status::new(&served);
     let mut first_failure = None;
     while let Ok(ev) = events.try_recv() {
@@ -380,7 +380,6 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
         )?;
         t.out.flush()?;
     }
-    let _ = results;
     loop {
         if interrupt.try_recv().is_ok() {
             break;

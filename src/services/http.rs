@@ -139,7 +139,8 @@ async fn read_head<S: Conn>(io: &mut S, buf: &mut Vec<u8>) -> Head {
         }
         buf.reserve(4096);
         match io.read_buf(buf).await {
-            Ok(0) | Err(_) if buf.is_empty() => return Head::Closed,
+            // Blank lines before a request are allowed; a client that sends only those has said nothing.
+            Ok(0) | Err(_) if buf.iter().all(|b| matches!(b, b'\r' | b'\n')) => return Head::Closed,
             Ok(0) | Err(_) => return Head::Bad(HeadError::Malformed("connection closed in the middle of a request")),
             Ok(_) => {}
         }

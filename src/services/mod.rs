@@ -640,3 +640,37 @@ impl Body {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_errors_say_what_to_do() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let e = |k| std::io::Error::from(k);
+        use std::io::ErrorKind::*;
+        let priv_port = bind_error(a("0.0.0.0:69"), &e(PermissionDenied)).to_string();
+        assert_eq!(
+            priv_port,
+            "port 69 needs root/CAP_NET_BIND_SERVICE: run with sudo, use setcap (see README), or choose another port"
+        );
+        assert_eq!(
+            bind_error(a("0.0.0.0:8080"), &e(AddrInUse)).to_string(),
+            "port 8080 is already in use by another program: stop that program or choose another port"
+        );
+        assert!(matches!(bind_error(a("10.9.9.9:80"), &e(AddrNotAvailable)), ServiceError::AddressNotAvailable { .. }));
+        assert!(matches!(bind_error(a("0.0.0.0:8080"), &e(PermissionDenied)), ServiceError::Bind { .. }));
+    }
+
+    #[test]
+    fn supervisor_without_servers_starts_and_stops() {
+        let (mut sup, events) = Supervisor::new(Hooks::default()).unwrap();
+        assert!(!sup.is_running());
+        sup.stop();
+        sup.apply(Command::SetPolicy(Policy::default()));
+        assert!(matches!(events.try_recv(), Ok(Event::PolicyChanged)));
+        drop(sup);
+        assert!(events.try_recv().is_err());
+    }
+}
