@@ -166,7 +166,8 @@ pub struct Window {
     pub start: Option<SystemTime>,
     /// Refuse requests after this time.
     pub stop: Option<SystemTime>,
-    /// Close the window once every known device has fetched its config.
+    /// Stop serving config files once every known device has fetched its
+    /// config (firmware goes on being served: upgrades follow the config).
     pub until_all_configured: bool,
 }
 

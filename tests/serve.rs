@@ -82,6 +82,10 @@ impl Server {
     }
 
     fn start_with(site: Site, adjust: impl FnOnce(&mut ServeConfig)) -> Server {
+        Self::start_hooks(site, Hooks::default(), adjust)
+    }
+
+    fn start_hooks(site: Site, hooks: Hooks, adjust: impl FnOnce(&mut ServeConfig)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let fw = dir.path().join("firmware");
         std::fs::create_dir(&fw).unwrap();
@@ -100,7 +104,7 @@ impl Server {
         config.http_port = Some(0);
         config.https_port = Some(0);
         adjust(&mut config);
-        let (mut sup, events) = Supervisor::new(Hooks::default()).unwrap();
+        let (mut sup, events) = Supervisor::new(hooks).unwrap();
         let results = sup.start(config.clone());
         let mut addr = HashMap::new();
         for (p, r) in results {
@@ -441,6 +445,48 @@ fn windowed_fetch(server: SocketAddr, name: &str, window: u16, blksize: usize) -
         }
         expected = expected.wrapping_add(1);
     }
+}
+
+#[test]
+fn firmware_transfers_report_progress_and_wake_the_front_end() {
+    // Progress every chunk and a counting wake callback: no timing in the test.
+    let wakes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = wakes.clone();
+    let hooks = Hooks {
+        progress_interval: Duration::ZERO,
+        wake: Some(std::sync::Arc::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })),
+        ..Hooks::default()
+    };
+    let mut s = Server::start_hooks(site(1), hooks, |_| {});
+    let m = mac(0);
+    for (via_tftp, name) in [(false, FW.to_string()), (true, FW.to_string()), (false, format!("cfg{m}.xml"))] {
+        if via_tftp {
+            assert_eq!(tftp_fetch(s.tftp, &name).unwrap().len(), 1_000_003);
+        } else {
+            let (code, _) = http_get(s.http, &format!("/{name}"), &ua(&m, "GXP2170"));
+            assert_eq!(code, 200);
+        }
+        let (mut id, mut progress) = (None, Vec::new());
+        let record = loop {
+            match s.next_event() {
+                Event::Received(t) if t.name == name => id = Some(t.id),
+                Event::Progress { id: pid, sent, total } if Some(pid) == id => progress.push((sent, total)),
+                Event::Completed(r) if Some(r.id) == id => break r,
+                _ => {}
+            }
+        };
+        assert_eq!(record.outcome, Outcome::Served);
+        if name == FW {
+            assert!(progress.len() >= 10, "{name} via TFTP {via_tftp}: {} progress events", progress.len());
+            assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
+            assert!(progress.iter().all(|(sent, total)| *total == Some(1_000_003) && *sent <= 1_000_003));
+        } else {
+            assert!(progress.is_empty(), "config files report no progress");
+        }
+    }
+    assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= s.seen.len());
 }
 
 #[test]

@@ -44,16 +44,20 @@ pub type Wake = Arc<dyn Fn() + Send + Sync>;
 /// The wall clock for request times and serving windows (tests inject a fixed one).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
-/// What the caller injects.
+/// What the caller injects. Build with `Hooks { wake: Some(..), ..Hooks::default() }`.
 #[derive(Clone)]
 pub struct Hooks {
+    /// Called after every event.
     pub wake: Option<Wake>,
+    /// Request times and serving windows.
     pub clock: Clock,
+    /// Minimum time between two progress events of one transfer (default 250 ms).
+    pub progress_interval: Duration,
 }
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks { wake: None, clock: Arc::new(SystemTime::now) }
+        Hooks { wake: None, clock: Arc::new(SystemTime::now), progress_interval: PROGRESS_EVERY }
     }
 }
 
@@ -80,6 +84,7 @@ pub struct Supervisor {
     runtime: Option<tokio::runtime::Runtime>,
     events: Emitter,
     clock: Clock,
+    progress_interval: Duration,
     next_id: Arc<AtomicU64>,
     run: Option<Run>,
 }
@@ -114,6 +119,7 @@ impl Supervisor {
             runtime: Some(runtime),
             events: Emitter { tx, wake: hooks.wake },
             clock: hooks.clock,
+            progress_interval: hooks.progress_interval,
             next_id: Arc::new(AtomicU64::new(1)),
             run: None,
         };
@@ -195,6 +201,7 @@ impl Supervisor {
             events: self.events.clone(),
             journal: journal_tx,
             clock: self.clock.clone(),
+            progress_interval: self.progress_interval,
             next_id: self.next_id.clone(),
             window_closed: AtomicBool::new(false),
             bind: config.bind,
@@ -415,6 +422,7 @@ pub(crate) struct Shared {
     events: Emitter,
     journal: Option<mpsc::Sender<String>>,
     clock: Clock,
+    progress_interval: Duration,
     next_id: Arc<AtomicU64>,
     window_closed: AtomicBool,
     pub(crate) bind: IpAddr,
@@ -565,7 +573,7 @@ impl<'a> Meter<'a> {
     }
 
     pub(crate) fn update(&mut self, sent: u64) {
-        if self.enabled && self.last.elapsed() >= PROGRESS_EVERY {
+        if self.enabled && self.last.elapsed() >= self.shared.progress_interval {
             self.last = Instant::now();
             self.shared.emit(Event::Progress { id: self.id, sent, total: self.total });
         }

@@ -167,6 +167,13 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
                 .into(),
         );
     }
+    // Once every device is configured only config files stop: firmware
+    // downloads follow the config and may still be under way.
+    let facts = if asked_kind == Some(ContentKind::Firmware) || firmware.get(name).is_some() {
+        Facts { all_configured: false }
+    } else {
+        facts
+    };
     if let Some(why) = window_closed(policy, req.now, facts) {
         return Decision::refuse(Refusal::Policy, false, mac, asked_kind, why);
     }
@@ -757,6 +764,9 @@ mod tests {
         };
         let d = route(&req, &s, &fw(), &p, Facts { all_configured: true });
         assert!(d.explanation.contains("every known device has fetched its config"));
+        let fw_req = Request { target: "gxp2170fw.bin", ..req };
+        let d = route(&fw_req, &s, &fw(), &p, Facts { all_configured: true });
+        assert!(served_name(&d).is_some(), "firmware goes on after the configs: {}", d.explanation);
         let _ = HttpAuth::default();
     }
 
