@@ -72,14 +72,48 @@ const PROGRESS_MIN: u64 = 256 * 1024;
 
 /// Starts, stops and reconfigures the servers; see the module docs.
 ///
+/// How a front end uses it (the GUI passes `request_repaint` as `wake`):
+///
 /// ```no_run
-/// use gsprov::services::{Supervisor, Hooks, Command};
-/// let (mut sup, events) = Supervisor::new(Hooks::default()).unwrap();
-/// # let config: gsprov::event::ServeConfig = unimplemented!();
-/// sup.apply(Command::Start(Box::new(config)));
-/// while let Ok(ev) = events.try_recv() { println!("{ev:?}"); }
-/// sup.stop();
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+/// use gsprov::event::{Command, Event, ServeConfig, Served};
+/// use gsprov::services::{Hooks, Status, Supervisor};
+/// use gsprov::{generate, headless, storage};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let path = std::path::Path::new("office.gsprov.toml");
+/// let site = storage::load_site(path)?;
+/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let paths = storage::site_paths(path, &site.serving.firmware_dir);
+/// let config = ServeConfig::from_site(&site, &output, paths)?;
+///
+/// let hooks = Hooks { wake: Some(Arc::new(|| { /* ctx.request_repaint() */ })), ..Hooks::default() };
+/// let (mut sup, events) = Supervisor::new(hooks)?;
+/// let mut status = Status::new(&config.served);
+/// sup.apply(Command::Start(Box::new(config))); // -> Event::Started / Event::Failed per server
+///
+/// // Every frame: drain under a time budget, never block.
+/// let budget = Instant::now() + Duration::from_millis(4);
+/// while Instant::now() < budget {
+///     match events.try_recv() {
+///         Ok(Event::Completed(record)) => status.apply(&record),
+///         Ok(_other) => {}
+///         Err(_) => break,
+///     }
+/// }
+///
+/// // After a site edit: new files, transfers in flight keep theirs.
+/// sup.apply(Command::ReplaceFiles(Served::new(&site, &output)));
+/// sup.apply(Command::Stop); // returns within 1 s; Event::Stopped per server
+/// # Ok(()) }
 /// ```
+///
+/// Events travel on an unbounded std channel on purpose: a front end that
+/// stops draining (a minimised window) must not stall the servers, and the
+/// volume is bounded by the work itself (one record per request, progress at
+/// most every `progress_interval` per transfer). The request log on disk does
+/// not depend on the front end draining.
 pub struct Supervisor {
     runtime: Option<tokio::runtime::Runtime>,
     events: Emitter,
