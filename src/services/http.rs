@@ -52,13 +52,14 @@ pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<Tcp
 }
 
 /// Accepts until `cancel`; each connection is a task holding a `done` clone.
+/// `done` comes first so it is dropped last, after the listener is closed.
 pub(super) async fn serve(
+    done: tokio::sync::mpsc::Sender<()>,
     listener: TcpListener,
     protocol: Protocol,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     cancel: CancellationToken,
-    done: tokio::sync::mpsc::Sender<()>,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -83,8 +84,10 @@ pub(super) async fn serve(
         let _ = stream.set_nodelay(true);
         let (shared, cancel, done, tls) = (shared.clone(), cancel.clone(), done.clone(), tls.clone());
         tokio::spawn(async move {
-            let _permit = permit;
+            // Declared first, dropped last: the connection closes before the supervisor hears.
             let _done = done;
+            let _permit = permit;
+            let (shared, cancel, tls, stream) = (shared, cancel, tls, stream);
             match tls {
                 None => connection(stream, peer, protocol, &shared, &cancel).await,
                 Some(acceptor) => {

@@ -250,7 +250,7 @@ impl Supervisor {
             let outcome = match protocol {
                 Protocol::Tftp => tftp::bind(rt, addr).map(|socket| {
                     let local = socket.local_addr().unwrap_or(addr);
-                    let task = tftp::serve(socket, shared.clone(), cancel.clone(), done_tx.clone());
+                    let task = tftp::serve(done_tx.clone(), socket, shared.clone(), cancel.clone());
                     rt.spawn(task);
                     (local, None)
                 }),
@@ -271,7 +271,7 @@ impl Supervisor {
                         let info = tls.as_ref().map(|t| t.info.clone());
                         let acceptor = tls.map(|t| t.acceptor);
                         let task =
-                            http::serve(listener, protocol, acceptor, shared.clone(), cancel.clone(), done_tx.clone());
+                            http::serve(done_tx.clone(), listener, protocol, acceptor, shared.clone(), cancel.clone());
                         rt.spawn(task);
                         (local, info)
                     })

@@ -43,12 +43,14 @@ pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<Udp
 }
 
 /// Serves until `cancel`. Holds `done` (and gives each transfer a clone), so
-/// the supervisor knows when every transfer has ended.
+/// the supervisor knows when every transfer has ended. `done` is the first
+/// parameter so that it is dropped last, after the socket is closed: when the
+/// supervisor sees it go, the port is free.
 pub(super) async fn serve(
+    done: tokio::sync::mpsc::Sender<()>,
     socket: UdpSocket,
     shared: Arc<Shared>,
     cancel: CancellationToken,
-    done: tokio::sync::mpsc::Sender<()>,
 ) {
     let socket = Arc::new(socket);
     let active: Arc<Mutex<HashSet<SocketAddr>>> = Arc::default();
@@ -75,9 +77,11 @@ pub(super) async fn serve(
                 let (shared, socket, active, cancel, done) =
                     (shared.clone(), socket.clone(), active.clone(), cancel.clone(), done.clone());
                 tokio::spawn(async move {
+                    // Declared first, dropped last: the sockets close before the supervisor hears.
+                    let _done = done;
+                    let (shared, socket, active, cancel) = (shared, socket, active, cancel);
                     transfer(req, peer, &shared, &socket, &cancel).await;
                     lock(&active).remove(&peer);
-                    drop(done);
                 });
             }
             Ok(Packet::Wrq(req)) => {
