@@ -267,6 +267,7 @@ impl Served {
         &self.0.names
     }
 
+    /// Number of served names (`cfg<mac>` and `cfg<mac>.bin` count twice).
     pub fn len(&self) -> usize {
         self.0.names.len()
     }
@@ -275,14 +276,17 @@ impl Served {
         self.0.names.is_empty()
     }
 
+    /// Bytes of all served files together.
     pub fn total_bytes(&self) -> u64 {
         self.0.total_bytes
     }
 
+    /// The site's devices, by MAC.
     pub fn devices(&self) -> &BTreeMap<Mac, KnownDevice> {
         &self.0.devices
     }
 
+    /// One of the site's devices.
     pub fn device(&self, mac: Mac) -> Option<&KnownDevice> {
         self.0.devices.get(&mac)
     }
@@ -379,6 +383,7 @@ pub enum ServiceError {
     Certificate { path: String, reason: String },
     #[error("the request log {path} cannot be written: {reason}")]
     RequestLog { path: String, reason: String },
+    /// The runtime or a service thread could not be created.
     #[error("the server stopped unexpectedly: {reason}")]
     Crashed { reason: String },
 }
@@ -422,6 +427,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Everything asked for went out.
     pub fn is_served(self) -> bool {
         self == Outcome::Served
     }
