@@ -1,11 +1,13 @@
 //! Command-line arguments: clap types, then validated options. Opens no file and
 //! binds no socket; `headless` and `main` do the work.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::formats::crypto::Digest;
+use crate::ids::Mac;
 
 /// Exit codes, stable for scripts (documented in README.md).
 pub mod exit {
@@ -47,6 +49,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Print the parameters inside a binary cfg<mac> or (encrypted) XML file.
     Decode(DecodeArgs),
+    /// Serve a site's files over TFTP, HTTP and HTTPS until Ctrl-C.
+    Serve(ServeArgs),
+    /// Fetch a file the way a device would and show what it gets (a self-test).
+    Fetch(FetchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,4 +133,69 @@ pub struct DecodeArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    pub site: PathBuf,
+    /// Address to listen on (default: the site's serving.bind).
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    /// TFTP port (devices use 69); turns TFTP on.
+    #[arg(long)]
+    pub tftp_port: Option<u16>,
+    /// HTTP port; turns HTTP on.
+    #[arg(long)]
+    pub http_port: Option<u16>,
+    /// HTTPS port; turns HTTPS on.
+    #[arg(long)]
+    pub https_port: Option<u16>,
+    #[arg(long, conflicts_with = "tftp_port")]
+    pub no_tftp: bool,
+    #[arg(long, conflicts_with = "http_port")]
+    pub no_http: bool,
+    #[arg(long, conflicts_with = "https_port")]
+    pub no_https: bool,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The device's MAC (any common spelling).
+    #[arg(long = "as", value_name = "MAC")]
+    pub mac: Mac,
+    /// Model for the User-Agent (default: the site's model for this MAC, else GXP2170).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Firmware version for the User-Agent.
+    #[arg(long = "fw", default_value = "1.0.11.3")]
+    pub firmware: String,
+    /// Site file: its XML password decrypts, its HTTP credentials authenticate.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// HTTPS: accept only this certificate (SHA-256, as `gsprov serve` prints it).
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// HTTP user name (default: the site's serving.auth).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// HTTP password. Also read from GSPROV_HTTP_PASSWORD.
+    #[arg(long, env = "GSPROV_HTTP_PASSWORD", hide_env_values = true)]
+    pub http_password: Option<String>,
+    /// XML password (default: the site's). Also read from GSPROV_XML_PASSWORD.
+    #[arg(long, env = "GSPROV_XML_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Also save the bytes received to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Show password values instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// tftp://HOST[:PORT]/NAME, http://HOST[:PORT]/PATH or https://...
+    pub url: String,
 }

@@ -1,6 +1,9 @@
-//! The terminal front end: `new`, `check`, `generate`, `import`, `decode`.
+//! The terminal front end: `new`, `check`, `generate`, `import`, `decode`,
+//! `serve` (events as lines or JSON) and `fetch` (a device's view).
 //! Prints to the writers it is given; every failure is a typed [`Error`] whose
-//! [`Error::exit_code`] is the documented exit code.
+//! [`Error::exit_code`] is the documented exit code. Owns no socket or thread:
+//! serving goes through `services::Supervisor`, fetching through
+//! `services::client`.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,9 +11,12 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::catalog::{Catalog, ValueKind};
-use crate::cli::{CheckArgs, DecodeArgs, GenerateArgs, ImportArgs, NewArgs, exit};
+use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeArgs, exit};
+use crate::event::{self, Event, Protocol, ServeConfig, ServiceError};
 use crate::formats::{binary, crypto, xml};
 use crate::generate;
+use crate::services::client::{self, FetchError, FetchOptions};
+use crate::services::{Hooks, Status, Supervisor};
 use crate::site::{self, Severity, Site};
 use crate::storage::{self, StorageError};
 
@@ -33,6 +39,14 @@ pub enum Error {
     Exists(String),
     #[error("cannot write to the terminal: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] event::ConfigError),
+    #[error("nothing to serve: TFTP, HTTP and HTTPS are all off")]
+    NothingToServe,
+    #[error("{protocol} server: {error}")]
+    Service { protocol: Protocol, error: ServiceError },
+    #[error("{url}: {error}")]
+    Fetch { url: String, error: FetchError },
 }
 
 impl Error {
@@ -42,6 +56,10 @@ impl Error {
             Error::Storage(_) | Error::Output(_) | Error::Exists(_) => exit::IO,
             Error::SiteHasErrors(_) | Error::CheckFailed(_) | Error::Import(_) | Error::Generate(_) => exit::PROBLEMS,
             Error::Undecodable { .. } => exit::MALFORMED,
+            Error::Config(_) | Error::NothingToServe => exit::PROBLEMS,
+            Error::Service { .. } => exit::SERVICE,
+            Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
+            Error::Fetch { .. } => exit::SERVICE,
         }
     }
 }
@@ -194,20 +212,25 @@ struct Decoded {
 pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
     let path = args.file.display().to_string();
     let bytes = storage::read_bytes(&args.file)?;
-    let bad = |message: String| Error::Undecodable { path: path.clone(), message };
-    let decoded = if crypto::is_salted(&bytes) {
-        let Some(pw) = &args.password else {
-            return Err(bad("the file is encrypted (OpenSSL Salted__); give the XML password with --password or GSPROV_XML_PASSWORD".into()));
+    let decoded = decode_bytes(&bytes, args.password.as_deref(), args.digest.into())
+        .map_err(|message| Error::Undecodable { path: path.clone(), message })?;
+    print_decoded(&path, &decoded, args.show_secrets, args.json, serde_json::Map::new(), t)
+}
+
+/// Decodes a binary cfg, plain XML or encrypted XML file.
+fn decode_bytes(bytes: &[u8], password: Option<&str>, digest: crypto::Digest) -> Result<Decoded, String> {
+    Ok(if crypto::is_salted(bytes) {
+        let Some(pw) = password else {
+            return Err("the file is encrypted (OpenSSL Salted__); give the XML password with --password or GSPROV_XML_PASSWORD".into());
         };
-        let plain = crypto::decrypt(&bytes, pw.as_bytes(), args.digest.into()).map_err(|e| bad(e.to_string()))?;
-        let mut d = decode_xml(&plain).map_err(bad)?;
-        d.format =
-            format!("encrypted {} (AES-256-CBC, {} key derivation)", d.format, crypto::Digest::from(args.digest));
+        let plain = crypto::decrypt(bytes, pw.as_bytes(), digest).map_err(|e| e.to_string())?;
+        let mut d = decode_xml(&plain)?;
+        d.format = format!("encrypted {} (AES-256-CBC, {digest} key derivation)", d.format);
         d
     } else if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-        decode_xml(&bytes).map_err(bad)?
+        decode_xml(bytes)?
     } else {
-        let b = binary::decode(&bytes).map_err(|e| bad(format!("not a binary cfg file: {e}")))?;
+        let b = binary::decode(bytes).map_err(|e| format!("not a binary cfg file: {e}"))?;
         let mut notes =
             vec![format!("length {} words ({})", b.length_words, if b.length_ok { "ok" } else { "MISMATCH" })];
         notes.push(format!(
@@ -224,24 +247,37 @@ pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
             notes,
             params: b.params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         }
-    };
+    })
+}
+
+/// Prints decoded parameters, passwords masked unless `show_secrets`. `extra`
+/// goes into the JSON object.
+fn print_decoded(
+    label: &str,
+    decoded: &Decoded,
+    show_secrets: bool,
+    json_out: bool,
+    extra: serde_json::Map<String, serde_json::Value>,
+    t: &mut Term,
+) -> Result<(), Error> {
     let cat = Catalog::get();
     let shown = |k: &str, v: &str| -> String {
         let secret = cat.lookup(k).is_some_and(|p| p.kind == ValueKind::Password)
             || k.ends_with(".password")
             || k.ends_with("Password");
-        if secret && !args.show_secrets && !v.is_empty() { "********".into() } else { v.to_string() }
+        if secret && !show_secrets && !v.is_empty() { "********".into() } else { v.to_string() }
     };
-    if args.json {
+    if json_out {
         let params: serde_json::Map<String, serde_json::Value> =
             decoded.params.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(shown(k, v)))).collect();
-        writeln!(
-            t.out,
-            "{}",
-            json!({"format": decoded.format, "mac": decoded.mac, "notes": decoded.notes, "params": params})
-        )?;
+        let mut obj = extra;
+        obj.insert("format".into(), json!(decoded.format));
+        obj.insert("mac".into(), json!(decoded.mac));
+        obj.insert("notes".into(), json!(decoded.notes));
+        obj.insert("params".into(), serde_json::Value::Object(params));
+        writeln!(t.out, "{}", serde_json::Value::Object(obj))?;
     } else {
-        writeln!(t.out, "# {path}: {}", decoded.format)?;
+        writeln!(t.out, "# {label}: {}", decoded.format)?;
         if let Some(m) = &decoded.mac {
             writeln!(t.out, "# mac {m}")?;
         }
@@ -254,6 +290,307 @@ pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Loads, checks and generates a site, as `generate` does.
+fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Output), Error> {
+    let site = storage::load_site(path)?;
+    let errors =
+        print_issues(&site.check().into_iter().filter(|i| i.severity == Severity::Error).collect::<Vec<_>>(), t)?;
+    if errors > 0 {
+        return Err(Error::SiteHasErrors(errors));
+    }
+    let output = generate::generate(&site, &mut os_salt)?;
+    print_issues(&output.warnings, t)?;
+    Ok((site, output))
+}
+
+/// `gsprov serve`: starts the servers, prints one line (or JSON object) per
+/// request until `interrupt` receives, then stops and prints a status summary.
+pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
+    let (site, output) = load_and_generate(&args.site, t)?;
+    let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
+    let mut config = ServeConfig::from_site(&site, &output, paths)?;
+    if let Some(b) = args.bind {
+        config.bind = b;
+    }
+    for (port, off, slot) in [
+        (args.tftp_port, args.no_tftp, &mut config.tftp_port),
+        (args.http_port, args.no_http, &mut config.http_port),
+        (args.https_port, args.no_https, &mut config.https_port),
+    ] {
+        if let Some(p) = port {
+            *slot = Some(p);
+        }
+        if off {
+            *slot = None;
+        }
+    }
+    if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
+        return Err(Error::NothingToServe);
+    }
+    let served = config.served.clone();
+    let firmware_dir = config.firmware_dir.clone();
+    let bind = config.bind;
+    let (mut sup, events) =
+        Supervisor::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Tftp, error })?;
+    sup.start(config);
+    let mut status = Status::new(&served);
+    let mut first_failure = None;
+    while let Ok(ev) = events.try_recv() {
+        print_event(&ev, args.json, bind, t)?;
+        if let Event::Failed { protocol, error } = ev {
+            first_failure.get_or_insert(Error::Service { protocol, error });
+        }
+    }
+    if let Some(e) = first_failure {
+        sup.stop();
+        while let Ok(ev) = events.try_recv() {
+            print_event(&ev, args.json, bind, t)?;
+        }
+        return Err(e);
+    }
+    if !args.json {
+        let fw = match &firmware_dir {
+            Some(d) => match storage::list_firmware(d) {
+                Ok(files) => format!("firmware folder {} ({} files)", d.display(), files.len()),
+                Err(_) => format!("firmware folder {} (missing)", d.display()),
+            },
+            None => "no firmware folder".into(),
+        };
+        writeln!(
+            t.out,
+            "serving {:?}: {} files ({} bytes) for {} devices; {fw}",
+            site.name,
+            served.len(),
+            served.total_bytes(),
+            served.devices().len()
+        )?;
+        if let Some(p237) = site.defaults.get("P237") {
+            writeln!(
+                t.out,
+                "devices are told to fetch from P237 = {p237} (site defaults), method P212 = {}",
+                site.defaults.get("P212").unwrap_or("?")
+            )?;
+        }
+        writeln!(
+            t.out,
+            "requests are logged to {}; press Ctrl-C to stop",
+            storage::site_paths(&args.site, "").request_log.map(|p| p.display().to_string()).unwrap_or_default()
+        )?;
+        t.out.flush()?;
+    }
+    loop {
+        if interrupt.try_recv().is_ok() {
+            break;
+        }
+        match events.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(ev) => {
+                if let Event::Completed(r) = &ev {
+                    status.apply(r);
+                }
+                print_event(&ev, args.json, bind, t)?;
+                t.out.flush()?;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    sup.stop();
+    while let Ok(ev) = events.try_recv() {
+        if let Event::Completed(r) = &ev {
+            status.apply(r);
+        }
+        print_event(&ev, args.json, bind, t)?;
+    }
+    print_summary(&status, args.json, t)?;
+    t.out.flush()?;
+    Ok(())
+}
+
+fn url_of(protocol: Protocol, addr: std::net::SocketAddr, bind: std::net::IpAddr) -> String {
+    if bind.is_unspecified() {
+        format!("{}://<this computer's address>:{}/", protocol.scheme(), addr.port())
+    } else {
+        format!("{}://{addr}/", protocol.scheme())
+    }
+}
+
+fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term) -> Result<(), Error> {
+    if json_out {
+        let v = match ev {
+            Event::Started { protocol, addr, certificate } => json!({
+                "event": "started", "protocol": protocol, "addr": addr.to_string(),
+                "url": url_of(*protocol, *addr, bind),
+                "certificate_sha256": certificate.as_ref().map(|c| c.sha256.clone()),
+                "certificate_spki_sha256": certificate.as_ref().map(|c| c.spki_sha256_base64.clone()),
+            }),
+            Event::Failed { protocol, error } => {
+                json!({"event": "failed", "protocol": protocol, "error": error.to_string()})
+            }
+            Event::Completed(r) => {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("event".into(), json!("request"));
+                }
+                v
+            }
+            Event::WindowClosed { reason } => json!({"event": "window-closed", "reason": reason}),
+            Event::Stopped { protocol } => json!({"event": "stopped", "protocol": protocol}),
+            Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {
+                return Ok(());
+            }
+        };
+        writeln!(t.out, "{v}")?;
+        return Ok(());
+    }
+    match ev {
+        Event::Started { protocol, addr, certificate } => {
+            writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
+            if let Some(c) = certificate {
+                let stored = match (&c.path, c.created) {
+                    (Some(p), true) => format!("new, stored in {}", p.display()),
+                    (Some(p), false) => format!("from {}", p.display()),
+                    (None, _) => "in memory for this run".into(),
+                };
+                writeln!(t.out, "      certificate SHA-256 {} ({stored})", c.sha256)?;
+                writeln!(t.out, "      curl --pinnedpubkey sha256//{}", c.spki_sha256_base64)?;
+            }
+        }
+        Event::Failed { protocol, error } => writeln!(t.err, "{protocol} server: {error}")?,
+        Event::Completed(r) => writeln!(t.out, "{r}")?,
+        Event::WindowClosed { reason } => writeln!(t.out, "serving window closed: {reason}")?,
+        Event::Stopped { protocol } => writeln!(t.out, "{protocol} stopped")?,
+        Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
+    }
+    Ok(())
+}
+
+fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Error> {
+    let s = status.summary();
+    if json_out {
+        let devices: Vec<serde_json::Value> = status
+            .known()
+            .chain(status.unassigned())
+            .map(|d| {
+                json!({
+                    "mac": d.mac.to_string(), "model": d.model.as_ref().map(|m| m.to_string()), "label": d.label,
+                    "state": d.state, "ip": d.ip.map(|i| i.to_string()), "firmware": d.firmware,
+                    "fetched": d.fetched.iter().map(|f| f.name.clone()).collect::<Vec<_>>(), "problem": d.problem,
+                    "assigned": status.known().any(|k| k.mac == d.mac),
+                })
+            })
+            .collect();
+        writeln!(
+            t.out,
+            "{}",
+            json!({"event": "summary", "requests": s.requests, "served": s.served, "bytes": s.bytes,
+                   "known": s.known, "never_seen": s.never_seen, "probing": s.probing, "got_config": s.got_config,
+                   "got_firmware": s.got_firmware, "error": s.error, "unassigned": s.unassigned, "devices": devices})
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        t.out,
+        "summary: {} requests, {} served, {} bytes; {} known devices: {} got config, {} got firmware, {} probing, {} with errors, {} never seen; {} unassigned",
+        s.requests,
+        s.served,
+        s.bytes,
+        s.known,
+        s.got_config,
+        s.got_firmware,
+        s.probing,
+        s.error,
+        s.never_seen,
+        s.unassigned
+    )?;
+    for d in status.known().chain(status.unassigned()) {
+        let model = d.model.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "?".into());
+        let seen = d.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+        let fw = d.firmware.as_ref().map(|f| format!(" firmware {f}")).unwrap_or_default();
+        let unassigned = if status.known().any(|k| k.mac == d.mac) { "" } else { " [unassigned]" };
+        writeln!(t.out, "  {} {model:<8} {:<12} {}{seen}{fw}{unassigned}", d.mac, d.state.describe(), d.label)?;
+        if let Some(p) = &d.problem {
+            writeln!(t.out, "      {p}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `gsprov fetch`: fetches like a device, then decodes what came back.
+pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
+    let site = args.site.as_deref().map(storage::load_site).transpose()?;
+    let model: crate::ids::Model = match (&args.model, site.as_ref().and_then(|s| s.device(args.mac))) {
+        (Some(m), _) => m.parse().map_err(|e: crate::ids::ModelError| Error::Undecodable {
+            path: "--model".into(),
+            message: e.to_string(),
+        })?,
+        (None, Some(d)) => d.model.clone(),
+        (None, None) => "GXP2170".parse().map_err(|e: crate::ids::ModelError| Error::Undecodable {
+            path: "--model".into(),
+            message: e.to_string(),
+        })?,
+    };
+    let site_auth = site.as_ref().and_then(|s| s.serving.auth.clone());
+    let credentials = match (&args.user, &args.http_password, site_auth) {
+        (Some(u), Some(p), _) => Some(crate::site::HttpAuth { username: u.clone(), password: p.clone() }),
+        (_, _, Some(a)) => Some(a),
+        _ => None,
+    };
+    let opts = FetchOptions {
+        user_agent: client::grandstream_user_agent(&model, &args.firmware, args.mac),
+        fingerprint: args.fingerprint.clone(),
+        credentials,
+        timeout: std::time::Duration::from_secs(5),
+        ..FetchOptions::default()
+    };
+    let got = client::fetch(&args.url, &opts).map_err(|error| Error::Fetch { url: args.url.clone(), error })?;
+    let how = if got.status == 0 { "TFTP".to_string() } else { format!("HTTP {}", got.status) };
+    writeln!(
+        t.err,
+        "fetched {} as {} ({model} {}): {how}, {} bytes",
+        args.url,
+        args.mac,
+        args.firmware,
+        got.bytes.len()
+    )?;
+    if let Some(c) = &got.certificate {
+        writeln!(t.err, "server certificate SHA-256 {c}")?;
+    }
+    if let Some(out) = &args.out {
+        storage::write_atomic(out, &got.bytes, false)?;
+    }
+    let password = args
+        .password
+        .clone()
+        .or_else(|| site.as_ref().map(|s| s.provisioning.xml_password.clone()).filter(|p| !p.is_empty()));
+    let digest = site.as_ref().map_or(crypto::Digest::Md5, |s| s.provisioning.digest);
+    let mut extra = serde_json::Map::new();
+    extra.insert("url".into(), json!(args.url));
+    extra.insert("status".into(), json!(got.status));
+    extra.insert("bytes".into(), json!(got.bytes.len()));
+    extra.insert("certificate_sha256".into(), json!(got.certificate));
+    match decode_bytes(&got.bytes, password.as_deref(), digest) {
+        Ok(d) => print_decoded(&args.url, &d, args.show_secrets, args.json, extra, t),
+        Err(message) if crypto::is_salted(&got.bytes) => Err(Error::Undecodable { path: args.url.clone(), message }),
+        Err(_) => {
+            use sha2::Digest as _;
+            let sum: String = sha2::Sha256::digest(&got.bytes).iter().map(|b| format!("{b:02x}")).collect();
+            if args.json {
+                extra.insert("format".into(), json!("not a config file"));
+                extra.insert("sha256".into(), json!(sum));
+                writeln!(t.out, "{}", serde_json::Value::Object(extra))?;
+            } else {
+                writeln!(
+                    t.out,
+                    "# {}: not a config file (firmware?), {} bytes, SHA-256 {sum}",
+                    args.url,
+                    got.bytes.len()
+                )?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn decode_xml(bytes: &[u8]) -> Result<Decoded, String> {

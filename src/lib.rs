@@ -9,14 +9,23 @@
 //! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, request names,
 //!   User-Agent).
 //! - [`generate`]: site -> the files each device will request.
-//! - [`storage`]: the only module that reads or writes user files.
-//! - [`services`]: everything that owns a thread or socket (the file worker, servers).
-//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, ...).
+//! - [`storage`]: the only module that reads or writes user files (site, exports,
+//!   firmware folder, request log, HTTPS certificate).
+//! - [`services`]: everything that owns a socket or a thread, behind one
+//!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
+//!   writer, the desktop app's file worker, the `gsprov fetch` client; the pure [`services::router`] decides what
+//!   a request gets and why, [`services::status`] folds requests into device status.
+//! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
+//!   ends), the serving configuration and one `RequestRecord` per request. Any
+//!   layer may use it.
+//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
+//!   `fetch`, ...).
 //! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 
 pub mod catalog;
 pub mod cli;
+pub mod event;
 pub mod formats;
 pub mod generate;
 pub mod headless;

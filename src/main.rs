@@ -26,6 +26,16 @@ fn main() -> ExitCode {
         Some(Command::Generate(a)) => headless::generate(a, &mut term),
         Some(Command::Import(a)) => headless::import(a, &mut term),
         Some(Command::Decode(a)) => headless::decode(a, &mut term),
+        Some(Command::Serve(a)) => {
+            let (tx, rx) = std::sync::mpsc::channel();
+            if let Err(e) = ctrlc::set_handler(move || {
+                let _ = tx.send(());
+            }) {
+                eprintln!("gsprov: cannot catch Ctrl-C ({e}); stop with kill -9");
+            }
+            headless::serve(a, &mut term, &rx)
+        }
+        Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

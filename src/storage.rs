@@ -1,11 +1,15 @@
 //! The only module that reads or writes the technician's files: site files
 //! (atomic save with one `.bak`), CSV and config files given on the command
-//! line, and exported trees (written to a temporary folder, then swapped in).
+//! line, exported trees (written to a temporary folder, then swapped in), and
+//! the files beside a site that serving uses: the firmware folder (listed and
+//! opened, never written), the request log (appended) and the HTTPS
+//! certificate (created once, private key readable by the owner only).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::event::SitePaths;
 use crate::generate::Output;
 use crate::site::{FORMAT_VERSION, Site};
 
@@ -194,6 +198,163 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     result
 }
 
+/// The files serving keeps beside `site_path` (`office.gsprov.toml`):
+/// `office.requests.jsonl`, `office.tls.pem`, and the firmware folder named by
+/// the site (relative to the site file's folder).
+pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
+    let dir = parent_dir(site_path);
+    let file = site_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
+    let stem = file.strip_suffix(".gsprov.toml").or_else(|| file.strip_suffix(".toml")).unwrap_or(&file).to_string();
+    SitePaths {
+        firmware_dir: (!firmware_dir.trim().is_empty()).then(|| dir.join(firmware_dir.trim())),
+        request_log: Some(dir.join(format!("{stem}.requests.jsonl"))),
+        tls_identity: Some(dir.join(format!("{stem}.tls.pem"))),
+    }
+}
+
+/// One file of the firmware folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmwareFile {
+    /// The name as stored (the router matches it without case).
+    pub name: String,
+    pub size: u64,
+}
+
+/// The regular files directly inside `dir` (hidden files and folders skipped).
+/// Their names are the only firmware names ever served.
+pub fn list_firmware(dir: &Path) -> Result<Vec<FirmwareFile>, StorageError> {
+    let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(rerr)? {
+        let entry = entry.map_err(rerr)?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        // Follows symbolic links: the technician put them there.
+        match fs::metadata(entry.path()) {
+            Ok(m) if m.is_file() => out.push(FirmwareFile { name, size: m.len() }),
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Opens a file that [`list_firmware`] listed. `name` must be a bare file name.
+pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
+    let path = dir.join(name);
+    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Err(StorageError::Read {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
+        });
+    }
+    fs::File::open(&path).map_err(|source| StorageError::Read { path, source })
+}
+
+/// An append-only JSON-lines file (the request log).
+#[derive(Debug)]
+pub struct AppendLog {
+    path: PathBuf,
+    out: std::io::BufWriter<fs::File>,
+}
+
+impl AppendLog {
+    pub fn open(path: &Path) -> Result<AppendLog, StorageError> {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| StorageError::Write { path: path.to_path_buf(), source })?;
+        Ok(AppendLog { path: path.to_path_buf(), out: std::io::BufWriter::with_capacity(64 * 1024, f) })
+    }
+
+    /// Adds `line` and a newline (buffered; see [`AppendLog::flush`]).
+    pub fn append(&mut self, line: &str) -> Result<(), StorageError> {
+        self.out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|source| StorageError::Write { path: self.path.clone(), source })
+    }
+
+    pub fn flush(&mut self) -> Result<(), StorageError> {
+        self.out.flush().map_err(|source| StorageError::Write { path: self.path.clone(), source })
+    }
+}
+
+/// A PEM certificate and its PEM private key.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsIdentity(****)")
+    }
+}
+
+/// Reads a certificate and key stored together in one PEM file; `Ok(None)`
+/// when the file does not exist yet.
+pub fn load_tls_identity(path: &Path) -> Result<Option<TlsIdentity>, StorageError> {
+    let text = match fs::read(path) {
+        Ok(b) => String::from_utf8(b).map_err(|_| StorageError::NotText { path: path.to_path_buf() })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StorageError::Read { path: path.to_path_buf(), source }),
+    };
+    let block = |label: &str| -> Option<String> {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let a = text.find(&begin)?;
+        let b = text[a..].find(&end)? + a + end.len();
+        Some(format!("{}\n", &text[a..b]))
+    };
+    match (block("CERTIFICATE"), block("PRIVATE KEY")) {
+        (Some(cert_pem), Some(key_pem)) => Ok(Some(TlsIdentity { cert_pem, key_pem })),
+        _ => Err(StorageError::Syntax {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "expected a CERTIFICATE and a PRIVATE KEY PEM block".into(),
+        }),
+    }
+}
+
+/// Stores a certificate and key in one file, readable by the owner only (the
+/// file is created that way, so the key is never readable by others).
+pub fn save_tls_identity(path: &Path, id: &TlsIdentity) -> Result<(), StorageError> {
+    let text = format!(
+        "# gsprov HTTPS certificate for this site (self-signed). Delete this file to get a new one.\n{}{}",
+        id.cert_pem, id.key_pem
+    );
+    let dir = parent_dir(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tls.pem".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let werr = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StorageError::Write { path: p, source }
+    };
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp).map_err(werr(&tmp))?;
+        f.write_all(text.as_bytes()).map_err(werr(&tmp))?;
+        f.sync_all().map_err(werr(&tmp))?;
+        fs::rename(&tmp, path).map_err(werr(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +407,44 @@ mod tests {
         assert!(matches!(err, StorageError::Write { .. }));
         assert!(out.join("b.txt").exists(), "a failed export leaves the old tree");
         assert!(!dir.path().join("escape").exists());
+    }
+
+    #[test]
+    fn serving_companions() {
+        let p = site_paths(Path::new("/x/office.gsprov.toml"), "firmware");
+        assert_eq!(p.request_log.unwrap(), Path::new("/x/office.requests.jsonl"));
+        assert_eq!(p.tls_identity.unwrap(), Path::new("/x/office.tls.pem"));
+        assert_eq!(p.firmware_dir.unwrap(), Path::new("/x/firmware"));
+        assert_eq!(site_paths(Path::new("s.toml"), "").firmware_dir, None);
+    }
+
+    #[test]
+    fn firmware_listing_and_tls_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
+        fs::write(dir.path().join(".hidden"), b"x").unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let list = list_firmware(dir.path()).unwrap();
+        assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5 }]);
+        assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
+        assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
+        let pem = dir.path().join("s.tls.pem");
+        assert!(load_tls_identity(&pem).unwrap().is_none());
+        let id = TlsIdentity {
+            cert_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".into(),
+            key_pem: "-----BEGIN PRIVATE KEY-----\nBB==\n-----END PRIVATE KEY-----\n".into(),
+        };
+        save_tls_identity(&pem, &id).unwrap();
+        let back = load_tls_identity(&pem).unwrap().unwrap();
+        assert_eq!((back.cert_pem, back.key_pem), (id.cert_pem, id.key_pem));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&pem).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let mut log = AppendLog::open(&dir.path().join("r.jsonl")).unwrap();
+        log.append("{}").unwrap();
+        log.flush().unwrap();
+        assert_eq!(fs::read_to_string(dir.path().join("r.jsonl")).unwrap(), "{}\n");
     }
 }

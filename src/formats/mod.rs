@@ -10,8 +10,10 @@
 pub mod binary;
 pub mod crypto;
 pub mod dhcp;
+pub mod http;
 pub mod neigh;
 pub mod request;
 pub mod sip;
+pub mod tftp;
 pub mod useragent;
 pub mod xml;

@@ -1,3 +1,720 @@
-//! Everything that owns a thread or a socket.
+//! Everything that owns a socket or a thread, behind one [`Supervisor`]: the
+//! TFTP, HTTP and HTTPS servers, the request-log writer, the `gsprov fetch`
+//! client ([`client`]), and the desktop app's file worker ([`files`], a plain
+//! named thread of its own: file dialogs and saves must not wait on the servers).
+//!
+//! The supervisor owns one tokio runtime (two workers), starts and stops the
+//! servers ([`Command`]), tracks every task (a cancellation token plus a
+//! completion channel each task holds a sender of, as in mini-redis), and
+//! reports everything as [`Event`]s on a std channel, calling an optional
+//! `wake` callback after each (a GUI passes `request_repaint`; no egui here).
+//! [`Supervisor::stop`] returns within a second even with transfers in flight:
+//! every await point of every task is raced against the cancellation token.
+//!
+//! Must not touch: site files and exported trees (only [`crate::storage`]
+//! reads and writes files: the firmware folder, the request log and the
+//! certificate go through it). Decisions about what a request gets are the
+//! pure [`router`]'s; the servers only move bytes.
 
+pub mod client;
 pub mod files;
+mod http;
+pub mod router;
+pub mod status;
+mod tftp;
+mod tls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
+use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
+use crate::formats::useragent::UserAgent;
+use crate::storage;
+use router::{Decision, Facts, FirmwareListing};
+pub use status::{DeviceState, DeviceStatus, Status, Summary};
+
+/// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+/// The wall clock for request times and serving windows (tests inject a fixed one).
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// What the caller injects. Build with `Hooks { wake: Some(..), ..Hooks::default() }`.
+#[derive(Clone)]
+pub struct Hooks {
+    /// Called after every event.
+    pub wake: Option<Wake>,
+    /// Request times and serving windows.
+    pub clock: Clock,
+    /// Minimum time between two progress events of one transfer (default 250 ms).
+    pub progress_interval: Duration,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { wake: None, clock: Arc::new(SystemTime::now), progress_interval: PROGRESS_EVERY }
+    }
+}
+
+/// How long [`Supervisor::stop`] waits for tasks before giving up on them.
+const STOP_BUDGET: Duration = Duration::from_millis(900);
+/// How long a firmware folder listing is trusted before it is read again.
+const LISTING_TTL: Duration = Duration::from_secs(2);
+/// Minimum time between two progress events of one transfer.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// Transfers smaller than this report no progress (config files).
+const PROGRESS_MIN: u64 = 256 * 1024;
+
+/// Starts, stops and reconfigures the servers; see the module docs.
+///
+/// How a front end uses it (the GUI passes `request_repaint` as `wake`):
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+/// use gsprov::event::{Command, Event, ServeConfig, Served};
+/// use gsprov::services::{Hooks, Status, Supervisor};
+/// use gsprov::{generate, headless, storage};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let path = std::path::Path::new("office.gsprov.toml");
+/// let site = storage::load_site(path)?;
+/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let paths = storage::site_paths(path, &site.serving.firmware_dir);
+/// let config = ServeConfig::from_site(&site, &output, paths)?;
+///
+/// let hooks = Hooks { wake: Some(Arc::new(|| { /* ctx.request_repaint() */ })), ..Hooks::default() };
+/// let (mut sup, events) = Supervisor::new(hooks)?;
+/// let mut status = Status::new(&config.served);
+/// sup.apply(Command::Start(Box::new(config))); // -> Event::Started / Event::Failed per server
+///
+/// // Every frame: drain under a time budget, never block.
+/// let budget = Instant::now() + Duration::from_millis(4);
+/// while Instant::now() < budget {
+///     match events.try_recv() {
+///         Ok(Event::Completed(record)) => status.apply(&record),
+///         Ok(_other) => {}
+///         Err(_) => break,
+///     }
+/// }
+///
+/// // After a site edit: new files, transfers in flight keep theirs.
+/// sup.apply(Command::ReplaceFiles(Served::new(&site, &output)));
+/// sup.apply(Command::Stop); // returns within 1 s; Event::Stopped per server
+/// # Ok(()) }
+/// ```
+///
+/// Events travel on an unbounded std channel on purpose: a front end that
+/// stops draining (a minimised window) must not stall the servers, and the
+/// volume is bounded by the work itself (one record per request, progress at
+/// most every `progress_interval` per transfer). The request log on disk does
+/// not depend on the front end draining.
+pub struct Supervisor {
+    runtime: Option<tokio::runtime::Runtime>,
+    events: Emitter,
+    clock: Clock,
+    progress_interval: Duration,
+    next_id: Arc<AtomicU64>,
+    run: Option<Run>,
+}
+
+/// One generation of running servers.
+struct Run {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    /// Closes when every task has dropped its sender.
+    done: tokio::sync::mpsc::Receiver<()>,
+    started: Vec<(Protocol, SocketAddr)>,
+    journal: Option<Journal>,
+}
+
+struct Journal {
+    thread: JoinHandle<()>,
+    finished: mpsc::Receiver<()>,
+}
+
+impl Supervisor {
+    /// Creates the runtime (no server runs yet) and the event channel the
+    /// front end drains (with `try_recv`, under a time budget).
+    pub fn new(hooks: Hooks) -> Result<(Supervisor, mpsc::Receiver<Event>), ServiceError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("gsprov-serve")
+            .enable_all()
+            .build()
+            .map_err(|e| ServiceError::Crashed { reason: format!("cannot start the server runtime: {e}") })?;
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor {
+            runtime: Some(runtime),
+            events: Emitter { tx, wake: hooks.wake },
+            clock: hooks.clock,
+            progress_interval: hooks.progress_interval,
+            next_id: Arc::new(AtomicU64::new(1)),
+            run: None,
+        };
+        Ok((sup, rx))
+    }
+
+    /// Applies one command. `Start` and `Stop` return after binding/stopping
+    /// (milliseconds; `Stop` at most one second); results arrive as events.
+    pub fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Start(config) => {
+                self.start(*config);
+            }
+            Command::Stop => self.stop(),
+            Command::ReplaceFiles(served) => self.replace_files(served),
+            Command::SetPolicy(policy) => self.set_policy(policy),
+        }
+    }
+
+    /// Whether any server runs.
+    pub fn is_running(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| !r.started.is_empty())
+    }
+
+    /// The servers running now and their real addresses.
+    pub fn addresses(&self) -> Vec<(Protocol, SocketAddr)> {
+        self.run.as_ref().map(|r| r.started.clone()).unwrap_or_default()
+    }
+
+    /// A copy of the device status the servers keep (the same fold a front end
+    /// can run over [`Event::Completed`]).
+    pub fn status(&self) -> Option<Status> {
+        self.run.as_ref().map(|r| lock(&r.shared.status).clone())
+    }
+
+    /// Starts every enabled server of `config`, stopping running ones first.
+    /// Emits one `Started` or `Failed` per enabled server and returns the same
+    /// results, in TFTP, HTTP, HTTPS order.
+    pub fn start(&mut self, config: ServeConfig) -> Vec<(Protocol, Result<SocketAddr, ServiceError>)> {
+        self.stop();
+        let Some(rt) = self.runtime.as_ref() else {
+            return Vec::new();
+        };
+        let enabled: Vec<(Protocol, u16)> =
+            Protocol::ALL.iter().filter_map(|&p| config.port(p).map(|port| (p, port))).collect();
+        let mut results = Vec::new();
+        let fail = |results: &mut Vec<_>, events: &Emitter, p: Protocol, error: ServiceError| {
+            events.emit(Event::Failed { protocol: p, error: error.clone() });
+            results.push((p, Err(error)));
+        };
+
+        let journal = match &config.request_log {
+            None => None,
+            Some(path) => match start_journal(path) {
+                Ok(j) => Some(j),
+                Err(error) => {
+                    for (p, _) in enabled {
+                        fail(&mut results, &self.events, p, error.clone());
+                    }
+                    return results;
+                }
+            },
+        };
+        let (journal_tx, journal) = match journal {
+            Some((tx, j)) => (Some(tx), Some(j)),
+            None => (None, None),
+        };
+        let mut secret = [0u8; 16];
+        if getrandom::fill(&mut secret).is_err() {
+            // Only weakens Digest nonces; a server must still start.
+            secret = (self.clock)().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes();
+        }
+        let status = Status::new(&config.served);
+        let shared = Arc::new(Shared {
+            served: RwLock::new(config.served.clone()),
+            policy: RwLock::new(Arc::new(config.policy.clone())),
+            firmware: FirmwareSource::new(config.firmware_dir.clone()),
+            status: Mutex::new(status),
+            events: self.events.clone(),
+            journal: journal_tx,
+            clock: self.clock.clone(),
+            progress_interval: self.progress_interval,
+            next_id: self.next_id.clone(),
+            window_closed: AtomicBool::new(false),
+            bind: config.bind,
+            digest_secret: secret,
+        });
+        let cancel = CancellationToken::new();
+        let (done_tx, done_rx) = tokio::sync::mpsc::channel::<()>(1);
+        let mut started = Vec::new();
+
+        for (protocol, port) in enabled {
+            let addr = SocketAddr::new(config.bind, port);
+            let outcome = match protocol {
+                Protocol::Tftp => tftp::bind(rt, addr).map(|socket| {
+                    let local = socket.local_addr().unwrap_or(addr);
+                    let task = tftp::serve(done_tx.clone(), socket, shared.clone(), cancel.clone());
+                    rt.spawn(task);
+                    (local, None)
+                }),
+                Protocol::Http | Protocol::Https => {
+                    let tls = if protocol == Protocol::Https {
+                        match tls::identity(config.tls_identity.as_deref(), config.bind) {
+                            Ok(t) => Some(t),
+                            Err(e) => {
+                                fail(&mut results, &self.events, protocol, e);
+                                continue;
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    http::bind(rt, addr).map(|listener| {
+                        let local = listener.local_addr().unwrap_or(addr);
+                        let info = tls.as_ref().map(|t| t.info.clone());
+                        let acceptor = tls.map(|t| t.acceptor);
+                        let task =
+                            http::serve(done_tx.clone(), listener, protocol, acceptor, shared.clone(), cancel.clone());
+                        rt.spawn(task);
+                        (local, info)
+                    })
+                }
+            };
+            match outcome {
+                Ok((local, certificate)) => {
+                    started.push((protocol, local));
+                    self.events.emit(Event::Started { protocol, addr: local, certificate });
+                    results.push((protocol, Ok(local)));
+                }
+                Err(e) => fail(&mut results, &self.events, protocol, e),
+            }
+        }
+        drop(done_tx);
+        self.run = Some(Run { shared, cancel, done: done_rx, started, journal });
+        results
+    }
+
+    /// Stops every server. Transfers in flight are cut (each still gets its
+    /// record). Returns within one second; the ports can be bound again after.
+    /// Call it from outside async code (it waits on the runtime).
+    pub fn stop(&mut self) {
+        let Some(mut run) = self.run.take() else {
+            return;
+        };
+        let began = Instant::now();
+        run.cancel.cancel();
+        if let Some(rt) = &self.runtime {
+            let done = &mut run.done;
+            let finished = rt.block_on(async { tokio::time::timeout(STOP_BUDGET, done.recv()).await.is_ok() });
+            if !finished {
+                tracing::warn!("some server tasks did not end within {STOP_BUDGET:?}; they are abandoned");
+            }
+        }
+        // The journal ends when the last holder of `shared` lets go.
+        drop(run.shared);
+        if let Some(j) = run.journal {
+            let left = (STOP_BUDGET + Duration::from_millis(80)).saturating_sub(began.elapsed());
+            if j.finished.recv_timeout(left).is_ok() {
+                let _ = j.thread.join();
+            } else {
+                tracing::warn!("the request log writer did not finish in time");
+            }
+        }
+        for (protocol, _) in run.started {
+            self.events.emit(Event::Stopped { protocol });
+        }
+    }
+
+    /// Serves `served` from now on; transfers in flight keep their bytes.
+    pub fn replace_files(&mut self, served: Served) {
+        let files = served.len();
+        if let Some(run) = &self.run {
+            lock(&run.shared.status).set_known(&served);
+            *run.shared.served.write().unwrap_or_else(PoisonError::into_inner) = served;
+            run.shared.window_closed.store(false, Ordering::SeqCst);
+        }
+        self.events.emit(Event::FilesReplaced { files });
+    }
+
+    /// Replaces known-MACs-only, the serving window and HTTP authentication.
+    pub fn set_policy(&mut self, policy: Policy) {
+        if let Some(run) = &self.run {
+            *run.shared.policy.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(policy);
+            run.shared.window_closed.store(false, Ordering::SeqCst);
+        }
+        self.events.emit(Event::PolicyChanged);
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+fn start_journal(path: &std::path::Path) -> Result<(mpsc::Sender<String>, Journal), ServiceError> {
+    let log_err =
+        |e: storage::StorageError| ServiceError::RequestLog { path: path.display().to_string(), reason: e.to_string() };
+    let mut log = storage::AppendLog::open(path).map_err(log_err)?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let (fin_tx, fin_rx) = mpsc::channel();
+    let shown = path.display().to_string();
+    let thread = std::thread::Builder::new()
+        .name("gsprov-journal".into())
+        .spawn(move || {
+            let mut failed = false;
+            let mut write = |log: &mut storage::AppendLog, line: &str| {
+                if let Err(e) = log.append(line)
+                    && !failed
+                {
+                    failed = true;
+                    tracing::error!("request log {shown}: {e}");
+                }
+            };
+            while let Ok(line) = rx.recv() {
+                write(&mut log, &line);
+                // Flush when the queue is empty, so a burst costs one write.
+                while let Ok(line) = rx.try_recv() {
+                    write(&mut log, &line);
+                }
+                let _ = log.flush();
+            }
+            let _ = log.flush();
+            let _ = fin_tx.send(());
+        })
+        .map_err(|e| ServiceError::Crashed { reason: format!("cannot start the request log writer: {e}") })?;
+    Ok((tx, Journal { thread, finished: fin_rx }))
+}
+
+/// Locks, ignoring poisoning: services never panic, and a poisoned status is
+/// still the best information there is.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The event channel and the wake callback.
+#[derive(Clone)]
+pub(crate) struct Emitter {
+    tx: mpsc::Sender<Event>,
+    wake: Option<Wake>,
+}
+
+impl Emitter {
+    pub(crate) fn emit(&self, e: Event) {
+        // A front end that dropped its receiver no longer listens; serving goes on.
+        let _ = self.tx.send(e);
+        if let Some(w) = &self.wake {
+            w();
+        }
+    }
+}
+
+/// The firmware folder, listed at most every [`LISTING_TTL`].
+struct FirmwareSource {
+    dir: Option<PathBuf>,
+    cache: Mutex<Option<(Instant, Arc<FirmwareListing>)>>,
+}
+
+impl FirmwareSource {
+    fn new(dir: Option<PathBuf>) -> Self {
+        FirmwareSource { dir, cache: Mutex::new(None) }
+    }
+
+    fn listing(&self) -> Arc<FirmwareListing> {
+        let mut cache = lock(&self.cache);
+        if let Some((at, l)) = cache.as_ref()
+            && at.elapsed() < LISTING_TTL
+        {
+            return l.clone();
+        }
+        let listing = Arc::new(match &self.dir {
+            None => FirmwareListing::default(),
+            Some(d) => {
+                let shown = Some(d.display().to_string());
+                match storage::list_firmware(d) {
+                    Ok(files) => FirmwareListing::new(shown, files, None),
+                    Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
+                }
+            }
+        });
+        *cache = Some((Instant::now(), listing.clone()));
+        listing
+    }
+
+    fn open(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
+        let dir = self.dir.as_deref().unwrap_or(std::path::Path::new("."));
+        storage::open_firmware(dir, name)
+    }
+}
+
+/// What every task of one run shares.
+pub(crate) struct Shared {
+    served: RwLock<Served>,
+    policy: RwLock<Arc<Policy>>,
+    firmware: FirmwareSource,
+    status: Mutex<Status>,
+    events: Emitter,
+    journal: Option<mpsc::Sender<String>>,
+    clock: Clock,
+    progress_interval: Duration,
+    next_id: Arc<AtomicU64>,
+    window_closed: AtomicBool,
+    pub(crate) bind: IpAddr,
+    pub(crate) digest_secret: [u8; 16],
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> SystemTime {
+        (self.clock)()
+    }
+
+    pub(crate) fn policy(&self) -> Arc<Policy> {
+        self.policy.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Asks the router.
+    pub(crate) fn decide(
+        &self,
+        protocol: Protocol,
+        target: &str,
+        client: SocketAddr,
+        ua: &UserAgent,
+        now: SystemTime,
+    ) -> Decision {
+        let served = self.served.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let policy = self.policy();
+        let listing = self.firmware.listing();
+        let (ip_mac, all_configured) = {
+            let st = lock(&self.status);
+            (st.mac_for_ip(client.ip()), st.all_configured())
+        };
+        let req = router::Request { protocol, target, client, user_agent: ua, ip_mac, now };
+        router::route(&req, &served, &listing, &policy, Facts { all_configured })
+    }
+
+    pub(crate) fn open_firmware(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
+        self.firmware.open(name)
+    }
+
+    /// Starts a record for a request that just arrived.
+    pub(crate) fn begin(&self, protocol: Protocol, client: SocketAddr, method: &str, path: &str) -> Pending {
+        Pending {
+            started: Instant::now(),
+            record: RequestRecord {
+                id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                time: self.now(),
+                client,
+                protocol,
+                method: method.to_string(),
+                path: crate::formats::http::mask_target(path),
+                user_agent: None,
+                model: None,
+                firmware: None,
+                mac: None,
+                file: None,
+                kind: None,
+                outcome: Outcome::Served,
+                status: 0,
+                bytes: 0,
+                size: None,
+                duration: Duration::ZERO,
+                explanation: String::new(),
+            },
+        }
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        self.events.emit(e);
+    }
+
+    /// Ends a request: status fold, request log, event, serving window.
+    pub(crate) fn complete(&self, mut p: Pending) {
+        p.record.duration = p.started.elapsed();
+        let rec = p.record;
+        let all_configured = {
+            let mut st = lock(&self.status);
+            st.apply(&rec);
+            st.all_configured()
+        };
+        if let Some(j) = &self.journal {
+            let _ = j.send(rec.to_json());
+        }
+        self.events.emit(Event::Completed(rec));
+        if all_configured
+            && self.policy().window.until_all_configured
+            && !self.window_closed.swap(true, Ordering::SeqCst)
+        {
+            self.events.emit(Event::WindowClosed {
+                reason: "every known device has fetched its config; further requests are refused".into(),
+            });
+        }
+    }
+}
+
+/// A request in progress, becoming its [`RequestRecord`].
+pub(crate) struct Pending {
+    started: Instant,
+    pub(crate) record: RequestRecord,
+}
+
+impl Pending {
+    pub(crate) fn id(&self) -> RequestId {
+        self.record.id
+    }
+
+    pub(crate) fn set_user_agent(&mut self, raw: Option<&str>, ua: &UserAgent) {
+        self.record.user_agent = raw.map(str::to_string);
+        self.record.model = ua.model.clone();
+        self.record.firmware = ua.firmware.clone();
+    }
+
+    pub(crate) fn set_decision(&mut self, d: &Decision) {
+        self.record.mac = d.mac;
+        self.record.kind = d.kind;
+        self.record.explanation = d.explanation.clone();
+        if let router::Verdict::Serve(src) = &d.verdict {
+            self.record.file = Some(src.name().to_string());
+            self.record.size = Some(src.size());
+        }
+    }
+
+    pub(crate) fn transfer(&self, name: &str, kind: ContentKind, size: Option<u64>) -> Transfer {
+        Transfer {
+            id: self.record.id,
+            protocol: self.record.protocol,
+            client: self.record.client,
+            name: name.to_string(),
+            kind,
+            size,
+            mac: self.record.mac,
+        }
+    }
+}
+
+/// Throttled progress events for one transfer.
+pub(crate) struct Meter<'a> {
+    shared: &'a Shared,
+    id: RequestId,
+    total: Option<u64>,
+    last: Instant,
+    enabled: bool,
+}
+
+impl<'a> Meter<'a> {
+    pub(crate) fn new(shared: &'a Shared, id: RequestId, kind: Option<ContentKind>, total: Option<u64>) -> Self {
+        let enabled = kind == Some(ContentKind::Firmware) || total.is_some_and(|t| t >= PROGRESS_MIN);
+        Meter { shared, id, total, last: Instant::now(), enabled }
+    }
+
+    pub(crate) fn update(&mut self, sent: u64) {
+        if self.enabled && self.last.elapsed() >= self.shared.progress_interval {
+            self.last = Instant::now();
+            self.shared.emit(Event::Progress { id: self.id, sent, total: self.total });
+        }
+    }
+}
+
+/// Maps a bind error to what a technician can do about it.
+pub(crate) fn bind_error(addr: SocketAddr, e: &std::io::Error) -> ServiceError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            ServiceError::PrivilegedPort { port: addr.port() }
+        }
+        std::io::ErrorKind::AddrInUse => ServiceError::PortInUse { port: addr.port() },
+        std::io::ErrorKind::AddrNotAvailable => ServiceError::AddressNotAvailable { ip: addr.ip() },
+        _ => ServiceError::Bind { addr, reason: e.to_string() },
+    }
+}
+
+/// The bytes of a served file: shared memory, or a firmware file read in chunks.
+pub(crate) enum Body {
+    Memory { bytes: Arc<[u8]>, pos: usize },
+    File(tokio::io::BufReader<tokio::fs::File>),
+}
+
+impl Body {
+    /// Opens what the router chose.
+    pub(crate) fn open(shared: &Shared, src: &router::Source) -> Result<Body, storage::StorageError> {
+        Ok(match src {
+            router::Source::Generated(f) => Body::Memory { bytes: f.bytes.clone(), pos: 0 },
+            router::Source::Firmware(f) => {
+                let file = shared.open_firmware(&f.name)?;
+                Body::File(tokio::io::BufReader::with_capacity(64 * 1024, tokio::fs::File::from_std(file)))
+            }
+        })
+    }
+
+    /// Skips the first `n` bytes (HTTP ranges).
+    pub(crate) async fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        use tokio::io::AsyncSeekExt;
+        match self {
+            Body::Memory { pos, .. } => *pos = n as usize,
+            Body::File(f) => {
+                f.seek(std::io::SeekFrom::Start(n)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends up to `n` bytes to `out`; fewer only at the end of the file.
+    pub(crate) async fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> std::io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        match self {
+            Body::Memory { bytes, pos } => {
+                let end = (*pos + n).min(bytes.len());
+                let start = (*pos).min(end);
+                out.extend_from_slice(&bytes[start..end]);
+                *pos = end;
+                Ok(end - start)
+            }
+            Body::File(f) => {
+                let before = out.len();
+                out.reserve(n);
+                let mut limited = f.take(n as u64);
+                loop {
+                    let got = limited.read_buf(out).await?;
+                    if got == 0 || out.len() - before >= n {
+                        break;
+                    }
+                }
+                Ok(out.len() - before)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_errors_say_what_to_do() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let e = |k| std::io::Error::from(k);
+        use std::io::ErrorKind::*;
+        let priv_port = bind_error(a("0.0.0.0:69"), &e(PermissionDenied)).to_string();
+        assert_eq!(
+            priv_port,
+            "port 69 needs root/CAP_NET_BIND_SERVICE: run with sudo, use setcap (see README), or choose another port"
+        );
+        assert_eq!(
+            bind_error(a("0.0.0.0:8080"), &e(AddrInUse)).to_string(),
+            "port 8080 is already in use by another program: stop that program or choose another port"
+        );
+        assert!(matches!(bind_error(a("10.9.9.9:80"), &e(AddrNotAvailable)), ServiceError::AddressNotAvailable { .. }));
+        assert!(matches!(bind_error(a("0.0.0.0:8080"), &e(PermissionDenied)), ServiceError::Bind { .. }));
+    }
+
+    #[test]
+    fn supervisor_without_servers_starts_and_stops() {
+        let (mut sup, events) = Supervisor::new(Hooks::default()).unwrap();
+        assert!(!sup.is_running());
+        sup.stop();
+        sup.apply(Command::SetPolicy(Policy::default()));
+        assert!(matches!(events.try_recv(), Ok(Event::PolicyChanged)));
+        drop(sup);
+        assert!(events.try_recv().is_err());
+    }
+}

@@ -1,0 +1,475 @@
+//! The HTTP and HTTPS servers: GET and HEAD with Content-Length, Range,
+//! optional Basic and Digest authentication (MD5, qop=auth, stateless nonces
+//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls.
+//!
+//! Why not tiny_http (0.12), as first planned: it reads a request line without
+//! a length limit (an over-long line grows memory until the client stops), has
+//! no read or write timeouts (a stalled client pins a thread, and `stop` cannot
+//! cut a transfer blocked in a write), spawns its accept and worker threads
+//! detached (no join handles), and its `ssl-rustls` feature pins rustls 0.20 /
+//! ring 0.16 beside the rustls 0.23 we use, and panics on a bad key. Here the
+//! head is parsed by the pure, size-limited `formats::http`, every read and
+//! write has a timeout and races the cancellation token.
+//!
+//! Owns: listening sockets and connections. Must not touch: files (bodies come
+//! from [`Body`](super::Body)), routing decisions (the router's). Credentials
+//! are checked here and never logged: records keep neither the Authorization
+//! header nor secret query values.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+use super::router::Verdict;
+use super::{Body, Meter, ServiceError, Shared, bind_error};
+use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal};
+use crate::formats::http::{self, Credentials, HeadError, Range, RequestHead};
+use crate::formats::useragent;
+use crate::generate::FileKind;
+use crate::site::HttpAuth;
+
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 1024;
+/// Time for a request head to arrive (also the keep-alive idle time).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time for a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time one chunk of a body may take to be accepted by the client.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Body chunk size.
+const CHUNK: usize = 64 * 1024;
+/// How long a Digest nonce stays valid.
+const NONCE_LIFETIME: u64 = 300;
+const REALM: &str = "gsprov";
+
+pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<TcpListener, ServiceError> {
+    // tokio sets SO_REUSEADDR, so a restart binds again at once.
+    rt.block_on(TcpListener::bind(addr)).map_err(|e| bind_error(addr, &e))
+}
+
+/// Accepts until `cancel`; each connection is a task holding a `done` clone.
+/// `done` comes first so it is dropped last, after the listener is closed.
+pub(super) async fn serve(
+    done: tokio::sync::mpsc::Sender<()>,
+    listener: TcpListener,
+    protocol: Protocol,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => break,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    tracing::debug!("http: accept failed: {e}");
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                    }
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (shared, cancel, done, tls) = (shared.clone(), cancel.clone(), done.clone(), tls.clone());
+        tokio::spawn(async move {
+            // Declared first, dropped last: the connection closes before the supervisor hears.
+            let _done = done;
+            let _permit = permit;
+            let (shared, cancel, tls, stream) = (shared, cancel, tls, stream);
+            match tls {
+                None => connection(stream, peer, protocol, &shared, &cancel).await,
+                Some(acceptor) => {
+                    let hs = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+                    };
+                    match hs {
+                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, protocol, &shared, &cancel).await,
+                        Ok(Err(e)) => tracing::debug!("https: handshake with {peer} failed: {e}"),
+                        Err(_) => tracing::debug!("https: handshake with {peer} timed out"),
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// A connection that can be cut hard (RST), so a stop leaves no TIME_WAIT.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {
+    fn abort(&self);
+}
+
+impl Conn for TcpStream {
+    fn abort(&self) {
+        let _ = self.set_zero_linger();
+    }
+}
+
+impl Conn for tokio_rustls::server::TlsStream<TcpStream> {
+    fn abort(&self) {
+        let _ = self.get_ref().0.set_zero_linger();
+    }
+}
+
+enum Head {
+    Request(RequestHead),
+    Closed,
+    Bad(HeadError),
+    TimedOut { partial: bool },
+}
+
+async fn read_head<S: Conn>(io: &mut S, buf: &mut Vec<u8>) -> Head {
+    loop {
+        match http::parse_request_head(buf) {
+            Ok(Some((head, used))) => {
+                buf.drain(..used);
+                return Head::Request(head);
+            }
+            Ok(None) => {}
+            Err(e) => return Head::Bad(e),
+        }
+        buf.reserve(4096);
+        match io.read_buf(buf).await {
+            // Blank lines before a request are allowed; a client that sends only those has said nothing.
+            Ok(0) | Err(_) if buf.iter().all(|b| matches!(b, b'\r' | b'\n')) => return Head::Closed,
+            Ok(0) | Err(_) => return Head::Bad(HeadError::Malformed("connection closed in the middle of a request")),
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn connection<S: Conn>(
+    mut io: S,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) {
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let head = tokio::select! {
+            _ = cancel.cancelled() => {
+                io.abort();
+                return;
+            }
+            r = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut buf)) => {
+                r.unwrap_or(Head::TimedOut { partial: !buf.is_empty() })
+            }
+        };
+        let keep = match head {
+            Head::Request(head) => handle(&mut io, head, peer, protocol, shared, cancel).await,
+            Head::Closed | Head::TimedOut { partial: false } => false,
+            Head::TimedOut { partial: true } => {
+                bad_request(&mut io, peer, protocol, shared, 408, "the request head did not arrive within 15 s").await;
+                false
+            }
+            Head::Bad(e) => {
+                bad_request(&mut io, peer, protocol, shared, e.status(), &e.to_string()).await;
+                false
+            }
+        };
+        if !keep || cancel.is_cancelled() {
+            break;
+        }
+    }
+    if cancel.is_cancelled() {
+        io.abort();
+    } else {
+        let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
+    }
+}
+
+/// Answers an unreadable request and records it.
+async fn bad_request<S: Conn>(
+    io: &mut S,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: &Shared,
+    status: u16,
+    why: &str,
+) {
+    let mut p = shared.begin(protocol, peer, "-", "");
+    let _ = write_simple(io, status, false, &[], "bad request\n").await;
+    p.record.status = status;
+    p.record.outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
+    p.record.explanation = format!("malformed HTTP request: {why}; not something a device sends");
+    shared.complete(p);
+}
+
+async fn write_simple<S: Conn>(
+    io: &mut S,
+    status: u16,
+    keep: bool,
+    extra: &[(&str, String)],
+    body: &str,
+) -> std::io::Result<()> {
+    let mut headers: Vec<(&str, String)> = vec![
+        ("Server", "gsprov".into()),
+        ("Content-Type", "text/plain; charset=utf-8".into()),
+        ("Content-Length", body.len().to_string()),
+        ("Connection", if keep { "keep-alive" } else { "close" }.into()),
+    ];
+    headers.extend(extra.iter().cloned());
+    let mut out = http::response_head(status, &headers);
+    out.extend_from_slice(body.as_bytes());
+    tokio::time::timeout(WRITE_TIMEOUT, async {
+        io.write_all(&out).await?;
+        io.flush().await
+    })
+    .await
+    .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+/// Serves one request; returns whether the connection stays open.
+async fn handle<S: Conn>(
+    io: &mut S,
+    head: RequestHead,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut p = shared.begin(protocol, peer, &head.method, &head.target);
+    let ua_raw = head.header("user-agent");
+    let ua = useragent::parse(ua_raw.unwrap_or(""));
+    p.set_user_agent(ua_raw, &ua);
+    p.record.mac = ua.mac;
+    // A body we do not read would be taken for the next request: close after answering.
+    let keep = head.keep_alive() && !head.has_body();
+    let is_head = head.method == "HEAD";
+
+    if head.method != "GET" && !is_head {
+        let _ = write_simple(io, 405, false, &[("Allow", "GET, HEAD".into())], "method not allowed\n").await;
+        p.record.status = 405;
+        p.record.outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
+        p.record.explanation =
+            format!("refused: {} request; gsprov serves files read-only (GET and HEAD)", head.method);
+        shared.complete(p);
+        return false;
+    }
+
+    let policy = shared.policy();
+    if let Some(auth) = &policy.auth
+        && let Err(denied) = check_auth(&head, auth, &shared.digest_secret, p.record.time)
+    {
+        let secs = unix_secs(p.record.time);
+        let nonce = http::digest_nonce(secs, &shared.digest_secret);
+        let stale = if denied.stale { ", stale=true" } else { "" };
+        let challenges = [
+            (
+                "WWW-Authenticate",
+                format!("Digest realm=\"{REALM}\", qop=\"auth\", algorithm=MD5, nonce=\"{nonce}\"{stale}"),
+            ),
+            ("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
+        ];
+        let ok = write_simple(io, 401, keep, &challenges, "authentication required\n").await.is_ok();
+        p.record.status = 401;
+        p.record.outcome = Outcome::Refused { reason: Refusal::Unauthorized, expected: denied.expected };
+        p.record.explanation = denied.why;
+        shared.complete(p);
+        return keep && ok;
+    }
+
+    let decision = shared.decide(protocol, &head.target, peer, &ua, p.record.time);
+    p.set_decision(&decision);
+    let source = match &decision.verdict {
+        Verdict::Refuse { reason, expected } => {
+            let (status, text) = match reason {
+                Refusal::NotFound => (404, "not found\n"),
+                Refusal::Policy => (403, "forbidden\n"),
+                _ => (400, "bad request\n"),
+            };
+            let ok = write_simple(io, status, keep, &[], text).await.is_ok();
+            p.record.status = status;
+            p.record.outcome = Outcome::Refused { reason: *reason, expected: *expected };
+            shared.complete(p);
+            return keep && ok;
+        }
+        Verdict::Serve(src) => src.clone(),
+    };
+    let size = source.size();
+    let kind = source.kind();
+    let range = head.header("range").map_or(Range::Full, |r| http::parse_range(r, size));
+    if range == Range::Unsatisfiable {
+        let ok =
+            write_simple(io, 416, keep, &[("Content-Range", format!("bytes */{size}"))], "bad range\n").await.is_ok();
+        p.record.status = 416;
+        p.record.outcome = Outcome::Refused { reason: Refusal::BadRange, expected: false };
+        p.record.explanation = format!("{}; the asked range is outside the file ({size} bytes)", p.record.explanation);
+        shared.complete(p);
+        return keep && ok;
+    }
+    let mut body = match Body::open(shared, &source) {
+        Ok(b) => b,
+        Err(e) => {
+            let ok = write_simple(io, 500, keep, &[], "cannot read file\n").await.is_ok();
+            p.record.status = 500;
+            p.record.outcome = Outcome::Interrupted { reason: Interruption::ReadError };
+            p.record.explanation = format!("{}; {e}", p.record.explanation);
+            shared.complete(p);
+            return keep && ok;
+        }
+    };
+    let (status, start, len) = match range {
+        Range::Part { start, end } => (206, start, end - start + 1),
+        _ => (200, 0, size),
+    };
+    let content_type = match (kind, &source) {
+        (ContentKind::Config(FileKind::Binary) | ContentKind::Firmware, _) => "application/octet-stream",
+        (_, super::router::Source::Generated(f)) if f.encrypted => "application/octet-stream",
+        _ => "application/xml",
+    };
+    let mut headers: Vec<(&str, String)> = vec![
+        ("Server", "gsprov".into()),
+        ("Content-Type", content_type.into()),
+        ("Content-Length", len.to_string()),
+        ("Accept-Ranges", "bytes".into()),
+        ("Cache-Control", "no-store".into()),
+        ("Connection", if keep { "keep-alive" } else { "close" }.into()),
+    ];
+    if status == 206 {
+        headers.push(("Content-Range", format!("bytes {start}-{}/{size}", start + len - 1)));
+    }
+    p.record.status = status;
+    if is_head {
+        let ok = write_all(io, &http::response_head(status, &headers), cancel).await.is_ok();
+        p.record.outcome = if ok { Outcome::Served } else { Outcome::Interrupted { reason: Interruption::ClientGone } };
+        shared.complete(p);
+        return keep && ok;
+    }
+    shared.emit(Event::Received(p.transfer(source.name(), kind, Some(size))));
+    let mut meter = Meter::new(shared, p.id(), Some(kind), Some(len));
+    let mut sent = 0u64;
+    let result =
+        send_body(io, &http::response_head(status, &headers), &mut body, start, len, &mut sent, &mut meter, cancel)
+            .await;
+    p.record.bytes = sent;
+    let ok = result.is_ok();
+    match result {
+        Ok(()) => p.record.outcome = Outcome::Served,
+        Err((reason, why)) => {
+            p.record.outcome = Outcome::Interrupted { reason };
+            p.record.explanation = format!("{}; {why}", p.record.explanation);
+            if reason == Interruption::Stopped {
+                io.abort();
+            }
+        }
+    }
+    shared.complete(p);
+    keep && ok
+}
+
+type Failure = (Interruption, String);
+
+async fn write_all<S: Conn>(io: &mut S, bytes: &[u8], cancel: &CancellationToken) -> Result<(), Failure> {
+    tokio::select! {
+        _ = cancel.cancelled() => Err((Interruption::Stopped, "the servers were stopped during the transfer".into())),
+        r = tokio::time::timeout(WRITE_TIMEOUT, async { io.write_all(bytes).await?; io.flush().await }) => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err((Interruption::ClientGone, format!("the device closed the connection ({e})"))),
+            Err(_) => Err((Interruption::TimedOut, format!("the device stopped reading for {} s", WRITE_TIMEOUT.as_secs()))),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_body<S: Conn>(
+    io: &mut S,
+    head: &[u8],
+    body: &mut Body,
+    start: u64,
+    len: u64,
+    sent: &mut u64,
+    meter: &mut Meter<'_>,
+    cancel: &CancellationToken,
+) -> Result<(), Failure> {
+    let read_err = |e: std::io::Error| (Interruption::ReadError, format!("reading the file failed: {e}"));
+    if start > 0 {
+        body.skip(start).await.map_err(read_err)?;
+    }
+    // The head goes out with the first chunk: one write for a small file.
+    let mut chunk = Vec::with_capacity(head.len() + CHUNK.min(len as usize));
+    chunk.extend_from_slice(head);
+    loop {
+        let want = CHUNK.min((len - *sent) as usize);
+        let got = if want > 0 { body.read_into(&mut chunk, want).await.map_err(read_err)? } else { 0 };
+        if got < want {
+            return Err((Interruption::ReadError, "the file became shorter while it was being sent".into()));
+        }
+        write_all(io, &chunk, cancel).await?;
+        *sent += got as u64;
+        meter.update(*sent);
+        if *sent >= len {
+            return Ok(());
+        }
+        chunk.clear();
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+struct Denied {
+    why: String,
+    /// The normal first step of the exchange (no credentials yet, or an old nonce).
+    expected: bool,
+    stale: bool,
+}
+
+/// Checks Basic or Digest credentials. The reasons name no secret.
+fn check_auth(head: &RequestHead, auth: &HttpAuth, secret: &[u8; 16], now: SystemTime) -> Result<(), Denied> {
+    let deny = |why: &str, expected: bool| Denied { why: why.to_string(), expected, stale: false };
+    let Some(value) = head.header("authorization") else {
+        return Err(deny(
+            "authentication required (401): no credentials sent yet; a device answers with its HTTP user name and \
+             password (P1360/P1361)",
+            true,
+        ));
+    };
+    let wrong = "wrong HTTP user name or password: set P1360/P1361 on the device to the site's serving.auth";
+    match http::parse_authorization(value) {
+        None => Err(deny("unsupported Authorization header; the server accepts Basic and Digest", false)),
+        Some(Credentials::Basic { username, password }) => {
+            let ok = http::constant_time_eq(username.as_bytes(), auth.username.as_bytes())
+                & http::constant_time_eq(password.as_bytes(), auth.password.as_bytes());
+            if ok { Ok(()) } else { Err(deny(wrong, false)) }
+        }
+        Some(Credentials::Digest(d)) => {
+            let Some(issued) = http::digest_nonce_time(&d.nonce, secret) else {
+                return Err(Denied {
+                    why: "Digest nonce not issued by this server run (restarted?); the device retries with a new one"
+                        .into(),
+                    expected: true,
+                    stale: true,
+                });
+            };
+            if unix_secs(now).saturating_sub(issued) > NONCE_LIFETIME {
+                return Err(Denied {
+                    why: "Digest nonce expired; the device retries with a new one".into(),
+                    expected: true,
+                    stale: true,
+                });
+            }
+            if d.realm != REALM || d.uri != head.target {
+                return Err(deny("Digest answer for another realm or URL", false));
+            }
+            let expected = http::digest_expected(&d, &head.method, &auth.password);
+            let ok = http::constant_time_eq(d.username.as_bytes(), auth.username.as_bytes())
+                & http::constant_time_eq(expected.as_bytes(), d.response.as_bytes());
+            if ok { Ok(()) } else { Err(deny(wrong, false)) }
+        }
+    }
+}

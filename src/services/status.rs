@@ -1,0 +1,347 @@
+//! Device status: a fold over [`RequestRecord`]s. Per known device: when and
+//! from which IP it was last seen, its firmware (from the User-Agent), which
+//! files it fetched, and a state (never seen / probing / got config / got
+//! firmware / error). Devices that ask but are not in the site are listed as
+//! unassigned.
+//!
+//! Pure: the supervisor keeps one to answer policy questions, and a front end
+//! can fold the same events into its own copy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use crate::event::{ContentKind, KnownDevice, Outcome, Protocol, RequestRecord, Served};
+use crate::generate::FileKind;
+use crate::ids::{Mac, Model};
+
+/// Where a device is in provisioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceState {
+    NeverSeen,
+    /// It asked for something but has not got its config yet.
+    Probing,
+    /// It got its config file.
+    GotConfig,
+    /// It got a firmware image.
+    GotFirmware,
+    /// Its last request failed in a way a technician should look at.
+    Error,
+}
+
+impl DeviceState {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DeviceState::NeverSeen => "never seen",
+            DeviceState::Probing => "probing",
+            DeviceState::GotConfig => "got config",
+            DeviceState::GotFirmware => "got firmware",
+            DeviceState::Error => "error",
+        }
+    }
+}
+
+/// One file a device received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetch {
+    pub name: String,
+    pub kind: ContentKind,
+    pub time: SystemTime,
+    pub protocol: Protocol,
+    pub bytes: u64,
+}
+
+/// What is known about one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub mac: Mac,
+    /// The site's model; for an unassigned device, the User-Agent's.
+    pub model: Option<Model>,
+    pub label: String,
+    pub state: DeviceState,
+    pub last_seen: Option<SystemTime>,
+    pub ip: Option<IpAddr>,
+    /// Firmware version from the last User-Agent that said one.
+    pub firmware: Option<String>,
+    /// Files received, oldest first.
+    pub fetched: Vec<Fetch>,
+    /// The explanation of the last problem, cleared by the next success.
+    pub problem: Option<String>,
+    /// The file that means "configured" (see [`KnownDevice::primary`]).
+    primary: Option<FileKind>,
+}
+
+impl DeviceStatus {
+    fn new(mac: Mac, known: Option<&KnownDevice>) -> Self {
+        DeviceStatus {
+            mac,
+            model: known.map(|k| k.model.clone()),
+            label: known.map(|k| k.label.clone()).unwrap_or_default(),
+            state: DeviceState::NeverSeen,
+            last_seen: None,
+            ip: None,
+            firmware: None,
+            fetched: Vec::new(),
+            problem: None,
+            primary: known.map(|k| k.primary),
+        }
+    }
+
+    /// Whether it got the config file that counts.
+    pub fn configured(&self) -> bool {
+        self.fetched.iter().any(|f| match (f.kind, self.primary) {
+            (ContentKind::Config(k), Some(FileKind::ModelXml | FileKind::GenericXml)) => {
+                matches!(k, FileKind::ModelXml | FileKind::GenericXml | FileKind::DeviceXml)
+            }
+            (ContentKind::Config(k), Some(p)) => k == p,
+            (ContentKind::Config(_), None) => true,
+            (ContentKind::Firmware, _) => false,
+        })
+    }
+}
+
+/// Counts for a summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub known: usize,
+    pub never_seen: usize,
+    pub probing: usize,
+    pub got_config: usize,
+    pub got_firmware: usize,
+    pub error: usize,
+    pub unassigned: usize,
+    pub requests: u64,
+    pub served: u64,
+    pub bytes: u64,
+}
+
+/// The fold.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    known: BTreeMap<Mac, DeviceStatus>,
+    unassigned: BTreeMap<Mac, DeviceStatus>,
+    by_ip: HashMap<IpAddr, Mac>,
+    requests: u64,
+    served: u64,
+    bytes: u64,
+}
+
+impl Status {
+    /// Every device of the served site, never seen.
+    pub fn new(served: &Served) -> Status {
+        let mut s = Status::default();
+        s.set_known(served);
+        s
+    }
+
+    /// Takes a new device list (after a site edit), keeping what was seen.
+    /// Devices removed from the site become unassigned; added ones leave the
+    /// unassigned list.
+    pub fn set_known(&mut self, served: &Served) {
+        let mut old = std::mem::take(&mut self.known);
+        for (mac, k) in served.devices() {
+            let mut st = old
+                .remove(mac)
+                .or_else(|| self.unassigned.remove(mac))
+                .unwrap_or_else(|| DeviceStatus::new(*mac, Some(k)));
+            st.model = Some(k.model.clone());
+            st.label = k.label.clone();
+            st.primary = Some(k.primary);
+            self.known.insert(*mac, st);
+        }
+        for (mac, mut st) in old {
+            st.primary = None;
+            if st.state != DeviceState::NeverSeen {
+                self.unassigned.insert(mac, st);
+            }
+        }
+    }
+
+    /// Folds one record in.
+    pub fn apply(&mut self, r: &RequestRecord) {
+        self.requests += 1;
+        self.bytes += r.bytes;
+        if r.outcome.is_served() {
+            self.served += 1;
+        }
+        let ip = r.client.ip();
+        let Some(mac) = r.mac.or_else(|| self.by_ip.get(&ip).copied()) else {
+            return;
+        };
+        self.by_ip.insert(ip, mac);
+        let entry = match self.known.get_mut(&mac) {
+            Some(e) => e,
+            None => self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)),
+        };
+        entry.last_seen = Some(r.time);
+        entry.ip = Some(ip);
+        if r.firmware.is_some() {
+            entry.firmware = r.firmware.clone();
+        }
+        if entry.model.is_none() {
+            entry.model = r.model.clone();
+        }
+        if entry.state == DeviceState::NeverSeen {
+            entry.state = DeviceState::Probing;
+        }
+        match r.outcome {
+            // A HEAD request asks about a file without fetching it.
+            Outcome::Served if r.method == "HEAD" => {}
+            Outcome::Served => {
+                if let (Some(name), Some(kind)) = (&r.file, r.kind) {
+                    entry.fetched.push(Fetch {
+                        name: name.clone(),
+                        kind,
+                        time: r.time,
+                        protocol: r.protocol,
+                        bytes: r.bytes,
+                    });
+                }
+                entry.problem = None;
+                entry.state = if entry.fetched.iter().any(|f| f.kind == ContentKind::Firmware) {
+                    DeviceState::GotFirmware
+                } else if entry.configured() {
+                    DeviceState::GotConfig
+                } else {
+                    DeviceState::Probing
+                };
+            }
+            Outcome::Refused { expected: true, .. } => {}
+            Outcome::Refused { .. } | Outcome::Interrupted { .. } => {
+                entry.state = DeviceState::Error;
+                entry.problem = Some(r.explanation.clone());
+            }
+        }
+    }
+
+    pub fn known(&self) -> impl Iterator<Item = &DeviceStatus> {
+        self.known.values()
+    }
+
+    pub fn unassigned(&self) -> impl Iterator<Item = &DeviceStatus> {
+        self.unassigned.values()
+    }
+
+    pub fn device(&self, mac: Mac) -> Option<&DeviceStatus> {
+        self.known.get(&mac).or_else(|| self.unassigned.get(&mac))
+    }
+
+    /// The MAC an IP last asked about (identifies TFTP clients, which send no User-Agent).
+    pub fn mac_for_ip(&self, ip: IpAddr) -> Option<Mac> {
+        self.by_ip.get(&ip).copied()
+    }
+
+    /// Every known device got its config (false for a site without devices).
+    pub fn all_configured(&self) -> bool {
+        !self.known.is_empty() && self.known.values().all(DeviceStatus::configured)
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            known: self.known.len(),
+            unassigned: self.unassigned.len(),
+            requests: self.requests,
+            served: self.served,
+            bytes: self.bytes,
+            ..Summary::default()
+        };
+        for d in self.known.values() {
+            match d.state {
+                DeviceState::NeverSeen => s.never_seen += 1,
+                DeviceState::Probing => s.probing += 1,
+                DeviceState::GotConfig => s.got_config += 1,
+                DeviceState::GotFirmware => s.got_firmware += 1,
+                DeviceState::Error => s.error += 1,
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Interruption, Refusal};
+    use crate::generate;
+    use crate::site::{Device, Site};
+    use std::time::Duration;
+
+    fn served() -> Served {
+        let mut s = Site::default();
+        for (mac, model) in [("000b82a1b201", "GXP2170"), ("000b822726c8", "GXP2000")] {
+            s.devices.push(Device::new(mac.parse().unwrap(), model.parse().unwrap()));
+        }
+        let out = generate::generate(&s, &mut || [0; 8]).unwrap();
+        Served::new(&s, &out)
+    }
+
+    fn rec(ip: &str, mac: Option<&str>, file: &str, kind: ContentKind, outcome: Outcome) -> RequestRecord {
+        RequestRecord {
+            id: 1,
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
+            client: format!("{ip}:1000").parse().unwrap(),
+            protocol: Protocol::Tftp,
+            method: "RRQ".into(),
+            path: file.into(),
+            user_agent: None,
+            model: None,
+            firmware: Some("1.0.11.3".into()),
+            mac: mac.map(|m| m.parse().unwrap()),
+            file: Some(file.into()),
+            kind: Some(kind),
+            outcome,
+            status: 0,
+            bytes: 10,
+            size: Some(10),
+            duration: Duration::ZERO,
+            explanation: "why".into(),
+        }
+    }
+
+    #[test]
+    fn states_follow_requests() {
+        let mut st = Status::new(&served());
+        let a: Mac = "000b82a1b201".parse().unwrap();
+        assert_eq!(st.device(a).unwrap().state, DeviceState::NeverSeen);
+        let probe = Outcome::Refused { reason: Refusal::NotFound, expected: true };
+        st.apply(&rec(
+            "10.0.0.5",
+            Some("000b82a1b201"),
+            "cfg000b82a1b201",
+            ContentKind::Config(FileKind::Binary),
+            probe,
+        ));
+        assert_eq!(st.device(a).unwrap().state, DeviceState::Probing);
+        let xml = ContentKind::Config(FileKind::DeviceXml);
+        st.apply(&rec("10.0.0.5", Some("000b82a1b201"), "cfg000b82a1b201.xml", xml, Outcome::Served));
+        assert_eq!(st.device(a).unwrap().state, DeviceState::GotConfig);
+        assert!(!st.all_configured());
+        // A firmware request without a MAC is attributed by IP.
+        st.apply(&rec("10.0.0.5", None, "gxp2170fw.bin", ContentKind::Firmware, Outcome::Served));
+        let d = st.device(a).unwrap();
+        assert_eq!(d.state, DeviceState::GotFirmware);
+        assert_eq!(d.fetched.len(), 2);
+        assert_eq!(d.firmware.as_deref(), Some("1.0.11.3"));
+        assert_eq!(st.mac_for_ip("10.0.0.5".parse().unwrap()), Some(a));
+        // Interrupted -> error with the explanation.
+        let cut = Outcome::Interrupted { reason: Interruption::TimedOut };
+        st.apply(&rec("10.0.0.5", Some("000b82a1b201"), "gxp2170fw.bin", ContentKind::Firmware, cut));
+        assert_eq!(st.device(a).unwrap().state, DeviceState::Error);
+        assert_eq!(st.device(a).unwrap().problem.as_deref(), Some("why"));
+        // The legacy unit's binary is its config.
+        st.apply(&rec(
+            "10.0.0.6",
+            Some("000b822726c8"),
+            "cfg000b822726c8",
+            ContentKind::Config(FileKind::Binary),
+            Outcome::Served,
+        ));
+        assert!(st.all_configured());
+        // Unknown devices are unassigned.
+        st.apply(&rec("10.0.0.7", Some("c074ad000001"), "cfgc074ad000001.xml", xml, probe));
+        assert_eq!(st.unassigned().count(), 1);
+        let s = st.summary();
+        assert_eq!((s.known, s.got_config, s.error, s.unassigned, s.requests), (2, 1, 1, 1, 6));
+    }
+}

@@ -1,0 +1,1029 @@
+//! Starts the real servers on 127.0.0.1 with port 0 (the real ports come back
+//! from the start results / `Started` events) and drives them with real
+//! clients: curl, tftp-hpa, atftp, raw sockets, and the gsprov binary.
+//!
+//! Network rule: only 127.0.0.1 is bound or addressed. Nothing synchronises
+//! with sleeps: tests wait on events (or child output) with timeouts. Every
+//! test stops its servers (the supervisor stops on drop).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use gsprov::event::{
+    CertificateInfo, Event, Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, ServeConfig, Served,
+    SitePaths, Window,
+};
+use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
+use gsprov::generate;
+use gsprov::services::client::{self, FetchOptions};
+use gsprov::services::{DeviceState, Hooks, Supervisor};
+use gsprov::site::{Account, Device, HttpAuth, Site};
+
+const WAIT: Duration = Duration::from_secs(20);
+const FW: &str = "gxp2170fw.bin";
+
+fn mac(i: usize) -> String {
+    format!("000b82{:06x}", i + 1)
+}
+
+fn ua(mac: &str, model: &str) -> String {
+    format!("Grandstream Model HW {model} SW 1.0.11.3 DevId {mac}")
+}
+
+/// `n` devices: GXP2170 except device 2 (GXP2135) and device 3 (a legacy GXP2000).
+fn site(n: usize) -> Site {
+    let mut s = Site { name: "test".into(), ..Site::default() };
+    s.defaults.set("P212", "1");
+    s.defaults.set("P47", "pbx.example.com");
+    for i in 0..n {
+        let model = match i {
+            1 => "GXP2135",
+            2 => "GXP2000",
+            _ => "GXP2170",
+        };
+        let mut d = Device::new(mac(i).parse().unwrap(), model.parse().unwrap());
+        d.label = format!("Desk {i}");
+        d.accounts.push(Account {
+            user_id: format!("{}", 200 + i),
+            password: format!("sip-{i}"),
+            ..Account::default()
+        });
+        s.devices.push(d);
+    }
+    s
+}
+
+fn firmware_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+struct Server {
+    sup: Supervisor,
+    events: Receiver<Event>,
+    records: Vec<RequestRecord>,
+    seen: Vec<Event>,
+    tftp: SocketAddr,
+    http: SocketAddr,
+    https: SocketAddr,
+    cert: CertificateInfo,
+    files: HashMap<String, Vec<u8>>,
+    dir: tempfile::TempDir,
+    config: ServeConfig,
+}
+
+impl Server {
+    fn start(site: Site) -> Server {
+        Self::start_with(site, |_| {})
+    }
+
+    fn start_with(site: Site, adjust: impl FnOnce(&mut ServeConfig)) -> Server {
+        Self::start_hooks(site, Hooks::default(), adjust)
+    }
+
+    fn start_hooks(site: Site, hooks: Hooks, adjust: impl FnOnce(&mut ServeConfig)) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let fw = dir.path().join("firmware");
+        std::fs::create_dir(&fw).unwrap();
+        std::fs::write(fw.join(FW), firmware_bytes(1_000_003)).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"SECRET-DO-NOT-SERVE").unwrap();
+        let output = generate::generate(&site, &mut || [7; 8]).unwrap();
+        let files = output.files.iter().map(|f| (f.name.clone(), f.bytes.to_vec())).collect();
+        let paths = SitePaths {
+            firmware_dir: Some(fw),
+            request_log: Some(dir.path().join("test.requests.jsonl")),
+            tls_identity: Some(dir.path().join("test.tls.pem")),
+        };
+        let mut config = ServeConfig::from_site(&site, &output, paths).unwrap();
+        config.bind = "127.0.0.1".parse().unwrap();
+        config.tftp_port = Some(0);
+        config.http_port = Some(0);
+        config.https_port = Some(0);
+        adjust(&mut config);
+        let (mut sup, events) = Supervisor::new(hooks).unwrap();
+        let results = sup.start(config.clone());
+        let mut addr = HashMap::new();
+        for (p, r) in results {
+            addr.insert(p, r.unwrap_or_else(|e| panic!("{p} did not start: {e}")));
+        }
+        let mut s = Server {
+            sup,
+            events,
+            records: Vec::new(),
+            seen: Vec::new(),
+            tftp: addr[&Protocol::Tftp],
+            http: addr[&Protocol::Http],
+            https: addr[&Protocol::Https],
+            cert: CertificateInfo {
+                sha256: String::new(),
+                spki_sha256_base64: String::new(),
+                path: None,
+                created: false,
+            },
+            files,
+            dir,
+            config,
+        };
+        // The Started events carry the same addresses and the certificate.
+        for _ in 0..3 {
+            match s.next_event() {
+                Event::Started { protocol, addr: a, certificate } => {
+                    assert_eq!(Some(&a), addr.get(&protocol));
+                    if let Some(c) = certificate {
+                        s.cert = c;
+                    }
+                }
+                other => panic!("expected Started, got {other:?}"),
+            }
+        }
+        assert!(!s.cert.sha256.is_empty());
+        s
+    }
+
+    fn next_event(&mut self) -> Event {
+        let ev = self.events.recv_timeout(WAIT).expect("an event within the timeout");
+        if let Event::Completed(r) = &ev {
+            self.records.push(r.clone());
+        }
+        self.seen.push(ev.clone());
+        ev
+    }
+
+    /// Waits until a record matches.
+    fn record(&mut self, pred: impl Fn(&RequestRecord) -> bool) -> RequestRecord {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(r) = self.records.iter().find(|r| pred(r)) {
+                return r.clone();
+            }
+            assert!(Instant::now() < deadline, "no matching record; have {:#?}", self.records);
+            self.next_event();
+        }
+    }
+
+    fn record_for(&mut self, protocol: Protocol, path: &str) -> RequestRecord {
+        let path = path.to_string();
+        self.record(move |r| r.protocol == protocol && r.path == path)
+    }
+
+    fn wait_records(&mut self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.records.len() < n {
+            assert!(Instant::now() < deadline, "only {} of {n} records", self.records.len());
+            self.next_event();
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("test.requests.jsonl")).unwrap_or_default()
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection: (status, body).
+fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| out[i + 4..].to_vec()).unwrap_or_default();
+    (status, body)
+}
+
+fn http_get(addr: SocketAddr, target: &str, agent: &str) -> (u16, Vec<u8>) {
+    let req = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n");
+    http_raw(addr, req.as_bytes())
+}
+
+/// curl with `args`; returns (exit code, HTTP code, body).
+fn curl(args: &[&str]) -> (i32, u16, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("body");
+    let o = Command::new("curl")
+        .args(["-s", "-o"])
+        .arg(&out)
+        .args(["-w", "%{http_code}", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl is installed (.ci/run)");
+    let code = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
+    (o.status.code().unwrap_or(-1), code, std::fs::read(&out).unwrap_or_default())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// First reply to a raw RRQ: `Ok(first data block)` or `Err((code, message))`.
+fn tftp_first_reply(server: SocketAddr, name: &str) -> Result<Vec<u8>, (u16, String)> {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    let rrq = Packet::Rrq(Rrq { filename: name.into(), mode: Mode::Octet, options: vec![] }).encode();
+    sock.send_to(&rrq, server).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = sock.recv_from(&mut buf).expect("a TFTP reply");
+    match Packet::decode(&buf[..n]).unwrap() {
+        Packet::Data { data, .. } => Ok(data.to_vec()),
+        Packet::Error { code, message } => Err((code.code(), message)),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn tftp_fetch(server: SocketAddr, name: &str) -> Result<Vec<u8>, client::FetchError> {
+    client::tftp_get(server, name, &FetchOptions::default())
+}
+
+#[test]
+fn curl_fetches_over_http_and_https_with_pinned_certificate() {
+    let mut s = Server::start(site(3));
+    let m = mac(0);
+    let name = format!("cfg{m}.xml");
+    let agent = ua(&m, "GXP2170");
+    let want = s.files[&name].clone();
+    for path in
+        [format!("/{name}"), format!("/prov/gs/{}", name.to_uppercase()), format!("/CFG{}.Xml", m.to_uppercase())]
+    {
+        let (rc, code, body) = curl(&["-A", &agent, &format!("http://{}{path}", s.http)]);
+        assert_eq!((rc, code), (0, 200), "{path}");
+        assert_eq!(body, want, "{path}");
+        let r = s.record_for(Protocol::Http, &path);
+        assert_eq!(r.outcome, Outcome::Served);
+        assert_eq!((r.bytes, r.mac.map(|x| x.to_string())), (want.len() as u64, Some(m.clone())));
+        assert_eq!(r.firmware.as_deref(), Some("1.0.11.3"));
+        assert_eq!(r.model.as_ref().map(|x| x.to_string()).as_deref(), Some("GXP2170"));
+    }
+    // HEAD: the length, no body.
+    let o =
+        Command::new("curl").args(["-s", "-I", "-A", &agent, &format!("http://{}/{name}", s.http)]).output().unwrap();
+    let head = text(&o.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains(&format!("content-length: {}", want.len())), "{head}");
+    assert!(head.contains("content-type: application/xml"), "{head}");
+    // Range on firmware.
+    let fw = firmware_bytes(1_000_003);
+    let (rc, code, body) = curl(&["-A", &agent, "-r", "1000-1999", &format!("http://{}/firmware/{FW}", s.http)]);
+    assert_eq!((rc, code), (0, 206));
+    assert_eq!(body, fw[1000..2000]);
+    let (_, code, body) = curl(&["-A", &agent, "-r", "999000-", &format!("http://{}/{FW}", s.http)]);
+    assert_eq!((code, body.as_slice()), (206, &fw[999_000..]));
+    let (_, code, _) = curl(&["-A", &agent, "-r", "2000000-", &format!("http://{}/{FW}", s.http)]);
+    assert_eq!(code, 416);
+
+    // HTTPS, certificate pinned by its public key.
+    let pin = format!("sha256//{}", s.cert.spki_sha256_base64);
+    let url = format!("https://{}/{name}", s.https);
+    let (rc, code, body) = curl(&["-k", "--pinnedpubkey", &pin, "-A", &agent, &url]);
+    assert_eq!((rc, code), (0, 200));
+    assert_eq!(body, want);
+    // ... and trusted as a CA file (the certificate names 127.0.0.1).
+    let pem = std::fs::read_to_string(s.cert.path.clone().unwrap()).unwrap();
+    let cert_only =
+        &pem[pem.find("-----BEGIN CERTIFICATE-----").unwrap()..pem.find("-----END CERTIFICATE-----").unwrap() + 25];
+    let ca = s.dir.path().join("ca.pem");
+    std::fs::write(&ca, cert_only).unwrap();
+    let (rc, code, body) = curl(&["--cacert", ca.to_str().unwrap(), "-A", &agent, &url]);
+    assert_eq!((rc, code, body.len()), (0, 200, want.len()));
+    // A wrong pin is refused by curl before any byte is read.
+    let (rc, _, body) = curl(&["-k", "--pinnedpubkey", "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", &url]);
+    assert_ne!(rc, 0);
+    assert!(body.is_empty());
+    // Firmware over HTTPS, whole.
+    let (_, code, body) = curl(&["-k", "--pinnedpubkey", &pin, "-A", &agent, &format!("https://{}/{FW}", s.https)]);
+    assert_eq!((code, body.len()), (200, fw.len()));
+    assert!(body == fw);
+    let r = s.record(|r| r.protocol == Protocol::Https && r.path == format!("/{FW}"));
+    assert_eq!(r.kind.map(|k| k.describe()), Some("firmware"));
+    // The certificate is stored beside the site and reused on the next start.
+    assert!(s.cert.created);
+    s.sup.stop();
+    let again = s.sup.start(s.config.clone());
+    assert!(again.iter().all(|(_, r)| r.is_ok()));
+    let reused = std::iter::from_fn(|| s.events.recv_timeout(WAIT).ok())
+        .find_map(|e| match e {
+            Event::Started { certificate: Some(c), .. } => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((reused.sha256, reused.created), (s.cert.sha256.clone(), false));
+}
+
+#[test]
+fn basic_and_digest_auth_and_secrets_never_logged() {
+    let mut st = site(2);
+    st.serving.auth = Some(HttpAuth { username: "prov".into(), password: "s3cret-pw".into() });
+    let mut s = Server::start(st);
+    let m = mac(0);
+    let agent = ua(&m, "GXP2170");
+    let url = format!("http://{}/cfg{m}.xml", s.http);
+    let want = s.files[&format!("cfg{m}.xml")].clone();
+
+    let (_, code, body) = curl(&["-A", &agent, &url]);
+    assert_eq!(code, 401);
+    assert!(!text(&body).contains("P47"));
+    let r = s.record(|r| r.status == 401);
+    assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::Unauthorized, expected: true });
+    let (_, code, _) = curl(&["-A", &agent, "--basic", "-u", "prov:wrong", &format!("{url}?wrong")]);
+    assert_eq!(code, 401);
+    let r = s.record(|r| r.path.ends_with("?wrong"));
+    assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::Unauthorized, expected: false });
+    assert!(r.explanation.contains("P1360/P1361"), "{}", r.explanation);
+    let (_, code, body) = curl(&["-A", &agent, "--basic", "-u", "prov:s3cret-pw", &format!("{url}?basic")]);
+    assert_eq!((code, body == want), (200, true));
+    let (_, code, body) = curl(&["-A", &agent, "--digest", "-u", "prov:s3cret-pw", &format!("{url}?digest")]);
+    assert_eq!((code, body == want), (200, true));
+    let (_, code, _) = curl(&["-A", &agent, "--digest", "-u", "prov:nope", &format!("{url}?baddigest")]);
+    assert_eq!(code, 401);
+    let (_, code, _) =
+        curl(&["-A", &agent, "-u", "prov:s3cret-pw", &format!("{url}?user=prov&password=hunter2&token=t0ken")]);
+    assert_eq!(code, 200);
+    let r = s.record(|r| r.path.contains("user=prov"));
+    assert!(r.path.contains("password=***") && r.path.contains("token=***"), "{}", r.path);
+    s.record(|r| r.path.ends_with("?digest") && r.outcome == Outcome::Served);
+    s.sup.stop();
+    while let Ok(e) = s.events.try_recv() {
+        s.seen.push(e);
+    }
+    let log = s.log_text();
+    assert!(log.lines().count() >= 7, "{log}");
+    let events = format!("{:?}", s.seen);
+    for secret in ["s3cret-pw", "hunter2", "t0ken", "cHJvdjpzM2NyZXQtcHc", "Authorization", "authorization"] {
+        assert!(!log.contains(secret), "{secret} in the request log");
+        assert!(!events.contains(secret), "{secret} in the events");
+    }
+}
+
+#[test]
+fn tftp_hpa_atftp_and_curl_fetch_over_tftp() {
+    let mut s = Server::start(site(3));
+    let out = s.dir.path().join("got");
+    let port = s.tftp.port().to_string();
+    let m = mac(0);
+    for name in
+        [format!("cfg{m}.xml"), format!("CFG{}.XML", m.to_uppercase()), "cfg.xml".into(), "cfggxp2170.xml".into()]
+    {
+        let _ = std::fs::remove_file(&out);
+        let o = Command::new("tftp")
+            .args(["127.0.0.1", &port, "-m", "binary", "-c", "get", &name])
+            .arg(&out)
+            .output()
+            .expect("tftp-hpa is installed (.ci/run)");
+        assert!(o.status.success(), "{name}: {}", text(&o.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), s.files[&name.to_ascii_lowercase()], "{name}");
+        let r = s.record_for(Protocol::Tftp, &name);
+        assert_eq!(r.outcome, Outcome::Served);
+    }
+    // The legacy unit's binary file, with tftp-hpa verbose.
+    let legacy = format!("cfg{}", mac(2));
+    let o = Command::new("tftp")
+        .args(["-v", "127.0.0.1", &port, "-m", "binary", "-c", "get", &legacy])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read(&out).unwrap(), s.files[&legacy]);
+    // Firmware with blksize 1428 and tsize (atftp).
+    let fw_out = s.dir.path().join("fw");
+    let o = Command::new("atftp")
+        .args(["--option", "blksize 1428", "--option", "tsize 0", "-g", "-r", FW, "-l"])
+        .arg(&fw_out)
+        .args(["127.0.0.1", &port])
+        .output()
+        .expect("atftp is installed (.ci/run)");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(std::fs::read(&fw_out).unwrap() == firmware_bytes(1_000_003));
+    let r = s.record_for(Protocol::Tftp, FW);
+    assert_eq!((r.outcome, r.bytes), (Outcome::Served, 1_000_003));
+    // curl speaks TFTP too.
+    let (rc, _, body) = curl(&["--tftp-blksize", "1024", &format!("tftp://{}/{legacy}.bin", s.tftp)]);
+    assert_eq!(rc, 0);
+    assert_eq!(body, s.files[&format!("{legacy}.bin")]);
+    // Window size (RFC 7440) 8 with a raw client.
+    let got = windowed_fetch(s.tftp, FW, 8, 512);
+    assert!(got == firmware_bytes(1_000_003));
+    // A miss answers TFTP error 1 and is explained.
+    assert_eq!(tftp_first_reply(s.tftp, "cfg000b82ffffff.xml").unwrap_err().0, 1);
+    let r = s.record_for(Protocol::Tftp, "cfg000b82ffffff.xml");
+    assert!(r.explanation.contains("not in the site"), "{}", r.explanation);
+}
+
+/// RRQ with windowsize; ACKs each full window.
+fn windowed_fetch(server: SocketAddr, name: &str, window: u16, blksize: usize) -> Vec<u8> {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    let options = vec![("windowsize".to_string(), window.to_string()), ("blksize".into(), blksize.to_string())];
+    sock.send_to(&Packet::Rrq(Rrq { filename: name.into(), mode: Mode::Octet, options }).encode(), server).unwrap();
+    let mut buf = vec![0u8; 70000];
+    let (n, tid) = sock.recv_from(&mut buf).unwrap();
+    match Packet::decode(&buf[..n]).unwrap() {
+        Packet::OAck { options } => assert!(options.contains(&("windowsize".into(), window.to_string()))),
+        other => panic!("expected OACK, got {other:?}"),
+    }
+    sock.send_to(&Packet::Ack { block: 0 }.encode(), tid).unwrap();
+    let mut data = Vec::new();
+    let mut expected: u16 = 1;
+    let mut in_window = 0;
+    loop {
+        let (n, from) = sock.recv_from(&mut buf).unwrap();
+        assert_eq!(from, tid);
+        let Packet::Data { block, data: d } = Packet::decode(&buf[..n]).unwrap() else { panic!("not data") };
+        assert_eq!(block, expected, "in-order delivery on loopback");
+        data.extend_from_slice(d);
+        in_window += 1;
+        let last = d.len() < blksize;
+        if last || in_window == window {
+            sock.send_to(&Packet::Ack { block }.encode(), tid).unwrap();
+            in_window = 0;
+        }
+        if last {
+            return data;
+        }
+        expected = expected.wrapping_add(1);
+    }
+}
+
+#[test]
+fn firmware_transfers_report_progress_and_wake_the_front_end() {
+    // Progress every chunk and a counting wake callback: no timing in the test.
+    let wakes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = wakes.clone();
+    let hooks = Hooks {
+        progress_interval: Duration::ZERO,
+        wake: Some(std::sync::Arc::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })),
+        ..Hooks::default()
+    };
+    let mut s = Server::start_hooks(site(1), hooks, |_| {});
+    let m = mac(0);
+    for (via_tftp, name) in [(false, FW.to_string()), (true, FW.to_string()), (false, format!("cfg{m}.xml"))] {
+        if via_tftp {
+            assert_eq!(tftp_fetch(s.tftp, &name).unwrap().len(), 1_000_003);
+        } else {
+            let (code, _) = http_get(s.http, &format!("/{name}"), &ua(&m, "GXP2170"));
+            assert_eq!(code, 200);
+        }
+        let (mut id, mut progress) = (None, Vec::new());
+        let record = loop {
+            match s.next_event() {
+                Event::Received(t) if t.name == name => id = Some(t.id),
+                Event::Progress { id: pid, sent, total } if Some(pid) == id => progress.push((sent, total)),
+                Event::Completed(r) if Some(r.id) == id => break r,
+                _ => {}
+            }
+        };
+        assert_eq!(record.outcome, Outcome::Served);
+        if name == FW {
+            assert!(progress.len() >= 10, "{name} via TFTP {via_tftp}: {} progress events", progress.len());
+            assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
+            assert!(progress.iter().all(|(sent, total)| *total == Some(1_000_003) && *sent <= 1_000_003));
+        } else {
+            assert!(progress.is_empty(), "config files report no progress");
+        }
+    }
+    assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= s.seen.len());
+}
+
+#[test]
+fn prefix_postfix_and_case_rules() {
+    let mut st = site(2);
+    st.provisioning.prefix = "gs_".into();
+    st.provisioning.postfix = "_v2".into();
+    let mut s = Server::start(st);
+    let m = mac(0);
+    let name = format!("gs_cfg{m}.xml_v2");
+    let want = s.files[&name].clone();
+    assert_eq!(tftp_fetch(s.tftp, &name).unwrap(), want);
+    assert_eq!(tftp_fetch(s.tftp, &name.to_uppercase()).unwrap(), want);
+    let (code, body) = http_get(s.http, &format!("/p/GS_CFG{m}.XML_V2"), &ua(&m, "GXP2170"));
+    assert_eq!((code, body == want), (200, true));
+    // Without the prefix/postfix: a miss that names the expected file.
+    assert_eq!(tftp_first_reply(s.tftp, &format!("cfg{m}.xml")).unwrap_err().0, 1);
+    let r = s.record_for(Protocol::Tftp, &format!("cfg{m}.xml"));
+    assert!(r.explanation.contains("\"gs_\" (P234)") && r.explanation.contains(&name), "{}", r.explanation);
+    let (code, _) = http_get(s.http, &format!("/cfg{m}.xml_v2"), &ua(&m, "GXP2170"));
+    assert_eq!(code, 404);
+    let r = s.record_for(Protocol::Http, &format!("/cfg{m}.xml_v2"));
+    assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::NotFound, expected: false });
+}
+
+#[test]
+fn every_miss_carries_the_right_explanation() {
+    let mut s = Server::start(site(3));
+    let known = mac(0);
+    let agent = ua(&known, "GXP2170");
+    // (target, HTTP status, TFTP error code, expected?, text)
+    let cases: Vec<(String, u16, u16, bool, &str)> = vec![
+        (
+            "cfg000b82000011.xml".into(),
+            404,
+            1,
+            false,
+            "nearest known MAC is 000b82000001 (Desk 0, GXP2170) (1 hex digit",
+        ),
+        (format!("cfg{known}"), 404, 1, true, "this 404 is expected: devices probe cfg<mac> before cfg<mac>.xml"),
+        (format!("cfg{known}.bin"), 404, 1, true, "needs no binary file"),
+        ("cfggrp2614.xml".into(), 404, 1, false, "wrong model file"),
+        ("gxp1600fw.bin".into(), 404, 1, false, "gxp1600fw.bin is not in the firmware folder"),
+        ("index.html".into(), 404, 1, false, "not a name Grandstream devices ask for"),
+        (format!("cfg{}.xml", mac(2)), 404, 1, true, "legacy model that reads only the binary"),
+    ];
+    for (target, http_status, tftp_code, expected, want) in &cases {
+        let (code, _) = http_get(s.http, &format!("/{target}"), &agent);
+        assert_eq!(code, *http_status, "{target}");
+        let r = s.record_for(Protocol::Http, &format!("/{target}"));
+        assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::NotFound, expected: *expected }, "{target}");
+        assert!(r.explanation.contains(want), "HTTP {target}: {}", r.explanation);
+        // Over TFTP the same, except that "wrong model" needs to know the device:
+        // it does, by the IP that asked for its cfg<mac> over HTTP above.
+        assert_eq!(tftp_first_reply(s.tftp, target).unwrap_err().0, *tftp_code, "{target}");
+        let r = s.record_for(Protocol::Tftp, target);
+        assert!(r.explanation.contains(want), "TFTP {target}: {}", r.explanation);
+    }
+    // Known-MACs-only: refused by policy (403 / TFTP access violation).
+    s.sup.set_policy(Policy { known_macs_only: true, ..Policy::default() });
+    let (code, _) = http_get(s.http, "/cfg0011223344ff.xml", "curl/8");
+    assert_eq!(code, 403);
+    let r = s.record_for(Protocol::Http, "/cfg0011223344ff.xml");
+    assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::Policy, expected: false });
+    assert!(r.explanation.contains("known-MACs-only is on"), "{}", r.explanation);
+    assert_eq!(tftp_first_reply(s.tftp, "cfg0011223344ff.xml").unwrap_err().0, 2);
+    // Status: the asking unknown device is listed as unassigned.
+    let st = s.sup.status().unwrap();
+    assert!(st.unassigned().any(|d| d.mac.to_string() == "0011223344ff"));
+}
+
+#[test]
+fn traversal_and_odd_names_are_refused_and_leak_nothing() {
+    let mut s = Server::start(site(2));
+    let long = "a".repeat(300);
+    let tftp_names: Vec<String> = [
+        "../secret.txt",
+        "../../etc/passwd",
+        "/../secret.txt",
+        "firmware/../../secret.txt",
+        "..",
+        "C:\\Windows\\win.ini",
+        "C:/secret.txt",
+        "\\\\host\\share\\cfg.xml",
+        "cfg.xml\u{1}",
+        "NUL",
+        "con.xml",
+        "COM1",
+        "LPT1.bin",
+        "aux.bin",
+        "cfg.xml.",
+        "./cfg.xml",
+        "cfg .xml",
+        "cfg%2exml",
+        "%2e%2e/secret.txt",
+        long.as_str(),
+        "secret.txt",
+        "/etc/passwd",
+        "test.requests.jsonl",
+        "../test.tls.pem",
+        "cfg\u{e9}.xml",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(tftp_names.len() >= 20);
+    for name in &tftp_names {
+        let reply = tftp_first_reply(s.tftp, name);
+        assert!(reply.is_err(), "{name:?} was answered with data");
+        let r = s.record(|r| r.protocol == Protocol::Tftp && r.path == gsprov::formats::http::mask_target(name));
+        assert!(matches!(r.outcome, Outcome::Refused { .. }) && r.bytes == 0, "{name:?}: {r:?}");
+    }
+    let http_targets: Vec<String> = [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/..%2fsecret.txt",
+        "/%252e%252e/secret.txt",
+        "/firmware/..%5c..%5csecret.txt",
+        "/cfg.xml%00",
+        "/C:/secret.txt",
+        "/C:%5csecret.txt",
+        "/NUL",
+        "/con.xml",
+        "/COM1.bin",
+        "/cfg.xml.",
+        "/./cfg.xml",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/%zz",
+        "/a/../../secret.txt",
+        "//../secret.txt",
+        "/secret.txt",
+        "/etc/passwd",
+        "/test.tls.pem",
+        "/%2e/cfg.xml",
+        "http://x/../secret.txt",
+        "/cfg%20.xml",
+        "secret.txt",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("/{long}")])
+    .collect();
+    assert!(http_targets.len() >= 20);
+    for target in &http_targets {
+        let (code, body) = http_get(s.http, target, &ua(&mac(0), "GXP2170"));
+        assert!((400..500).contains(&code), "{target}: {code}");
+        assert!(["not found\n", "bad request\n", "forbidden\n"].contains(&text(&body).as_str()), "{target}: {body:?}");
+        let masked = gsprov::formats::http::mask_target(target);
+        let r = s.record(|r| r.protocol == Protocol::Http && r.path == masked);
+        assert!(matches!(r.outcome, Outcome::Refused { .. }) && r.bytes == 0, "{target}: {r:?}");
+    }
+    assert!(s.records.iter().all(|r| r.bytes == 0));
+}
+
+#[test]
+fn malformed_packets_and_requests_never_stop_the_servers() {
+    let mut s = Server::start(site(2));
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(WAIT)).unwrap();
+    let garbage: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
+    // (datagram, TFTP error code expected back)
+    let probes: Vec<(&[u8], Option<u16>)> = vec![
+        (&garbage, Some(4)),
+        (b"", Some(4)),
+        (b"\x00", Some(4)),
+        (b"\x00\x01cfg.xml", Some(4)),
+        (b"\x00\x01cfg.xml\x00oct", Some(4)),
+        (b"\x00\x01cfg.xml\x00binary\x00", Some(4)),
+        (b"\x00\x01cfg.xml\x00octet\x00blksize\x00", Some(4)),
+        (b"\x00\x02upload.bin\x00octet\x00", Some(2)),
+        (b"\x00\x09hello", Some(4)),
+        (b"\xff\xffxx", Some(4)),
+        (b"\x00\x04\x00\x01", None),
+        (b"\x00\x03\x00\x01data", None),
+        (b"\x00\x05\x00\x01oops\x00", None),
+    ];
+    for (bytes, want) in &probes {
+        udp.send_to(bytes, s.tftp).unwrap();
+        if let Some(code) = want {
+            let mut buf = [0u8; 600];
+            let (n, _) = udp.recv_from(&mut buf).unwrap();
+            match Packet::decode(&buf[..n]).unwrap() {
+                Packet::Error { code: c, .. } => assert_eq!(c.code(), *code, "{bytes:?}"),
+                other => panic!("{bytes:?}: {other:?}"),
+            }
+        }
+    }
+    let wrq = s.record(|r| r.method == "WRQ");
+    assert_eq!(wrq.outcome, Outcome::Refused { reason: Refusal::ReadOnly, expected: false });
+    // HTTP: garbage, an over-long request line, header floods, cut requests.
+    let mut flood = String::from("GET / HTTP/1.1\r\n");
+    for i in 0..100 {
+        flood.push_str(&format!("X-{i}: y\r\n"));
+    }
+    flood.push_str("\r\n");
+    let long_line = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000));
+    let raw: Vec<(Vec<u8>, u16)> = vec![
+        (garbage.clone(), 400),
+        (b"\r\n\r\n".to_vec(), 0), // blank lines only: closed without a word
+        (b"HELLO\r\n\r\n".to_vec(), 400),
+        (long_line.into_bytes(), 414),
+        (flood.into_bytes(), 431),
+        (b"GET / HTTP/9.9\r\n\r\n".to_vec(), 505),
+        (b"PUT /cfg.xml HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc".to_vec(), 405),
+        (b"GET /cfg.xml HTTP/1.1\r\nHost: x".to_vec(), 400),
+    ];
+    for (bytes, want) in &raw {
+        let mut c = TcpStream::connect(s.http).unwrap();
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        let _ = c.write_all(bytes);
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        let code: u16 = text(&out).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        assert_eq!(code, *want, "{:?}", text(&bytes[..bytes.len().min(40)]));
+    }
+    // Plain text to the HTTPS port: the handshake fails, the server goes on.
+    let mut c = TcpStream::connect(s.https).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    // Everything still works.
+    let m = mac(0);
+    assert_eq!(tftp_fetch(s.tftp, &format!("cfg{m}.xml")).unwrap(), s.files[&format!("cfg{m}.xml")]);
+    let (code, body) = http_get(s.http, &format!("/cfg{m}.xml"), &ua(&m, "GXP2170"));
+    assert_eq!((code, body == s.files[&format!("cfg{m}.xml")]), (200, true));
+    let (_, code, _) = curl(&["-k", &format!("https://{}/cfg{m}.xml", s.https)]);
+    assert_eq!(code, 200);
+    assert!(s.records.iter().any(|r| r.outcome == Outcome::Refused { reason: Refusal::Malformed, expected: false }));
+}
+
+#[test]
+fn two_hundred_phones_fetch_over_http_and_tftp_and_every_request_is_logged() {
+    const PHONES: usize = 200;
+    let mut s = Server::start(site(PHONES));
+    let (http, tftp) = (s.http, s.tftp);
+    let files = std::sync::Arc::new(s.files.clone());
+    let workers: Vec<_> = (0..10)
+        .map(|w| {
+            let files = files.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for i in (w..PHONES).step_by(10) {
+                    let m = mac(i);
+                    let model = match i {
+                        1 => "GXP2135",
+                        2 => "GXP2000",
+                        _ => "GXP2170",
+                    };
+                    // Legacy units read the binary file; the others their XML.
+                    let name = if i == 2 { format!("cfg{m}") } else { format!("cfg{m}.xml") };
+                    let (code, body) = http_get(http, &format!("/prov/{name}"), &ua(&m, model));
+                    assert_eq!(code, 200, "{name}");
+                    assert!(body == files[&name], "{name} over HTTP");
+                    let got = client::tftp_get(tftp, &name, &FetchOptions::default()).unwrap();
+                    assert!(got == files[&name], "{name} over TFTP");
+                    ok += 2;
+                }
+                ok
+            })
+        })
+        .collect();
+    let served: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(served, 2 * PHONES, "100% served");
+    s.wait_records(2 * PHONES);
+    let status = s.sup.status().unwrap();
+    assert_eq!(status.summary().got_config, PHONES, "{:?}", status.summary());
+    assert!(status.known().all(|d| d.state == DeviceState::GotConfig));
+    s.sup.stop();
+    assert_eq!(s.records.len(), 2 * PHONES);
+    assert!(s.records.iter().all(|r| r.outcome == Outcome::Served));
+    let ids: HashSet<u64> = s.records.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 2 * PHONES);
+    // The JSON-lines log holds every record.
+    let log = s.log_text();
+    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2 * PHONES);
+    let logged: HashSet<u64> = lines.iter().map(|v| v["id"].as_u64().unwrap()).collect();
+    assert_eq!(logged, ids);
+    for p in ["tftp", "http"] {
+        assert_eq!(lines.iter().filter(|v| v["protocol"] == p).count(), PHONES);
+    }
+}
+
+#[test]
+fn stop_with_five_transfers_in_flight_is_prompt_and_ports_rebind() {
+    let mut s = Server::start(site(1));
+    let big = s.config.firmware_dir.clone().unwrap().join("big.bin");
+    std::fs::write(&big, vec![0x5a; 64 * 1024 * 1024]).unwrap();
+    // Three HTTP readers that read a little and then stall.
+    let mut held_tcp = Vec::new();
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(s.http).unwrap();
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: Grandstream Model HW GXP2170 SW 1 DevId 000b82000001\r\n\r\n").unwrap();
+        let mut first = [0u8; 4096];
+        c.read_exact(&mut first).unwrap();
+        held_tcp.push(c);
+    }
+    // Two TFTP readers that take the first block and never acknowledge it.
+    let mut held_udp = Vec::new();
+    for _ in 0..2 {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        u.set_read_timeout(Some(WAIT)).unwrap();
+        u.send_to(
+            &Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] }).encode(),
+            s.tftp,
+        )
+        .unwrap();
+        let mut buf = [0u8; 600];
+        let (n, _) = u.recv_from(&mut buf).unwrap();
+        assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
+        held_udp.push(u);
+    }
+    let mut started = 0;
+    while started < 5 {
+        if let Event::Received(t) = s.next_event() {
+            assert_eq!(t.name, "big.bin");
+            started += 1;
+        }
+    }
+    let t0 = Instant::now();
+    s.sup.stop();
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(1), "stop took {took:?}");
+    assert!(!s.sup.is_running());
+    // Every cut transfer still has its record; then each server says it stopped.
+    let mut stopped = HashSet::new();
+    while let Ok(e) = s.events.try_recv() {
+        match e {
+            Event::Completed(r) => s.records.push(r),
+            Event::Stopped { protocol } => {
+                stopped.insert(protocol);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(stopped.len(), 3);
+    let cut: Vec<_> =
+        s.records.iter().filter(|r| r.outcome == Outcome::Interrupted { reason: Interruption::Stopped }).collect();
+    assert_eq!(cut.len(), 5, "{:#?}", s.records);
+    assert!(cut.iter().all(|r| r.bytes < 64 * 1024 * 1024));
+    // The ports are free: bind them directly, then start the servers on them again.
+    drop(UdpSocket::bind(s.tftp).expect("TFTP port free after stop"));
+    drop(TcpListener::bind(s.http).expect("HTTP port free after stop"));
+    drop(TcpListener::bind(s.https).expect("HTTPS port free after stop"));
+    let mut again = s.config.clone();
+    again.tftp_port = Some(s.tftp.port());
+    again.http_port = Some(s.http.port());
+    again.https_port = Some(s.https.port());
+    let (mut sup2, _events2) = Supervisor::new(Hooks::default()).unwrap();
+    let results = sup2.start(again);
+    for (p, r) in &results {
+        let want = match p {
+            Protocol::Tftp => s.tftp,
+            Protocol::Http => s.http,
+            Protocol::Https => s.https,
+        };
+        assert_eq!(r.as_ref().ok(), Some(&want), "{p}");
+    }
+    let m = mac(0);
+    assert!(tftp_fetch(s.tftp, &format!("cfg{m}.xml")).is_ok());
+    let t0 = Instant::now();
+    sup2.stop();
+    assert!(t0.elapsed() < Duration::from_secs(1));
+    drop((held_tcp, held_udp));
+}
+
+#[test]
+fn serving_window_policy_and_file_replacement() {
+    let mut s = Server::start(site(2));
+    s.sup
+        .set_policy(Policy { window: Window { until_all_configured: true, ..Window::default() }, ..Policy::default() });
+    // Device 0 reads its XML; device 1 (GXP2135) too.
+    for i in 0..2 {
+        let m = mac(i);
+        let (code, _) = http_get(s.http, &format!("/cfg{m}.xml"), &ua(&m, "GXP2170"));
+        assert_eq!(code, 200);
+    }
+    let closed = loop {
+        if let Event::WindowClosed { reason } = s.next_event() {
+            break reason;
+        }
+    };
+    assert!(closed.contains("every known device"));
+    let (code, _) = http_get(s.http, "/cfg.xml", &ua(&mac(0), "GXP2170"));
+    assert_eq!(code, 403);
+    let r = s.record_for(Protocol::Http, "/cfg.xml");
+    assert!(r.explanation.contains("serving window closed"), "{}", r.explanation);
+    // A site edit: a third device, served once the files are replaced.
+    let bigger = site(3);
+    let output = generate::generate(&bigger, &mut || [7; 8]).unwrap();
+    s.sup.set_policy(Policy::default());
+    s.sup.replace_files(Served::new(&bigger, &output));
+    let third = format!("cfg{}", mac(2));
+    let want = output.files.iter().find(|f| f.name == third).unwrap().bytes.to_vec();
+    assert_eq!(tftp_fetch(s.tftp, &third).unwrap(), want);
+    let st = s.sup.status().unwrap();
+    assert_eq!(st.known().count(), 3);
+    // Outside a time window everything is refused.
+    let past = std::time::SystemTime::now() - Duration::from_secs(60);
+    s.sup.set_policy(Policy { window: Window { stop: Some(past), ..Window::default() }, ..Policy::default() });
+    assert_eq!(tftp_first_reply(s.tftp, &third).unwrap_err().0, 2);
+}
+
+// --- the gsprov binary: serve and fetch -------------------------------------------------
+
+fn gsprov() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gsprov"));
+    c.env_remove("GSPROV_XML_PASSWORD").env_remove("GSPROV_HTTP_PASSWORD");
+    c
+}
+
+fn demo_into(dir: &Path) -> PathBuf {
+    let site = dir.join("office.gsprov.toml");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.gsprov.toml"), &site).unwrap();
+    std::fs::create_dir(dir.join("firmware")).unwrap();
+    std::fs::write(dir.join("firmware").join(FW), firmware_bytes(100_000)).unwrap();
+    site
+}
+
+/// Reads a child's stdout lines on a thread, so the test can wait with a timeout.
+fn lines_of(child: &mut std::process::Child) -> Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+#[test]
+fn serve_and_fetch_commands_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let mut child = gsprov()
+        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--tftp-port", "0", "--http-port", "0"])
+        .args(["--https-port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut ports = HashMap::new();
+    let mut fingerprint = String::new();
+    while ports.len() < 3 {
+        let line = lines.recv_timeout(WAIT).expect("serve prints its Started lines");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["event"], "started", "{line}");
+        ports.insert(v["protocol"].as_str().unwrap().to_string(), v["addr"].as_str().unwrap().to_string());
+        if let Some(fp) = v["certificate_sha256"].as_str() {
+            fingerprint = fp.to_string();
+        }
+    }
+    let site_arg = site.to_str().unwrap();
+    let fetch = |url: String, extra: &[&str]| {
+        let mut c = gsprov();
+        c.args(["fetch", "--as", "000b82a1b201", "--site", site_arg]).args(extra).arg(url);
+        run(&mut c)
+    };
+    // HTTP: the encrypted per-device XML, decrypted with the site's password.
+    let o = fetch(format!("http://{}/cfg000b82a1b201.xml", ports["http"]), &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("encrypted XML") && out.contains("P3 = Reception"), "{out}");
+    assert!(out.contains("P2 = ********"), "passwords masked: {out}");
+    // HTTPS pinned by the printed fingerprint; a wrong pin is a failure (exit 5).
+    let o = fetch(format!("https://{}/cfg000b82a1b201.xml", ports["https"]), &["--fingerprint", &fingerprint]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(&fingerprint));
+    let o = fetch(format!("https://{}/cfg000b82a1b201.xml", ports["https"]), &["--fingerprint", "00:11:22"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    // TFTP: the bootstrap binary file, JSON.
+    let o = fetch(format!("tftp://{}/cfg000b82a1b201", ports["tftp"]), &["--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "legacy binary cfg");
+    assert_eq!(v["params"]["P1359"], "********");
+    // Firmware: not a config file, reported by size and hash.
+    let o = fetch(format!("http://{}/{FW}", ports["http"]), &[]);
+    assert!(o.status.success() && text(&o.stdout).contains("100000 bytes"), "{}", text(&o.stdout));
+    // A refusal is exit 1.
+    let o = fetch(format!("http://{}/cfg000b82a1b299.xml", ports["http"]), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    // Ctrl-C: the servers stop, a summary is printed, exit 0.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let mut summary = None;
+    let deadline = Instant::now() + WAIT;
+    while summary.is_none() && Instant::now() < deadline {
+        match lines.recv_timeout(WAIT) {
+            Ok(line) => {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                if v["event"] == "summary" {
+                    summary = Some(v);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let summary = summary.expect("a summary after Ctrl-C");
+    // HTTP, HTTPS, TFTP, firmware, the refusal (the wrong pin never got past TLS).
+    assert_eq!(summary["requests"], 5);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let devices = summary["devices"].as_array().unwrap();
+    let reception = devices.iter().find(|d| d["mac"] == "000b82a1b201").unwrap();
+    assert_eq!(reception["state"], "got-firmware");
+    // The request log beside the site.
+    let log = std::fs::read_to_string(dir.path().join("office.requests.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 5);
+    assert!(dir.path().join("office.tls.pem").exists());
+}
+
+#[test]
+fn serve_exits_5_when_a_port_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut c = gsprov();
+    c.args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--no-tftp", "--no-https", "--http-port", &port]);
+    let o = run(&mut c);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(&format!("port {port} is already in use by another program")),
+        "{}",
+        text(&o.stderr)
+    );
+}
