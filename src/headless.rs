@@ -202,11 +202,12 @@ pub fn import(args: &ImportArgs, t: &mut Term) -> Result<(), Error> {
 }
 
 /// What `decode` found in a file.
-struct Decoded {
-    format: String,
-    mac: Option<String>,
-    notes: Vec<String>,
-    params: Vec<(String, String)>,
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub format: String,
+    pub mac: Option<String>,
+    pub notes: Vec<String>,
+    pub params: Vec<(String, String)>,
 }
 
 pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
@@ -218,7 +219,7 @@ pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
 }
 
 /// Decodes a binary cfg, plain XML or encrypted XML file.
-fn decode_bytes(bytes: &[u8], password: Option<&str>, digest: crypto::Digest) -> Result<Decoded, String> {
+pub fn decode_bytes(bytes: &[u8], password: Option<&str>, digest: crypto::Digest) -> Result<Decoded, String> {
     Ok(if crypto::is_salted(bytes) {
         let Some(pw) = password else {
             return Err("the file is encrypted (OpenSSL Salted__); give the XML password with --password or GSPROV_XML_PASSWORD".into());

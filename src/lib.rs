@@ -21,6 +21,7 @@
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
 //!   `fetch`, ...).
 //! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
+//! - [`report`]: the handover report (CSV, HTML), pure.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 
 pub mod catalog;
@@ -30,6 +31,7 @@ pub mod formats;
 pub mod generate;
 pub mod headless;
 pub mod ids;
+pub mod report;
 pub mod services;
 pub mod site;
 pub mod storage;

@@ -8,6 +8,7 @@ use gsprov::cli::{Cli, Command, exit};
 use gsprov::headless::{self, Term};
 
 fn main() -> ExitCode {
+    gsprov::ui::init_local_offset();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",

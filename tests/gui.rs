@@ -179,3 +179,85 @@ fn files_view_shows_what_the_device_gets() {
     h.get_by_label_contains("AES-256-CBC encrypted");
     h.get_by_label_contains("<P35>201</P35>");
 }
+
+#[test]
+fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
+    let mut h = app();
+    {
+        let s = &mut h.state_mut().doc.site.serving;
+        s.bind = "127.0.0.1".into();
+        s.http_port = 0;
+        s.tftp = false;
+        s.https = false;
+    }
+    h.state_mut().doc.revision += 1;
+    h.get_by_label("Server").click();
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let addr = h.state().rt.serving.addresses()[0].1;
+    h.get_by_label_contains(&format!("HTTP listening on {addr}"));
+
+    // A phone one digit off a known MAC asks for its file.
+    let url = format!("http://{addr}/cfg000b82a1b2ff.xml");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-A",
+            "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b2ff",
+            &url,
+        ])
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    wait_for(&mut h, "the request record", |a| !a.rt.serving.log.is_empty());
+    let record = h.state().rt.serving.log[0].clone();
+    assert_eq!(record.path, "/cfg000b82a1b2ff.xml");
+    assert!(record.explanation.contains("000b82a1b201"), "nearest known MAC named: {}", record.explanation);
+
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label("1 of 1 requests");
+    h.get_by_label("/cfg000b82a1b2ff.xml");
+    h.get_by_label(&record.explanation);
+
+    h.get_by_label("Server").click();
+    h.run_ok();
+    h.get_by_label("Stop servers").click();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+    std::net::TcpListener::bind(addr).expect("the port is free again");
+}
+
+#[test]
+fn status_board_shows_the_fetch_and_the_self_test() {
+    let mut h = app();
+    {
+        let s = &mut h.state_mut().doc.site.serving;
+        s.bind = "127.0.0.1".into();
+        s.http_port = 0;
+        s.tftp = false;
+        s.https = false;
+    }
+    h.state_mut().doc.revision += 1;
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Fetch as 000b82a1b201").click();
+    wait_for(&mut h, "the self-test", |a| a.rt.serving.fetch.is_some() && !a.rt.serving.log.is_empty());
+    h.get_by_label_contains("HTTP 200");
+    // P35, the extension, decrypted with the site's password, in the self-test window.
+    assert!(h.query_all_by_label("201").count() >= 2, "P35 = 201 shown beside the device list's extension");
+    let Some(f) = &h.state().rt.serving.fetch else { unreachable!() };
+    let (_, decoded) = f.outcome.as_ref().expect("the device gets its file");
+    assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
+    h.get_by_label_contains("fetched cfg at");
+    h.get_by_label("got config");
+}

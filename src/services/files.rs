@@ -31,6 +31,9 @@ pub enum Job {
     Export { site: Box<Site>, dir: Option<PathBuf> },
     /// Show a folder dialog (firmware folder).
     PickFolder,
+    /// Ask for a folder (or use `dir`) and write the handover report there
+    /// as `<stem>.csv` and `<stem>.html`.
+    SaveReport { csv: String, html: String, stem: String, dir: Option<PathBuf> },
 }
 
 /// What happened, past tense.
@@ -54,6 +57,10 @@ pub enum Done {
         bytes: usize,
     },
     FolderPicked(PathBuf),
+    ReportSaved {
+        csv: PathBuf,
+        html: PathBuf,
+    },
     /// The user closed a dialog without choosing.
     Cancelled,
     /// Something failed; the message says what and where.
@@ -170,6 +177,21 @@ fn run(job: Job) -> Done {
             Some(p) => Done::FolderPicked(p),
             None => Done::Cancelled,
         },
+        Job::SaveReport { csv, html, stem, dir } => {
+            let dir = match dir
+                .or_else(|| rfd::FileDialog::new().set_title("Save handover report to folder").pick_folder())
+            {
+                Some(d) => d,
+                None => return Done::Cancelled,
+            };
+            let (c, h) = (dir.join(format!("{stem}.csv")), dir.join(format!("{stem}.html")));
+            match storage::write_atomic(&c, csv.as_bytes(), false)
+                .and_then(|()| storage::write_atomic(&h, html.as_bytes(), false))
+            {
+                Ok(()) => Done::ReportSaved { csv: c, html: h },
+                Err(e) => failed("save the report", e),
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
+pub mod control;
 pub mod files;
 mod http;
 pub mod router;

@@ -111,6 +111,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
     });
     ui.separator();
     let rows = visible(doc, st);
+    let status = &rt.serving.status;
     let mut clicked: Option<(Mac, bool)> = None;
     let mut double: Option<Mac> = None;
     let text_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
@@ -123,8 +124,11 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
         .column(Column::initial(160.0).at_least(80.0).clip(true))
         .column(Column::initial(90.0).at_least(70.0))
         .column(Column::initial(70.0).at_least(50.0))
-        .column(Column::initial(130.0).at_least(60.0).clip(true))
-        .column(Column::remainder().at_least(80.0))
+        .column(Column::initial(120.0).at_least(60.0).clip(true))
+        .column(Column::initial(90.0).at_least(70.0))
+        .column(Column::initial(110.0).at_least(60.0))
+        .column(Column::initial(80.0).at_least(50.0))
+        .column(Column::remainder().at_least(80.0).clip(true))
         .header(text_h + 4.0, |mut h| {
             for (label, key) in [
                 ("MAC", SortBy::Mac),
@@ -148,9 +152,11 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                     }
                 });
             }
-            h.col(|ui| {
-                ui.strong("Notes");
-            });
+            for title in ["Status", "IP", "Firmware", "Last request"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
         })
         .body(|body| {
             body.rows(text_h, rows.len(), |mut row| {
@@ -164,7 +170,10 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                     }
                 });
                 row.col(|ui| {
-                    ui.label(&d.label);
+                    let r = ui.label(&d.label);
+                    if !d.notes.is_empty() {
+                        r.on_hover_text(&d.notes);
+                    }
                 });
                 row.col(|ui| {
                     ui.label(d.model.as_str());
@@ -175,8 +184,22 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                 row.col(|ui| {
                     ui.label(&d.location);
                 });
+                let s = status.device(d.mac);
+                let state = s.map_or(crate::services::status::DeviceState::NeverSeen, |s| s.state);
                 row.col(|ui| {
-                    ui.label(d.notes.lines().next().unwrap_or(""));
+                    ui.colored_label(super::status::state_color(ui, state), state.describe());
+                });
+                row.col(|ui| {
+                    ui.label(s.and_then(|s| s.ip).map(|i| i.to_string()).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    ui.label(s.and_then(|s| s.firmware.clone()).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    let last = s
+                        .and_then(|s| s.fetched.last())
+                        .map(|f| format!("{} at {}", f.name, super::serving::hms(f.time)));
+                    ui.label(last.unwrap_or_default());
                 });
                 let r = row.response();
                 if r.double_clicked() {

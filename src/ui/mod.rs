@@ -8,7 +8,11 @@
 mod devices;
 mod files;
 mod import;
+mod log;
 mod params;
+mod server;
+pub mod serving;
+mod status;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -46,6 +50,9 @@ pub enum View {
     Devices,
     Parameters,
     Files,
+    Server,
+    Log,
+    Status,
 }
 
 /// The open site and its editing state.
@@ -133,6 +140,10 @@ pub struct Runtime {
     pub import: import::ImportUi,
     pub params: params::ParamsUi,
     pub files: files::FilesUi,
+    pub serving: serving::Serving,
+    pub server: server::ServerUi,
+    repaint: egui::Context,
+    pub log: log::LogUi,
     modal: Option<Modal>,
     allow_close: bool,
 }
@@ -152,7 +163,9 @@ impl App {
         let state: State = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         ctx.set_theme(if state.dark { egui::Theme::Dark } else { egui::Theme::Light });
         let repaint = ctx.clone();
-        let worker = Worker::start(Arc::new(move || repaint.request_repaint()));
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
+        let worker = Worker::start(wake.clone());
+        let control = crate::services::control::Control::start(wake).map_err(|e| e.to_string());
         let mut app = App {
             state,
             doc: Doc::new(crate::headless::demo_site(), None),
@@ -167,6 +180,10 @@ impl App {
                 import: import::ImportUi::default(),
                 params: params::ParamsUi::default(),
                 files: files::FilesUi::default(),
+                serving: serving::Serving::new(control),
+                repaint: ctx.clone(),
+                server: server::ServerUi::default(),
+                log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
             },
@@ -211,10 +228,54 @@ impl App {
                 Done::Exported { dir, files, bytes } => {
                     self.notify(format!("Exported {files} files ({bytes} bytes) to {}", dir.display()), false)
                 }
-                Done::FolderPicked(p) => self.doc.site.serving.firmware_dir = p.display().to_string(),
+                Done::FolderPicked(p) => {
+                    self.doc.site.serving.firmware_dir = p.display().to_string();
+                    self.doc.revision += 1;
+                }
+                Done::ReportSaved { csv, html } => {
+                    self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
+                }
                 Done::Cancelled => {}
                 Done::Failed { what, message } => self.notify(format!("Could not {what}: {message}"), true),
             }
+        }
+    }
+
+    /// Applies server events and replies, within the frame budget; keeps the
+    /// served files in step with edits while the servers run.
+    fn drain_services(&mut self) {
+        let deadline = Instant::now() + DRAIN_BUDGET;
+        let sv = &mut self.rt.serving;
+        if let Some(c) = &sv.control {
+            let mut replies = Vec::new();
+            while let Ok(r) = c.replies.try_recv() {
+                replies.push(r);
+            }
+            let mut events = Vec::new();
+            while Instant::now() < deadline {
+                match c.events.try_recv() {
+                    Ok(e) => events.push(e),
+                    Err(_) => break,
+                }
+            }
+            let more = !events.is_empty() && Instant::now() >= deadline;
+            for r in replies {
+                sv.reply(r);
+            }
+            for e in events {
+                sv.apply(e);
+            }
+            if more {
+                // Left over for the next frame rather than freezing this one.
+                self.rt.worker_wake();
+            }
+        }
+        let sv = &mut self.rt.serving;
+        if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision) {
+            if let Some(c) = &sv.control {
+                c.send(crate::services::control::Request::Update { site: Box::new(self.doc.site.clone()) });
+            }
+            sv.served_revision = Some(self.doc.revision);
         }
     }
 
@@ -338,9 +399,18 @@ impl App {
                 }
             });
             ui.separator();
-            for (view, label) in [(View::Devices, "Devices"), (View::Parameters, "Parameters"), (View::Files, "Files")]
-            {
+            for (view, label) in [
+                (View::Devices, "Devices"),
+                (View::Parameters, "Parameters"),
+                (View::Files, "Files"),
+                (View::Server, "Server"),
+                (View::Log, "Live log"),
+                (View::Status, "Status"),
+            ] {
                 ui.selectable_value(&mut self.state.view, view, label);
+            }
+            if self.rt.serving.running() {
+                ui.colored_label(egui::Color32::from_rgb(90, 180, 120), "serving");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let name = match &self.doc.path {
@@ -437,14 +507,22 @@ fn slug(name: &str) -> String {
     if s.is_empty() { "site".into() } else { s }
 }
 
+impl Runtime {
+    /// Asks for another frame: used when a drain stopped at its time budget.
+    fn worker_wake(&self) {
+        self.repaint.request_repaint();
+    }
+}
+
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
+        self.drain_services();
         if ctx.input(|i| i.viewport().close_requested()) && self.doc.dirty() && !self.rt.allow_close {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.rt.modal = Some(Modal::Unsaved { then: Box::new(Action::Save), closing: true });
         }
-        if self.rt.busy.is_some() {
+        if self.rt.busy.is_some() || self.rt.serving.starting.is_some() || !self.rt.serving.in_flight.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(250));
         }
     }
@@ -463,6 +541,9 @@ impl eframe::App for App {
                 View::Devices => devices::devices_ui(ui, &mut self.doc, &mut self.rt),
                 View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt),
                 View::Files => files::files_ui(ui, &self.doc, &mut self.rt),
+                View::Server => server::server_ui(ui, &mut self.doc, &mut self.rt),
+                View::Log => log::log_ui(ui, &mut self.rt),
+                View::Status => status::status_ui(ui, &mut self.doc, &mut self.rt),
             };
             if a.is_some() {
                 action = a;
@@ -480,6 +561,24 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.state);
     }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Stop the servers now rather than when the process tears down.
+        self.rt.serving.control.take();
+    }
+}
+
+static LOCAL_OFFSET: std::sync::OnceLock<time::UtcOffset> = std::sync::OnceLock::new();
+
+/// Reads the local UTC offset. Call before any thread starts: on Unix the
+/// offset can only be read safely while the process is single-threaded.
+pub fn init_local_offset() {
+    let _ = LOCAL_OFFSET.set(time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC));
+}
+
+/// The offset read by [`init_local_offset`] (UTC when it was not called).
+pub fn local_offset() -> time::UtcOffset {
+    LOCAL_OFFSET.get().copied().unwrap_or(time::UtcOffset::UTC)
 }
 
 /// Opens the desktop app. Blocks until the window closes.

@@ -1,0 +1,242 @@
+//! The desktop app's line to the servers: one named thread that owns the
+//! [`Supervisor`] and does the work a frame must not wait for (generating the
+//! files, binding, creating the HTTPS certificate, the "fetch as this phone"
+//! self-test). The UI sends [`Request`]s; supervisor [`Event`]s and [`Reply`]s
+//! come back on channels, each waking the UI.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::client::{self, FetchOptions};
+use super::{Hooks, Supervisor};
+use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, SitePaths};
+use crate::generate;
+use crate::headless::{self, Decoded};
+use crate::ids::{Mac, Model};
+use crate::site::Site;
+use crate::storage;
+
+/// What the UI asks for.
+#[derive(Debug)]
+pub enum Request {
+    /// Generate the site's files and start the enabled servers.
+    Start {
+        site: Box<Site>,
+        site_path: Option<PathBuf>,
+        policy: Policy,
+    },
+    Stop,
+    /// Regenerate after an edit and serve the new files (transfers in flight keep theirs).
+    Update {
+        site: Box<Site>,
+    },
+    SetPolicy(Policy),
+    /// Fetch `url` the way device `mac` would, and decode it with the site's password.
+    Fetch {
+        url: String,
+        mac: Mac,
+        model: Model,
+        firmware: String,
+        site: Box<Site>,
+    },
+}
+
+/// Answers to requests (servers report through [`Event`]s).
+#[derive(Debug)]
+pub enum Reply {
+    /// Files generated and handed to the servers.
+    Serving {
+        files: usize,
+        bytes: usize,
+    },
+    /// The site could not be generated or configured; nothing was started.
+    StartFailed(String),
+    Fetched(FetchResult),
+}
+
+/// What a self-test fetch got.
+#[derive(Debug, Clone)]
+pub struct FetchResult {
+    pub url: String,
+    pub mac: Mac,
+    /// `Ok((status line, decoded))`, or what went wrong.
+    pub outcome: Result<(String, Decoded), String>,
+}
+
+/// Handle to the control thread. Dropping it stops the servers and joins the thread.
+pub struct Control {
+    tx: Option<Sender<Request>>,
+    pub events: Receiver<Event>,
+    pub replies: Receiver<Reply>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Control {
+    pub fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Result<Control, crate::event::ServiceError> {
+        let (supervisor, events) = Supervisor::new(Hooks { wake: Some(wake.clone()), ..Hooks::default() })?;
+        let (tx, rx) = mpsc::channel::<Request>();
+        let (reply_tx, replies) = mpsc::channel::<Reply>();
+        let thread = std::thread::Builder::new()
+            .name("gsprov-control".into())
+            .spawn(move || run(supervisor, rx, reply_tx, wake))
+            .map_err(|e| crate::event::ServiceError::Crashed { reason: e.to_string() })?;
+        Ok(Control { tx: Some(tx), events, replies, thread: Some(thread) })
+    }
+
+    pub fn send(&self, r: Request) {
+        if let Some(tx) = &self.tx {
+            // The thread lives as long as this handle; a send only fails after a
+            // panic there, and then there is nobody to tell.
+            let _ = tx.send(r);
+        }
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake: Arc<dyn Fn() + Send + Sync>) {
+    let reply = |r: Reply| {
+        let _ = replies.send(r);
+        wake();
+    };
+    for req in rx {
+        match req {
+            Request::Start { site, site_path, policy } => match config(&site, site_path, policy) {
+                Ok((cfg, files, bytes)) => {
+                    reply(Reply::Serving { files, bytes });
+                    sup.apply(Command::Start(Box::new(cfg)));
+                }
+                Err(e) => reply(Reply::StartFailed(e)),
+            },
+            Request::Stop => sup.apply(Command::Stop),
+            Request::Update { site } => match generate::generate(&site, &mut headless::os_salt) {
+                Ok(out) => {
+                    let (files, bytes) = (out.files.len(), out.total_bytes());
+                    sup.apply(Command::ReplaceFiles(Served::new(&site, &out)));
+                    reply(Reply::Serving { files, bytes });
+                }
+                Err(e) => reply(Reply::StartFailed(e.to_string())),
+            },
+            Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
+            Request::Fetch { url, mac, model, firmware, site } => {
+                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
+            }
+        }
+    }
+    sup.stop();
+}
+
+fn config(site: &Site, site_path: Option<PathBuf>, policy: Policy) -> Result<(ServeConfig, usize, usize), String> {
+    let errors: Vec<String> = site
+        .check()
+        .into_iter()
+        .filter(|i| i.severity == crate::site::Severity::Error)
+        .map(|i| i.to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Err(format!("the site has {} error(s); fix them first:\n{}", errors.len(), errors.join("\n")));
+    }
+    let out = generate::generate(site, &mut headless::os_salt).map_err(|e| e.to_string())?;
+    let paths = match &site_path {
+        Some(p) => storage::site_paths(p, &site.serving.firmware_dir),
+        // Unsaved site: firmware folder as typed, no log file, certificate in memory.
+        None => SitePaths {
+            firmware_dir: (!site.serving.firmware_dir.trim().is_empty())
+                .then(|| PathBuf::from(site.serving.firmware_dir.trim())),
+            request_log: None,
+            tls_identity: None,
+        },
+    };
+    let mut cfg = ServeConfig::from_site(site, &out, paths).map_err(|e| e.to_string())?;
+    cfg.policy = policy;
+    Ok((cfg, out.files.len(), out.total_bytes()))
+}
+
+fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) -> FetchResult {
+    let opts = FetchOptions {
+        user_agent: client::grandstream_user_agent(model, firmware, mac),
+        credentials: site.serving.auth.clone(),
+        timeout: Duration::from_secs(3),
+        ..FetchOptions::default()
+    };
+    let outcome = client::fetch(url, &opts).map_err(|e| e.to_string()).and_then(|got| {
+        let status = if got.status == 0 { "TFTP: received".to_string() } else { format!("HTTP {}", got.status) };
+        let pw = (!site.provisioning.xml_password.is_empty()).then_some(site.provisioning.xml_password.as_str());
+        headless::decode_bytes(&got.bytes, pw, site.provisioning.digest)
+            .map(|d| (format!("{status}, {} bytes", got.bytes.len()), d))
+    });
+    FetchResult { url: url.to_string(), mac, outcome }
+}
+
+/// The URL a device would use for its per-device XML, given the running servers.
+pub fn device_url(addrs: &[(Protocol, SocketAddr)], advertise: Option<IpAddr>, name: &str) -> Option<String> {
+    let pick = |p: Protocol| addrs.iter().find(|(q, _)| *q == p).map(|(_, a)| *a);
+    let (proto, addr) =
+        [Protocol::Http, Protocol::Https, Protocol::Tftp].iter().find_map(|&p| pick(p).map(|a| (p, a)))?;
+    let ip = match (advertise, addr.ip()) {
+        (Some(ip), _) => ip,
+        (None, ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        (None, ip) => ip,
+    };
+    let host = SocketAddr::new(ip, addr.port());
+    Some(format!("{}://{host}/{name}", proto.scheme()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_serve_fetch_stop_through_the_control_thread() {
+        let woke = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let w = woke.clone();
+        let control = Control::start(Arc::new(move || {
+            w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }))
+        .unwrap();
+        let mut site = headless::demo_site();
+        site.serving.bind = "127.0.0.1".into();
+        site.serving.http_port = 0;
+        site.serving.tftp = false;
+        site.serving.https = false;
+        control.send(Request::Start { site: Box::new(site.clone()), site_path: None, policy: Policy::default() });
+        let recv = Duration::from_secs(10);
+        assert!(matches!(control.replies.recv_timeout(recv).unwrap(), Reply::Serving { files: 20, .. }));
+        let addr = loop {
+            match control.events.recv_timeout(recv).unwrap() {
+                Event::Started { protocol: Protocol::Http, addr, .. } => break addr,
+                Event::Failed { error, .. } => panic!("{error}"),
+                _ => {}
+            }
+        };
+        let mac: Mac = "000b82a1b201".parse().unwrap();
+        let url = device_url(&[(Protocol::Http, addr)], None, &format!("cfg{mac}.xml")).unwrap();
+        let model: Model = "GXP2170".parse().unwrap();
+        control.send(Request::Fetch { url, mac, model, firmware: "1.0.11.3".into(), site: Box::new(site) });
+        let Reply::Fetched(r) = control.replies.recv_timeout(recv).unwrap() else { panic!("expected a fetch result") };
+        let (status, decoded) = r.outcome.unwrap();
+        assert!(status.starts_with("HTTP 200"), "{status}");
+        assert!(decoded.format.starts_with("encrypted XML"), "{}", decoded.format);
+        assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
+        control.send(Request::Stop);
+        loop {
+            if let Event::Stopped { protocol: Protocol::Http } = control.events.recv_timeout(recv).unwrap() {
+                break;
+            }
+        }
+        drop(control);
+        assert!(woke.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+        std::net::TcpListener::bind(addr).expect("port released after stop");
+    }
+}

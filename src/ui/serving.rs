@@ -1,0 +1,167 @@
+//! Runtime state of the servers as the UI knows it: what is running where,
+//! failures, the request log, transfers in flight and device status, all built
+//! from supervisor events drained each frame.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime};
+
+use crate::event::{CertificateInfo, Event, Protocol, RequestId, RequestRecord, ServiceError, Transfer};
+use crate::services::control::{Control, FetchResult, Reply};
+use crate::services::status::Status;
+
+/// One server's state.
+#[derive(Debug, Clone)]
+pub enum ServerState {
+    Running(SocketAddr),
+    Failed(ServiceError),
+}
+
+/// A transfer in flight, for progress bars.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    pub transfer: Transfer,
+    pub sent: u64,
+    pub total: Option<u64>,
+}
+
+/// Everything the servers told the UI so far.
+pub struct Serving {
+    pub control: Option<Control>,
+    /// Why the control thread could not start (then nothing can be served).
+    pub control_error: Option<String>,
+    pub servers: BTreeMap<Protocol, ServerState>,
+    pub certificate: Option<CertificateInfo>,
+    pub log: Vec<RequestRecord>,
+    pub in_flight: BTreeMap<RequestId, InFlight>,
+    pub status: Status,
+    /// Set while waiting for the first answer to a start.
+    pub starting: Option<Instant>,
+    pub start_error: Option<String>,
+    pub window_closed: Option<String>,
+    /// (files, bytes) being served.
+    pub files: Option<(usize, usize)>,
+    /// Site revision the served files were generated from.
+    pub served_revision: Option<u64>,
+    pub fetch: Option<FetchResult>,
+    pub fetching: bool,
+    /// Bumped whenever `log` changes, so views can cache.
+    pub log_generation: u64,
+}
+
+impl Serving {
+    pub fn new(control: Result<Control, String>) -> Serving {
+        let (control, control_error) = match control {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        };
+        Serving {
+            control,
+            control_error,
+            servers: BTreeMap::new(),
+            certificate: None,
+            log: Vec::new(),
+            in_flight: BTreeMap::new(),
+            status: Status::default(),
+            starting: None,
+            start_error: None,
+            window_closed: None,
+            files: None,
+            served_revision: None,
+            fetch: None,
+            fetching: false,
+            log_generation: 0,
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.servers.values().any(|s| matches!(s, ServerState::Running(_)))
+    }
+
+    pub fn addresses(&self) -> Vec<(Protocol, SocketAddr)> {
+        self.servers
+            .iter()
+            .filter_map(|(p, s)| match s {
+                ServerState::Running(a) => Some((*p, *a)),
+                ServerState::Failed(_) => None,
+            })
+            .collect()
+    }
+
+    /// Applies one supervisor event.
+    pub fn apply(&mut self, e: Event) {
+        match e {
+            Event::Started { protocol, addr, certificate } => {
+                self.starting = None;
+                self.servers.insert(protocol, ServerState::Running(addr));
+                if certificate.is_some() {
+                    self.certificate = certificate;
+                }
+            }
+            Event::Failed { protocol, error } => {
+                self.starting = None;
+                self.servers.insert(protocol, ServerState::Failed(error));
+            }
+            Event::Received(t) => {
+                let total = t.size;
+                self.in_flight.insert(t.id, InFlight { transfer: t, sent: 0, total });
+            }
+            Event::Progress { id, sent, total } => {
+                if let Some(f) = self.in_flight.get_mut(&id) {
+                    f.sent = sent;
+                    f.total = total.or(f.total);
+                }
+            }
+            Event::Completed(r) => {
+                self.in_flight.remove(&r.id);
+                self.status.apply(&r);
+                self.log.push(r);
+                self.log_generation += 1;
+            }
+            Event::FilesReplaced { .. } | Event::PolicyChanged => {}
+            Event::WindowClosed { reason } => self.window_closed = Some(reason),
+            Event::Stopped { protocol } => {
+                if matches!(self.servers.get(&protocol), Some(ServerState::Running(_))) {
+                    self.servers.remove(&protocol);
+                }
+                self.in_flight.retain(|_, f| f.transfer.protocol != protocol);
+            }
+        }
+    }
+
+    pub fn reply(&mut self, r: Reply) {
+        match r {
+            Reply::Serving { files, bytes } => {
+                self.files = Some((files, bytes));
+                self.start_error = None;
+            }
+            Reply::StartFailed(e) => {
+                self.starting = None;
+                self.start_error = Some(e);
+            }
+            Reply::Fetched(f) => {
+                self.fetching = false;
+                self.fetch = Some(f);
+            }
+        }
+    }
+}
+
+/// A local wall-clock time, `10:32:05`.
+pub fn hms(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t).to_offset(crate::ui::local_offset());
+    format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second())
+}
+
+/// Date and time for reports, `2026-11-28 10:32`.
+pub fn date_time(t: SystemTime) -> String {
+    let dt = time::OffsetDateTime::from(t).to_offset(crate::ui::local_offset());
+    format!("{}-{:02}-{:02} {:02}:{:02}", dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute())
+}
+
+/// The address devices should be told, when the bind address is "all".
+pub fn guess_advertise(site: &crate::site::Site) -> Option<IpAddr> {
+    let p237 = site.defaults.get("P237")?;
+    let host = p237.split('/').next()?;
+    host.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| host.parse().ok())
+}
