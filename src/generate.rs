@@ -4,7 +4,8 @@
 //! Pure: the caller supplies the salts (one per encrypted file), so the output is
 //! deterministic for a given salt source. Writing the files is `storage`'s job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
@@ -90,7 +91,14 @@ pub fn naming(site: &Site) -> Naming<'_> {
 
 /// Builds every file of `site`. `salt` is called once per encrypted file.
 pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, GenerateError> {
-    let mut g = Generator { site, salt, naming: naming(site), out: Output::default(), warned: BTreeMap::new() };
+    let mut g = Generator {
+        site,
+        salt,
+        naming: naming(site),
+        out: Output::default(),
+        warned: BTreeMap::new(),
+        model_layers: HashMap::new(),
+    };
     for (i, d) in site.devices.iter().enumerate() {
         g.device(i, d)?;
     }
@@ -101,8 +109,8 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
                 let eff = Arc::new(site.effective_model(&model));
                 let name = request::model_xml_name(&model, &g.naming);
                 let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
-                let loc = format!("models.{model}");
-                g.xml_file(&loc, name, FileKind::ModelXml, None, Some(model), eff, encrypt)?;
+                g.xml_file(name, FileKind::ModelXml, None, Some(model.clone()), eff, encrypt)
+                    .map_err(|source| GenerateError::Xml { location: format!("models.{model}"), source })?;
             }
         }
     }
@@ -110,7 +118,8 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         let eff = Arc::new(site.effective_generic());
         let name = request::generic_xml_name(&g.naming);
         let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
-        g.xml_file("defaults", name, FileKind::GenericXml, None, None, eff, encrypt)?;
+        g.xml_file(name, FileKind::GenericXml, None, None, eff, encrypt)
+            .map_err(|source| GenerateError::Xml { location: "defaults".into(), source })?;
     }
     let mut out = g.out;
     out.warnings.extend(g.warned.into_values());
@@ -124,12 +133,16 @@ struct Generator<'a, 's> {
     out: Output,
     /// One warning per key that could not be placed, not one per device.
     warned: BTreeMap<String, Issue>,
+    /// `Site::effective_model` per model, layered once and cloned for each device.
+    model_layers: HashMap<&'a Model, Effective>,
 }
 
-impl Generator<'_, '_> {
-    fn device(&mut self, index: usize, d: &crate::site::Device) -> Result<(), GenerateError> {
-        let p = &self.site.provisioning;
-        let eff = Arc::new(self.site.effective(d));
+impl<'a> Generator<'a, '_> {
+    fn device(&mut self, index: usize, d: &'a crate::site::Device) -> Result<(), GenerateError> {
+        let site = self.site;
+        let p = &site.provisioning;
+        let base = self.model_layers.entry(&d.model).or_insert_with(|| site.effective_model(&d.model)).clone();
+        let eff = Arc::new(site.effective_on(base, d));
         let reads_xml = d.model.reads_xml();
         let binary_values = match (p.binary, reads_xml) {
             (BinaryMode::Off, _) => None,
@@ -164,23 +177,22 @@ impl Generator<'_, '_> {
         }
         if reads_xml && p.device_xml {
             let name = request::device_xml_name(d.mac, &self.naming);
-            let loc = device_location(index, d);
-            self.xml_file(&loc, name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())?;
+            self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())
+                .map_err(|source| GenerateError::Xml { location: device_location(index, d), source })?;
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Builds one XML file; the caller names the location in an error.
     fn xml_file(
         &mut self,
-        location: &str,
         name: String,
         kind: FileKind,
         mac: Option<Mac>,
         model: Option<Model>,
         eff: Arc<Effective>,
         encrypt: bool,
-    ) -> Result<(), GenerateError> {
+    ) -> Result<(), xml::XmlError> {
         let p = &self.site.provisioning;
         let entries = match p.xml_version {
             xml::Version::V1 => {
@@ -192,7 +204,7 @@ impl Generator<'_, '_> {
             xml::Version::V2 => self.v2_entries(&eff),
         };
         let doc = xml::Document { mac, version: p.xml_version, entries };
-        let plain = xml::write(&doc).map_err(|source| GenerateError::Xml { location: location.to_string(), source })?;
+        let plain = xml::write(&doc)?;
         let bytes: Arc<[u8]> = if encrypt {
             crypto::encrypt(&plain, p.xml_password.as_bytes(), (self.salt)(), p.digest).into()
         } else {
@@ -303,15 +315,41 @@ pub fn tree_readme(site: &Site, out: &Output) -> String {
         s.push_str("XML files marked 'encrypted' are AES-256-CBC (OpenSSL salted format, MD5 key derivation\nunless the site says otherwise); devices get the password (P1359) from their binary file.\n\n");
     }
     s.push_str("file                                     kind                  device        encrypted  bytes\n");
+    s.reserve(out.files.len() * 96);
     for f in &out.files {
-        s.push_str(&format!(
-            "{:<40} {:<21} {:<13} {:<10} {}\n",
+        // Written in place: one line per file, tens of thousands of lines for a big site.
+        let device = f.device.map(|m| m.to_string());
+        let _ = writeln!(
+            s,
+            "{:<40} {:<21} {:<13} {:<10} {}",
             f.name,
             f.kind.describe(),
-            f.device.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+            device.as_deref().unwrap_or("-"),
             if f.encrypted { "yes" } else { "no" },
             f.bytes.len()
-        ));
+        );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_model_layers_are_shared_without_changing_any_device() {
+        let mut site = crate::headless::demo_site();
+        // Two devices of one model with different overrides: the cached model layers
+        // must not carry one device's values into the other.
+        let mut twin = site.devices[0].clone();
+        twin.mac = "000b82a1b2ff".parse().unwrap();
+        twin.values.set("P1362", "fr");
+        twin.accounts.truncate(1);
+        site.devices.push(twin);
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        for d in &site.devices {
+            let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml && f.device == Some(d.mac)).unwrap();
+            assert_eq!(*file.settings, site.effective(d), "{}", d.mac);
+        }
+    }
 }

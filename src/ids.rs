@@ -91,11 +91,16 @@ impl FromStr for Mac {
 }
 
 impl fmt::Display for Mac {
+    /// Twelve lower-case hex digits. Written in one piece: every generated file name
+    /// and XML file carries a MAC, so this runs tens of thousands of times per export.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 12];
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 * i] = HEX[usize::from(b >> 4)];
+            buf[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 

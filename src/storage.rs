@@ -56,14 +56,37 @@ pub fn parse_site(path: &Path, text: &str) -> Result<Site, StorageError> {
         let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         StorageError::Syntax { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
     };
+    // Parsed once (a 10,000-device site is megabytes); the document tree is
+    // looked at before it is turned into a `Site`.
+    let root = toml::de::DeTable::parse(text).map_err(syntax)?;
+    if !integers_fit_i64(root.get_ref()) {
+        // A `toml::Table` refuses integers beyond i64 with its own message and
+        // span; reading one reproduces exactly that error.
+        toml::from_str::<toml::Table>(text).map_err(syntax)?;
+    }
     // Look at the version first: a newer file's new fields are not typos.
-    let table: toml::Table = toml::from_str(text).map_err(syntax)?;
-    if let Some(found) = table.get("format_version").and_then(toml::Value::as_integer)
+    if let Some(found) = root.get_ref().get("format_version").and_then(|v| as_i64(v.get_ref()))
         && found > i64::from(FORMAT_VERSION)
     {
         return Err(StorageError::NewerFormat { path: path.to_path_buf(), found });
     }
-    toml::from_str(text).map_err(syntax)
+    serde::Deserialize::deserialize(toml::de::Deserializer::from(root)).map_err(syntax)
+}
+
+fn as_i64(v: &toml::de::DeValue<'_>) -> Option<i64> {
+    v.as_integer().and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok())
+}
+
+fn integers_fit_i64(table: &toml::de::DeTable<'_>) -> bool {
+    fn fits(v: &toml::de::DeValue<'_>) -> bool {
+        match v {
+            toml::de::DeValue::Integer(_) => as_i64(v).is_some(),
+            toml::de::DeValue::Array(a) => a.iter().all(|x| fits(x.get_ref())),
+            toml::de::DeValue::Table(t) => integers_fit_i64(t),
+            _ => true,
+        }
+    }
+    table.values().all(|v| fits(v.get_ref()))
 }
 
 /// 1-based line and column of a byte offset.
@@ -370,6 +393,10 @@ mod tests {
         let err =
             parse_site(Path::new("x"), "[[devices]]\nmac = \"zz\"\nmodel = \"GXP2170\"\n").unwrap_err().to_string();
         assert!(err.starts_with("x:2:7:") && err.contains("\"zz\""), "{err}");
+        let err = parse_site(Path::new("x"), "name = \"x\"\n[defaults]\nP1 = 18446744073709551615\n").unwrap_err();
+        assert_eq!(err.to_string(), "x:3:6: u64 value was too large");
+        let err = parse_site(Path::new("x"), "format_version = 0x7fffffff\n").unwrap_err();
+        assert!(matches!(err, StorageError::NewerFormat { found: 0x7fffffff, .. }), "{err}");
     }
 
     #[test]

@@ -126,6 +126,10 @@ pub enum XmlError {
     BadVersion { at: Position, value: String },
     #[error("at {at}: <mac> is not a MAC address: {source}")]
     BadMac { at: Position, source: MacError },
+    #[error(
+        "at {at}: U+{code:04X} is not a character XML 1.0 allows (raw or as &#…;), and devices would not read it; remove it"
+    )]
+    IllegalChar { at: Position, code: u32 },
     #[error("at {at}: unknown entity &{name}; (only &amp; &lt; &gt; &quot; &apos; and &#…; are defined)")]
     UnknownEntity { at: Position, name: String },
     #[error("at {at}: the file ends early; expected {expected}")]
@@ -244,6 +248,11 @@ pub fn read(bytes: &[u8]) -> Result<Document, XmlError> {
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     let text = std::str::from_utf8(&bytes[bom..])
         .map_err(|e| XmlError::NotUtf8 { at: Position::locate(bytes, bom + e.valid_up_to()) })?;
+    // quick-xml passes control characters through; refuse them here, as the XML 1.0
+    // `Char` production (and [`write`]) does, so whatever is read can be written back.
+    if let Some((i, c)) = text.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        return Err(XmlError::IllegalChar { at: Position::locate(bytes, bom + i), code: u32::from(c) });
+    }
     Parser { input: bytes, base: bom, reader: Reader::from_str(text), event_start: 0 }.document()
 }
 
@@ -359,6 +368,9 @@ impl<'a> Parser<'a> {
                 let value = attr
                     .normalized_value(XmlVersion::Implicit1_0)
                     .map_err(|err| XmlError::Malformed { at: self.here(), detail: err.to_string() })?;
+                if let Some(c) = value.chars().find(|&c| !is_xml_char(c)) {
+                    return Err(XmlError::IllegalChar { at: self.here(), code: u32::from(c) });
+                }
                 return Ok(Some(value.into_owned()));
             }
         }
@@ -498,6 +510,9 @@ impl<'a> Parser<'a> {
                 let resolved =
                     r.resolve_char_ref().map_err(|e| XmlError::Malformed { at: self.here(), detail: e.to_string() })?;
                 match resolved {
+                    Some(c) if !is_xml_char(c) => {
+                        return Err(XmlError::IllegalChar { at: self.here(), code: u32::from(c) });
+                    }
                     Some(c) => value.push(c),
                     None => match resolve_predefined_entity(r.as_ref()) {
                         Some(s) => value.push_str(s),
@@ -511,6 +526,12 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
+}
+
+/// The XML 1.0 `Char` production: tab, LF, CR and everything from U+0020 up, less
+/// U+FFFE and U+FFFF (Rust `char`s are never surrogates).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn pos_usize(p: u64) -> usize {
@@ -743,6 +764,28 @@ mod tests {
 
         let e = err_of("<gs_provision><config version='2'><item name='a'>x<part name='b'/></item>");
         assert!(e.contains("both"), "{e}");
+    }
+
+    /// Found by `fuzz/fuzz_targets/xml_read.rs`: the reader took a raw U+0001 and a
+    /// NUL inside an item name, which the writer (rightly) refuses to write back.
+    #[test]
+    fn control_characters_are_refused_raw_and_as_references() {
+        let illegal = |input: &str| match read(input.as_bytes()) {
+            Err(XmlError::IllegalChar { at, code }) => (at.line, at.column, code),
+            other => panic!("{input:?} gave {other:?}"),
+        };
+        let v2 = "<gs_provision><config version='2'>\n";
+        assert_eq!(illegal(&format!("{v2}<item name=\"account.er\u{1}\0.password\">a</item>")), (2, 23, 1));
+        assert_eq!(illegal(&format!("{v2}<item name='a'>x\0y</item>")), (2, 17, 0));
+        assert_eq!(illegal(&format!("{v2}<item name='a&#x1;'>x</item>")), (2, 1, 1));
+        assert_eq!(illegal(&format!("{v2}<item name='a'>x&#27;</item>")), (2, 17, 27));
+        assert_eq!(illegal("<gs_provision><config><P1>&#xFFFE;</P1>"), (1, 27, 0xFFFE));
+        let e = read(b"<gs_provision><config><P1>\x7f\x08</P1>").unwrap_err().to_string();
+        assert!(e.contains("U+0008") && e.contains("line 1, column 28"), "{e}");
+        // Tab, LF and CR stay legal, raw or as references, and round-trip.
+        let doc = read(b"<gs_provision><config><P1>a\tb&#13;&#10;&#9;</P1></config></gs_provision>").unwrap();
+        assert_eq!(doc.entries[0].1, "a\tb\r\n\t");
+        assert_eq!(read(&write(&doc).unwrap()).unwrap(), doc);
     }
 
     #[test]

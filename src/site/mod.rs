@@ -471,7 +471,14 @@ impl Site {
     /// Everything one device gets: defaults -> model -> accounts -> device
     /// overrides -> provisioning settings.
     pub fn effective(&self, device: &Device) -> Effective {
-        let mut eff = self.effective_model(&device.model);
+        self.effective_on(self.effective_model(&device.model), device)
+    }
+
+    /// [`Site::effective`] on top of `model_layers`, which must be
+    /// `self.effective_model(&device.model)`: a caller layering thousands of
+    /// devices computes the shared layers once per model and clones them.
+    pub fn effective_on(&self, model_layers: Effective, device: &Device) -> Effective {
+        let mut eff = model_layers;
         expand_accounts(device, &mut eff);
         eff.layer(&device.values, &Source::Device);
         self.provisioning_layer(&mut eff);
