@@ -260,4 +260,19 @@ fn status_board_shows_the_fetch_and_the_self_test() {
     assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
     h.get_by_label_contains("fetched cfg at");
     h.get_by_label("got config");
+    assert_eq!(h.state().rt.serving.status.unassigned().count(), 0, "a site device is never 'unassigned'");
+}
+
+#[test]
+fn provisioning_settings_rename_the_served_files() {
+    let mut h = app();
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    set_text(&mut h, "Config file prefix (P234)", "gs_");
+    assert_eq!(h.state().doc.site.provisioning.prefix, "gs_");
+    h.state_mut().rt.focus = Some("000b82a1b201".parse().unwrap());
+    h.get_by_label("Files").click();
+    h.run_ok();
+    h.get_by_label_contains("gs_cfg000b82a1b201 (");
+    h.get_by_label_contains("[encrypted] gs_cfg000b82a1b201.xml");
 }

@@ -48,10 +48,12 @@ pub enum Request {
 /// Answers to requests (servers report through [`Event`]s).
 #[derive(Debug)]
 pub enum Reply {
-    /// Files generated and handed to the servers.
+    /// Files generated and handed to the servers (the set, so a front end can
+    /// keep its device status in step with the site).
     Serving {
         files: usize,
         bytes: usize,
+        served: Served,
     },
     /// The site could not be generated or configured; nothing was started.
     StartFailed(String),
@@ -114,7 +116,7 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
         match req {
             Request::Start { site, site_path, policy } => match config(&site, site_path, policy) {
                 Ok((cfg, files, bytes)) => {
-                    reply(Reply::Serving { files, bytes });
+                    reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
                     sup.apply(Command::Start(Box::new(cfg)));
                 }
                 Err(e) => reply(Reply::StartFailed(e)),
@@ -123,8 +125,9 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
             Request::Update { site } => match generate::generate(&site, &mut headless::os_salt) {
                 Ok(out) => {
                     let (files, bytes) = (out.files.len(), out.total_bytes());
-                    sup.apply(Command::ReplaceFiles(Served::new(&site, &out)));
-                    reply(Reply::Serving { files, bytes });
+                    let served = Served::new(&site, &out);
+                    sup.apply(Command::ReplaceFiles(served.clone()));
+                    reply(Reply::Serving { files, bytes, served });
                 }
                 Err(e) => reply(Reply::StartFailed(e.to_string())),
             },

@@ -117,7 +117,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         .column(Column::initial(140.0).clip(true))
         .column(Column::exact(52.0))
         .column(Column::initial(190.0).clip(true))
-        .column(Column::initial(110.0).clip(true))
+        .column(Column::initial(170.0).clip(true))
         .column(Column::initial(100.0))
         .column(Column::initial(70.0))
         .column(Column::remainder().clip(true));

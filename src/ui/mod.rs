@@ -194,6 +194,16 @@ impl App {
         app
     }
 
+    /// Starts the servers for the open site (as the Server panel's button does).
+    pub fn start_servers(&mut self) {
+        server::start(&self.doc, &mut self.rt);
+    }
+
+    /// Stops the servers.
+    pub fn stop_servers(&mut self) {
+        server::stop(&mut self.rt);
+    }
+
     fn start(&mut self, job: Job, what: &'static str) {
         self.rt.busy = Some((what, Instant::now()));
         self.rt.worker.send(job);

@@ -97,8 +97,10 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         });
         ui.separator();
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-            if let Level::Device(mac) = &level {
-                device_fields_ui(ui, doc, *mac);
+            match &level {
+                Level::Device(mac) => device_fields_ui(ui, doc, *mac),
+                Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
+                Level::Model(_) => {}
             }
             form_ui(ui, doc, &level, &mut rt.params);
         });
@@ -142,6 +144,111 @@ fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option
         }
     }
     action
+}
+
+/// The site's `[provisioning]` settings: file naming, encryption, formats.
+fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut ParamsUi) {
+    use crate::formats::binary::Escape;
+    use crate::formats::crypto::Digest;
+    use crate::formats::xml::Version;
+    use crate::site::{BinaryMode, Encrypt};
+    let mut changed = false;
+    egui::CollapsingHeader::new("Site and provisioning settings").default_open(true).show(ui, |ui| {
+        egui::Grid::new("provisioning").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+            let l = ui.label("Site name");
+            changed |= ui.add(egui::TextEdit::singleline(&mut doc.site.name).desired_width(260.0)).labelled_by(l.id).changed();
+            ui.end_row();
+            let p = &mut doc.site.provisioning;
+            for (label, field) in [
+                ("Config file prefix (P234)", &mut p.prefix),
+                ("Config file postfix (P235)", &mut p.postfix),
+                ("Firmware prefix (P232)", &mut p.firmware_prefix),
+                ("Firmware postfix (P233)", &mut p.firmware_postfix),
+            ] {
+                let l = ui.label(label);
+                changed |= ui.add(egui::TextEdit::singleline(field).desired_width(160.0)).labelled_by(l.id).changed();
+                ui.end_row();
+            }
+            let l = ui.label("XML password (P1359)");
+            ui.horizontal(|ui| {
+                let shown = st.reveal.contains("xml_password");
+                changed |= ui
+                    .add(egui::TextEdit::singleline(&mut p.xml_password).password(!shown).desired_width(160.0))
+                    .labelled_by(l.id)
+                    .changed();
+                if ui.small_button(if shown { "hide" } else { "show" }).clicked() {
+                    if shown {
+                        st.reveal.remove("xml_password");
+                    } else {
+                        st.reveal.insert("xml_password".into());
+                    }
+                }
+            });
+            ui.end_row();
+            let l = ui.label("Encrypt XML files");
+            let r = egui::ComboBox::from_id_salt("encrypt")
+                .selected_text(match p.encrypt {
+                    Encrypt::Off => "off",
+                    Encrypt::DeviceFiles => "per-device files",
+                    Encrypt::AllFiles => "all XML files",
+                })
+                .show_ui(ui, |ui| {
+                    let mut c = false;
+                    c |= ui.selectable_value(&mut p.encrypt, Encrypt::Off, "off").changed();
+                    c |= ui.selectable_value(&mut p.encrypt, Encrypt::DeviceFiles, "per-device files").changed();
+                    c |= ui.selectable_value(&mut p.encrypt, Encrypt::AllFiles, "all XML files").changed();
+                    c
+                });
+            changed |= r.inner.unwrap_or(false);
+            r.response.labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Key derivation digest");
+            ui.horizontal(|ui| {
+                changed |= ui.radio_value(&mut p.digest, Digest::Md5, "MD5 (devices)").changed();
+                changed |= ui.radio_value(&mut p.digest, Digest::Sha256, "SHA-256").changed();
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("XML format");
+            ui.horizontal(|ui| {
+                changed |= ui.radio_value(&mut p.xml_version, Version::V1, "version 1 (P-values)").changed();
+                changed |= ui.radio_value(&mut p.xml_version, Version::V2, "version 2 (aliases)").changed();
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Binary cfg<mac> file");
+            ui.horizontal(|ui| {
+                for (m, t) in [(BinaryMode::Auto, "auto"), (BinaryMode::Full, "full"), (BinaryMode::Bootstrap, "bootstrap"), (BinaryMode::Off, "off")] {
+                    changed |= ui.radio_value(&mut p.binary, m, t).changed();
+                }
+            })
+            .response
+            .labelled_by(l.id)
+            .on_hover_text("auto: legacy models get every value; XML models get the bootstrap (server, method, XML password) when XML is encrypted");
+            ui.end_row();
+            let l = ui.label("Binary value escaping");
+            ui.horizontal(|ui| {
+                for (m, t) in [(Escape::Percent, "percent"), (Escape::Form, "form"), (Escape::Minimal, "minimal"), (Escape::Raw, "raw")] {
+                    changed |= ui.radio_value(&mut p.binary_escape, m, t).changed();
+                }
+            })
+            .response
+            .labelled_by(l.id);
+            ui.end_row();
+            ui.label("Files to generate");
+            ui.horizontal(|ui| {
+                changed |= ui.checkbox(&mut p.device_xml, "cfg<mac>.xml").changed();
+                changed |= ui.checkbox(&mut p.model_xml, "cfg<model>.xml").changed();
+                changed |= ui.checkbox(&mut p.generic_xml, "cfg.xml").changed();
+            });
+            ui.end_row();
+        });
+    });
+    if changed {
+        doc.revision += 1;
+    }
 }
 
 fn device_fields_ui(ui: &mut egui::Ui, doc: &mut Doc, mac: Mac) {

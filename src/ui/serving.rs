@@ -131,8 +131,9 @@ impl Serving {
 
     pub fn reply(&mut self, r: Reply) {
         match r {
-            Reply::Serving { files, bytes } => {
+            Reply::Serving { files, bytes, served } => {
                 self.files = Some((files, bytes));
+                self.status.set_known(&served);
                 self.start_error = None;
             }
             Reply::StartFailed(e) => {

@@ -23,14 +23,17 @@ pub fn state_color(ui: &egui::Ui, s: DeviceState) -> egui::Color32 {
     }
 }
 
+/// "fetched cfg at 10:32:05, firmware at 10:40:11": the latest of each.
 fn fetched_text(d: &DeviceStatus) -> String {
+    let latest = |firmware: bool| {
+        d.fetched.iter().filter(|f| matches!(f.kind, ContentKind::Firmware) == firmware).map(|f| f.time).max()
+    };
     let mut parts: Vec<String> = Vec::new();
-    for f in d.fetched.iter().rev().take(3) {
-        let what = match f.kind {
-            ContentKind::Config(_) => "cfg",
-            ContentKind::Firmware => "firmware",
-        };
-        parts.push(format!("fetched {what} at {}", hms(f.time)));
+    if let Some(t) = latest(false) {
+        parts.push(format!("fetched cfg at {}", hms(t)));
+    }
+    if let Some(t) = latest(true) {
+        parts.push(format!("firmware at {}", hms(t)));
     }
     parts.join(", ")
 }

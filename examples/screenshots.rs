@@ -1,0 +1,158 @@
+//! Renders the real desktop app (eframe + glow) and saves screenshots of its
+//! main views to `assets/screenshots/`, with servers running on loopback and
+//! real requests in the live log. Needs a display; under Xvfb:
+//! `xvfb-run -a -s "-screen 0 1400x900x24" cargo run --example screenshots`
+//! (Debian packages: xvfb, xauth, libgl1-mesa-dri).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gsprov::ids::{Mac, Model};
+use gsprov::services::client::{self, FetchOptions};
+use gsprov::ui::{App, Level, View};
+
+struct Shooter {
+    app: App,
+    out: PathBuf,
+    step: usize,
+    since: Instant,
+    frames: u32,
+    pending: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
+    requested: bool,
+    traffic: Option<std::thread::JoinHandle<()>>,
+}
+
+/// (file name, view, device selected).
+const SHOTS: [(&str, View, bool); 6] = [
+    ("devices", View::Devices, false),
+    ("form", View::Parameters, true),
+    ("files", View::Files, true),
+    ("server", View::Server, false),
+    ("live-log", View::Log, false),
+    ("status", View::Status, false),
+];
+
+fn phone_traffic(addr: std::net::SocketAddr, tftp: std::net::SocketAddr) {
+    let site = gsprov::headless::demo_site();
+    for d in &site.devices {
+        let ua = client::grandstream_user_agent(&d.model, "1.0.11.3", d.mac);
+        let opts = FetchOptions { user_agent: ua, ..FetchOptions::default() };
+        for name in [format!("cfg{}", d.mac), format!("cfg{}.xml", d.mac), format!("cfg{}.xml", d.model.file_stem())] {
+            let _ = client::fetch(&format!("http://{addr}/{name}"), &opts);
+        }
+    }
+    // A unit that is not in the site, one digit off a known MAC, and a TFTP probe.
+    let stray: Mac = "000b82a1b2ff".parse().unwrap();
+    let model: Model = "GXP2135".parse().unwrap();
+    let opts = FetchOptions {
+        user_agent: client::grandstream_user_agent(&model, "1.0.7.97", stray),
+        ..FetchOptions::default()
+    };
+    let _ = client::fetch(&format!("http://{addr}/cfg{stray}.xml"), &opts);
+    let _ = client::fetch(&format!("tftp://{tftp}/cfg000b82a1b202"), &FetchOptions::default());
+    let _ = client::fetch(&format!("http://{addr}/gxp2170fw.bin"), &opts);
+}
+
+impl eframe::App for Shooter {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.app.logic(ctx, frame);
+        ctx.request_repaint_after(Duration::from_millis(50));
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.app.ui(ui, frame);
+        self.frames += 1;
+        let ctx = ui.ctx().clone();
+        if self.step == 0 {
+            // Wait for the servers, then play a morning's worth of phone requests.
+            let addrs = self.app.rt.serving.addresses();
+            let http = addrs.iter().find(|(p, _)| *p == gsprov::event::Protocol::Http).map(|(_, a)| *a);
+            let tftp = addrs.iter().find(|(p, _)| *p == gsprov::event::Protocol::Tftp).map(|(_, a)| *a);
+            if let (Some(http), Some(tftp), None) = (http, tftp, &self.traffic) {
+                self.traffic = Some(std::thread::spawn(move || phone_traffic(http, tftp)));
+            }
+            let done = self.traffic.as_ref().is_some_and(|t| t.is_finished());
+            if done && self.app.rt.serving.log.len() >= 17 {
+                self.step = 1;
+                self.since = Instant::now();
+            }
+            assert!(self.since.elapsed() < Duration::from_secs(60), "servers or traffic did not come up");
+            return;
+        }
+        let i = self.step - 1;
+        if i >= SHOTS.len() {
+            self.app.stop_servers();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        let (name, view, select) = SHOTS[i];
+        self.app.state.view = view;
+        if select {
+            let mac: Mac = "000b82a1b201".parse().unwrap();
+            self.app.rt.focus = Some(mac);
+            self.app.rt.selected = [mac].into();
+            self.app.rt.level = Level::Device(mac);
+        }
+        if let Some(img) = self.pending.lock().unwrap().take() {
+            save_png(&self.out.join(format!("{name}.png")), &img);
+            println!("saved {name}.png");
+            self.step += 1;
+            self.requested = false;
+            self.since = Instant::now();
+            return;
+        }
+        if !self.requested && self.since.elapsed() > Duration::from_millis(600) {
+            let slot = self.pending.clone();
+            ctx.request_screenshot(move |img| *slot.lock().unwrap() = Some(img));
+            self.requested = true;
+        }
+    }
+}
+
+fn save_png(path: &std::path::Path, img: &egui::ColorImage) {
+    let file = std::fs::File::create(path).expect("create screenshot file");
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), img.size[0] as u32, img.size[1] as u32);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().expect("png header");
+    let bytes: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+    w.write_image_data(&bytes).expect("png data");
+}
+
+fn main() -> eframe::Result {
+    gsprov::ui::init_local_offset();
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "assets/screenshots".into()));
+    std::fs::create_dir_all(&out).expect("screenshot folder");
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_inner_size([1360.0, 820.0]).with_title("gsprov"),
+        persist_window: false,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "gsprov-screenshots",
+        options,
+        Box::new(move |cc| {
+            let mut app = App::new(&cc.egui_ctx, None, None);
+            app.state.dark = true;
+            let s = &mut app.doc.site.serving;
+            s.bind = "127.0.0.1".into();
+            s.http_port = 0;
+            s.tftp_port = 0;
+            s.https = false;
+            app.doc.revision += 1;
+            app.rt.server.advertise = "192.168.10.5".into();
+            app.start_servers();
+            Ok(Box::new(Shooter {
+                app,
+                out,
+                step: 0,
+                since: Instant::now(),
+                frames: 0,
+                pending: Arc::new(Mutex::new(None)),
+                requested: false,
+                traffic: None,
+            }))
+        }),
+    )
+}
