@@ -30,6 +30,9 @@ pub struct DevicesUi {
     pub fill_from: String,
     pub sort: SortBy,
     pub descending: bool,
+    /// (site revision, filter, sort, descending) -> rows shown: sorting 1,000
+    /// devices every frame would eat the frame budget.
+    cache: Option<(u64, String, SortBy, bool, std::rc::Rc<Vec<usize>>)>,
 }
 
 fn extension(d: &Device) -> &str {
@@ -110,7 +113,14 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
         }
     });
     ui.separator();
-    let rows = visible(doc, st);
+    let fresh = st.cache.as_ref().is_none_or(|(rev, f, sort, desc, _)| {
+        *rev != doc.revision || *f != st.filter || *sort != st.sort || *desc != st.descending
+    });
+    if fresh {
+        let rows = std::rc::Rc::new(visible(doc, st));
+        st.cache = Some((doc.revision, st.filter.clone(), st.sort, st.descending, rows));
+    }
+    let rows = st.cache.as_ref().map(|c| c.4.clone()).unwrap_or_default();
     let status = &rt.serving.status;
     let mut clicked: Option<(Mac, bool)> = None;
     let mut double: Option<Mac> = None;

@@ -25,6 +25,8 @@ pub struct ParamsUi {
     pub new_key: String,
     pub new_value: String,
     pub new_model: String,
+    /// (revision, level) -> (effective, inherited): layering once per edit, not per frame.
+    layers: Option<(u64, Level, std::rc::Rc<(Effective, Effective)>)>,
 }
 
 fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
@@ -73,9 +75,7 @@ fn describe(source: &Source) -> String {
 pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     let mut action = None;
     egui::Panel::left("levels").resizable(true).default_size(210.0).show(ui, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            action = level_picker_ui(ui, doc, rt);
-        });
+        action = level_picker_ui(ui, doc, rt);
     });
     egui::CentralPanel::default().show(ui, |ui| {
         let level = rt.level.clone();
@@ -134,15 +134,24 @@ fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option
         }
     });
     ui.add_space(6.0);
-    ui.strong("Devices");
-    for d in &doc.site.devices {
-        let text = if d.label.is_empty() { d.mac.colon() } else { format!("{} · {}", d.label, d.model) };
-        let r = ui.selectable_label(rt.level == Level::Device(d.mac), text).on_hover_text(d.mac.colon());
-        if r.clicked() {
-            rt.level = Level::Device(d.mac);
-            action = Some(Action::Select(d.mac));
-        }
-    }
+    ui.strong(format!("Devices ({})", doc.site.devices.len()));
+    // Only the visible rows are laid out: a site may have a thousand devices.
+    let row_h = ui.spacing().interact_size.y;
+    egui::ScrollArea::vertical().id_salt("level-devices").auto_shrink([false, true]).show_rows(
+        ui,
+        row_h,
+        doc.site.devices.len(),
+        |ui, range| {
+            for d in &doc.site.devices[range] {
+                let text = if d.label.is_empty() { d.mac.colon() } else { format!("{} · {}", d.label, d.model) };
+                let r = ui.selectable_label(rt.level == Level::Device(d.mac), text).on_hover_text(d.mac.colon());
+                if r.clicked() {
+                    rt.level = Level::Device(d.mac);
+                    action = Some(Action::Select(d.mac));
+                }
+            }
+        },
+    );
     action
 }
 
@@ -363,7 +372,11 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
         Level::Model(m) => Some(m.clone()),
         Level::Device(mac) => doc.site.device(*mac).map(|d| d.model.clone()),
     };
-    let (effective, inherited) = layers(doc, level);
+    if st.layers.as_ref().is_none_or(|(rev, l, _)| *rev != doc.revision || l != level) {
+        st.layers = Some((doc.revision, level.clone(), std::rc::Rc::new(layers(doc, level))));
+    }
+    let cached = st.layers.as_ref().map(|c| c.2.clone()).unwrap_or_default();
+    let (effective, inherited) = (&cached.0, &cached.1);
     let own: BTreeMap<String, String> = values(doc, level)
         .map(|v| v.0.iter().map(|(k, v)| (canonical_key(k).unwrap_or_else(|_| k.clone()), v.clone())).collect())
         .unwrap_or_default();
@@ -394,7 +407,7 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
             egui::Grid::new(("grid", section)).num_columns(4).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
                 for p in params {
                     let key = p.key();
-                    if let Some(e) = field_ui(ui, p, &key, &own, &effective, &inherited, st) {
+                    if let Some(e) = field_ui(ui, p, &key, &own, effective, inherited, st) {
                         edits.push(e);
                     }
                     ui.end_row();

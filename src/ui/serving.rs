@@ -148,16 +148,46 @@ impl Serving {
     }
 }
 
+/// `t` in local time; `None` outside the calendar `time` can represent (a
+/// clock gone wrong must not take the window down).
+fn local(t: SystemTime) -> Option<time::OffsetDateTime> {
+    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok()?,
+        Err(e) => -i64::try_from(e.duration().as_secs()).ok()?,
+    };
+    let dt = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    dt.checked_to_offset(crate::ui::local_offset())
+}
+
 /// A local wall-clock time, `10:32:05`.
 pub fn hms(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t).to_offset(crate::ui::local_offset());
-    format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second())
+    match local(t) {
+        Some(dt) => format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second()),
+        None => "--:--:--".into(),
+    }
 }
 
 /// Date and time for reports, `2026-11-28 10:32`.
 pub fn date_time(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t).to_offset(crate::ui::local_offset());
-    format!("{}-{:02}-{:02} {:02}:{:02}", dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute())
+    match local(t) {
+        Some(dt) => {
+            format!("{}-{:02}-{:02} {:02}:{:02}", dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute())
+        }
+        None => "(invalid time)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn times_out_of_range_do_not_panic() {
+        assert_eq!(hms(SystemTime::UNIX_EPOCH + Duration::from_secs(3600 * 10 + 62)).len(), 8);
+        assert_eq!(hms(SystemTime::UNIX_EPOCH - Duration::from_secs(u64::MAX / 2)), "--:--:--");
+        assert_eq!(date_time(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)), "(invalid time)");
+    }
 }
 
 /// The address devices should be told, when the bind address is "all".

@@ -1,0 +1,114 @@
+//! Frame cost of the desktop app with a big site: 1,000 devices and 50,000 rows
+//! in the live log. Drives the real `App` through egui_kittest (no window), times
+//! each frame (the egui pass plus tessellation of its output), and reports p50,
+//! p95 and max per view, and the process's resident memory.
+//!
+//! `cargo bench --bench gui_frame` (targets from the GUI issue: p95 < 4 ms, RSS < 150 MB).
+
+#[path = "support/bigsite.rs"]
+mod bigsite;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use egui_kittest::Harness;
+use gsprov::event::{Outcome, Protocol, Refusal, RequestRecord};
+use gsprov::ui::{App, Level, View};
+
+fn rss_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn record(i: u64, site: &gsprov::site::Site) -> RequestRecord {
+    let d = &site.devices[i as usize % site.devices.len()];
+    let served = i % 4 != 0;
+    RequestRecord {
+        id: i,
+        time: SystemTime::now() - Duration::from_millis(50_000u64.saturating_sub(i)),
+        client: SocketAddr::from(([10, 0, (i / 250 % 250) as u8, (i % 250) as u8], 5060)),
+        protocol: if i % 3 == 0 { Protocol::Tftp } else { Protocol::Http },
+        method: "GET".into(),
+        path: format!("/cfg{}.xml", d.mac),
+        user_agent: None,
+        model: Some(d.model.clone()),
+        firmware: Some("1.0.11.3".into()),
+        mac: Some(d.mac),
+        file: Some(format!("cfg{}.xml", d.mac)),
+        kind: None,
+        outcome: if served { Outcome::Served } else { Outcome::Refused { reason: Refusal::NotFound, expected: true } },
+        status: if served { 200 } else { 404 },
+        bytes: if served { 2048 } else { 0 },
+        size: Some(2048),
+        duration: Duration::from_millis(3),
+        explanation: if served {
+            "served".into()
+        } else {
+            "this 404 is expected: devices probe cfg<mac> before cfg<mac>.xml".into()
+        },
+    }
+}
+
+fn main() {
+    gsprov::ui::init_local_offset();
+    let before = rss_kb("VmRSS:");
+    let mut h =
+        Harness::builder().with_size(egui::vec2(1360.0, 820.0)).build_eframe(|cc| App::new(&cc.egui_ctx, None, None));
+    let site = bigsite::big_site(1000, gsprov::site::Encrypt::DeviceFiles);
+    let log: Vec<RequestRecord> = (0..50_000).map(|i| record(i, &site)).collect();
+    {
+        let app = h.state_mut();
+        app.doc = gsprov::ui::Doc::new(site, None);
+        for r in log {
+            app.rt.serving.status.apply(&r);
+            app.rt.serving.log.push(r);
+        }
+        app.rt.serving.log_generation += 1;
+    }
+    let first_mac = h.state().doc.site.devices[0].mac;
+    println!("view          frames   p50 ms   p95 ms   max ms");
+    for (name, view) in [
+        ("devices", View::Devices),
+        ("parameters", View::Parameters),
+        ("live log", View::Log),
+        ("status", View::Status),
+        ("files", View::Files),
+    ] {
+        {
+            let app = h.state_mut();
+            app.state.view = view;
+            app.rt.focus = Some(first_mac);
+            app.rt.level = Level::Device(first_mac);
+        }
+        // Warm-up: caches fill on the first frames after a change.
+        for _ in 0..5 {
+            h.step();
+        }
+        let mut times: Vec<f64> = Vec::with_capacity(200);
+        for i in 0..200 {
+            if view == View::Log && i % 20 == 0 {
+                // New requests arrive while following the tail.
+                let n = h.state().rt.serving.log.len() as u64;
+                let r = record(n, &h.state().doc.site);
+                let app = h.state_mut();
+                app.rt.serving.log.push(r);
+                app.rt.serving.log_generation += 1;
+            }
+            let t = Instant::now();
+            h.step();
+            let out = h.output();
+            let shapes = out.shapes.clone();
+            let ppp = out.pixels_per_point;
+            let _meshes = h.ctx.tessellate(shapes, ppp);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+        println!("{name:<12} {:>7} {:>8.2} {:>8.2} {:>8.2}", times.len(), pct(0.5), pct(0.95), times[times.len() - 1]);
+    }
+    let rss = rss_kb("VmRSS:");
+    let hwm = rss_kb("VmHWM:");
+    println!("resident memory: {} MB now, {} MB peak (process start {} MB)", rss / 1024, hwm / 1024, before / 1024);
+}
