@@ -58,8 +58,11 @@ fn main() {
         Harness::builder().with_size(egui::vec2(1360.0, 820.0)).build_eframe(|cc| App::new(&cc.egui_ctx, None, None));
     let site = bigsite::big_site(1000, gsprov::site::Encrypt::DeviceFiles);
     let log: Vec<RequestRecord> = (0..50_000).map(|i| record(i, &site)).collect();
+    let output = gsprov::generate::generate(&site, &mut || [0; 8]).expect("the bench site generates");
+    let served = gsprov::event::Served::new(&site, &output);
     {
         let app = h.state_mut();
+        app.rt.serving.status.set_known(&served);
         app.doc = gsprov::ui::Doc::new(site, None);
         for r in log {
             app.rt.serving.status.apply(&r);

@@ -32,8 +32,11 @@ pub struct DevicesUi {
     pub descending: bool,
     /// (site revision, filter, sort, descending) -> rows shown: sorting 1,000
     /// devices every frame would eat the frame budget.
-    cache: Option<(u64, String, SortBy, bool, std::rc::Rc<Vec<usize>>)>,
+    cache: Option<RowCache>,
 }
+
+/// (site revision, filter, sort, descending, rows shown).
+type RowCache = (u64, String, SortBy, bool, std::rc::Rc<Vec<usize>>);
 
 fn extension(d: &Device) -> &str {
     d.accounts.first().map(|a| a.user_id.as_str()).unwrap_or("")

@@ -24,11 +24,15 @@ pub struct LogUi {
     pub show: Show,
     /// (log generation, filter key) -> indices of matching rows.
     cache: Option<(u64, String, Vec<usize>)>,
+    /// (log generation, served and missed per 10 s bucket) for the chart.
+    buckets: Option<(u64, Buckets)>,
 }
+
+type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
-        LogUi { follow: true, device: String::new(), protocols: [true; 3], show: Show::All, cache: None }
+        LogUi { follow: true, device: String::new(), protocols: [true; 3], show: Show::All, cache: None, buckets: None }
     }
 }
 
@@ -95,7 +99,12 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
             ui.add(egui::ProgressBar::new(frac).desired_width(240.0).show_percentage());
         });
     }
-    plot_ui(ui, &serving.log);
+    if st.buckets.as_ref().is_none_or(|(g, _)| *g != serving.log_generation) {
+        st.buckets = Some((serving.log_generation, buckets(&serving.log)));
+    }
+    if let (Some((_, b)), false) = (&st.buckets, serving.log.is_empty()) {
+        plot_ui(ui, b);
+    }
     let key = st.key();
     let stale = st.cache.as_ref().is_none_or(|(g, k, _)| *g != serving.log_generation || *k != key);
     if stale {
@@ -183,13 +192,12 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
     action
 }
 
-/// Requests per 10 seconds over the last 10 minutes, served and missed.
-fn plot_ui(ui: &mut egui::Ui, log: &[crate::event::RequestRecord]) {
-    use egui_plot::{Bar, BarChart, Plot};
-    let Some(last) = log.last() else { return };
-    let end = last.time;
+/// Requests per 10 seconds over the last 10 minutes before the newest, served and missed.
+fn buckets(log: &[crate::event::RequestRecord]) -> Buckets {
     let mut served = [0u32; 60];
     let mut missed = [0u32; 60];
+    let Some(last) = log.last() else { return (served, missed) };
+    let end = last.time;
     for r in log.iter().rev() {
         let Ok(age) = end.duration_since(r.time) else { continue };
         let bucket = (age.as_secs() / 10) as usize;
@@ -202,6 +210,12 @@ fn plot_ui(ui: &mut egui::Ui, log: &[crate::event::RequestRecord]) {
             missed[59 - bucket] += 1;
         }
     }
+    (served, missed)
+}
+
+/// The requests-over-time chart.
+fn plot_ui(ui: &mut egui::Ui, (served, missed): &Buckets) {
+    use egui_plot::{Bar, BarChart, Plot};
     let bars = |counts: &[u32; 60], base: Option<&[u32; 60]>| -> Vec<Bar> {
         counts
             .iter()
@@ -216,8 +230,8 @@ fn plot_ui(ui: &mut egui::Ui, log: &[crate::event::RequestRecord]) {
             })
             .collect()
     };
-    let hits = BarChart::new("served", bars(&served, None)).color(egui::Color32::from_rgb(90, 170, 120));
-    let misses = BarChart::new("missed", bars(&missed, Some(&served))).color(egui::Color32::from_rgb(210, 120, 90));
+    let hits = BarChart::new("served", bars(served, None)).color(egui::Color32::from_rgb(90, 170, 120));
+    let misses = BarChart::new("missed", bars(missed, Some(served))).color(egui::Color32::from_rgb(210, 120, 90));
     Plot::new("requests-over-time")
         .height(90.0)
         .allow_scroll(false)

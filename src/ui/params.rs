@@ -26,8 +26,11 @@ pub struct ParamsUi {
     pub new_value: String,
     pub new_model: String,
     /// (revision, level) -> (effective, inherited): layering once per edit, not per frame.
-    layers: Option<(u64, Level, std::rc::Rc<(Effective, Effective)>)>,
+    layers: Option<LayerCache>,
 }
+
+/// (site revision, level, (effective, inherited)).
+type LayerCache = (u64, Level, std::rc::Rc<(Effective, Effective)>);
 
 fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
     match level {

@@ -177,6 +177,13 @@ pub fn date_time(t: SystemTime) -> String {
     }
 }
 
+/// The address devices should be told, when the bind address is "all".
+pub fn guess_advertise(site: &crate::site::Site) -> Option<IpAddr> {
+    let p237 = site.defaults.get("P237")?;
+    let host = p237.split('/').next()?;
+    host.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| host.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,11 +195,4 @@ mod tests {
         assert_eq!(hms(SystemTime::UNIX_EPOCH - Duration::from_secs(u64::MAX / 2)), "--:--:--");
         assert_eq!(date_time(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)), "(invalid time)");
     }
-}
-
-/// The address devices should be told, when the bind address is "all".
-pub fn guess_advertise(site: &crate::site::Site) -> Option<IpAddr> {
-    let p237 = site.defaults.get("P237")?;
-    let host = p237.split('/').next()?;
-    host.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| host.parse().ok())
 }

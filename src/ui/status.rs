@@ -170,26 +170,34 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     if let Some(mac) = fetch {
         fetch_as(doc, rt, mac);
     }
-    let unassigned: Vec<DeviceStatus> = rt.serving.status.unassigned().cloned().collect();
-    if !unassigned.is_empty() {
+    let unassigned = rt.serving.status.unassigned().count();
+    if unassigned > 0 {
         ui.separator();
-        ui.strong(format!("Unassigned: {} device(s) asked but are not in the site", unassigned.len()));
-        for u in unassigned {
-            ui.horizontal(|ui| {
-                ui.monospace(u.mac.colon());
-                ui.label(u.model.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "model unknown".into()));
-                ui.label(u.ip.map(|i| i.to_string()).unwrap_or_default());
-                ui.label(u.firmware.clone().unwrap_or_default());
-                if ui.button(format!("Adopt {}", u.mac)).clicked() {
-                    let model: Model = u.model.clone().unwrap_or_else(|| "GXP2170".parse().expect("static model"));
-                    let mut d = Device::new(u.mac, model);
-                    d.label = "adopted".into();
-                    d.accounts.push(Account::default());
-                    doc.site.upsert_device(d);
-                    doc.revision += 1;
-                    action = Some(Action::EditDevice(u.mac));
-                }
-            });
+        ui.strong(format!("Unassigned: {unassigned} device(s) asked but are not in the site"));
+        let mut adopt: Option<(Mac, Option<Model>)> = None;
+        let row_h = ui.spacing().interact_size.y + 4.0;
+        // Virtualised too: a busy LAN can have hundreds of strangers.
+        egui::ScrollArea::vertical().id_salt("unassigned").show_rows(ui, row_h, unassigned, |ui, range| {
+            for u in rt.serving.status.unassigned().skip(range.start).take(range.len()) {
+                ui.horizontal(|ui| {
+                    ui.monospace(u.mac.colon());
+                    ui.label(u.model.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "model unknown".into()));
+                    ui.label(u.ip.map(|i| i.to_string()).unwrap_or_default());
+                    ui.label(u.firmware.clone().unwrap_or_default());
+                    if ui.button(format!("Adopt {}", u.mac)).clicked() {
+                        adopt = Some((u.mac, u.model.clone()));
+                    }
+                });
+            }
+        });
+        if let Some((mac, model)) = adopt {
+            let model: Model = model.unwrap_or_else(|| "GXP2170".parse().expect("static model"));
+            let mut d = Device::new(mac, model);
+            d.label = "adopted".into();
+            d.accounts.push(Account::default());
+            doc.site.upsert_device(d);
+            doc.revision += 1;
+            action = Some(Action::EditDevice(mac));
         }
     }
     fetch_window_ui(ui.ctx(), rt);
