@@ -180,10 +180,11 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let werr = |p: PathBuf| move |source| StorageError::Write { path: p, source };
     let result = (|| {
         fs::create_dir(&tmp).map_err(werr(tmp.clone()))?;
-        let put = |name: &str, bytes: &[u8]| -> Result<(), StorageError> {
+        // `same_as`: a file already written with the same bytes, to hard-link to.
+        let put = |name: &str, bytes: &[u8], same_as: Option<&Path>| -> Result<(), StorageError> {
             // Names come from the generator (prefix/postfix checked by Site::check);
             // still, nothing may land outside the tree.
-            if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            if !is_bare_name(name) {
                 return Err(StorageError::Write {
                     path: tmp.join(name),
                     source: std::io::Error::new(
@@ -193,17 +194,29 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
                 });
             }
             let p = tmp.join(name);
+            // A hard link costs a directory entry instead of a second file; where
+            // links are not supported, write a copy.
+            if same_as.is_some_and(|first| fs::hard_link(first, &p).is_ok()) {
+                return Ok(());
+            }
             fs::write(&p, bytes).map_err(werr(p))
         };
+        // The `.bin` alias shares its bytes (one `Arc`) with `cfg<mac>`: link it.
+        let mut written: std::collections::HashMap<*const u8, PathBuf> = std::collections::HashMap::new();
         for f in &files.files {
-            put(&f.name, &f.bytes)?;
+            let key = f.bytes.as_ptr();
+            put(&f.name, &f.bytes, written.get(&key).map(PathBuf::as_path))?;
+            if !f.bytes.is_empty() {
+                written.entry(key).or_insert_with(|| tmp.join(&f.name));
+            }
         }
         for (name, bytes) in extras {
-            put(name, bytes)?;
+            put(name, bytes, None)?;
         }
         put(
             EXPORT_MARKER,
             b"This folder is written by gsprov export; it is replaced as a whole on the next export.\n",
+            None,
         )?;
         sync_dir(&tmp);
         if out.exists() {
@@ -264,10 +277,15 @@ pub fn list_firmware(dir: &Path) -> Result<Vec<FirmwareFile>, StorageError> {
     Ok(out)
 }
 
+/// A file name with no path in it: nothing built from it can leave its folder.
+fn is_bare_name(name: &str) -> bool {
+    !(name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..")
+}
+
 /// Opens a file that [`list_firmware`] listed. `name` must be a bare file name.
 pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
-    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+    if !is_bare_name(name) {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
@@ -473,5 +491,21 @@ mod tests {
         log.append("{}").unwrap();
         log.flush().unwrap();
         assert_eq!(fs::read_to_string(dir.path().join("r.jsonl")).unwrap(), "{}\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_bin_alias_is_a_hard_link_to_the_binary_file() {
+        use std::os::unix::fs::MetadataExt;
+        let site = crate::headless::demo_site();
+        let out = crate::generate::generate(&site, &mut || [7; 8]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        write_tree(&tree, &out, &[]).unwrap();
+        let a = fs::metadata(tree.join("cfg000b82a1b201")).unwrap();
+        let b = fs::metadata(tree.join("cfg000b82a1b201.bin")).unwrap();
+        assert_eq!(a.ino(), b.ino());
+        assert_eq!(a.nlink(), 2);
+        assert_ne!(a.ino(), fs::metadata(tree.join("cfg000b82a1b201.xml")).unwrap().ino());
     }
 }
