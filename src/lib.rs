@@ -14,6 +14,7 @@
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, ...).
 //! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
+//! - [`logging`]: stderr plus a rotating log file in the data folder, set up by `main`.
 
 pub mod catalog;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod formats;
 pub mod generate;
 pub mod headless;
 pub mod ids;
+pub mod logging;
 pub mod services;
 pub mod site;
 pub mod storage;
