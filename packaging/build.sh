@@ -64,7 +64,7 @@ step_assets() {
   "$bin" completions fish >"$gen/gsprov.fish"
   "$bin" manpage >"$gen/gsprov.1"
   # One page per subcommand that gsprov(1) refers to ("gsprov\-generate(1)" lines).
-  for sub in $(sed -n 's/^gsprov\\-\([a-z]*\)(1)$/\1/p' "$gen/gsprov.1"); do
+  sed -n 's/^gsprov\\-\([a-z]*\)(1)$/\1/p' "$gen/gsprov.1" | while read -r sub; do
     "$bin" manpage "$sub" >"$gen/gsprov-$sub.1"
   done
   gzip -9n "$gen"/*.1

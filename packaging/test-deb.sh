@@ -23,6 +23,7 @@ command -v debootstrap >/dev/null || { echo "test-deb.sh: debootstrap is missing
 say() { echo "test-deb.sh: $*"; }
 fail() { echo "test-deb.sh: FAIL: $*" >&2; exit 1; }
 
+# shellcheck source=/dev/null
 . /etc/os-release
 suite="${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}"
 # The first Debian mirror apt is configured with (deb822 .sources or one-line .list).
@@ -52,9 +53,9 @@ cleanup() {
   # apt, dpkg and gsprov need no /proc or /dev mount here, so this script mounts nothing.
   # Should anything be mounted under the root anyway, unmount it before deleting, and
   # never let rm cross into another filesystem.
-  local abs m
+  local abs
   abs=$(realpath -m "$work")
-  for m in $(awk -v w="$abs/" 'index($2 "/", w) == 1 { print $2 }' /proc/mounts | sort -r); do
+  awk -v w="$abs/" 'index($2 "/", w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m" || true
   done
   rm -rf --one-file-system "$work"
@@ -76,12 +77,14 @@ echo 'Dpkg::Use-Pty "0";' >"$work/etc/apt/apt.conf.d/90gsprov-test"
 
 say "apt-get update in the clean root"
 in_root apt-get update -qq >/dev/null
+# shellcheck disable=SC2016 # ${Package} is dpkg-query's field, not the shell's
 before=$(in_root dpkg-query -W -f '${Package}\n' | sort)
 
 say "apt-get install --no-install-recommends ./$(basename "$deb")"
 in_root apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" >"$root/install.log" 2>&1 ||
   { cat "$root/install.log" >&2; fail "apt-get install failed"; }
 grep -i "gsprov:" "$root/install.log" && fail "postinst complained (see above)"
+# shellcheck disable=SC2016
 after=$(in_root dpkg-query -W -f '${Package}\n' | sort)
 added=$(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')
 say "installed: $added"
@@ -93,7 +96,7 @@ say "Depends: $depends"
 [[ ", $depends," == *", libcap2-bin,"* ]] || fail "Depends lacks libcap2-bin"
 
 # Only the declared dependencies came in: no Recommends (the GUI libraries) at all.
-names() { echo "$1" | tr ',|' '\n\n' | sed 's/(.*)//; s/ //g' | grep -v '^$'; }
+names() { echo "$1" | sed 's/[,|]/\n/g' | sed 's/(.*)//; s/ //g' | grep -v '^$'; }
 for p in $(names "$recommends"); do
   echo " $added " | grep -q " $p " && fail "Recommends $p was installed with --no-install-recommends"
 done
