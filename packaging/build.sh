@@ -17,7 +17,7 @@
 #   SOURCE_DATE_EPOCH  timestamps inside the packages (default: the last commit's time)
 #
 # Needs (Debian packages): dpkg-dev (dpkg-shlibdeps computes the .deb's Depends),
-# binutils (strip), squashfs-tools (mksquashfs); python3 reads Cargo.toml.
+# binutils (strip), squashfs-tools (mksquashfs); python3 reads `cargo metadata`.
 #
 # The AppImage runtime: appimagetool is not in Debian and downloads its runtime, which this
 # build may not do. The crates.io package `appimage` 0.4.0 ships AppImageKit's type 2
@@ -37,7 +37,8 @@ CARGO_DEB_VERSION=3.8.0
 # sha256 of assets/runtime-x86_64 in the crates.io package appimage 0.4.0.
 PINNED_RUNTIME_SHA256=328e0d745c5c6817048c27bc3e8314871703f8f47ffa81a37cb06cd95a94b323
 
-version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["version"])')
+version=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "gsprov"))')
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release/gsprov"
 gen=target/packaging/generated # cargo-deb's asset paths in Cargo.toml name this folder

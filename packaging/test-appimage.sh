@@ -12,7 +12,8 @@ say() { echo "test-appimage.sh: $*"; }
 fail() { echo "test-appimage.sh: FAIL: $*" >&2; exit 1; }
 
 packaging/build.sh binary appimage
-version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["version"])')
+version=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "gsprov"))')
 image="$PWD/target/packaging/out/gsprov-${version}-x86_64.AppImage"
 [ -x "$image" ] || fail "$image was not built"
 

@@ -10,9 +10,10 @@
 #     and every Recommends/Suggests name exists in the archive;
 #   - the package removes cleanly.
 #
-# The root is a `debootstrap --variant=minbase` of this machine's Debian release from the
-# mirror in /etc/apt/sources.list*, kept in target/packaging/chroot/base (rebuilt when
-# missing; delete it to refresh) and copied afresh for every run. Needs root (chroot,
+# The root is a `debootstrap --variant=minbase` of this machine's release (Debian, or Ubuntu
+# on GitHub's runners) from the mirror in /etc/apt/sources.list*, kept in
+# target/packaging/chroot/base-<codename> (rebuilt when missing; delete it to refresh) and
+# copied afresh for every run. Needs root (chroot,
 # debootstrap). Usage: packaging/test-deb.sh   (builds the .deb first via build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,23 +27,34 @@ fail() { echo "test-deb.sh: FAIL: $*" >&2; exit 1; }
 # shellcheck source=/dev/null
 . /etc/os-release
 suite="${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}"
-# The first Debian mirror apt is configured with (deb822 .sources or one-line .list).
-mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*debian\/\{0,1\}\) *$/\1/p' | grep -v security | head -n1 || true)
-[ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' || true)
-[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list*"
+# The distribution's own mirror, as apt is configured here: /etc/apt/sources.list.d/<ID>.sources
+# (deb822, Debian 12+ and Ubuntu 24.04+) or else the first one-line entry in sources.list.
+# GSPROV_DEB_TEST_MIRROR overrides it.
+mirror="${GSPROV_DEB_TEST_MIRROR:-}"
+if [ -z "$mirror" ] && [ -f "/etc/apt/sources.list.d/$ID.sources" ]; then
+  mirror=$(awk '$1 == "URIs:" && $2 !~ /security/ { print $2; exit }' "/etc/apt/sources.list.d/$ID.sources")
+fi
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+  mirror=$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list)
+fi
+# Ubuntu keeps the desktop portals (Suggests) in universe.
+components=main
+[ "$ID" = ubuntu ] && components=main,universe
+[ -n "$mirror" ] || fail "no $ID mirror found in /etc/apt/sources.list* (set GSPROV_DEB_TEST_MIRROR)"
 
 packaging/build.sh binary assets deb
-version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["version"])')
+version=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "gsprov"))')
 deb="target/packaging/out/gsprov_${version}-1_amd64.deb"
 [ -f "$deb" ] || fail "$deb was not built"
 
 root=target/packaging/chroot
 base="$root/base-$suite"
 if [ ! -f "$base/.gsprov-base-ok" ]; then
-  say "debootstrap --variant=minbase $suite from $mirror (once; kept in $base)"
+  say "debootstrap --variant=minbase --components=$components $suite from $mirror (once; kept in $base)"
   rm -rf "$base" "$base.tmp"
   mkdir -p "$root"
-  debootstrap --variant=minbase "$suite" "$base.tmp" "$mirror" >"$root/debootstrap.log" 2>&1 ||
+  debootstrap --variant=minbase --components="$components" "$suite" "$base.tmp" "$mirror" >"$root/debootstrap.log" 2>&1 ||
     { tail -n 20 "$root/debootstrap.log" >&2; fail "debootstrap failed (log: $root/debootstrap.log)"; }
   touch "$base.tmp/.gsprov-base-ok"
   mv "$base.tmp" "$base"
@@ -63,11 +75,8 @@ cleanup() {
 trap cleanup EXIT
 rm -rf "$work"
 cp -a "$base" "$work"
-# The same archive suites as this machine (updates, security): a user's system has them.
-rm -f "$work/etc/apt/sources.list"
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] && cp "$f" "$work/etc/apt/sources.list.d/host-$(basename "$f" .list).$([ "${f##*.}" = sources ] && echo sources || echo list)"
-done
+# apt in the root uses the sources.list debootstrap wrote: the release suite of the mirror
+# above, nothing else from this machine (its other sources may need keys the root lacks).
 cp /etc/resolv.conf "$work/etc/resolv.conf"
 cp "$deb" "$work/tmp/"
 in_root() { chroot "$work" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
