@@ -1,10 +1,11 @@
 //! Command-line arguments: clap types, then validated options. Opens no file and
 //! binds no socket; `headless` and `main` do the work.
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::formats::crypto::Digest;
 use crate::ids::Mac;
@@ -25,8 +26,11 @@ pub mod exit {
     pub const SERVICE: u8 = 5;
 }
 
+/// `gsprov --version`: the crate version and the git commit it was built from (build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GSPROV_GIT_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "gsprov", version, about = "Provisioning workstation for Grandstream SIP devices", long_about = None)]
+#[command(name = "gsprov", version = VERSION, about = "Provisioning workstation for Grandstream SIP devices", long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -53,6 +57,20 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fetch a file the way a device would and show what it gets (a self-test).
     Fetch(FetchArgs),
+    /// Print a shell completion script (packaging runs this; see packaging/build.sh).
+    #[command(hide = true)]
+    Completions(CompletionsArgs),
+    /// Print a man page in roff (packaging runs this; see packaging/build.sh).
+    #[command(hide = true)]
+    Manpage(ManpageArgs),
+}
+
+impl Command {
+    /// Whether a run of this command belongs in the log file. The packaging helpers
+    /// only print text, often on a build machine, so they leave no log behind.
+    pub fn writes_log(&self) -> bool {
+        !matches!(self, Command::Completions(_) | Command::Manpage(_))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -198,4 +216,45 @@ pub struct FetchArgs {
     pub json: bool,
     /// tftp://HOST[:PORT]/NAME, http://HOST[:PORT]/PATH or https://...
     pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Writes the completion script for `shell`, generated from the clap types above.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "gsprov", &mut buf);
+    out.write_all(&buf)
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Print gsprov-<SUBCOMMAND>(1), one of the pages gsprov(1) refers to, instead of gsprov(1).
+    pub subcommand: Option<String>,
+}
+
+/// Writes the gsprov(1) man page, or gsprov-<subcommand>(1), generated from the clap types above.
+pub fn write_manpage(subcommand: Option<&str>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut cli = Cli::command();
+    // Built, so that subcommands carry the global options (-v) in their synopsis.
+    cli.build();
+    let page = match subcommand {
+        None => cli,
+        Some(name) => cli
+            .find_subcommand(name)
+            .cloned()
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("no subcommand {name:?} (see gsprov --help)"),
+                )
+            })?
+            .version(VERSION),
+    };
+    clap_mangen::Man::new(page).render(out)
 }

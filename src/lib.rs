@@ -23,6 +23,7 @@
 //! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
 //! - [`report`]: the handover report (CSV, HTML), pure.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
+//! - [`logging`]: stderr plus a rotating log file in the data folder, set up by `main`.
 
 pub mod catalog;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod formats;
 pub mod generate;
 pub mod headless;
 pub mod ids;
+pub mod logging;
 pub mod report;
 pub mod services;
 pub mod site;

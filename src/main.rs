@@ -4,18 +4,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gsprov::cli::{Cli, Command, exit};
+use gsprov::cli::{self, Cli, Command, exit};
 use gsprov::headless::{self, Term};
 
 fn main() -> ExitCode {
     gsprov::ui::init_local_offset();
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    tracing_subscriber::fmt().with_env_filter(level).with_writer(std::io::stderr).with_target(false).init();
+    let _log = gsprov::logging::init(cli.verbose, cli.command.as_ref().is_none_or(Command::writes_log));
+    tracing::info!("gsprov {} started", cli::VERSION);
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr();
     let mut term = Term { out: &mut out, err: &mut err };
@@ -37,6 +33,10 @@ fn main() -> ExitCode {
             headless::serve(a, &mut term, &rx)
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
+        Some(Command::Completions(a)) => cli::write_completions(a.shell, term.out).map_err(headless::Error::Output),
+        Some(Command::Manpage(a)) => {
+            cli::write_manpage(a.subcommand.as_deref(), term.out).map_err(headless::Error::Output)
+        }
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),

@@ -8,6 +8,8 @@ fn gsprov(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gsprov"))
         .args(args)
         .env_remove("GSPROV_XML_PASSWORD")
+        // No log file: test runs stay out of the developer's data folder (logs have their own tests).
+        .env("GSPROV_LOG_DIR", "")
         .output()
         .expect("run gsprov")
 }
@@ -249,4 +251,75 @@ fn new_writes_a_site_that_checks_clean() {
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     let o = gsprov(&["--bogus"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+fn gsprov_logging_to(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gsprov")).args(args).env("GSPROV_LOG_DIR", dir).output().expect("run gsprov")
+}
+
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let o = gsprov(&["--version"]);
+    assert!(o.status.success());
+    let line = text(&o.stdout);
+    let expected = format!("gsprov {} (", env!("CARGO_PKG_VERSION"));
+    assert!(line.starts_with(&expected) && line.trim_end().ends_with(')'), "{line}");
+    // A short hash from build.rs, or "unknown" when built outside a git checkout.
+    let commit = line.trim_end().trim_end_matches(')').rsplit('(').next().unwrap();
+    assert!(commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{line}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_definition() {
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef gsprov"), ("fish", "complete -c gsprov")] {
+        let o = gsprov(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", text(&o.stderr));
+        let script = text(&o.stdout);
+        assert!(script.contains(marker) && script.contains("generate"), "{shell} script:\n{script}");
+    }
+    let page = gsprov(&["manpage"]);
+    assert!(page.status.success());
+    let page = text(&page.stdout);
+    assert!(page.contains(".TH gsprov 1") && page.contains("gsprov\\-generate(1)"), "{page}");
+    // Every page the main page refers to exists (packaging/build.sh installs them all).
+    for name in ["open", "new", "check", "generate", "import", "decode"] {
+        let o = gsprov(&["manpage", name]);
+        assert!(o.status.success() && text(&o.stdout).contains(&format!(".TH gsprov-{name} 1")), "{name}");
+    }
+    let unknown = gsprov(&["manpage", "nonsense"]);
+    assert!(!unknown.status.success() && text(&unknown.stderr).contains("nonsense"));
+    // The packaging helpers stay out of the user-facing help.
+    let help = text(&gsprov(&["--help"]).stdout);
+    assert!(!help.contains("completions") && !help.contains("manpage"), "{help}");
+}
+
+#[test]
+fn each_run_logs_to_a_daily_file_in_the_log_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let o = gsprov_logging_to(&logs, &["check", demo().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let files: Vec<_> =
+        std::fs::read_dir(&logs).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("gsprov.") && files[0].ends_with(".log"), "{files:?}");
+    let log = std::fs::read_to_string(logs.join(&files[0])).unwrap();
+    assert!(log.contains(&format!("gsprov {} (", env!("CARGO_PKG_VERSION"))), "{log}");
+    assert!(!log.contains('\u{1b}'), "no terminal colours in the file: {log:?}");
+    // The packaging helpers print text only and leave no log behind.
+    let quiet = dir.path().join("quiet");
+    assert!(gsprov_logging_to(&quiet, &["completions", "bash"]).status.success());
+    assert!(!quiet.exists());
+}
+
+#[test]
+fn a_log_folder_that_cannot_be_made_never_fails_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, "").unwrap();
+    let o = gsprov_logging_to(&file.join("logs"), &["-v", "check", demo().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let said = text(&o.stderr);
+    assert!(said.contains("0 error(s)"), "the command still ran: {said}");
+    assert!(said.contains("no log file in"), "-v says why: {said}");
 }

@@ -1,0 +1,1 @@
+//! Empty: see Cargo.toml. This package exists only to fetch the AppImage runtime.
