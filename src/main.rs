@@ -36,6 +36,8 @@ fn main() -> ExitCode {
             headless::serve(a, &mut term, &rx)
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
+        Some(Command::Discover(a)) => headless::discover(a, &mut term, &interrupt()),
+        Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
@@ -44,6 +46,17 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A channel that receives once per Ctrl-C.
+fn interrupt() -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    }) {
+        eprintln!("gsprov: cannot catch Ctrl-C ({e}); stop with kill -9");
+    }
+    rx
 }
 
 fn gui(site: Option<std::path::PathBuf>) -> ExitCode {
