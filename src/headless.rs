@@ -646,8 +646,9 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
             Event::Discovery(DiscoveryEvent::Failed { task, error }) => notes.push(format!("{task}: {error}")),
             _ => {}
         }
+        // Progress goes to stderr in both modes: stdout carries only the list.
         let shown = matches!(ev, Event::Discovery(_) | Event::Failed { .. } | Event::Completed(_));
-        if !args.json && shown {
+        if shown {
             let line = match &ev {
                 Event::Discovery(d) => discovery_line(d),
                 Event::Failed { protocol, error } => format!("{protocol} plug-and-play listener: {error}"),
