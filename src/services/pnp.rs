@@ -58,6 +58,16 @@ pub(super) fn bind(rt: &tokio::runtime::Runtime, cfg: &PnpConfig) -> Result<UdpS
     let fail = |e: std::io::Error| bind_error(addr, &e);
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(socket2::Protocol::UDP)).map_err(fail)?;
     s.set_reuse_address(true).map_err(fail)?;
+    // BSDs (macOS) share a multicast port only with SO_REUSEPORT; on Linux it
+    // would spread unicast replies over sockets, so it stays off there.
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
+    s.set_reuse_port(true).map_err(fail)?;
     s.bind(&addr.into()).map_err(fail)?;
     s.join_multicast_v4(&cfg.group, &cfg.interface).map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrNotAvailable => ServiceError::AddressNotAvailable { ip: IpAddr::V4(cfg.interface) },
