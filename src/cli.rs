@@ -57,6 +57,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fetch a file the way a device would and show what it gets (a self-test).
     Fetch(FetchArgs),
+    /// Look for Grandstream devices on a LAN (PnP, mDNS, neighbour table) and list them.
+    Discover(DiscoverArgs),
+    /// List this computer's network interfaces (to pick one for --interface).
+    Interfaces(InterfacesArgs),
     /// Print a shell completion script (packaging runs this; see packaging/build.sh).
     #[command(hide = true)]
     Completions(CompletionsArgs),
@@ -175,6 +179,109 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "https_port")]
     pub no_https: bool,
     /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Answer Grandstream plug-and-play SUBSCRIBEs (multicast 224.0.1.75, UDP 5060)
+    /// with this server's URL, so factory-fresh units on the LAN provision themselves.
+    #[arg(long)]
+    pub pnp: bool,
+    /// UDP port of the plug-and-play responder (devices use 5060).
+    #[arg(long, requires = "pnp", value_name = "N")]
+    pub pnp_port: Option<u16>,
+    /// Which units the plug-and-play responder answers.
+    #[arg(long, requires = "pnp", value_enum, default_value = "all")]
+    pub pnp_answer: PnpAnswerArg,
+    /// The URL handed out instead of http://<interface address>:<HTTP port>/ (must end in /).
+    #[arg(long, requires = "pnp", value_parser = folder_url)]
+    pub pnp_url: Option<String>,
+    /// Interface (name or IPv4 address) to answer plug-and-play on and to name in the URL
+    /// (default: the one holding --bind, else the first that is not loopback; see `gsprov interfaces`).
+    #[arg(long, requires = "pnp")]
+    pub interface: Option<String>,
+}
+
+/// Which plug-and-play SUBSCRIBEs are answered.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PnpAnswerArg {
+    /// Every Grandstream unit.
+    All,
+    /// Only units whose MAC the site lists.
+    Known,
+    /// Nobody: listen and log only.
+    Nobody,
+}
+
+impl From<PnpAnswerArg> for crate::event::PnpAnswer {
+    fn from(a: PnpAnswerArg) -> Self {
+        match a {
+            PnpAnswerArg::All => crate::event::PnpAnswer::All,
+            PnpAnswerArg::Known => crate::event::PnpAnswer::KnownOnly,
+            PnpAnswerArg::Nobody => crate::event::PnpAnswer::Nobody,
+        }
+    }
+}
+
+/// A provisioning URL: a scheme, a host, and a folder (ending in `/`, spec §5.2).
+fn folder_url(s: &str) -> Result<String, String> {
+    let ok_scheme = ["http://", "https://", "tftp://"].iter().any(|p| s.to_ascii_lowercase().starts_with(p));
+    if !ok_scheme {
+        return Err("the URL must start with http://, https:// or tftp://".into());
+    }
+    if !s.ends_with('/') {
+        return Err(format!("devices want a folder: end the URL with '/' ({s}/)"));
+    }
+    Ok(s.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Site file: its devices are marked known (and --adopt adds the others to it).
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// How long to look (plug-and-play units announce themselves only while booting).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400), value_name = "N")]
+    pub seconds: u64,
+    /// Print the list as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Interface name or IPv4 address (default: the first that is not loopback; see `gsprov interfaces`).
+    #[arg(long)]
+    pub interface: Option<String>,
+    /// Also probe every address of the interface's subnet (at most a /24, one small UDP
+    /// datagram each, rate limited) so the neighbour table learns every MAC. Off by default.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Probes per second for --sweep.
+    #[arg(long, default_value_t = 50, requires = "sweep", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub sweep_rate: u32,
+    /// Also ask the LAN's DHCP server once (a DHCPDISCOVER; nothing is leased) which
+    /// provisioning options it hands out. Needs root (UDP port 68). Off by default.
+    #[arg(long)]
+    pub dhcp: bool,
+    /// The URL to compare the DHCP server's option 66 with (default: from the site's HTTP port).
+    #[arg(long, value_parser = folder_url)]
+    pub url: Option<String>,
+    /// UDP port to listen on for plug-and-play SUBSCRIBEs (never answered while discovering).
+    #[arg(long, default_value_t = 5060, value_name = "N")]
+    pub pnp_port: u16,
+    /// Do not listen for plug-and-play SUBSCRIBEs.
+    #[arg(long)]
+    pub no_pnp: bool,
+    /// Do not browse mDNS.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// UDP port for mDNS (5353 on a real LAN).
+    #[arg(long, default_value_t = 5353, value_name = "N")]
+    pub mdns_port: u16,
+    /// Add every discovered Grandstream device that --site does not list, with its
+    /// detected model, to the site file (the old file is kept as .bak).
+    #[arg(long, requires = "site")]
+    pub adopt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InterfacesArgs {
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -1,8 +1,9 @@
 //! Messages between the front ends and the services, one direction each:
 //! [`Command`] (front end -> services, imperative) and [`Event`] (services ->
 //! front ends, past tense), plus what they carry: the serving configuration
-//! ([`ServeConfig`], [`Served`], [`Policy`]) and one [`RequestRecord`] per
-//! request.
+//! ([`ServeConfig`], [`Served`], [`Policy`], [`PnpConfig`]), one
+//! [`RequestRecord`] per request, and discovery ([`DiscoveryConfig`],
+//! [`DiscoveryEvent`], [`Sighting`]).
 //!
 //! Plain data: no sockets, threads, files or clock. Any layer may use it; it
 //! depends only on `site`, `generate`, `formats` and `ids`. Nothing here ever
@@ -11,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,17 +31,32 @@ pub enum Protocol {
     Tftp,
     Http,
     Https,
+    /// The SIP plug-and-play responder ([`PnpConfig`]): its records are the
+    /// `ua-profile` SUBSCRIBEs it heard and what it answered.
+    Sip,
 }
 
 impl Protocol {
+    /// The file servers (the PnP responder, [`Protocol::Sip`], is configured apart: [`ServeConfig::pnp`]).
     pub const ALL: [Protocol; 3] = [Protocol::Tftp, Protocol::Http, Protocol::Https];
 
-    /// URL scheme: `tftp`, `http`, `https`.
+    /// URL scheme: `tftp`, `http`, `https`, `sip`.
     pub fn scheme(self) -> &'static str {
         match self {
             Protocol::Tftp => "tftp",
             Protocol::Http => "http",
             Protocol::Https => "https",
+            Protocol::Sip => "sip",
+        }
+    }
+
+    /// The port a URL may leave out (69, 80, 443, 5060).
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Tftp => 69,
+            Protocol::Http => 80,
+            Protocol::Https => 443,
+            Protocol::Sip => 5060,
         }
     }
 }
@@ -51,6 +67,7 @@ impl fmt::Display for Protocol {
             Protocol::Tftp => "TFTP",
             Protocol::Http => "HTTP",
             Protocol::Https => "HTTPS",
+            Protocol::Sip => "SIP",
         })
     }
 }
@@ -69,6 +86,12 @@ pub enum Command {
     ReplaceFiles(Served),
     /// Known-MACs-only, serving window, HTTP authentication.
     SetPolicy(Policy),
+    /// Start looking for devices (discovery sources already running are
+    /// stopped first). Independent of the servers: [`Command::Stop`] does not
+    /// stop discovery. Results arrive as [`Event::Discovery`].
+    StartDiscovery(Box<DiscoveryConfig>),
+    /// Stop every discovery source. Returns within 1 s.
+    StopDiscovery,
 }
 
 /// Everything the servers need. Build it with [`ServeConfig::from_site`] and
@@ -90,6 +113,8 @@ pub struct ServeConfig {
     /// Where the HTTPS certificate and key live (PEM, created on first use);
     /// `None`: a fresh certificate in memory for this run.
     pub tls_identity: Option<PathBuf>,
+    /// The SIP plug-and-play responder; `None` (the default): off.
+    pub pnp: Option<PnpConfig>,
 }
 
 /// Why a site's serving settings cannot be used.
@@ -117,7 +142,25 @@ impl ServeConfig {
             firmware_dir: paths.firmware_dir,
             request_log: paths.request_log,
             tls_identity: paths.tls_identity,
+            pnp: None,
         })
+    }
+
+    /// No file server, no files: only the PnP responder (e.g. listening for
+    /// SUBSCRIBEs while discovering, [`PnpAnswer::Nobody`]).
+    pub fn pnp_only(pnp: PnpConfig) -> ServeConfig {
+        ServeConfig {
+            bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            tftp_port: None,
+            http_port: None,
+            https_port: None,
+            served: Served::default(),
+            policy: Policy::default(),
+            firmware_dir: None,
+            request_log: None,
+            tls_identity: None,
+            pnp: Some(pnp),
+        }
     }
 
     /// Whether a server is enabled.
@@ -126,8 +169,68 @@ impl ServeConfig {
             Protocol::Tftp => self.tftp_port,
             Protocol::Http => self.http_port,
             Protocol::Https => self.https_port,
+            Protocol::Sip => self.pnp.as_ref().map(|p| p.port),
         }
     }
+}
+
+/// The SIP plug-and-play responder (spec §5.2): listens on UDP `port` joined
+/// to the multicast `group` on the interface whose IPv4 address is
+/// `interface`, answers a Grandstream unit's `ua-profile` SUBSCRIBE with
+/// `200 OK`, then sends it a NOTIFY whose body is the provisioning URL,
+/// retransmitted (RFC 3261 timer A/B style) until the unit answers 200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PnpConfig {
+    /// The IPv4 address of the interface to listen on (the group is joined
+    /// there) and the host of the URL handed out.
+    pub interface: Ipv4Addr,
+    /// 5060 on a real LAN (devices send there); tests pick another.
+    pub port: u16,
+    /// 224.0.1.75 ("SIP" all-servers group); tests may pick another.
+    pub group: Ipv4Addr,
+    pub answer: PnpAnswer,
+    /// The URL to hand out (must end in `/`). `None`: built from `interface`
+    /// and the first running server of HTTP, HTTPS, TFTP
+    /// (`services::discovery::provisioning_url`).
+    pub url: Option<String>,
+    /// RFC 3261 T1: first NOTIFY retransmission after T1, then 2·T1, 4·T1, ...
+    pub t1: Duration,
+    /// NOTIFYs sent at most (the first one included); the exchange is given
+    /// up 64·T1 after the first (32 s with the default T1 of 500 ms).
+    pub max_tries: u32,
+}
+
+/// The SIP port and group devices use.
+pub const PNP_PORT: u16 = 5060;
+pub const PNP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 1, 75);
+
+impl PnpConfig {
+    /// Port 5060, group 224.0.1.75, T1 500 ms, 7 tries, answering Grandstream units.
+    pub fn new(interface: Ipv4Addr) -> PnpConfig {
+        PnpConfig {
+            interface,
+            port: PNP_PORT,
+            group: PNP_GROUP,
+            answer: PnpAnswer::All,
+            url: None,
+            t1: Duration::from_millis(500),
+            max_tries: 7,
+        }
+    }
+}
+
+/// Which SUBSCRIBEs the PnP responder answers. Every one is logged either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PnpAnswer {
+    /// Every Grandstream unit (other vendors' phones send the same SUBSCRIBE
+    /// and are never answered: the URL holds Grandstream files).
+    #[default]
+    All,
+    /// Only MACs the site lists.
+    KnownOnly,
+    /// Nobody: listen and log only.
+    Nobody,
 }
 
 /// Files beside a site (see `storage::site_paths`).
@@ -335,6 +438,9 @@ pub enum Event {
     WindowClosed { reason: String },
     /// A server stopped.
     Stopped { protocol: Protocol },
+    /// Something discovery found or did ([`Command::StartDiscovery`], and the
+    /// PnP responder's sightings).
+    Discovery(DiscoveryEvent),
 }
 
 /// A request number, unique within one `Supervisor`.
@@ -562,6 +668,260 @@ impl fmt::Display for RequestRecord {
             write!(f, ": {}", self.explanation)?;
         }
         Ok(())
+    }
+}
+
+/// A network interface with an IPv4 address: where gsprov serves, announces
+/// and discovers (the technician picks one; `services::interfaces::list`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct NetInterface {
+    /// `eth0`, `en0`, `Ethernet 2`.
+    pub name: String,
+    pub ipv4: Ipv4Addr,
+    /// Network prefix length (24 for 255.255.255.0).
+    pub prefix: u8,
+    pub loopback: bool,
+}
+
+impl NetInterface {
+    /// The network address (`10.0.0.0` for 10.0.0.2/24).
+    pub fn network(&self) -> Ipv4Addr {
+        let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) };
+        Ipv4Addr::from(u32::from(self.ipv4) & mask)
+    }
+}
+
+impl fmt::Display for NetInterface {
+    /// `eth0 10.0.0.2/24`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.name, self.ipv4, self.prefix)
+    }
+}
+
+/// What to discover with, for [`Command::StartDiscovery`]. Every active
+/// source is off unless asked for: only the passive ones (mDNS browse, which
+/// sends standard mDNS queries, and reading the OS neighbour table) are on by
+/// [`DiscoveryConfig::new`]. The PnP listener is not here: it is the PnP
+/// responder of the servers ([`ServeConfig::pnp`], [`PnpAnswer::Nobody`] to
+/// only listen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// The LAN to look at.
+    pub interface: NetInterface,
+    /// mDNS/DNS-SD browsing; `None`: off.
+    pub mdns: Option<MdnsConfig>,
+    /// Read the OS neighbour (ARP) table this often; `None`: never.
+    pub neighbours: Option<Duration>,
+    /// Probe every address of a subnet so the neighbour table fills; `None`
+    /// (the default): never. Only on the technician's explicit request.
+    pub sweep: Option<SweepConfig>,
+    /// Ask the LAN's DHCP server once what it hands out; `None` (the default): never.
+    pub dhcp: Option<DhcpConfig>,
+    /// The provisioning URL gsprov hands out, compared with the DHCP server's option 66.
+    pub url: Option<String>,
+}
+
+impl DiscoveryConfig {
+    /// mDNS on the standard port and the neighbour table every 5 s; no sweep, no DHCP probe.
+    pub fn new(interface: NetInterface) -> DiscoveryConfig {
+        DiscoveryConfig {
+            interface,
+            mdns: Some(MdnsConfig::default()),
+            neighbours: Some(Duration::from_secs(5)),
+            sweep: None,
+            dhcp: None,
+            url: None,
+        }
+    }
+}
+
+/// mDNS/DNS-SD browsing (spec §5.3, §11: no evidence that Grandstream units
+/// announce anything; instances whose name, host or TXT record names a
+/// Grandstream model or MAC are reported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdnsConfig {
+    /// 5353 on a real LAN; tests may pick another.
+    pub port: u16,
+    /// Fully qualified service types, ending in `._tcp.local.` or `._udp.local.`.
+    pub service_types: Vec<String>,
+}
+
+/// The service types browsed by default.
+pub const MDNS_SERVICE_TYPES: [&str; 3] = ["_http._tcp.local.", "_https._tcp.local.", "_sip._udp.local."];
+
+impl Default for MdnsConfig {
+    fn default() -> Self {
+        MdnsConfig { port: 5353, service_types: MDNS_SERVICE_TYPES.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
+/// An explicit sweep: one small UDP datagram (to the discard port, 9) to each
+/// address of `network/prefix`, at most `rate` per second, so that the OS
+/// learns every neighbour's MAC. Refused for networks larger than a /24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepConfig {
+    pub network: Ipv4Addr,
+    pub prefix: u8,
+    /// Probes per second (at least 1).
+    pub rate: u32,
+    pub port: u16,
+}
+
+impl SweepConfig {
+    /// The interface's own subnet (at most a /24 of it), 50 probes per second, port 9.
+    pub fn of(interface: &NetInterface) -> SweepConfig {
+        let prefix = interface.prefix.max(24);
+        let probe = NetInterface { prefix, ..interface.clone() };
+        SweepConfig { network: probe.network(), prefix, rate: 50, port: 9 }
+    }
+}
+
+/// The opt-in DHCP preflight: one DHCPDISCOVER on the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DhcpConfig {
+    /// How long to wait for an offer.
+    pub timeout: Duration,
+    /// 67 and 68 on a real LAN.
+    pub server_port: u16,
+    pub client_port: u16,
+}
+
+impl Default for DhcpConfig {
+    fn default() -> Self {
+        DhcpConfig { timeout: Duration::from_secs(4), server_port: 67, client_port: 68 }
+    }
+}
+
+/// How a device was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Its plug-and-play SUBSCRIBE (MAC, model, firmware, IP).
+    Pnp,
+    /// An mDNS/DNS-SD instance naming a Grandstream model or MAC.
+    Mdns,
+    /// A TFTP/HTTP(S) request to our servers (file name, User-Agent).
+    Request,
+    /// The OS neighbour (ARP) table: a MAC with a Grandstream OUI.
+    Neighbour,
+}
+
+impl Source {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Pnp => "PnP",
+            Source::Mdns => "mDNS",
+            Source::Request => "request",
+            Source::Neighbour => "neighbour",
+        }
+    }
+}
+
+/// One observation of a device by one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sighting {
+    #[serde(serialize_with = "ser_time")]
+    pub time: SystemTime,
+    pub source: Source,
+    pub mac: Option<Mac>,
+    pub ip: Option<IpAddr>,
+    pub model: Option<Model>,
+    pub firmware: Option<String>,
+    /// What was seen, for people: `SUBSCRIBE from 10.0.0.5:5080`, an mDNS instance name, ...
+    pub detail: String,
+}
+
+/// The parts of discovery that start, fail and stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiscoveryTask {
+    /// The PnP responder of the servers ([`ServeConfig::pnp`]): says what it answers with.
+    Pnp,
+    Mdns,
+    Neighbours,
+    Sweep,
+    Dhcp,
+}
+
+impl fmt::Display for DiscoveryTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            DiscoveryTask::Pnp => "PnP responder",
+            DiscoveryTask::Mdns => "mDNS",
+            DiscoveryTask::Neighbours => "neighbour table",
+            DiscoveryTask::Sweep => "sweep",
+            DiscoveryTask::Dhcp => "DHCP preflight",
+        })
+    }
+}
+
+/// Discovery, services -> front ends (inside [`Event::Discovery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoveryEvent {
+    /// A task began; `detail` says what it does and where.
+    Started { task: DiscoveryTask, detail: String },
+    /// A task could not start or failed; `error` says what to do.
+    Failed { task: DiscoveryTask, error: String },
+    /// A device was seen (folded by `services::discovery::Discovery`).
+    Seen(Sighting),
+    /// The sweep sent its last probe.
+    SweepFinished { probed: u32 },
+    /// The DHCP preflight's result.
+    Dhcp(DhcpReport),
+    /// A task stopped.
+    Stopped { task: DiscoveryTask },
+}
+
+/// What the LAN's DHCP server hands out that matters for provisioning, next
+/// to what gsprov would hand out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DhcpReport {
+    pub interface: String,
+    /// The server that answered (option 54, else the packet's source); `None`: no answer.
+    pub server: Option<Ipv4Addr>,
+    pub offered: Option<Ipv4Addr>,
+    pub option66: Option<String>,
+    /// Vendor-specific information, raw (its sub-option layout is unknown, spec §13).
+    pub option43: Option<Vec<u8>>,
+    pub option150: Vec<Ipv4Addr>,
+    pub option160: Option<String>,
+    /// The URL gsprov hands out.
+    pub expected: Option<String>,
+    pub verdict: Option66Verdict,
+    /// Ready-to-paste option-66 settings (`formats::dhcp::option66_snippets`), server -> text.
+    pub snippets: Vec<(String, String)>,
+}
+
+/// How the DHCP server's option 66 compares with gsprov's URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Option66Verdict {
+    /// No DHCP server answered.
+    #[default]
+    NoAnswer,
+    /// The server sends no option 66: devices will not find gsprov through DHCP.
+    Missing,
+    /// Option 66 points at gsprov.
+    Matches,
+    /// Option 66 points elsewhere: devices will ask that server, not gsprov.
+    Differs,
+    /// A server answered, but there is no gsprov URL to compare with.
+    NothingToCompare,
+}
+
+impl Option66Verdict {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Option66Verdict::NoAnswer => "no DHCP server answered",
+            Option66Verdict::Missing => {
+                "the DHCP server sends no option 66: devices will not learn gsprov's address from DHCP"
+            }
+            Option66Verdict::Matches => "option 66 points at gsprov",
+            Option66Verdict::Differs => {
+                "option 66 points elsewhere: devices that honour it (P145 = 1, the default) will ask that server instead of gsprov"
+            }
+            Option66Verdict::NothingToCompare => "a DHCP server answered; no gsprov URL to compare with",
+        }
     }
 }
 

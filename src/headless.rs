@@ -1,5 +1,6 @@
 //! The terminal front end: `new`, `check`, `generate`, `import`, `decode`,
-//! `serve` (events as lines or JSON) and `fetch` (a device's view).
+//! `serve` (events as lines or JSON), `fetch` (a device's view), `discover`
+//! (the merged list of devices on a LAN) and `interfaces`.
 //! Prints to the writers it is given; every failure is a typed [`Error`] whose
 //! [`Error::exit_code`] is the documented exit code. Owns no socket or thread:
 //! serving goes through `services::Supervisor`, fetching through
@@ -12,10 +13,14 @@ use serde_json::json;
 
 use crate::catalog::{Catalog, ValueKind};
 use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeArgs, exit};
+use crate::cli::{DiscoverArgs, InterfacesArgs};
 use crate::event::{self, Event, Protocol, ServeConfig, ServiceError};
+use crate::event::{DhcpConfig, DiscoveryConfig, DiscoveryEvent, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
 use crate::formats::{binary, crypto, xml};
 use crate::generate;
 use crate::services::client::{self, FetchError, FetchOptions};
+use crate::services::discovery::{self, Discovery};
+use crate::services::interfaces::{self, InterfaceError};
 use crate::services::{Hooks, Status, Supervisor};
 use crate::site::{self, Severity, Site};
 use crate::storage::{self, StorageError};
@@ -47,6 +52,10 @@ pub enum Error {
     Service { protocol: Protocol, error: ServiceError },
     #[error("{url}: {error}")]
     Fetch { url: String, error: FetchError },
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    #[error("{0}")]
+    PnpInterface(String),
 }
 
 impl Error {
@@ -60,6 +69,8 @@ impl Error {
             Error::Service { .. } => exit::SERVICE,
             Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
             Error::Fetch { .. } => exit::SERVICE,
+            Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
+            Error::Interface(_) | Error::PnpInterface(_) => exit::PROBLEMS,
         }
     }
 }
@@ -330,6 +341,9 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
         return Err(Error::NothingToServe);
     }
+    if args.pnp {
+        config.pnp = Some(pnp_config(args, config.bind)?);
+    }
     let served = config.served.clone();
     let firmware_dir = config.firmware_dir.clone();
     let bind = config.bind;
@@ -409,6 +423,37 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     Ok(())
 }
 
+/// The PnP responder for `serve --pnp`: on `--interface`, else the interface
+/// holding the bind address, else the first that is not loopback.
+fn pnp_config(args: &ServeArgs, bind: std::net::IpAddr) -> Result<PnpConfig, Error> {
+    let all = interfaces::list()?;
+    let bound = match bind {
+        std::net::IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+        _ => None,
+    };
+    let iface = match (&args.interface, bound) {
+        (Some(w), _) => interfaces::choose(&all, Some(w))?,
+        (None, Some(v4)) => interfaces::holding(&all, v4)
+            .ok_or_else(|| InterfaceError::NotFound { wanted: v4.to_string(), have: interfaces::describe(&all) })?,
+        (None, None) => interfaces::choose(&all, None)?,
+    };
+    if let Some(v4) = bound
+        && v4 != iface.ipv4
+    {
+        return Err(Error::PnpInterface(format!(
+            "the servers listen on {v4} only, but plug-and-play would hand out {} ({}): use --bind 0.0.0.0 or --interface {v4}",
+            iface.ipv4, iface.name
+        )));
+    }
+    let mut p = PnpConfig::new(iface.ipv4);
+    if let Some(port) = args.pnp_port {
+        p.port = port;
+    }
+    p.answer = args.pnp_answer.into();
+    p.url = args.pnp_url.clone();
+    Ok(p)
+}
+
 fn url_of(protocol: Protocol, addr: std::net::SocketAddr, bind: std::net::IpAddr) -> String {
     if bind.is_unspecified() {
         format!("{}://<this computer's address>:{}/", protocol.scheme(), addr.port())
@@ -438,6 +483,7 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
             }
             Event::WindowClosed { reason } => json!({"event": "window-closed", "reason": reason}),
             Event::Stopped { protocol } => json!({"event": "stopped", "protocol": protocol}),
+            Event::Discovery(d) => discovery_json(d),
             Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {
                 return Ok(());
             }
@@ -446,6 +492,9 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         return Ok(());
     }
     match ev {
+        Event::Started { protocol: Protocol::Sip, addr, .. } => {
+            writeln!(t.out, "SIP   plug-and-play responder on {addr} (UDP)")?;
+        }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
             if let Some(c) = certificate {
@@ -462,7 +511,263 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         Event::Completed(r) => writeln!(t.out, "{r}")?,
         Event::WindowClosed { reason } => writeln!(t.out, "serving window closed: {reason}")?,
         Event::Stopped { protocol } => writeln!(t.out, "{protocol} stopped")?,
+        Event::Discovery(d) => writeln!(t.out, "{}", discovery_line(d))?,
         Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
+    }
+    Ok(())
+}
+
+/// One line for a discovery event.
+fn discovery_line(d: &DiscoveryEvent) -> String {
+    match d {
+        DiscoveryEvent::Started { task, detail } => format!("{task}: {detail}"),
+        DiscoveryEvent::Failed { task, error } => format!("{task} failed: {error}"),
+        DiscoveryEvent::Seen(s) => {
+            let who: Vec<String> = [
+                s.mac.map(|m| m.to_string()),
+                s.model.as_ref().map(|m| m.to_string()),
+                s.firmware.clone(),
+                s.ip.map(|i| format!("at {i}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            format!("seen by {}: {} ({})", s.source.describe(), who.join(" "), s.detail)
+        }
+        DiscoveryEvent::SweepFinished { probed } => format!("sweep: {probed} probes sent"),
+        DiscoveryEvent::Dhcp(r) => match r.server {
+            Some(server) => format!(
+                "DHCP preflight on {}: {server} answered; option 66 = {}: {}",
+                r.interface,
+                r.option66.as_deref().unwrap_or("(none)"),
+                r.verdict.describe()
+            ),
+            None => format!("DHCP preflight on {}: {}", r.interface, r.verdict.describe()),
+        },
+        DiscoveryEvent::Stopped { task } => format!("{task} stopped"),
+    }
+}
+
+fn discovery_json(d: &DiscoveryEvent) -> serde_json::Value {
+    match d {
+        DiscoveryEvent::Started { task, detail } => {
+            json!({"event": "discovery-started", "task": task, "detail": detail})
+        }
+        DiscoveryEvent::Failed { task, error } => json!({"event": "discovery-failed", "task": task, "error": error}),
+        DiscoveryEvent::Seen(s) => {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("event".into(), json!("seen"));
+            }
+            v
+        }
+        DiscoveryEvent::SweepFinished { probed } => json!({"event": "sweep-finished", "probed": probed}),
+        DiscoveryEvent::Dhcp(r) => {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("event".into(), json!("dhcp"));
+            }
+            v
+        }
+        DiscoveryEvent::Stopped { task } => json!({"event": "discovery-stopped", "task": task}),
+    }
+}
+
+/// `gsprov interfaces`: the IPv4 interfaces, to pick one for `--interface`.
+pub fn interfaces(args: &InterfacesArgs, t: &mut Term) -> Result<(), Error> {
+    let all = interfaces::list()?;
+    if args.json {
+        writeln!(t.out, "{}", serde_json::to_string(&all).unwrap_or_default())?;
+        return Ok(());
+    }
+    let default = interfaces::choose(&all, None).ok();
+    for i in &all {
+        let note = if i.loopback {
+            " (loopback: this computer only)"
+        } else if default.as_ref() == Some(i) {
+            " (default)"
+        } else {
+            ""
+        };
+        writeln!(t.out, "{:<16} {}/{}{note}", i.name, i.ipv4, i.prefix)?;
+    }
+    Ok(())
+}
+
+/// `gsprov discover`: listens (PnP, mDNS, neighbour table; a sweep and a DHCP
+/// preflight only when asked) for `--seconds`, then prints the merged list.
+pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
+    let mut site = args.site.as_deref().map(storage::load_site).transpose()?;
+    let all = interfaces::list()?;
+    let iface = interfaces::choose(&all, args.interface.as_deref())?;
+    let url = args.url.clone().or_else(|| {
+        site.as_ref().and_then(|s| {
+            let v = &s.serving;
+            let ip = std::net::IpAddr::V4(iface.ipv4);
+            [
+                (v.http, Protocol::Http, v.http_port),
+                (v.https, Protocol::Https, v.https_port),
+                (v.tftp, Protocol::Tftp, v.tftp_port),
+            ]
+            .into_iter()
+            .find(|(on, _, _)| *on)
+            .map(|(_, p, port)| discovery::provisioning_url(ip, p, port))
+        })
+    });
+    let mut config = DiscoveryConfig::new(iface.clone());
+    config.url = url.clone();
+    config.mdns = (!args.no_mdns).then(|| MdnsConfig { port: args.mdns_port, ..MdnsConfig::default() });
+    config.neighbours = Some(std::time::Duration::from_secs(2));
+    if args.sweep {
+        config.sweep = Some(SweepConfig { rate: args.sweep_rate, ..SweepConfig::of(&iface) });
+    }
+    if args.dhcp {
+        config.dhcp = Some(DhcpConfig::default());
+    }
+
+    let mut list = Discovery::new();
+    if let Some(s) = &site {
+        list.set_site(s);
+    }
+    let (mut sup, events) =
+        Supervisor::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Sip, error })?;
+    if !args.no_pnp {
+        let pnp = PnpConfig { port: args.pnp_port, answer: PnpAnswer::Nobody, ..PnpConfig::new(iface.ipv4) };
+        sup.start(ServeConfig::pnp_only(pnp));
+    }
+    sup.start_discovery(config);
+    if !args.json {
+        writeln!(t.err, "looking for Grandstream devices on {iface} for {} s (Ctrl-C to stop early)", args.seconds)?;
+    }
+    let mut notes = Vec::new();
+    let mut handle = |ev: Event, t: &mut Term, notes: &mut Vec<String>| -> Result<(), Error> {
+        list.apply(&ev);
+        match &ev {
+            Event::Failed { protocol, error } => notes.push(format!("{protocol} (plug-and-play listener): {error}")),
+            Event::Discovery(DiscoveryEvent::Failed { task, error }) => notes.push(format!("{task}: {error}")),
+            _ => {}
+        }
+        // Progress goes to stderr in both modes: stdout carries only the list.
+        let shown = matches!(ev, Event::Discovery(_) | Event::Failed { .. } | Event::Completed(_));
+        if shown {
+            let line = match &ev {
+                Event::Discovery(d) => discovery_line(d),
+                Event::Failed { protocol, error } => format!("{protocol} plug-and-play listener: {error}"),
+                Event::Completed(r) => r.to_string(),
+                _ => String::new(),
+            };
+            writeln!(t.err, "{line}")?;
+        }
+        Ok(())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.seconds);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || interrupt.try_recv().is_ok() {
+            break;
+        }
+        match events.recv_timeout(left.min(std::time::Duration::from_millis(200))) {
+            Ok(ev) => handle(ev, t, &mut notes)?,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    sup.stop_discovery();
+    sup.stop();
+    drop(sup);
+    while let Ok(ev) = events.try_recv() {
+        handle(ev, t, &mut notes)?;
+    }
+
+    let mut adopted = Vec::new();
+    let mut refused = Vec::new();
+    if args.adopt
+        && let (Some(s), Some(path)) = (site.as_mut(), args.site.as_deref())
+    {
+        for d in list.unknown().filter(|d| d.grandstream) {
+            match discovery::adopt(s, d) {
+                Ok(dev) => {
+                    adopted.push(dev.mac);
+                    s.devices.push(dev);
+                }
+                Err(e) => refused.push(format!("{}: {e}", d.mac.map_or_else(|| "?".into(), |m| m.to_string()))),
+            }
+        }
+        if !adopted.is_empty() {
+            storage::save_site(path, s)?;
+        }
+    }
+
+    if args.json {
+        let v = json!({
+            "interface": iface, "seconds": args.seconds, "url": url,
+            "devices": list.devices(), "dhcp": list.dhcp(), "problems": notes,
+            "adopted": adopted.iter().map(|m| m.to_string()).collect::<Vec<_>>(), "not_adopted": refused,
+        });
+        writeln!(t.out, "{v}")?;
+        return Ok(());
+    }
+    if list.devices().is_empty() {
+        writeln!(t.out, "no Grandstream device seen on {iface} in {} s", args.seconds)?;
+        writeln!(
+            t.out,
+            "(plug-and-play units announce themselves only while booting: power-cycle them during `gsprov discover`; try --sweep to fill the neighbour table)"
+        )?;
+    } else {
+        writeln!(
+            t.out,
+            "{:<13} {:<15} {:<9} {:<11} {:<22} {:<9} {:<9} site",
+            "MAC", "IP", "MODEL", "FIRMWARE", "SEEN BY", "FIRST", "LAST"
+        )?;
+        for d in list.devices() {
+            let clock = |t: std::time::SystemTime| event::rfc3339(t).get(11..19).unwrap_or("").to_string();
+            let site_col = if d.known { format!("known: {}", d.label) } else { "not in site".into() };
+            writeln!(
+                t.out,
+                "{:<13} {:<15} {:<9} {:<11} {:<22} {:<9} {:<9} {}",
+                d.mac.map_or_else(|| "?".into(), |m| m.to_string()),
+                d.ip.map_or_else(|| "?".into(), |i| i.to_string()),
+                d.model.as_ref().map_or_else(|| "?".into(), |m| m.to_string()),
+                d.firmware.as_deref().unwrap_or("?"),
+                d.how_seen(),
+                clock(d.first_seen),
+                clock(d.last_seen),
+                site_col.trim_end()
+            )?;
+        }
+    }
+    if let Some(r) = list.dhcp() {
+        writeln!(t.out, "\nDHCP on {}: {}", r.interface, r.verdict.describe())?;
+        if let Some(server) = r.server {
+            writeln!(t.out, "  server {server}, offered {}", r.offered.map_or_else(|| "-".into(), |i| i.to_string()))?;
+            writeln!(t.out, "  option 66: {}", r.option66.as_deref().unwrap_or("(none)"))?;
+            if let Some(o) = &r.option160 {
+                writeln!(t.out, "  option 160: {o}")?;
+            }
+            if !r.option150.is_empty() {
+                let ips: Vec<String> = r.option150.iter().map(|i| i.to_string()).collect();
+                writeln!(t.out, "  option 150: {}", ips.join(", "))?;
+            }
+            if let Some(o) = &r.option43 {
+                writeln!(t.out, "  option 43: {} bytes", o.len())?;
+            }
+        }
+        if let Some(u) = &r.expected {
+            writeln!(t.out, "  gsprov hands out {u}; to point devices at it, set option 66 on the DHCP server:")?;
+            for (server, text) in &r.snippets {
+                writeln!(t.out, "    {server}: {text}")?;
+            }
+        }
+    }
+    for n in &notes {
+        writeln!(t.err, "note: {n}")?;
+    }
+    if !adopted.is_empty() {
+        let macs: Vec<String> = adopted.iter().map(|m| m.to_string()).collect();
+        writeln!(t.out, "adopted {} device(s) into the site: {}", adopted.len(), macs.join(", "))?;
+    }
+    for r in &refused {
+        writeln!(t.err, "not adopted: {r}")?;
     }
     Ok(())
 }

@@ -14,7 +14,10 @@
 //! - [`services`]: everything that owns a socket or a thread, behind one
 //!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
 //!   writer, the desktop app's file worker, the `gsprov fetch` client; the pure [`services::router`] decides what
-//!   a request gets and why, [`services::status`] folds requests into device status.
+//!   a request gets and why, [`services::status`] folds requests into device status. Discovery too: the
+//!   SIP plug-and-play responder ([`services::pnp`]), mDNS browsing, the neighbour table and sweep
+//!   ([`services::neighbours`]), the DHCP preflight, the interface list ([`services::interfaces`]);
+//!   the pure [`services::discovery`] folds all of it into one list of devices.
 //! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
 //!   ends), the serving configuration and one `RequestRecord` per request. Any
 //!   layer may use it.

@@ -33,6 +33,8 @@ fn main() -> ExitCode {
             headless::serve(a, &mut term, &rx)
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
+        Some(Command::Discover(a)) => headless::discover(a, &mut term, &interrupt()),
+        Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
         Some(Command::Completions(a)) => cli::write_completions(a.shell, term.out).map_err(headless::Error::Output),
         Some(Command::Manpage(a)) => {
             cli::write_manpage(a.subcommand.as_deref(), term.out).map_err(headless::Error::Output)
@@ -45,6 +47,17 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A channel that receives once per Ctrl-C.
+fn interrupt() -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    }) {
+        eprintln!("gsprov: cannot catch Ctrl-C ({e}); stop with kill -9");
+    }
+    rx
 }
 
 fn gui(site: Option<std::path::PathBuf>) -> ExitCode {

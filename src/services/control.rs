@@ -24,10 +24,12 @@ use crate::storage;
 #[derive(Debug)]
 pub enum Request {
     /// Generate the site's files and start the enabled servers.
+    /// `pnp`: also answer SIP plug-and-play SUBSCRIBEs on this interface address.
     Start {
         site: Box<Site>,
         site_path: Option<PathBuf>,
         policy: Policy,
+        pnp: Option<std::net::Ipv4Addr>,
     },
     Stop,
     /// Regenerate after an edit and serve the new files (transfers in flight keep theirs).
@@ -35,6 +37,11 @@ pub enum Request {
         site: Box<Site>,
     },
     SetPolicy(Policy),
+    /// List this computer's network interfaces (answered with [`Reply::Interfaces`]).
+    ListInterfaces,
+    /// Start the passive discovery sources (mDNS browse, neighbour table) on an interface.
+    StartDiscovery(crate::event::NetInterface),
+    StopDiscovery,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
     Fetch {
         url: String,
@@ -58,6 +65,8 @@ pub enum Reply {
     /// The site could not be generated or configured; nothing was started.
     StartFailed(String),
     Fetched(FetchResult),
+    /// This computer's interfaces, or why they could not be listed.
+    Interfaces(Result<Vec<crate::event::NetInterface>, String>),
 }
 
 /// What a self-test fetch got.
@@ -114,7 +123,7 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
     };
     for req in rx {
         match req {
-            Request::Start { site, site_path, policy } => match config(&site, site_path, policy) {
+            Request::Start { site, site_path, policy, pnp } => match config(&site, site_path, policy, pnp) {
                 Ok((cfg, files, bytes)) => {
                     reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
                     sup.apply(Command::Start(Box::new(cfg)));
@@ -132,6 +141,13 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
                 Err(e) => reply(Reply::StartFailed(e.to_string())),
             },
             Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
+            Request::ListInterfaces => {
+                reply(Reply::Interfaces(super::interfaces::list().map_err(|e| e.to_string())));
+            }
+            Request::StartDiscovery(iface) => {
+                sup.apply(Command::StartDiscovery(Box::new(crate::event::DiscoveryConfig::new(iface))))
+            }
+            Request::StopDiscovery => sup.apply(Command::StopDiscovery),
             Request::Fetch { url, mac, model, firmware, site } => {
                 reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
             }
@@ -140,7 +156,12 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
     sup.stop();
 }
 
-fn config(site: &Site, site_path: Option<PathBuf>, policy: Policy) -> Result<(ServeConfig, usize, usize), String> {
+fn config(
+    site: &Site,
+    site_path: Option<PathBuf>,
+    policy: Policy,
+    pnp: Option<std::net::Ipv4Addr>,
+) -> Result<(ServeConfig, usize, usize), String> {
     let errors: Vec<String> = site
         .check()
         .into_iter()
@@ -163,6 +184,7 @@ fn config(site: &Site, site_path: Option<PathBuf>, policy: Policy) -> Result<(Se
     };
     let mut cfg = ServeConfig::from_site(site, &out, paths).map_err(|e| e.to_string())?;
     cfg.policy = policy;
+    cfg.pnp = pnp.map(crate::event::PnpConfig::new);
     Ok((cfg, out.files.len(), out.total_bytes()))
 }
 
@@ -213,7 +235,12 @@ mod tests {
         site.serving.http_port = 0;
         site.serving.tftp = false;
         site.serving.https = false;
-        control.send(Request::Start { site: Box::new(site.clone()), site_path: None, policy: Policy::default() });
+        control.send(Request::Start {
+            site: Box::new(site.clone()),
+            site_path: None,
+            policy: Policy::default(),
+            pnp: None,
+        });
         let recv = Duration::from_secs(10);
         assert!(matches!(control.replies.recv_timeout(recv).unwrap(), Reply::Serving { files: 20, .. }));
         let addr = loop {

@@ -1,7 +1,11 @@
 //! Everything that owns a socket or a thread, behind one [`Supervisor`]: the
-//! TFTP, HTTP and HTTPS servers, the request-log writer, the `gsprov fetch`
-//! client ([`client`]), and the desktop app's file worker ([`files`], a plain
-//! named thread of its own: file dialogs and saves must not wait on the servers).
+//! TFTP, HTTP and HTTPS servers, the SIP plug-and-play responder (`pnp`),
+//! discovery (mDNS browsing, the neighbour table and the explicit sweep
+//! ([`neighbours`]), the DHCP preflight), the request-log writer, the
+//! `gsprov fetch` client ([`client`]), and the desktop app's file worker
+//! ([`files`], a plain named thread of its own: file dialogs and saves must
+//! not wait on the servers). [`interfaces`] lists the network interfaces;
+//! [`discovery`] folds what discovery sees into one list (pure).
 //!
 //! The supervisor owns one tokio runtime (two workers), starts and stops the
 //! servers ([`Command`]), tracks every task (a cancellation token plus a
@@ -18,8 +22,14 @@
 
 pub mod client;
 pub mod control;
+mod dhcp;
+pub mod discovery;
 pub mod files;
 mod http;
+pub mod interfaces;
+mod mdns;
+pub mod neighbours;
+pub mod pnp;
 pub mod router;
 pub mod status;
 mod tftp;
@@ -37,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
 use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
+use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
 use crate::formats::useragent::UserAgent;
 use crate::storage;
 use router::{Decision, Facts, FirmwareListing};
@@ -124,6 +135,16 @@ pub struct Supervisor {
     progress_interval: Duration,
     next_id: Arc<AtomicU64>,
     run: Option<Run>,
+    discovery: Option<DiscoveryRun>,
+}
+
+/// The discovery sources running now.
+struct DiscoveryRun {
+    cancel: CancellationToken,
+    /// Closes when every discovery task has dropped its sender.
+    done: tokio::sync::mpsc::Receiver<()>,
+    browser: Option<mdns::Browser>,
+    started: Vec<DiscoveryTask>,
 }
 
 /// One generation of running servers.
@@ -159,6 +180,7 @@ impl Supervisor {
             progress_interval: hooks.progress_interval,
             next_id: Arc::new(AtomicU64::new(1)),
             run: None,
+            discovery: None,
         };
         Ok((sup, rx))
     }
@@ -173,6 +195,8 @@ impl Supervisor {
             Command::Stop => self.stop(),
             Command::ReplaceFiles(served) => self.replace_files(served),
             Command::SetPolicy(policy) => self.set_policy(policy),
+            Command::StartDiscovery(config) => self.start_discovery(*config),
+            Command::StopDiscovery => self.stop_discovery(),
         }
     }
 
@@ -194,7 +218,8 @@ impl Supervisor {
 
     /// Starts every enabled server of `config`, stopping running ones first.
     /// Emits one `Started` or `Failed` per enabled server and returns the same
-    /// results, in TFTP, HTTP, HTTPS order.
+    /// results, in TFTP, HTTP, HTTPS, SIP (PnP responder) order. The PnP
+    /// responder starts last: the URL it hands out names a running server.
     pub fn start(&mut self, config: ServeConfig) -> Vec<(Protocol, Result<SocketAddr, ServiceError>)> {
         self.stop();
         let Some(rt) = self.runtime.as_ref() else {
@@ -257,6 +282,8 @@ impl Supervisor {
                     rt.spawn(task);
                     (local, None)
                 }),
+                // Not a file server: started below, after them.
+                Protocol::Sip => continue,
                 Protocol::Http | Protocol::Https => {
                     let tls = if protocol == Protocol::Https {
                         match tls::identity(config.tls_identity.as_deref(), config.bind) {
@@ -289,9 +316,185 @@ impl Supervisor {
                 Err(e) => fail(&mut results, &self.events, protocol, e),
             }
         }
+        if let Some(pnp) = &config.pnp {
+            let url = pnp.url.clone().or_else(|| {
+                [Protocol::Http, Protocol::Https, Protocol::Tftp].iter().find_map(|p| {
+                    started
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map(|(_, a)| discovery::provisioning_url(IpAddr::V4(pnp.interface), *p, a.port()))
+                })
+            });
+            match pnp::bind(rt, pnp) {
+                Ok(socket) => {
+                    let port = socket.local_addr().map_or(pnp.port, |a| a.port());
+                    let local = SocketAddr::new(IpAddr::V4(pnp.interface), port);
+                    let setup = pnp::Setup {
+                        answer: pnp.answer,
+                        url: url.clone(),
+                        t1: pnp.t1,
+                        max_tries: pnp.max_tries,
+                        local,
+                    };
+                    rt.spawn(pnp::serve(done_tx.clone(), socket, shared.clone(), setup, cancel.clone()));
+                    started.push((Protocol::Sip, local));
+                    self.events.emit(Event::Started { protocol: Protocol::Sip, addr: local, certificate: None });
+                    let detail = match (&url, pnp.answer) {
+                        (_, crate::event::PnpAnswer::Nobody) | (None, _) => format!(
+                            "listening for plug-and-play SUBSCRIBEs to {}:{port} on {} (not answering{})",
+                            pnp.group,
+                            pnp.interface,
+                            if url.is_none() { ": no file server runs" } else { "" }
+                        ),
+                        (Some(u), answer) => format!(
+                            "answering plug-and-play SUBSCRIBEs to {}:{port} on {} with {u} ({})",
+                            pnp.group,
+                            pnp.interface,
+                            if answer == crate::event::PnpAnswer::KnownOnly {
+                                "known MACs only"
+                            } else {
+                                "every Grandstream unit"
+                            }
+                        ),
+                    };
+                    self.events.emit(Event::Discovery(DiscoveryEvent::Started { task: DiscoveryTask::Pnp, detail }));
+                    results.push((Protocol::Sip, Ok(local)));
+                }
+                Err(e) => fail(&mut results, &self.events, Protocol::Sip, e),
+            }
+        }
         drop(done_tx);
         self.run = Some(Run { shared, cancel, done: done_rx, started, journal });
         results
+    }
+
+    /// Starts the discovery sources of `config` (stopping running ones
+    /// first): each emits `Started` or `Failed`, then what it sees, as
+    /// [`Event::Discovery`]. The servers are not touched.
+    pub fn start_discovery(&mut self, config: DiscoveryConfig) {
+        self.stop_discovery();
+        let Some(rt) = self.runtime.as_ref() else {
+            return;
+        };
+        let emit = |events: &Emitter, e: DiscoveryEvent| events.emit(Event::Discovery(e));
+        let iface = config.interface.clone();
+        let cancel = CancellationToken::new();
+        let (done_tx, done_rx) = tokio::sync::mpsc::channel::<()>(1);
+        let mut started = Vec::new();
+
+        let mut browser = None;
+        if let Some(m) = &config.mdns {
+            match mdns::start(m, &iface, self.events.clone(), self.clock.clone()) {
+                Ok(b) => {
+                    browser = Some(b);
+                    started.push(DiscoveryTask::Mdns);
+                    let detail = format!("browsing {} on {iface} (UDP {})", m.service_types.join(" "), m.port);
+                    emit(&self.events, DiscoveryEvent::Started { task: DiscoveryTask::Mdns, detail });
+                }
+                Err(error) => emit(&self.events, DiscoveryEvent::Failed { task: DiscoveryTask::Mdns, error }),
+            }
+        }
+
+        let reread = Arc::new(tokio::sync::Notify::new());
+        if let Some(every) = config.neighbours {
+            let table: Arc<dyn neighbours::NeighbourTable> = Arc::new(neighbours::OsTable);
+            let task = neighbour_poll(
+                done_tx.clone(),
+                table,
+                iface.clone(),
+                every,
+                reread.clone(),
+                self.events.clone(),
+                self.clock.clone(),
+                cancel.clone(),
+            );
+            rt.spawn(task);
+            started.push(DiscoveryTask::Neighbours);
+            let detail = format!(
+                "reading the neighbour table every {} s for Grandstream MACs (00:0B:82, C0:74:AD, EC:74:D7) on {}",
+                every.as_secs_f32(),
+                iface.name
+            );
+            emit(&self.events, DiscoveryEvent::Started { task: DiscoveryTask::Neighbours, detail });
+        }
+
+        if let Some(sweep) = config.sweep {
+            match neighbours::targets(&sweep, iface.ipv4) {
+                Ok(targets) => {
+                    let detail = format!(
+                        "probing {} addresses of {}/{} from {} (UDP port {}, {} per second)",
+                        targets.len(),
+                        sweep.network,
+                        sweep.prefix,
+                        iface.ipv4,
+                        sweep.port,
+                        sweep.rate
+                    );
+                    emit(&self.events, DiscoveryEvent::Started { task: DiscoveryTask::Sweep, detail });
+                    started.push(DiscoveryTask::Sweep);
+                    let (events, cancel, done, reread, own) =
+                        (self.events.clone(), cancel.clone(), done_tx.clone(), reread.clone(), iface.ipv4);
+                    rt.spawn(async move {
+                        let _done = done;
+                        let probed = neighbours::sweep(sweep, own, targets, &cancel).await;
+                        emit(&events, DiscoveryEvent::SweepFinished { probed });
+                        // Let the last ARP replies arrive, then read the table at once.
+                        tokio::select! {
+                            _ = cancel.cancelled() => {}
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => reread.notify_one(),
+                        }
+                    });
+                }
+                Err(e) => {
+                    emit(&self.events, DiscoveryEvent::Failed { task: DiscoveryTask::Sweep, error: e.to_string() })
+                }
+            }
+        }
+
+        if let Some(d) = config.dhcp {
+            started.push(DiscoveryTask::Dhcp);
+            let detail = format!("one DHCPDISCOVER on {}, answers awaited {} s", iface.name, d.timeout.as_secs_f32());
+            emit(&self.events, DiscoveryEvent::Started { task: DiscoveryTask::Dhcp, detail });
+            let (events, cancel, done, iface, url) =
+                (self.events.clone(), cancel.clone(), done_tx.clone(), iface.clone(), config.url.clone());
+            rt.spawn(async move {
+                let _done = done;
+                match dhcp::preflight(&iface, d, dhcp::xid(), url, &cancel).await {
+                    Ok(report) => emit(&events, DiscoveryEvent::Dhcp(report)),
+                    Err(error) => emit(&events, DiscoveryEvent::Failed { task: DiscoveryTask::Dhcp, error }),
+                }
+            });
+        }
+        drop(done_tx);
+        self.discovery = Some(DiscoveryRun { cancel, done: done_rx, browser, started });
+    }
+
+    /// Stops every discovery source; returns within a second.
+    pub fn stop_discovery(&mut self) {
+        let Some(mut run) = self.discovery.take() else {
+            return;
+        };
+        run.cancel.cancel();
+        if let Some(b) = run.browser.as_mut()
+            && !b.stop(Duration::from_millis(300))
+        {
+            tracing::warn!("the mDNS daemon did not confirm its shutdown in time");
+        }
+        if let Some(rt) = &self.runtime {
+            let done = &mut run.done;
+            let budget = Duration::from_millis(500);
+            if !rt.block_on(async { tokio::time::timeout(budget, done.recv()).await.is_ok() }) {
+                tracing::warn!("some discovery tasks did not end within {budget:?}; they are abandoned");
+            }
+        }
+        for task in run.started {
+            self.events.emit(Event::Discovery(DiscoveryEvent::Stopped { task }));
+        }
+    }
+
+    /// Whether discovery runs.
+    pub fn is_discovering(&self) -> bool {
+        self.discovery.is_some()
     }
 
     /// Stops every server. Transfers in flight are cut (each still gets its
@@ -348,9 +551,56 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        self.stop_discovery();
         self.stop();
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Reads the neighbour table every `every` (and when `reread` is notified)
+/// and reports each new Grandstream (IP, MAC) pair.
+#[allow(clippy::too_many_arguments)]
+async fn neighbour_poll(
+    done: tokio::sync::mpsc::Sender<()>,
+    table: Arc<dyn neighbours::NeighbourTable>,
+    iface: crate::event::NetInterface,
+    every: Duration,
+    reread: Arc<tokio::sync::Notify>,
+    events: Emitter,
+    clock: Clock,
+    cancel: CancellationToken,
+) {
+    let _done = done;
+    let mut seen = std::collections::HashSet::new();
+    let mut failed = false;
+    loop {
+        let t = table.clone();
+        let read = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = tokio::task::spawn_blocking(move || t.read()) => r,
+        };
+        match read {
+            Ok(Ok(rows)) => {
+                failed = false;
+                for s in neighbours::sightings(&rows, Some(&iface), clock()) {
+                    if seen.insert((s.ip, s.mac)) {
+                        events.emit(Event::Discovery(DiscoveryEvent::Seen(s)));
+                    }
+                }
+            }
+            Ok(Err(error)) if !failed => {
+                failed = true;
+                events.emit(Event::Discovery(DiscoveryEvent::Failed { task: DiscoveryTask::Neighbours, error }));
+            }
+            Ok(Err(_)) => {}
+            Err(e) => tracing::warn!("neighbour table reader: {e}"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+            _ = reread.notified() => {}
         }
     }
 }
@@ -469,6 +719,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn now(&self) -> SystemTime {
         (self.clock)()
+    }
+
+    /// Whether the site lists this MAC.
+    pub(crate) fn is_known(&self, mac: crate::ids::Mac) -> bool {
+        self.served.read().unwrap_or_else(PoisonError::into_inner).device(mac).is_some()
     }
 
     pub(crate) fn policy(&self) -> Arc<Policy> {

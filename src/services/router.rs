@@ -222,7 +222,8 @@ pub fn clean(protocol: Protocol, target: &str) -> Result<String, String> {
         return bad("the name contains a NUL byte");
     }
     let path = match protocol {
-        Protocol::Tftp => target.to_string(),
+        // SIP requests never reach the router; treat a name like a TFTP one.
+        Protocol::Tftp | Protocol::Sip => target.to_string(),
         Protocol::Http | Protocol::Https => {
             let mut t = target;
             // Absolute form (`http://host/path`), as proxies send it.

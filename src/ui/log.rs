@@ -20,7 +20,7 @@ pub enum Show {
 pub struct LogUi {
     pub follow: bool,
     pub device: String,
-    pub protocols: [bool; 3],
+    pub protocols: [bool; 4],
     pub show: Show,
     /// (log generation, filter key) -> indices of matching rows.
     cache: Option<(u64, String, Vec<usize>)>,
@@ -32,7 +32,7 @@ type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
-        LogUi { follow: true, device: String::new(), protocols: [true; 3], show: Show::All, cache: None, buckets: None }
+        LogUi { follow: true, device: String::new(), protocols: [true; 4], show: Show::All, cache: None, buckets: None }
     }
 }
 
@@ -46,6 +46,7 @@ impl LogUi {
             Protocol::Tftp => 0,
             Protocol::Http => 1,
             Protocol::Https => 2,
+            Protocol::Sip => 3,
         };
         if !self.protocols[pi] {
             return false;
@@ -83,7 +84,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         let l = ui.label("Device:");
         ui.add(egui::TextEdit::singleline(&mut st.device).hint_text("MAC, IP, model, file").desired_width(160.0))
             .labelled_by(l.id);
-        for (i, name) in ["TFTP", "HTTP", "HTTPS"].iter().enumerate() {
+        for (i, name) in ["TFTP", "HTTP", "HTTPS", "SIP"].iter().enumerate() {
             ui.checkbox(&mut st.protocols[i], *name);
         }
         ui.separator();

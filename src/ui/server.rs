@@ -46,7 +46,8 @@ pub fn start(doc: &Doc, rt: &mut Runtime) {
     rt.serving.start_error = None;
     rt.serving.starting = Some(Instant::now());
     rt.serving.served_revision = Some(doc.revision);
-    control.send(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy });
+    let pnp = if rt.serving.pnp { rt.server.advertise.trim().parse().ok() } else { None };
+    control.send(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy, pnp });
 }
 
 pub fn stop(rt: &mut Runtime) {
@@ -188,6 +189,53 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
         ui.separator();
         ui.heading("Tell the devices");
+        if rt.serving.interfaces.is_empty() {
+            if let Some(c) = &rt.serving.control {
+                c.send(Request::ListInterfaces);
+            }
+            // Ask once: an empty answer is remembered as a loopback-only machine.
+            rt.serving.interfaces.push(crate::event::NetInterface {
+                name: "lo".into(),
+                ipv4: std::net::Ipv4Addr::LOCALHOST,
+                prefix: 8,
+                loopback: true,
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Interfaces:");
+            for i in rt.serving.interfaces.clone() {
+                let text = format!("{} {}/{}", i.name, i.ipv4, i.prefix);
+                if ui.selectable_label(rt.server.advertise == i.ipv4.to_string(), text).clicked() {
+                    rt.server.advertise = i.ipv4.to_string();
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.add_enabled_ui(!running, |ui| {
+                ui.checkbox(&mut rt.serving.pnp, "Answer SIP plug-and-play (224.0.1.75) on this address")
+                    .on_hover_text(
+                        "Factory-fresh phones multicast a SUBSCRIBE at boot; gsprov answers with the URL below",
+                    );
+            });
+            let iface =
+                rt.serving.interfaces.iter().find(|i| i.ipv4.to_string() == rt.server.advertise.trim()).cloned();
+            if rt.serving.discovering {
+                if ui.button("Stop discovery").clicked() {
+                    if let Some(c) = &rt.serving.control {
+                        c.send(Request::StopDiscovery);
+                    }
+                    rt.serving.discovering = false;
+                }
+            } else {
+                let r = ui
+                    .add_enabled(iface.is_some(), egui::Button::new("Discover devices"))
+                    .on_hover_text("mDNS browse and the neighbour table on this interface; no sweep, no DHCP probe");
+                if let (true, Some(c), Some(i)) = (r.clicked(), &rt.serving.control, iface) {
+                    c.send(Request::StartDiscovery(i));
+                    rt.serving.discovering = true;
+                }
+            }
+        });
         ui.horizontal(|ui| {
             let l = ui.label("Address the devices reach this computer at");
             ui.add(

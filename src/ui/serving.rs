@@ -47,6 +47,12 @@ pub struct Serving {
     pub fetching: bool,
     /// Bumped whenever `log` changes, so views can cache.
     pub log_generation: u64,
+    /// Every device seen on the LAN, from requests, PnP, mDNS and the neighbour table.
+    pub discovery: crate::services::discovery::Discovery,
+    pub discovering: bool,
+    pub interfaces: Vec<crate::event::NetInterface>,
+    /// Answer SIP plug-and-play SUBSCRIBEs when the servers start.
+    pub pnp: bool,
 }
 
 impl Serving {
@@ -71,6 +77,10 @@ impl Serving {
             fetch: None,
             fetching: false,
             log_generation: 0,
+            discovery: crate::services::discovery::Discovery::new(),
+            discovering: false,
+            interfaces: Vec::new(),
+            pnp: false,
         }
     }
 
@@ -90,6 +100,7 @@ impl Serving {
 
     /// Applies one supervisor event.
     pub fn apply(&mut self, e: Event) {
+        self.discovery.apply(&e);
         match e {
             Event::Started { protocol, addr, certificate } => {
                 self.starting = None;
@@ -120,6 +131,7 @@ impl Serving {
             }
             Event::FilesReplaced { .. } | Event::PolicyChanged => {}
             Event::WindowClosed { reason } => self.window_closed = Some(reason),
+            Event::Discovery(_) => {}
             Event::Stopped { protocol } => {
                 if matches!(self.servers.get(&protocol), Some(ServerState::Running(_))) {
                     self.servers.remove(&protocol);
@@ -134,6 +146,7 @@ impl Serving {
             Reply::Serving { files, bytes, served } => {
                 self.files = Some((files, bytes));
                 self.status.set_known(&served);
+                self.discovery.set_known(&served);
                 self.start_error = None;
             }
             Reply::StartFailed(e) => {
@@ -144,6 +157,8 @@ impl Serving {
                 self.fetching = false;
                 self.fetch = Some(f);
             }
+            Reply::Interfaces(Ok(list)) => self.interfaces = list,
+            Reply::Interfaces(Err(e)) => self.start_error = Some(format!("cannot list network interfaces: {e}")),
         }
     }
 }

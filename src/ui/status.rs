@@ -200,8 +200,50 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             action = Some(Action::EditDevice(mac));
         }
     }
+    discovered_ui(ui, doc, rt, &mut action);
     fetch_window_ui(ui.ctx(), rt);
     action
+}
+
+/// Devices seen on the LAN that the site does not list (PnP, mDNS, neighbour
+/// table, requests), with Adopt.
+fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mut Option<Action>) {
+    let found: Vec<&crate::services::discovery::DiscoveredDevice> =
+        rt.serving.discovery.devices().iter().filter(|d| !d.known && d.grandstream).collect();
+    if found.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.strong(format!("Discovered on the LAN, not in the site: {}", found.len()));
+    let mut adopt = None;
+    egui::Grid::new("discovered").striped(true).show(ui, |ui| {
+        for d in &found {
+            ui.monospace(d.mac.map(|m| m.colon()).unwrap_or_else(|| "(MAC unknown)".into()));
+            ui.label(d.ip.map(|i| i.to_string()).unwrap_or_default());
+            ui.label(d.model.as_ref().map(|m| m.to_string()).unwrap_or_default());
+            ui.label(d.firmware.clone().unwrap_or_default());
+            ui.label(d.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", "));
+            if let Some(mac) = d.mac {
+                if ui.button(format!("Adopt {mac}")).clicked() {
+                    adopt = Some((*d).clone());
+                }
+            } else {
+                ui.label("");
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(d) = adopt {
+        match crate::services::discovery::adopt(&doc.site, &d) {
+            Ok(device) => {
+                let mac = device.mac;
+                doc.site.upsert_device(device);
+                doc.revision += 1;
+                *action = Some(Action::EditDevice(mac));
+            }
+            Err(e) => rt.serving.start_error = Some(e.to_string()),
+        }
+    }
 }
 
 fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {

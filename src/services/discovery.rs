@@ -1,0 +1,617 @@
+//! The merged list of discovered devices: a pure fold over [`Event`]s
+//! (PnP SUBSCRIBEs, mDNS instances, requests to our servers, the neighbour
+//! table), one entry per MAC (or per IP while the MAC is not known yet), with
+//! what each source told: IP, model, firmware, how and when it was seen, and
+//! whether the site lists it. Also the pure helpers discovery needs: the
+//! provisioning URL for an interface, reading a Grandstream model or MAC out
+//! of mDNS names and TXT records, comparing a DHCP option 66 with our URL,
+//! and [`adopt`] (a discovered device -> a site device).
+//!
+//! Pure: no sockets, threads or clock (times come from the events). The
+//! services emit the events; a front end folds them into its own copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::event::{
+    DhcpReport, DiscoveryEvent, Event, Option66Verdict, Protocol, RequestRecord, Served, Sighting, Source,
+};
+use crate::ids::{Mac, Model};
+use crate::site::{Device, Site};
+
+/// One device, as every source saw it together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscoveredDevice {
+    pub mac: Option<Mac>,
+    pub ip: Option<IpAddr>,
+    /// The model the device said or announced (not the site's).
+    pub model: Option<Model>,
+    pub firmware: Option<String>,
+    /// How it was seen.
+    pub sources: BTreeSet<Source>,
+    #[serde(serialize_with = "ser_time")]
+    pub first_seen: SystemTime,
+    #[serde(serialize_with = "ser_time")]
+    pub last_seen: SystemTime,
+    /// The site lists its MAC.
+    pub known: bool,
+    /// The site's label for it (empty when unknown).
+    pub label: String,
+    /// The site's model for it, when known.
+    pub site_model: Option<Model>,
+    /// A Grandstream OUI, or a source that says Grandstream.
+    pub grandstream: bool,
+    /// The latest detail per source (`SUBSCRIBE from 10.0.0.5:5080`, an mDNS name, ...).
+    pub details: BTreeMap<Source, String>,
+}
+
+fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::event::rfc3339(*t))
+}
+
+impl DiscoveredDevice {
+    fn new(s: &Sighting) -> Self {
+        DiscoveredDevice {
+            mac: None,
+            ip: None,
+            model: None,
+            firmware: None,
+            sources: BTreeSet::new(),
+            first_seen: s.time,
+            last_seen: s.time,
+            known: false,
+            label: String::new(),
+            site_model: None,
+            grandstream: false,
+            details: BTreeMap::new(),
+        }
+    }
+
+    /// `PnP, neighbour`.
+    pub fn how_seen(&self) -> String {
+        self.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn absorb(&mut self, s: &Sighting) {
+        if s.mac.is_some() {
+            self.mac = s.mac;
+        }
+        if s.ip.is_some() {
+            self.ip = s.ip;
+        }
+        if s.model.is_some() {
+            self.model = s.model.clone();
+        }
+        if s.firmware.is_some() {
+            self.firmware = s.firmware.clone();
+        }
+        self.sources.insert(s.source);
+        self.first_seen = self.first_seen.min(s.time);
+        self.last_seen = self.last_seen.max(s.time);
+        if !s.detail.is_empty() {
+            self.details.insert(s.source, s.detail.clone());
+        }
+        // Every source only reports what looks like Grandstream, except
+        // requests to our servers (which may come from any device).
+        self.grandstream |= s.source != Source::Request || s.mac.is_some_and(|m| m.is_grandstream());
+    }
+
+    fn merge(&mut self, other: DiscoveredDevice) {
+        self.mac = self.mac.or(other.mac);
+        self.ip = self.ip.or(other.ip);
+        self.model = self.model.take().or(other.model);
+        self.firmware = self.firmware.take().or(other.firmware);
+        self.sources.extend(other.sources);
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        for (k, v) in other.details {
+            self.details.entry(k).or_insert(v);
+        }
+        self.grandstream |= other.grandstream;
+    }
+}
+
+/// The fold. Start with [`Discovery::new`] (or [`Discovery::with_known`]) and
+/// [`Discovery::apply`] every event.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    devices: Vec<DiscoveredDevice>,
+    known: BTreeMap<Mac, (Model, String)>,
+    dhcp: Option<DhcpReport>,
+}
+
+impl Discovery {
+    pub fn new() -> Discovery {
+        Discovery::default()
+    }
+
+    /// Marks the site's devices as known.
+    pub fn with_known(served: &Served) -> Discovery {
+        let mut d = Discovery::default();
+        d.set_known(served);
+        d
+    }
+
+    /// Takes a new device list (after a site edit or an adoption).
+    pub fn set_known(&mut self, served: &Served) {
+        self.known = served.devices().iter().map(|(m, k)| (*m, (k.model.clone(), k.label.clone()))).collect();
+        for i in 0..self.devices.len() {
+            self.mark(i);
+        }
+    }
+
+    /// Marks a site's devices as known (without generating its files).
+    pub fn set_site(&mut self, site: &Site) {
+        self.known = site.devices.iter().map(|d| (d.mac, (d.model.clone(), d.label.clone()))).collect();
+        for i in 0..self.devices.len() {
+            self.mark(i);
+        }
+    }
+
+    /// Folds one event in (others are ignored).
+    pub fn apply(&mut self, ev: &Event) {
+        match ev {
+            Event::Discovery(DiscoveryEvent::Seen(s)) => self.see(s),
+            Event::Discovery(DiscoveryEvent::Dhcp(r)) => self.dhcp = Some(r.clone()),
+            Event::Completed(r) => {
+                if let Some(s) = request_sighting(r) {
+                    self.see(&s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Folds one sighting in: the entry with its MAC, else the entry with its
+    /// IP (which then learns the MAC), else a new entry.
+    pub fn see(&mut self, s: &Sighting) {
+        let by_mac = s.mac.and_then(|m| self.devices.iter().position(|d| d.mac == Some(m)));
+        let by_ip = s.ip.and_then(|ip| {
+            self.devices.iter().position(|d| d.ip == Some(ip) && (s.mac.is_none() || d.mac.is_none() || d.mac == s.mac))
+        });
+        let i = match (by_mac, by_ip) {
+            (Some(m), Some(p)) if m != p && self.devices[p].mac.is_none() => {
+                let other = self.devices.remove(p);
+                let m = if p < m { m - 1 } else { m };
+                self.devices[m].merge(other);
+                m
+            }
+            (Some(m), _) => m,
+            (None, Some(p)) => p,
+            (None, None) => {
+                self.devices.push(DiscoveredDevice::new(s));
+                self.devices.len() - 1
+            }
+        };
+        self.devices[i].absorb(s);
+        self.mark(i);
+    }
+
+    fn mark(&mut self, i: usize) {
+        let d = &mut self.devices[i];
+        match d.mac.and_then(|m| self.known.get(&m)) {
+            Some((model, label)) => {
+                d.known = true;
+                d.label = label.clone();
+                d.site_model = Some(model.clone());
+            }
+            None => {
+                d.known = false;
+                d.label.clear();
+                d.site_model = None;
+            }
+        }
+    }
+
+    /// Every device, in the order first seen.
+    pub fn devices(&self) -> &[DiscoveredDevice] {
+        &self.devices
+    }
+
+    /// The device with this MAC.
+    pub fn device(&self, mac: Mac) -> Option<&DiscoveredDevice> {
+        self.devices.iter().find(|d| d.mac == Some(mac))
+    }
+
+    /// Devices the site does not list yet (candidates for [`adopt`]).
+    pub fn unknown(&self) -> impl Iterator<Item = &DiscoveredDevice> {
+        self.devices.iter().filter(|d| !d.known)
+    }
+
+    /// The last DHCP preflight result.
+    pub fn dhcp(&self) -> Option<&DhcpReport> {
+        self.dhcp.as_ref()
+    }
+}
+
+/// A request to our servers that says which device asked.
+pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
+    if r.protocol == Protocol::Sip {
+        // The PnP responder reports its SUBSCRIBEs as sightings itself, at once.
+        return None;
+    }
+    if r.mac.is_none() && r.model.is_none() {
+        return None;
+    }
+    Some(Sighting {
+        time: r.time,
+        source: Source::Request,
+        mac: r.mac,
+        ip: Some(r.client.ip()),
+        model: r.model.clone(),
+        firmware: r.firmware.clone(),
+        detail: format!("{} {} {}", r.protocol, r.method, r.path),
+    })
+}
+
+/// The URL devices are told to fetch from: `http://10.0.0.2:8080/`
+/// (default ports left out, IPv6 in brackets, always ending in `/`).
+pub fn provisioning_url(ip: IpAddr, protocol: Protocol, port: u16) -> String {
+    let host = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    if port == protocol.default_port() {
+        format!("{}://{host}/", protocol.scheme())
+    } else {
+        format!("{}://{host}:{port}/", protocol.scheme())
+    }
+}
+
+/// `(scheme, host, port, path without trailing /)`; a bare host means TFTP (spec §5.1).
+fn url_parts(url: &str) -> Option<(String, String, u16, String)> {
+    let url = url.trim();
+    if url.is_empty() {
+        return None;
+    }
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("tftp".to_string(), url),
+    };
+    let default = match scheme.as_str() {
+        "tftp" => 69,
+        "http" => 80,
+        "https" => 443,
+        "ftp" => 21,
+        "ftps" => 990,
+        _ => 0,
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => {
+            (h, p.parse().ok()?)
+        }
+        _ => (authority, default),
+    };
+    Some((scheme, host.trim_matches(['[', ']']).to_ascii_lowercase(), port, path.trim_end_matches('/').to_string()))
+}
+
+/// How a DHCP server's option 66 compares with the URL gsprov hands out.
+pub fn compare_option66(answered: bool, option66: Option<&str>, expected: Option<&str>) -> Option66Verdict {
+    if !answered {
+        return Option66Verdict::NoAnswer;
+    }
+    let Some(got) = option66.filter(|v| !v.trim().is_empty()) else {
+        return Option66Verdict::Missing;
+    };
+    let Some(want) = expected else {
+        return Option66Verdict::NothingToCompare;
+    };
+    if url_parts(got).is_some() && url_parts(got) == url_parts(want) {
+        Option66Verdict::Matches
+    } else {
+        Option66Verdict::Differs
+    }
+}
+
+/// Model-name prefixes of Grandstream products (spec §9.2, the catalog's families).
+const MODEL_PREFIXES: [&str; 14] =
+    ["GXP", "GRP", "GXV", "GXW", "GAC", "GSC", "GVC", "GDS", "GHP", "DP", "WP", "HT", "BT", "GWN"];
+
+/// A Grandstream model name inside `text` (`GXP2170_000B82A1B201` -> GXP2170):
+/// a known prefix, at least three digits, then at most three letters.
+pub fn model_in_text(text: &str) -> Option<Model> {
+    text.split(|c: char| !c.is_ascii_alphanumeric()).find_map(|token| {
+        let t = token.to_ascii_uppercase();
+        // `GXP2170`, but also a model glued to a MAC: `GXP2170000B82A1B201` is not one.
+        let prefix = MODEL_PREFIXES.iter().find(|p| t.starts_with(**p))?;
+        let rest = &t[prefix.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &rest[digits..];
+        let ok = (3..=4).contains(&digits) && tail.len() <= 3 && tail.bytes().all(|b| b.is_ascii_alphabetic());
+        if ok { t.parse().ok() } else { None }
+    })
+}
+
+/// A MAC with a Grandstream OUI inside `text`: `00:0b:82:a1:b2:01`,
+/// `00-0B-82-...`, or 12 hex digits in a row (also at the end of a longer run
+/// of hex digits, as in `gxp2170-000b82a1b201`).
+pub fn grandstream_mac_in_text(text: &str) -> Option<Mac> {
+    let separated = text.split(|c: char| !(c.is_ascii_hexdigit() || c == ':' || c == '-')).find_map(|t| {
+        let parts: Vec<&str> = t.split([':', '-']).collect();
+        if parts.len() == 6 && parts.iter().all(|p| p.len() == 2) {
+            let m: Mac = parts.concat().parse().ok()?;
+            m.is_grandstream().then_some(m)
+        } else {
+            None
+        }
+    });
+    separated.or_else(|| {
+        text.split(|c: char| !c.is_ascii_hexdigit()).filter(|run| run.len() >= 12).find_map(|run| {
+            (0..=run.len() - 12).find_map(|i| {
+                let m: Mac = run[i..i + 12].parse().ok()?;
+                m.is_grandstream().then_some(m)
+            })
+        })
+    })
+}
+
+/// TXT keys that may carry a model, a MAC, a firmware version.
+const TXT_MODEL_KEYS: [&str; 5] = ["model", "md", "product", "ty", "hw"];
+const TXT_MAC_KEYS: [&str; 4] = ["mac", "macaddress", "hwaddr", "deviceid"];
+const TXT_FIRMWARE_KEYS: [&str; 5] = ["fw", "firmware", "version", "sw", "fwversion"];
+
+/// A resolved mDNS instance, as the browser hands it over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MdnsInstance {
+    /// `GXP2170_000B82A1B201._http._tcp.local.`
+    pub fullname: String,
+    pub service_type: String,
+    /// `gxp2170-000b82a1b201.local.`
+    pub host: String,
+    pub port: u16,
+    pub addresses: Vec<IpAddr>,
+    /// TXT record, key -> value.
+    pub txt: Vec<(String, String)>,
+}
+
+fn txt_values<'a>(txt: &'a [(String, String)], keys: &'static [&'static str]) -> impl Iterator<Item = &'a str> + 'a {
+    txt.iter().filter(|(k, _)| keys.iter().any(|w| k.eq_ignore_ascii_case(w))).map(|(_, v)| v.as_str())
+}
+
+/// A sighting when the instance's name, host or TXT record names a Grandstream
+/// model, a Grandstream MAC or "Grandstream"; `None` for everything else.
+pub fn mdns_sighting(inst: &MdnsInstance, time: SystemTime) -> Option<Sighting> {
+    let instance = inst.fullname.strip_suffix(&inst.service_type).unwrap_or(&inst.fullname).trim_end_matches('.');
+    let txt = |keys: &'static [&'static str]| txt_values(&inst.txt, keys);
+    let pool: Vec<&str> =
+        [instance, inst.host.as_str()].into_iter().chain(inst.txt.iter().map(|(_, v)| v.as_str())).collect();
+    let model = txt(&TXT_MODEL_KEYS).find_map(model_in_text).or_else(|| pool.iter().find_map(|t| model_in_text(t)));
+    let mac = txt(&TXT_MAC_KEYS)
+        .find_map(|v| v.parse::<Mac>().ok())
+        .or_else(|| pool.iter().find_map(|t| grandstream_mac_in_text(t)));
+    let says_grandstream = pool.iter().any(|t| t.to_ascii_lowercase().contains("grandstream"));
+    if model.is_none() && !mac.is_some_and(|m| m.is_grandstream()) && !says_grandstream {
+        return None;
+    }
+    let firmware = txt(&TXT_FIRMWARE_KEYS).next().map(str::to_string).filter(|v| !v.is_empty());
+    let ip = inst.addresses.iter().find(|a| a.is_ipv4()).or(inst.addresses.first()).copied();
+    Some(Sighting {
+        time,
+        source: Source::Mdns,
+        mac,
+        ip,
+        model,
+        firmware,
+        detail: format!("mDNS {instance} ({}) at {}:{}", inst.service_type, inst.host, inst.port),
+    })
+}
+
+/// Why a discovered device cannot be added to the site.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdoptError {
+    #[error("its MAC is not known yet (seen only by IP): wait for a PnP SUBSCRIBE, a request or the neighbour table")]
+    NoMac,
+    #[error("{0} did not say its model: add it by hand with the model on its label")]
+    NoModel(Mac),
+    #[error("{0} is already in the site")]
+    AlreadyInSite(Mac),
+}
+
+/// A site device for a discovered one, with the detected model; what was
+/// seen goes into its notes. Pure: the caller adds it and saves the site.
+pub fn adopt(site: &Site, d: &DiscoveredDevice) -> Result<Device, AdoptError> {
+    let mac = d.mac.ok_or(AdoptError::NoMac)?;
+    if site.device(mac).is_some() {
+        return Err(AdoptError::AlreadyInSite(mac));
+    }
+    let model = d.model.clone().ok_or(AdoptError::NoModel(mac))?;
+    let mut dev = Device::new(mac, model);
+    let mut notes = format!("discovered ({}) {}", d.how_seen(), crate::event::rfc3339(d.first_seen));
+    if let Some(ip) = d.ip {
+        notes.push_str(&format!(" at {ip}"));
+    }
+    if let Some(fw) = &d.firmware {
+        notes.push_str(&format!(", firmware {fw}"));
+    }
+    dev.notes = notes;
+    Ok(dev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ContentKind, Outcome};
+    use crate::generate::{self, FileKind};
+    use std::time::Duration;
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    fn sight(t: u64, source: Source, mac: Option<&str>, ip: Option<&str>, model: Option<&str>) -> Sighting {
+        Sighting {
+            time: at(t),
+            source,
+            mac: mac.map(|m| m.parse().unwrap()),
+            ip: ip.map(|i| i.parse().unwrap()),
+            model: model.map(|m| m.parse().unwrap()),
+            firmware: None,
+            detail: format!("{source:?}"),
+        }
+    }
+
+    fn served() -> Served {
+        let mut s = Site::default();
+        let mut d = Device::new("000b82a1b201".parse().unwrap(), "GXP2170".parse().unwrap());
+        d.label = "Reception".into();
+        s.devices.push(d);
+        let out = generate::generate(&s, &mut || [0; 8]).unwrap();
+        Served::new(&s, &out)
+    }
+
+    #[test]
+    fn sources_merge_by_mac_then_ip() {
+        let mut d = Discovery::with_known(&served());
+        // mDNS saw an IP and a model, no MAC.
+        d.see(&sight(10, Source::Mdns, None, Some("10.0.0.5"), Some("GRP2612W")));
+        assert_eq!(d.devices().len(), 1);
+        // The neighbour table knows that IP's MAC: same entry.
+        d.see(&sight(11, Source::Neighbour, Some("c074ad112233"), Some("10.0.0.5"), None));
+        assert_eq!(d.devices().len(), 1);
+        // PnP with the MAC.
+        let mut pnp = sight(12, Source::Pnp, Some("c074ad112233"), Some("10.0.0.5"), Some("GRP2612W"));
+        pnp.firmware = Some("1.0.5.67".into());
+        d.see(&pnp);
+        let one = &d.devices()[0];
+        assert_eq!(one.mac.unwrap().to_string(), "c074ad112233");
+        assert_eq!(one.how_seen(), "PnP, mDNS, neighbour");
+        assert_eq!((one.first_seen, one.last_seen), (at(10), at(12)));
+        assert_eq!(one.firmware.as_deref(), Some("1.0.5.67"));
+        assert!(one.grandstream && !one.known);
+        // A known device by request.
+        let rec = RequestRecord {
+            id: 1,
+            time: at(20),
+            client: "10.0.0.9:4000".parse().unwrap(),
+            protocol: Protocol::Http,
+            method: "GET".into(),
+            path: "/cfg000b82a1b201.xml".into(),
+            user_agent: None,
+            model: Some("GXP2170".parse().unwrap()),
+            firmware: Some("1.0.11.3".into()),
+            mac: Some("000b82a1b201".parse().unwrap()),
+            file: None,
+            kind: Some(ContentKind::Config(FileKind::DeviceXml)),
+            outcome: Outcome::Served,
+            status: 200,
+            bytes: 1,
+            size: None,
+            duration: Duration::ZERO,
+            explanation: String::new(),
+        };
+        d.apply(&Event::Completed(rec.clone()));
+        let k = d.device("000b82a1b201".parse().unwrap()).unwrap();
+        assert!(k.known && k.label == "Reception" && k.sources.contains(&Source::Request));
+        assert_eq!(d.unknown().count(), 1);
+        // SIP records are not double-counted.
+        d.apply(&Event::Completed(RequestRecord { protocol: Protocol::Sip, time: at(30), ..rec }));
+        assert_eq!(d.device("000b82a1b201".parse().unwrap()).unwrap().last_seen, at(20));
+        // An IP-only entry merges into the MAC entry when both turn out to be one device.
+        d.see(&sight(40, Source::Mdns, None, Some("10.0.0.77"), Some("HT802")));
+        d.see(&sight(41, Source::Pnp, Some("c074ad112233"), Some("10.0.0.77"), None));
+        assert_eq!(d.devices().len(), 2);
+        assert_eq!(d.device("c074ad112233".parse().unwrap()).unwrap().model.as_ref().unwrap().as_str(), "GRP2612W");
+    }
+
+    #[test]
+    fn urls() {
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(provisioning_url(ip, Protocol::Http, 8080), "http://10.0.0.2:8080/");
+        assert_eq!(provisioning_url(ip, Protocol::Http, 80), "http://10.0.0.2/");
+        assert_eq!(provisioning_url(ip, Protocol::Tftp, 69), "tftp://10.0.0.2/");
+        assert_eq!(provisioning_url(ip, Protocol::Https, 8443), "https://10.0.0.2:8443/");
+        assert_eq!(provisioning_url("fe80::1".parse().unwrap(), Protocol::Http, 80), "http://[fe80::1]/");
+    }
+
+    #[test]
+    fn option66_comparison() {
+        use Option66Verdict::*;
+        let want = Some("http://10.0.0.2:8080/");
+        assert_eq!(compare_option66(false, None, want), NoAnswer);
+        assert_eq!(compare_option66(true, None, want), Missing);
+        assert_eq!(compare_option66(true, Some(""), want), Missing);
+        assert_eq!(compare_option66(true, Some("HTTP://10.0.0.2:8080"), want), Matches);
+        assert_eq!(compare_option66(true, Some("http://10.0.0.2:8080/"), want), Matches);
+        assert_eq!(compare_option66(true, Some("http://10.0.0.3:8080/"), want), Differs);
+        assert_eq!(compare_option66(true, Some("10.0.0.2"), Some("tftp://10.0.0.2/")), Matches);
+        assert_eq!(compare_option66(true, Some("10.0.0.2"), want), Differs);
+        assert_eq!(compare_option66(true, Some("10.0.0.2"), None), NothingToCompare);
+    }
+
+    #[test]
+    fn models_and_macs_in_names() {
+        let m = |s: &str| model_in_text(s).map(|m| m.to_string());
+        assert_eq!(m("GXP2170_000B82A1B201").as_deref(), Some("GXP2170"));
+        assert_eq!(m("grp2612w-c074ad112233.local.").as_deref(), Some("GRP2612W"));
+        assert_eq!(m("Grandstream HT802 (office)").as_deref(), Some("HT802"));
+        assert_eq!(m("WP820").as_deref(), Some("WP820"));
+        assert_eq!(m("HTTP server"), None);
+        assert_eq!(m("Brother HL-2270DW"), None);
+        assert_eq!(m("GXP21"), None);
+        let mac = |s: &str| grandstream_mac_in_text(s).map(|m| m.to_string());
+        assert_eq!(mac("GXP2170_000B82A1B201").as_deref(), Some("000b82a1b201"));
+        assert_eq!(mac("gxp2170-000b82a1b201.local.").as_deref(), Some("000b82a1b201"));
+        assert_eq!(mac("phone C0:74:AD:11:22:33").as_deref(), Some("c074ad112233"));
+        assert_eq!(mac("ec-74-d7-00-00-01").as_deref(), Some("ec74d7000001"));
+        assert_eq!(mac("printer 001122334455"), None);
+    }
+
+    #[test]
+    fn mdns_instances() {
+        let inst = MdnsInstance {
+            fullname: "GXP2170_000B82A1B201._http._tcp.local.".into(),
+            service_type: "_http._tcp.local.".into(),
+            host: "gxp2170.local.".into(),
+            port: 80,
+            addresses: vec!["fe80::1".parse().unwrap(), "10.0.0.5".parse().unwrap()],
+            txt: vec![("fw".into(), "1.0.11.3".into())],
+        };
+        let s = mdns_sighting(&inst, at(1)).unwrap();
+        assert_eq!(s.model.unwrap().as_str(), "GXP2170");
+        assert_eq!(s.mac.unwrap().to_string(), "000b82a1b201");
+        assert_eq!(s.ip, Some("10.0.0.5".parse().unwrap()));
+        assert_eq!(s.firmware.as_deref(), Some("1.0.11.3"));
+        assert!(s.detail.contains("GXP2170_000B82A1B201"), "{}", s.detail);
+        // TXT records carry the facts.
+        let txt = MdnsInstance {
+            fullname: "Front desk._http._tcp.local.".into(),
+            service_type: "_http._tcp.local.".into(),
+            txt: vec![("model".into(), "GRP2612W".into()), ("mac".into(), "C0:74:AD:11:22:33".into())],
+            ..MdnsInstance::default()
+        };
+        let s = mdns_sighting(&txt, at(1)).unwrap();
+        assert_eq!((s.model.unwrap().as_str(), s.mac.unwrap().to_string().as_str()), ("GRP2612W", "c074ad112233"));
+        // Anything else is not reported.
+        let printer = MdnsInstance {
+            fullname: "Brother HL-2270DW._http._tcp.local.".into(),
+            service_type: "_http._tcp.local.".into(),
+            txt: vec![("mac".into(), "00:11:22:33:44:55".into())],
+            ..MdnsInstance::default()
+        };
+        assert_eq!(mdns_sighting(&printer, at(1)), None);
+    }
+
+    #[test]
+    fn adoption() {
+        let site = Site::default();
+        let mut d = Discovery::new();
+        let mut s = sight(1_767_225_600, Source::Pnp, Some("c074ad112233"), Some("10.0.0.5"), Some("GRP2612W"));
+        s.firmware = Some("1.0.5.67".into());
+        d.see(&s);
+        let dev = adopt(&site, &d.devices()[0]).unwrap();
+        assert_eq!(dev.model.as_str(), "GRP2612W");
+        assert_eq!(dev.mac.to_string(), "c074ad112233");
+        assert_eq!(dev.notes, "discovered (PnP) 2026-01-01T00:00:00.000Z at 10.0.0.5, firmware 1.0.5.67");
+        let mut with = site.clone();
+        with.devices.push(dev);
+        assert_eq!(adopt(&with, &d.devices()[0]), Err(AdoptError::AlreadyInSite("c074ad112233".parse().unwrap())));
+        d.see(&sight(2, Source::Mdns, None, Some("10.0.0.6"), Some("HT802")));
+        assert_eq!(adopt(&site, &d.devices()[1]), Err(AdoptError::NoMac));
+        d.see(&sight(3, Source::Neighbour, Some("000b82000001"), Some("10.0.0.7"), None));
+        assert!(matches!(adopt(&site, &d.devices()[2]), Err(AdoptError::NoModel(_))));
+    }
+}
