@@ -36,8 +36,6 @@ pub fn dir(env: Option<OsString>) -> Option<PathBuf> {
 #[must_use = "dropping the guard stops file logging"]
 pub struct Guard {
     _file: Option<WorkerGuard>,
-    /// The folder the log file is written in, if any.
-    pub dir: Option<PathBuf>,
 }
 
 /// Installs the global subscriber: stderr at `warn` (`info` with -v, `debug` with -vv), and
@@ -54,27 +52,27 @@ pub fn init(verbose: u8, to_file: bool) -> Guard {
 
     let wanted = if to_file { dir(std::env::var_os(DIR_ENV)) } else { None };
     let mut problem = None;
-    let (file, guard, dir) = match wanted.map(|d| (open(&d), d)) {
-        Some((Ok(appender), d)) => {
+    let (file, guard) = match wanted.map(|d| (open(&d), d)) {
+        Some((Ok(appender), _)) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = tracing_subscriber::fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)
                 .with_filter(stderr_level.max(LevelFilter::INFO));
-            (Some(layer), Some(guard), Some(d))
+            (Some(layer), Some(guard))
         }
         Some((Err(e), d)) => {
             problem = Some(format!("no log file in {}: {e} (set {DIR_ENV} to another folder)", d.display()));
-            (None, None, None)
+            (None, None)
         }
-        None => (None, None, None),
+        None => (None, None),
     };
     // A subscriber already set (a test harness calling twice) keeps the first one.
     let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
     if let Some(p) = problem {
         tracing::info!("{p}");
     }
-    Guard { _file: guard, dir }
+    Guard { _file: guard }
 }
 
 fn open(dir: &Path) -> Result<RollingFileAppender, String> {
