@@ -593,8 +593,12 @@ pub fn local_offset() -> time::UtcOffset {
 
 /// Opens the desktop app. Blocks until the window closes.
 pub fn run(site: Option<PathBuf>) -> eframe::Result {
+    let mut viewport = egui::ViewportBuilder::default();
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icons/gsprov-256.png")) {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("gsprov")
             .with_inner_size([1200.0, 780.0])
             .with_min_inner_size([720.0, 480.0]),
