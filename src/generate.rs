@@ -274,6 +274,11 @@ fn with_password(site: &Site, eff: &Effective) -> Effective {
     out
 }
 
+/// The files an export writes beside the generated ones: `nginx.conf` and `README.txt`.
+pub fn export_extras(site: &Site, out: &Output) -> [(&'static str, Vec<u8>); 2] {
+    [("nginx.conf", nginx_conf(site).into_bytes()), ("README.txt", tree_readme(site, out).into_bytes())]
+}
+
 /// An nginx `server` block serving an exported tree, for a site that outgrows the laptop.
 pub fn nginx_conf(site: &Site) -> String {
     let auth = if site.serving.auth.is_some() {

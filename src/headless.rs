@@ -151,18 +151,8 @@ pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
 }
 
 pub fn generate(args: &GenerateArgs, t: &mut Term) -> Result<(), Error> {
-    let site = storage::load_site(&args.site)?;
-    let errors =
-        print_issues(&site.check().into_iter().filter(|i| i.severity == Severity::Error).collect::<Vec<_>>(), t)?;
-    if errors > 0 {
-        return Err(Error::SiteHasErrors(errors));
-    }
-    let output = generate::generate(&site, &mut os_salt)?;
-    print_issues(&output.warnings, t)?;
-    let extras = [
-        ("nginx.conf", generate::nginx_conf(&site).into_bytes()),
-        ("README.txt", generate::tree_readme(&site, &output).into_bytes()),
-    ];
+    let (site, output) = load_and_generate(&args.site, t)?;
+    let extras = generate::export_extras(&site, &output);
     storage::write_tree(&args.out, &output, &extras)?;
     if args.json {
         for f in &output.files {

@@ -15,6 +15,18 @@ fn app() -> Harness<'static, App> {
     h
 }
 
+/// The demo app set to serve HTTP only, on 127.0.0.1 with a free port.
+fn app_serving_http_on_loopback() -> Harness<'static, App> {
+    let mut h = app();
+    let s = &mut h.state_mut().doc.site.serving;
+    s.bind = "127.0.0.1".into();
+    s.http_port = 0;
+    s.tftp = false;
+    s.https = false;
+    h.state_mut().doc.revision += 1;
+    h
+}
+
 /// Steps the app until `done` holds (background jobs wake it), or fails after 10 s.
 fn wait_for(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -182,15 +194,7 @@ fn files_view_shows_what_the_device_gets() {
 
 #[test]
 fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
-    let mut h = app();
-    {
-        let s = &mut h.state_mut().doc.site.serving;
-        s.bind = "127.0.0.1".into();
-        s.http_port = 0;
-        s.tftp = false;
-        s.https = false;
-    }
-    h.state_mut().doc.revision += 1;
+    let mut h = app_serving_http_on_loopback();
     h.get_by_label("Server").click();
     h.run_ok();
     h.get_by_label("Start servers").click();
@@ -234,15 +238,7 @@ fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
 
 #[test]
 fn status_board_shows_the_fetch_and_the_self_test() {
-    let mut h = app();
-    {
-        let s = &mut h.state_mut().doc.site.serving;
-        s.bind = "127.0.0.1".into();
-        s.http_port = 0;
-        s.tftp = false;
-        s.https = false;
-    }
-    h.state_mut().doc.revision += 1;
+    let mut h = app_serving_http_on_loopback();
     h.state_mut().rt.server.advertise = "127.0.0.1".into();
     h.state_mut().state.view = View::Server;
     h.run_ok();

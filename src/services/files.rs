@@ -164,10 +164,7 @@ fn run(job: Job) -> Done {
                 Ok(o) => o,
                 Err(e) => return failed("export", e),
             };
-            let extras = [
-                ("nginx.conf", generate::nginx_conf(&site).into_bytes()),
-                ("README.txt", generate::tree_readme(&site, &output).into_bytes()),
-            ];
+            let extras = generate::export_extras(&site, &output);
             match storage::write_tree(&dir, &output, &extras) {
                 Ok(()) => Done::Exported { dir, files: output.files.len(), bytes: output.total_bytes() },
                 Err(e) => failed("export", e),

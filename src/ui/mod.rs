@@ -598,10 +598,7 @@ pub fn run(site: Option<PathBuf>) -> eframe::Result {
         viewport = viewport.with_icon(icon);
     }
     let options = eframe::NativeOptions {
-        viewport: viewport
-            .with_title("gsprov")
-            .with_inner_size([1200.0, 780.0])
-            .with_min_inner_size([720.0, 480.0]),
+        viewport: viewport.with_title("gsprov").with_inner_size([1200.0, 780.0]).with_min_inner_size([720.0, 480.0]),
         ..Default::default()
     };
     eframe::run_native(
