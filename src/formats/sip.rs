@@ -21,6 +21,10 @@ pub enum SipError {
     StartLine(String),
     #[error("line {line}: header without ':' ({text:?})")]
     Header { line: usize, text: String },
+    /// A lone CR, NUL or other control character inside a line: echoed into
+    /// our answers it would split them (found by fuzzing).
+    #[error("line {line} contains a control character ({ch:?})")]
+    ControlChar { line: usize, ch: char },
     #[error("Content-Length {declared} but only {actual} body bytes arrived")]
     ShortBody { declared: usize, actual: usize },
     #[error("Content-Length {0:?} is not a number")]
@@ -85,10 +89,17 @@ pub fn parse(bytes: &[u8]) -> Result<Message, SipError> {
     };
     let head = std::str::from_utf8(&bytes[..head_end]).map_err(|e| SipError::NotText(start + e.valid_up_to()))?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let control = |l: &str| l.chars().find(|c| c.is_control() && *c != '\t');
     let first = lines.next().unwrap_or_default().trim();
+    if let Some(ch) = control(first) {
+        return Err(SipError::ControlChar { line: 1, ch });
+    }
     let start_line = parse_start(first)?;
     let mut headers: Vec<(String, String)> = Vec::new();
     for (i, line) in lines.enumerate() {
+        if let Some(ch) = control(line) {
+            return Err(SipError::ControlChar { line: i + 2, ch });
+        }
         if line.starts_with([' ', '\t']) {
             // Folded continuation of the previous header (RFC 3261 §7.3.1).
             match headers.last_mut() {
@@ -218,8 +229,15 @@ pub fn pnp_subscribe(msg: &Message) -> Result<PnpSubscribe, SipError> {
         .iter()
         .find_map(|s| mac_in_uri(s))
         .ok_or_else(|| SipError::NotPnp("no MAC in From, To or Request-URI (expected sip:MAC%3A<mac>@...)".into()))?;
-    let contact_uri =
-        msg.header("Contact").map(|c| c.split(';').next().unwrap_or(c).trim().trim_matches(['<', '>']).to_string());
+    // Only a usable SIP URI: it becomes our NOTIFY's request line (fuzzing
+    // found Contacts with spaces, which would break that line).
+    let contact_uri = msg
+        .header("Contact")
+        .map(|c| c.split(';').next().unwrap_or(c).trim().trim_matches(['<', '>']).to_string())
+        .filter(|u| {
+            let lower = u.to_ascii_lowercase();
+            (lower.starts_with("sip:") || lower.starts_with("sips:")) && u.len() > 4 && !u.contains(char::is_whitespace)
+        });
     let contact = contact_uri.as_deref().and_then(uri_addr);
     Ok(PnpSubscribe {
         mac,
@@ -384,6 +402,10 @@ l: 0\n\n";
             parse(b"OPTIONS sip:a SIP/2.0\r\nno colon here\r\n\r\n"),
             Err(SipError::Header { line: 2, .. })
         ));
+        // A lone CR inside a header would be echoed into our answers and split them.
+        let injected = GRP2612W.replace("5080>\r\nMax-Forwards", "5080>\r\x0cMax-Forwards");
+        assert_eq!(parse(injected.as_bytes()), Err(SipError::ControlChar { line: 7, ch: '\r' }));
+        assert!(matches!(parse(b"OPTIONS sip:a\0 SIP/2.0\r\n\r\n"), Err(SipError::ControlChar { line: 1, .. })));
         assert!(matches!(
             parse(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 10\r\n\r\nabc"),
             Err(SipError::ShortBody { declared: 10, actual: 3 })
@@ -392,6 +414,10 @@ l: 0\n\n";
         assert!(matches!(pnp_subscribe(&options), Err(SipError::NotPnp(_))));
         let other_event = GRP2612W.replace("Event: ua-profile", "Event: presence");
         assert!(matches!(pnp_subscribe(&parse(other_event.as_bytes()).unwrap()), Err(SipError::NotPnp(_))));
+        // A Contact that is no SIP URI is not used (the NOTIFY goes to the source).
+        let odd = GRP2612W.replace("Contact: <sip:192.168.1.2:5080>", "Contact: <sipstream GRP2612W 1.0.5.67>");
+        let sub = pnp_subscribe(&parse(odd.as_bytes()).unwrap()).unwrap();
+        assert_eq!((sub.contact_uri, sub.contact), (None, None));
         let no_mac = GRP2612W.replace("MAC%3AC074AD112233", "phone");
         assert!(matches!(pnp_subscribe(&parse(no_mac.as_bytes()).unwrap()), Err(SipError::NotPnp(_))));
     }
