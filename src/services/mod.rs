@@ -13,7 +13,8 @@
 //! reports everything as [`Event`]s on a std channel, calling an optional
 //! `wake` callback after each (a GUI passes `request_repaint`; no egui here).
 //! [`Supervisor::stop`] returns within a second even with transfers in flight:
-//! every await point of every task is raced against the cancellation token.
+//! every await point of every task is raced against the cancellation token,
+//! and TFTP transfer threads (the blocking pool) look at it every 100 ms.
 //!
 //! Must not touch: site files and exported trees (only [`crate::storage`]
 //! reads and writes files: the firmware folder, the request log and the
@@ -83,6 +84,8 @@ const LISTING_TTL: Duration = Duration::from_secs(2);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Transfers smaller than this report no progress (config files).
 const PROGRESS_MIN: u64 = 256 * 1024;
+/// How long the request log writer lets lines gather before writing them.
+const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 
 /// Starts, stops and reconfigures the servers; see the module docs.
 ///
@@ -626,7 +629,10 @@ fn start_journal(path: &std::path::Path) -> Result<(mpsc::Sender<String>, Journa
             };
             while let Ok(line) = rx.recv() {
                 write(&mut log, &line);
-                // Flush when the queue is empty, so a burst costs one write.
+                // Let a burst gather, then write it at once. While this thread
+                // sleeps instead of waiting in `recv`, a sender does not have
+                // to wake it: under load that wake was a syscall per request.
+                std::thread::sleep(JOURNAL_GATHER);
                 while let Ok(line) = rx.try_recv() {
                     write(&mut log, &line);
                 }
