@@ -64,12 +64,49 @@ pub struct DeviceStatus {
     pub ip: Option<IpAddr>,
     /// Firmware version from the last User-Agent that said one.
     pub firmware: Option<String>,
-    /// Files received, oldest first.
+    /// Files received, oldest first; at most the newest [`MAX_FETCHES`].
     pub fetched: Vec<Fetch>,
     /// The explanation of the last problem, cleared by the next success.
     pub problem: Option<String>,
     /// The file that means "configured" (see [`KnownDevice::primary`]).
     primary: Option<FileKind>,
+    /// Kinds of config file ever received (also those gone from `fetched`),
+    /// so that folding a request costs the same on the millionth as on the first.
+    got_config: ConfigKinds,
+    /// A firmware image was ever received.
+    got_firmware: bool,
+}
+
+/// How many fetches a device's status remembers. A device fetches a handful
+/// of files per boot; a client in a loop must not grow memory (and every
+/// status copy) without bound. States do not depend on the list.
+pub const MAX_FETCHES: usize = 256;
+
+/// A set of [`FileKind`]s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ConfigKinds(u8);
+
+impl ConfigKinds {
+    fn bit(k: FileKind) -> u8 {
+        match k {
+            FileKind::Binary => 1,
+            FileKind::DeviceXml => 2,
+            FileKind::ModelXml => 4,
+            FileKind::GenericXml => 8,
+        }
+    }
+
+    fn insert(&mut self, k: FileKind) {
+        self.0 |= Self::bit(k);
+    }
+
+    fn contains(self, k: FileKind) -> bool {
+        self.0 & Self::bit(k) != 0
+    }
+
+    fn any(self) -> bool {
+        self.0 != 0
+    }
 }
 
 impl DeviceStatus {
@@ -85,19 +122,34 @@ impl DeviceStatus {
             fetched: Vec::new(),
             problem: None,
             primary: known.map(|k| k.primary),
+            got_config: ConfigKinds::default(),
+            got_firmware: false,
         }
     }
 
     /// Whether it got the config file that counts.
     pub fn configured(&self) -> bool {
-        self.fetched.iter().any(|f| match (f.kind, self.primary) {
-            (ContentKind::Config(k), Some(FileKind::ModelXml | FileKind::GenericXml)) => {
-                matches!(k, FileKind::ModelXml | FileKind::GenericXml | FileKind::DeviceXml)
+        let got = self.got_config;
+        match self.primary {
+            Some(FileKind::ModelXml | FileKind::GenericXml) => {
+                [FileKind::ModelXml, FileKind::GenericXml, FileKind::DeviceXml].into_iter().any(|k| got.contains(k))
             }
-            (ContentKind::Config(k), Some(p)) => k == p,
-            (ContentKind::Config(_), None) => true,
-            (ContentKind::Firmware, _) => false,
-        })
+            Some(p) => got.contains(p),
+            None => got.any(),
+        }
+    }
+
+    fn record_fetch(&mut self, f: Fetch) {
+        match f.kind {
+            ContentKind::Config(k) => self.got_config.insert(k),
+            ContentKind::Firmware => self.got_firmware = true,
+        }
+        if self.fetched.len() >= MAX_FETCHES {
+            // Rare (a client in a loop): forget the older half at once, so
+            // the shifting costs O(1) per request.
+            self.fetched.drain(..MAX_FETCHES / 2);
+        }
+        self.fetched.push(f);
     }
 }
 
@@ -190,7 +242,7 @@ impl Status {
             Outcome::Served if r.method == "HEAD" => {}
             Outcome::Served => {
                 if let (Some(name), Some(kind)) = (&r.file, r.kind) {
-                    entry.fetched.push(Fetch {
+                    entry.record_fetch(Fetch {
                         name: name.clone(),
                         kind,
                         time: r.time,
@@ -199,7 +251,7 @@ impl Status {
                     });
                 }
                 entry.problem = None;
-                entry.state = if entry.fetched.iter().any(|f| f.kind == ContentKind::Firmware) {
+                entry.state = if entry.got_firmware {
                     DeviceState::GotFirmware
                 } else if entry.configured() {
                     DeviceState::GotConfig
@@ -343,5 +395,24 @@ mod tests {
         assert_eq!(st.unassigned().count(), 1);
         let s = st.summary();
         assert_eq!((s.known, s.got_config, s.error, s.unassigned, s.requests), (2, 1, 1, 1, 6));
+    }
+
+    #[test]
+    fn a_client_in_a_loop_keeps_its_state_in_bounded_memory() {
+        let mut st = Status::new(&served());
+        let a: Mac = "000b82a1b201".parse().unwrap();
+        let xml = ContentKind::Config(FileKind::DeviceXml);
+        st.apply(&rec("10.0.0.5", Some("000b82a1b201"), "cfg000b82a1b201.xml", xml, Outcome::Served));
+        // The config fetch scrolls out of the list; the device stays configured.
+        let bin = ContentKind::Config(FileKind::Binary);
+        for _ in 0..10 * MAX_FETCHES {
+            st.apply(&rec("10.0.0.5", Some("000b82a1b201"), "cfg000b82a1b201", bin, Outcome::Served));
+        }
+        let d = st.device(a).unwrap();
+        assert!(d.fetched.len() <= MAX_FETCHES);
+        assert!(d.fetched.iter().all(|f| f.kind == bin));
+        assert!(d.configured());
+        assert_eq!(d.state, DeviceState::GotConfig);
+        assert_eq!(st.summary().requests, 1 + 10 * MAX_FETCHES as u64);
     }
 }
