@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::router::Verdict;
@@ -47,8 +47,19 @@ const NONCE_LIFETIME: u64 = 300;
 const REALM: &str = "gsprov";
 
 pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<TcpListener, ServiceError> {
-    // tokio sets SO_REUSEADDR, so a restart binds again at once.
-    rt.block_on(TcpListener::bind(addr)).map_err(|e| bind_error(addr, &e))
+    let _guard = rt.enter();
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+    socket
+        .and_then(|s| {
+            // SO_REUSEADDR, so a restart binds again at once.
+            s.set_reuseaddr(true)?;
+            s.bind(addr)?;
+            // A room of phones powering up together connects at once: the
+            // default backlog (128) overflowed with 200 (SYNs dropped, each
+            // retried a second later). Room for MAX_CONNECTIONS (nginx: 511).
+            s.listen(MAX_CONNECTIONS as u32)
+        })
+        .map_err(|e| bind_error(addr, &e))
 }
 
 /// Accepts until `cancel`; each connection is a task holding a `done` clone.
