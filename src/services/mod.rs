@@ -9,7 +9,8 @@
 //! reports everything as [`Event`]s on a std channel, calling an optional
 //! `wake` callback after each (a GUI passes `request_repaint`; no egui here).
 //! [`Supervisor::stop`] returns within a second even with transfers in flight:
-//! every await point of every task is raced against the cancellation token.
+//! every await point of every task is raced against the cancellation token,
+//! and TFTP transfer threads (the blocking pool) look at it every 100 ms.
 //!
 //! Must not touch: site files and exported trees (only [`crate::storage`]
 //! reads and writes files: the firmware folder, the request log and the

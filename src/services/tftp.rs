@@ -1,5 +1,15 @@
 //! The TFTP server (RFC 1350; options RFC 2347/2348/2349: blksize, tsize,
-//! timeout; windowsize RFC 7440), read-only, on tokio `UdpSocket`s.
+//! timeout; windowsize RFC 7440), read-only. Requests arrive on a tokio
+//! `UdpSocket`; each transfer then runs on a thread of the runtime's blocking
+//! pool with its own std socket, as tftpd-hpa runs a process per transfer.
+//!
+//! Why a thread per transfer: a lock-step transfer is a chain of round trips
+//! (16 MB at blksize 1468 is 11 430 of them), so what counts is the time from
+//! an ACK arriving to the next DATA leaving. A thread blocked in `recv` is
+//! woken by the kernel straight into that path; a task goes through the
+//! reactor, the scheduler and a timer per block, and twenty transfers shared
+//! two workers (measured: `benches/serve_vs_reference.sh`, `benches/SERVING.md`).
+//! The thread checks the cancellation token at least every [`CANCEL_POLL`].
 //!
 //! Why not the `async-tftp` crate (0.4): it runs its own executor and reactor
 //! (async-executor/async-io) beside our tokio runtime; its `Handler` only opens
@@ -10,20 +20,21 @@
 //! `formats::tftp` codec; this module only moves packets and keeps time.
 //!
 //! Owns: the server socket, one socket per transfer (its own port, the TFTP
-//! "TID"), retransmission. Must not touch: files (bytes come from
-//! [`Body`](super::Body)), routing decisions (the router's).
+//! "TID"), retransmission. Must not touch: files (bytes come from the served
+//! set or [`Shared::open_firmware`]), routing decisions (the router's).
 
 use std::collections::{HashSet, VecDeque};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::router::Verdict;
-use super::{Body, Meter, ServiceError, Shared, bind_error, lock};
-use crate::event::{Event, Interruption, Outcome, Protocol, Refusal};
+use super::router::{Source, Verdict};
+use super::{Meter, ServiceError, Shared, bind_error, lock};
+use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal, RequestId};
 use crate::formats::tftp::{self, ErrorCode, Mode, Packet};
 use crate::formats::useragent::UserAgent;
 
@@ -33,6 +44,10 @@ const MAX_WINDOW: u16 = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Sends of the same window before the client is declared gone.
 const MAX_TRIES: u32 = 6;
+/// Longest a transfer thread waits without looking at the cancellation token.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
+/// Read-ahead of a firmware file.
+const FILE_BUFFER: usize = 64 * 1024;
 
 /// Binds the server socket.
 pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<UdpSocket, ServiceError> {
@@ -80,7 +95,7 @@ pub(super) async fn serve(
                     // Declared first, dropped last: the sockets close before the supervisor hears.
                     let _done = done;
                     let (shared, socket, active, cancel) = (shared, socket, active, cancel);
-                    transfer(req, peer, &shared, &socket, &cancel).await;
+                    transfer(req, peer, shared, &socket, cancel).await;
                     lock(&active).remove(&peer);
                 });
             }
@@ -119,7 +134,13 @@ async fn send_error(socket: &UdpSocket, peer: SocketAddr, code: ErrorCode, messa
 }
 
 /// One read request, from routing to the last ACK.
-async fn transfer(req: tftp::Request, peer: SocketAddr, shared: &Shared, main: &UdpSocket, cancel: &CancellationToken) {
+async fn transfer(
+    req: tftp::Request,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    main: &UdpSocket,
+    cancel: CancellationToken,
+) {
     let mut p = shared.begin(Protocol::Tftp, peer, "RRQ", &req.filename);
     let ua = UserAgent::default();
     let decision = shared.decide(Protocol::Tftp, &req.filename, peer, &ua, p.record.time);
@@ -148,7 +169,7 @@ async fn transfer(req: tftp::Request, peer: SocketAddr, shared: &Shared, main: &
         return;
     }
     let size = source.size();
-    let mut body = match Body::open(shared, &source) {
+    let body = match Blocks::open(&shared, &source) {
         Ok(b) => b,
         Err(e) => {
             send_error(main, peer, ErrorCode::NotDefined, "cannot read file").await;
@@ -159,9 +180,10 @@ async fn transfer(req: tftp::Request, peer: SocketAddr, shared: &Shared, main: &
             return;
         }
     };
-    // Each transfer answers from its own port (RFC 1350 §4).
-    let sock = match UdpSocket::bind(SocketAddr::new(shared.bind, 0)).await {
-        Ok(s) if s.connect(peer).await.is_ok() => s,
+    // Each transfer answers from its own port (RFC 1350 §4). Binding and
+    // connecting a UDP socket do not block.
+    let sock = match std::net::UdpSocket::bind(SocketAddr::new(shared.bind, 0)) {
+        Ok(s) if s.connect(peer).is_ok() && s.set_read_timeout(Some(CANCEL_POLL)).is_ok() => s,
         _ => {
             send_error(main, peer, ErrorCode::NotDefined, "server busy").await;
             p.record.outcome = Outcome::Interrupted { reason: Interruption::ReadError };
@@ -174,25 +196,87 @@ async fn transfer(req: tftp::Request, peer: SocketAddr, shared: &Shared, main: &
     // binary and encrypted files, and devices ask in octet mode.
     let (neg, oack) = tftp::negotiate(&req, Some(size), tftp::MAX_BLKSIZE, MAX_WINDOW);
     shared.emit(Event::Received(p.transfer(source.name(), source.kind(), Some(size))));
-    let mut meter = Meter::new(shared, p.id(), Some(source.kind()), Some(size));
-    let mut sent = 0u64;
-    let result = tokio::select! {
-        _ = cancel.cancelled() => Err((Interruption::Stopped, "the servers were stopped during the transfer".to_string())),
-        r = send_file(&sock, &mut body, neg, oack, size, &mut sent, &mut meter) => r,
+    let job = Job { sock, body, neg, oack, size, id: p.id(), kind: source.kind() };
+    let thread = {
+        let (shared, cancel) = (shared.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || job.run(&shared, &cancel))
+    };
+    // Not raced against `cancel`: the thread sees it within CANCEL_POLL, and
+    // its socket must be closed before this task lets go of `done`.
+    let (sent, result) = match thread.await {
+        Ok(r) => r,
+        Err(e) => (0, Err((Interruption::ReadError, format!("the transfer thread failed: {e}")))),
     };
     p.record.bytes = sent;
     match result {
         Ok(()) => p.record.outcome = Outcome::Served,
         Err((reason, why)) => {
-            if reason == Interruption::Stopped {
-                let pkt = Packet::Error { code: ErrorCode::NotDefined, message: "server stopped".into() }.encode();
-                let _ = sock.try_send(&pkt);
-            }
             p.record.outcome = Outcome::Interrupted { reason };
             p.record.explanation = format!("{}; {why}", p.record.explanation);
         }
     }
     shared.complete(p);
+}
+
+/// The bytes of a served file, read on a transfer thread.
+enum Blocks {
+    Memory { bytes: Arc<[u8]>, pos: usize },
+    File(std::io::BufReader<std::fs::File>),
+}
+
+impl Blocks {
+    fn open(shared: &Shared, src: &Source) -> Result<Blocks, crate::storage::StorageError> {
+        Ok(match src {
+            Source::Generated(f) => Blocks::Memory { bytes: f.bytes.clone(), pos: 0 },
+            Source::Firmware(f) => {
+                Blocks::File(std::io::BufReader::with_capacity(FILE_BUFFER, shared.open_firmware(&f.name)?))
+            }
+        })
+    }
+
+    /// Appends up to `n` bytes to `out`; fewer only at the end of the file.
+    fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> std::io::Result<usize> {
+        match self {
+            Blocks::Memory { bytes, pos } => {
+                let end = (*pos + n).min(bytes.len());
+                let start = (*pos).min(end);
+                out.extend_from_slice(&bytes[start..end]);
+                *pos = end;
+                Ok(end - start)
+            }
+            Blocks::File(f) => {
+                let before = out.len();
+                f.by_ref().take(n as u64).read_to_end(out)?;
+                Ok(out.len() - before)
+            }
+        }
+    }
+}
+
+/// What a transfer thread needs.
+struct Job {
+    sock: std::net::UdpSocket,
+    body: Blocks,
+    neg: tftp::Negotiated,
+    oack: Vec<(String, String)>,
+    size: u64,
+    id: RequestId,
+    kind: ContentKind,
+}
+
+impl Job {
+    /// Sends the file; returns the bytes the client acknowledged and how it ended.
+    fn run(mut self, shared: &Shared, cancel: &CancellationToken) -> (u64, Result<(), Failure>) {
+        let mut meter = Meter::new(shared, self.id, Some(self.kind), Some(self.size));
+        let mut sent = 0u64;
+        let result =
+            send_file(&self.sock, &mut self.body, self.neg, self.oack, self.size, &mut sent, &mut meter, cancel);
+        if let Err((Interruption::Stopped, _)) = &result {
+            let pkt = Packet::Error { code: ErrorCode::NotDefined, message: "server stopped".into() }.encode();
+            let _ = self.sock.send(&pkt);
+        }
+        (sent, result)
+    }
 }
 
 enum Reply {
@@ -204,21 +288,29 @@ enum Reply {
 
 type Failure = (Interruption, String);
 
+fn stopped() -> Failure {
+    (Interruption::Stopped, "the servers were stopped during the transfer".to_string())
+}
+
 /// Sends the OACK (if any) and every block, windowed, with retransmission.
-async fn send_file(
-    sock: &UdpSocket,
-    body: &mut Body,
+#[allow(clippy::too_many_arguments)]
+fn send_file(
+    sock: &std::net::UdpSocket,
+    body: &mut Blocks,
     neg: tftp::Negotiated,
     oack: Vec<(String, String)>,
     size: u64,
     sent: &mut u64,
     meter: &mut Meter<'_>,
+    cancel: &CancellationToken,
 ) -> Result<(), Failure> {
     let blk = usize::from(neg.blksize);
     let timeout = neg.timeout.map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(u64::from(t)));
     let last_block = size / blk as u64 + 1;
     // Absolute block numbers; the wire carries them modulo 65536 (rollover to 0, as tftpd-hpa).
     let mut window: VecDeque<Vec<u8>> = VecDeque::new();
+    // Acknowledged packets' buffers, reused: no allocation per block.
+    let mut spare: Vec<Vec<u8>> = Vec::new();
     let mut base: u64 = 1;
     if !oack.is_empty() {
         window.push_back(Packet::OAck { options: oack }.encode());
@@ -228,15 +320,18 @@ async fn send_file(
     let mut tries = 0u32;
     let mut rbuf = vec![0u8; 2048];
     loop {
+        if cancel.is_cancelled() {
+            return Err(stopped());
+        }
         // Data waits until the OACK is acknowledged (block 0).
         let limit = if base == 0 { 1 } else { usize::from(neg.windowsize) };
         while window.len() < limit && next <= last_block {
-            let mut pkt = Vec::with_capacity(4 + blk);
+            let mut pkt = spare.pop().unwrap_or_else(|| Vec::with_capacity(4 + blk));
+            pkt.clear();
             pkt.extend_from_slice(&[0, 3]);
             pkt.extend_from_slice(&(next as u16).to_be_bytes());
             let got = body
                 .read_into(&mut pkt, blk)
-                .await
                 .map_err(|e| (Interruption::ReadError, format!("reading the file failed: {e}")))?;
             if got < blk && next < last_block {
                 return Err((Interruption::ReadError, "the file became shorter while it was being sent".into()));
@@ -245,12 +340,12 @@ async fn send_file(
             next += 1;
         }
         for pkt in &window {
-            sock.send(pkt).await.map_err(|e| (Interruption::ClientGone, format!("sending failed: {e}")))?;
+            sock.send(pkt).map_err(|e| (Interruption::ClientGone, format!("sending failed: {e}")))?;
         }
-        match wait_ack(sock, &mut rbuf, base, window.len() as u64, timeout).await? {
+        match wait_ack(sock, &mut rbuf, base, window.len() as u64, timeout, cancel)? {
             Reply::Acked(n) => {
                 let count = (n + 1 - base) as usize;
-                window.drain(..count.min(window.len()));
+                spare.extend(window.drain(..count.min(window.len())));
                 base = n + 1;
                 tries = 0;
                 *sent = (base.saturating_sub(1) * blk as u64).min(size);
@@ -276,29 +371,51 @@ async fn send_file(
     }
 }
 
-/// Waits for an ACK inside the window `[base, base + len)`.
-async fn wait_ack(sock: &UdpSocket, buf: &mut [u8], base: u64, len: u64, timeout: Duration) -> Result<Reply, Failure> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let n = match tokio::time::timeout_at(deadline, sock.recv(buf)).await {
-            Err(_) => return Ok(Reply::Timeout),
-            Ok(Err(e)) => {
-                return Err((Interruption::ClientGone, format!("the device's port is closed ({e}): it gave up")));
+/// Waits for an ACK inside the window `[base, base + len)`. The socket's read
+/// timeout is [`CANCEL_POLL`] except when the deadline is nearer.
+fn wait_ack(
+    sock: &std::net::UdpSocket,
+    buf: &mut [u8],
+    base: u64,
+    len: u64,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Reply, Failure> {
+    let deadline = Instant::now() + timeout;
+    let mut shortened = false;
+    let reply = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break Ok(Reply::Timeout);
+        }
+        if left < CANCEL_POLL {
+            // Never zero here: a zero timeout is an error for set_read_timeout.
+            let _ = sock.set_read_timeout(Some(left));
+            shortened = true;
+        }
+        let n = match sock.recv(buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                if cancel.is_cancelled() {
+                    break Err(stopped());
+                }
+                continue;
             }
-            Ok(Ok(n)) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                break Err((Interruption::ClientGone, format!("the device's port is closed ({e}): it gave up")));
+            }
         };
         match Packet::decode(&buf[..n]) {
             Ok(Packet::Ack { block }) => {
-                for i in 0..len {
-                    if (base + i) as u16 == block {
-                        return Ok(Reply::Acked(base + i));
-                    }
+                if let Some(i) = (0..len).find(|i| (base + i) as u16 == block) {
+                    break Ok(Reply::Acked(base + i));
                 }
                 // A duplicate ACK of the block before the window: with window 1
                 // ignore it (Sorcerer's Apprentice, RFC 1123 §4.2.3.1); with a
                 // larger window the client lost data, so resend now.
                 if base > 0 && (base - 1) as u16 == block && len > 1 {
-                    return Ok(Reply::Resend);
+                    break Ok(Reply::Resend);
                 }
             }
             Ok(Packet::Error { code, message }) => {
@@ -307,9 +424,13 @@ async fn wait_ack(sock: &UdpSocket, buf: &mut [u8], base: u64, len: u64, timeout
                 } else {
                     format!("the device aborted the transfer (TFTP error {}: {message})", code.code())
                 };
-                return Err((Interruption::ClientGone, why));
+                break Err((Interruption::ClientGone, why));
             }
             _ => {}
         }
+    };
+    if shortened {
+        let _ = sock.set_read_timeout(Some(CANCEL_POLL));
     }
+    reply
 }
