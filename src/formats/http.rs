@@ -457,6 +457,10 @@ pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
 /// of query parameters that look secret (`password`, `pass`, `pwd`, `secret`,
 /// `token`, `key`, `auth`) become `***`; control characters are escaped.
 pub fn mask_target(target: &str) -> String {
+    // What devices send: nothing to mask or escape (one copy, no per-character work).
+    if !target.contains(['?', ':']) && !target.chars().any(char::is_control) {
+        return target.to_string();
+    }
     let mut t = target.to_string();
     if let Some(scheme_end) = t.find("://") {
         let auth_start = scheme_end + 3;
@@ -478,7 +482,15 @@ pub fn mask_target(target: &str) -> String {
             .collect();
         t = format!("{path}{}", masked.join("&"));
     }
-    t.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
