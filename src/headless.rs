@@ -390,12 +390,23 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
             break;
         }
         match events.recv_timeout(std::time::Duration::from_millis(200)) {
-            Ok(ev) => {
-                if let Event::Completed(r) = &ev {
-                    status.apply(r);
+            Ok(first) => {
+                // A burst of requests (200 phones booting) is printed with one write
+                // and one flush instead of one per line.
+                let mut buf = std::io::BufWriter::new(&mut *t.out);
+                let mut bt = Term { out: &mut buf, err: &mut *t.err };
+                // Bounded, so a flood still shows up promptly and Ctrl-C is still seen.
+                let mut next = Some(first);
+                let mut printed = 0;
+                while let Some(ev) = next {
+                    if let Event::Completed(r) = &ev {
+                        status.apply(r);
+                    }
+                    print_event(&ev, args.json, bind, &mut bt)?;
+                    printed += 1;
+                    next = if printed < 512 { events.try_recv().ok() } else { None };
                 }
-                print_event(&ev, args.json, bind, t)?;
-                t.out.flush()?;
+                buf.flush()?;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
