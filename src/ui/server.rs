@@ -189,17 +189,11 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
         ui.separator();
         ui.heading("Tell the devices");
-        if rt.serving.interfaces.is_empty() {
+        if !rt.serving.interfaces_requested {
             if let Some(c) = &rt.serving.control {
                 c.send(Request::ListInterfaces);
             }
-            // Ask once: an empty answer is remembered as a loopback-only machine.
-            rt.serving.interfaces.push(crate::event::NetInterface {
-                name: "lo".into(),
-                ipv4: std::net::Ipv4Addr::LOCALHOST,
-                prefix: 8,
-                loopback: true,
-            });
+            rt.serving.interfaces_requested = true;
         }
         ui.horizontal_wrapped(|ui| {
             ui.label("Interfaces:");

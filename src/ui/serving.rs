@@ -51,6 +51,8 @@ pub struct Serving {
     pub discovery: crate::services::discovery::Discovery,
     pub discovering: bool,
     pub interfaces: Vec<crate::event::NetInterface>,
+    /// The interface list was asked for once (the answer fills `interfaces`).
+    pub interfaces_requested: bool,
     /// Answer SIP plug-and-play SUBSCRIBEs when the servers start.
     pub pnp: bool,
 }
@@ -80,6 +82,7 @@ impl Serving {
             discovery: crate::services::discovery::Discovery::new(),
             discovering: false,
             interfaces: Vec::new(),
+            interfaces_requested: false,
             pnp: false,
         }
     }

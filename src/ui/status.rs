@@ -44,11 +44,12 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
     let model =
         doc.site.device(mac).map(|d| d.model.clone()).unwrap_or_else(|| "GXP2170".parse().expect("static model"));
     let advertise = rt.server.advertise.trim().parse().ok();
-    let name = crate::formats::request::device_xml_name(mac, &crate::generate::naming(&doc.site));
+    let naming = crate::generate::naming(&doc.site);
+    // The file the device itself would want first: its XML, or the binary for legacy units.
     let name = if model.reads_xml() {
-        name
+        crate::formats::request::device_xml_name(mac, &naming)
     } else {
-        crate::formats::request::binary_name(mac, &crate::generate::naming(&doc.site))
+        crate::formats::request::binary_name(mac, &naming)
     };
     let Some(url) = device_url(&rt.serving.addresses(), advertise, &name) else {
         rt.serving.fetch = None;
