@@ -138,7 +138,12 @@ impl ServeConfig {
             http_port: s.http.then_some(s.http_port),
             https_port: s.https.then_some(s.https_port),
             served: Served::new(site, output),
-            policy: Policy { known_macs_only: s.known_macs_only, window: Window::default(), auth: s.auth.clone() },
+            policy: Policy {
+                known_macs_only: s.known_macs_only,
+                window: Window::default(),
+                auth: s.auth.clone(),
+                allow_secrets_over_tftp: s.allow_secrets_over_tftp,
+            },
             firmware_dir: paths.firmware_dir,
             request_log: paths.request_log,
             tls_identity: paths.tls_identity,
@@ -249,6 +254,9 @@ pub struct Policy {
     pub window: Window,
     /// HTTP(S) authentication (Basic and Digest are both accepted).
     pub auth: Option<HttpAuth>,
+    /// With `auth` set, still serve files that carry passwords over TFTP
+    /// (which cannot authenticate). Ignored without `auth`.
+    pub allow_secrets_over_tftp: bool,
 }
 
 impl fmt::Debug for Policy {
@@ -258,6 +266,7 @@ impl fmt::Debug for Policy {
             .field("known_macs_only", &self.known_macs_only)
             .field("window", &self.window)
             .field("auth", &self.auth.as_ref().map(|a| format!("{} / ****", a.username)))
+            .field("allow_secrets_over_tftp", &self.allow_secrets_over_tftp)
             .finish()
     }
 }
