@@ -48,7 +48,7 @@ fn record(i: u64, site: &gsprov::site::Site) -> RequestRecord {
         file: Some(format!("cfg{}.xml", d.mac)),
         kind: None,
         outcome: if served { Outcome::Served } else { Outcome::Refused { reason: Refusal::NotFound, expected: true } },
-        status: if served { 200 } else { 404 },
+        status: gsprov::event::Wire::Http(if served { 200 } else { 404 }),
         bytes: if served { 2048 } else { 0 },
         size: Some(2048),
         duration: Duration::from_millis(3),

@@ -575,6 +575,9 @@ pub enum Refusal {
     Malformed,
     /// A Range outside the file.
     BadRange,
+    /// A bound was reached (transfers or connections at once, in total or
+    /// from one address); the client may retry.
+    Busy,
 }
 
 /// Why a transfer stopped early.
@@ -589,6 +592,21 @@ pub enum Interruption {
     Stopped,
     /// The file could not be read.
     ReadError,
+}
+
+/// What went back to the client besides a body: an HTTP status, a SIP status
+/// (the PnP responder's NOTIFY answer), a TFTP error code, or nothing (a TFTP
+/// transfer that ended normally, a datagram left unanswered). In the request
+/// log it is two fields: `"reply": "http" | "sip" | "tftp-error" | "none"` and,
+/// except for `none`, `"status": <number>`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "reply", content = "status", rename_all = "kebab-case")]
+pub enum Wire {
+    #[default]
+    None,
+    Http(u16),
+    Sip(u16),
+    TftpError(u16),
 }
 
 /// One request, as logged (`<site>.requests.jsonl`) and shown. Holds no
@@ -615,8 +633,9 @@ pub struct RequestRecord {
     pub kind: Option<ContentKind>,
     #[serde(flatten)]
     pub outcome: Outcome,
-    /// HTTP status, or the TFTP error code sent (0 when served).
-    pub status: u16,
+    /// What was answered on the wire ([`Wire`]).
+    #[serde(flatten)]
+    pub status: Wire,
     /// Body bytes sent.
     pub bytes: u64,
     /// Size of the whole file, when known.
@@ -659,6 +678,7 @@ impl fmt::Display for RequestRecord {
                     Refusal::ReadOnly => "refused (read-only)",
                     Refusal::Malformed => "malformed",
                     Refusal::BadRange => "bad range",
+                    Refusal::Busy => "busy",
                 };
                 write!(f, "{what}{}", if expected { " (expected)" } else { "" })?;
             }
@@ -993,7 +1013,7 @@ mod tests {
             file: Some("cfg.xml".into()),
             kind: Some(ContentKind::Config(FileKind::GenericXml)),
             outcome: Outcome::Refused { reason: Refusal::NotFound, expected: true },
-            status: 404,
+            status: Wire::Http(404),
             bytes: 0,
             size: None,
             duration: Duration::from_millis(12),
@@ -1009,6 +1029,13 @@ mod tests {
         assert_eq!(v["kind"], "generic-xml");
         assert_eq!(v["mac"], "000b82123456");
         assert_eq!(v["duration_ms"], 12);
+        assert_eq!((&v["reply"], &v["status"]), (&serde_json::json!("http"), &serde_json::json!(404)));
+        let tftp = RequestRecord { status: Wire::TftpError(0), ..r.clone() };
+        let v: serde_json::Value = serde_json::from_str(&tftp.to_json()).unwrap();
+        assert_eq!((&v["reply"], &v["status"]), (&serde_json::json!("tftp-error"), &serde_json::json!(0)));
+        let none = RequestRecord { status: Wire::None, ..r.clone() };
+        let v: serde_json::Value = serde_json::from_str(&none.to_json()).unwrap();
+        assert_eq!((&v["reply"], v.get("status")), (&serde_json::json!("none"), None));
         assert!(r.to_string().contains("not found (expected)"));
     }
 }

@@ -813,7 +813,8 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
             "{}",
             json!({"event": "summary", "requests": s.requests, "served": s.served, "bytes": s.bytes,
                    "known": s.known, "never_seen": s.never_seen, "probing": s.probing, "got_config": s.got_config,
-                   "got_firmware": s.got_firmware, "error": s.error, "unassigned": s.unassigned, "devices": devices})
+                   "got_firmware": s.got_firmware, "error": s.error, "unassigned": s.unassigned,
+                   "forgotten": s.forgotten, "devices": devices})
         )?;
         return Ok(());
     }
@@ -831,7 +832,18 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
         s.never_seen,
         s.unassigned
     )?;
-    for d in status.known().chain(status.unassigned()) {
+    if s.forgotten > 0 {
+        writeln!(
+            t.out,
+            "  ({} more unassigned MACs were forgotten: at most {} are kept; a flood of made-up MACs?)",
+            s.forgotten,
+            crate::services::status::MAX_UNASSIGNED
+        )?;
+    }
+    // Every known device; unassigned ones up to a screenful (a flood of fake MACs is not listed one by one).
+    const SHOWN_UNASSIGNED: usize = 50;
+    let hidden = s.unassigned.saturating_sub(SHOWN_UNASSIGNED);
+    for d in status.known().chain(status.unassigned().take(SHOWN_UNASSIGNED)) {
         let model = d.model.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "?".into());
         let seen = d.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
         let fw = d.firmware.as_ref().map(|f| format!(" firmware {f}")).unwrap_or_default();
@@ -840,6 +852,9 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
         if let Some(p) = &d.problem {
             writeln!(t.out, "      {p}")?;
         }
+    }
+    if hidden > 0 {
+        writeln!(t.out, "  ... and {hidden} more unassigned devices (gsprov serve --json lists them all)")?;
     }
     Ok(())
 }

@@ -403,7 +403,7 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
 
     let rec = run.record("the SUBSCRIBE record", |r| r.protocol == Protocol::Sip && r.method == "SUBSCRIBE");
     assert_eq!(rec.outcome, Outcome::Served, "{}", rec.explanation);
-    assert_eq!((rec.status, rec.mac.unwrap().to_string().as_str()), (200, PHONE_MAC));
+    assert_eq!((rec.status, rec.mac.unwrap().to_string().as_str()), (gsprov::event::Wire::Sip(200), PHONE_MAC));
     assert_eq!(rec.model.as_ref().unwrap().as_str(), "GRP2612W");
     assert_eq!(rec.firmware.as_deref(), Some("1.0.5.67"));
     assert!(rec.explanation.contains(&url) && rec.explanation.contains("acknowledged"), "{}", rec.explanation);

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use gsprov::event::{
     CertificateInfo, Event, Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, ServeConfig, Served,
-    SitePaths, Window,
+    SitePaths, Window, Wire,
 };
 use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
 use gsprov::generate;
@@ -326,7 +326,7 @@ fn basic_and_digest_auth_and_secrets_never_logged() {
     let (_, code, body) = curl(&["-A", &agent, &url]);
     assert_eq!(code, 401);
     assert!(!text(&body).contains("P47"));
-    let r = s.record(|r| r.status == 401);
+    let r = s.record(|r| r.status == Wire::Http(401));
     assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::Unauthorized, expected: true });
     let (_, code, _) = curl(&["-A", &agent, "--basic", "-u", "prov:wrong", &format!("{url}?wrong")]);
     assert_eq!(code, 401);

@@ -100,16 +100,20 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 /// more. `Ok(Some((head, used)))`: `used` bytes belong to the head.
 pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
     // Robustness (RFC 9112 §2.2): ignore empty lines before the request line.
+    // They count against the head limit: a flood of them is a head too large.
     let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    if skip > MAX_HEAD {
+        return Err(HeadError::HeadTooLarge);
+    }
     let data = &buf[skip..];
     let first_line_end = data.iter().position(|&b| b == b'\n');
     if first_line_end.map_or(data.len(), |e| e) > MAX_REQUEST_LINE {
         return Err(HeadError::RequestLineTooLong);
     }
     let Some(end) = head_end(data) else {
-        return if data.len() > MAX_HEAD { Err(HeadError::HeadTooLarge) } else { Ok(None) };
+        return if buf.len() > MAX_HEAD { Err(HeadError::HeadTooLarge) } else { Ok(None) };
     };
-    if end > MAX_HEAD {
+    if skip + end > MAX_HEAD {
         return Err(HeadError::HeadTooLarge);
     }
     let text = std::str::from_utf8(&data[..end]).map_err(|_| HeadError::Malformed("head is not text"))?;
@@ -453,9 +457,22 @@ pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether a query parameter's value is masked in logs: names that look secret
+/// (`password`, `pass`, `pw`, `pwd`, `pin`, `secret`, `token`, `key`, `auth`,
+/// `cred`, `sig`) and every P-value (`P1359=`, `P34=`: any of them may be a
+/// password, and no device sends them in a query).
+fn secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let p_value = n.len() > 1 && n.starts_with('p') && n[1..].bytes().all(|b| b.is_ascii_digit());
+    p_value
+        || n == "pw"
+        || n == "pin"
+        || ["pass", "pwd", "secret", "token", "key", "auth", "cred", "sig"].iter().any(|s| n.contains(s))
+}
+
 /// A request target fit for a log: user info in an absolute URL and the values
-/// of query parameters that look secret (`password`, `pass`, `pwd`, `secret`,
-/// `token`, `key`, `auth`) become `***`; control characters are escaped.
+/// of query parameters that may be secret ([`secret_param`], also when
+/// percent-encoded) become `***`; control characters are escaped.
 pub fn mask_target(target: &str) -> String {
     // What devices send: nothing to mask or escape (one copy, no per-character work).
     if !target.contains(['?', ':']) && !target.chars().any(char::is_control) {
@@ -475,8 +492,10 @@ pub fn mask_target(target: &str) -> String {
             .split('&')
             .map(|pair| {
                 let (k, _) = pair.split_once('=').unwrap_or((pair, ""));
-                let lk = k.to_ascii_lowercase();
-                let secret = ["pass", "pwd", "secret", "token", "key", "auth"].iter().any(|s| lk.contains(s));
+                let decoded = percent_decode(&k.replace('+', " "))
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_else(|| k.to_string());
+                let secret = secret_param(k) || secret_param(decoded.trim());
                 if secret && pair.contains('=') { format!("{k}=***") } else { pair.to_string() }
             })
             .collect();
@@ -622,6 +641,11 @@ mod tests {
         assert_eq!(mask_target("/f?PWD=1&apikey=2"), "/f?PWD=***&apikey=***");
         assert_eq!(mask_target("http://bob:hunter2@host/x"), "http://***@host/x");
         assert_eq!(mask_target("/a\u{1b}b"), "/a\\u{1b}b");
+        assert_eq!(mask_target("/cfg.xml?pw=x&P1359=y&p34=z&mac=1"), "/cfg.xml?pw=***&P1359=***&p34=***&mac=1");
+        assert_eq!(mask_target("/x?pass%77ord=y"), "/x?pass%77ord=***");
+        // Blank lines before the request line count against the head limit.
+        assert_eq!(parse_request_head(&vec![b'\n'; MAX_HEAD + 1]), Err(HeadError::HeadTooLarge));
+        assert_eq!(parse_request_head(&vec![b'\n'; MAX_HEAD / 2]), Ok(None));
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"a", b""));
     }
 

@@ -13,6 +13,13 @@ pub const MAX_BLKSIZE: u16 = 65464;
 pub const MIN_BLKSIZE: u16 = 8;
 /// Block size without the `blksize` option.
 pub const DEFAULT_BLKSIZE: u16 = 512;
+/// Longest retransmission timeout a server accepts (RFC 2349 allows 255 s; a
+/// client asking more gets no `timeout` in the OACK and the server's own).
+pub const MAX_TIMEOUT: u8 = 5;
+/// Bytes a window may hold (block size times window size): the memory one
+/// transfer keeps for retransmission. A larger window is answered smaller
+/// (RFC 7440 §3 lets the server choose a smaller value).
+pub const MAX_WINDOW_BYTES: usize = 128 * 1024;
 
 /// Opcodes (RFC 1350 §5, RFC 2347).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,8 +315,10 @@ impl Default for Negotiated {
 }
 
 /// Server side of option negotiation: accepts what is valid (capping block size
-/// at `max_blksize` and window size at `max_window`), ignores what is not, and
-/// returns the OACK options to send (empty: send no OACK, start with DATA 1).
+/// at `max_blksize`, window size at `max_window` and at [`MAX_WINDOW_BYTES`]
+/// of blocks, timeouts at [`MAX_TIMEOUT`]), ignores what is not, answers an
+/// option sent twice once (the first), and returns the OACK options to send
+/// (empty: send no OACK, start with DATA 1).
 pub fn negotiate(
     req: &Request,
     size: Option<u64>,
@@ -317,8 +326,11 @@ pub fn negotiate(
     max_window: u16,
 ) -> (Negotiated, Vec<(String, String)>) {
     let mut n = Negotiated::default();
-    let mut oack = Vec::new();
-    for (k, v) in &req.options {
+    let mut oack: Vec<(String, String)> = Vec::new();
+    for (i, (k, v)) in req.options.iter().enumerate() {
+        if req.options[..i].iter().any(|(first, _)| first == k) {
+            continue;
+        }
         match k.as_str() {
             opt::BLKSIZE => {
                 if let Ok(b) = v.trim().parse::<u32>()
@@ -330,7 +342,7 @@ pub fn negotiate(
             }
             opt::TIMEOUT => {
                 if let Ok(t) = v.trim().parse::<u8>()
-                    && t >= 1
+                    && (1..=MAX_TIMEOUT).contains(&t)
                 {
                     n.timeout = Some(t);
                     oack.push((k.clone(), t.to_string()));
@@ -353,6 +365,15 @@ pub fn negotiate(
                 }
             }
             _ => {}
+        }
+    }
+    let fits = (MAX_WINDOW_BYTES / usize::from(n.blksize)).max(1) as u16;
+    if n.windowsize > fits {
+        n.windowsize = fits;
+        for (k, v) in &mut oack {
+            if k == opt::WINDOWSIZE {
+                *v = fits.to_string();
+            }
         }
     }
     (n, oack)
@@ -456,6 +477,15 @@ mod tests {
         assert_eq!(oack.len(), 2);
         let (n, oack) = negotiate(&rrq("f", &[("tsize", "0")]), None, 1468, 16);
         assert!(!n.tsize && oack.is_empty(), "no size known: no OACK");
+        // A duplicated option is answered once, the first value.
+        let (n, oack) = negotiate(&rrq("f", &[("blksize", "1024"), ("blksize", "512")]), None, 65464, 16);
+        assert_eq!((n.blksize, oack), (1024, vec![("blksize".to_string(), "1024".to_string())]));
+        // A timeout above MAX_TIMEOUT is not acknowledged (RFC 2349: the OACK must echo it or leave it out).
+        let (n, oack) = negotiate(&rrq("f", &[("timeout", "255")]), None, 65464, 16);
+        assert!(n.timeout.is_none() && oack.is_empty());
+        // The window is bounded in bytes: 65464-byte blocks get a window of 2.
+        let (n, oack) = negotiate(&rrq("f", &[("blksize", "65464"), ("windowsize", "64")]), None, 65464, 64);
+        assert_eq!((n.windowsize, oack[1].1.as_str()), (2, "2"));
     }
 
     proptest! {

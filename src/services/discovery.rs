@@ -497,7 +497,7 @@ mod tests {
             file: None,
             kind: Some(ContentKind::Config(FileKind::DeviceXml)),
             outcome: Outcome::Served,
-            status: 200,
+            status: crate::event::Wire::Sip(200),
             bytes: 1,
             size: None,
             duration: Duration::ZERO,

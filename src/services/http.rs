@@ -16,8 +16,9 @@
 //! are checked here and never logged: records keep neither the Authorization
 //! header nor secret query values.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,17 +26,24 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::router::Verdict;
-use super::{Body, Meter, ServiceError, Shared, bind_error};
-use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal};
+use super::{Body, Meter, ServiceError, Shared, Throttle, bind_error, lock};
+use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal, Wire};
 use crate::formats::http::{self, Credentials, HeadError, Range, RequestHead};
 use crate::formats::useragent;
 use crate::generate::FileKind;
 use crate::site::HttpAuth;
 
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 1024;
-/// Time for a request head to arrive (also the keep-alive idle time).
-const HEAD_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most connections one listener serves at once (fewer when the open-file
+/// limit is low: [`super::connection_cap`]); more wait in the kernel's backlog.
+pub(super) const MAX_CONNECTIONS: usize = 4096;
+/// Connections at once from one address: a device opens one or two; more is a
+/// flood (slowloris) and is closed at once, so others are still served.
+const PER_ADDRESS: usize = 16;
+/// Time for the first request head of a connection to arrive, whole: a client
+/// trickling bytes (slowloris) is cut after this.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle time allowed between requests on a kept-alive connection.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time for a TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time one chunk of a body may take to be accepted by the client.
@@ -56,8 +64,8 @@ pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<Tcp
             s.bind(addr)?;
             // A room of phones powering up together connects at once: the
             // default backlog (128) overflowed with 200 (SYNs dropped, each
-            // retried a second later). Room for MAX_CONNECTIONS (nginx: 511).
-            s.listen(MAX_CONNECTIONS as u32)
+            // retried a second later). Room for 1024 (nginx: 511).
+            s.listen(1024)
         })
         .map_err(|e| bind_error(addr, &e))
 }
@@ -72,7 +80,8 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(tokio::sync::Semaphore::new(shared.http_connections));
+    let per_address = Arc::new(PerAddress::default());
     loop {
         let permit = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -84,7 +93,7 @@ pub(super) async fn serve(
                 Ok(x) => x,
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly.
-                    tracing::debug!("http: accept failed: {e}");
+                    tracing::warn!("{protocol}: cannot accept a connection: {e}{}", super::fd_hint(&e.to_string()));
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
@@ -92,12 +101,37 @@ pub(super) async fn serve(
                 }
             },
         };
+        let held = match per_address.take(&per_address, peer.ip()) {
+            Some(h) => h,
+            None => {
+                // Closed at once (a reset, no TIME_WAIT); recorded once a second per address.
+                let _ = stream.set_zero_linger();
+                drop(stream);
+                if let Some(dropped) = shared.junk.admit(peer.ip(), "http-busy") {
+                    let p = shared.begin(protocol, peer, "-", "");
+                    let why = format!(
+                        "connection closed: {} already has {PER_ADDRESS} connections open (limit per address); \
+                         a device needs one or two{}",
+                        peer.ip(),
+                        Throttle::note(dropped)
+                    );
+                    shared.finish(
+                        p,
+                        Outcome::Refused { reason: Refusal::Busy, expected: false },
+                        Wire::None,
+                        Some(why),
+                    );
+                }
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let (shared, cancel, done, tls) = (shared.clone(), cancel.clone(), done.clone(), tls.clone());
         tokio::spawn(async move {
             // Declared first, dropped last: the connection closes before the supervisor hears.
             let _done = done;
             let _permit = permit;
+            let _held = held;
             let (shared, cancel, tls, stream) = (shared, cancel, tls, stream);
             match tls {
                 None => connection(stream, peer, protocol, &shared, &cancel).await,
@@ -114,6 +148,40 @@ pub(super) async fn serve(
                 }
             }
         });
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection counted in [`PerAddress`]; uncounted on drop.
+struct Held {
+    book: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, me: &Arc<PerAddress>, ip: IpAddr) -> Option<Held> {
+        let mut m = lock(&self.0);
+        let n = m.entry(ip).or_insert(0);
+        if *n >= PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Held { book: me.clone(), ip })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut m = lock(&self.book.0);
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -169,21 +237,24 @@ async fn connection<S: Conn>(
     cancel: &CancellationToken,
 ) {
     let mut buf = Vec::with_capacity(4096);
+    let mut wait = HEAD_TIMEOUT;
     loop {
         let head = tokio::select! {
             _ = cancel.cancelled() => {
                 io.abort();
                 return;
             }
-            r = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io, &mut buf)) => {
+            r = tokio::time::timeout(wait, read_head(&mut io, &mut buf)) => {
                 r.unwrap_or(Head::TimedOut { partial: !buf.is_empty() })
             }
         };
+        wait = KEEP_ALIVE_TIMEOUT;
         let keep = match head {
             Head::Request(head) => handle(&mut io, head, peer, protocol, shared, cancel).await,
             Head::Closed | Head::TimedOut { partial: false } => false,
             Head::TimedOut { partial: true } => {
-                bad_request(&mut io, peer, protocol, shared, 408, "the request head did not arrive within 15 s").await;
+                let why = format!("the request head did not arrive within {} s", HEAD_TIMEOUT.as_secs());
+                bad_request(&mut io, peer, protocol, shared, 408, &why).await;
                 false
             }
             Head::Bad(e) => {
@@ -211,12 +282,14 @@ async fn bad_request<S: Conn>(
     status: u16,
     why: &str,
 ) {
-    let mut p = shared.begin(protocol, peer, "-", "");
     let _ = write_simple(io, status, false, &[], "bad request\n").await;
-    p.record.status = status;
-    p.record.outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
-    p.record.explanation = format!("malformed HTTP request: {why}; not something a device sends");
-    shared.complete(p);
+    // Garbage is recorded once a second per sender (a flood would fill the log).
+    if let Some(dropped) = shared.junk.admit(peer.ip(), "http-malformed") {
+        let p = shared.begin(protocol, peer, "-", "");
+        let why = format!("malformed HTTP request: {why}; not something a device sends{}", Throttle::note(dropped));
+        let outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
+        shared.finish(p, outcome, Wire::Http(status), Some(why));
+    }
 }
 
 async fn write_simple<S: Conn>(
@@ -263,17 +336,15 @@ async fn handle<S: Conn>(
 
     if head.method != "GET" && !is_head {
         let _ = write_simple(io, 405, false, &[("Allow", "GET, HEAD".into())], "method not allowed\n").await;
-        p.record.status = 405;
-        p.record.outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
-        p.record.explanation =
-            format!("refused: {} request; gsprov serves files read-only (GET and HEAD)", head.method);
-        shared.complete(p);
+        let why = format!("refused: {} request; gsprov serves files read-only (GET and HEAD)", head.method);
+        let outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
+        shared.finish(p, outcome, Wire::Http(405), Some(why));
         return false;
     }
 
     let policy = shared.policy();
     if let Some(auth) = &policy.auth
-        && let Err(denied) = check_auth(&head, auth, &shared.digest_secret, p.record.time)
+        && let Err(denied) = check_auth(&head, auth, &shared.digest_secret, &shared.nonces, p.record.time)
     {
         let secs = unix_secs(p.record.time);
         let nonce = http::digest_nonce(secs, &shared.digest_secret);
@@ -286,10 +357,8 @@ async fn handle<S: Conn>(
             ("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
         ];
         let ok = write_simple(io, 401, keep, &challenges, "authentication required\n").await.is_ok();
-        p.record.status = 401;
-        p.record.outcome = Outcome::Refused { reason: Refusal::Unauthorized, expected: denied.expected };
-        p.record.explanation = denied.why;
-        shared.complete(p);
+        let outcome = Outcome::Refused { reason: Refusal::Unauthorized, expected: denied.expected };
+        shared.finish(p, outcome, Wire::Http(401), Some(denied.why));
         return keep && ok;
     }
 
@@ -303,9 +372,7 @@ async fn handle<S: Conn>(
                 _ => (400, "bad request\n"),
             };
             let ok = write_simple(io, status, keep, &[], text).await.is_ok();
-            p.record.status = status;
-            p.record.outcome = Outcome::Refused { reason: *reason, expected: *expected };
-            shared.complete(p);
+            shared.finish(p, Outcome::Refused { reason: *reason, expected: *expected }, Wire::Http(status), None);
             return keep && ok;
         }
         Verdict::Serve(src) => src.clone(),
@@ -316,20 +383,16 @@ async fn handle<S: Conn>(
     if range == Range::Unsatisfiable {
         let ok =
             write_simple(io, 416, keep, &[("Content-Range", format!("bytes */{size}"))], "bad range\n").await.is_ok();
-        p.record.status = 416;
-        p.record.outcome = Outcome::Refused { reason: Refusal::BadRange, expected: false };
-        p.record.explanation = format!("{}; the asked range is outside the file ({size} bytes)", p.record.explanation);
-        shared.complete(p);
+        let why = format!("{}; the asked range is outside the file ({size} bytes)", p.record.explanation);
+        shared.finish(p, Outcome::Refused { reason: Refusal::BadRange, expected: false }, Wire::Http(416), Some(why));
         return keep && ok;
     }
     let mut body = match Body::open(shared, &source) {
         Ok(b) => b,
         Err(e) => {
             let ok = write_simple(io, 500, keep, &[], "cannot read file\n").await.is_ok();
-            p.record.status = 500;
-            p.record.outcome = Outcome::Interrupted { reason: Interruption::ReadError };
-            p.record.explanation = format!("{}; {e}", p.record.explanation);
-            shared.complete(p);
+            let why = format!("{}; {e}{}", p.record.explanation, super::fd_hint(&e.to_string()));
+            shared.finish(p, Outcome::Interrupted { reason: Interruption::ReadError }, Wire::Http(500), Some(why));
             return keep && ok;
         }
     };
@@ -353,7 +416,7 @@ async fn handle<S: Conn>(
     if status == 206 {
         headers.push(("Content-Range", format!("bytes {start}-{}/{size}", start + len - 1)));
     }
-    p.record.status = status;
+    p.record.status = Wire::Http(status);
     if is_head {
         let ok = write_all(io, &http::response_head(status, &headers), cancel).await.is_ok();
         p.record.outcome = if ok { Outcome::Served } else { Outcome::Interrupted { reason: Interruption::ClientGone } };
@@ -440,8 +503,50 @@ struct Denied {
     stale: bool,
 }
 
+/// Digest nonces seen with a correct answer, and the highest nonce count
+/// (`nc`) used with each: a captured `Authorization` header sent again is
+/// refused (RFC 7616 §3.3: the server may track nc to detect replays). A nonce
+/// without qop (and so without nc) is good for one request.
+#[derive(Default)]
+pub(crate) struct NonceBook(Mutex<HashMap<String, (u64, u32)>>);
+
+/// Most nonces remembered; expired ones are forgotten first.
+const MAX_NONCES: usize = 8192;
+
+impl NonceBook {
+    /// Whether `nc` (hex, with qop) or this nonce (without) is new; records it.
+    fn fresh(&self, nonce: &str, issued: u64, nc: Option<u32>, now: u64) -> bool {
+        let mut m = lock(&self.0);
+        if m.len() >= MAX_NONCES && !m.contains_key(nonce) {
+            m.retain(|_, (t, _)| now.saturating_sub(*t) <= NONCE_LIFETIME);
+            if m.len() >= MAX_NONCES {
+                tracing::warn!("more than {MAX_NONCES} Digest nonces in use at once; the oldest are forgotten");
+                let oldest = m.values().map(|(t, _)| *t).min().unwrap_or(0);
+                m.retain(|_, (t, _)| *t > oldest);
+            }
+        }
+        match (m.get_mut(nonce), nc) {
+            (Some((_, last)), Some(n)) if n > *last => {
+                *last = n;
+                true
+            }
+            (Some(_), _) => false,
+            (None, n) => {
+                m.insert(nonce.to_string(), (issued, n.unwrap_or(0)));
+                true
+            }
+        }
+    }
+}
+
 /// Checks Basic or Digest credentials. The reasons name no secret.
-fn check_auth(head: &RequestHead, auth: &HttpAuth, secret: &[u8; 16], now: SystemTime) -> Result<(), Denied> {
+fn check_auth(
+    head: &RequestHead,
+    auth: &HttpAuth,
+    secret: &[u8; 16],
+    nonces: &NonceBook,
+    now: SystemTime,
+) -> Result<(), Denied> {
     let deny = |why: &str, expected: bool| Denied { why: why.to_string(), expected, stale: false };
     let Some(value) = head.header("authorization") else {
         return Err(deny(
@@ -480,7 +585,28 @@ fn check_auth(head: &RequestHead, auth: &HttpAuth, secret: &[u8; 16], now: Syste
             let expected = http::digest_expected(&d, &head.method, &auth.password);
             let ok = http::constant_time_eq(d.username.as_bytes(), auth.username.as_bytes())
                 & http::constant_time_eq(expected.as_bytes(), d.response.as_bytes());
-            if ok { Ok(()) } else { Err(deny(wrong, false)) }
+            if !ok {
+                return Err(deny(wrong, false));
+            }
+            let nc = match (&d.qop, &d.nc) {
+                (None, _) => None,
+                (Some(_), Some(nc)) => match u32::from_str_radix(nc.trim(), 16) {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => return Err(deny("Digest answer with a bad nonce count (nc)", false)),
+                },
+                (Some(_), None) => return Err(deny("Digest answer with qop but no nonce count (nc)", false)),
+            };
+            if nonces.fresh(&d.nonce, issued, nc, unix_secs(now)) {
+                Ok(())
+            } else {
+                Err(Denied {
+                    why: "Digest answer replayed (this nonce and nonce count were already used): a device counts \
+                          up, so this is a captured request sent again; refused"
+                        .into(),
+                    expected: false,
+                    stale: true,
+                })
+            }
         }
     }
 }

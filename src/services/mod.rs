@@ -47,7 +47,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
-use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
+use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer, Wire};
 use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
 use crate::formats::useragent::UserAgent;
 use crate::storage;
@@ -139,6 +139,8 @@ pub struct Supervisor {
     next_id: Arc<AtomicU64>,
     run: Option<Run>,
     discovery: Option<DiscoveryRun>,
+    /// The open-file limit after [`raise_open_file_limit`].
+    open_files: u64,
 }
 
 /// The discovery sources running now.
@@ -184,6 +186,7 @@ impl Supervisor {
             next_id: Arc::new(AtomicU64::new(1)),
             run: None,
             discovery: None,
+            open_files: raise_open_file_limit(),
         };
         Ok((sup, rx))
     }
@@ -274,6 +277,9 @@ impl Supervisor {
             window_closed: AtomicBool::new(false),
             bind: config.bind,
             digest_secret: secret,
+            junk: Throttle::new(Duration::from_secs(1)),
+            nonces: http::NonceBook::default(),
+            http_connections: connection_cap(self.open_files),
         });
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -725,6 +731,12 @@ pub(crate) struct Shared {
     window_closed: AtomicBool,
     pub(crate) bind: IpAddr,
     pub(crate) digest_secret: [u8; 16],
+    /// Junk and busy refusals, recorded at most once a second per address.
+    pub(crate) junk: Throttle,
+    /// Digest nonce counts seen (replay protection).
+    pub(crate) nonces: http::NonceBook,
+    /// Connections one HTTP(S) listener serves at once.
+    pub(crate) http_connections: usize,
 }
 
 impl Shared {
@@ -783,7 +795,7 @@ impl Shared {
                 file: None,
                 kind: None,
                 outcome: Outcome::Served,
-                status: 0,
+                status: Wire::None,
                 bytes: 0,
                 size: None,
                 duration: Duration::ZERO,
@@ -794,6 +806,17 @@ impl Shared {
 
     pub(crate) fn emit(&self, e: Event) {
         self.events.emit(e);
+    }
+
+    /// Ends a request that sent no body (or was cut): how it ended, what went
+    /// back on the wire, and why (`None` keeps the router's explanation).
+    pub(crate) fn finish(&self, mut p: Pending, outcome: Outcome, wire: Wire, why: Option<String>) {
+        p.record.outcome = outcome;
+        p.record.status = wire;
+        if let Some(why) = why {
+            p.record.explanation = why;
+        }
+        self.complete(p);
     }
 
     /// Ends a request: status fold, request log, event, serving window.
@@ -816,6 +839,61 @@ impl Shared {
             self.events.emit(Event::WindowClosed {
                 reason: "every known device has fetched its config; further requests are refused".into(),
             });
+        }
+    }
+}
+
+/// How many sources a [`Throttle`] remembers: a flood of spoofed addresses
+/// cannot grow memory.
+const THROTTLE_SOURCES: usize = 4096;
+
+/// Repeated junk from one address (malformed packets, requests refused as
+/// busy): the first in each period is recorded, the rest only counted and
+/// named in the next record. Keeps one host from filling the request log.
+pub(crate) struct Throttle {
+    every: Duration,
+    seen: Mutex<std::collections::HashMap<(IpAddr, &'static str), (Instant, u64)>>,
+}
+
+impl Throttle {
+    pub(crate) fn new(every: Duration) -> Self {
+        Throttle { every, seen: Mutex::default() }
+    }
+
+    /// `Some(n)`: record this one (`n` of the same kind were not recorded
+    /// since the last record from this address); `None`: count it only.
+    pub(crate) fn admit(&self, ip: IpAddr, kind: &'static str) -> Option<u64> {
+        let now = Instant::now();
+        let mut seen = lock(&self.seen);
+        if let Some((at, dropped)) = seen.get_mut(&(ip, kind)) {
+            if now.duration_since(*at) < self.every {
+                *dropped += 1;
+                return None;
+            }
+            let n = std::mem::take(dropped);
+            *at = now;
+            return Some(n);
+        }
+        if seen.len() >= THROTTLE_SOURCES {
+            let every = self.every;
+            seen.retain(|_, (at, _)| now.duration_since(*at) < every);
+            if seen.len() >= THROTTLE_SOURCES {
+                tracing::warn!(
+                    "more than {THROTTLE_SOURCES} addresses sent junk within {every:?}; their counts were reset"
+                );
+                seen.clear();
+            }
+        }
+        seen.insert((ip, kind), (now, 0));
+        Some(0)
+    }
+
+    /// The note a record carries about what was not recorded.
+    pub(crate) fn note(dropped: u64) -> String {
+        if dropped == 0 {
+            String::new()
+        } else {
+            format!(" ({dropped} more like it from this address since the last record were counted, not recorded)")
         }
     }
 }
@@ -880,6 +958,56 @@ impl<'a> Meter<'a> {
             self.last = Instant::now();
             self.shared.emit(Event::Progress { id: self.id, sent, total: self.total });
         }
+    }
+}
+
+/// File descriptors kept for everything but HTTP: each TFTP transfer slot
+/// (a socket and a firmware file), the listeners, the request log, the runtime.
+const FD_RESERVE: u64 = 2 * 384 + 128;
+
+/// Connections one HTTP(S) listener may hold, from the open-file limit: each
+/// uses up to two descriptors (socket and firmware file), HTTP and HTTPS share
+/// what is left after [`FD_RESERVE`]. At least 16, at most 4096.
+pub(crate) fn connection_cap(open_files: u64) -> usize {
+    (open_files.saturating_sub(FD_RESERVE) / 4).clamp(16, http::MAX_CONNECTIONS as u64) as usize
+}
+
+/// Raises the soft open-file limit to the hard limit (a process starts with
+/// 1024 on most Linux systems; every connection and transfer needs one or
+/// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
+pub fn raise_open_file_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return 1024;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let old = lim.rlim_cur;
+                lim.rlim_cur = lim.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    lim.rlim_cur = old;
+                }
+            }
+        }
+        lim.rlim_cur as u64
+    }
+    #[cfg(not(unix))]
+    {
+        u64::MAX
+    }
+}
+
+/// What to add to an error that is the open-file limit (EMFILE/ENFILE), so
+/// it is not taken for a missing file.
+pub(crate) fn fd_hint(error: &str) -> &'static str {
+    if error.contains("os error 24") || error.contains("os error 23") || error.contains("Too many open files") {
+        " (this is gsprov's open-file limit, not a missing file: too many connections at once; raise the limit \
+         with `ulimit -n` before starting gsprov)"
+    } else {
+        ""
     }
 }
 

@@ -25,9 +25,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ServiceError, Shared, bind_error, lock};
+use super::{ServiceError, Shared, Throttle, bind_error, lock};
 use crate::event::{
-    DiscoveryEvent, Event, Interruption, Outcome, PnpAnswer, PnpConfig, Protocol, Refusal, Sighting, Source,
+    DiscoveryEvent, Event, Interruption, Outcome, PnpAnswer, PnpConfig, Protocol, Refusal, Sighting, Source, Wire,
 };
 use crate::formats::sip::{self, Message, NotifyParams, PnpSubscribe, StartLine};
 
@@ -38,6 +38,9 @@ const REMEMBER: Duration = Duration::from_secs(40);
 const MAX_EXCHANGES: usize = 4096;
 /// At most one record per second per sender for datagrams that are ignored.
 const IGNORED_EVERY: Duration = Duration::from_secs(1);
+/// NOTIFY transactions under way for one address at once: a unit boots with
+/// one SUBSCRIBE (and its retransmissions).
+const ACTIVE_PER_SOURCE: usize = 4;
 
 /// What the responder needs besides the socket.
 #[derive(Debug, Clone)]
@@ -276,6 +279,9 @@ async fn subscribe(
     let repeat = {
         let mut xs = lock(exchanges);
         xs.retain(|_, x| x.ended.is_none_or(|t| t.elapsed() < REMEMBER));
+        if xs.len() >= MAX_EXCHANGES && !xs.contains_key(&sub.call_id) {
+            evict_ended(&mut xs);
+        }
         match xs.get(&sub.call_id) {
             // Unanswered ones stay unanswered (one record per unit, not one per retry).
             Some(x) if x.subscribe_cseq == sub.cseq || x.ended.is_none() || x.ok.is_none() => {
@@ -310,9 +316,21 @@ async fn subscribe(
     p.record.mac = Some(sub.mac);
 
     let known = shared.is_known(sub.mac);
-    let full = lock(exchanges).len() >= MAX_EXCHANGES;
+    let (full, busy_source) = {
+        let xs = lock(exchanges);
+        let mine = xs.values().filter(|x| x.ended.is_none() && x.source.ip() == source.ip()).count();
+        (xs.len() >= MAX_EXCHANGES, mine >= ACTIVE_PER_SOURCE)
+    };
     let url = match decide(&sub, setup.answer, known, setup.url.as_deref()) {
-        Ok(_) if full => Err((Refusal::Policy, false, "not answered: too many plug-and-play exchanges at once".into())),
+        Ok(_) if full => Err((Refusal::Busy, false, "not answered: too many plug-and-play exchanges at once".into())),
+        Ok(_) if busy_source => Err((
+            Refusal::Busy,
+            false,
+            format!(
+                "not answered: {} already has {ACTIVE_PER_SOURCE} plug-and-play exchanges under way; a unit sends one",
+                source.ip()
+            ),
+        )),
         other => other.map(str::to_string),
     };
     let url = match url {
@@ -329,9 +347,18 @@ async fn subscribe(
                     ended: Some(Instant::now()),
                 },
             );
-            p.record.outcome = Outcome::Refused { reason, expected };
-            p.record.explanation = explanation;
-            shared.complete(p);
+            // A flood is refused as busy: recorded once a second per address.
+            if reason == Refusal::Busy {
+                match shared.junk.admit(source.ip(), "sip-busy") {
+                    Some(dropped) => {
+                        let why = format!("{explanation}{}", Throttle::note(dropped));
+                        shared.finish(p, Outcome::Refused { reason, expected }, Wire::None, Some(why));
+                    }
+                    None => tracing::debug!("pnp: {source}: {explanation}"),
+                }
+                return;
+            }
+            shared.finish(p, Outcome::Refused { reason, expected }, Wire::None, Some(explanation));
             return;
         }
     };
@@ -353,7 +380,10 @@ async fn subscribe(
         source,
         &NotifyParams { local: setup.local, url: &url, branch: &branch, tag: &tag, cseq: notify_cseq },
     );
-    let target = sub.contact.filter(|a| !a.ip().is_unspecified() && a.port() != 0).unwrap_or(source);
+    // The NOTIFY goes back where the SUBSCRIBE came from: a Contact naming
+    // another address would make gsprov a reflector (only its port is taken,
+    // for units that listen on another port than they send from).
+    let target = sub.contact.filter(|a| a.ip() == source.ip() && a.port() != 0).unwrap_or(source);
     let (shared, socket, exchanges, cancel, done) =
         (shared.clone(), socket.clone(), exchanges.clone(), cancel.clone(), done.clone());
     let (t1, tries) = (setup.t1, setup.max_tries);
@@ -369,11 +399,11 @@ async fn subscribe(
         let sent = format!("answered 200 OK and sent NOTIFY with {url} to {target}");
         match result {
             Ended::Answered { code, sends } if (200..300).contains(&code) => {
-                p.record.status = code;
+                p.record.status = Wire::Sip(code);
                 p.record.explanation = format!("{sent}; the unit acknowledged it ({code}) after {sends} send(s)");
             }
             Ended::Answered { code, sends } => {
-                p.record.status = code;
+                p.record.status = Wire::Sip(code);
                 p.record.outcome = Outcome::Interrupted { reason: Interruption::ClientGone };
                 p.record.explanation = format!(
                     "{sent}; the unit rejected it with {code} after {sends} send(s) and will not fetch from us"
@@ -392,6 +422,19 @@ async fn subscribe(
         }
         shared.complete(p);
     });
+}
+
+/// Makes room in a full exchange table: forgets the quarter of ended
+/// exchanges that ended first (a flood of refused SUBSCRIBEs must not keep
+/// real units out for [`REMEMBER`]).
+fn evict_ended(xs: &mut HashMap<String, Exchange>) {
+    let mut ended: Vec<(Instant, String)> = xs.iter().filter_map(|(k, x)| x.ended.map(|t| (t, k.clone()))).collect();
+    ended.sort_unstable();
+    let n = (MAX_EXCHANGES / 4).min(ended.len());
+    for (_, k) in ended.into_iter().take(n) {
+        xs.remove(&k);
+    }
+    tracing::warn!("pnp: the exchange table was full; {n} finished exchanges were forgotten early");
 }
 
 /// How a NOTIFY transaction ended.

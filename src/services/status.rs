@@ -163,16 +163,25 @@ pub struct Summary {
     pub got_firmware: usize,
     pub error: usize,
     pub unassigned: usize,
+    /// Unassigned devices forgotten to keep the table bounded ([`MAX_UNASSIGNED`]).
+    pub forgotten: u64,
     pub requests: u64,
     pub served: u64,
     pub bytes: u64,
 }
+
+/// Most unassigned devices kept: each request may name a new MAC (a flood of
+/// fake ones must not grow memory); the one seen longest ago is forgotten.
+pub const MAX_UNASSIGNED: usize = 1024;
+/// Most client addresses remembered for identifying TFTP requests.
+const MAX_IPS: usize = 65536;
 
 /// The fold.
 #[derive(Debug, Clone, Default)]
 pub struct Status {
     known: BTreeMap<Mac, DeviceStatus>,
     unassigned: BTreeMap<Mac, DeviceStatus>,
+    forgotten: u64,
     by_ip: HashMap<IpAddr, Mac>,
     requests: u64,
     served: u64,
@@ -221,7 +230,18 @@ impl Status {
         let Some(mac) = r.mac.or_else(|| self.by_ip.get(&ip).copied()) else {
             return;
         };
+        if self.by_ip.len() >= MAX_IPS && !self.by_ip.contains_key(&ip) {
+            self.by_ip.clear();
+        }
         self.by_ip.insert(ip, mac);
+        if !self.known.contains_key(&mac)
+            && !self.unassigned.contains_key(&mac)
+            && self.unassigned.len() >= MAX_UNASSIGNED
+            && let Some(oldest) = self.unassigned.values().min_by_key(|d| d.last_seen).map(|d| d.mac)
+        {
+            self.unassigned.remove(&oldest);
+            self.forgotten += 1;
+        }
         let entry = match self.known.get_mut(&mac) {
             Some(e) => e,
             None => self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)),
@@ -293,6 +313,7 @@ impl Status {
         let mut s = Summary {
             known: self.known.len(),
             unassigned: self.unassigned.len(),
+            forgotten: self.forgotten,
             requests: self.requests,
             served: self.served,
             bytes: self.bytes,
@@ -343,7 +364,7 @@ mod tests {
             file: Some(file.into()),
             kind: Some(kind),
             outcome,
-            status: 0,
+            status: crate::event::Wire::None,
             bytes: 10,
             size: Some(10),
             duration: Duration::ZERO,

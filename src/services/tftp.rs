@@ -23,9 +23,9 @@
 //! "TID"), retransmission. Must not touch: files (bytes come from the served
 //! set or [`Shared::open_firmware`]), routing decisions (the router's).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,8 +33,8 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
 use super::router::{Source, Verdict};
-use super::{Meter, ServiceError, Shared, bind_error, lock};
-use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal, RequestId};
+use super::{Meter, ServiceError, Shared, Throttle, bind_error, lock};
+use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal, RequestId, Wire};
 use crate::formats::tftp::{self, ErrorCode, Mode, Packet};
 use crate::formats::useragent::UserAgent;
 
@@ -48,6 +48,62 @@ const MAX_TRIES: u32 = 6;
 const CANCEL_POLL: Duration = Duration::from_millis(100);
 /// Read-ahead of a firmware file.
 const FILE_BUFFER: usize = 64 * 1024;
+/// Transfers at once from any addresses, before the reserve. Each holds a
+/// thread of the blocking pool (512) and at most `MAX_WINDOW_BYTES` plus
+/// `FILE_BUFFER` of memory.
+const MAX_TRANSFERS: usize = 320;
+/// Slots beyond [`MAX_TRANSFERS`] kept for addresses with no transfer under
+/// way, so a device that just booted is answered while others hold the rest.
+const RESERVE: usize = 64;
+/// Transfers at once from one address (a device fetches one file at a time;
+/// a few devices behind one address, or a test bench, a handful).
+const PER_CLIENT: usize = 16;
+
+/// Who holds which transfer slots.
+#[derive(Default)]
+struct Slots {
+    inner: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// A held slot; released on drop.
+struct Slot {
+    slots: Arc<Slots>,
+    ip: IpAddr,
+}
+
+impl Slots {
+    /// A slot for `ip`, or why not.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, String> {
+        let mut g = lock(&self.inner);
+        let (total, per) = &mut *g;
+        let mine = per.get(&ip).copied().unwrap_or(0);
+        if mine >= PER_CLIENT {
+            return Err(format!("{ip} already has {mine} transfers under way (limit {PER_CLIENT} per address)"));
+        }
+        if *total >= MAX_TRANSFERS + RESERVE || (*total >= MAX_TRANSFERS && mine > 0) {
+            return Err(format!(
+                "{total} transfers are under way (limit {MAX_TRANSFERS}, plus {RESERVE} kept for new devices)"
+            ));
+        }
+        *total += 1;
+        *per.entry(ip).or_insert(0) += 1;
+        Ok(Slot { slots: self.clone(), ip })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut g = lock(&self.slots.inner);
+        let (total, per) = &mut *g;
+        *total = total.saturating_sub(1);
+        if let Some(n) = per.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Binds the server socket.
 pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<UdpSocket, ServiceError> {
@@ -69,6 +125,7 @@ pub(super) async fn serve(
 ) {
     let socket = Arc::new(socket);
     let active: Arc<Mutex<HashSet<SocketAddr>>> = Arc::default();
+    let slots: Arc<Slots> = Arc::default();
     let mut buf = vec![0u8; 65536];
     loop {
         let (len, peer) = tokio::select! {
@@ -89,23 +146,41 @@ pub(super) async fn serve(
                     // A retransmitted request for a transfer already under way.
                     continue;
                 }
+                let slot = match slots.take(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(why) => {
+                        lock(&active).remove(&peer);
+                        send_error(&socket, peer, ErrorCode::NotDefined, "server busy, try again").await;
+                        if let Some(dropped) = shared.junk.admit(peer.ip(), "tftp-busy") {
+                            let p = shared.begin(Protocol::Tftp, peer, "RRQ", &req.filename);
+                            let why = format!("refused (busy): {why}; the device retries{}", Throttle::note(dropped));
+                            let busy = Outcome::Refused { reason: Refusal::Busy, expected: false };
+                            shared.finish(p, busy, Wire::TftpError(ErrorCode::NotDefined.code()), Some(why));
+                        }
+                        continue;
+                    }
+                };
                 let (shared, socket, active, cancel, done) =
                     (shared.clone(), socket.clone(), active.clone(), cancel.clone(), done.clone());
                 tokio::spawn(async move {
                     // Declared first, dropped last: the sockets close before the supervisor hears.
                     let _done = done;
-                    let (shared, socket, active, cancel) = (shared, socket, active, cancel);
+                    let (shared, socket, active, cancel, _slot) = (shared, socket, active, cancel, slot);
                     transfer(req, peer, shared, &socket, cancel).await;
                     lock(&active).remove(&peer);
                 });
             }
             Ok(Packet::Wrq(req)) => {
-                let mut p = shared.begin(Protocol::Tftp, peer, "WRQ", &req.filename);
                 send_error(&socket, peer, ErrorCode::AccessViolation, "gsprov serves files read-only").await;
-                p.record.outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
-                p.record.status = ErrorCode::AccessViolation.code();
-                p.record.explanation = "refused: a write request (WRQ); gsprov serves files read-only".into();
-                shared.complete(p);
+                if let Some(dropped) = shared.junk.admit(peer.ip(), "tftp-write") {
+                    let p = shared.begin(Protocol::Tftp, peer, "WRQ", &req.filename);
+                    let why = format!(
+                        "refused: a write request (WRQ); gsprov serves files read-only{}",
+                        Throttle::note(dropped)
+                    );
+                    let outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
+                    shared.finish(p, outcome, Wire::TftpError(ErrorCode::AccessViolation.code()), Some(why));
+                }
             }
             // DATA/ACK/ERROR/OACK belong to transfers, which have their own
             // ports; late duplicates land here and are dropped.
@@ -116,13 +191,17 @@ pub(super) async fn serve(
                     Some([0, 2]) => "WRQ",
                     _ => "-",
                 };
-                let mut p = shared.begin(Protocol::Tftp, peer, method, "");
                 send_error(&socket, peer, ErrorCode::IllegalOperation, "malformed request").await;
-                p.record.outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
-                p.record.status = ErrorCode::IllegalOperation.code();
-                p.record.explanation =
-                    format!("malformed TFTP packet ({len} bytes): {e}; not something a device sends");
-                shared.complete(p);
+                // Garbage is recorded once a second per sender (a flood would fill the log).
+                if let Some(dropped) = shared.junk.admit(peer.ip(), "tftp-malformed") {
+                    let p = shared.begin(Protocol::Tftp, peer, method, "");
+                    let why = format!(
+                        "malformed TFTP packet ({len} bytes): {e}; not something a device sends{}",
+                        Throttle::note(dropped)
+                    );
+                    let outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
+                    shared.finish(p, outcome, Wire::TftpError(ErrorCode::IllegalOperation.code()), Some(why));
+                }
             }
         }
     }
@@ -153,19 +232,18 @@ async fn transfer(
                 _ => (ErrorCode::AccessViolation, "Access violation"),
             };
             send_error(main, peer, code, msg).await;
-            p.record.outcome = Outcome::Refused { reason: *reason, expected: *expected };
-            p.record.status = code.code();
-            shared.complete(p);
+            let outcome = Outcome::Refused { reason: *reason, expected: *expected };
+            shared.finish(p, outcome, Wire::TftpError(code.code()), None);
             return;
         }
         Verdict::Serve(src) => src.clone(),
     };
+    let interrupted = |reason| Outcome::Interrupted { reason };
     if req.mode == Mode::Mail {
         send_error(main, peer, ErrorCode::IllegalOperation, "mail mode is not supported").await;
-        p.record.outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
-        p.record.status = ErrorCode::IllegalOperation.code();
-        p.record.explanation = "refused: TFTP mail mode; devices use octet".into();
-        shared.complete(p);
+        let outcome = Outcome::Refused { reason: Refusal::Malformed, expected: false };
+        let why = "refused: TFTP mail mode; devices use octet".to_string();
+        shared.finish(p, outcome, Wire::TftpError(ErrorCode::IllegalOperation.code()), Some(why));
         return;
     }
     let size = source.size();
@@ -173,22 +251,21 @@ async fn transfer(
         Ok(b) => b,
         Err(e) => {
             send_error(main, peer, ErrorCode::NotDefined, "cannot read file").await;
-            p.record.outcome = Outcome::Interrupted { reason: Interruption::ReadError };
-            p.record.status = ErrorCode::NotDefined.code();
-            p.record.explanation = format!("{}; {e}", p.record.explanation);
-            shared.complete(p);
+            let why = format!("{}; {e}{}", p.record.explanation, super::fd_hint(&e.to_string()));
+            shared.finish(p, interrupted(Interruption::ReadError), Wire::TftpError(0), Some(why));
             return;
         }
     };
     // Each transfer answers from its own port (RFC 1350 §4). Binding and
     // connecting a UDP socket do not block.
-    let sock = match std::net::UdpSocket::bind(SocketAddr::new(shared.bind, 0)) {
-        Ok(s) if s.connect(peer).is_ok() && s.set_read_timeout(Some(CANCEL_POLL)).is_ok() => s,
-        _ => {
+    let bound = std::net::UdpSocket::bind(SocketAddr::new(shared.bind, 0))
+        .and_then(|s| s.connect(peer).and_then(|()| s.set_read_timeout(Some(CANCEL_POLL))).map(|()| s));
+    let sock = match bound {
+        Ok(s) => s,
+        Err(e) => {
             send_error(main, peer, ErrorCode::NotDefined, "server busy").await;
-            p.record.outcome = Outcome::Interrupted { reason: Interruption::ReadError };
-            p.record.explanation = "no UDP port free for the transfer".into();
-            shared.complete(p);
+            let why = format!("no UDP socket for the transfer: {e}{}", super::fd_hint(&e.to_string()));
+            shared.finish(p, interrupted(Interruption::ReadError), Wire::TftpError(0), Some(why));
             return;
         }
     };
