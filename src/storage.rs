@@ -352,29 +352,60 @@ pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
     fs::File::open(&path).map_err(|source| StorageError::Read { path, source })
 }
 
-/// An append-only JSON-lines file (the request log).
+/// Largest request log before it is rotated (renamed to `<name>.1`, replacing
+/// the previous one): at most twice this on disk, whatever a flood sends.
+pub const MAX_LOG_BYTES: u64 = 64 * 1024 * 1024;
+
+/// An append-only JSON-lines file (the request log), rotated at a size.
 #[derive(Debug)]
 pub struct AppendLog {
     path: PathBuf,
     out: std::io::BufWriter<fs::File>,
+    size: u64,
+    max: u64,
 }
 
 impl AppendLog {
     pub fn open(path: &Path) -> Result<AppendLog, StorageError> {
+        Self::open_capped(path, MAX_LOG_BYTES)
+    }
+
+    /// Opens for appending; past `max` bytes the file becomes `<name>.1`.
+    pub fn open_capped(path: &Path, max: u64) -> Result<AppendLog, StorageError> {
         let f = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|source| StorageError::Write { path: path.to_path_buf(), source })?;
-        Ok(AppendLog { path: path.to_path_buf(), out: std::io::BufWriter::with_capacity(64 * 1024, f) })
+        let size = f.metadata().map_or(0, |m| m.len());
+        Ok(AppendLog { path: path.to_path_buf(), out: std::io::BufWriter::with_capacity(64 * 1024, f), size, max })
+    }
+
+    /// The file the log rotates to.
+    pub fn rotated_path(path: &Path) -> PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".1");
+        path.with_file_name(name)
     }
 
     /// Adds `line` and a newline (buffered; see [`AppendLog::flush`]).
-    pub fn append(&mut self, line: &str) -> Result<(), StorageError> {
-        self.out
-            .write_all(line.as_bytes())
-            .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|source| StorageError::Write { path: self.path.clone(), source })
+    /// Returns true when the log was rotated first.
+    pub fn append(&mut self, line: &str) -> Result<bool, StorageError> {
+        let werr = |source| StorageError::Write { path: self.path.clone(), source };
+        let len = line.len() as u64 + 1;
+        let mut rotated = false;
+        if self.size > 0 && self.size + len > self.max {
+            self.out.flush().map_err(werr)?;
+            let old = Self::rotated_path(&self.path);
+            fs::rename(&self.path, &old).map_err(werr)?;
+            let fresh = Self::open_capped(&self.path, self.max)?;
+            self.out = fresh.out;
+            self.size = 0;
+            rotated = true;
+        }
+        self.out.write_all(line.as_bytes()).and_then(|()| self.out.write_all(b"\n")).map_err(werr)?;
+        self.size += len;
+        Ok(rotated)
     }
 
     pub fn flush(&mut self) -> Result<(), StorageError> {
@@ -549,6 +580,15 @@ mod tests {
         log.append("{}").unwrap();
         log.flush().unwrap();
         assert_eq!(fs::read_to_string(dir.path().join("r.jsonl")).unwrap(), "{}\n");
+        // Past the cap the log rotates to `.1`, replacing the previous one.
+        let path = dir.path().join("c.jsonl");
+        let mut log = AppendLog::open_capped(&path, 100).unwrap();
+        let line = "x".repeat(39);
+        let rotated: Vec<bool> = (0..7).map(|_| log.append(&line).unwrap()).collect();
+        log.flush().unwrap();
+        assert_eq!(rotated, [false, false, true, false, true, false, true]);
+        assert_eq!(fs::metadata(&path).unwrap().len(), 40);
+        assert_eq!(fs::metadata(AppendLog::rotated_path(&path)).unwrap().len(), 80);
     }
 
     #[cfg(unix)]

@@ -442,6 +442,52 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
     drop(UdpSocket::bind("0.0.0.0:5060").expect("port 5060 free after stop"));
 }
 
+/// Issue 11 item 9: a flood of SUBSCRIBEs must not lock real units out, and a
+/// Contact naming a third address must not turn the responder into a reflector.
+#[test]
+fn pnp_survives_a_subscribe_flood_and_never_notifies_a_third_address() {
+    if netns::enter("pnp_survives_a_subscribe_flood_and_never_notifies_a_third_address").is_none() {
+        return;
+    }
+    let mut run = Run::new();
+    serve_with_pnp(&mut run, 5060, Duration::from_millis(500), PnpAnswer::All);
+    let pnp = SocketAddr::from((Ipv4Addr::LOCALHOST, 5060));
+    // 6,000 SUBSCRIBEs, each a new exchange (another vendor: refused, remembered 40 s).
+    let flood = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let t0 = Instant::now();
+    for i in 0..6000 {
+        flood
+            .send_to(&subscribe(flood.local_addr().unwrap(), &format!("flood-{i}"), "001565000001", "Yealink"), pnp)
+            .unwrap();
+        if i % 200 == 199 {
+            // Let the responder keep up (loopback drops what a full socket buffer cannot hold).
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let flood_time = t0.elapsed();
+    // A real unit is still answered, and only at its own address.
+    let phone = Phone::new();
+    let witness = UdpSocket::bind("127.0.0.9:0").unwrap();
+    let third = witness.local_addr().unwrap();
+    let msg = String::from_utf8(subscribe(phone.addr(), "real-1@x", PHONE_MAC, "Grandstream"))
+        .unwrap()
+        .replace(&format!("Contact: <sip:{}>", phone.addr()), &format!("Contact: <sip:{third}>"));
+    phone.sock.send_to(msg.as_bytes(), pnp).unwrap();
+    let t1 = Instant::now();
+    let (ok, _, _) = phone.recv();
+    assert_eq!(ok.start, StartLine::Response { code: 200, reason: "OK".into() }, "after a {flood_time:?} flood");
+    let (notify, from, _) = phone.recv();
+    assert!(is_notify(&notify), "the NOTIFY goes to the SUBSCRIBE's source: {notify:?}");
+    eprintln!("answered {:?} after the flood", t1.elapsed());
+    phone.ok(&notify, from);
+    witness.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(witness.recv_from(&mut buf).is_err(), "nothing is sent to the third address named in Contact");
+    let rec = run.record("the real unit's record", |r| r.mac.is_some_and(|m| m.to_string() == PHONE_MAC));
+    assert_eq!(rec.outcome, Outcome::Served, "{}", rec.explanation);
+    run.sup.stop();
+}
+
 #[test]
 fn pnp_notify_is_retransmitted_until_the_200_and_given_up_on_silence() {
     if netns::enter("pnp_notify_is_retransmitted_until_the_200_and_given_up_on_silence").is_none() {

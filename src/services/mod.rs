@@ -628,13 +628,18 @@ fn start_journal(path: &std::path::Path) -> Result<(mpsc::Sender<String>, Journa
         .name("gsprov-journal".into())
         .spawn(move || {
             let mut failed = false;
-            let mut write = |log: &mut storage::AppendLog, line: &str| {
-                if let Err(e) = log.append(line)
-                    && !failed
-                {
+            let mut write = |log: &mut storage::AppendLog, line: &str| match log.append(line) {
+                Ok(true) => tracing::warn!(
+                    "request log {shown} reached {} MB: the older half is now {} (the one before it was dropped)",
+                    storage::MAX_LOG_BYTES / (1024 * 1024),
+                    storage::AppendLog::rotated_path(std::path::Path::new(&shown)).display()
+                ),
+                Ok(false) => {}
+                Err(e) if !failed => {
                     failed = true;
                     tracing::error!("request log {shown}: {e}");
                 }
+                Err(_) => {}
             };
             while let Ok(line) = rx.recv() {
                 write(&mut log, &line);
