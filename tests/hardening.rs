@@ -119,6 +119,19 @@ impl Serve {
     fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Ctrl-C, as a technician stops it: the request log is complete after.
+    fn stop(mut self) {
+        assert!(Command::new("kill").args(["-INT", &self.pid().to_string()]).status().unwrap().success());
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("serve did not stop on SIGINT");
+    }
 }
 
 impl Drop for Serve {
@@ -321,4 +334,231 @@ fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
     let t = text(&out);
     let status = t.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     (status, out)
+}
+
+/// Resident memory of a process, in MB (Linux `/proc`).
+fn rss_mb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 =
+        s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb / 1024
+}
+
+/// The request log beside the demo site.
+fn request_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("office.requests.jsonl")).unwrap_or_default()
+}
+
+// --- 4. secrets in a client's query, Digest replay -----------------------------------------
+
+#[test]
+fn query_secrets_are_masked_and_a_replayed_digest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), AUTH);
+    let s = Serve::start(&site, &[]);
+    let http = s.port("http");
+    let (code, _) = curl(&[&format!("http://{http}/cfg.xml?pw=query-pw-1&P1359=query-xml-2&mac=1")]);
+    assert_eq!(code, 401);
+    // A Digest exchange: take the nonce, answer once (200), send the same answer again (refused).
+    let (code, head) = http_raw(http, b"GET /gxp2170fw.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(code, 401);
+    let head = text(&head);
+    let nonce = head.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let d = gsprov::formats::http::DigestResponse {
+        username: "prov".into(),
+        realm: "gsprov".into(),
+        nonce: nonce.clone(),
+        uri: format!("/{FW}"),
+        response: String::new(),
+        qop: Some("auth".into()),
+        nc: Some("00000001".into()),
+        cnonce: Some("c0ffee".into()),
+        algorithm: Some("MD5".into()),
+    };
+    let response = gsprov::formats::http::digest_expected(&d, "GET", "http-secret-1");
+    let authz = format!(
+        "Digest username=\"prov\", realm=\"gsprov\", nonce=\"{nonce}\", uri=\"/{FW}\", response=\"{response}\", \
+         qop=auth, nc=00000001, cnonce=\"c0ffee\", algorithm=MD5"
+    );
+    let req = format!("GET /{FW} HTTP/1.1\r\nHost: x\r\nAuthorization: {authz}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_raw(http, req.as_bytes()).0, 200, "the first use of the answer");
+    let (code, head) = http_raw(http, req.as_bytes());
+    assert_eq!(code, 401, "a replay of the same answer");
+    assert!(text(&head).contains("stale=true"));
+    // The next nonce count is fine (curl --digest counts up on one connection).
+    let next = authz.replace("nc=00000001", "nc=00000002").replace(
+        &response,
+        &gsprov::formats::http::digest_expected(
+            &gsprov::formats::http::DigestResponse { nc: Some("00000002".into()), ..d.clone() },
+            "GET",
+            "http-secret-1",
+        ),
+    );
+    let req2 = format!("GET /{FW} HTTP/1.1\r\nHost: x\r\nAuthorization: {next}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_raw(http, req2.as_bytes()).0, 200);
+    s.stop();
+    let log = request_log(dir.path());
+    assert!(log.contains("replayed"), "{log}");
+    for secret in ["query-pw-1", "query-xml-2", "http-secret-1", &response] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
+// --- 5. TFTP starvation ------------------------------------------------------------------
+
+#[test]
+fn six_hundred_abandoned_rrqs_do_not_starve_a_real_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let s = Serve::start(&site, &[]);
+    let tftp = s.port("tftp");
+    // 600 RRQs with timeout=20 from one host (127.0.0.2), never acknowledged.
+    let socks: Vec<UdpSocket> = (0..600).map(|_| UdpSocket::bind("127.0.0.2:0").unwrap()).collect();
+    let rrq = Packet::Rrq(Rrq {
+        filename: FW.into(),
+        mode: Mode::Octet,
+        options: vec![("timeout".into(), "20".into()), ("blksize".into(), "1428".into())],
+    })
+    .encode();
+    for (i, sock) in socks.iter().enumerate() {
+        sock.send_to(&rrq, tftp).unwrap();
+        if i % 50 == 49 {
+            // Paced, so the kernel's receive buffer (about 200 KB) does not drop them.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // Every RRQ got its first answer (OACK or busy) before the real client asks.
+    let answered: Vec<bool> = socks
+        .iter()
+        .map(|s| {
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut b = [0u8; 600];
+            matches!(
+                s.recv(&mut b).map(|n| Packet::decode(&b[..n]).map(|p| matches!(p, Packet::Error { .. }))),
+                Ok(Ok(true))
+            )
+        })
+        .collect();
+    // A real client on another address is answered at once.
+    let t0 = Instant::now();
+    let got = tftp_hpa_get(tftp, FW, dir.path()).unwrap();
+    let took = t0.elapsed();
+    eprintln!("real client served in {took:?} beside 600 abandoned RRQs");
+    assert_eq!(got.len(), 5000);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Most of the flood was told "busy" at once, and the log holds a handful of lines for it.
+    let busy = answered.iter().filter(|b| **b).count();
+    assert!(busy >= 500, "{busy} busy answers");
+    // timeout=255 is not acknowledged: at most 5 s per retransmission.
+    let r = tftp_first_reply(tftp, FW, "127.0.0.3:0", &[("timeout", "255"), ("tsize", "0")]).unwrap();
+    assert!(!text(&r).contains("timeout") && text(&r).contains("tsize"), "{:?}", text(&r));
+    s.stop();
+    let log = request_log(dir.path());
+    let busy_lines = log.lines().filter(|l| l.contains("refused (busy)")).count();
+    assert!((1..=10).contains(&busy_lines), "{busy_lines} busy lines");
+}
+
+// --- 6. memory ------------------------------------------------------------------------------
+
+#[test]
+fn huge_windows_blank_line_floods_and_fake_macs_stay_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    std::fs::write(dir.path().join("firmware").join("big.bin"), vec![3u8; 8 << 20]).unwrap();
+    let mut s = Serve::start(&site, &[]);
+    let (tftp, http, pid) = (s.port("tftp"), s.port("http"), s.pid());
+    let base = rss_mb(pid);
+    // 510 RRQs with blksize 65464 and windowsize 65535 from 34 addresses; only the OACK is acknowledged.
+    let rrq = Packet::Rrq(Rrq {
+        filename: "big.bin".into(),
+        mode: Mode::Octet,
+        options: vec![("blksize".into(), "65464".into()), ("windowsize".into(), "65535".into())],
+    })
+    .encode();
+    let socks: Vec<UdpSocket> =
+        (0..510).map(|i| UdpSocket::bind(format!("127.0.1.{}:0", 1 + i % 34)).unwrap()).collect();
+    for sock in &socks {
+        sock.send_to(&rrq, tftp).unwrap();
+    }
+    let mut peak = 0;
+    let mut buf = vec![0u8; 70000];
+    for sock in &socks {
+        sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        if let Ok((n, from)) = sock.recv_from(&mut buf)
+            && matches!(Packet::decode(&buf[..n]), Ok(Packet::OAck { .. }))
+        {
+            sock.send_to(&Packet::Ack { block: 0 }.encode(), from).unwrap();
+        }
+    }
+    for _ in 0..10 {
+        peak = peak.max(rss_mb(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("TFTP windows: RSS {base} MB -> peak {peak} MB");
+    assert!(peak < base + 250, "{base} -> {peak} MB");
+    drop(socks);
+
+    // 6 connections sending blank lines only: each is cut at the head limit.
+    let base = rss_mb(pid);
+    let floods: Vec<_> = (0..6)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(http).unwrap();
+                let _ = i;
+                let chunk = vec![b'\n'; 64 * 1024];
+                let mut sent = 0usize;
+                while sent < 32 << 20 && c.write_all(&chunk).is_ok() {
+                    sent += chunk.len();
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut peak = 0;
+    for _ in 0..10 {
+        peak = peak.max(rss_mb(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent: Vec<usize> = floods.into_iter().map(|f| f.join().unwrap()).collect();
+    peak = peak.max(rss_mb(pid));
+    eprintln!("blank-line floods: RSS {base} MB -> peak {peak} MB; sent {sent:?} bytes before the server closed");
+    assert!(sent.iter().all(|&n| n < 32 << 20), "the server closes a blank-line flood: {sent:?}");
+    assert!(peak < base + 100, "{base} -> {peak} MB");
+
+    // 20,000 requests with different made-up MACs: the unassigned table stays bounded.
+    let mut c = TcpStream::connect(http).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    let reader = {
+        let mut c = c.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut sink = vec![0u8; 1 << 16];
+            let mut total = 0usize;
+            while let Ok(n) = c.read(&mut sink) {
+                if n == 0 {
+                    break;
+                }
+                total += n;
+            }
+            total
+        })
+    };
+    let mut batch = String::new();
+    for i in 0..20_000u32 {
+        batch.push_str(&format!("GET /cfg00ab{i:08x}.xml HTTP/1.1\r\nHost: x\r\n\r\n"));
+        if i % 500 == 499 {
+            c.write_all(batch.as_bytes()).unwrap();
+            batch.clear();
+        }
+    }
+    c.write_all(b"GET /cfg.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    reader.join().unwrap();
+    // SIGINT: the summary lists at most a screenful of unassigned devices and says how many were forgotten.
+    assert!(Command::new("kill").args(["-INT", &s.pid().to_string()]).status().unwrap().success());
+    let summary = s.wait_line(|l| l.starts_with("summary:")).expect("a summary");
+    assert!(summary.contains("1024 unassigned"), "{summary}");
+    let forgotten = s.wait_line(|l| l.contains("more unassigned MACs were forgotten")).unwrap();
+    assert!(forgotten.contains("18976 more"), "{forgotten}");
+    s.wait_line(|l| l.contains("more unassigned devices"));
+    let listed = s.seen.iter().filter(|l| l.contains("[unassigned]")).count();
+    assert_eq!(listed, 50);
 }
