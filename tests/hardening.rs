@@ -562,3 +562,131 @@ fn huge_windows_blank_line_floods_and_fake_macs_stay_within_bounds() {
     let listed = s.seen.iter().filter(|l| l.contains("[unassigned]")).count();
     assert_eq!(listed, 50);
 }
+
+// --- 7. the open-file limit ------------------------------------------------------------------
+
+/// Sets RLIMIT_NOFILE of the child before it runs.
+fn with_nofile(c: &mut Command, soft: u64, hard: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; only the struct on the stack is touched.
+    unsafe {
+        c.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn soft_nofile(pid: u32) -> u64 {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    // Raised to the hard limit at start.
+    let s = Serve::start_with(&site, &[], |c| with_nofile(c, 256, 4096));
+    assert_eq!(soft_nofile(s.pid()), 4096);
+    drop(s);
+    // A hard limit of 300 cannot be raised: 400 idle connections (25 addresses, 16 each) must
+    // not take the descriptors TFTP and firmware need.
+    let mut s = Serve::start_with(&site, &[], |c| with_nofile(c, 300, 300));
+    let (tftp, http) = (s.port("tftp"), s.port("http"));
+    let idle: Vec<TcpStream> = (0..400)
+        .filter_map(|i| {
+            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            let from: SocketAddr = format!("127.0.2.{}:0", 1 + i % 25).parse().unwrap();
+            sock.bind(&from.into()).unwrap();
+            sock.connect(&http.into()).ok().map(|()| sock.into())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000, "TFTP still serves");
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    // HTTP waits (its connection slots are full: the cap came from the limit), and once the
+    // idle ones go, firmware is served: never a false "file not found".
+    drop(idle);
+    let (code, body) = curl(&["--max-time", "15", &format!("http://{http}/{FW}")]);
+    assert_eq!((code, body.len()), (200, 5000));
+    s.stop();
+    let log = request_log(dir.path());
+    assert!(!log.contains("Download the image"), "no false advice: {log}");
+}
+
+// --- 8. slowloris -------------------------------------------------------------------------
+
+#[test]
+fn slowloris_from_one_host_does_not_keep_a_real_client_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let s = Serve::start(&site, &[]);
+    let http = s.port("http");
+    // 1,100 connections from 127.0.0.2, each trickling one byte a second.
+    let mut slow: Vec<TcpStream> = Vec::new();
+    for _ in 0..1100 {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.bind(&"127.0.0.2:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+        if sock.connect(&http.into()).is_ok() {
+            slow.push(sock.into());
+        }
+    }
+    for c in &mut slow {
+        let _ = c.write_all(b"G");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for c in &mut slow {
+        let _ = c.write_all(b"E");
+    }
+    let t0 = Instant::now();
+    let (code, body) = curl(&[&format!("http://{http}/{FW}")]);
+    let took = t0.elapsed();
+    eprintln!("real client served in {took:?} beside 1,100 slow connections");
+    assert_eq!((code, body.len()), (200, 5000));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Beyond the per-address limit the server closed them at once.
+    let open = slow
+        .iter()
+        .filter(|c| {
+            c.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+            let mut b = [0u8; 1];
+            matches!((&mut &**c).read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut)
+        })
+        .count();
+    assert!(open <= 16, "{open} slow connections still held");
+    drop(slow);
+    s.stop();
+}
+
+// --- 10. the request log under garbage -------------------------------------------------------
+
+#[test]
+fn garbage_datagrams_are_aggregated_in_the_request_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let s = Serve::start(&site, &[]);
+    let tftp = s.port("tftp");
+    let junk = UdpSocket::bind("127.0.0.2:0").unwrap();
+    for i in 0..20_000u32 {
+        junk.send_to(&[0xff, (i % 251) as u8], tftp).unwrap();
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // Still serving, and a real request is logged in full.
+    assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000);
+    s.stop();
+    let log = request_log(dir.path());
+    let garbage = log.lines().filter(|l| l.contains("malformed TFTP packet")).count();
+    eprintln!("20,000 garbage datagrams: {garbage} log lines, {} bytes of log", log.len());
+    assert!((1..=20).contains(&garbage), "{garbage} lines");
+    assert!(log.len() < 20_000, "{} bytes", log.len());
+    assert!(log.contains("counted, not recorded") || garbage == 1, "the count of what was left out is said");
+    assert!(log.contains(FW));
+}
