@@ -662,8 +662,18 @@ impl RequestRecord {
 }
 
 impl fmt::Display for RequestRecord {
-    /// `12:00:01 10.0.0.5:3456 HTTP GET /cfg000b82a1b201.xml -> served 2.1 kB in 3 ms (GXP2170 1.0.11.3 000b82a1b201): <explanation>`
+    /// `12:00:01 10.0.0.5:3456 HTTP GET /cfg000b82a1b201.xml -> served 2.1 kB in 3 ms (GXP2170 1.0.11.3 000b82a1b201): <explanation>`.
+    /// One line, always: control characters from the network are escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::with_capacity(160);
+        self.write_line(&mut line)?;
+        f.write_str(&crate::formats::printable(&line))
+    }
+}
+
+impl RequestRecord {
+    fn write_line(&self, f: &mut String) -> fmt::Result {
+        use std::fmt::Write as _;
         let time = rfc3339(self.time);
         let clock = time.get(11..19).unwrap_or(&time);
         write!(f, "{clock} {} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;

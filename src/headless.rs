@@ -16,7 +16,7 @@ use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, New
 use crate::cli::{DiscoverArgs, InterfacesArgs};
 use crate::event::{self, Event, Protocol, ServeConfig, ServiceError};
 use crate::event::{DhcpConfig, DiscoveryConfig, DiscoveryEvent, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
-use crate::formats::{binary, crypto, xml};
+use crate::formats::{binary, crypto, printable, xml};
 use crate::generate;
 use crate::services::client::{self, FetchError, FetchOptions};
 use crate::services::discovery::{self, Discovery};
@@ -532,7 +532,7 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         Event::Completed(r) => writeln!(t.out, "{r}")?,
         Event::WindowClosed { reason } => writeln!(t.out, "serving window closed: {reason}")?,
         Event::Stopped { protocol } => writeln!(t.out, "{protocol} stopped")?,
-        Event::Discovery(d) => writeln!(t.out, "{}", discovery_line(d))?,
+        Event::Discovery(d) => writeln!(t.out, "{}", printable(&discovery_line(d)))?,
         Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
     }
     Ok(())
@@ -677,7 +677,7 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
                 Event::Completed(r) => r.to_string(),
                 _ => String::new(),
             };
-            writeln!(t.err, "{line}")?;
+            writeln!(t.err, "{}", printable(&line))?;
         }
         Ok(())
     };
@@ -848,9 +848,10 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
         let seen = d.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
         let fw = d.firmware.as_ref().map(|f| format!(" firmware {f}")).unwrap_or_default();
         let unassigned = if status.known().any(|k| k.mac == d.mac) { "" } else { " [unassigned]" };
-        writeln!(t.out, "  {} {model:<8} {:<12} {}{seen}{fw}{unassigned}", d.mac, d.state.describe(), d.label)?;
+        let line = format!("  {} {model:<8} {:<12} {}{seen}{fw}{unassigned}", d.mac, d.state.describe(), d.label);
+        writeln!(t.out, "{}", printable(&line))?;
         if let Some(p) = &d.problem {
-            writeln!(t.out, "      {p}")?;
+            writeln!(t.out, "      {}", printable(p))?;
         }
     }
     if hidden > 0 {

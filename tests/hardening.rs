@@ -690,3 +690,36 @@ fn garbage_datagrams_are_aggregated_in_the_request_log() {
     assert!(log.contains("counted, not recorded") || garbage == 1, "the count of what was left out is said");
     assert!(log.contains(FW));
 }
+
+// --- 11. terminal escapes ------------------------------------------------------------------
+
+#[test]
+fn escapes_from_the_network_never_reach_the_terminal_and_site_text_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let mut s = Serve::start(&site, &[]);
+    let ua = "Grandstream Model HW GXP2170 SW 1.0\x1b]0;pwned\x07 DevId 000b82a1b201";
+    let (code, _) = curl(&["-A", ua, &format!("http://{}/cfg000b82a1b201.xml", s.port("http"))]);
+    assert_eq!(code, 200);
+    let line = s.wait_line(|l| l.contains("cfg000b82a1b201.xml ->")).unwrap();
+    assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line:?}");
+    s.stop();
+
+    // A label with ESC: check, generate and import all refuse it, naming the field.
+    let toml = std::fs::read_to_string(&site).unwrap().replacen("label = \"", "label = \"\\u001b[2J", 1);
+    std::fs::write(&site, toml).unwrap();
+    let o = run(gsprov().args(["check", site.to_str().unwrap()]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains(".label: contains the control character U+001B"), "{}", text(&o.stdout));
+    let o = run(gsprov().args(["generate", site.to_str().unwrap(), "--out"]).arg(dir.path().join("t")));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("U+001B"), "{}", text(&o.stderr));
+    let clean = demo_into(dir.path(), "");
+    let csv = dir.path().join("d.csv");
+    std::fs::write(&csv, "mac,model,label\n000b82000099,GXP2170,\"Desk\x1b]0;x\x07\"\n").unwrap();
+    let o = run(gsprov().args(["import", clean.to_str().unwrap()]).arg(&csv));
+    assert_eq!(o.status.code(), Some(1), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stderr).contains("U+001B"), "{}", text(&o.stderr));
+    let out = text(&o.stderr);
+    assert!(!out.contains('\x1b'), "the error itself is printable: {out:?}");
+}

@@ -17,3 +17,21 @@ pub mod sip;
 pub mod tftp;
 pub mod useragent;
 pub mod xml;
+
+/// `text` fit for a terminal or a log line: control characters (ESC, BEL, CR,
+/// newlines...) become visible escapes (`\u{1b}`), so a User-Agent or a name
+/// from the network cannot move the cursor, retitle the window or forge a line.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}

@@ -192,6 +192,11 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
             if cell.is_empty() {
                 continue;
             }
+            if let Some(p) = super::text_problem(cell, matches!(col, Column::Notes)) {
+                errors.push(err(name, p));
+                row_ok = false;
+                continue;
+            }
             match col {
                 Column::Mac | Column::Model => {}
                 Column::Label => device.label = cell.to_string(),

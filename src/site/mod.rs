@@ -412,6 +412,19 @@ impl fmt::Display for Issue {
     }
 }
 
+/// Why a text field of the site cannot be used: a control character (ESC,
+/// BEL, a newline in a one-line field...). Such characters forge log and
+/// terminal lines and break the generated files, so `check`, `import` and
+/// `generate` refuse them alike. `multiline` allows newlines and tabs (notes).
+pub fn text_problem(value: &str, multiline: bool) -> Option<String> {
+    let c = value.chars().find(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))?;
+    Some(format!(
+        "contains the control character U+{:04X} ({}); remove it (a copy-paste from a terminal or spreadsheet?)",
+        c as u32,
+        c.escape_default()
+    ))
+}
+
 /// The bootstrap values a binary file carries for XML-capable units.
 pub const BOOTSTRAP_KEYS: [&str; 5] = ["P212", "P237", "P234", "P235", "P1359"];
 
@@ -494,9 +507,19 @@ impl Site {
     pub fn check(&self) -> Vec<Issue> {
         let mut out = Vec::new();
         let cat = Catalog::get();
+        let text = |loc: String, v: &str, multiline: bool, out: &mut Vec<Issue>| {
+            if let Some(message) = text_problem(v, multiline) {
+                out.push(Issue { severity: Severity::Error, location: loc, message });
+            }
+        };
+        text("name".into(), &self.name, false, &mut out);
         let check_values = |loc: &str, values: &Values, out: &mut Vec<Issue>| {
             for (k, v) in &values.0 {
                 let at = format!("{loc}.{k}");
+                if let Some(message) = text_problem(k, false).or_else(|| text_problem(v, false)) {
+                    out.push(Issue { severity: Severity::Error, location: at, message });
+                    continue;
+                }
                 match canonical_key(k) {
                     Err(e) => out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() }),
                     Ok(key) => {
@@ -544,6 +567,21 @@ impl Site {
                 });
             }
             check_values(&format!("{loc}.values"), &d.values, &mut out);
+            text(format!("{loc}.label"), &d.label, false, &mut out);
+            text(format!("{loc}.location"), &d.location, false, &mut out);
+            text(format!("{loc}.notes"), &d.notes, true, &mut out);
+            for (ai, a) in d.accounts.iter().enumerate() {
+                for (field, v) in [
+                    ("user_id", &a.user_id),
+                    ("auth_id", &a.auth_id),
+                    ("password", &a.password),
+                    ("display_name", &a.display_name),
+                    ("name", &a.name),
+                    ("sip_server", &a.sip_server),
+                ] {
+                    text(format!("{loc}.accounts[{ai}].{field}"), v, false, &mut out);
+                }
+            }
             let lines = usize::from(d.model.lines());
             let phone_like = matches!(d.model.family(), Family::Phone | Family::AndroidPhone);
             if d.accounts.len() > lines && !phone_like {
