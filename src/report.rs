@@ -76,17 +76,28 @@ fn cells(r: &Row) -> [&str; 10] {
     [&r.label, &r.location, &r.mac, &r.model, &r.extension, &r.state, &r.firmware, &r.ip, &r.config_at, &r.problem]
 }
 
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab
+/// or carriage return first: OWASP "CSV injection") gets a leading `'`, which
+/// spreadsheets show as text; a label like `=HYPERLINK(...)` stays a label.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 pub fn csv(rows: &[Row]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(HEADERS);
     for r in rows {
-        let _ = w.write_record(cells(r));
+        let _ = w.write_record(cells(r).map(inert).iter().map(|c| c.as_bytes()));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 pub fn html(site_name: &str, generated_at: &str, rows: &[Row]) -> String {
@@ -144,5 +155,18 @@ mod tests {
         }
         let evil = html("<script>", "x", &rows);
         assert!(evil.contains("&lt;script&gt;") && !evil.contains("<script>"));
+        // Every cell is escaped in HTML, and no cell becomes a spreadsheet formula.
+        let mut bad = rows[0].clone();
+        bad.label = "=HYPERLINK(\"http://x\",\"y\")".into();
+        bad.location = "<img src=x onerror='alert(1)'>&".into();
+        bad.problem = "@SUM(1)".into();
+        bad.firmware = "-1+2".into();
+        bad.ip = "+cmd".into();
+        let (c, h) = (csv(std::slice::from_ref(&bad)), html("s", "t", std::slice::from_ref(&bad)));
+        let row = c.lines().nth(1).unwrap();
+        assert!(row.starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), "{row}");
+        assert!(row.contains(",'@SUM(1)") && row.contains(",'-1+2,") && row.contains(",'+cmd,"), "{row}");
+        assert!(h.contains("&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;"), "{h}");
+        assert!(!h.contains("<img") && !h.contains("'alert"), "{h}");
     }
 }

@@ -33,12 +33,20 @@ pub enum StorageError {
     NotAnExport { path: PathBuf },
     #[error("{path} is not valid UTF-8 text")]
     NotText { path: PathBuf },
+    #[error("{path} is empty: not a site (an empty file is not taken for an empty site); `gsprov new` makes one")]
+    Empty { path: PathBuf },
 }
 
 impl StorageError {
     /// True for a file that exists but whose content is malformed.
     pub fn is_malformed(&self) -> bool {
-        matches!(self, StorageError::Syntax { .. } | StorageError::NewerFormat { .. } | StorageError::NotText { .. })
+        matches!(
+            self,
+            StorageError::Syntax { .. }
+                | StorageError::NewerFormat { .. }
+                | StorageError::NotText { .. }
+                | StorageError::Empty { .. }
+        )
     }
 }
 
@@ -56,6 +64,10 @@ pub fn parse_site(path: &Path, text: &str) -> Result<Site, StorageError> {
         let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         StorageError::Syntax { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
     };
+    // Nothing but blanks and comments: a truncated or wrong file, not a site.
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(StorageError::Empty { path: path.to_path_buf() });
+    }
     // Parsed once (a 10,000-device site is megabytes); the document tree is
     // looked at before it is turned into a `Site`.
     let root = toml::de::DeTable::parse(text).map_err(syntax)?;
@@ -125,7 +137,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], backup: bool) -> Result<(), Stora
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(werr(&tmp))?;
+        let mut f = create_private(&tmp).map_err(werr(&tmp))?;
+        // The replaced file's mode, owner and group carry over (a 0600 site stays 0600).
+        if let Ok(old) = fs::metadata(path) {
+            keep_owner_and_mode(&tmp, &old);
+        }
         f.write_all(bytes).map_err(werr(&tmp))?;
         f.sync_all().map_err(werr(&tmp))?;
         drop(f);
@@ -141,6 +157,72 @@ pub fn write_atomic(path: &Path, bytes: &[u8], backup: bool) -> Result<(), Stora
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates a file readable by the owner only (site files and fetched configs
+/// hold passwords; a replaced file's own mode is copied on afterwards).
+fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+/// Gives `path` the mode (setgid included), owner and group of `like`, where
+/// this process may (changing the owner needs root; the group, membership).
+fn keep_owner_and_mode(path: &Path, like: &fs::Metadata) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::chown(path, Some(like.uid()), Some(like.gid()));
+        let _ = std::os::unix::fs::lchown(path, None, Some(like.gid()));
+    }
+    let _ = fs::set_permissions(path, like.permissions());
+}
+
+/// Marks a temporary folder as gsprov's, with the writing process's id, so a
+/// later run can remove it when that process died (kill -9 during `generate`).
+const TMP_MARKER: &str = ".gsprov-tmp";
+
+/// Whether the process `pid` still runs (unknown: assumed running).
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// Removes `.<base>.tmp-<pid>` / `.<base>.old-<pid>` folders beside an export
+/// left by a run that died: only ours (marked) and only when that process is gone.
+fn remove_stale(dir: &Path, base: &str) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = [".tmp-", ".old-"]
+            .iter()
+            .find_map(|k| name.strip_prefix(&format!(".{base}{k}")).and_then(|p| p.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        let p = e.path();
+        let ours = p.join(TMP_MARKER).exists() || p.join(EXPORT_MARKER).exists();
+        if ours && !alive(pid) && fs::remove_dir_all(&p).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -174,12 +256,27 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let dir = parent_dir(out);
     fs::create_dir_all(&dir).map_err(|source| StorageError::Write { path: dir.clone(), source })?;
     let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
+    remove_stale(&dir, &base);
     let tmp = dir.join(format!(".{base}.tmp-{}", std::process::id()));
     let old = dir.join(format!(".{base}.old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     let werr = |p: PathBuf| move |source| StorageError::Write { path: p, source };
+    match fs::create_dir(&tmp) {
+        Ok(()) => {}
+        // The folder is writable but its parent is not (`/srv/tftp` owned by
+        // root, writable by the technician): update it in place instead.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && out.is_dir() => {
+            return write_in_place(out, files, extras);
+        }
+        Err(source) => return Err(StorageError::Write { path: tmp, source }),
+    }
     let result = (|| {
-        fs::create_dir(&tmp).map_err(werr(tmp.clone()))?;
+        fs::write(tmp.join(TMP_MARKER), std::process::id().to_string()).map_err(werr(tmp.join(TMP_MARKER)))?;
+        // A regenerated folder keeps its mode (setgid 2750...), owner and group;
+        // set before the files are written, so they inherit the group.
+        if let Ok(m) = fs::metadata(out) {
+            keep_owner_and_mode(&tmp, &m);
+        }
         // `same_as`: a file already written with the same bytes, to hard-link to.
         let put = |name: &str, bytes: &[u8], same_as: Option<&Path>| -> Result<(), StorageError> {
             // Names come from the generator (prefix/postfix checked by Site::check);
@@ -218,6 +315,7 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
             b"This folder is written by gsprov export; it is replaced as a whole on the next export.\n",
             None,
         )?;
+        let _ = fs::remove_file(tmp.join(TMP_MARKER));
         sync_dir(&tmp);
         if out.exists() {
             fs::rename(out, &old).map_err(werr(out.to_path_buf()))?;
@@ -232,6 +330,50 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let _ = fs::remove_dir_all(&tmp);
     let _ = fs::remove_dir_all(&old);
     result
+}
+
+/// [`write_tree`] when the folder's parent is not writable: every file is
+/// written beside its final name inside the folder and renamed into place
+/// (each file atomic, the tree not: a failure can leave a mix of old and new
+/// files, which the next run replaces), then files of the old tree that are no
+/// longer generated are removed.
+fn write_in_place(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Result<(), StorageError> {
+    let werr = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StorageError::Write { path: p, source }
+    };
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let all =
+        files.files.iter().map(|f| (f.name.as_str(), &f.bytes[..])).chain(extras.iter().map(|(n, b)| (*n, &b[..])));
+    let marker: &[u8] = b"This folder is written by gsprov export; it is replaced as a whole on the next export.\n";
+    for (name, bytes) in all.chain(std::iter::once((EXPORT_MARKER, marker))) {
+        if !is_bare_name(name) {
+            return Err(StorageError::Write {
+                path: out.join(name),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "file name contains a path separator"),
+            });
+        }
+        let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
+        let result = fs::write(&tmp, bytes).map_err(werr(&tmp)).and_then(|()| {
+            let dest = out.join(name);
+            fs::rename(&tmp, &dest).map_err(werr(&dest))
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+            return result;
+        }
+        names.insert(name.to_string());
+    }
+    if let Ok(entries) = fs::read_dir(out) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !names.contains(&name) && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+    sync_dir(out);
+    Ok(())
 }
 
 /// The files serving keeps beside `site_path` (`office.gsprov.toml`):

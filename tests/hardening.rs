@@ -20,8 +20,14 @@ const WAIT: Duration = Duration::from_secs(20);
 const FW: &str = "gxp2170fw.bin";
 const AUTH: &str = "\n[serving.auth]\nusername = \"prov\"\npassword = \"http-secret-1\"\n";
 
+/// The binary under test; `GSPROV_BIN` names another build (to show a test
+/// fails on an older one, as benches/ do).
+fn bin() -> String {
+    std::env::var("GSPROV_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gsprov").to_string())
+}
+
 fn gsprov() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gsprov"));
+    let mut c = Command::new(bin());
     c.env_remove("GSPROV_XML_PASSWORD").env_remove("GSPROV_HTTP_PASSWORD");
     c
 }
@@ -722,4 +728,111 @@ fn escapes_from_the_network_never_reach_the_terminal_and_site_text_is_checked_on
     assert!(text(&o.stderr).contains("U+001B"), "{}", text(&o.stderr));
     let out = text(&o.stderr);
     assert!(!out.contains('\x1b'), "the error itself is printable: {out:?}");
+}
+
+// --- 12-14. files: permissions, stale temporary folders, a read-only parent ------------------
+
+fn mode(p: &Path) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).unwrap();
+    (m.mode() & 0o7777, m.gid())
+}
+
+#[test]
+fn saves_and_regenerations_keep_mode_and_group_and_stale_temp_folders_are_cleaned() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    // A group every system has that the test may give files to (root may give any).
+    let gid = if unsafe { libc::geteuid() } == 0 { 65534 } else { unsafe { libc::getegid() } };
+    std::os::unix::fs::chown(&site, None, Some(gid)).unwrap();
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let csv = dir.path().join("d.csv");
+    std::fs::write(&csv, "mac,model,label\n000b82000099,GXP2170,Lab\n").unwrap();
+    let o = run(gsprov().args(["import", site.to_str().unwrap()]).arg(&csv));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(mode(&site), (0o600, gid), "the saved site keeps 0600 and its group");
+
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::os::unix::fs::chown(&tree, None, Some(gid)).unwrap();
+    std::fs::set_permissions(&tree, std::fs::Permissions::from_mode(0o2750)).unwrap();
+    // A generate killed earlier left its marked folder (a dead PID); another is still running
+    // (PID 1); a folder without the mark is not ours.
+    let dead = dir.path().join(".tree.tmp-3999999");
+    let running = dir.path().join(".tree.tmp-1");
+    let foreign = dir.path().join(".tree.tmp-3999998");
+    for (d, marked) in [(&dead, true), (&running, true), (&foreign, false)] {
+        std::fs::create_dir(d).unwrap();
+        std::fs::write(d.join("cfg000b82a1b201.xml"), "<gs_provision/>").unwrap();
+        if marked {
+            std::fs::write(d.join(".gsprov-tmp"), "1").unwrap();
+        }
+    }
+    for _ in 0..2 {
+        let o = run(gsprov().args(["generate", site.to_str().unwrap(), "--out"]).arg(&tree));
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(mode(&tree), (0o2750, gid), "the regenerated folder keeps 2750 and its group");
+    }
+    assert!(!dead.exists(), "the dead run's folder is removed");
+    assert!(running.exists() && foreign.exists(), "a live run's and a foreign folder stay");
+    assert!(!tree.join(".gsprov-tmp").exists());
+}
+
+#[test]
+fn generate_works_in_a_writable_folder_whose_parent_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let site = demo_into(dir.path(), "");
+    let srv = dir.path().join("srv");
+    let out = srv.join("tftp");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("stale-from-before.xml"), "x").unwrap();
+    std::fs::write(out.join(".gsprov-export"), "x").unwrap();
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut c = if root {
+        // Root ignores permissions: run as nobody, who owns only the output folder.
+        std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+        for f in std::fs::read_dir(&out).unwrap() {
+            std::os::unix::fs::chown(f.unwrap().path(), Some(65534), Some(65534)).unwrap();
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", &bin()]);
+        c
+    } else {
+        std::fs::set_permissions(&srv, std::fs::Permissions::from_mode(0o555)).unwrap();
+        Command::new(bin())
+    };
+    let o = c
+        .env_remove("GSPROV_XML_PASSWORD")
+        .args(["generate", site.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&srv, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(out.join("cfg000b82a1b201.xml").exists());
+    assert!(!out.join("stale-from-before.xml").exists(), "files no longer generated are removed");
+    let leftovers: Vec<_> = std::fs::read_dir(&srv).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("tftp")]);
+}
+
+// --- 15. an empty site file ----------------------------------------------------------------
+
+#[test]
+fn an_empty_site_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("empty.gsprov.toml");
+    std::fs::write(&site, "\n# nothing here\n").unwrap();
+    for cmd in ["check", "generate"] {
+        let mut c = gsprov();
+        c.args([cmd, site.to_str().unwrap()]);
+        if cmd == "generate" {
+            c.arg("--out").arg(dir.path().join("t"));
+        }
+        let o = run(&mut c);
+        assert_eq!(o.status.code(), Some(4), "{cmd}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("is empty: not a site"), "{}", text(&o.stderr));
+    }
 }
