@@ -531,7 +531,7 @@ fn huge_windows_blank_line_floods_and_fake_macs_stay_within_bounds() {
     assert!(sent.iter().all(|&n| n < 32 << 20), "the server closes a blank-line flood: {sent:?}");
     assert!(peak < base + 100, "{base} -> {peak} MB");
 
-    // 20,000 requests with different made-up MACs: the unassigned table stays bounded.
+    // 5,000 requests with different made-up MACs: the unassigned table stays bounded.
     let mut c = TcpStream::connect(http).unwrap();
     c.set_read_timeout(Some(WAIT)).unwrap();
     let reader = {
@@ -549,7 +549,7 @@ fn huge_windows_blank_line_floods_and_fake_macs_stay_within_bounds() {
         })
     };
     let mut batch = String::new();
-    for i in 0..20_000u32 {
+    for i in 0..5_000u32 {
         batch.push_str(&format!("GET /cfg00ab{i:08x}.xml HTTP/1.1\r\nHost: x\r\n\r\n"));
         if i % 500 == 499 {
             c.write_all(batch.as_bytes()).unwrap();
@@ -563,7 +563,7 @@ fn huge_windows_blank_line_floods_and_fake_macs_stay_within_bounds() {
     let summary = s.wait_line(|l| l.starts_with("summary:")).expect("a summary");
     assert!(summary.contains("1024 unassigned"), "{summary}");
     let forgotten = s.wait_line(|l| l.contains("more unassigned MACs were forgotten")).unwrap();
-    assert!(forgotten.contains("18976 more"), "{forgotten}");
+    assert!(forgotten.contains("3976 more"), "{forgotten}");
     s.wait_line(|l| l.contains("more unassigned devices"));
     let listed = s.seen.iter().filter(|l| l.contains("[unassigned]")).count();
     assert_eq!(listed, 50);
