@@ -14,14 +14,17 @@ use serde_json::json;
 use crate::catalog::{Catalog, ValueKind};
 use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeArgs, exit};
 use crate::cli::{DiscoverArgs, InterfacesArgs};
-use crate::event::{self, Event, Protocol, ServeConfig, ServiceError};
-use crate::event::{DhcpConfig, DiscoveryConfig, DiscoveryEvent, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
+use crate::event::{self, Event, ServeConfig, ServiceError};
+use crate::event::{DhcpConfig, DiscoveryConfig, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
 use crate::formats::{binary, crypto, xml};
 use crate::generate;
 use crate::services::client::{self, FetchError, FetchOptions};
-use crate::services::discovery::{self, Discovery};
 use crate::services::interfaces::{self, InterfaceError};
-use crate::services::{Hooks, Status, Supervisor};
+use crate::services::{Hooks, Supervisor};
+use crate::serving::Protocol;
+use crate::serving::Status;
+use crate::serving::discovery::DiscoveryEvent;
+use crate::serving::discovery::{self, Discovery};
 use crate::site::{self, Severity, Site};
 use crate::storage::{self, StorageError};
 
@@ -642,7 +645,7 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
     }
     let mut notes = Vec::new();
     let mut handle = |ev: Event, t: &mut Term, notes: &mut Vec<String>| -> Result<(), Error> {
-        list.apply(&ev);
+        ev.fold_discovery(&mut list);
         match &ev {
             Event::Failed { protocol, error } => notes.push(format!("{protocol} (plug-and-play listener): {error}")),
             Event::Discovery(DiscoveryEvent::Failed { task, error }) => notes.push(format!("{task}: {error}")),
@@ -721,7 +724,7 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
             "MAC", "IP", "MODEL", "FIRMWARE", "SEEN BY", "FIRST", "LAST"
         )?;
         for d in list.devices() {
-            let clock = |t: std::time::SystemTime| event::rfc3339(t).get(11..19).unwrap_or("").to_string();
+            let clock = |t: std::time::SystemTime| crate::serving::rfc3339(t).get(11..19).unwrap_or("").to_string();
             let site_col = if d.known { format!("known: {}", d.label) } else { "not in site".into() };
             writeln!(
                 t.out,

@@ -22,17 +22,12 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
-pub mod control;
 mod dhcp;
-pub mod discovery;
-pub mod files;
 mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
 pub mod pnp;
-pub mod router;
-pub mod status;
 mod tftp;
 mod tls;
 
@@ -46,13 +41,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
-use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
-use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
+use crate::event::DiscoveryConfig;
+use crate::event::Transfer;
+pub use crate::event::{Command, Event, ServeConfig, ServiceError};
 use crate::formats::useragent::UserAgent;
+use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
+use crate::serving::router::{self, Decision, Facts, FirmwareListing};
+use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord};
+pub use crate::serving::{Policy, Protocol, Served};
+use crate::serving::{discovery, status::Status};
 use crate::storage;
-use router::{Decision, Facts, FirmwareListing};
-pub use status::{DeviceState, DeviceStatus, Status, Summary};
 
 /// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -568,7 +566,7 @@ impl Drop for Supervisor {
 async fn neighbour_poll(
     done: tokio::sync::mpsc::Sender<()>,
     table: Arc<dyn neighbours::NeighbourTable>,
-    iface: crate::event::NetInterface,
+    iface: crate::serving::discovery::NetInterface,
     every: Duration,
     reread: Arc<tokio::sync::Notify>,
     events: Emitter,

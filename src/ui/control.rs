@@ -11,12 +11,13 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::client::{self, FetchOptions};
-use super::{Hooks, Supervisor};
-use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, SitePaths};
+use crate::event::{Command, Event, ServeConfig, SitePaths};
 use crate::generate;
 use crate::headless::{self, Decoded};
 use crate::ids::{Mac, Model};
+use crate::services::client::{self, FetchOptions};
+use crate::services::{Hooks, Supervisor, interfaces};
+use crate::serving::{Policy, Protocol, Served};
 use crate::site::Site;
 use crate::storage;
 
@@ -40,7 +41,7 @@ pub enum Request {
     /// List this computer's network interfaces (answered with [`Reply::Interfaces`]).
     ListInterfaces,
     /// Start the passive discovery sources (mDNS browse, neighbour table) on an interface.
-    StartDiscovery(crate::event::NetInterface),
+    StartDiscovery(crate::serving::discovery::NetInterface),
     StopDiscovery,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
     Fetch {
@@ -66,7 +67,7 @@ pub enum Reply {
     StartFailed(String),
     Fetched(FetchResult),
     /// This computer's interfaces, or why they could not be listed.
-    Interfaces(Result<Vec<crate::event::NetInterface>, String>),
+    Interfaces(Result<Vec<crate::serving::discovery::NetInterface>, String>),
 }
 
 /// What a self-test fetch got.
@@ -142,7 +143,7 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
             },
             Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
             Request::ListInterfaces => {
-                reply(Reply::Interfaces(super::interfaces::list().map_err(|e| e.to_string())));
+                reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }
             Request::StartDiscovery(iface) => {
                 sup.apply(Command::StartDiscovery(Box::new(crate::event::DiscoveryConfig::new(iface))))
