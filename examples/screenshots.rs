@@ -34,7 +34,7 @@ const SHOTS: [(&str, View, bool); 6] = [
 ];
 
 fn phone_traffic(addr: std::net::SocketAddr, tftp: std::net::SocketAddr) {
-    let site = gsprov::headless::demo_site();
+    let site = gsprov::site::demo();
     for d in &site.devices {
         let ua = client::grandstream_user_agent(&d.model, "1.0.11.3", d.mac);
         let opts = FetchOptions { user_agent: ua, ..FetchOptions::default() };

@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn the_bin_alias_is_a_hard_link_to_the_binary_file() {
         use std::os::unix::fs::MetadataExt;
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [7; 8]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");

@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn report_lists_every_device_and_no_secret() {
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
         let status = Status::new(&Served::new(&site, &out));
         let rows = rows(&site, &status, &|_| "10:32".into());

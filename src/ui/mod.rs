@@ -170,7 +170,7 @@ impl App {
         let control = crate::ui::control::Control::start(wake).map_err(|e| e.to_string());
         let mut app = App {
             state,
-            doc: Doc::new(crate::headless::demo_site(), None),
+            doc: Doc::new(crate::site::demo(), None),
             rt: Runtime {
                 worker,
                 busy: None,
@@ -317,7 +317,7 @@ impl App {
                 self.rt.level = Level::Defaults;
             }
             Action::OpenDemo => {
-                self.doc = Doc::new(crate::headless::demo_site(), None);
+                self.doc = Doc::new(crate::site::demo(), None);
                 self.rt.selected.clear();
                 self.rt.focus = None;
             }

@@ -157,6 +157,10 @@ impl Serving {
                 self.starting = None;
                 self.start_error = Some(e);
             }
+            Reply::UpdateRefused(e) => {
+                self.start_error =
+                    Some(format!("The last edit is not served: {e}\nDevices still get the files from before it."));
+            }
             Reply::Fetched(f) => {
                 self.fetching = false;
                 self.fetch = Some(f);
