@@ -48,7 +48,7 @@ use crate::formats::useragent::UserAgent;
 use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
 use crate::serving::router::{self, Decision, Facts, FirmwareListing};
 use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord};
-pub use crate::serving::{Policy, Protocol, Served};
+use crate::serving::{Policy, Protocol, Served};
 use crate::serving::{discovery, status::Status};
 use crate::storage;
 
@@ -92,14 +92,15 @@ const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::{Duration, Instant};
-/// use gsprov::event::{Command, Event, ServeConfig, Served};
-/// use gsprov::services::{Hooks, Status, Supervisor};
-/// use gsprov::{generate, headless, storage};
+/// use gsprov::event::{Command, Event, ServeConfig};
+/// use gsprov::serving::{Served, Status};
+/// use gsprov::services::{Hooks, Supervisor};
+/// use gsprov::{generate, storage};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let path = std::path::Path::new("office.gsprov.toml");
 /// let site = storage::load_site(path)?;
-/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let output = generate::checked(&site, &mut generate::os_salt)?;
 /// let paths = storage::site_paths(path, &site.serving.firmware_dir);
 /// let config = ServeConfig::from_site(&site, &output, paths)?;
 ///
