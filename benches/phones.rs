@@ -24,10 +24,11 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
 
-use gsprov::event::{Event, Protocol, ServeConfig, SitePaths};
+use gsprov::event::{Event, ServeConfig, SitePaths};
 use gsprov::formats::tftp::{Mode, Packet, Request};
 use gsprov::generate;
 use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::Protocol;
 use gsprov::site::{Account, Device, Site};
 
 /// A phone gives up on one request after this long (reported as an error).

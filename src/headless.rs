@@ -14,14 +14,18 @@ use serde_json::json;
 use crate::catalog::{Catalog, ValueKind};
 use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeArgs, exit};
 use crate::cli::{DiscoverArgs, InterfacesArgs};
-use crate::event::{self, Event, Protocol, ServeConfig, ServiceError};
-use crate::event::{DhcpConfig, DiscoveryConfig, DiscoveryEvent, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
-use crate::formats::{binary, crypto, xml};
+use crate::event::{self, Event, ServeConfig, ServiceError};
+use crate::event::{DhcpConfig, DiscoveryConfig, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
+use crate::formats::crypto;
+use crate::formats::decode::{self, Decoded};
 use crate::generate;
 use crate::services::client::{self, FetchError, FetchOptions};
-use crate::services::discovery::{self, Discovery};
 use crate::services::interfaces::{self, InterfaceError};
-use crate::services::{Hooks, Status, Supervisor};
+use crate::services::{Hooks, Supervisor};
+use crate::serving::Protocol;
+use crate::serving::Status;
+use crate::serving::discovery::DiscoveryEvent;
+use crate::serving::discovery::{self, Discovery};
 use crate::site::{self, Severity, Site};
 use crate::storage::{self, StorageError};
 
@@ -81,31 +85,12 @@ pub struct Term<'a> {
     pub err: &'a mut dyn Write,
 }
 
-/// A fresh random salt for each encrypted file.
-pub fn os_salt() -> [u8; 8] {
-    let mut s = [0u8; 8];
-    // The OS generator only fails on exotic platforms; a fixed salt would still
-    // decrypt correctly, so fall back to time-derived bytes rather than abort.
-    if getrandom::fill(&mut s).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        s = (t as u64).to_le_bytes();
-    }
-    s
-}
-
-/// The demo office shipped in `assets/`.
-pub fn demo_site() -> Site {
-    storage::parse_site(Path::new("assets/demo.gsprov.toml"), DEMO_SITE).expect("the demo site parses (unit-tested)")
-}
-
-pub const DEMO_SITE: &str = include_str!("../assets/demo.gsprov.toml");
-
 pub fn new(args: &NewArgs, t: &mut Term) -> Result<(), Error> {
     if args.site.exists() && !args.force {
         return Err(Error::Exists(args.site.display().to_string()));
     }
     let site = if args.demo {
-        demo_site()
+        site::demo()
     } else {
         let mut s = Site { name: "New site".into(), ..Site::default() };
         s.defaults.set("P212", "1");
@@ -202,54 +187,12 @@ pub fn import(args: &ImportArgs, t: &mut Term) -> Result<(), Error> {
     Ok(())
 }
 
-/// What `decode` found in a file.
-#[derive(Debug, Clone)]
-pub struct Decoded {
-    pub format: String,
-    pub mac: Option<String>,
-    pub notes: Vec<String>,
-    pub params: Vec<(String, String)>,
-}
-
 pub fn decode(args: &DecodeArgs, t: &mut Term) -> Result<(), Error> {
     let path = args.file.display().to_string();
     let bytes = storage::read_bytes(&args.file)?;
-    let decoded = decode_bytes(&bytes, args.password.as_deref(), args.digest.into())
-        .map_err(|message| Error::Undecodable { path: path.clone(), message })?;
+    let decoded = decode::any(&bytes, args.password.as_deref(), args.digest.into())
+        .map_err(|e| Error::Undecodable { path: path.clone(), message: e.to_string() })?;
     print_decoded(&path, &decoded, args.show_secrets, args.json, serde_json::Map::new(), t)
-}
-
-/// Decodes a binary cfg, plain XML or encrypted XML file.
-pub fn decode_bytes(bytes: &[u8], password: Option<&str>, digest: crypto::Digest) -> Result<Decoded, String> {
-    Ok(if crypto::is_salted(bytes) {
-        let Some(pw) = password else {
-            return Err("the file is encrypted (OpenSSL Salted__); give the XML password with --password or GSPROV_XML_PASSWORD".into());
-        };
-        let plain = crypto::decrypt(bytes, pw.as_bytes(), digest).map_err(|e| e.to_string())?;
-        let mut d = decode_xml(&plain)?;
-        d.format = format!("encrypted {} (AES-256-CBC, {digest} key derivation)", d.format);
-        d
-    } else if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-        decode_xml(bytes)?
-    } else {
-        let b = binary::decode(bytes).map_err(|e| format!("not a binary cfg file: {e}"))?;
-        let mut notes =
-            vec![format!("length {} words ({})", b.length_words, if b.length_ok { "ok" } else { "MISMATCH" })];
-        notes.push(format!(
-            "checksum {:04x} ({})",
-            b.checksum,
-            if b.checksum_ok { "ok" } else { "BAD: the device will reject this file" }
-        ));
-        if let Some(g) = &b.gnkey {
-            notes.push(format!("gnkey {g}"));
-        }
-        Decoded {
-            format: "legacy binary cfg".into(),
-            mac: Some(b.mac.to_string()),
-            notes,
-            params: b.params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        }
-    })
 }
 
 /// Prints decoded parameters, passwords masked unless `show_secrets`. `extra`
@@ -297,14 +240,14 @@ fn print_decoded(
 /// Loads, checks and generates a site, as `generate` does.
 fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Output), Error> {
     let site = storage::load_site(path)?;
-    let errors =
-        print_issues(&site.check().into_iter().filter(|i| i.severity == Severity::Error).collect::<Vec<_>>(), t)?;
-    if errors > 0 {
-        return Err(Error::SiteHasErrors(errors));
+    match generate::checked(&site, &mut generate::os_salt) {
+        Ok(output) => {
+            print_issues(&output.warnings, t)?;
+            Ok((site, output))
+        }
+        Err(generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
+        Err(generate::BuildError::Generate(e)) => Err(e.into()),
     }
-    let output = generate::generate(&site, &mut os_salt)?;
-    print_issues(&output.warnings, t)?;
-    Ok((site, output))
 }
 
 /// `gsprov serve`: starts the servers, prints one line (or JSON object) per
@@ -642,7 +585,7 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
     }
     let mut notes = Vec::new();
     let mut handle = |ev: Event, t: &mut Term, notes: &mut Vec<String>| -> Result<(), Error> {
-        list.apply(&ev);
+        ev.fold_discovery(&mut list);
         match &ev {
             Event::Failed { protocol, error } => notes.push(format!("{protocol} (plug-and-play listener): {error}")),
             Event::Discovery(DiscoveryEvent::Failed { task, error }) => notes.push(format!("{task}: {error}")),
@@ -721,7 +664,7 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
             "MAC", "IP", "MODEL", "FIRMWARE", "SEEN BY", "FIRST", "LAST"
         )?;
         for d in list.devices() {
-            let clock = |t: std::time::SystemTime| event::rfc3339(t).get(11..19).unwrap_or("").to_string();
+            let clock = |t: std::time::SystemTime| crate::serving::rfc3339(t).get(11..19).unwrap_or("").to_string();
             let site_col = if d.known { format!("known: {}", d.label) } else { "not in site".into() };
             writeln!(
                 t.out,
@@ -877,9 +820,11 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
     extra.insert("status".into(), json!(got.status));
     extra.insert("bytes".into(), json!(got.bytes.len()));
     extra.insert("certificate_sha256".into(), json!(got.certificate));
-    match decode_bytes(&got.bytes, password.as_deref(), digest) {
+    match decode::any(&got.bytes, password.as_deref(), digest) {
         Ok(d) => print_decoded(&args.url, &d, args.show_secrets, args.json, extra, t),
-        Err(message) if crypto::is_salted(&got.bytes) => Err(Error::Undecodable { path: args.url.clone(), message }),
+        Err(e) if crypto::is_salted(&got.bytes) => {
+            Err(Error::Undecodable { path: args.url.clone(), message: e.to_string() })
+        }
         Err(_) => {
             use sha2::Digest as _;
             let sum: String = sha2::Sha256::digest(&got.bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -900,36 +845,12 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
     }
 }
 
-fn decode_xml(bytes: &[u8]) -> Result<Decoded, String> {
-    let doc = xml::read(bytes).map_err(|e| format!("not a gs_provision XML file: {e}"))?;
-    let format = match doc.version {
-        xml::Version::V1 => "XML version 1 (P-values)",
-        xml::Version::V2 => "XML version 2 (aliases)",
-    };
-    Ok(Decoded {
-        format: format.into(),
-        mac: doc.mac.map(|m| m.to_string()),
-        notes: Vec::new(),
-        params: doc
-            .entries
-            .into_iter()
-            .map(|(k, v)| {
-                let k = match k {
-                    xml::Key::P(id) => id.to_string(),
-                    xml::Key::Alias(a) => a,
-                };
-                (k, v)
-            })
-            .collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn demo_site_parses() {
-        assert!(demo_site().devices.len() >= 4);
+        assert!(site::demo().devices.len() >= 4);
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::event::SitePaths;
 use crate::generate::Output;
+use crate::serving::FirmwareFile;
 use crate::site::{FORMAT_VERSION, Site};
 
 /// Marks a folder as written by gsprov, so a later export may replace it.
@@ -246,14 +247,6 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
         request_log: Some(dir.join(format!("{stem}.requests.jsonl"))),
         tls_identity: Some(dir.join(format!("{stem}.tls.pem"))),
     }
-}
-
-/// One file of the firmware folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirmwareFile {
-    /// The name as stored (the router matches it without case).
-    pub name: String,
-    pub size: u64,
 }
 
 /// The regular files directly inside `dir` (hidden files and folders skipped).
@@ -497,7 +490,7 @@ mod tests {
     #[test]
     fn the_bin_alias_is_a_hard_link_to_the_binary_file() {
         use std::os::unix::fs::MetadataExt;
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [7; 8]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");

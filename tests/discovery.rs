@@ -20,14 +20,14 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use gsprov::event::{
-    DhcpConfig, DiscoveryConfig, DiscoveryEvent, DiscoveryTask, Event, Interruption, MdnsConfig, NetInterface,
-    Option66Verdict, Outcome, PnpAnswer, PnpConfig, Protocol, Refusal, RequestRecord, ServeConfig, Sighting, SitePaths,
-    Source, SweepConfig,
+    DhcpConfig, DiscoveryConfig, Event, MdnsConfig, PnpAnswer, PnpConfig, ServeConfig, SitePaths, SweepConfig,
 };
 use gsprov::formats::sip::{self, Message, StartLine};
 use gsprov::generate;
-use gsprov::services::discovery::Discovery;
 use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::discovery::Discovery;
+use gsprov::serving::discovery::{DiscoveryEvent, DiscoveryTask, NetInterface, Option66Verdict, Sighting, Source};
+use gsprov::serving::{Interruption, Outcome, Protocol, Refusal, RequestRecord};
 use gsprov::site::{Account, Device, Site};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -428,7 +428,7 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
     let mut list =
         Discovery::with_known(&ServeConfig::from_site(&site(), &output, SitePaths::default()).unwrap().served);
     for e in &run.seen {
-        list.apply(e);
+        e.fold_discovery(&mut list);
     }
     let d = list.device(PHONE_MAC.parse().unwrap()).unwrap();
     assert_eq!(d.how_seen(), "PnP, request");

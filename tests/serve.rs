@@ -14,14 +14,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use gsprov::event::{
-    CertificateInfo, Event, Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, ServeConfig, Served,
-    SitePaths, Window,
-};
+use gsprov::event::{CertificateInfo, Event, ServeConfig, SitePaths};
 use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
 use gsprov::generate;
 use gsprov::services::client::{self, FetchOptions};
-use gsprov::services::{DeviceState, Hooks, Supervisor};
+use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::DeviceState;
+use gsprov::serving::{Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, Served, Window};
 use gsprov::site::{Account, Device, HttpAuth, Site};
 
 const WAIT: Duration = Duration::from_secs(20);

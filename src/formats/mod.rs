@@ -9,6 +9,7 @@
 
 pub mod binary;
 pub mod crypto;
+pub mod decode;
 pub mod dhcp;
 pub mod http;
 pub mod neigh;

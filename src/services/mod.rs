@@ -22,17 +22,12 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
-pub mod control;
 mod dhcp;
-pub mod discovery;
-pub mod files;
 mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
 pub mod pnp;
-pub mod router;
-pub mod status;
 mod tftp;
 mod tls;
 
@@ -46,13 +41,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
-use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
-use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
+use crate::event::DiscoveryConfig;
+use crate::event::Transfer;
+pub use crate::event::{Command, Event, ServeConfig, ServiceError};
 use crate::formats::useragent::UserAgent;
+use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
+use crate::serving::router::{self, Decision, Facts, FirmwareListing};
+use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord};
+use crate::serving::{Policy, Protocol, Served};
+use crate::serving::{discovery, status::Status};
 use crate::storage;
-use router::{Decision, Facts, FirmwareListing};
-pub use status::{DeviceState, DeviceStatus, Status, Summary};
 
 /// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -94,14 +92,15 @@ const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::{Duration, Instant};
-/// use gsprov::event::{Command, Event, ServeConfig, Served};
-/// use gsprov::services::{Hooks, Status, Supervisor};
-/// use gsprov::{generate, headless, storage};
+/// use gsprov::event::{Command, Event, ServeConfig};
+/// use gsprov::serving::{Served, Status};
+/// use gsprov::services::{Hooks, Supervisor};
+/// use gsprov::{generate, storage};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let path = std::path::Path::new("office.gsprov.toml");
 /// let site = storage::load_site(path)?;
-/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let output = generate::checked(&site, &mut generate::os_salt)?;
 /// let paths = storage::site_paths(path, &site.serving.firmware_dir);
 /// let config = ServeConfig::from_site(&site, &output, paths)?;
 ///
@@ -568,7 +567,7 @@ impl Drop for Supervisor {
 async fn neighbour_poll(
     done: tokio::sync::mpsc::Sender<()>,
     table: Arc<dyn neighbours::NeighbourTable>,
-    iface: crate::event::NetInterface,
+    iface: crate::serving::discovery::NetInterface,
     every: Duration,
     reread: Arc<tokio::sync::Notify>,
     events: Emitter,

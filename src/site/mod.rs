@@ -351,6 +351,15 @@ impl Effective {
 #[error("{0:?} is not a setting name: use a P-value id like P47 or a dotted alias like account.1.sip.server.1.address")]
 pub struct KeyError(pub String);
 
+/// The demo office shipped in `assets/` (the app opens on it; tests and
+/// screenshots use it).
+pub fn demo() -> Site {
+    toml::from_str(DEMO).expect("the demo site parses (unit-tested)")
+}
+
+/// The demo site's text, as `gsprov new --demo` writes it.
+pub const DEMO: &str = include_str!("../../assets/demo.gsprov.toml");
+
 /// The stored form of a key: `P47` for P-ids (any case in), aliases kept as
 /// written unless the catalog knows their P-id.
 pub fn canonical_key(key: &str) -> Result<String, KeyError> {
