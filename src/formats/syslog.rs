@@ -218,10 +218,7 @@ fn rfc3164(pri: u8, rest: &str) -> Option<Line> {
     // TAG: up to 32 alphanumerics (devices use `[pid]`, `:` and `_`, `-`, `.` too).
     let tag_len = body.find([':', '[', ' ']).unwrap_or(0);
     let tag = &body[..tag_len];
-    if !tag.is_empty()
-        && tag.len() <= 48
-        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./".contains(&b))
-    {
+    if !tag.is_empty() && tag.len() <= 48 && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./".contains(&b)) {
         let after = &body[tag_len..];
         let after = match after.strip_prefix('[') {
             Some(a) => a.split_once(']').map_or(a, |(_, r)| r),

@@ -30,6 +30,7 @@ mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
+pub mod notify;
 pub mod pnp;
 pub mod router;
 pub mod status;
