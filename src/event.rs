@@ -34,6 +34,8 @@ pub enum Protocol {
     /// The SIP plug-and-play responder ([`PnpConfig`]): its records are the
     /// `ua-profile` SUBSCRIBEs it heard and what it answered.
     Sip,
+    /// The syslog receiver ([`ServeConfig::syslog`]): one record per line a device sent.
+    Syslog,
 }
 
 impl Protocol {
@@ -47,6 +49,7 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Https => "https",
             Protocol::Sip => "sip",
+            Protocol::Syslog => "syslog",
         }
     }
 
@@ -57,6 +60,7 @@ impl Protocol {
             Protocol::Http => 80,
             Protocol::Https => 443,
             Protocol::Sip => 5060,
+            Protocol::Syslog => 514,
         }
     }
 }
@@ -68,6 +72,7 @@ impl fmt::Display for Protocol {
             Protocol::Http => "HTTP",
             Protocol::Https => "HTTPS",
             Protocol::Sip => "SIP",
+            Protocol::Syslog => "SYSLOG",
         })
     }
 }
@@ -115,6 +120,8 @@ pub struct ServeConfig {
     pub tls_identity: Option<PathBuf>,
     /// The SIP plug-and-play responder; `None` (the default): off.
     pub pnp: Option<PnpConfig>,
+    /// UDP port of the syslog receiver (on `bind`); `None` (the default): off.
+    pub syslog: Option<u16>,
 }
 
 /// Why a site's serving settings cannot be used.
@@ -143,6 +150,7 @@ impl ServeConfig {
             request_log: paths.request_log,
             tls_identity: paths.tls_identity,
             pnp: None,
+            syslog: None,
         })
     }
 
@@ -160,6 +168,7 @@ impl ServeConfig {
             request_log: None,
             tls_identity: None,
             pnp: Some(pnp),
+            syslog: None,
         }
     }
 
@@ -170,6 +179,7 @@ impl ServeConfig {
             Protocol::Http => self.http_port,
             Protocol::Https => self.https_port,
             Protocol::Sip => self.pnp.as_ref().map(|p| p.port),
+            Protocol::Syslog => self.syslog,
         }
     }
 }

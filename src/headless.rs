@@ -339,6 +339,9 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     if args.pnp {
         config.pnp = Some(pnp_config(args, config.bind)?);
     }
+    if args.syslog {
+        config.syslog = Some(args.syslog_port.unwrap_or(514));
+    }
     let served = config.served.clone();
     let firmware_dir = config.firmware_dir.clone();
     let bind = config.bind;
@@ -500,6 +503,9 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
     match ev {
         Event::Started { protocol: Protocol::Sip, addr, .. } => {
             writeln!(t.out, "SIP   plug-and-play responder on {addr} (UDP)")?;
+        }
+        Event::Started { protocol: Protocol::Syslog, addr, .. } => {
+            writeln!(t.out, "SYSLOG receiver on {addr} (UDP); point the devices' P207 here (P208 sets the level)")?;
         }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;

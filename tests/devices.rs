@@ -419,3 +419,74 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+// ---------------------------------------------------------------- syslog
+
+#[test]
+fn syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised() {
+    if netns::enter("syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut serve = Serve::start(&site, &["--syslog", "--syslog-port", "0"]);
+    let http = serve.started("http");
+    let syslog = serve.started("syslog");
+    assert_eq!(syslog.ip().to_string(), "127.0.0.1");
+    let mut a =
+        Device::start(Config { config_url: Some(format!("http://{http}/")), ..Config::new(MAC_A, "127.0.0.2") });
+    let b = Device::start(Config::new(MAC_B, "127.0.0.3"));
+    // A fetches its config first, so gsprov knows 127.0.0.2 is MAC_A; B never made a request.
+    let (o, _) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &a.sip.to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    a.wait("a fetch", WAIT, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+    serve.wait("the fetch", |v| v["event"] == "request" && v["protocol"] == "http" && v["mac"] == MAC_A);
+
+    a.syslog(syslog, b"<134>Feb  5 09:01:02 GRP2612W sip[312]: account 1 registered");
+    let r = serve.wait("A's line", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").contains("registered")
+    });
+    assert_eq!(r["mac"], MAC_A, "{r}");
+    assert_eq!(r["method"], "info");
+    assert_eq!(r["path"], "sip");
+    assert_eq!(r["explanation"], "info sip: account 1 registered");
+    assert!(r["client"].as_str().unwrap().starts_with("127.0.0.2:"));
+
+    b.syslog(syslog, b"\xff\x00\x1b[2Jnot syslog at all");
+    let r = serve.wait("B's garbage", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").starts_with("unparsed")
+    });
+    assert_eq!(r["mac"], serde_json::Value::Null, "B made no request: not attributed");
+    assert_eq!(r["explanation"], "unparsed: \u{fffd}\\x00\\x1b[2Jnot syslog at all");
+    b.syslog(syslog, b"");
+    serve.wait("an empty datagram, kept", |v| v["protocol"] == "syslog" && v["explanation"] == "unparsed: ");
+    // Still alive after garbage: an RFC 5424 line.
+    a.syslog(syslog, b"<11>1 2026-01-02T03:04:05Z GRP2612W prov - - - config download failed");
+    let r = serve.wait("A's 5424 line", |v| v["explanation"] == "err prov: config download failed");
+    assert_eq!(r["mac"], MAC_A);
+
+    // A flood: 250 datagrams at once; 200 become records, the rest are counted.
+    for i in 0..250 {
+        a.syslog(syslog, format!("<14>flood {i}").as_bytes());
+    }
+    let summary = serve.wait("the flood summary", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").contains("were not shown")
+    });
+    let shown = serve.seen.iter().filter(|v| v["explanation"].as_str().unwrap_or("").contains("flood")).count();
+    // The window opened by the earlier lines may hold them too (4 of its 200).
+    assert!((196..=200).contains(&shown), "{shown}: {summary}");
+    let n: usize = summary["explanation"].as_str().unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1 && shown + n <= 250, "{shown} + {n}: {summary}");
+    assert_eq!(summary["mac"], MAC_A);
+
+    // The request JSONL has the syslog records too.
+    drop(serve);
+    let log = std::fs::read_to_string(dir.path().join("loop.requests.jsonl")).unwrap();
+    let syslog_lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["protocol"] == "syslog")
+        .collect();
+    assert_eq!(syslog_lines.len(), 4 + shown + 1, "{}", syslog_lines.len());
+    assert_eq!(syslog_lines[0]["explanation"], "info sip: account 1 registered");
+}
