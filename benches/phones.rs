@@ -214,7 +214,7 @@ fn main() {
         match p {
             Protocol::Tftp => tftp = Some(addr),
             Protocol::Http => http = Some(addr),
-            Protocol::Https | Protocol::Sip => {}
+            Protocol::Https | Protocol::Sip | Protocol::Syslog => {}
         }
     }
     let (tftp, http) = (tftp.expect("TFTP started"), http.expect("HTTP started"));

@@ -64,6 +64,8 @@ pub struct ServeConfig {
     pub tls_identity: Option<PathBuf>,
     /// The SIP plug-and-play responder; `None` (the default): off.
     pub pnp: Option<PnpConfig>,
+    /// UDP port of the syslog receiver (on `bind`); `None` (the default): off.
+    pub syslog: Option<u16>,
 }
 
 /// Why a site's serving settings cannot be used.
@@ -92,6 +94,7 @@ impl ServeConfig {
             request_log: paths.request_log,
             tls_identity: paths.tls_identity,
             pnp: None,
+            syslog: None,
         })
     }
 
@@ -109,6 +112,7 @@ impl ServeConfig {
             request_log: None,
             tls_identity: None,
             pnp: Some(pnp),
+            syslog: None,
         }
     }
 
@@ -119,6 +123,7 @@ impl ServeConfig {
             Protocol::Http => self.http_port,
             Protocol::Https => self.https_port,
             Protocol::Sip => self.pnp.as_ref().map(|p| p.port),
+            Protocol::Syslog => self.syslog,
         }
     }
 }

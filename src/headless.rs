@@ -60,6 +60,10 @@ pub enum Error {
     Interface(#[from] InterfaceError),
     #[error("{0}")]
     PnpInterface(String),
+    #[error("{0}")]
+    Target(String),
+    #[error("{failed} of {total} device(s) did not take the {what} (see above)")]
+    DevicesFailed { what: &'static str, failed: usize, total: usize },
 }
 
 impl Error {
@@ -75,6 +79,7 @@ impl Error {
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
             Error::Interface(_) | Error::PnpInterface(_) => exit::PROBLEMS,
+            Error::Target(_) | Error::DevicesFailed { .. } => exit::PROBLEMS,
         }
     }
 }
@@ -277,6 +282,9 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     if args.pnp {
         config.pnp = Some(pnp_config(args, config.bind)?);
     }
+    if args.syslog {
+        config.syslog = Some(args.syslog_port.unwrap_or(514));
+    }
     let served = config.served.clone();
     let firmware_dir = config.firmware_dir.clone();
     let bind = config.bind;
@@ -438,6 +446,9 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
     match ev {
         Event::Started { protocol: Protocol::Sip, addr, .. } => {
             writeln!(t.out, "SIP   plug-and-play responder on {addr} (UDP)")?;
+        }
+        Event::Started { protocol: Protocol::Syslog, addr, .. } => {
+            writeln!(t.out, "SYSLOG receiver on {addr} (UDP); point the devices' P207 here (P208 sets the level)")?;
         }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
@@ -843,6 +854,108 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Where each MAC is: `--to` (one MAC only), else the address of its last
+/// request in the site's request log, else the neighbour table. Only devices
+/// of the site are targets (their accounts are the digest credentials).
+fn device_addresses(
+    site_path: &Path,
+    site: &Site,
+    macs: &[crate::ids::Mac],
+    to: Option<crate::cli::Address>,
+) -> Result<Vec<(crate::site::Device, std::net::IpAddr, Option<u16>)>, Error> {
+    if to.is_some() && macs.len() > 1 {
+        return Err(Error::Target(format!("--to names one address, but {} MACs were given; give one MAC", macs.len())));
+    }
+    let mut out = Vec::new();
+    let log = storage::site_paths(site_path, "").request_log;
+    let seen = match &log {
+        Some(l) => storage::last_clients(l)?,
+        None => Default::default(),
+    };
+    let mut neighbours: Option<Vec<crate::formats::neigh::Neighbour>> = None;
+    for mac in macs {
+        let Some(d) = site.device(*mac) else {
+            return Err(Error::Target(format!(
+                "{mac} is not a device of {}; add it (or adopt it with gsprov discover --adopt) first",
+                site_path.display()
+            )));
+        };
+        if let Some(a) = to {
+            out.push((d.clone(), a.ip, a.port));
+            continue;
+        }
+        if let Some(ip) = seen.get(mac) {
+            out.push((d.clone(), *ip, None));
+            continue;
+        }
+        let table = neighbours.get_or_insert_with(|| {
+            use crate::services::neighbours::NeighbourTable as _;
+            crate::services::neighbours::OsTable.read().unwrap_or_default()
+        });
+        match table.iter().find(|n| n.mac == *mac) {
+            Some(n) => out.push((d.clone(), n.ip, None)),
+            None => {
+                return Err(Error::Target(format!(
+                    "no address known for {mac}: it made no request in {} and is not in the neighbour table; give it with --to ADDR",
+                    log.map(|l| l.display().to_string()).unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `gsprov notify resync|reboot SITE MAC...`: one SIP NOTIFY transaction per
+/// device, paced; each outcome printed as it ends.
+pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> {
+    use crate::services::notify::{self, Pace, Timers};
+    let site = storage::load_site(&args.site)?;
+    let action: crate::formats::resync::Action = args.action.into();
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    let mut targets = Vec::new();
+    for (d, ip, port) in &devices {
+        if notify::allows_sip_reset(&site, d) {
+            writeln!(
+                t.err,
+                "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; gsprov never sends one, but set it to 0",
+                d.mac
+            )?;
+        }
+        let target = notify::target(&site, d, *ip, *port);
+        if target.credentials.is_empty() {
+            writeln!(
+                t.err,
+                "note: {} has no account password in the site; a challenged NOTIFY cannot be answered",
+                d.mac
+            )?;
+        }
+        targets.push(target);
+    }
+    let timers = Timers::from_t1(std::time::Duration::from_millis(args.t1_ms));
+    let pace = Pace { interval: std::time::Duration::from_millis(args.interval_ms), ..Pace::default() };
+    let mut write_error = None;
+    let reports = notify::send_all(&targets, action, &timers, pace, &mut |r| {
+        let line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
+        if let Err(e) = writeln!(t.out, "{line}").and_then(|()| t.out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    })
+    .map_err(|e| Error::Target(e.to_string()))?;
+    if let Some(e) = write_error {
+        return Err(Error::Output(e));
+    }
+    let failed = reports.iter().filter(|r| !r.outcome.is_success()).count();
+    if failed > 0 {
+        return Err(Error::DevicesFailed { what: action.describe(), failed, total: reports.len() });
+    }
+    Ok(())
+}
+
+/// `gsprov check-device SITE MAC...` (filled in by the device web-API step).
+pub fn check_device(_args: &crate::cli::CheckDeviceArgs, _t: &mut Term) -> Result<(), Error> {
+    Err(Error::Target("check-device: not built yet".into()))
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
+pub mod notify;
 pub mod pnp;
+mod syslog;
 mod tftp;
 mod tls;
 
@@ -284,8 +286,8 @@ impl Supervisor {
                     rt.spawn(task);
                     (local, None)
                 }),
-                // Not a file server: started below, after them.
-                Protocol::Sip => continue,
+                // Not file servers: started below, after them.
+                Protocol::Sip | Protocol::Syslog => continue,
                 Protocol::Http | Protocol::Https => {
                     let tls = if protocol == Protocol::Https {
                         match tls::identity(config.tls_identity.as_deref(), config.bind) {
@@ -363,6 +365,19 @@ impl Supervisor {
                     results.push((Protocol::Sip, Ok(local)));
                 }
                 Err(e) => fail(&mut results, &self.events, Protocol::Sip, e),
+            }
+        }
+        if let Some(port) = config.syslog {
+            let addr = SocketAddr::new(config.bind, port);
+            match syslog::bind(rt, addr) {
+                Ok(socket) => {
+                    let local = socket.local_addr().unwrap_or(addr);
+                    rt.spawn(syslog::serve(done_tx.clone(), socket, shared.clone(), cancel.clone()));
+                    started.push((Protocol::Syslog, local));
+                    self.events.emit(Event::Started { protocol: Protocol::Syslog, addr: local, certificate: None });
+                    results.push((Protocol::Syslog, Ok(local)));
+                }
+                Err(e) => fail(&mut results, &self.events, Protocol::Syslog, e),
             }
         }
         drop(done_tx);
@@ -788,6 +803,21 @@ impl Shared {
 
     pub(crate) fn emit(&self, e: Event) {
         self.events.emit(e);
+    }
+
+    /// The MAC this address last made a request as.
+    pub(crate) fn mac_for_ip(&self, ip: IpAddr) -> Option<crate::ids::Mac> {
+        lock(&self.status).mac_for_ip(ip)
+    }
+
+    /// Ends a record that is not a request (a syslog line): request log and
+    /// event, but no status fold and no serving window.
+    pub(crate) fn note(&self, mut p: Pending) {
+        p.record.duration = p.started.elapsed();
+        if let Some(j) = &self.journal {
+            let _ = j.send(p.record.to_json());
+        }
+        self.events.emit(Event::Completed(p.record));
     }
 
     /// Ends a request: status fold, request log, event, serving window.

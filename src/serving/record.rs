@@ -27,6 +27,8 @@ pub enum Protocol {
     /// The SIP plug-and-play responder ([`PnpConfig`]): its records are the
     /// `ua-profile` SUBSCRIBEs it heard and what it answered.
     Sip,
+    /// The syslog receiver (`ServeConfig::syslog`): one record per line a device sent.
+    Syslog,
 }
 
 impl Protocol {
@@ -40,6 +42,7 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Https => "https",
             Protocol::Sip => "sip",
+            Protocol::Syslog => "syslog",
         }
     }
 
@@ -50,6 +53,7 @@ impl Protocol {
             Protocol::Http => 80,
             Protocol::Https => 443,
             Protocol::Sip => 5060,
+            Protocol::Syslog => 514,
         }
     }
 }
@@ -61,6 +65,7 @@ impl fmt::Display for Protocol {
             Protocol::Http => "HTTP",
             Protocol::Https => "HTTPS",
             Protocol::Sip => "SIP",
+            Protocol::Syslog => "SYSLOG",
         })
     }
 }

@@ -513,6 +513,13 @@ impl Site {
                                 ),
                             });
                         }
+                        if key == "P26015" && v.trim() == "1" {
+                            out.push(Issue {
+                                severity: Severity::Warning,
+                                location: at.clone(),
+                                message: "P26015 (Allow SIP Reset) = 1 lets a SIP NOTIFY factory-reset the device; gsprov never sends one, but set it to 0 unless you need it".into(),
+                            });
+                        }
                         if let Err(e) = cat.validate(&key, v) {
                             out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() });
                         }
@@ -737,6 +744,19 @@ mod tests {
 
     fn demo() -> Site {
         toml::from_str(include_str!("../../assets/demo.gsprov.toml")).unwrap()
+    }
+
+    #[test]
+    fn allowing_sip_reset_is_a_warning() {
+        let mut s = Site::default();
+        s.defaults.set("P26015", "1");
+        let issues = s.check();
+        let w = issues.iter().find(|i| i.message.contains("Allow SIP Reset")).expect("a warning");
+        assert_eq!(w.location, "defaults.P26015");
+        assert_eq!(w.severity, Severity::Warning);
+        assert!(w.message.contains("factory-reset"), "{w}");
+        s.defaults.set("P26015", "0");
+        assert!(!s.check().iter().any(|i| i.message.contains("factory-reset")));
     }
 
     #[test]
