@@ -89,7 +89,12 @@ impl ServeConfig {
             http_port: s.http.then_some(s.http_port),
             https_port: s.https.then_some(s.https_port),
             served: Served::new(site, output),
-            policy: Policy { known_macs_only: s.known_macs_only, window: Window::default(), auth: s.auth.clone() },
+            policy: Policy {
+                known_macs_only: s.known_macs_only,
+                window: Window::default(),
+                auth: s.auth.clone(),
+                allow_secrets_over_tftp: s.allow_secrets_over_tftp,
+            },
             firmware_dir: paths.firmware_dir,
             request_log: paths.request_log,
             tls_identity: paths.tls_identity,

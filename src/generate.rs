@@ -55,6 +55,20 @@ pub struct File {
     pub settings: Arc<Effective>,
 }
 
+impl File {
+    /// Whether the file holds a password (SIP, admin, the XML password P1359):
+    /// such files must not go out where nobody authenticates.
+    pub fn carries_secrets(&self) -> bool {
+        self.settings.0.iter().any(|(k, s)| !s.value.is_empty() && is_secret_key(k))
+    }
+}
+
+/// A key whose value is a password: a catalog password, or an alias ending in `password`.
+pub fn is_secret_key(key: &str) -> bool {
+    Catalog::get().lookup(key).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password)
+        || key.to_ascii_lowercase().ends_with("password")
+}
+
 /// Everything generated for a site.
 #[derive(Debug, Clone, Default)]
 pub struct Output {

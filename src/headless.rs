@@ -64,6 +64,8 @@ pub enum Error {
     Target(String),
     #[error("{failed} of {total} device(s) did not take the {what} (see above)")]
     DevicesFailed { what: &'static str, failed: usize, total: usize },
+    #[error("{0}; nothing is served")]
+    FirmwareExposed(String),
 }
 
 impl Error {
@@ -78,7 +80,7 @@ impl Error {
             Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
-            Error::Interface(_) | Error::PnpInterface(_) => exit::PROBLEMS,
+            Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
             Error::Target(_) | Error::DevicesFailed { .. } => exit::PROBLEMS,
         }
     }
@@ -117,7 +119,11 @@ fn print_issues(issues: &[site::Issue], t: &mut Term) -> Result<usize, Error> {
 
 pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
     let site = storage::load_site(&args.site)?;
-    let issues = site.check();
+    let mut issues = site.check();
+    let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
+    if let Some(message) = storage::firmware_dir_problem(&args.site, &paths) {
+        issues.insert(0, site::Issue { severity: Severity::Error, location: "serving.firmware_dir".into(), message });
+    }
     if args.json {
         for i in &issues {
             writeln!(t.out, "{}", serde_json::to_string(i).unwrap_or_default())?;
@@ -248,6 +254,8 @@ fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Outpu
     match generate::checked(&site, &mut generate::os_salt) {
         Ok(output) => {
             print_issues(&output.warnings, t)?;
+            // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
+            print_issues(&site.exposure(), t)?;
             Ok((site, output))
         }
         Err(generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
@@ -260,6 +268,9 @@ fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Outpu
 pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
     let (site, output) = load_and_generate(&args.site, t)?;
     let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
+    if let Some(problem) = storage::firmware_dir_problem(&args.site, &paths) {
+        return Err(Error::FirmwareExposed(problem));
+    }
     let mut config = ServeConfig::from_site(&site, &output, paths)?;
     if let Some(b) = args.bind {
         config.bind = b;
@@ -286,6 +297,7 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
         config.syslog = Some(args.syslog_port.unwrap_or(514));
     }
     let served = config.served.clone();
+    let config_tftp = config.tftp_port.is_some();
     let firmware_dir = config.firmware_dir.clone();
     let bind = config.bind;
     let (mut sup, events) =
@@ -308,7 +320,7 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     }
     if !args.json {
         let fw = match &firmware_dir {
-            Some(d) => match storage::list_firmware(d) {
+            Some(d) => match storage::list_firmware(d, &[]) {
                 Ok(files) => format!("firmware folder {} ({} files)", d.display(), files.len()),
                 Err(_) => format!("firmware folder {} (missing)", d.display()),
             },
@@ -328,6 +340,14 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
                 "devices are told to fetch from P237 = {p237} (site defaults), method P212 = {}",
                 site.defaults.get("P212").unwrap_or("?")
             )?;
+        }
+        if config_tftp && site.serving.auth.is_some() {
+            let how = if site.serving.allow_secrets_over_tftp {
+                "TFTP serves files with passwords WITHOUT authentication (serving.allow_secrets_over_tftp = true)"
+            } else {
+                "TFTP refuses files with passwords: the site requires HTTP authentication, which TFTP cannot do"
+            };
+            writeln!(t.out, "{how}")?;
         }
         writeln!(
             t.out,

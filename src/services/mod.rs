@@ -262,7 +262,10 @@ impl Supervisor {
         let shared = Arc::new(Shared {
             served: RwLock::new(config.served.clone()),
             policy: RwLock::new(Arc::new(config.policy.clone())),
-            firmware: FirmwareSource::new(config.firmware_dir.clone()),
+            firmware: FirmwareSource::new(
+                config.firmware_dir.clone(),
+                [&config.request_log, &config.tls_identity].into_iter().flatten().cloned().collect(),
+            ),
             status: Mutex::new(status),
             events: self.events.clone(),
             journal: journal_tx,
@@ -685,12 +688,14 @@ impl Emitter {
 /// The firmware folder, listed at most every [`LISTING_TTL`].
 struct FirmwareSource {
     dir: Option<PathBuf>,
+    /// Files gsprov writes that must never be served, wherever they are.
+    exclude: Vec<PathBuf>,
     cache: Mutex<Option<(Instant, Arc<FirmwareListing>)>>,
 }
 
 impl FirmwareSource {
-    fn new(dir: Option<PathBuf>) -> Self {
-        FirmwareSource { dir, cache: Mutex::new(None) }
+    fn new(dir: Option<PathBuf>, exclude: Vec<PathBuf>) -> Self {
+        FirmwareSource { dir, exclude, cache: Mutex::new(None) }
     }
 
     fn listing(&self) -> Arc<FirmwareListing> {
@@ -704,7 +709,7 @@ impl FirmwareSource {
             None => FirmwareListing::default(),
             Some(d) => {
                 let shown = Some(d.display().to_string());
-                match storage::list_firmware(d) {
+                match storage::list_firmware(d, &self.exclude) {
                     Ok(files) => FirmwareListing::new(shown, files, None),
                     Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
                 }

@@ -188,14 +188,34 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
         {
             return Decision::refuse(Refusal::Policy, false, mac, kind, why);
         }
+        if req.protocol == Protocol::Tftp
+            && policy.auth.is_some()
+            && !policy.allow_secrets_over_tftp
+            && file.carries_secrets()
+        {
+            return Decision::refuse(
+                Refusal::Policy,
+                false,
+                mac,
+                kind,
+                format!(
+                    "refused over TFTP: {} carries passwords and the site requires HTTP authentication \
+                     ([serving.auth]), which TFTP cannot do; point the device at HTTP or HTTPS (P212/P237), or set \
+                     serving.allow_secrets_over_tftp = true to serve it anyway",
+                    file.name
+                ),
+            );
+        }
         let explanation = served_note(file, req, served);
         return Decision { verdict: Verdict::Serve(Source::Generated(file.clone())), mac, kind, explanation };
     }
 
     // 2. A file of the firmware folder (never a config-shaped name, so the
-    // folder cannot bypass known-MACs-only).
-    if !matches!(parsed.asked, Asked::BinaryConfig { .. } | Asked::DeviceXml { .. })
-        && let Some(fw) = firmware.get(name)
+    // folder cannot bypass known-MACs-only or hand out an exported config).
+    if !matches!(
+        parsed.asked,
+        Asked::BinaryConfig { .. } | Asked::DeviceXml { .. } | Asked::ModelXml { .. } | Asked::GenericXml
+    ) && let Some(fw) = firmware.get(name)
     {
         let explanation = format!("firmware file {} ({} bytes) from the firmware folder", fw.name, fw.size);
         return Decision {

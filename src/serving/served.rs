@@ -25,6 +25,9 @@ pub struct Policy {
     pub window: Window,
     /// HTTP(S) authentication (Basic and Digest are both accepted).
     pub auth: Option<HttpAuth>,
+    /// With `auth` set, still serve files that carry passwords over TFTP
+    /// (which cannot authenticate). Ignored without `auth`.
+    pub allow_secrets_over_tftp: bool,
 }
 
 impl fmt::Debug for Policy {
@@ -34,6 +37,7 @@ impl fmt::Debug for Policy {
             .field("known_macs_only", &self.known_macs_only)
             .field("window", &self.window)
             .field("auth", &self.auth.as_ref().map(|a| format!("{} / ****", a.username)))
+            .field("allow_secrets_over_tftp", &self.allow_secrets_over_tftp)
             .finish()
     }
 }

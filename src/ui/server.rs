@@ -33,6 +33,7 @@ impl ServerUi {
             known_macs_only: doc.site.serving.known_macs_only,
             window: Window { start: None, stop, until_all_configured: self.until_all_configured },
             auth: doc.site.serving.auth.clone().filter(|a| !a.username.is_empty()),
+            allow_secrets_over_tftp: doc.site.serving.allow_secrets_over_tftp,
         }
     }
 }
