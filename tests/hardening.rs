@@ -115,10 +115,6 @@ impl Serve {
     fn port(&self, p: &str) -> SocketAddr {
         self.ports[p]
     }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for Serve {
@@ -196,7 +192,7 @@ fn tftp_refuses_secret_files_when_http_auth_is_set_unless_allowed() {
     drop(s);
 
     // Explicitly allowed: served, and said so (check and serve).
-    let site = demo_into(dir.path(), &format!("{AUTH}"));
+    let site = demo_into(dir.path(), AUTH);
     let toml = std::fs::read_to_string(&site)
         .unwrap()
         .replace("known_macs_only = false\n", "known_macs_only = false\nallow_secrets_over_tftp = true\n");
