@@ -51,7 +51,9 @@ const ALIAS_MAPS: &[&str] = &["grp2612", "grp2612w", "grp2614", "grp2615", "grp2
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(src), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: catalog_extract TEMPLATES_DIR OUTPUT_DIR   (e.g. ../shared/spec/templates/fusionpbx-grandstream assets/catalog)");
+        eprintln!(
+            "usage: catalog_extract TEMPLATES_DIR OUTPUT_DIR   (e.g. ../shared/spec/templates/fusionpbx-grandstream assets/catalog)"
+        );
         return ExitCode::from(2);
     };
     match run(Path::new(src), Path::new(out)) {
@@ -210,7 +212,9 @@ fn pair_words(s: &mut Setting) {
         let nw = norm(w);
         let hits: Vec<&[String; 2]> = s.e.iter().filter(|[_, m]| norm(m) == nw).collect();
         let hits = if hits.is_empty() {
-            s.e.iter().filter(|[_, m]| !nw.is_empty() && (norm(m).starts_with(&nw) || nw.starts_with(&norm(m)))).collect()
+            s.e.iter()
+                .filter(|[_, m]| !nw.is_empty() && (norm(m).starts_with(&nw) || nw.starts_with(&norm(m))))
+                .collect()
         } else {
             hits
         };
@@ -384,7 +388,8 @@ fn parse(text: &str) -> Parsed {
                 // `Account 1/Network Settings`, directly above a setting's comment.
                 // Others set it apart with empty lines.
                 let next_real = all[i + 1..].iter().find(|p| !matches!(p, Piece::Blank));
-                let spaced = matches!(all.get(i + 1), Some(Piece::Blank)) && matches!(next_real, Some(Piece::Comment(_)));
+                let spaced =
+                    matches!(all.get(i + 1), Some(Piece::Blank)) && matches!(next_real, Some(Piece::Comment(_)));
                 let titled = c.trim_end_matches('.').to_ascii_lowercase().ends_with("settings");
                 let unframed = matches!(next_real, Some(Piece::Comment(_)))
                     && (spaced || titled && c.contains('/'))
@@ -625,7 +630,11 @@ fn enum_codes(line: &str) -> Vec<[String; 2]> {
 fn code_then_meaning(seg: &str) -> Option<(String, String)> {
     let (code, rest) = leading_int(seg)?;
     let rest = rest.trim_start();
-    let rest = rest.strip_prefix(" - ").or_else(|| rest.strip_prefix('-')).or_else(|| rest.strip_prefix('=')).or_else(|| rest.strip_prefix(':'))?;
+    let rest = rest
+        .strip_prefix(" - ")
+        .or_else(|| rest.strip_prefix('-'))
+        .or_else(|| rest.strip_prefix('='))
+        .or_else(|| rest.strip_prefix(':'))?;
     let meaning = clean_meaning(rest);
     // `0 - 64800` is a range, not a meaning.
     if meaning.is_empty() || meaning.parse::<f64>().is_ok() || meaning.len() > 48 {
@@ -674,7 +683,8 @@ fn clean_meaning(s: &str) -> String {
 /// Whether a line is nothing but code/meaning pairs (and perhaps a default).
 fn codes_cover_line(line: &str) -> bool {
     let first = line.trim_start();
-    leading_int(first).is_some() || (line.contains('(') && line.split(',').all(|s| meaning_then_code(s.trim().trim_end_matches('.')).is_some()))
+    leading_int(first).is_some()
+        || (line.contains('(') && line.split(',').all(|s| meaning_then_code(s.trim().trim_end_matches('.')).is_some()))
 }
 
 /// `Default is 60`, `(default 20 seconds)`, `default=3`, `Default value is No`.
@@ -688,9 +698,12 @@ fn default_of(line: &str) -> Option<String> {
             rest = r;
         }
     }
-    let token: String = rest.trim_start().chars().take_while(|c| !c.is_whitespace() && !matches!(c, ')' | ',' | ';')).collect();
+    let token: String =
+        rest.trim_start().chars().take_while(|c| !c.is_whitespace() && !matches!(c, ')' | ',' | ';')).collect();
     let token = token.trim_end_matches('.').trim_matches(['"', '(']).to_string();
-    let useful = !token.is_empty() && token.len() <= 32 && !["and", "the", "to", "if", "when", "of"].contains(&token.to_ascii_lowercase().as_str());
+    let useful = !token.is_empty()
+        && token.len() <= 32
+        && !["and", "the", "to", "if", "when", "of"].contains(&token.to_ascii_lowercase().as_str());
     useful.then_some(token)
 }
 
@@ -701,7 +714,7 @@ fn max_len(lower: &str) -> Option<u32> {
         if let Some(i) = lower.find(key) {
             let rest = lower[i + key.len()..].trim_start().trim_start_matches([':', '=']).trim_start();
             let n = digits_len(rest);
-            if n > 0 && rest[n..].trim_start().starts_with("char") || (n > 0 && key.starts_with("max")) {
+            if n > 0 && (rest[n..].trim_start().starts_with("char") || key.starts_with("max")) {
                 return rest[..n].parse().ok();
             }
         }
@@ -734,7 +747,10 @@ fn label_of(lines: &[&str]) -> String {
     let short_lead = head.split_whitespace().count() <= 4 && first.split(". ").count() == 1;
     if short_lead && let Some(next) = lines.get(1) {
         let n = head_of(next);
-        if !n.is_empty() && n.split_whitespace().count() <= 8 && (first.trim().ends_with('.') || n.split_whitespace().count() <= 3) {
+        if !n.is_empty()
+            && n.split_whitespace().count() <= 8
+            && (first.trim().ends_with('.') || n.split_whitespace().count() <= 3)
+        {
             label = format!("{head}: {n}");
         }
     }
@@ -821,7 +837,11 @@ mod tests {
         assert_eq!(s.e, vec![["0".to_string(), "Off".to_string()], ["1".into(), "On".into()]]);
         assert_eq!(s.d.as_deref(), Some("1"));
         assert!(s.m);
-        assert_eq!(p.settings.iter().filter(|s| s.p == Some(9001)).count(), 1, "the {{else}} branch is the same setting");
+        assert_eq!(
+            p.settings.iter().filter(|s| s.p == Some(9001)).count(),
+            1,
+            "the {{else}} branch is the same setting"
+        );
         let host = by_p(&p, 9002);
         assert_eq!((host.t.as_str(), host.len), ("text", Some(40)));
         let retry = by_p(&p, 9003);
@@ -915,6 +935,9 @@ mod tests {
         assert!(enum_codes("Number: 0 - 64800").is_empty());
         assert_eq!(v2_words("No, STUN, KeepAlive"), Some(vec!["No".into(), "STUN".into(), "KeepAlive".into()]));
         assert_eq!(v2_words("Account Name"), None);
-        assert_eq!(firmware_of("Configuration template for HT80x firmware version 1.0.10.6").as_deref(), Some("1.0.10.6"));
+        assert_eq!(
+            firmware_of("Configuration template for HT80x firmware version 1.0.10.6").as_deref(),
+            Some("1.0.10.6")
+        );
     }
 }

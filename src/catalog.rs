@@ -104,7 +104,9 @@ impl Param {
         let hit = |needle: &str| f.contains(needle);
         match fam {
             DeviceKind::Phone => hit(&m[..m.len().min(5)]) || hit("gxp") || hit("grp") || hit("newer firmware"),
-            DeviceKind::AndroidPhone => hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware"),
+            DeviceKind::AndroidPhone => {
+                hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware")
+            }
             DeviceKind::Ata | DeviceKind::Gateway => hit("ht") || hit("gxw") || hit("ata") || hit("newer firmware"),
             DeviceKind::Legacy => false,
         }

@@ -250,7 +250,9 @@ impl fmt::Display for Family {
 
 /// Why a text is not a family name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a template family; known: GXP21xx, GXP16xx, GXP17xx, GRP26xx, HT80x, HT81x, WP8xx, DP75x, GXW42xx, ...")]
+#[error(
+    "{0:?} is not a template family; known: GXP21xx, GXP16xx, GXP17xx, GRP26xx, HT80x, HT81x, WP8xx, DP75x, GXW42xx, ..."
+)]
 pub struct FamilyError(pub String);
 
 impl FromStr for Family {
