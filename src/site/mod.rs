@@ -600,7 +600,7 @@ impl Site {
                                 message: "P26015 (Allow SIP Reset) = 1 lets a SIP NOTIFY factory-reset the device; gsprov never sends one, but set it to 0 unless you need it".into(),
                             });
                         }
-                        check_value_in(cat, &key, v, &at, reach, out)
+                        check_value_in(cat, &key, v, &at, reach, out);
                     }
                 }
             }
