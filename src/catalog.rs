@@ -11,7 +11,14 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::ids::{Family, Model, PId};
+use crate::ids::{Family as DeviceKind, Model, PId};
+
+pub mod asset;
+mod family;
+mod table;
+
+pub use family::{Family, FamilyError, FamilyMatch};
+pub use table::{FamilyCatalog, Source};
 
 const CATALOG_JSON: &str = include_str!("../assets/p-values.json");
 
@@ -47,6 +54,16 @@ pub struct Param {
     pub default: String,
     pub families: String,
     pub notes: String,
+    /// Allowed integer ranges when there are several (`0, 1, 10-21`); one range is in `kind`.
+    pub ranges: Vec<(i64, i64)>,
+    /// XML v2 words for codes (`1` -> `Yes`), from the family's v2 template.
+    pub words: Vec<(String, String)>,
+    /// The template marks the value mandatory.
+    pub mandatory: bool,
+    /// Template folder and firmware the facts came from (`gxp21xx 1.0.5.32`); empty for curated rows.
+    pub source: String,
+    /// The alias's P-id was read from another family's v2 template.
+    pub alias_from_other_family: bool,
 }
 
 impl Param {
@@ -76,25 +93,30 @@ impl Param {
         let fam = model.family();
         let m = model.as_str().to_ascii_lowercase();
         if f.is_empty() || f.starts_with("all") {
-            return fam != Family::Legacy || !f.contains("xml");
+            return fam != DeviceKind::Legacy || !f.contains("xml");
         }
         if f.starts_with("phones") {
-            return matches!(fam, Family::Phone | Family::AndroidPhone | Family::Legacy);
+            return matches!(fam, DeviceKind::Phone | DeviceKind::AndroidPhone | DeviceKind::Legacy);
         }
         if f.starts_with("older phones") {
             return true;
         }
         let hit = |needle: &str| f.contains(needle);
         match fam {
-            Family::Phone => hit(&m[..m.len().min(5)]) || hit("gxp") || hit("grp") || hit("newer firmware"),
-            Family::AndroidPhone => hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware"),
-            Family::Ata | Family::Gateway => hit("ht") || hit("gxw") || hit("ata") || hit("newer firmware"),
-            Family::Legacy => false,
+            DeviceKind::Phone => hit(&m[..m.len().min(5)]) || hit("gxp") || hit("grp") || hit("newer firmware"),
+            DeviceKind::AndroidPhone => {
+                hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware")
+            }
+            DeviceKind::Ata | DeviceKind::Gateway => hit("ht") || hit("gxw") || hit("ata") || hit("newer firmware"),
+            DeviceKind::Legacy => false,
         }
     }
 
     /// Alias spelling of a stored value for XML version 2 (`1` -> `Yes`, `2` -> `HTTPS`).
     pub fn alias_value(&self, value: &str) -> String {
+        if let Some((_, w)) = self.words.iter().find(|(code, _)| code == value) {
+            return w.clone();
+        }
         if let Some(words) = self.id.and_then(|id| enum_alias_words(id.number()))
             && let Some((_, w)) = words.iter().find(|(code, _)| *code == value)
         {
@@ -221,6 +243,11 @@ impl Catalog {
                 default: r.default,
                 families: r.families,
                 notes: r.notes,
+                ranges: Vec::new(),
+                words: Vec::new(),
+                mandatory: false,
+                source: String::new(),
+                alias_from_other_family: false,
             });
         }
         let mut by_id = HashMap::new();
@@ -281,10 +308,10 @@ impl Catalog {
             return Some(account1);
         }
         match model.family() {
-            Family::Ata => {
+            DeviceKind::Ata => {
                 (n == 2).then(|| ATA_PORT2.iter().find(|(a, _)| *a == p1).map(|&(_, b)| PId::new(b))).flatten()
             }
-            Family::Phone | Family::AndroidPhone | Family::Legacy => {
+            DeviceKind::Phone | DeviceKind::AndroidPhone | DeviceKind::Legacy => {
                 let base = *PHONE_ACCOUNT_BASE.get(usize::from(n).checked_sub(2)?)?;
                 let c = 2300 + 100 * (u32::from(n) - 1);
                 PHONE_ACCOUNT_OFFSETS
@@ -292,7 +319,7 @@ impl Catalog {
                     .find(|(a, _, _)| *a == p1)
                     .map(|&(_, off, from_c)| PId::new(if from_c { c + off } else { base + off }))
             }
-            Family::Gateway => None,
+            DeviceKind::Gateway => None,
         }
     }
 
@@ -333,6 +360,52 @@ impl Catalog {
             problem,
         })
     }
+}
+
+/// Family-aware look-ups: what a key means on the devices of one family.
+impl Catalog {
+    /// The setting stored under `key` as `family` reads it: the family's template
+    /// facts first; otherwise a curated row (including derived account P-ids) that
+    /// the curated family wording applies to. `None`: the family does not know it.
+    pub fn lookup_in(&'static self, family: Family, key: &str) -> Option<&'static Param> {
+        if let Some(p) = FamilyCatalog::get(family).get_key(key) {
+            return Some(p);
+        }
+        let model: Model = family.models().first()?.parse().ok()?;
+        self.lookup(key).filter(|p| p.applies_to(&model) || p.families.is_empty())
+    }
+
+    /// Checks `value` for `key` on `family`. Keys the family does not know pass
+    /// here; the site reports them as warnings.
+    pub fn validate_in(&'static self, family: Family, key: &str, value: &str) -> Result<(), ValueError> {
+        match self.lookup_in(family, key) {
+            Some(p) => p.validate(key, value),
+            None => Ok(()),
+        }
+    }
+
+    /// The XML v2 alias of a P-id on `family`: the family's own map (from its v2
+    /// template or, label-checked, a sibling's), else the curated one, which also
+    /// derives accounts 2..6 from account 1.
+    pub fn alias_in(&'static self, family: Family, id: PId) -> Option<String> {
+        if let Some(p) = FamilyCatalog::get(family).get_key(&id.to_string())
+            && let Some(a) = &p.alias
+        {
+            return Some(a.clone());
+        }
+        if !family.reads_aliases() {
+            return None;
+        }
+        // The curated alias only where the family does not give the P-id another meaning.
+        match (FamilyCatalog::get(family).get_key(&id.to_string()), self.lookup(&id.to_string())) {
+            (Some(own), Some(cur)) if !own.label.is_empty() && !table_labels_close(&cur.label, &own.label) => None,
+            _ => self.alias_of(id),
+        }
+    }
+}
+
+fn table_labels_close(a: &str, b: &str) -> bool {
+    table::labels_close(a, b)
 }
 
 fn kind_of(id: Option<PId>, kind: &str, allowed: &str) -> ValueKind {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::event::SitePaths;
 use crate::generate::Output;
+use crate::serving::FirmwareFile;
 use crate::site::{FORMAT_VERSION, Site};
 
 /// Marks a folder as written by gsprov, so a later export may replace it.
@@ -390,13 +391,35 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
     }
 }
 
-/// One file of the firmware folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirmwareFile {
-    /// The name as stored (the router matches it without case).
-    pub name: String,
-    pub size: u64,
+/// The last address each device made a request from, read from the tail (at
+/// most [`REQUEST_LOG_TAIL`] bytes) of a request log (`*.requests.jsonl`).
+/// A missing log is an empty map; unreadable lines are skipped.
+pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = std::collections::BTreeMap::new();
+    let mut f = match fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
+    };
+    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
+        let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
+        if let (Some(mac), Some(client)) = (mac, client) {
+            out.insert(mac, client.ip());
+        }
+    }
+    Ok(out)
 }
+
+/// How much of a request log [`last_clients`] reads.
+pub const REQUEST_LOG_TAIL: u64 = 4 << 20;
 
 /// Whether a file name is one gsprov writes or a technician keeps secrets in:
 /// site files and their backups, certificates and keys, request logs, temporary
@@ -632,6 +655,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn last_clients_reads_the_newest_address_per_mac_and_skips_junk() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.requests.jsonl");
+        assert!(last_clients(&log).unwrap().is_empty(), "no log yet");
+        let text = "{\"mac\":\"000b82000001\",\"client\":\"10.0.0.5:3000\"}\nnot json\n{\"mac\":null,\"client\":\"10.0.0.9:1\"}\n{\"mac\":\"000b82000001\",\"client\":\"10.0.0.6:3001\"}\n";
+        std::fs::write(&log, text).unwrap();
+        let m = last_clients(&log).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+    }
+
+    #[test]
     fn syntax_errors_carry_line_and_column() {
         let err = parse_site(Path::new("x.gsprov.toml"), "name = \"a\"\n[defaults]\nP47 = \n").unwrap_err();
         let msg = err.to_string();
@@ -737,7 +772,7 @@ mod tests {
     #[test]
     fn the_bin_alias_is_a_hard_link_to_the_binary_file() {
         use std::os::unix::fs::MetadataExt;
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [7; 8]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");

@@ -215,7 +215,7 @@ fn tftp_refuses_secret_files_when_http_auth_is_set_unless_allowed() {
     drop(s);
 
     // Explicitly allowed: served, and said so (check and serve).
-    let site = demo_into(dir.path(), &format!("{AUTH}"));
+    let site = demo_into(dir.path(), AUTH);
     let toml = std::fs::read_to_string(&site)
         .unwrap()
         .replace("known_macs_only = false\n", "known_macs_only = false\nallow_secrets_over_tftp = true\n");
@@ -602,7 +602,7 @@ fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
     drop(s);
     // A hard limit of 300 cannot be raised: 400 idle connections (25 addresses, 16 each) must
     // not take the descriptors TFTP and firmware need.
-    let mut s = Serve::start_with(&site, &[], |c| with_nofile(c, 300, 300));
+    let s = Serve::start_with(&site, &[], |c| with_nofile(c, 300, 300));
     let (tftp, http) = (s.port("tftp"), s.port("http"));
     let idle: Vec<TcpStream> = (0..400)
         .filter_map(|i| {

@@ -4,7 +4,7 @@
 //! Owns the header (length in 16-bit words, checksum, MAC, `0d0a0d0a`), the
 //! `P<n>=<v>&...&gnkey=0b82` body, value escaping and NUL padding. Pure: no file
 //! system, sockets, clock or randomness; `tools/gscfg.py` is the reference and the
-//! vectors in `shared/spec/vectors/binary` are reproduced byte for byte.
+//! vectors in `tests/fixtures/vectors/binary` (a copy of the spec's) are reproduced byte for byte.
 //!
 //! Encoding is a hot path (thousands of devices per second), so [`encode`] sizes
 //! the output exactly first and writes into one allocation, escaping through a
@@ -433,12 +433,8 @@ mod tests {
     use std::path::PathBuf;
 
     fn vector_dir() -> PathBuf {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vectors/binary");
-        assert!(
-            dir.is_dir(),
-            "test vectors missing: expected {} (the repository must be checked out with shared/ beside it)",
-            dir.display()
-        );
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/binary");
+        assert!(dir.is_dir(), "test vectors missing: expected {} (tests/fixtures/vectors/README.md)", dir.display());
         dir
     }
 

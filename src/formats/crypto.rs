@@ -177,12 +177,8 @@ mod tests {
     use std::process::{Command, Stdio};
 
     fn vector_dir() -> PathBuf {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vectors/xml");
-        assert!(
-            dir.is_dir(),
-            "test vectors missing: expected {} (the repository must be checked out with shared/ beside it)",
-            dir.display()
-        );
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/xml");
+        assert!(dir.is_dir(), "test vectors missing: expected {} (tests/fixtures/vectors/README.md)", dir.display());
         dir
     }
 

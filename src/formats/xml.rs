@@ -795,13 +795,15 @@ mod tests {
     }
 
     /// Runs the spec's independent encoder and compares bytes (spec/tools/gscfg.py).
+    /// `GSPROV_GSCFG` names the tool (`.ci/run` sets it when `../shared/spec` is present);
+    /// run with `--ignored` and without it, the test fails rather than passing unchecked.
     #[test]
+    #[ignore = "needs gscfg.py: set GSPROV_GSCFG=path"]
     fn v1_matches_gscfg_byte_for_byte() {
-        let tool = "/work/shared/spec/tools/gscfg.py";
-        if !std::path::Path::new(tool).exists() {
-            eprintln!("skipping: {tool} not found");
-            return;
-        }
+        let tool = std::env::var_os("GSPROV_GSCFG").map(std::path::PathBuf::from).expect(
+            "GSPROV_GSCFG is not set: name the spec's tools/gscfg.py (.ci/run does when ../shared/spec is present)",
+        );
+        assert!(tool.is_file(), "GSPROV_GSCFG={} is not a file", tool.display());
         type Case<'s> = (Option<&'s str>, Vec<(u32, &'s str)>);
         let cases: Vec<Case> = vec![
             (Some("000B82123456"), vec![(271, "1"), (270, "Front Desk"), (47, "pbx.example.com")]),
@@ -816,7 +818,7 @@ mod tests {
             let json: Vec<(String, String)> = pairs.iter().map(|&(n, v)| (format!("P{n}"), v.to_string())).collect();
             std::fs::write(&input, serde_json::to_vec(&json).unwrap()).unwrap();
             let mut cmd = std::process::Command::new("python3");
-            cmd.arg(tool).arg("xml").arg(&input).arg("-o").arg(&output);
+            cmd.arg(&tool).arg("xml").arg(&input).arg("-o").arg(&output);
             if let Some(m) = mac_text {
                 cmd.arg("--mac").arg(m);
             }

@@ -22,17 +22,14 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
-pub mod control;
 mod dhcp;
-pub mod discovery;
-pub mod files;
 mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
+pub mod notify;
 pub mod pnp;
-pub mod router;
-pub mod status;
+mod syslog;
 mod tftp;
 mod tls;
 
@@ -46,13 +43,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
-use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer, Wire};
-use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
+use crate::event::DiscoveryConfig;
+use crate::event::Transfer;
+pub use crate::event::{Command, Event, ServeConfig, ServiceError};
 use crate::formats::useragent::UserAgent;
+use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
+use crate::serving::router::{self, Decision, Facts, FirmwareListing};
+use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord, Wire};
+use crate::serving::{Policy, Protocol, Served};
+use crate::serving::{discovery, status::Status};
 use crate::storage;
-use router::{Decision, Facts, FirmwareListing};
-pub use status::{DeviceState, DeviceStatus, Status, Summary};
 
 /// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -94,14 +94,15 @@ const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::{Duration, Instant};
-/// use gsprov::event::{Command, Event, ServeConfig, Served};
-/// use gsprov::services::{Hooks, Status, Supervisor};
-/// use gsprov::{generate, headless, storage};
+/// use gsprov::event::{Command, Event, ServeConfig};
+/// use gsprov::serving::{Served, Status};
+/// use gsprov::services::{Hooks, Supervisor};
+/// use gsprov::{generate, storage};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let path = std::path::Path::new("office.gsprov.toml");
 /// let site = storage::load_site(path)?;
-/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let output = generate::checked(&site, &mut generate::os_salt)?;
 /// let paths = storage::site_paths(path, &site.serving.firmware_dir);
 /// let config = ServeConfig::from_site(&site, &output, paths)?;
 ///
@@ -294,8 +295,8 @@ impl Supervisor {
                     rt.spawn(task);
                     (local, None)
                 }),
-                // Not a file server: started below, after them.
-                Protocol::Sip => continue,
+                // Not file servers: started below, after them.
+                Protocol::Sip | Protocol::Syslog => continue,
                 Protocol::Http | Protocol::Https => {
                     let tls = if protocol == Protocol::Https {
                         match tls::identity(config.tls_identity.as_deref(), config.bind) {
@@ -373,6 +374,19 @@ impl Supervisor {
                     results.push((Protocol::Sip, Ok(local)));
                 }
                 Err(e) => fail(&mut results, &self.events, Protocol::Sip, e),
+            }
+        }
+        if let Some(port) = config.syslog {
+            let addr = SocketAddr::new(config.bind, port);
+            match syslog::bind(rt, addr) {
+                Ok(socket) => {
+                    let local = socket.local_addr().unwrap_or(addr);
+                    rt.spawn(syslog::serve(done_tx.clone(), socket, shared.clone(), cancel.clone()));
+                    started.push((Protocol::Syslog, local));
+                    self.events.emit(Event::Started { protocol: Protocol::Syslog, addr: local, certificate: None });
+                    results.push((Protocol::Syslog, Ok(local)));
+                }
+                Err(e) => fail(&mut results, &self.events, Protocol::Syslog, e),
             }
         }
         drop(done_tx);
@@ -577,7 +591,7 @@ impl Drop for Supervisor {
 async fn neighbour_poll(
     done: tokio::sync::mpsc::Sender<()>,
     table: Arc<dyn neighbours::NeighbourTable>,
-    iface: crate::event::NetInterface,
+    iface: crate::serving::discovery::NetInterface,
     every: Duration,
     reread: Arc<tokio::sync::Notify>,
     events: Emitter,
@@ -822,6 +836,21 @@ impl Shared {
             p.record.explanation = why;
         }
         self.complete(p);
+    }
+
+    /// The MAC this address last made a request as.
+    pub(crate) fn mac_for_ip(&self, ip: IpAddr) -> Option<crate::ids::Mac> {
+        lock(&self.status).mac_for_ip(ip)
+    }
+
+    /// Ends a record that is not a request (a syslog line): request log and
+    /// event, but no status fold and no serving window.
+    pub(crate) fn note(&self, mut p: Pending) {
+        p.record.duration = p.started.elapsed();
+        if let Some(j) = &self.journal {
+            let _ = j.send(p.record.to_json());
+        }
+        self.events.emit(Event::Completed(p.record));
     }
 
     /// Ends a request: status fold, request log, event, serving window.

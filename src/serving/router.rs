@@ -14,14 +14,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::event::{ContentKind, Policy, Protocol, Refusal, Served, rfc3339};
 use crate::formats::http::percent_decode;
 use crate::formats::request::{self, Asked};
 use crate::formats::useragent::UserAgent;
 use crate::generate::{File, FileKind};
 use crate::ids::Mac;
+use crate::serving::FirmwareFile;
+use crate::serving::{ContentKind, Policy, Protocol, Refusal, Served, rfc3339};
 use crate::site::BinaryMode;
-use crate::storage::FirmwareFile;
 
 /// Longest path accepted (a P237 path is at most 256 characters plus the name).
 pub const MAX_PATH: usize = 1024;
@@ -243,7 +243,7 @@ pub fn clean(protocol: Protocol, target: &str) -> Result<String, String> {
     }
     let path = match protocol {
         // SIP requests never reach the router; treat a name like a TFTP one.
-        Protocol::Tftp | Protocol::Sip => target.to_string(),
+        Protocol::Tftp | Protocol::Sip | Protocol::Syslog => target.to_string(),
         Protocol::Http | Protocol::Https => {
             let mut t = target;
             // Absolute form (`http://host/path`), as proxies send it.
@@ -585,9 +585,9 @@ fn explain_miss(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Window;
     use crate::formats::useragent;
     use crate::generate;
+    use crate::serving::Window;
     use crate::site::{Device, HttpAuth, Site};
     use std::time::Duration;
 
