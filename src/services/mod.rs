@@ -881,12 +881,16 @@ impl Shared {
 /// cannot grow memory.
 const THROTTLE_SOURCES: usize = 4096;
 
+/// An address and the kind of junk it sent (`"tftp-malformed"`, ...).
+type JunkKey = (IpAddr, &'static str);
+
 /// Repeated junk from one address (malformed packets, requests refused as
 /// busy): the first in each period is recorded, the rest only counted and
 /// named in the next record. Keeps one host from filling the request log.
 pub(crate) struct Throttle {
     every: Duration,
-    seen: Mutex<std::collections::HashMap<(IpAddr, &'static str), (Instant, u64)>>,
+    /// (address, kind of junk) -> (last recorded, counted since).
+    seen: Mutex<std::collections::HashMap<JunkKey, (Instant, u64)>>,
 }
 
 impl Throttle {
@@ -1026,7 +1030,9 @@ pub fn raise_open_file_limit() -> u64 {
                 }
             }
         }
-        lim.rlim_cur as u64
+        // rlim_t is u64 on Linux and macOS; the conversion is for the others.
+        #[allow(clippy::useless_conversion)]
+        u64::from(lim.rlim_cur)
     }
     #[cfg(not(unix))]
     {
