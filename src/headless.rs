@@ -840,7 +840,7 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
     };
     let site_auth = site.as_ref().and_then(|s| s.serving.auth.clone());
     let credentials = match (&args.user, &args.http_password, site_auth) {
-        (Some(u), Some(p), _) => Some(crate::site::HttpAuth { username: u.clone(), password: p.clone() }),
+        (Some(u), Some(p), _) => Some(site::HttpAuth { username: u.clone(), password: p.clone() }),
         (_, _, Some(a)) => Some(a),
         _ => None,
     };

@@ -89,13 +89,16 @@ mod netns {
         let pid = child.id();
         let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = out.read_to_string(&mut text);
-            let mut e = String::new();
-            let _ = err.read_to_string(&mut e);
-            let _ = tx.send(text + &e);
-        });
+        std::thread::Builder::new()
+            .name("child output".into())
+            .spawn(move || {
+                let mut text = String::new();
+                let _ = out.read_to_string(&mut text);
+                let mut e = String::new();
+                let _ = err.read_to_string(&mut e);
+                let _ = tx.send(text + &e);
+            })
+            .unwrap();
         let output = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(o) => o,
             Err(_) => {
@@ -640,13 +643,16 @@ fn dhcp_preflight_reads_option_66_from_dnsmasq() {
     let dnsmasq = peer.start(c);
     let (tx, ready) = std::sync::mpsc::channel();
     let err = dnsmasq.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if line.contains("DHCP, sockets bound") || line.contains("DHCP, IP range") {
-                let _ = tx.send(());
+    std::thread::Builder::new()
+        .name("dnsmasq stderr".into())
+        .spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.contains("DHCP, sockets bound") || line.contains("DHCP, IP range") {
+                    let _ = tx.send(());
+                }
             }
-        }
-    });
+        })
+        .unwrap();
     ready.recv_timeout(WAIT).expect("dnsmasq is ready");
 
     let mut run = Run::new();
@@ -717,17 +723,20 @@ fn discover_lists_devices_and_sends_nothing_beyond_the_chosen_interface() {
     // (mDNS off here: see the end of the test.)
     let (tx, listening) = std::sync::mpsc::channel();
     let err = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if line.starts_with("PnP responder: listening") {
-                let _ = tx.send(());
+    let stderr = std::thread::Builder::new()
+        .name("discover stderr".into())
+        .spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.starts_with("PnP responder: listening") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
             }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+            all
+        })
+        .unwrap();
     listening.recv_timeout(WAIT).expect("discover listens for PnP");
     let phone = Phone::new();
     phone.multicast(&subscribe(phone.addr(), "boot-1", PHONE_MAC, "Grandstream"), 5060);

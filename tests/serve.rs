@@ -729,26 +729,29 @@ fn two_hundred_phones_fetch_over_http_and_tftp_and_every_request_is_logged() {
     let workers: Vec<_> = (0..10)
         .map(|w| {
             let files = files.clone();
-            std::thread::spawn(move || {
-                let mut ok = 0;
-                for i in (w..PHONES).step_by(10) {
-                    let m = mac(i);
-                    let model = match i {
-                        1 => "GXP2135",
-                        2 => "GXP2000",
-                        _ => "GXP2170",
-                    };
-                    // Legacy units read the binary file; the others their XML.
-                    let name = if i == 2 { format!("cfg{m}") } else { format!("cfg{m}.xml") };
-                    let (code, body) = http_get(http, &format!("/prov/{name}"), &ua(&m, model));
-                    assert_eq!(code, 200, "{name}");
-                    assert!(body == files[&name], "{name} over HTTP");
-                    let got = client::tftp_get(tftp, &name, &FetchOptions::default()).unwrap();
-                    assert!(got == files[&name], "{name} over TFTP");
-                    ok += 2;
-                }
-                ok
-            })
+            std::thread::Builder::new()
+                .name(format!("phones {w}"))
+                .spawn(move || {
+                    let mut ok = 0;
+                    for i in (w..PHONES).step_by(10) {
+                        let m = mac(i);
+                        let model = match i {
+                            1 => "GXP2135",
+                            2 => "GXP2000",
+                            _ => "GXP2170",
+                        };
+                        // Legacy units read the binary file; the others their XML.
+                        let name = if i == 2 { format!("cfg{m}") } else { format!("cfg{m}.xml") };
+                        let (code, body) = http_get(http, &format!("/prov/{name}"), &ua(&m, model));
+                        assert_eq!(code, 200, "{name}");
+                        assert!(body == files[&name], "{name} over HTTP");
+                        let got = client::tftp_get(tftp, &name, &FetchOptions::default()).unwrap();
+                        assert!(got == files[&name], "{name} over TFTP");
+                        ok += 2;
+                    }
+                    ok
+                })
+                .unwrap()
         })
         .collect();
     let served: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
@@ -915,13 +918,16 @@ fn demo_into(dir: &Path) -> PathBuf {
 fn lines_of(child: &mut std::process::Child) -> Receiver<String> {
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
+    std::thread::Builder::new()
+        .name("child stdout".into())
+        .spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
             }
-        }
-    });
+        })
+        .unwrap();
     rx
 }
 

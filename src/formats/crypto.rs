@@ -294,7 +294,8 @@ mod tests {
         };
         let mut stdin = child.stdin.take().unwrap();
         let data = input.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&data));
+        let writer =
+            std::thread::Builder::new().name("openssl stdin".into()).spawn(move || stdin.write_all(&data)).unwrap();
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap().unwrap();
         assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
