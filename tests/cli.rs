@@ -211,10 +211,16 @@ fn malformed_site_and_garbage_files_give_clear_errors() {
     let demo_text = std::fs::read_to_string(demo()).unwrap();
     let cut = demo_text.find("[[devices]]").unwrap() + 15;
     std::fs::write(&truncated, &demo_text[..cut]).unwrap();
+    // An output folder that can never be made, even as root (permission bits do not stop
+    // root; a path under a regular file does): generating before the parse fails would
+    // give exit 3 (cannot write), not 4 (malformed).
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let never = blocker.join("tree");
     for cmd in ["check", "generate"] {
         let mut args = vec![cmd, truncated.to_str().unwrap()];
         if cmd == "generate" {
-            args.extend(["--out", "/nonexistent-never-written"]);
+            args.extend(["--out", never.to_str().unwrap()]);
         }
         let o = gsprov(&args);
         assert_eq!(o.status.code(), Some(4), "{cmd}: {}", text(&o.stderr));
@@ -222,6 +228,7 @@ fn malformed_site_and_garbage_files_give_clear_errors() {
         assert!(err.contains("t.gsprov.toml:"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder", "the blocking file is untouched");
     let garbage = dir.path().join("g.gsprov.toml");
     std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let o = gsprov(&["check", garbage.to_str().unwrap()]);
