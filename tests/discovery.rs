@@ -31,6 +31,10 @@ use gsprov::services::{Hooks, Supervisor};
 use gsprov::site::{Account, Device, Site};
 
 const WAIT: Duration = Duration::from_secs(20);
+/// Upper bound for stopping servers or discovery in a test. Their own budgets are under a
+/// second by design; a loaded 2-core machine can add seconds of scheduling, so the tests
+/// allow 10x that, which still catches a stop that hangs on its tasks or the mDNS daemon.
+const STOP_BOUND: Duration = Duration::from_secs(10);
 /// The GRP2612W's MAC in the captured SUBSCRIBE (spec §5.2).
 const PHONE_MAC: &str = "c074ad112233";
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 1, 75);
@@ -440,7 +444,7 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
     // Whatever starts must stop: the PnP port is free again at once.
     let t0 = Instant::now();
     run.sup.stop();
-    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
     run.wait("SIP stopped", |e| matches!(e, Event::Stopped { protocol: Protocol::Sip }).then_some(()));
     drop(UdpSocket::bind("0.0.0.0:5060").expect("port 5060 free after stop"));
 }
@@ -567,7 +571,7 @@ fn mdns_finds_an_announced_grandstream_service_with_model_and_mac() {
 
     let t0 = Instant::now();
     run.sup.stop_discovery();
-    assert!(t0.elapsed() < Duration::from_secs(1), "stop took {:?}", t0.elapsed());
+    assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
     run.wait("mDNS stopped", |e| {
         matches!(e, Event::Discovery(DiscoveryEvent::Stopped { task: DiscoveryTask::Mdns })).then_some(())
     });
