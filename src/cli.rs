@@ -12,7 +12,7 @@ use crate::ids::Mac;
 
 /// Exit codes, stable for scripts (documented in README.md).
 pub mod exit {
-    /// Everything worked.
+    /// Everything worked (also when the reader of stdout closed it early: `| head`).
     pub const OK: u8 = 0;
     /// The input has problems gsprov found and listed (check errors, rejected CSV rows).
     pub const PROBLEMS: u8 = 1;

@@ -42,6 +42,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
+        // The reader stopped reading (`gsprov check SITE | head -1`): it has what it wanted,
+        // so this is no failure and there is nothing to say (ripgrep's rule).
+        Err(headless::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("gsprov: {e}");
             ExitCode::from(e.exit_code())

@@ -293,6 +293,53 @@ fn fixture_vectors_pass_the_gscfg_selftest() {
     assert_eq!(passed("decrypts to its plaintext"), 4, "{out}");
 }
 
+/// Runs gsprov with stdout a pipe whose reading end is already closed, as `| head -1`
+/// leaves it once head has its line: every write gets EPIPE, deterministically.
+fn gsprov_into_a_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(args)
+        .env("GSPROV_LOG_DIR", "")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run gsprov")
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A site whose check prints a line to stdout (a warning) and exits 0 when it can.
+    let site = dir.path().join("w.gsprov.toml");
+    std::fs::write(&site, "[[devices]]\nmac = \"001122334455\"\nmodel = \"GXP2170\"\n").unwrap();
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("not a Grandstream OUI"), "check writes to stdout: {}", text(&o.stdout));
+
+    let vector = vectors().join("binary/v1_basic.bin");
+    for args in [
+        vec!["check", site.to_str().unwrap()],
+        vec!["decode", vector.to_str().unwrap()],
+        vec!["completions", "bash"],
+        vec!["manpage"],
+    ] {
+        let o = gsprov_into_a_closed_pipe(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        assert!(!text(&o.stderr).contains("cannot write"), "{args:?} says nothing of it: {}", text(&o.stderr));
+    }
+    // Any other failure to write the output is still one (exit 3, and why).
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full (Linux)");
+    let o = Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(["decode", vector.to_str().unwrap()])
+        .env("GSPROV_LOG_DIR", "")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("cannot write to the terminal: No space left on device"), "{}", text(&o.stderr));
+}
+
 #[test]
 fn new_writes_a_site_that_checks_clean() {
     let dir = tempfile::tempdir().unwrap();
