@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use egui_kittest::Harness;
-use gsprov::event::{Outcome, Protocol, Refusal, RequestRecord};
+use gsprov::serving::{Outcome, Protocol, Refusal, RequestRecord};
 use gsprov::ui::{App, Level, View};
 
 /// CPU time consumed by this thread, in milliseconds.
@@ -71,7 +71,7 @@ fn main() {
     let site = bigsite::big_site(1000, gsprov::site::Encrypt::DeviceFiles);
     let log: Vec<RequestRecord> = (0..50_000).map(|i| record(i, &site)).collect();
     let output = gsprov::generate::generate(&site, &mut || [0; 8]).expect("the bench site generates");
-    let served = gsprov::event::Served::new(&site, &output);
+    let served = gsprov::serving::Served::new(&site, &output);
     {
         let app = h.state_mut();
         app.rt.serving.status.set_known(&served);

@@ -24,10 +24,11 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
 
-use gsprov::event::{Event, Protocol, ServeConfig, SitePaths};
+use gsprov::event::{Event, ServeConfig, SitePaths};
 use gsprov::formats::tftp::{Mode, Packet, Request};
 use gsprov::generate;
 use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::Protocol;
 use gsprov::site::{Account, Device, Site};
 
 /// A phone gives up on one request after this long (reported as an error).
@@ -213,7 +214,7 @@ fn main() {
         match p {
             Protocol::Tftp => tftp = Some(addr),
             Protocol::Http => http = Some(addr),
-            Protocol::Https | Protocol::Sip => {}
+            Protocol::Https | Protocol::Sip | Protocol::Syslog => {}
         }
     }
     let (tftp, http) = (tftp.expect("TFTP started"), http.expect("HTTP started"));

@@ -34,7 +34,7 @@ const SHOTS: [(&str, View, bool); 6] = [
 ];
 
 fn phone_traffic(addr: std::net::SocketAddr, tftp: std::net::SocketAddr) {
-    let site = gsprov::headless::demo_site();
+    let site = gsprov::site::demo();
     for d in &site.devices {
         let ua = client::grandstream_user_agent(&d.model, "1.0.11.3", d.mac);
         let opts = FetchOptions { user_agent: ua, ..FetchOptions::default() };
@@ -67,8 +67,8 @@ impl eframe::App for Shooter {
         if self.step == 0 {
             // Wait for the servers, then play a morning's worth of phone requests.
             let addrs = self.app.rt.serving.addresses();
-            let http = addrs.iter().find(|(p, _)| *p == gsprov::event::Protocol::Http).map(|(_, a)| *a);
-            let tftp = addrs.iter().find(|(p, _)| *p == gsprov::event::Protocol::Tftp).map(|(_, a)| *a);
+            let http = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Http).map(|(_, a)| *a);
+            let tftp = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Tftp).map(|(_, a)| *a);
             if let (Some(http), Some(tftp), None) = (http, tftp, &self.traffic) {
                 self.traffic = Some(
                     std::thread::Builder::new()

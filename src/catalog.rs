@@ -11,7 +11,12 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::ids::{Family, Model, PId};
+use crate::ids::{Family as DeviceKind, Model, PId};
+
+pub mod asset;
+mod family;
+
+pub use family::{Family, FamilyError, FamilyMatch};
 
 const CATALOG_JSON: &str = include_str!("../assets/p-values.json");
 
@@ -76,20 +81,22 @@ impl Param {
         let fam = model.family();
         let m = model.as_str().to_ascii_lowercase();
         if f.is_empty() || f.starts_with("all") {
-            return fam != Family::Legacy || !f.contains("xml");
+            return fam != DeviceKind::Legacy || !f.contains("xml");
         }
         if f.starts_with("phones") {
-            return matches!(fam, Family::Phone | Family::AndroidPhone | Family::Legacy);
+            return matches!(fam, DeviceKind::Phone | DeviceKind::AndroidPhone | DeviceKind::Legacy);
         }
         if f.starts_with("older phones") {
             return true;
         }
         let hit = |needle: &str| f.contains(needle);
         match fam {
-            Family::Phone => hit(&m[..m.len().min(5)]) || hit("gxp") || hit("grp") || hit("newer firmware"),
-            Family::AndroidPhone => hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware"),
-            Family::Ata | Family::Gateway => hit("ht") || hit("gxw") || hit("ata") || hit("newer firmware"),
-            Family::Legacy => false,
+            DeviceKind::Phone => hit(&m[..m.len().min(5)]) || hit("gxp") || hit("grp") || hit("newer firmware"),
+            DeviceKind::AndroidPhone => {
+                hit("gxv") || hit("wp") || hit("android") || hit("gac") || hit("newer firmware")
+            }
+            DeviceKind::Ata | DeviceKind::Gateway => hit("ht") || hit("gxw") || hit("ata") || hit("newer firmware"),
+            DeviceKind::Legacy => false,
         }
     }
 
@@ -281,10 +288,10 @@ impl Catalog {
             return Some(account1);
         }
         match model.family() {
-            Family::Ata => {
+            DeviceKind::Ata => {
                 (n == 2).then(|| ATA_PORT2.iter().find(|(a, _)| *a == p1).map(|&(_, b)| PId::new(b))).flatten()
             }
-            Family::Phone | Family::AndroidPhone | Family::Legacy => {
+            DeviceKind::Phone | DeviceKind::AndroidPhone | DeviceKind::Legacy => {
                 let base = *PHONE_ACCOUNT_BASE.get(usize::from(n).checked_sub(2)?)?;
                 let c = 2300 + 100 * (u32::from(n) - 1);
                 PHONE_ACCOUNT_OFFSETS
@@ -292,7 +299,7 @@ impl Catalog {
                     .find(|(a, _, _)| *a == p1)
                     .map(|&(_, off, from_c)| PId::new(if from_c { c + off } else { base + off }))
             }
-            Family::Gateway => None,
+            DeviceKind::Gateway => None,
         }
     }
 

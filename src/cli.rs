@@ -61,6 +61,10 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// List this computer's network interfaces (to pick one for --interface).
     Interfaces(InterfacesArgs),
+    /// Make site devices fetch their configuration again (or reboot) with a SIP NOTIFY.
+    Notify(NotifyArgs),
+    /// Ask site devices over their web API whether they registered and applied what was served.
+    CheckDevice(CheckDeviceArgs),
     /// Print a shell completion script (packaging runs this; see packaging/build.sh).
     #[command(hide = true)]
     Completions(CompletionsArgs),
@@ -198,6 +202,12 @@ pub struct ServeArgs {
     /// (default: the one holding --bind, else the first that is not loopback; see `gsprov interfaces`).
     #[arg(long, requires = "pnp")]
     pub interface: Option<String>,
+    /// Listen for the devices' syslog (P207) and show each line with the device it came from.
+    #[arg(long)]
+    pub syslog: bool,
+    /// UDP port for --syslog (devices send to 514, which needs the same privilege as TFTP's 69).
+    #[arg(long, requires = "syslog", value_name = "N")]
+    pub syslog_port: Option<u16>,
 }
 
 /// Which plug-and-play SUBSCRIBEs are answered.
@@ -277,6 +287,82 @@ pub struct DiscoverArgs {
     /// detected model, to the site file (the old file is kept as .bak).
     #[arg(long, requires = "site")]
     pub adopt: bool,
+}
+
+/// What `gsprov notify` asks for (never a factory reset: there is no such choice).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NotifyAction {
+    /// `Event: resync`: fetch the configuration again, no reboot.
+    Resync,
+    /// `Event: check-sync;reboot=true`: reboot, then fetch.
+    Reboot,
+}
+
+impl From<NotifyAction> for crate::formats::resync::Action {
+    fn from(a: NotifyAction) -> Self {
+        match a {
+            NotifyAction::Resync => crate::formats::resync::Action::Resync,
+            NotifyAction::Reboot => crate::formats::resync::Action::Reboot,
+        }
+    }
+}
+
+/// `ADDR` or `ADDR:PORT` (IPv6 as `[::1]:5060`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+fn address(s: &str) -> Result<Address, String> {
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(Address { ip: a.ip(), port: Some(a.port()) });
+    }
+    let ip = s.trim_start_matches('[').trim_end_matches(']');
+    ip.parse().map(|ip| Address { ip, port: None }).map_err(|_| format!("{s:?} is not an IP address or IP:PORT"))
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// resync (fetch again) or reboot.
+    #[arg(value_enum)]
+    pub action: NotifyAction,
+    /// Site file: the devices, their accounts (digest credentials) and SIP ports.
+    pub site: PathBuf,
+    /// Devices of the site (MAC, any common spelling).
+    #[arg(required = true, num_args = 1..)]
+    pub macs: Vec<Mac>,
+    /// Send to this address instead of the one last seen in the request log or
+    /// the neighbour table (one MAC only; port default: the device's SIP port).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = address)]
+    pub to: Option<Address>,
+    /// SIP timer T1 in milliseconds (retransmissions double from T1; the device
+    /// is given up on after 64·T1).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=5000), value_name = "MS")]
+    pub t1_ms: u64,
+    /// Milliseconds between two devices' NOTIFYs.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(20..=60_000), value_name = "MS")]
+    pub interval_ms: u64,
+    /// One JSON object per device.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckDeviceArgs {
+    /// Site file: what was served, and the admin password (P2) the API needs.
+    pub site: PathBuf,
+    #[arg(required = true, num_args = 1..)]
+    pub macs: Vec<Mac>,
+    /// The device's web address (one MAC only; port default 80).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = address)]
+    pub to: Option<Address>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), value_name = "N")]
+    pub timeout: u64,
+    /// One JSON object per device.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,20 @@ pub struct File {
     pub settings: Arc<Effective>,
 }
 
+impl File {
+    /// Whether the file holds a password (SIP, admin, the XML password P1359):
+    /// such files must not go out where nobody authenticates.
+    pub fn carries_secrets(&self) -> bool {
+        self.settings.0.iter().any(|(k, s)| !s.value.is_empty() && is_secret_key(k))
+    }
+}
+
+/// A key whose value is a password: a catalog password, or an alias ending in `password`.
+pub fn is_secret_key(key: &str) -> bool {
+    Catalog::get().lookup(key).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password)
+        || key.to_ascii_lowercase().ends_with("password")
+}
+
 /// Everything generated for a site.
 #[derive(Debug, Clone, Default)]
 pub struct Output {
@@ -83,10 +97,45 @@ pub enum GenerateError {
     Xml { location: String, source: xml::XmlError },
 }
 
+/// Why a site was not turned into files ([`checked`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `site.check()` found errors: nothing is generated for such a site.
+    #[error("{} error(s) in the site; nothing was generated (see above, or run `gsprov check`)", .0.len())]
+    SiteHasErrors(Vec<Issue>),
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+}
+
+/// The one way every front end turns a site into files (`gsprov generate`,
+/// `gsprov serve`, the desktop app's server and its export): check the site,
+/// refuse it when the check finds errors, else generate. The output's
+/// warnings are in [`Output::warnings`].
+pub fn checked(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, BuildError> {
+    let errors: Vec<Issue> = site.check().into_iter().filter(|i| i.severity == Severity::Error).collect();
+    if !errors.is_empty() {
+        return Err(BuildError::SiteHasErrors(errors));
+    }
+    Ok(generate(site, salt)?)
+}
+
 /// The naming rules of a site, borrowed.
 pub fn naming(site: &Site) -> Naming<'_> {
     let p = &site.provisioning;
     Naming { prefix: &p.prefix, postfix: &p.postfix, fw_prefix: &p.firmware_prefix, fw_postfix: &p.firmware_postfix }
+}
+
+/// A fresh random salt for each encrypted file, from the OS generator: the
+/// salt source every front end passes to [`generate`] (tests pass fixed ones).
+pub fn os_salt() -> [u8; 8] {
+    let mut s = [0u8; 8];
+    // The OS generator only fails on exotic platforms; a fixed salt would still
+    // decrypt correctly, so fall back to time-derived bytes rather than abort.
+    if getrandom::fill(&mut s).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        s = (t as u64).to_le_bytes();
+    }
+    s
 }
 
 /// Builds every file of `site`. `salt` is called once per encrypted file.
@@ -343,7 +392,7 @@ mod tests {
 
     #[test]
     fn per_model_layers_are_shared_without_changing_any_device() {
-        let mut site = crate::headless::demo_site();
+        let mut site = crate::site::demo();
         // Two devices of one model with different overrides: the cached model layers
         // must not carry one device's values into the other.
         let mut twin = site.devices[0].clone();

@@ -1,43 +1,56 @@
 //! gsprov: a provisioning workstation for Grandstream SIP devices.
 //!
-//! Module map (dependencies point one way, top to bottom):
-//! - [`ids`]: MAC, P-id and model newtypes, parsed once.
+//! Module map, bottom layer first. A module uses only modules listed above it
+//! (`tests/layering.rs` fails on any `crate::` path that points up or sideways
+//! between the two front ends):
+//! - [`ids`]: MAC, P-id and model newtypes, parsed once. [`logging`]: stderr
+//!   plus a rotating log file in the data folder, set up by `main`.
+//! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, reading any
+//!   served file back, request names, User-Agent, SIP, TFTP and HTTP packets,
+//!   DHCP, the neighbour table's text).
 //! - [`catalog`]: the P-value catalog (`assets/p-values.json`), value validation,
 //!   account and port layouts.
 //! - [`site`]: the technician's project as saved, layering defaults -> model ->
-//!   device with provenance, CSV import.
-//! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, request names,
-//!   User-Agent).
-//! - [`generate`]: site -> the files each device will request.
+//!   device with provenance, validation, CSV import, the demo site.
+//! - [`generate`]: site -> the files each device will request; [`generate::checked`]
+//!   is the one check-then-generate every front end uses.
+//! - [`serving`]: pure decisions and folds over requests: the served-files index
+//!   and policy, request records, the router and its miss explainer, the device
+//!   status fold, the discovery fold, the handover report.
+//! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
+//!   ends), the serving and discovery configurations, the servers' errors.
 //! - [`storage`]: the only module that reads or writes user files (site, exports,
 //!   firmware folder, request log, HTTPS certificate).
 //! - [`services`]: everything that owns a socket or a thread, behind one
 //!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
-//!   writer, the desktop app's file worker, the `gsprov fetch` client; the pure [`services::router`] decides what
-//!   a request gets and why, [`services::status`] folds requests into device status. Discovery too: the
-//!   SIP plug-and-play responder ([`services::pnp`]), mDNS browsing, the neighbour table and sweep
-//!   ([`services::neighbours`]), the DHCP preflight, the interface list ([`services::interfaces`]);
-//!   the pure [`services::discovery`] folds all of it into one list of devices.
-//! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
-//!   ends), the serving configuration and one `RequestRecord` per request. Any
-//!   layer may use it.
-//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
-//!   `fetch`, ...).
-//! - [`ui`]: the desktop app (eframe/egui), a front end over the same library.
-//! - [`report`]: the handover report (CSV, HTML), pure.
+//!   writer, the SIP plug-and-play responder, mDNS browsing, the neighbour table
+//!   and sweep, the DHCP preflight, the interface list, the `gsprov fetch` client.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
-//! - [`logging`]: stderr plus a rotating log file in the data folder, set up by `main`.
+//! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
+//!   `fetch`, ...). [`ui`]: the desktop app (eframe/egui) with its own threads
+//!   (the control thread that owns the Supervisor, the file worker and its
+//!   dialogs). The two front ends never use each other.
 
-pub mod catalog;
-pub mod cli;
-pub mod event;
-pub mod formats;
-pub mod generate;
-pub mod headless;
 pub mod ids;
 pub mod logging;
-pub mod report;
-pub mod services;
+
+pub mod formats;
+
+pub mod catalog;
+
 pub mod site;
+
+pub mod generate;
+
+pub mod serving;
+
+pub mod event;
+
 pub mod storage;
+
+pub mod services;
+
+pub mod cli;
+
+pub mod headless;
 pub mod ui;

@@ -35,6 +35,8 @@ fn main() -> ExitCode {
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
         Some(Command::Discover(a)) => headless::discover(a, &mut term, &interrupt()),
         Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
+        Some(Command::Notify(a)) => headless::notify(a, &mut term),
+        Some(Command::CheckDevice(a)) => headless::check_device(a, &mut term),
         Some(Command::Completions(a)) => cli::write_completions(a.shell, term.out).map_err(headless::Error::Output),
         Some(Command::Manpage(a)) => {
             cli::write_manpage(a.subcommand.as_deref(), term.out).map_err(headless::Error::Output)

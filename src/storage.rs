@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::event::SitePaths;
 use crate::generate::Output;
+use crate::serving::FirmwareFile;
 use crate::site::{FORMAT_VERSION, Site};
 
 /// Marks a folder as written by gsprov, so a later export may replace it.
@@ -248,23 +249,76 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
     }
 }
 
-/// One file of the firmware folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirmwareFile {
-    /// The name as stored (the router matches it without case).
-    pub name: String,
-    pub size: u64,
+/// The last address each device made a request from, read from the tail (at
+/// most [`REQUEST_LOG_TAIL`] bytes) of a request log (`*.requests.jsonl`).
+/// A missing log is an empty map; unreadable lines are skipped.
+pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = std::collections::BTreeMap::new();
+    let mut f = match fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
+    };
+    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
+        let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
+        if let (Some(mac), Some(client)) = (mac, client) {
+            out.insert(mac, client.ip());
+        }
+    }
+    Ok(out)
 }
 
-/// The regular files directly inside `dir` (hidden files and folders skipped).
-/// Their names are the only firmware names ever served.
-pub fn list_firmware(dir: &Path) -> Result<Vec<FirmwareFile>, StorageError> {
+/// How much of a request log [`last_clients`] reads.
+pub const REQUEST_LOG_TAIL: u64 = 4 << 20;
+
+/// Whether a file name is one gsprov writes or a technician keeps secrets in:
+/// site files and their backups, certificates and keys, request logs, temporary
+/// files. None of them is ever served from the firmware folder, whatever it is.
+pub fn is_private_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with('.')
+        || n.contains(".tmp-")
+        || n.contains(".old-")
+        || [".toml", ".bak", ".pem", ".key", ".crt", ".p12", ".pfx", ".jsonl", ".log", ".csv", ".htpasswd"]
+            .iter()
+            .any(|ext| n.ends_with(ext))
+        || n.contains(".jsonl.")
+        || n.contains(".toml.")
+        || n.contains(".log.")
+        || n == EXPORT_MARKER
+}
+
+/// The regular files directly inside `dir` that may be served as firmware:
+/// hidden files, folders and [`is_private_name`]s are skipped, and so is
+/// everything in `exclude` (the site's request log and certificate, compared
+/// as canonical paths). A folder holding an export (its [`EXPORT_MARKER`]) is
+/// refused whole: its files carry configs. The names listed are the only
+/// firmware names ever served.
+pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile>, StorageError> {
     let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
+    if dir.join(EXPORT_MARKER).exists() {
+        return Err(rerr(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "it holds a gsprov export (generated configs with passwords); nothing in it is served as firmware",
+        )));
+    }
+    let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(rerr)? {
         let entry = entry.map_err(rerr)?;
         let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.starts_with('.') {
+        if is_private_name(&name) {
+            continue;
+        }
+        if !excluded.is_empty() && fs::canonicalize(entry.path()).is_ok_and(|p| excluded.contains(&p)) {
             continue;
         }
         // Follows symbolic links: the technician put them there.
@@ -277,6 +331,33 @@ pub fn list_firmware(dir: &Path) -> Result<Vec<FirmwareFile>, StorageError> {
     Ok(out)
 }
 
+/// Why the firmware folder named by a site must not be served: it holds the
+/// site file, its request log or its HTTPS key (`firmware_dir = "."`), or an
+/// export. `None` when it is a folder of its own (or does not exist yet).
+pub fn firmware_dir_problem(site_path: &Path, paths: &SitePaths) -> Option<String> {
+    let dir = paths.firmware_dir.as_deref()?;
+    let fw = fs::canonicalize(dir).ok()?;
+    if fw.join(EXPORT_MARKER).exists() {
+        return Some(format!(
+            "the firmware folder {} holds a gsprov export (configs with passwords); point serving.firmware_dir at a \
+             folder that holds only firmware images",
+            dir.display()
+        ));
+    }
+    let companions = [Some(site_path), paths.request_log.as_deref(), paths.tls_identity.as_deref()];
+    let inside = companions.into_iter().flatten().find(|p| {
+        let parent = fs::canonicalize(parent_dir(p)).ok();
+        parent.is_some_and(|parent| parent.starts_with(&fw))
+    })?;
+    Some(format!(
+        "the firmware folder {} also holds {} (the site, its request log and HTTPS key live there): everything \
+         in a firmware folder is offered to the whole network; put the firmware images in a folder of their own \
+         and set serving.firmware_dir to it",
+        dir.display(),
+        inside.display()
+    ))
+}
+
 /// A file name with no path in it: nothing built from it can leave its folder.
 fn is_bare_name(name: &str) -> bool {
     !(name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..")
@@ -285,7 +366,7 @@ fn is_bare_name(name: &str) -> bool {
 /// Opens a file that [`list_firmware`] listed. `name` must be a bare file name.
 pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
-    if !is_bare_name(name) {
+    if !is_bare_name(name) || is_private_name(name) {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
@@ -401,6 +482,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn last_clients_reads_the_newest_address_per_mac_and_skips_junk() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.requests.jsonl");
+        assert!(last_clients(&log).unwrap().is_empty(), "no log yet");
+        let text = "{\"mac\":\"000b82000001\",\"client\":\"10.0.0.5:3000\"}\nnot json\n{\"mac\":null,\"client\":\"10.0.0.9:1\"}\n{\"mac\":\"000b82000001\",\"client\":\"10.0.0.6:3001\"}\n";
+        std::fs::write(&log, text).unwrap();
+        let m = last_clients(&log).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+    }
+
+    #[test]
     fn syntax_errors_carry_line_and_column() {
         let err = parse_site(Path::new("x.gsprov.toml"), "name = \"a\"\n[defaults]\nP47 = \n").unwrap_err();
         let msg = err.to_string();
@@ -469,7 +562,7 @@ mod tests {
         fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
-        let list = list_firmware(dir.path()).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap();
         assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5 }]);
         assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
         assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
@@ -497,7 +590,7 @@ mod tests {
     #[test]
     fn the_bin_alias_is_a_hard_link_to_the_binary_file() {
         use std::os::unix::fs::MetadataExt;
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [7; 8]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");

@@ -13,21 +13,21 @@
 //! forbidden), each test says so and passes as skipped, except under CI
 //! (`CI` set), where that is a failure.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use gsprov::event::{
-    DhcpConfig, DiscoveryConfig, DiscoveryEvent, DiscoveryTask, Event, Interruption, MdnsConfig, NetInterface,
-    Option66Verdict, Outcome, PnpAnswer, PnpConfig, Protocol, Refusal, RequestRecord, ServeConfig, Sighting, SitePaths,
-    Source, SweepConfig,
+    DhcpConfig, DiscoveryConfig, Event, MdnsConfig, PnpAnswer, PnpConfig, ServeConfig, SitePaths, SweepConfig,
 };
 use gsprov::formats::sip::{self, Message, StartLine};
 use gsprov::generate;
-use gsprov::services::discovery::Discovery;
 use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::discovery::Discovery;
+use gsprov::serving::discovery::{DiscoveryEvent, DiscoveryTask, NetInterface, Option66Verdict, Sighting, Source};
+use gsprov::serving::{Interruption, Outcome, Protocol, Refusal, RequestRecord};
 use gsprov::site::{Account, Device, Site};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -41,154 +41,7 @@ const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 1, 75);
 
 // ---------------------------------------------------------------- namespaces
 
-mod netns {
-    use super::*;
-    use std::os::unix::process::CommandExt;
-    use std::sync::OnceLock;
-
-    const INSIDE: &str = "GSPROV_NETNS_TEST";
-
-    fn can_unshare() -> Result<(), String> {
-        static OK: OnceLock<Result<(), String>> = OnceLock::new();
-        OK.get_or_init(|| {
-            let o = Command::new("unshare")
-                .args(["-rn", "true"])
-                .output()
-                .map_err(|e| format!("cannot run unshare: {e}"))?;
-            if o.status.success() {
-                Ok(())
-            } else {
-                Err(format!("unshare -rn failed: {}", String::from_utf8_lossy(&o.stderr).trim()))
-            }
-        })
-        .clone()
-    }
-
-    /// Runs the test `name` inside a fresh user+network namespace. In the
-    /// parent: runs the child, asserts it passed, returns `None`. In the child:
-    /// sets up loopback (up, multicast, 224.0.0.0/4 routed to it) and returns
-    /// `Some`, and the caller runs the body.
-    pub fn enter(name: &str) -> Option<()> {
-        if std::env::var(INSIDE).as_deref() == Ok(name) {
-            sh(&["ip link set lo up", "ip link set lo multicast on", "ip route add 224.0.0.0/4 dev lo"]);
-            return Some(());
-        }
-        if let Err(why) = can_unshare() {
-            assert!(std::env::var_os("CI").is_none(), "CI must run the namespace tests: {why}");
-            eprintln!("SKIPPED {name}: cannot create a network namespace here ({why})");
-            return None;
-        }
-        let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new("unshare")
-            .arg("-rn")
-            .arg(exe)
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(INSIDE, name)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .expect("spawn the test in a namespace");
-        let pid = child.id();
-        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("child output".into())
-            .spawn(move || {
-                let mut text = String::new();
-                let _ = out.read_to_string(&mut text);
-                let mut e = String::new();
-                let _ = err.read_to_string(&mut e);
-                let _ = tx.send(text + &e);
-            })
-            .unwrap();
-        let output = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(o) => o,
-            Err(_) => {
-                // The whole group: the test and whatever it started (dnsmasq, the peer namespace).
-                let _ = Command::new("kill").args(["-KILL", &format!("-{pid}")]).status();
-                let _ = child.wait();
-                panic!("{name} did not finish within 120 s inside its namespace");
-            }
-        };
-        let status = child.wait().unwrap();
-        println!("---- {name} inside its namespace ----\n{output}");
-        assert!(status.success(), "{name} failed inside its namespace:\n{output}");
-        assert!(output.contains("test result: ok. 1 passed"), "{name} did not run inside its namespace:\n{output}");
-        None
-    }
-
-    /// Runs shell commands, each must succeed.
-    pub fn sh(cmds: &[&str]) {
-        for c in cmds {
-            let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
-            assert!(o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
-        }
-    }
-
-    /// A second network namespace (a `sleep` holds it) joined to ours by a
-    /// veth pair: `gs0` here with 10.77.0.2/24, `gs1` there with 10.77.0.1/24
-    /// and the MAC given. Everything started in it dies with it (Drop).
-    pub struct Peer {
-        holder: Child,
-        started: Vec<Child>,
-    }
-
-    impl Peer {
-        pub fn new(peer_mac: &str) -> Peer {
-            let mut holder = Command::new("unshare")
-                .args(["-n", "sh", "-c", "echo ready; exec sleep 600"])
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("unshare -n");
-            let mut line = String::new();
-            BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
-            assert_eq!(line.trim(), "ready");
-            let peer = Peer { holder, started: Vec::new() };
-            let pid = peer.holder.id();
-            sh(&[
-                &format!("ip link add gs0 type veth peer name gs1 netns {pid}"),
-                // No IPv6 on our side: nothing but what the test sends leaves gs0.
-                "echo 1 > /proc/sys/net/ipv6/conf/gs0/disable_ipv6",
-                "ip addr add 10.77.0.2/24 dev gs0",
-                "ip link set gs0 up",
-            ]);
-            for c in [
-                "ip link set lo up".to_string(),
-                format!("ip link set gs1 address {peer_mac}"),
-                "ip addr add 10.77.0.1/24 dev gs1".into(),
-                "ip link set gs1 up".into(),
-            ] {
-                let o = peer.command(&c).output().unwrap();
-                assert!(o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
-            }
-            peer
-        }
-
-        /// A shell command to run in the peer namespace.
-        pub fn command(&self, cmd: &str) -> Command {
-            let mut c = Command::new("nsenter");
-            c.args(["-t", &self.holder.id().to_string(), "-n", "sh", "-c", cmd]);
-            c
-        }
-
-        /// Starts a long-running command there; it is killed on drop.
-        pub fn start(&mut self, mut c: Command) -> &mut Child {
-            self.started.push(c.spawn().expect("start in the peer namespace"));
-            self.started.last_mut().unwrap()
-        }
-    }
-
-    impl Drop for Peer {
-        fn drop(&mut self) {
-            for c in self.started.iter_mut().chain(std::iter::once(&mut self.holder)) {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
-    }
-}
+mod netns;
 
 // ---------------------------------------------------------------- helpers
 
@@ -435,7 +288,7 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
     let mut list =
         Discovery::with_known(&ServeConfig::from_site(&site(), &output, SitePaths::default()).unwrap().served);
     for e in &run.seen {
-        list.apply(e);
+        e.fold_discovery(&mut list);
     }
     let d = list.device(PHONE_MAC.parse().unwrap()).unwrap();
     assert_eq!(d.how_seen(), "PnP, request");

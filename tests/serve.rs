@@ -14,14 +14,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use gsprov::event::{
-    CertificateInfo, Event, Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, ServeConfig, Served,
-    SitePaths, Window,
-};
+use gsprov::event::{CertificateInfo, Event, ServeConfig, SitePaths};
 use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
 use gsprov::generate;
 use gsprov::services::client::{self, FetchOptions};
-use gsprov::services::{DeviceState, Hooks, Supervisor};
+use gsprov::services::{Hooks, Supervisor};
+use gsprov::serving::DeviceState;
+use gsprov::serving::{Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, Served, Window};
 use gsprov::site::{Account, Device, HttpAuth, Site};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -854,7 +853,7 @@ fn stop_with_five_transfers_in_flight_is_prompt_and_ports_rebind() {
             Protocol::Tftp => s.tftp,
             Protocol::Http => s.http,
             Protocol::Https => s.https,
-            Protocol::Sip => unreachable!("no PnP responder in this config"),
+            Protocol::Sip | Protocol::Syslog => unreachable!("no PnP responder or syslog receiver in this config"),
         };
         assert_eq!(r.as_ref().ok(), Some(&want), "{p}");
     }

@@ -369,7 +369,7 @@ pub fn parse_authorization(value: &str) -> Option<Credentials> {
 }
 
 /// `k=v, k="quoted \"v\""` pairs.
-fn auth_params(text: &str) -> Vec<(String, String)> {
+pub fn auth_params(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -401,7 +401,7 @@ fn auth_params(text: &str) -> Vec<(String, String)> {
     out
 }
 
-fn md5_hex(text: &str) -> String {
+pub fn md5_hex(text: &str) -> String {
     md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,6 +1,7 @@
 //! Pure bytes <-> types for everything a Grandstream device reads or sends:
 //! the legacy binary `cfg<mac>` file, XML v1/v2, OpenSSL-salted AES-256-CBC,
-//! request file names and User-Agent strings, SIP plug-and-play messages, DHCP
+//! request file names and User-Agent strings, SIP plug-and-play messages, the
+//! resync/reboot NOTIFY and its digest answer, syslog lines, DHCP
 //! preflight packets and the OS neighbour table's text.
 //!
 //! Nothing here touches the file system, sockets, the clock or a random number
@@ -9,11 +10,14 @@
 
 pub mod binary;
 pub mod crypto;
+pub mod decode;
 pub mod dhcp;
 pub mod http;
 pub mod neigh;
 pub mod request;
+pub mod resync;
 pub mod sip;
+pub mod syslog;
 pub mod tftp;
 pub mod useragent;
 pub mod xml;

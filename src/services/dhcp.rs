@@ -12,10 +12,11 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use socket2::{Domain, Socket, Type};
 use tokio_util::sync::CancellationToken;
 
-use super::discovery::compare_option66;
-use crate::event::{DhcpConfig, DhcpReport, NetInterface};
+use crate::event::DhcpConfig;
 use crate::formats::dhcp::{self, Kind};
 use crate::ids::Mac;
+use crate::serving::discovery::compare_option66;
+use crate::serving::discovery::{DhcpReport, NetInterface};
 
 /// The interface's hardware address (Linux: sysfs), else a locally
 /// administered one: the server then still answers a broadcast DISCOVER.

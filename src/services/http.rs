@@ -24,12 +24,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::router::Verdict;
 use super::{Body, Meter, ServiceError, Shared, bind_error};
-use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal};
+use crate::event::Event;
 use crate::formats::http::{self, Credentials, HeadError, Range, RequestHead};
 use crate::formats::useragent;
 use crate::generate::FileKind;
+use crate::serving::router::Verdict;
+use crate::serving::{ContentKind, Interruption, Outcome, Protocol, Refusal};
 use crate::site::HttpAuth;
 
 /// Connections served at once; more wait in the kernel's backlog.
@@ -339,7 +340,7 @@ async fn handle<S: Conn>(
     };
     let content_type = match (kind, &source) {
         (ContentKind::Config(FileKind::Binary) | ContentKind::Firmware, _) => "application/octet-stream",
-        (_, super::router::Source::Generated(f)) if f.encrypted => "application/octet-stream",
+        (_, crate::serving::router::Source::Generated(f)) if f.encrypted => "application/octet-stream",
         _ => "application/xml",
     };
     let mut headers: Vec<(&str, String)> = vec![

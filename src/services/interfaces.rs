@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::event::NetInterface;
+use crate::serving::discovery::NetInterface;
 
 /// Why no interface fits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

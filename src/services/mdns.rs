@@ -1,7 +1,7 @@
 //! mDNS/DNS-SD browsing with the `mdns-sd` crate, on the chosen interface
 //! only: its daemon runs on a thread of its own (no async runtime); one named
 //! thread per browsed service type forwards resolved instances that look
-//! like Grandstream units ([`super::discovery::mdns_sighting`]) as
+//! like Grandstream units ([`crate::serving::discovery::mdns_sighting`]) as
 //! [`DiscoveryEvent::Seen`]. A monitor thread reports daemon errors.
 //!
 //! Which service types, and why: spec §5.3/§11 found no evidence that
@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use mdns_sd::{DaemonEvent, IfKind, ServiceDaemon, ServiceEvent};
 
-use super::discovery::{MdnsInstance, mdns_sighting};
 use super::{Clock, Emitter};
-use crate::event::{DiscoveryEvent, DiscoveryTask, Event, MdnsConfig, NetInterface};
+use crate::event::{Event, MdnsConfig};
+use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask, NetInterface};
+use crate::serving::discovery::{MdnsInstance, mdns_sighting};
 
 /// How often a forwarding thread looks at the stop flag when nothing arrives.
 const POLL: Duration = Duration::from_millis(100);

@@ -22,17 +22,14 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
-pub mod control;
 mod dhcp;
-pub mod discovery;
-pub mod files;
 mod http;
 pub mod interfaces;
 mod mdns;
 pub mod neighbours;
+pub mod notify;
 pub mod pnp;
-pub mod router;
-pub mod status;
+mod syslog;
 mod tftp;
 mod tls;
 
@@ -46,13 +43,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-pub use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, ServiceError};
-use crate::event::{ContentKind, Outcome, RequestId, RequestRecord, Transfer};
-use crate::event::{DiscoveryConfig, DiscoveryEvent, DiscoveryTask};
+use crate::event::DiscoveryConfig;
+use crate::event::Transfer;
+pub use crate::event::{Command, Event, ServeConfig, ServiceError};
 use crate::formats::useragent::UserAgent;
+use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
+use crate::serving::router::{self, Decision, Facts, FirmwareListing};
+use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord};
+use crate::serving::{Policy, Protocol, Served};
+use crate::serving::{discovery, status::Status};
 use crate::storage;
-use router::{Decision, Facts, FirmwareListing};
-pub use status::{DeviceState, DeviceStatus, Status, Summary};
 
 /// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -94,14 +94,15 @@ const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::{Duration, Instant};
-/// use gsprov::event::{Command, Event, ServeConfig, Served};
-/// use gsprov::services::{Hooks, Status, Supervisor};
-/// use gsprov::{generate, headless, storage};
+/// use gsprov::event::{Command, Event, ServeConfig};
+/// use gsprov::serving::{Served, Status};
+/// use gsprov::services::{Hooks, Supervisor};
+/// use gsprov::{generate, storage};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let path = std::path::Path::new("office.gsprov.toml");
 /// let site = storage::load_site(path)?;
-/// let output = generate::generate(&site, &mut headless::os_salt)?;
+/// let output = generate::checked(&site, &mut generate::os_salt)?;
 /// let paths = storage::site_paths(path, &site.serving.firmware_dir);
 /// let config = ServeConfig::from_site(&site, &output, paths)?;
 ///
@@ -261,7 +262,10 @@ impl Supervisor {
         let shared = Arc::new(Shared {
             served: RwLock::new(config.served.clone()),
             policy: RwLock::new(Arc::new(config.policy.clone())),
-            firmware: FirmwareSource::new(config.firmware_dir.clone()),
+            firmware: FirmwareSource::new(
+                config.firmware_dir.clone(),
+                [&config.request_log, &config.tls_identity].into_iter().flatten().cloned().collect(),
+            ),
             status: Mutex::new(status),
             events: self.events.clone(),
             journal: journal_tx,
@@ -285,8 +289,8 @@ impl Supervisor {
                     rt.spawn(task);
                     (local, None)
                 }),
-                // Not a file server: started below, after them.
-                Protocol::Sip => continue,
+                // Not file servers: started below, after them.
+                Protocol::Sip | Protocol::Syslog => continue,
                 Protocol::Http | Protocol::Https => {
                     let tls = if protocol == Protocol::Https {
                         match tls::identity(config.tls_identity.as_deref(), config.bind) {
@@ -364,6 +368,19 @@ impl Supervisor {
                     results.push((Protocol::Sip, Ok(local)));
                 }
                 Err(e) => fail(&mut results, &self.events, Protocol::Sip, e),
+            }
+        }
+        if let Some(port) = config.syslog {
+            let addr = SocketAddr::new(config.bind, port);
+            match syslog::bind(rt, addr) {
+                Ok(socket) => {
+                    let local = socket.local_addr().unwrap_or(addr);
+                    rt.spawn(syslog::serve(done_tx.clone(), socket, shared.clone(), cancel.clone()));
+                    started.push((Protocol::Syslog, local));
+                    self.events.emit(Event::Started { protocol: Protocol::Syslog, addr: local, certificate: None });
+                    results.push((Protocol::Syslog, Ok(local)));
+                }
+                Err(e) => fail(&mut results, &self.events, Protocol::Syslog, e),
             }
         }
         drop(done_tx);
@@ -571,7 +588,7 @@ impl Drop for Supervisor {
 async fn neighbour_poll(
     done: tokio::sync::mpsc::Sender<()>,
     table: Arc<dyn neighbours::NeighbourTable>,
-    iface: crate::event::NetInterface,
+    iface: crate::serving::discovery::NetInterface,
     every: Duration,
     reread: Arc<tokio::sync::Notify>,
     events: Emitter,
@@ -678,12 +695,14 @@ impl Emitter {
 /// The firmware folder, listed at most every [`LISTING_TTL`].
 struct FirmwareSource {
     dir: Option<PathBuf>,
+    /// Files gsprov writes that must never be served, wherever they are.
+    exclude: Vec<PathBuf>,
     cache: Mutex<Option<(Instant, Arc<FirmwareListing>)>>,
 }
 
 impl FirmwareSource {
-    fn new(dir: Option<PathBuf>) -> Self {
-        FirmwareSource { dir, cache: Mutex::new(None) }
+    fn new(dir: Option<PathBuf>, exclude: Vec<PathBuf>) -> Self {
+        FirmwareSource { dir, exclude, cache: Mutex::new(None) }
     }
 
     fn listing(&self) -> Arc<FirmwareListing> {
@@ -697,7 +716,7 @@ impl FirmwareSource {
             None => FirmwareListing::default(),
             Some(d) => {
                 let shown = Some(d.display().to_string());
-                match storage::list_firmware(d) {
+                match storage::list_firmware(d, &self.exclude) {
                     Ok(files) => FirmwareListing::new(shown, files, None),
                     Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
                 }
@@ -796,6 +815,21 @@ impl Shared {
 
     pub(crate) fn emit(&self, e: Event) {
         self.events.emit(e);
+    }
+
+    /// The MAC this address last made a request as.
+    pub(crate) fn mac_for_ip(&self, ip: IpAddr) -> Option<crate::ids::Mac> {
+        lock(&self.status).mac_for_ip(ip)
+    }
+
+    /// Ends a record that is not a request (a syslog line): request log and
+    /// event, but no status fold and no serving window.
+    pub(crate) fn note(&self, mut p: Pending) {
+        p.record.duration = p.started.elapsed();
+        if let Some(j) = &self.journal {
+            let _ = j.send(p.record.to_json());
+        }
+        self.events.emit(Event::Completed(p.record));
     }
 
     /// Ends a request: status fold, request log, event, serving window.

@@ -14,8 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{NetInterface, Sighting, Source, SweepConfig};
+use crate::event::SweepConfig;
 use crate::formats::neigh::{self, Neighbour};
+use crate::serving::discovery::{NetInterface, Sighting, Source};
 
 /// Where neighbours come from (a seam for tests and other platforms).
 pub trait NeighbourTable: Send + Sync {

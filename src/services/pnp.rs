@@ -6,7 +6,7 @@
 //! provisioning URL) to the unit's Contact, retransmitted with RFC 3261
 //! timer A/B doubling ([`schedule`]) until the unit answers 200.
 //!
-//! Every SUBSCRIBE becomes one [`RequestRecord`](crate::event::RequestRecord)
+//! Every SUBSCRIBE becomes one [`RequestRecord`](crate::serving::RequestRecord)
 //! (protocol SIP, completed when the exchange ends) and, at once, a
 //! [`Sighting`] for discovery. A datagram that is not SIP, or SIP that is not a
 //! PnP SUBSCRIBE, is recorded (at most one record per second per sender) and
@@ -26,10 +26,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{ServiceError, Shared, bind_error, lock};
-use crate::event::{
-    DiscoveryEvent, Event, Interruption, Outcome, PnpAnswer, PnpConfig, Protocol, Refusal, Sighting, Source,
-};
+use crate::event::{Event, PnpAnswer, PnpConfig};
 use crate::formats::sip::{self, Message, NotifyParams, PnpSubscribe, StartLine};
+use crate::serving::discovery::{DiscoveryEvent, Sighting, Source};
+use crate::serving::{Interruption, Outcome, Protocol, Refusal};
 
 /// Exchanges remembered this long after they end, so that a unit's
 /// retransmitted SUBSCRIBE is not taken for a new one.

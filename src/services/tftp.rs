@@ -32,11 +32,12 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::router::{Source, Verdict};
 use super::{Meter, ServiceError, Shared, bind_error, lock};
-use crate::event::{ContentKind, Event, Interruption, Outcome, Protocol, Refusal, RequestId};
+use crate::event::Event;
 use crate::formats::tftp::{self, ErrorCode, Mode, Packet};
 use crate::formats::useragent::UserAgent;
+use crate::serving::router::{Source, Verdict};
+use crate::serving::{ContentKind, Interruption, Outcome, Protocol, Refusal, RequestId};
 
 /// Window size cap: bounds the memory one transfer holds for retransmission.
 const MAX_WINDOW: u16 = 64;

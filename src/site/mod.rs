@@ -208,6 +208,10 @@ pub struct Serving {
     pub known_macs_only: bool,
     /// Optional HTTP(S) authentication; `None` serves without.
     pub auth: Option<HttpAuth>,
+    /// TFTP has no authentication: with `auth` set, files that carry a password
+    /// (SIP, admin, the XML password P1359) are refused over TFTP unless this is
+    /// true. `check`, `serve` and the desktop app say which applies.
+    pub allow_secrets_over_tftp: bool,
 }
 
 impl Default for Serving {
@@ -223,6 +227,7 @@ impl Default for Serving {
             firmware_dir: "firmware".into(),
             known_macs_only: false,
             auth: None,
+            allow_secrets_over_tftp: false,
         }
     }
 }
@@ -350,6 +355,15 @@ impl Effective {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not a setting name: use a P-value id like P47 or a dotted alias like account.1.sip.server.1.address")]
 pub struct KeyError(pub String);
+
+/// The demo office shipped in `assets/` (the app opens on it; tests and
+/// screenshots use it).
+pub fn demo() -> Site {
+    toml::from_str(DEMO).expect("the demo site parses (unit-tested)")
+}
+
+/// The demo site's text, as `gsprov new --demo` writes it.
+pub const DEMO: &str = include_str!("../../assets/demo.gsprov.toml");
 
 /// The stored form of a key: `P47` for P-ids (any case in), aliases kept as
 /// written unless the catalog knows their P-id.
@@ -504,6 +518,13 @@ impl Site {
                                 ),
                             });
                         }
+                        if key == "P26015" && v.trim() == "1" {
+                            out.push(Issue {
+                                severity: Severity::Warning,
+                                location: at.clone(),
+                                message: "P26015 (Allow SIP Reset) = 1 lets a SIP NOTIFY factory-reset the device; gsprov never sends one, but set it to 0 unless you need it".into(),
+                            });
+                        }
                         if let Err(e) = cat.validate(&key, v) {
                             out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() });
                         }
@@ -571,26 +592,8 @@ impl Site {
                 }
             }
         }
+        out.extend(self.exposure());
         let p = &self.provisioning;
-        let shared_plain = p.encrypt != Encrypt::AllFiles || !p.encrypts();
-        if shared_plain && (p.generic_xml || p.model_xml) {
-            let layers = std::iter::once(("defaults".to_string(), &self.defaults))
-                .chain(self.models.iter().map(|(m, v)| (format!("models.{m}"), v)));
-            for (loc, values) in layers {
-                for (k, v) in &values.0 {
-                    let secret = cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
-                    if secret && !v.is_empty() {
-                        out.push(Issue {
-                            severity: Severity::Warning,
-                            location: format!("{loc}.{k}"),
-                            message: "a password in a shared layer goes out in plain cfg.xml / cfg<model>.xml; \
-                                      set provisioning.encrypt = \"all-files\" or set it per device"
-                                .into(),
-                        });
-                    }
-                }
-            }
-        }
         if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {
             out.push(Issue {
                 severity: Severity::Error,
@@ -626,6 +629,47 @@ impl Site {
             }
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.severity));
+        out
+    }
+
+    /// Where the site hands out secrets without protection: passwords in a
+    /// shared layer (plain `cfg.xml` / `cfg<model>.xml`), and TFTP beside HTTP
+    /// authentication. Warnings, part of [`Site::check`]; `generate` and `serve`
+    /// print them too, so they are seen wherever files go out.
+    pub fn exposure(&self) -> Vec<Issue> {
+        let mut out = Vec::new();
+        let cat = Catalog::get();
+        let p = &self.provisioning;
+        let shared_plain = p.encrypt != Encrypt::AllFiles || !p.encrypts();
+        if shared_plain && (p.generic_xml || p.model_xml) {
+            let layers = std::iter::once(("defaults".to_string(), &self.defaults))
+                .chain(self.models.iter().map(|(m, v)| (format!("models.{m}"), v)));
+            for (loc, values) in layers {
+                for (k, v) in &values.0 {
+                    let secret = cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
+                    if secret && !v.is_empty() {
+                        out.push(Issue {
+                            severity: Severity::Warning,
+                            location: format!("{loc}.{k}"),
+                            message: "a password in a shared layer goes out in plain cfg.xml / cfg<model>.xml; \
+                                      set provisioning.encrypt = \"all-files\" or set it per device"
+                                .into(),
+                        });
+                    }
+                }
+            }
+        }
+        let v = &self.serving;
+        if v.tftp && v.auth.is_some() {
+            let message = if v.allow_secrets_over_tftp {
+                "TFTP has no authentication and serving.allow_secrets_over_tftp = true: anyone on the network gets \
+                 the files with passwords over TFTP, whatever [serving.auth] says; set it to false or turn TFTP off"
+            } else {
+                "TFTP has no authentication: with [serving.auth] set, files that carry passwords are refused over \
+                 TFTP (devices must use HTTP or HTTPS); set serving.allow_secrets_over_tftp = true to serve them anyway"
+            };
+            out.push(Issue { severity: Severity::Warning, location: "serving.tftp".into(), message: message.into() });
+        }
         out
     }
 
@@ -728,6 +772,19 @@ mod tests {
 
     fn demo() -> Site {
         toml::from_str(include_str!("../../assets/demo.gsprov.toml")).unwrap()
+    }
+
+    #[test]
+    fn allowing_sip_reset_is_a_warning() {
+        let mut s = Site::default();
+        s.defaults.set("P26015", "1");
+        let issues = s.check();
+        let w = issues.iter().find(|i| i.message.contains("Allow SIP Reset")).expect("a warning");
+        assert_eq!(w.location, "defaults.P26015");
+        assert_eq!(w.severity, Severity::Warning);
+        assert!(w.message.contains("factory-reset"), "{w}");
+        s.defaults.set("P26015", "0");
+        assert!(!s.check().iter().any(|i| i.message.contains("factory-reset")));
     }
 
     #[test]

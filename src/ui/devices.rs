@@ -198,7 +198,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                     ui.label(&d.location);
                 });
                 let s = status.device(d.mac);
-                let state = s.map_or(crate::services::status::DeviceState::NeverSeen, |s| s.state);
+                let state = s.map_or(crate::serving::status::DeviceState::NeverSeen, |s| s.state);
                 row.col(|ui| {
                     ui.colored_label(super::status::state_color(ui, state), state.describe());
                 });

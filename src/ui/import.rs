@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use super::{Action, Doc, Runtime};
-use crate::services::files::Job;
 use crate::site::{ImportError, ImportReport, Site, import_csv};
+use crate::ui::worker::Job;
 
 /// The import as it would go: the new site and what changes, or every bad row.
 type Checked = Result<(Site, ImportReport), ImportError>;

@@ -7,7 +7,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::serving::hms;
 use super::{Action, Runtime};
-use crate::event::{Outcome, Protocol, RequestRecord};
+use crate::serving::{Outcome, Protocol, RequestRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Show {
@@ -20,7 +20,7 @@ pub enum Show {
 pub struct LogUi {
     pub follow: bool,
     pub device: String,
-    pub protocols: [bool; 4],
+    pub protocols: [bool; 5],
     pub show: Show,
     /// (log generation, filter key) -> indices of matching rows.
     cache: Option<(u64, String, Vec<usize>)>,
@@ -32,7 +32,7 @@ type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
-        LogUi { follow: true, device: String::new(), protocols: [true; 4], show: Show::All, cache: None, buckets: None }
+        LogUi { follow: true, device: String::new(), protocols: [true; 5], show: Show::All, cache: None, buckets: None }
     }
 }
 
@@ -47,6 +47,7 @@ impl LogUi {
             Protocol::Http => 1,
             Protocol::Https => 2,
             Protocol::Sip => 3,
+            Protocol::Syslog => 4,
         };
         if !self.protocols[pi] {
             return false;
@@ -84,7 +85,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         let l = ui.label("Device:");
         ui.add(egui::TextEdit::singleline(&mut st.device).hint_text("MAC, IP, model, file").desired_width(160.0))
             .labelled_by(l.id);
-        for (i, name) in ["TFTP", "HTTP", "HTTPS", "SIP"].iter().enumerate() {
+        for (i, name) in ["TFTP", "HTTP", "HTTPS", "SIP", "Syslog"].iter().enumerate() {
             ui.checkbox(&mut st.protocols[i], *name);
         }
         ui.separator();

@@ -5,6 +5,7 @@
 //! drawing functions (`*_ui`) that edit the in-memory site or return an
 //! [`Action`] applied after drawing.
 
+mod control;
 mod devices;
 mod files;
 mod import;
@@ -13,6 +14,7 @@ mod params;
 mod server;
 pub mod serving;
 mod status;
+mod worker;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -22,8 +24,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Mac, Model};
-use crate::services::files::{Done, Job, Worker};
 use crate::site::Site;
+use crate::ui::worker::{Done, Job, Worker};
 
 pub use params::Level;
 
@@ -165,10 +167,10 @@ impl App {
         let repaint = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
         let worker = Worker::start(wake.clone());
-        let control = crate::services::control::Control::start(wake).map_err(|e| e.to_string());
+        let control = crate::ui::control::Control::start(wake).map_err(|e| e.to_string());
         let mut app = App {
             state,
-            doc: Doc::new(crate::headless::demo_site(), None),
+            doc: Doc::new(crate::site::demo(), None),
             rt: Runtime {
                 worker,
                 busy: None,
@@ -283,7 +285,7 @@ impl App {
         let sv = &mut self.rt.serving;
         if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision) {
             if let Some(c) = &sv.control {
-                c.send(crate::services::control::Request::Update { site: Box::new(self.doc.site.clone()) });
+                c.send(crate::ui::control::Request::Update { site: Box::new(self.doc.site.clone()) });
             }
             sv.served_revision = Some(self.doc.revision);
         }
@@ -315,7 +317,7 @@ impl App {
                 self.rt.level = Level::Defaults;
             }
             Action::OpenDemo => {
-                self.doc = Doc::new(crate::headless::demo_site(), None);
+                self.doc = Doc::new(crate::site::demo(), None);
                 self.rt.selected.clear();
                 self.rt.focus = None;
             }

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::serving::{ServerState, guess_advertise};
 use super::{Action, Doc, Runtime};
-use crate::event::{Policy, Protocol, Window};
 use crate::formats::dhcp::option66_snippets;
-use crate::services::control::Request;
+use crate::serving::{Policy, Protocol, Window};
 use crate::site::HttpAuth;
+use crate::ui::control::Request;
 
 /// Editing state of the panel.
 #[derive(Default)]
@@ -33,6 +33,7 @@ impl ServerUi {
             known_macs_only: doc.site.serving.known_macs_only,
             window: Window { start: None, stop, until_all_configured: self.until_all_configured },
             auth: doc.site.serving.auth.clone().filter(|a| !a.username.is_empty()),
+            allow_secrets_over_tftp: doc.site.serving.allow_secrets_over_tftp,
         }
     }
 }
@@ -101,7 +102,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         .labelled_by(l.id)
                         .changed();
                     if ui.button("Choose…").clicked() {
-                        rt.worker.send(crate::services::files::Job::PickFolder);
+                        rt.worker.send(crate::ui::worker::Job::PickFolder);
                     }
                 });
                 ui.end_row();

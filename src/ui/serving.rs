@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
 
-use crate::event::{CertificateInfo, Event, Protocol, RequestId, RequestRecord, ServiceError, Transfer};
-use crate::services::control::{Control, FetchResult, Reply};
-use crate::services::status::Status;
+use crate::event::{CertificateInfo, Event, ServiceError, Transfer};
+use crate::serving::status::Status;
+use crate::serving::{Protocol, RequestId, RequestRecord};
+use crate::ui::control::{Control, FetchResult, Reply};
 
 /// One server's state.
 #[derive(Debug, Clone)]
@@ -48,9 +49,9 @@ pub struct Serving {
     /// Bumped whenever `log` changes, so views can cache.
     pub log_generation: u64,
     /// Every device seen on the LAN, from requests, PnP, mDNS and the neighbour table.
-    pub discovery: crate::services::discovery::Discovery,
+    pub discovery: crate::serving::discovery::Discovery,
     pub discovering: bool,
-    pub interfaces: Vec<crate::event::NetInterface>,
+    pub interfaces: Vec<crate::serving::discovery::NetInterface>,
     /// The interface list was asked for once (the answer fills `interfaces`).
     pub interfaces_requested: bool,
     /// Answer SIP plug-and-play SUBSCRIBEs when the servers start.
@@ -79,7 +80,7 @@ impl Serving {
             fetch: None,
             fetching: false,
             log_generation: 0,
-            discovery: crate::services::discovery::Discovery::new(),
+            discovery: crate::serving::discovery::Discovery::new(),
             discovering: false,
             interfaces: Vec::new(),
             interfaces_requested: false,
@@ -103,7 +104,7 @@ impl Serving {
 
     /// Applies one supervisor event.
     pub fn apply(&mut self, e: Event) {
-        self.discovery.apply(&e);
+        e.fold_discovery(&mut self.discovery);
         match e {
             Event::Started { protocol, addr, certificate } => {
                 self.starting = None;
@@ -155,6 +156,10 @@ impl Serving {
             Reply::StartFailed(e) => {
                 self.starting = None;
                 self.start_error = Some(e);
+            }
+            Reply::UpdateRefused(e) => {
+                self.start_error =
+                    Some(format!("The last edit is not served: {e}\nDevices still get the files from before it."));
             }
             Reply::Fetched(f) => {
                 self.fetching = false;

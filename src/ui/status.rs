@@ -6,12 +6,12 @@ use egui_extras::{Column, TableBuilder};
 
 use super::serving::{date_time, hms};
 use super::{Action, Doc, Runtime};
-use crate::event::ContentKind;
 use crate::ids::{Mac, Model};
-use crate::services::control::{Request, device_url};
-use crate::services::files::Job;
-use crate::services::status::{DeviceState, DeviceStatus};
+use crate::serving::ContentKind;
+use crate::serving::status::{DeviceState, DeviceStatus};
 use crate::site::{Account, Device};
+use crate::ui::control::{Request, device_url};
+use crate::ui::worker::Job;
 
 pub fn state_color(ui: &egui::Ui, s: DeviceState) -> egui::Color32 {
     match s {
@@ -82,7 +82,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         ));
         ui.separator();
         if ui.button("Export handover report…").clicked() {
-            let rows = crate::report::rows(&doc.site, &rt.serving.status, &date_time);
+            let rows = crate::serving::report::rows(&doc.site, &rt.serving.status, &date_time);
             let now = date_time(std::time::SystemTime::now());
             let stem = format!("{}-handover", super::slug(&doc.site.name));
             let dir = doc
@@ -92,8 +92,8 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(|p| p.to_path_buf());
             rt.worker.send(Job::SaveReport {
-                csv: crate::report::csv(&rows),
-                html: crate::report::html(&doc.site.name, &now, &rows),
+                csv: crate::serving::report::csv(&rows),
+                html: crate::serving::report::html(&doc.site.name, &now, &rows),
                 stem,
                 dir,
             });
@@ -209,7 +209,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
 /// Devices seen on the LAN that the site does not list (PnP, mDNS, neighbour
 /// table, requests), with Adopt.
 fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mut Option<Action>) {
-    let found: Vec<&crate::services::discovery::DiscoveredDevice> =
+    let found: Vec<&crate::serving::discovery::DiscoveredDevice> =
         rt.serving.discovery.devices().iter().filter(|d| !d.known && d.grandstream).collect();
     if found.is_empty() {
         return;
@@ -235,7 +235,7 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
         }
     });
     if let Some(d) = adopt {
-        match crate::services::discovery::adopt(&doc.site, &d) {
+        match crate::serving::discovery::adopt(&doc.site, &d) {
             Ok(device) => {
                 let mac = device.mac;
                 doc.site.upsert_device(device);

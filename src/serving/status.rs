@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use crate::event::{ContentKind, KnownDevice, Outcome, Protocol, RequestRecord, Served};
 use crate::generate::FileKind;
 use crate::ids::{Mac, Model};
+use crate::serving::{ContentKind, KnownDevice, Outcome, Protocol, RequestRecord, Served};
 
 /// Where a device is in provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -314,8 +314,8 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Interruption, Refusal};
     use crate::generate;
+    use crate::serving::{Interruption, Refusal};
     use crate::site::{Device, Site};
     use std::time::Duration;
 

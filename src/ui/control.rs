@@ -11,12 +11,13 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::client::{self, FetchOptions};
-use super::{Hooks, Supervisor};
-use crate::event::{Command, Event, Policy, Protocol, ServeConfig, Served, SitePaths};
+use crate::event::{Command, Event, ServeConfig, SitePaths};
+use crate::formats::decode::Decoded;
 use crate::generate;
-use crate::headless::{self, Decoded};
 use crate::ids::{Mac, Model};
+use crate::services::client::{self, FetchOptions};
+use crate::services::{Hooks, Supervisor, interfaces};
+use crate::serving::{Policy, Protocol, Served};
 use crate::site::Site;
 use crate::storage;
 
@@ -40,7 +41,7 @@ pub enum Request {
     /// List this computer's network interfaces (answered with [`Reply::Interfaces`]).
     ListInterfaces,
     /// Start the passive discovery sources (mDNS browse, neighbour table) on an interface.
-    StartDiscovery(crate::event::NetInterface),
+    StartDiscovery(crate::serving::discovery::NetInterface),
     StopDiscovery,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
     Fetch {
@@ -64,9 +65,12 @@ pub enum Reply {
     },
     /// The site could not be generated or configured; nothing was started.
     StartFailed(String),
+    /// An edit could not be generated (the site now has errors): the servers
+    /// go on serving the files from before the edit.
+    UpdateRefused(String),
     Fetched(FetchResult),
     /// This computer's interfaces, or why they could not be listed.
-    Interfaces(Result<Vec<crate::event::NetInterface>, String>),
+    Interfaces(Result<Vec<crate::serving::discovery::NetInterface>, String>),
 }
 
 /// What a self-test fetch got.
@@ -131,18 +135,18 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
                 Err(e) => reply(Reply::StartFailed(e)),
             },
             Request::Stop => sup.apply(Command::Stop),
-            Request::Update { site } => match generate::generate(&site, &mut headless::os_salt) {
+            Request::Update { site } => match generate::checked(&site, &mut generate::os_salt) {
                 Ok(out) => {
                     let (files, bytes) = (out.files.len(), out.total_bytes());
                     let served = Served::new(&site, &out);
                     sup.apply(Command::ReplaceFiles(served.clone()));
                     reply(Reply::Serving { files, bytes, served });
                 }
-                Err(e) => reply(Reply::StartFailed(e.to_string())),
+                Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
             },
             Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
             Request::ListInterfaces => {
-                reply(Reply::Interfaces(super::interfaces::list().map_err(|e| e.to_string())));
+                reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }
             Request::StartDiscovery(iface) => {
                 sup.apply(Command::StartDiscovery(Box::new(crate::event::DiscoveryConfig::new(iface))))
@@ -162,16 +166,7 @@ fn config(
     policy: Policy,
     pnp: Option<std::net::Ipv4Addr>,
 ) -> Result<(ServeConfig, usize, usize), String> {
-    let errors: Vec<String> = site
-        .check()
-        .into_iter()
-        .filter(|i| i.severity == crate::site::Severity::Error)
-        .map(|i| i.to_string())
-        .collect();
-    if !errors.is_empty() {
-        return Err(format!("the site has {} error(s); fix them first:\n{}", errors.len(), errors.join("\n")));
-    }
-    let out = generate::generate(site, &mut headless::os_salt).map_err(|e| e.to_string())?;
+    let out = generate::checked(site, &mut generate::os_salt).map_err(|e| build_error(&e))?;
     let paths = match &site_path {
         Some(p) => storage::site_paths(p, &site.serving.firmware_dir),
         // Unsaved site: firmware folder as typed, no log file, certificate in memory.
@@ -188,6 +183,17 @@ fn config(
     Ok((cfg, out.files.len(), out.total_bytes()))
 }
 
+/// What the technician reads when a site cannot be served or exported.
+pub(crate) fn build_error(e: &generate::BuildError) -> String {
+    match e {
+        generate::BuildError::SiteHasErrors(errors) => {
+            let lines: Vec<String> = errors.iter().map(|i| i.to_string()).collect();
+            format!("the site has {} error(s); fix them first:\n{}", errors.len(), lines.join("\n"))
+        }
+        generate::BuildError::Generate(e) => e.to_string(),
+    }
+}
+
 fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) -> FetchResult {
     let opts = FetchOptions {
         user_agent: client::grandstream_user_agent(model, firmware, mac),
@@ -198,8 +204,9 @@ fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) ->
     let outcome = client::fetch(url, &opts).map_err(|e| e.to_string()).and_then(|got| {
         let status = if got.status == 0 { "TFTP: received".to_string() } else { format!("HTTP {}", got.status) };
         let pw = (!site.provisioning.xml_password.is_empty()).then_some(site.provisioning.xml_password.as_str());
-        headless::decode_bytes(&got.bytes, pw, site.provisioning.digest)
+        crate::formats::decode::any(&got.bytes, pw, site.provisioning.digest)
             .map(|d| (format!("{status}, {} bytes", got.bytes.len()), d))
+            .map_err(|e| e.to_string())
     });
     FetchResult { url: url.to_string(), mac, outcome }
 }
@@ -230,7 +237,7 @@ mod tests {
             w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }))
         .unwrap();
-        let mut site = headless::demo_site();
+        let mut site = crate::site::demo();
         site.serving.bind = "127.0.0.1".into();
         site.serving.http_port = 0;
         site.serving.tftp = false;

@@ -14,14 +14,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::event::{ContentKind, Policy, Protocol, Refusal, Served, rfc3339};
 use crate::formats::http::percent_decode;
 use crate::formats::request::{self, Asked};
 use crate::formats::useragent::UserAgent;
 use crate::generate::{File, FileKind};
 use crate::ids::Mac;
+use crate::serving::FirmwareFile;
+use crate::serving::{ContentKind, Policy, Protocol, Refusal, Served, rfc3339};
 use crate::site::BinaryMode;
-use crate::storage::FirmwareFile;
 
 /// Longest path accepted (a P237 path is at most 256 characters plus the name).
 pub const MAX_PATH: usize = 1024;
@@ -188,14 +188,34 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
         {
             return Decision::refuse(Refusal::Policy, false, mac, kind, why);
         }
+        if req.protocol == Protocol::Tftp
+            && policy.auth.is_some()
+            && !policy.allow_secrets_over_tftp
+            && file.carries_secrets()
+        {
+            return Decision::refuse(
+                Refusal::Policy,
+                false,
+                mac,
+                kind,
+                format!(
+                    "refused over TFTP: {} carries passwords and the site requires HTTP authentication \
+                     ([serving.auth]), which TFTP cannot do; point the device at HTTP or HTTPS (P212/P237), or set \
+                     serving.allow_secrets_over_tftp = true to serve it anyway",
+                    file.name
+                ),
+            );
+        }
         let explanation = served_note(file, req, served);
         return Decision { verdict: Verdict::Serve(Source::Generated(file.clone())), mac, kind, explanation };
     }
 
     // 2. A file of the firmware folder (never a config-shaped name, so the
-    // folder cannot bypass known-MACs-only).
-    if !matches!(parsed.asked, Asked::BinaryConfig { .. } | Asked::DeviceXml { .. })
-        && let Some(fw) = firmware.get(name)
+    // folder cannot bypass known-MACs-only or hand out an exported config).
+    if !matches!(
+        parsed.asked,
+        Asked::BinaryConfig { .. } | Asked::DeviceXml { .. } | Asked::ModelXml { .. } | Asked::GenericXml
+    ) && let Some(fw) = firmware.get(name)
     {
         let explanation = format!("firmware file {} ({} bytes) from the firmware folder", fw.name, fw.size);
         return Decision {
@@ -223,7 +243,7 @@ pub fn clean(protocol: Protocol, target: &str) -> Result<String, String> {
     }
     let path = match protocol {
         // SIP requests never reach the router; treat a name like a TFTP one.
-        Protocol::Tftp | Protocol::Sip => target.to_string(),
+        Protocol::Tftp | Protocol::Sip | Protocol::Syslog => target.to_string(),
         Protocol::Http | Protocol::Https => {
             let mut t = target;
             // Absolute form (`http://host/path`), as proxies send it.
@@ -565,9 +585,9 @@ fn explain_miss(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Window;
     use crate::formats::useragent;
     use crate::generate;
+    use crate::serving::Window;
     use crate::site::{Device, Site};
     use std::time::Duration;
 

@@ -160,9 +160,11 @@ fn run(job: Job) -> Done {
                     None => return Done::Cancelled,
                 },
             };
-            let output = match generate::generate(&site, &mut crate::headless::os_salt) {
+            // The same check-then-generate as `gsprov generate`: a site with
+            // errors is refused here too, and nothing is written.
+            let output = match generate::checked(&site, &mut generate::os_salt) {
                 Ok(o) => o,
-                Err(e) => return failed("export", e),
+                Err(e) => return failed("export", super::control::build_error(&e)),
             };
             let extras = generate::export_extras(&site, &output);
             match storage::write_tree(&dir, &output, &extras) {
@@ -217,5 +219,31 @@ mod tests {
         assert!(matches!(worker.results.recv().unwrap(), Done::Failed { what: "open", .. }));
         drop(worker);
         assert_eq!(woke.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn export_refuses_a_site_with_errors_as_gsprov_generate_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("tftp");
+        let mut site = crate::site::demo();
+        site.defaults.set("P212", "banana");
+        let errors = match generate::checked(&site, &mut generate::os_salt) {
+            Err(generate::BuildError::SiteHasErrors(e)) => e,
+            other => panic!("the check must refuse P212 = banana, got {other:?}"),
+        };
+        match run(Job::Export { site: Box::new(site), dir: Some(out.clone()) }) {
+            Done::Failed { what: "export", message } => {
+                assert!(message.contains(&format!("{} error(s)", errors.len())), "{message}");
+                assert!(message.contains("P212"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!out.exists(), "nothing may be written for a site with errors");
+        // And the good site exports.
+        assert!(matches!(
+            run(Job::Export { site: Box::new(crate::site::demo()), dir: Some(out.clone()) }),
+            Done::Exported { .. }
+        ));
+        assert!(out.join("cfg.xml").exists() || std::fs::read_dir(&out).unwrap().count() > 0);
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use crate::services::status::{DeviceState, Status};
+use crate::serving::status::{DeviceState, Status};
 use crate::site::Site;
 
 /// One device's line.
@@ -34,7 +34,7 @@ pub fn rows(site: &Site, status: &Status, time: &dyn Fn(SystemTime) -> String) -
                 .and_then(|s| {
                     s.fetched
                         .iter()
-                        .filter(|f| matches!(f.kind, crate::event::ContentKind::Config(_)))
+                        .filter(|f| matches!(f.kind, crate::serving::ContentKind::Config(_)))
                         .map(|f| f.time)
                         .max()
                 })
@@ -124,11 +124,11 @@ pub fn html(site_name: &str, generated_at: &str, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Served;
+    use crate::serving::Served;
 
     #[test]
     fn report_lists_every_device_and_no_secret() {
-        let site = crate::headless::demo_site();
+        let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
         let status = Status::new(&Served::new(&site, &out));
         let rows = rows(&site, &status, &|_| "10:32".into());

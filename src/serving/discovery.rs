@@ -1,4 +1,5 @@
-//! The merged list of discovered devices: a pure fold over [`Event`]s
+//! The merged list of discovered devices: a pure fold over discovery events
+//! ([`DiscoveryEvent`], [`Sighting`]) and request records
 //! (PnP SUBSCRIBEs, mDNS instances, requests to our servers, the neighbour
 //! table), one entry per MAC (or per IP while the MAC is not known yet), with
 //! what each source told: IP, model, firmware, how and when it was seen, and
@@ -11,16 +12,176 @@
 //! services emit the events; a front end folds them into its own copy.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::event::{
-    DhcpReport, DiscoveryEvent, Event, Option66Verdict, Protocol, RequestRecord, Served, Sighting, Source,
-};
+use super::record::{Protocol, RequestRecord};
+use super::served::Served;
 use crate::ids::{Mac, Model};
 use crate::site::{Device, Site};
+
+/// A network interface with an IPv4 address: where gsprov serves, announces
+/// and discovers (the technician picks one; `services::interfaces::list`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct NetInterface {
+    /// `eth0`, `en0`, `Ethernet 2`.
+    pub name: String,
+    pub ipv4: Ipv4Addr,
+    /// Network prefix length (24 for 255.255.255.0).
+    pub prefix: u8,
+    pub loopback: bool,
+}
+
+impl NetInterface {
+    /// The network address (`10.0.0.0` for 10.0.0.2/24).
+    pub fn network(&self) -> Ipv4Addr {
+        let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) };
+        Ipv4Addr::from(u32::from(self.ipv4) & mask)
+    }
+}
+
+impl fmt::Display for NetInterface {
+    /// `eth0 10.0.0.2/24`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.name, self.ipv4, self.prefix)
+    }
+}
+
+/// How a device was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Its plug-and-play SUBSCRIBE (MAC, model, firmware, IP).
+    Pnp,
+    /// An mDNS/DNS-SD instance naming a Grandstream model or MAC.
+    Mdns,
+    /// A TFTP/HTTP(S) request to our servers (file name, User-Agent).
+    Request,
+    /// The OS neighbour (ARP) table: a MAC with a Grandstream OUI.
+    Neighbour,
+}
+
+impl Source {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Pnp => "PnP",
+            Source::Mdns => "mDNS",
+            Source::Request => "request",
+            Source::Neighbour => "neighbour",
+        }
+    }
+}
+
+/// One observation of a device by one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sighting {
+    #[serde(serialize_with = "ser_time")]
+    pub time: SystemTime,
+    pub source: Source,
+    pub mac: Option<Mac>,
+    pub ip: Option<IpAddr>,
+    pub model: Option<Model>,
+    pub firmware: Option<String>,
+    /// What was seen, for people: `SUBSCRIBE from 10.0.0.5:5080`, an mDNS instance name, ...
+    pub detail: String,
+}
+
+/// The parts of discovery that start, fail and stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiscoveryTask {
+    /// The PnP responder of the servers ([`ServeConfig::pnp`]): says what it answers with.
+    Pnp,
+    Mdns,
+    Neighbours,
+    Sweep,
+    Dhcp,
+}
+
+impl fmt::Display for DiscoveryTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            DiscoveryTask::Pnp => "PnP responder",
+            DiscoveryTask::Mdns => "mDNS",
+            DiscoveryTask::Neighbours => "neighbour table",
+            DiscoveryTask::Sweep => "sweep",
+            DiscoveryTask::Dhcp => "DHCP preflight",
+        })
+    }
+}
+
+/// Discovery, services -> front ends (inside `Event::Discovery`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoveryEvent {
+    /// A task began; `detail` says what it does and where.
+    Started { task: DiscoveryTask, detail: String },
+    /// A task could not start or failed; `error` says what to do.
+    Failed { task: DiscoveryTask, error: String },
+    /// A device was seen (folded by `services::discovery::Discovery`).
+    Seen(Sighting),
+    /// The sweep sent its last probe.
+    SweepFinished { probed: u32 },
+    /// The DHCP preflight's result.
+    Dhcp(DhcpReport),
+    /// A task stopped.
+    Stopped { task: DiscoveryTask },
+}
+
+/// What the LAN's DHCP server hands out that matters for provisioning, next
+/// to what gsprov would hand out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DhcpReport {
+    pub interface: String,
+    /// The server that answered (option 54, else the packet's source); `None`: no answer.
+    pub server: Option<Ipv4Addr>,
+    pub offered: Option<Ipv4Addr>,
+    pub option66: Option<String>,
+    /// Vendor-specific information, raw (its sub-option layout is unknown, spec §13).
+    pub option43: Option<Vec<u8>>,
+    pub option150: Vec<Ipv4Addr>,
+    pub option160: Option<String>,
+    /// The URL gsprov hands out.
+    pub expected: Option<String>,
+    pub verdict: Option66Verdict,
+    /// Ready-to-paste option-66 settings (`formats::dhcp::option66_snippets`), server -> text.
+    pub snippets: Vec<(String, String)>,
+}
+
+/// How the DHCP server's option 66 compares with gsprov's URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Option66Verdict {
+    /// No DHCP server answered.
+    #[default]
+    NoAnswer,
+    /// The server sends no option 66: devices will not find gsprov through DHCP.
+    Missing,
+    /// Option 66 points at gsprov.
+    Matches,
+    /// Option 66 points elsewhere: devices will ask that server, not gsprov.
+    Differs,
+    /// A server answered, but there is no gsprov URL to compare with.
+    NothingToCompare,
+}
+
+impl Option66Verdict {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Option66Verdict::NoAnswer => "no DHCP server answered",
+            Option66Verdict::Missing => {
+                "the DHCP server sends no option 66: devices will not learn gsprov's address from DHCP"
+            }
+            Option66Verdict::Matches => "option 66 points at gsprov",
+            Option66Verdict::Differs => {
+                "option 66 points elsewhere: devices that honour it (P145 = 1, the default) will ask that server instead of gsprov"
+            }
+            Option66Verdict::NothingToCompare => "a DHCP server answered; no gsprov URL to compare with",
+        }
+    }
+}
 
 /// One device, as every source saw it together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,7 +210,7 @@ pub struct DiscoveredDevice {
 }
 
 fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::event::rfc3339(*t))
+    s.serialize_str(&super::record::rfc3339(*t))
 }
 
 impl DiscoveredDevice {
@@ -152,16 +313,18 @@ impl Discovery {
     }
 
     /// Folds one event in (others are ignored).
-    pub fn apply(&mut self, ev: &Event) {
+    pub fn apply(&mut self, ev: &DiscoveryEvent) {
         match ev {
-            Event::Discovery(DiscoveryEvent::Seen(s)) => self.see(s),
-            Event::Discovery(DiscoveryEvent::Dhcp(r)) => self.dhcp = Some(r.clone()),
-            Event::Completed(r) => {
-                if let Some(s) = request_sighting(r) {
-                    self.see(&s);
-                }
-            }
+            DiscoveryEvent::Seen(s) => self.see(s),
+            DiscoveryEvent::Dhcp(r) => self.dhcp = Some(r.clone()),
             _ => {}
+        }
+    }
+
+    /// Folds a request to our servers in (its MAC, IP and User-Agent are a sighting).
+    pub fn request(&mut self, r: &RequestRecord) {
+        if let Some(s) = request_sighting(r) {
+            self.see(&s);
         }
     }
 
@@ -420,7 +583,7 @@ pub fn adopt(site: &Site, d: &DiscoveredDevice) -> Result<Device, AdoptError> {
     }
     let model = d.model.clone().ok_or(AdoptError::NoModel(mac))?;
     let mut dev = Device::new(mac, model);
-    let mut notes = format!("discovered ({}) {}", d.how_seen(), crate::event::rfc3339(d.first_seen));
+    let mut notes = format!("discovered ({}) {}", d.how_seen(), super::record::rfc3339(d.first_seen));
     if let Some(ip) = d.ip {
         notes.push_str(&format!(" at {ip}"));
     }
@@ -434,8 +597,8 @@ pub fn adopt(site: &Site, d: &DiscoveredDevice) -> Result<Device, AdoptError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ContentKind, Outcome};
     use crate::generate::{self, FileKind};
+    use crate::serving::{ContentKind, Outcome};
     use std::time::Duration;
 
     fn at(s: u64) -> SystemTime {
@@ -503,12 +666,12 @@ mod tests {
             duration: Duration::ZERO,
             explanation: String::new(),
         };
-        d.apply(&Event::Completed(rec.clone()));
+        d.request(&rec);
         let k = d.device("000b82a1b201".parse().unwrap()).unwrap();
         assert!(k.known && k.label == "Reception" && k.sources.contains(&Source::Request));
         assert_eq!(d.unknown().count(), 1);
         // SIP records are not double-counted.
-        d.apply(&Event::Completed(RequestRecord { protocol: Protocol::Sip, time: at(30), ..rec }));
+        d.request(&RequestRecord { protocol: Protocol::Sip, time: at(30), ..rec });
         assert_eq!(d.device("000b82a1b201".parse().unwrap()).unwrap().last_seen, at(20));
         // An IP-only entry merges into the MAC entry when both turn out to be one device.
         d.see(&sight(40, Source::Mdns, None, Some("10.0.0.77"), Some("HT802")));

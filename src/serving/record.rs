@@ -1,0 +1,317 @@
+//! One request as the servers saw it and the front ends show it: its
+//! [`Protocol`], what it was for ([`ContentKind`]), how it ended ([`Outcome`]:
+//! served, refused and why, interrupted), and the [`RequestRecord`] written to
+//! the request log and folded into device status. Plus the firmware folder's
+//! listing ([`FirmwareFile`]) the router decides from.
+//!
+//! Plain data: no sockets, threads, files or clock (times come from the
+//! servers). Nothing here ever holds an `Authorization` header: `path` has
+//! secret query values masked before a record is made.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::{Serialize, Serializer};
+
+use crate::generate::FileKind;
+use crate::ids::{Mac, Model};
+
+/// A server, and the protocol of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tftp,
+    Http,
+    Https,
+    /// The SIP plug-and-play responder ([`PnpConfig`]): its records are the
+    /// `ua-profile` SUBSCRIBEs it heard and what it answered.
+    Sip,
+    /// The syslog receiver (`ServeConfig::syslog`): one record per line a device sent.
+    Syslog,
+}
+
+impl Protocol {
+    /// The file servers (the PnP responder, [`Protocol::Sip`], is configured apart: [`ServeConfig::pnp`]).
+    pub const ALL: [Protocol; 3] = [Protocol::Tftp, Protocol::Http, Protocol::Https];
+
+    /// URL scheme: `tftp`, `http`, `https`, `sip`.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Protocol::Tftp => "tftp",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
+            Protocol::Sip => "sip",
+            Protocol::Syslog => "syslog",
+        }
+    }
+
+    /// The port a URL may leave out (69, 80, 443, 5060).
+    pub fn default_port(self) -> u16 {
+        match self {
+            Protocol::Tftp => 69,
+            Protocol::Http => 80,
+            Protocol::Https => 443,
+            Protocol::Sip => 5060,
+            Protocol::Syslog => 514,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Protocol::Tftp => "TFTP",
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+            Protocol::Sip => "SIP",
+            Protocol::Syslog => "SYSLOG",
+        })
+    }
+}
+
+/// A request number, unique within one `Supervisor`.
+pub type RequestId = u64;
+
+/// What a request was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContentKind {
+    Config(FileKind),
+    Firmware,
+}
+
+impl Serialize for ContentKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ContentKind::Config(k) => k.serialize(s),
+            ContentKind::Firmware => s.serialize_str("firmware"),
+        }
+    }
+}
+
+impl ContentKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ContentKind::Config(k) => k.describe(),
+            ContentKind::Firmware => "firmware",
+        }
+    }
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Everything asked for (the whole file, or the asked range) went out.
+    Served,
+    /// Nothing was sent. `expected`: a normal step of provisioning (a probe
+    /// for a file the site does not generate, the first 401 before credentials).
+    Refused { reason: Refusal, expected: bool },
+    /// The transfer began and did not finish.
+    Interrupted { reason: Interruption },
+}
+
+impl Outcome {
+    /// Everything asked for went out.
+    pub fn is_served(self) -> bool {
+        self == Outcome::Served
+    }
+
+    /// A refusal or interruption a technician should look at.
+    pub fn is_problem(self) -> bool {
+        match self {
+            Outcome::Served => false,
+            Outcome::Refused { expected, .. } => !expected,
+            Outcome::Interrupted { .. } => true,
+        }
+    }
+}
+
+/// Why nothing was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// No such file in the served set or the firmware folder.
+    NotFound,
+    /// Known-MACs-only, or outside the serving window.
+    Policy,
+    /// Path traversal or a name no device sends.
+    BadName,
+    /// Missing or wrong HTTP credentials.
+    Unauthorized,
+    /// A write request (TFTP WRQ, HTTP PUT/POST...): the servers are read-only.
+    ReadOnly,
+    /// Malformed packet or request.
+    Malformed,
+    /// A Range outside the file.
+    BadRange,
+}
+
+/// Why a transfer stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interruption {
+    /// The client closed the connection or sent a TFTP error.
+    ClientGone,
+    /// The client stopped answering (TFTP ACKs, TCP reads).
+    TimedOut,
+    /// The servers were stopped.
+    Stopped,
+    /// The file could not be read.
+    ReadError,
+}
+
+/// One request, as logged (`<site>.requests.jsonl`) and shown. Holds no
+/// credentials: `path` has secret query values masked, headers are not kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRecord {
+    pub id: RequestId,
+    #[serde(serialize_with = "ser_time")]
+    pub time: SystemTime,
+    pub client: SocketAddr,
+    pub protocol: Protocol,
+    /// `GET`, `HEAD`, `RRQ`, `WRQ`, ... (`-` when the packet was unreadable).
+    pub method: String,
+    /// The file name or request target as sent, secrets masked.
+    pub path: String,
+    pub user_agent: Option<String>,
+    /// From the User-Agent.
+    pub model: Option<Model>,
+    pub firmware: Option<String>,
+    /// The device the request is about: the MAC in the file name, else the User-Agent's.
+    pub mac: Option<Mac>,
+    /// What was served (or would have been): its name and kind.
+    pub file: Option<String>,
+    pub kind: Option<ContentKind>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// HTTP status, or the TFTP error code sent (0 when served).
+    pub status: u16,
+    /// Body bytes sent.
+    pub bytes: u64,
+    /// Size of the whole file, when known.
+    pub size: Option<u64>,
+    #[serde(rename = "duration_ms", serialize_with = "ser_millis")]
+    pub duration: Duration,
+    /// Plain language: what happened and, for a miss, what to do.
+    pub explanation: String,
+}
+
+fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+fn ser_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl RequestRecord {
+    /// One JSON object, no newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"record not serialisable: {e}\"}}"))
+    }
+}
+
+impl fmt::Display for RequestRecord {
+    /// `12:00:01 10.0.0.5:3456 HTTP GET /cfg000b82a1b201.xml -> served 2.1 kB in 3 ms (GXP2170 1.0.11.3 000b82a1b201): <explanation>`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = rfc3339(self.time);
+        let clock = time.get(11..19).unwrap_or(&time);
+        write!(f, "{clock} {} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
+        match self.outcome {
+            Outcome::Served => write!(f, "served {} B", self.bytes)?,
+            Outcome::Refused { reason, expected } => {
+                let what = match reason {
+                    Refusal::NotFound => "not found",
+                    Refusal::Policy => "refused by policy",
+                    Refusal::BadName => "refused (bad name)",
+                    Refusal::Unauthorized => "unauthorized",
+                    Refusal::ReadOnly => "refused (read-only)",
+                    Refusal::Malformed => "malformed",
+                    Refusal::BadRange => "bad range",
+                };
+                write!(f, "{what}{}", if expected { " (expected)" } else { "" })?;
+            }
+            Outcome::Interrupted { reason } => write!(f, "interrupted ({reason:?}) after {} B", self.bytes)?,
+        }
+        write!(f, " in {} ms", self.duration.as_millis())?;
+        let who: Vec<String> =
+            [self.model.as_ref().map(|m| m.to_string()), self.firmware.clone(), self.mac.map(|m| m.to_string())]
+                .into_iter()
+                .flatten()
+                .collect();
+        if !who.is_empty() {
+            write!(f, " ({})", who.join(" "))?;
+        }
+        if !self.explanation.is_empty() {
+            write!(f, ": {}", self.explanation)?;
+        }
+        Ok(())
+    }
+}
+
+/// `2026-01-02T03:04:05.678Z` (UTC, milliseconds): the request log's and the
+/// reports' time stamps.
+pub fn rfc3339(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}
+
+/// A file in the firmware folder (top level only), as listed by `storage::list_firmware`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmwareFile {
+    /// The name as stored (the router matches it without case).
+    pub name: String,
+    pub size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    #[test]
+    fn time_format() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_123)), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_767_225_599)), "2025-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn record_json_shape() {
+        let r = RequestRecord {
+            id: 7,
+            time: UNIX_EPOCH + Duration::from_secs(60),
+            client: "127.0.0.1:5000".parse().unwrap(),
+            protocol: Protocol::Http,
+            method: "GET".into(),
+            path: "/cfg.xml".into(),
+            user_agent: None,
+            model: None,
+            firmware: None,
+            mac: Some("000b82123456".parse().unwrap()),
+            file: Some("cfg.xml".into()),
+            kind: Some(ContentKind::Config(FileKind::GenericXml)),
+            outcome: Outcome::Refused { reason: Refusal::NotFound, expected: true },
+            status: 404,
+            bytes: 0,
+            size: None,
+            duration: Duration::from_millis(12),
+            explanation: "x".into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["time"], "1970-01-01T00:01:00.000Z");
+        assert_eq!(v["client"], "127.0.0.1:5000");
+        assert_eq!(v["protocol"], "http");
+        assert_eq!(v["result"], "refused");
+        assert_eq!(v["reason"], "not-found");
+        assert_eq!(v["expected"], true);
+        assert_eq!(v["kind"], "generic-xml");
+        assert_eq!(v["mac"], "000b82123456");
+        assert_eq!(v["duration_ms"], 12);
+        assert!(r.to_string().contains("not found (expected)"));
+    }
+}

@@ -1,0 +1,507 @@
+//! Closing the loop with devices: `gsprov notify`, `gsprov check-device` and
+//! `serve --syslog` against a simulated Grandstream device (tests/device) and
+//! `sipp` as a second, independent SIP peer. Every test runs inside a private
+//! network namespace it creates (tests/netns: only a loopback, no route out);
+//! gsprov listens on 127.0.0.1, devices on 127.0.0.2, .3, ... of that
+//! namespace's own loopback. Nothing synchronises with sleeps: tests wait on
+//! the device's events, gsprov's output or process exit, with timeouts.
+
+mod device;
+mod netns;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use device::{Config, Device, Seen};
+use gsprov::site::{Account, Device as SiteDevice, Site};
+
+const WAIT: Duration = Duration::from_secs(20);
+const MAC_A: &str = "000b82a1b201";
+const MAC_B: &str = "000b82a1b202";
+
+fn gsprov() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gsprov"))
+}
+
+/// A site with two GRP2612W, each with one account (201/sip-201, 202/sip-202), admin password P2.
+fn write_site(dir: &Path) -> PathBuf {
+    let mut s = Site { name: "loop".into(), ..Site::default() };
+    s.defaults.set("P212", "1");
+    s.defaults.set("P64", "auto");
+    for (mac, ext) in [(MAC_A, "201"), (MAC_B, "202")] {
+        let mut d = SiteDevice::new(mac.parse().unwrap(), "GRP2612W".parse().unwrap());
+        d.accounts.push(Account { user_id: ext.into(), password: format!("sip-{ext}"), ..Account::default() });
+        d.values.set("P2", "admin-pw");
+        s.devices.push(d);
+    }
+    let path = dir.join("loop.gsprov.toml");
+    gsprov::storage::save_site(&path, &s).unwrap();
+    path
+}
+
+/// `gsprov serve --json` on 127.0.0.1 (HTTP on a free port; syslog optional), its lines on a channel.
+struct Serve {
+    child: Child,
+    lines: Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Serve {
+    fn start(site: &Path, extra: &[&str]) -> Serve {
+        let mut child = gsprov()
+            .arg("serve")
+            .arg(site)
+            .args(["--bind", "127.0.0.1", "--http-port", "0", "--no-tftp", "--no-https", "--json"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("serve stdout".into())
+            .spawn(move || {
+                for l in BufReader::new(out).lines().map_while(Result::ok) {
+                    let v = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l}: {e}"));
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            })
+            .unwrap();
+        Serve { child, lines, seen: Vec::new() }
+    }
+
+    fn wait(&mut self, what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        let end = Instant::now() + WAIT;
+        loop {
+            let v = self
+                .lines
+                .recv_timeout(end.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("serve never printed {what}; printed {:#?}", self.seen));
+            self.seen.push(v.clone());
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
+    fn started(&mut self, protocol: &str) -> SocketAddr {
+        let v = self.wait(protocol, |v| v["event"] == "started" && v["protocol"] == protocol);
+        v["addr"].as_str().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let end = Instant::now() + WAIT;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "polling a child process towards a deadline: try_wait has no timeout"
+            )]
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn notify(args: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    let o = gsprov().arg("notify").args(args).arg("--json").output().unwrap();
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (o, lines)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+// ---------------------------------------------------------------- notify
+
+#[test]
+fn resync_without_auth_is_accepted_and_the_device_fetches_its_config() {
+    if netns::enter("resync_without_auth_is_accepted_and_the_device_fetches_its_config").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut serve = Serve::start(&site, &[]);
+    let http = serve.started("http");
+    let mut dev =
+        Device::start(Config { config_url: Some(format!("http://{http}/")), ..Config::new(MAC_A, "127.0.0.2") });
+
+    let to = dev.sip.to_string();
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &to]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["result"], "accepted", "{}", lines[0]);
+    assert_eq!(lines[0]["code"], 200);
+    assert_eq!(lines[0]["account"], serde_json::Value::Null, "no challenge, no credentials used");
+    assert_eq!(lines[0]["mac"], MAC_A);
+    assert_eq!(lines[0]["sends"], 1);
+
+    let n = dev.wait("the NOTIFY", WAIT, |s| matches!(s, Seen::Notify { .. }));
+    assert_eq!(n, Seen::Notify { event: "resync".into(), cseq: 1, authorized: true, has_authorization: false });
+    let f = dev.wait("its config fetch", WAIT, |s| matches!(s, Seen::Fetched { .. }));
+    let Seen::Fetched { status, bytes, .. } = f else { unreachable!() };
+    assert_eq!(status, 200);
+    assert!(bytes > 100, "{bytes}");
+    assert!(!dev.drain().contains(&Seen::Rebooted), "resync does not reboot");
+    // gsprov's own log shows the fetch, from the device's address.
+    let r = serve.wait("the device's request", |v| v["event"] == "request" && v["mac"] == MAC_A);
+    assert_eq!(r["result"], "served", "{r}");
+    assert!(r["client"].as_str().unwrap().starts_with("127.0.0.2:"), "{r}");
+}
+
+#[test]
+fn a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots() {
+    if netns::enter("a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut dev =
+        Device::start(Config { sip_auth: Some(("201".into(), "sip-201".into())), ..Config::new(MAC_A, "127.0.0.2") });
+    let to = dev.sip.to_string();
+    let (o, lines) = notify(&["reboot", site.to_str().unwrap(), MAC_A, "--to", &to]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lines[0]["result"], "accepted", "{}", lines[0]);
+    assert_eq!(lines[0]["account"], 1);
+    assert_eq!(lines[0]["sends"], 2);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("sip-201"), "the password is never printed");
+    assert!(!stderr(&o).contains("sip-201"));
+    let log = dev.wait("the reboot", WAIT, |s| *s == Seen::Rebooted);
+    assert_eq!(log, Seen::Rebooted);
+    let seen = dev.drain().to_vec();
+    let notifies: Vec<_> = seen.iter().filter(|s| matches!(s, Seen::Notify { .. })).collect();
+    assert_eq!(
+        notifies,
+        [
+            &Seen::Notify {
+                event: "check-sync;reboot=true".into(),
+                cseq: 1,
+                authorized: false,
+                has_authorization: false
+            },
+            &Seen::Notify {
+                event: "check-sync;reboot=true".into(),
+                cseq: 2,
+                authorized: true,
+                has_authorization: true
+            },
+        ]
+    );
+}
+
+#[test]
+fn wrong_credentials_are_reported_as_such() {
+    if netns::enter("wrong_credentials_are_reported_as_such").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut dev = Device::start(Config {
+        sip_auth: Some(("201".into(), "not-the-sites".into())),
+        ..Config::new(MAC_A, "127.0.0.2")
+    });
+    let to = dev.sip.to_string();
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &to]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(lines[0]["result"], "wrong_credentials", "{}", lines[0]);
+    assert_eq!(lines[0]["code"], 401);
+    let why = lines[0]["explanation"].as_str().unwrap();
+    assert!(why.contains("credentials differ from the site's"), "{why}");
+    assert!(stderr(&o).contains("1 of 1 device(s) did not take the re-provision"), "{}", stderr(&o));
+    let seen = dev.drain().to_vec();
+    assert_eq!(seen.iter().filter(|s| **s == Seen::Answered(401)).count(), 2, "{seen:?}");
+    assert!(!seen.contains(&Seen::Answered(200)));
+}
+
+#[test]
+fn a_silent_device_gets_retransmissions_then_a_clear_timeout() {
+    if netns::enter("a_silent_device_gets_retransmissions_then_a_clear_timeout").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut dev = Device::start(Config { silent: true, ..Config::new(MAC_A, "127.0.0.2") });
+    let to = dev.sip.to_string();
+    let start = Instant::now();
+    // T1 = 20 ms: sends at 0, 20, 60, 140, 300, 460, ... 1260 ms; given up at 64·T1 = 1.28 s.
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &to, "--t1-ms", "20"]);
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(lines[0]["result"], "no_answer", "{}", lines[0]);
+    assert_eq!(lines[0]["sends"], 11);
+    assert_eq!(lines[0]["waited_ms"], 1280);
+    assert!(lines[0]["explanation"].as_str().unwrap().starts_with("no answer after 11 NOTIFYs over 1.3 s"));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let seen = dev.drain().to_vec();
+    let n = seen.iter().filter(|s| matches!(s, Seen::Notify { cseq: 1, .. })).count();
+    assert_eq!(n, 11, "every retransmission arrived, same transaction: {seen:?}");
+}
+
+#[test]
+fn a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused() {
+    if netns::enter("a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    // A port nobody listens on: the kernel answers ICMP port unreachable.
+    let closed = std::net::UdpSocket::bind("127.0.0.2:0").unwrap().local_addr().unwrap();
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &closed.to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(lines[0]["result"], "unreachable", "{}", lines[0]);
+    assert!(lines[0]["why"].as_str().unwrap().contains("ICMP port unreachable"), "{}", lines[0]);
+
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), "c074ad000001", "--to", "127.0.0.2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(lines.is_empty());
+    assert!(stderr(&o).contains("c074ad000001 is not a device of"), "{}", stderr(&o));
+    // No --to and never seen: no address, nothing sent.
+    let (o, _) = notify(&["resync", site.to_str().unwrap(), MAC_B]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no address known for 000b82a1b202"), "{}", stderr(&o));
+    // --to names one device.
+    let (o, _) = notify(&["resync", site.to_str().unwrap(), MAC_A, MAC_B, "--to", "127.0.0.2"]);
+    assert!(stderr(&o).contains("give one MAC"), "{}", stderr(&o));
+}
+
+#[test]
+fn two_devices_found_by_their_requests_are_notified_paced() {
+    if netns::enter("two_devices_found_by_their_requests_are_notified_paced").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut serve = Serve::start(&site, &[]);
+    let http = serve.started("http");
+    let url = Some(format!("http://{http}/"));
+    let mut a = Device::start(Config { config_url: url.clone(), ..Config::new(MAC_A, "127.0.0.2") });
+    let mut b = Device::start(Config { config_url: url, ..Config::new(MAC_B, "127.0.0.3") });
+    // The first NOTIFY (by --to) makes each fetch: now the request log knows their addresses.
+    for (d, mac) in [(&mut a, MAC_A), (&mut b, MAC_B)] {
+        let (o, _) = notify(&["resync", site.to_str().unwrap(), mac, "--to", &d.sip.to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        d.wait("a fetch", WAIT, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+        serve.wait("the fetch logged", |v| v["event"] == "request" && v["mac"] == mac);
+    }
+    drop(serve); // the log is flushed when serve stops
+    // Without --to the address comes from the request log; the SIP port is the site's (5060),
+    // where nobody listens in this namespace: so both are unreachable, which proves the lookup.
+    let start = Instant::now();
+    let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, MAC_B, "--interval-ms", "300"]);
+    assert_eq!(o.status.code(), Some(1));
+    let addrs: Vec<&str> = lines.iter().map(|l| l["addr"].as_str().unwrap()).collect();
+    assert_eq!(addrs, ["127.0.0.2:5060", "127.0.0.3:5060"], "{lines:?}");
+    assert!(lines.iter().all(|l| l["result"] == "unreachable"), "{lines:?}");
+    assert!(start.elapsed() >= Duration::from_millis(300), "paced: the second starts 300 ms after the first");
+}
+
+// ---------------------------------------------------------------- sipp
+
+/// A sipp UAS scenario: challenge the NOTIFY, verify the digest itself
+/// (sipp's `verifyauth`), 200 if right, 403 if not.
+const SIPP_CHALLENGE: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="grandstream-notify-challenge">
+  <recv request="NOTIFY" />
+  <send><![CDATA[
+SIP/2.0 401 Unauthorized
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+WWW-Authenticate: Digest realm="sipp", nonce="abc123sipp"
+Content-Length: 0
+
+]]></send>
+  <recv request="NOTIFY">
+    <action>
+      <verifyauth assign_to="ok" username="201" password="sip-201" />
+    </action>
+  </recv>
+  <nop hide="true" test="ok" next="good" />
+  <send next="end"><![CDATA[
+SIP/2.0 403 Forbidden
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="good" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="end" />
+</scenario>
+"#;
+
+#[test]
+fn sipp_checks_our_digest_independently() {
+    if netns::enter("sipp_checks_our_digest_independently").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let scenario = dir.path().join("challenge.xml");
+    std::fs::write(&scenario, SIPP_CHALLENGE).unwrap();
+    for (password, result, code) in [("sip-201", "accepted", 200), ("wrong-pw", "refused", 403)] {
+        let mut s = gsprov::storage::load_site(&site).unwrap();
+        s.device_mut(MAC_A.parse().unwrap()).unwrap().accounts[0].password = password.into();
+        gsprov::storage::save_site(&site, &s).unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.4:0").unwrap().local_addr().unwrap().port();
+        let mut sipp = Command::new("sipp")
+            .args(["-sf", scenario.to_str().unwrap(), "-i", "127.0.0.4", "-p", &port.to_string(), "-m", "1"])
+            .args(["-timeout", "20s", "-timeout_error", "-nostdin"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sipp (Debian package sip-tester)");
+        wait_udp_listener("127.0.0.4", port, &mut sipp);
+        let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &format!("127.0.0.4:{port}")]);
+        assert_eq!(lines[0]["result"], result, "{} {}", lines[0], stderr(&o));
+        assert_eq!(lines[0]["code"], code);
+        let status = wait_exit(&mut sipp);
+        assert!(status.success(), "sipp saw the scenario fail ({status:?})");
+    }
+}
+
+/// Waits until a UDP socket is bound to ip:port (this namespace's /proc/net/udp).
+fn wait_udp_listener(ip: &str, port: u16, child: &mut Child) {
+    let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+    let want = format!("{:08X}:{port:04X}", u32::from_le_bytes(ip.octets()));
+    let end = Instant::now() + WAIT;
+    loop {
+        let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+        if table.lines().any(|l| l.split_whitespace().nth(1) == Some(want.as_str())) {
+            return;
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!("sipp exited before listening: {st:?}");
+        }
+        assert!(Instant::now() < end, "sipp never listened on {ip}:{port}");
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "polling sipp (its socket table, its exit) towards a deadline: neither has a blocking wait with a timeout"
+        )]
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let end = Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("sipp did not finish");
+        }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "polling sipp (its socket table, its exit) towards a deadline: neither has a blocking wait with a timeout"
+        )]
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------- syslog
+
+#[test]
+fn syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised() {
+    if netns::enter("syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut serve = Serve::start(&site, &["--syslog", "--syslog-port", "0"]);
+    let http = serve.started("http");
+    let syslog = serve.started("syslog");
+    assert_eq!(syslog.ip().to_string(), "127.0.0.1");
+    let mut a =
+        Device::start(Config { config_url: Some(format!("http://{http}/")), ..Config::new(MAC_A, "127.0.0.2") });
+    let b = Device::start(Config::new(MAC_B, "127.0.0.3"));
+    // A fetches its config first, so gsprov knows 127.0.0.2 is MAC_A; B never made a request.
+    let (o, _) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &a.sip.to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    a.wait("a fetch", WAIT, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+    serve.wait("the fetch", |v| v["event"] == "request" && v["protocol"] == "http" && v["mac"] == MAC_A);
+
+    a.syslog(syslog, b"<134>Feb  5 09:01:02 GRP2612W sip[312]: account 1 registered");
+    let r = serve.wait("A's line", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").contains("registered")
+    });
+    assert_eq!(r["mac"], MAC_A, "{r}");
+    assert_eq!(r["method"], "info");
+    assert_eq!(r["path"], "sip");
+    assert_eq!(r["explanation"], "info sip: account 1 registered");
+    assert!(r["client"].as_str().unwrap().starts_with("127.0.0.2:"));
+
+    b.syslog(syslog, b"\xff\x00\x1b[2Jnot syslog at all");
+    let r = serve.wait("B's garbage", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").starts_with("unparsed")
+    });
+    assert_eq!(r["mac"], serde_json::Value::Null, "B made no request: not attributed");
+    assert_eq!(r["explanation"], "unparsed: \u{fffd}\\x00\\x1b[2Jnot syslog at all");
+    b.syslog(syslog, b"");
+    serve.wait("an empty datagram, kept", |v| v["protocol"] == "syslog" && v["explanation"] == "unparsed: ");
+    // Still alive after garbage: an RFC 5424 line.
+    a.syslog(syslog, b"<11>1 2026-01-02T03:04:05Z GRP2612W prov - - - config download failed");
+    let r = serve.wait("A's 5424 line", |v| v["explanation"] == "err prov: config download failed");
+    assert_eq!(r["mac"], MAC_A);
+
+    // A flood: 250 datagrams at once; 200 become records, the rest are counted.
+    for i in 0..250 {
+        a.syslog(syslog, format!("<14>flood {i}").as_bytes());
+    }
+    let summary = serve.wait("the flood summary", |v| {
+        v["protocol"] == "syslog" && v["explanation"].as_str().unwrap_or("").contains("were not shown")
+    });
+    let shown = serve.seen.iter().filter(|v| v["explanation"].as_str().unwrap_or("").contains("flood")).count();
+    // The window opened by the earlier lines may hold them too (4 of its 200).
+    assert!((196..=200).contains(&shown), "{shown}: {summary}");
+    let n: usize = summary["explanation"].as_str().unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1 && shown + n <= 250, "{shown} + {n}: {summary}");
+    assert_eq!(summary["mac"], MAC_A);
+
+    // The request JSONL has the syslog records too.
+    drop(serve);
+    let log = std::fs::read_to_string(dir.path().join("loop.requests.jsonl")).unwrap();
+    let syslog_lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["protocol"] == "syslog")
+        .collect();
+    assert_eq!(syslog_lines.len(), 4 + shown + 1, "{}", syslog_lines.len());
+    assert_eq!(syslog_lines[0]["explanation"], "info sip: account 1 registered");
+}
