@@ -30,10 +30,14 @@ fn main() -> ExitCode {
             }) {
                 eprintln!("gsprov: cannot catch Ctrl-C ({e}); stop with kill -9");
             }
-            headless::serve(a, &mut term, &rx)
+            cli::ServeOptions::try_from(a)
+                .map_err(headless::Error::from)
+                .and_then(|o| headless::serve(&o, &mut term, &rx))
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
-        Some(Command::Discover(a)) => headless::discover(a, &mut term, &interrupt()),
+        Some(Command::Discover(a)) => cli::DiscoverOptions::try_from(a)
+            .map_err(headless::Error::from)
+            .and_then(|o| headless::discover(&o, &mut term, &interrupt())),
         Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
         Some(Command::Notify(a)) => headless::notify(a, &mut term),
         Some(Command::CheckDevice(a)) => headless::check_device(a, &mut term),

@@ -341,6 +341,40 @@ fn a_reader_that_stops_early_is_not_an_error() {
 }
 
 #[test]
+fn flags_that_do_not_fit_together_are_a_usage_error() {
+    // Two servers on one port: refused before the site is read or anything binds (it once
+    // said the port was "in use by another program": gsprov's own other server).
+    let o = gsprov(&[
+        "serve",
+        demo().to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--http-port",
+        "5997",
+        "--https-port",
+        "5997",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--http-port and --https-port both ask for TCP port 5997: give each its own port"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).is_empty(), "nothing started: {}", text(&o.stdout));
+    let o = gsprov(&["discover", "--seconds", "1", "--pnp-port", "5354", "--mdns-port", "5354"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("both ask for UDP port 5354"), "{}", text(&o.stderr));
+    // --model is a model name, checked where it is typed.
+    let o = gsprov(&["fetch", "--as", "000b82000001", "--model", "GXP 2135!", "tftp://127.0.0.1:9/cfg.xml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--model") && text(&o.stderr).contains("is not a model name"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
 fn new_writes_a_site_that_checks_clean() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("n.gsprov.toml");
