@@ -733,6 +733,8 @@ fn label_of(lines: &[&str]) -> String {
     let lines: Vec<&str> = lines.iter().skip_while(|l| stray(l)).copied().collect();
     let Some(first) = lines.first() else { return String::new() };
     let head_of = |line: &str| -> String {
+        // `Label<TAB><TAB>value` rows (time-zone lists) keep the label part.
+        let line = line.split('\t').next().unwrap_or(line);
         let h = line.split(". ").next().unwrap_or(line);
         let h = match code_start(h) {
             Some(i) => &h[..i],
@@ -752,6 +754,7 @@ fn label_of(lines: &[&str]) -> String {
             label = format!("{head}: {n}");
         }
     }
+    let mut label = label.split_whitespace().collect::<Vec<_>>().join(" ");
     // Labels are short facts; long comment lines are cut at a word boundary.
     if label.chars().count() > 72 {
         let cut: String = label.chars().take(72).collect();

@@ -15,8 +15,10 @@ use crate::ids::{Family as DeviceKind, Model, PId};
 
 pub mod asset;
 mod family;
+mod table;
 
 pub use family::{Family, FamilyError, FamilyMatch};
+pub use table::{FamilyCatalog, Source};
 
 const CATALOG_JSON: &str = include_str!("../assets/p-values.json");
 
@@ -52,6 +54,16 @@ pub struct Param {
     pub default: String,
     pub families: String,
     pub notes: String,
+    /// Allowed integer ranges when there are several (`0, 1, 10-21`); one range is in `kind`.
+    pub ranges: Vec<(i64, i64)>,
+    /// XML v2 words for codes (`1` -> `Yes`), from the family's v2 template.
+    pub words: Vec<(String, String)>,
+    /// The template marks the value mandatory.
+    pub mandatory: bool,
+    /// Template folder and firmware the facts came from (`gxp21xx 1.0.5.32`); empty for curated rows.
+    pub source: String,
+    /// The alias's P-id was read from another family's v2 template.
+    pub alias_from_other_family: bool,
 }
 
 impl Param {
@@ -102,6 +114,9 @@ impl Param {
 
     /// Alias spelling of a stored value for XML version 2 (`1` -> `Yes`, `2` -> `HTTPS`).
     pub fn alias_value(&self, value: &str) -> String {
+        if let Some((_, w)) = self.words.iter().find(|(code, _)| code == value) {
+            return w.clone();
+        }
         if let Some(words) = self.id.and_then(|id| enum_alias_words(id.number()))
             && let Some((_, w)) = words.iter().find(|(code, _)| *code == value)
         {
@@ -228,6 +243,11 @@ impl Catalog {
                 default: r.default,
                 families: r.families,
                 notes: r.notes,
+                ranges: Vec::new(),
+                words: Vec::new(),
+                mandatory: false,
+                source: String::new(),
+                alias_from_other_family: false,
             });
         }
         let mut by_id = HashMap::new();
@@ -340,6 +360,52 @@ impl Catalog {
             problem,
         })
     }
+}
+
+/// Family-aware look-ups: what a key means on the devices of one family.
+impl Catalog {
+    /// The setting stored under `key` as `family` reads it: the family's template
+    /// facts first; otherwise a curated row (including derived account P-ids) that
+    /// the curated family wording applies to. `None`: the family does not know it.
+    pub fn lookup_in(&'static self, family: Family, key: &str) -> Option<&'static Param> {
+        if let Some(p) = FamilyCatalog::get(family).get_key(key) {
+            return Some(p);
+        }
+        let model: Model = family.models().first()?.parse().ok()?;
+        self.lookup(key).filter(|p| p.applies_to(&model) || p.families.is_empty())
+    }
+
+    /// Checks `value` for `key` on `family`. Keys the family does not know pass
+    /// here; the site reports them as warnings.
+    pub fn validate_in(&'static self, family: Family, key: &str, value: &str) -> Result<(), ValueError> {
+        match self.lookup_in(family, key) {
+            Some(p) => p.validate(key, value),
+            None => Ok(()),
+        }
+    }
+
+    /// The XML v2 alias of a P-id on `family`: the family's own map (from its v2
+    /// template or, label-checked, a sibling's), else the curated one, which also
+    /// derives accounts 2..6 from account 1.
+    pub fn alias_in(&'static self, family: Family, id: PId) -> Option<String> {
+        if let Some(p) = FamilyCatalog::get(family).get_key(&id.to_string())
+            && let Some(a) = &p.alias
+        {
+            return Some(a.clone());
+        }
+        if !family.reads_aliases() {
+            return None;
+        }
+        // The curated alias only where the family does not give the P-id another meaning.
+        match (FamilyCatalog::get(family).get_key(&id.to_string()), self.lookup(&id.to_string())) {
+            (Some(own), Some(cur)) if !own.label.is_empty() && !table_labels_close(&cur.label, &own.label) => None,
+            _ => self.alias_of(id),
+        }
+    }
+}
+
+fn table_labels_close(a: &str, b: &str) -> bool {
+    table::labels_close(a, b)
 }
 
 fn kind_of(id: Option<PId>, kind: &str, allowed: &str) -> ValueKind {

@@ -65,6 +65,9 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// List this computer's network interfaces (to pick one for --interface).
     Interfaces(InterfacesArgs),
+    /// List the settings gsprov knows for a model's family: P-value, alias, label,
+    /// section, type, allowed values, default.
+    Params(ParamsArgs),
     /// Make site devices fetch their configuration again (or reboot) with a SIP NOTIFY.
     Notify(NotifyArgs),
     /// Ask site devices over their web API whether they registered and applied what was served.
@@ -107,6 +110,18 @@ pub struct NewArgs {
 pub struct CheckArgs {
     pub site: PathBuf,
     /// One JSON object per problem.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ParamsArgs {
+    /// Model name as on the label (GXP2170, GRP2612W, HT802, ...).
+    pub model: Model,
+    /// Only settings whose label, P-value, alias or section contains this text (any case).
+    #[arg(long, short)]
+    pub search: Option<String>,
+    /// One JSON object per setting, one per line.
     #[arg(long)]
     pub json: bool,
 }

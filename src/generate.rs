@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Family};
 use crate::formats::request::{self, Naming};
 use crate::formats::{binary, crypto, xml};
 use crate::ids::{Mac, Model, PId};
@@ -250,7 +250,7 @@ impl<'a> Generator<'a, '_> {
                 }
                 p_values(&eff).into_iter().map(|(id, v)| (xml::Key::P(id), v.to_string())).collect()
             }
-            xml::Version::V2 => self.v2_entries(&eff),
+            xml::Version::V2 => self.v2_entries(&eff, model.as_ref()),
         };
         let doc = xml::Document { mac, version: p.xml_version, entries };
         let plain = xml::write(&doc)?;
@@ -263,22 +263,33 @@ impl<'a> Generator<'a, '_> {
         Ok(())
     }
 
-    fn v2_entries(&mut self, eff: &Effective) -> Vec<(xml::Key, String)> {
+    /// Version-2 items: P-values become aliases by the model family's map (its v2
+    /// template), or the curated map for files every family reads (`cfg.xml`).
+    fn v2_entries(&mut self, eff: &Effective, model: Option<&Model>) -> Vec<(xml::Key, String)> {
         let cat = Catalog::get();
+        let family = model.map(|m| Family::of_model(m).family);
         let mut out = Vec::with_capacity(eff.0.len());
         for (key, setting) in &eff.0 {
             match key.parse::<PId>() {
-                Ok(id) => match cat.alias_of(id) {
-                    Some(alias) => {
-                        let value =
-                            cat.lookup(key).map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value));
-                        out.push((xml::Key::Alias(alias), value));
+                Ok(id) => {
+                    match family.map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id)) {
+                        Some(alias) => {
+                            let param = match family {
+                                Some(f) => cat.lookup_in(f, key),
+                                None => cat.lookup(key),
+                            };
+                            let value = param.map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value));
+                            out.push((xml::Key::Alias(alias), value));
+                        }
+                        None => {
+                            let on = family.map(|f| format!(" on {f}")).unwrap_or_default();
+                            self.warn(
+                            key,
+                            format!("{key} has no XML v2 alias{on} and is left out of v2 files; use XML version 1 for it"),
+                        )
+                        }
                     }
-                    None => self.warn(
-                        key,
-                        format!("{key} has no XML v2 alias and is left out of v2 files; use XML version 1 for it"),
-                    ),
-                },
+                }
                 Err(_) => out.push((xml::Key::Alias(key.clone()), setting.value.clone())),
             }
         }
@@ -404,6 +415,36 @@ mod tests {
         for d in &site.devices {
             let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml && f.device == Some(d.mac)).unwrap();
             assert_eq!(*file.settings, site.effective(d), "{}", d.mac);
+        }
+    }
+
+    #[test]
+    fn xml_v2_uses_the_family_alias_map() {
+        use crate::site::{Device, Encrypt};
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml::Version::V2;
+        site.provisioning.encrypt = Encrypt::Off;
+        let mut d = Device::new("000b82000010".parse().unwrap(), "GXP2170".parse().unwrap());
+        // A line key (BLF), the time zone, unregister-on-reboot, and one setting
+        // no v2 template names.
+        for (k, v) in [("P1363", "11"), ("P64", "auto"), ("P81", "1"), ("P2", "secret"), ("P77777", "x")] {
+            d.values.set(k, v);
+        }
+        site.devices.push(d);
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
+        let text = String::from_utf8(file.bytes.to_vec()).unwrap();
+        assert!(text.contains(r#"<item name="pks.vpk.1.keyMode">11</item>"#), "{text}");
+        assert!(text.contains(r#"<item name="dateTime.timezone">auto</item>"#), "{text}");
+        assert!(text.contains(r#"<item name="account.1.sip.unregisterOnReboot">Yes</item>"#), "{text}");
+        assert!(text.contains(r#"<item name="users.admin.password">secret</item>"#), "{text}");
+        let dropped: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(dropped.len(), 1, "{dropped:#?}");
+        assert!(dropped[0].starts_with("P77777 has no XML v2 alias on GXP21xx"), "{dropped:#?}");
+        // The curated map alone (the generic cfg.xml) knows none of the first three.
+        let cat = Catalog::get();
+        for id in [1363, 64, 81] {
+            assert_eq!(cat.alias_of(PId::new(id)), None, "P{id}");
         }
     }
 }

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             .map_err(headless::Error::from)
             .and_then(|o| headless::discover(&o, &mut term, &interrupt())),
         Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
+        Some(Command::Params(a)) => headless::params(a, &mut term),
         Some(Command::Notify(a)) => headless::notify(a, &mut term),
         Some(Command::CheckDevice(a)) => headless::check_device(a, &mut term),
         Some(Command::Completions(a)) => cli::write_completions(a.shell, term.out).map_err(headless::Error::Output),

@@ -458,3 +458,36 @@ fn a_log_folder_that_cannot_be_made_never_fails_a_command() {
     assert!(said.contains("0 error(s)"), "the command still ran: {said}");
     assert!(said.contains("no log file in"), "-v says why: {said}");
 }
+
+#[test]
+fn params_lists_each_family_with_labels_types_and_allowed_values() {
+    // One model per family named in issue 12; each family must know >= 250 labelled settings.
+    for model in ["GXP2170", "GXP1625", "GXP1782", "GRP2612W", "HT802", "HT814", "WP820", "DP750", "GXW4216"] {
+        let o = gsprov(&["params", model, "--json"]);
+        assert!(o.status.success(), "{model}: {}", text(&o.stderr));
+        let rows: Vec<serde_json::Value> =
+            text(&o.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        let labelled = rows.iter().filter(|r| r["label"].as_str().is_some_and(|l| !l.is_empty())).count();
+        assert!(labelled >= 250, "{model}: {labelled} labelled settings of {}", rows.len());
+        assert!(rows.iter().all(|r| r["type"].is_string() && r["family"].is_string()), "{model}");
+        assert!(rows.iter().any(|r| r["values"].is_array()), "{model}: some settings list allowed values");
+        assert!(rows.iter().any(|r| r["ranges"].is_array()), "{model}: some settings have ranges");
+        assert!(rows.iter().any(|r| r["default"].is_string()), "{model}: some settings have defaults");
+    }
+    // P735: the same number, two meanings.
+    let grp = gsprov(&["params", "GRP2612W", "--search", "P735", "--json"]);
+    let row: serde_json::Value = serde_json::from_str(text(&grp.stdout).trim()).unwrap();
+    assert_eq!((row["label"].as_str(), row["type"].as_str()), (Some("Enable 100rel"), Some("bool")));
+    let ht = gsprov(&["params", "HT802", "--search", "735"]);
+    assert!(text(&ht.stdout).starts_with("P735    SIP User ID"), "{}", text(&ht.stdout));
+    // Search by label, any case; the summary names the family and templates.
+    let tz = gsprov(&["params", "HT802", "-s", "time zone"]);
+    assert!(text(&tz.stdout).lines().any(|l| l.starts_with("P64 ")), "{}", text(&tz.stdout));
+    assert!(text(&tz.stderr).contains("HT802: family HT80x") && text(&tz.stderr).contains("ht802 1.0.10.6"));
+    // An unknown model: nearest family, with a hint.
+    let guess = gsprov(&["params", "GXP3170", "-s", "P1363"]);
+    assert!(guess.status.success());
+    assert!(text(&guess.stderr).contains("treating it as GXP21xx (did you mean GXP2170?)"), "{}", text(&guess.stderr));
+    let bad = gsprov(&["params", "GXP 2170"]);
+    assert_eq!(bad.status.code(), Some(2), "a malformed model name is a usage error");
+}

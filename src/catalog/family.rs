@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::Model;
+use crate::ids::{Family as DeviceKind, Model};
 
 /// A template family: the same P-id means the same setting on every model in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ impl Family {
     }
 
     /// Models sold in this family, for "did you mean" hints.
-    const fn models(self) -> &'static [&'static str] {
+    pub const fn models(self) -> &'static [&'static str] {
         match self {
             Family::Gxp21xx => &["GXP2130", "GXP2135", "GXP2140", "GXP2160", "GXP2170"],
             Family::Gxp16xx => &["GXP1610", "GXP1615", "GXP1620", "GXP1625", "GXP1628", "GXP1630"],
@@ -153,6 +153,27 @@ impl Family {
             Family::Gac25xx => &["GAC2500", "GAC2570"],
             Family::Ghp6xx => &["GHP610", "GHP611", "GHP620", "GHP621", "GHP630", "GHP631"],
         }
+    }
+
+    /// The coarse device kind (file formats, account layout) of the family.
+    pub const fn kind(self) -> DeviceKind {
+        match self {
+            Family::Gxp21xx
+            | Family::Gxp16xx
+            | Family::Gxp17xx
+            | Family::Gxp14xx
+            | Family::Gxp11xx
+            | Family::Grp26xx => DeviceKind::Phone,
+            Family::Wp8xx | Family::Gxv | Family::Gac25xx | Family::Ghp6xx => DeviceKind::AndroidPhone,
+            Family::Ht50x | Family::Ht70x | Family::Ht80x => DeviceKind::Ata,
+            Family::Ht81x | Family::Dp75x | Family::Dp71x | Family::Gxw40xx | Family::Gxw42xx => DeviceKind::Gateway,
+            Family::Gxp20xx => DeviceKind::Legacy,
+        }
+    }
+
+    /// Whether the family's phones read XML v2 aliases (spec §7: newer phones).
+    pub const fn reads_aliases(self) -> bool {
+        matches!(self.kind(), DeviceKind::Phone | DeviceKind::AndroidPhone)
     }
 
     /// The family of a model, or the nearest one with an explanation for models

@@ -218,7 +218,8 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
                     }
                 }
                 Column::Value(key) => {
-                    if let Err(e) = cat.validate(key, cell) {
+                    let family = crate::catalog::Family::of_model(&device.model).family;
+                    if let Err(e) = cat.validate_in(family, key, cell) {
                         errors.push(err(name, e.to_string()));
                         row_ok = false;
                     }

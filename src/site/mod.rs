@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::catalog::Catalog;
+use crate::catalog::{self, Catalog};
 use crate::formats::binary::Escape;
 use crate::formats::crypto::Digest;
 use crate::formats::xml::Version as XmlVersion;
@@ -394,6 +394,83 @@ pub fn canonical_key(key: &str) -> Result<String, KeyError> {
     Ok(k.to_string())
 }
 
+/// The template families a layer's values reach, each with the site's models
+/// that bring it there (defaults reach every family in the site).
+#[derive(Debug, Default)]
+struct Reach(BTreeMap<catalog::Family, Vec<String>>);
+
+impl Reach {
+    fn of(models: &[Model]) -> Reach {
+        let mut r: BTreeMap<catalog::Family, Vec<String>> = BTreeMap::new();
+        for m in models {
+            let list = r.entry(catalog::Family::of_model(m).family).or_default();
+            if !list.iter().any(|x| x == m.as_str()) {
+                list.push(m.as_str().to_string());
+            }
+        }
+        Reach(r)
+    }
+
+    fn describe(family: catalog::Family, models: &[String]) -> String {
+        format!("{family} ({})", models.join(", "))
+    }
+}
+
+/// Checks one value against every family it reaches; with no devices or model
+/// templates yet, against the curated catalog. A value some families do not know
+/// is a warning naming them: those devices ignore it.
+fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach: &Reach, out: &mut Vec<Issue>) {
+    if reach.0.is_empty() {
+        if cat.lookup(key).is_none() {
+            out.push(Issue {
+                severity: Severity::Warning,
+                location: at.to_string(),
+                message: format!("{key} is not in the catalog; it is passed to the device as a raw override"),
+            });
+        }
+        if let Err(e) = cat.validate(key, value) {
+            out.push(Issue { severity: Severity::Error, location: at.to_string(), message: e.to_string() });
+        }
+        return;
+    }
+    let mut unknown = Vec::new();
+    let several = reach.0.len() > 1;
+    for (family, models) in &reach.0 {
+        match cat.lookup_in(*family, key) {
+            None => unknown.push(Reach::describe(*family, models)),
+            Some(p) => {
+                if let Err(e) = p.validate(key, value) {
+                    let message = if several {
+                        format!("on {}: {e}", Reach::describe(*family, models))
+                    } else {
+                        format!("{e} (on {family})")
+                    };
+                    out.push(Issue { severity: Severity::Error, location: at.to_string(), message });
+                }
+            }
+        }
+    }
+    if unknown.len() == reach.0.len() {
+        out.push(Issue {
+            severity: Severity::Warning,
+            location: at.to_string(),
+            message: format!(
+                "{key} is not in the catalog for {}; it is passed to the device as a raw override",
+                unknown.join(", ")
+            ),
+        });
+    } else if !unknown.is_empty() {
+        out.push(Issue {
+            severity: Severity::Warning,
+            location: at.to_string(),
+            message: format!(
+                "{key} is not a setting of {} (not in its template); those devices ignore it",
+                unknown.join(", ")
+            ),
+        });
+    }
+}
+
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -499,25 +576,23 @@ impl Site {
         eff
     }
 
+    /// The families site-wide defaults reach: every device's and model template's.
+    fn reach_of_defaults(&self) -> Reach {
+        let mut models: Vec<Model> = self.devices.iter().map(|d| d.model.clone()).collect();
+        models.extend(self.models.keys().filter_map(|m| m.parse().ok()));
+        Reach::of(&models)
+    }
+
     /// Every problem in the site, errors first. An empty list means "ready".
     pub fn check(&self) -> Vec<Issue> {
         let mut out = Vec::new();
         let cat = Catalog::get();
-        let check_values = |loc: &str, values: &Values, out: &mut Vec<Issue>| {
+        let check_values = |loc: &str, values: &Values, reach: &Reach, out: &mut Vec<Issue>| {
             for (k, v) in &values.0 {
                 let at = format!("{loc}.{k}");
                 match canonical_key(k) {
                     Err(e) => out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() }),
                     Ok(key) => {
-                        if cat.lookup(&key).is_none() {
-                            out.push(Issue {
-                                severity: Severity::Warning,
-                                location: at.clone(),
-                                message: format!(
-                                    "{key} is not in the catalog; it is passed to the device as a raw override"
-                                ),
-                            });
-                        }
                         if key == "P26015" && v.trim() == "1" {
                             out.push(Issue {
                                 severity: Severity::Warning,
@@ -525,19 +600,25 @@ impl Site {
                                 message: "P26015 (Allow SIP Reset) = 1 lets a SIP NOTIFY factory-reset the device; gsprov never sends one, but set it to 0 unless you need it".into(),
                             });
                         }
-                        if let Err(e) = cat.validate(&key, v) {
-                            out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() });
-                        }
+                        check_value_in(cat, &key, v, &at, reach, out);
                     }
                 }
             }
         };
-        check_values("defaults", &self.defaults, &mut out);
+        for m in self.models.keys() {
+            if let Ok(model) = m.parse::<Model>()
+                && let Some(w) = catalog::Family::of_model(&model).warning(&model)
+            {
+                out.push(Issue { severity: Severity::Warning, location: format!("models.{m}"), message: w });
+            }
+        }
+        check_values("defaults", &self.defaults, &self.reach_of_defaults(), &mut out);
         for (m, values) in &self.models {
             if let Err(e) = m.parse::<Model>() {
                 out.push(Issue { severity: Severity::Error, location: format!("models.{m}"), message: e.to_string() });
             }
-            check_values(&format!("models.{m}"), values, &mut out);
+            let reach = m.parse::<Model>().map(|model| Reach::of(std::slice::from_ref(&model))).unwrap_or_default();
+            check_values(&format!("models.{m}"), values, &reach, &mut out);
         }
         let mut seen: BTreeMap<Mac, usize> = BTreeMap::new();
         for (i, d) in self.devices.iter().enumerate() {
@@ -559,7 +640,10 @@ impl Site {
                     ),
                 });
             }
-            check_values(&format!("{loc}.values"), &d.values, &mut out);
+            if let Some(w) = catalog::Family::of_model(&d.model).warning(&d.model) {
+                out.push(Issue { severity: Severity::Warning, location: format!("{loc}.model"), message: w });
+            }
+            check_values(&format!("{loc}.values"), &d.values, &Reach::of(std::slice::from_ref(&d.model)), &mut out);
             let lines = usize::from(d.model.lines());
             let phone_like = matches!(d.model.family(), Family::Phone | Family::AndroidPhone);
             if d.accounts.len() > lines && !phone_like {
@@ -846,6 +930,41 @@ mod tests {
         assert_eq!(eff.get("P1804"), Some("105"));
         assert_eq!(eff.get("account.7.sip.userid"), Some("106"));
         assert_eq!(eff.get("account.7.enable"), Some("Yes"));
+    }
+
+    #[test]
+    fn values_are_checked_against_each_family_they_reach() {
+        let mut site = Site::default();
+        site.devices.push(Device::new("000b82000001".parse().unwrap(), "HT802".parse().unwrap()));
+        site.devices.push(Device::new("000b82000002".parse().unwrap(), "GRP2612W".parse().unwrap()));
+        // P735: port 2's SIP user ID on HT80x, "Enable 100rel" (0/1) on GRP26xx.
+        site.defaults.set("P735", "1001");
+        site.devices[0].values.set("P735", "2002");
+        site.devices[1].values.set("P735", "2002");
+        let text: Vec<String> = site.check().iter().map(|i| i.to_string()).collect();
+        let at = |loc: &str| text.iter().filter(|t| t.contains(loc)).cloned().collect::<Vec<_>>();
+        let defaults = at("defaults.P735");
+        assert_eq!(defaults.len(), 1, "{text:#?}");
+        assert!(
+            defaults[0].starts_with("error: defaults.P735: on GRP26xx (GRP2612W): P735 (Enable 100rel)"),
+            "{text:#?}"
+        );
+        assert!(at("devices[0]").iter().all(|t| !t.contains("P735")), "fine on the HT802: {text:#?}");
+        assert!(
+            at("devices[1]").iter().any(|t| t.contains("P735 (Enable 100rel)") && t.contains("(on GRP26xx)")),
+            "{text:#?}"
+        );
+        // A phone-only setting in the defaults: the ATA family ignores it.
+        site.defaults.set("P1363", "11");
+        let text: Vec<String> = site.check().iter().map(|i| i.to_string()).collect();
+        assert!(
+            text.iter().any(|t| t.starts_with("warning: defaults.P1363: P1363 is not a setting of HT80x (HT802)")),
+            "{text:#?}"
+        );
+        // Unknown models get the nearest family and a hint.
+        site.devices[0].model = "HT8O2".parse().unwrap();
+        let text: Vec<String> = site.check().iter().map(|i| i.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("devices[0]") && t.contains("did you mean HT802")), "{text:#?}");
     }
 
     #[test]
