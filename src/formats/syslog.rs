@@ -201,7 +201,12 @@ fn rfc3164(pri: u8, rest: &str) -> Option<Line> {
         message: String::new(),
     };
     let mut body = rest;
-    if rest.len() >= 16 && MONTHS.contains(&rest.get(..3).unwrap_or("")) && rest.as_bytes()[3] == b' ' {
+    // A timestamp is ASCII: only then are byte offsets 15 and 16 character boundaries.
+    if rest.len() >= 16
+        && rest.as_bytes()[..16].is_ascii()
+        && MONTHS.contains(&rest.get(..3).unwrap_or(""))
+        && rest.as_bytes()[3] == b' '
+    {
         let ts = &rest[..15];
         let ok = ts.as_bytes()[6] == b' '
             && ts.as_bytes()[9] == b':'
@@ -301,5 +306,12 @@ mod tests {
             proptest::prop_assert!(l.message.len() <= MAX_TEXT + 3);
             proptest::prop_assert!(!l.message.chars().any(char::is_control));
         }
+    }
+
+    #[test]
+    fn a_non_ascii_timestamp_is_not_a_panic() {
+        // Found by fuzz/useragent_syslog: a BOM inside the 16-byte timestamp field.
+        let line = parse("<13>Dec           \u{feff}   L    x".as_bytes());
+        assert!(line.message.contains('L'), "{line:?}");
     }
 }
