@@ -6,6 +6,8 @@
 //! flood is bounded in count and time, and every server started here is
 //! stopped (the binary by SIGINT or kill, the supervisor on drop).
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -66,18 +68,7 @@ impl Serve {
             .stderr(Stdio::piped());
         adjust(&mut c);
         let mut child = c.spawn().unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("serve stdout".into())
-            .spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            })
-            .unwrap();
+        let lines = support::lines_of(&mut child);
         let mut s = Serve { child, lines, seen: Vec::new(), ports: HashMap::new() };
         if s.wait_line(|l| l.contains("press Ctrl-C")).is_none() {
             let _ = s.child.kill();

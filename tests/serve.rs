@@ -6,8 +6,10 @@
 //! with sleeps: tests wait on events (or child output) with timeouts. Every
 //! test stops its servers (the supervisor stops on drop).
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -918,23 +920,6 @@ fn demo_into(dir: &Path) -> PathBuf {
     site
 }
 
-/// Reads a child's stdout lines on a thread, so the test can wait with a timeout.
-fn lines_of(child: &mut std::process::Child) -> Receiver<String> {
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("child stdout".into())
-        .spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        })
-        .unwrap();
-    rx
-}
-
 fn run(c: &mut Command) -> Output {
     c.output().unwrap()
 }
@@ -950,7 +935,7 @@ fn serve_and_fetch_commands_work_end_to_end() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let lines = lines_of(&mut child);
+    let lines = support::lines_of(&mut child);
     let mut ports = HashMap::new();
     let mut fingerprint = String::new();
     while ports.len() < 3 {
