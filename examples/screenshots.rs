@@ -70,7 +70,12 @@ impl eframe::App for Shooter {
             let http = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Http).map(|(_, a)| *a);
             let tftp = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Tftp).map(|(_, a)| *a);
             if let (Some(http), Some(tftp), None) = (http, tftp, &self.traffic) {
-                self.traffic = Some(std::thread::spawn(move || phone_traffic(http, tftp)));
+                self.traffic = Some(
+                    std::thread::Builder::new()
+                        .name("phone traffic".into())
+                        .spawn(move || phone_traffic(http, tftp))
+                        .expect("start the phone traffic thread"),
+                );
             }
             let done = self.traffic.as_ref().is_some_and(|t| t.is_finished());
             if done && self.app.rt.serving.log.len() >= 17 {

@@ -166,7 +166,9 @@ else
     { cat "$root/recommends.log" >&2; fail "the Recommends do not install"; }
   n=90
   while [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-  Xvfb ":$n" -listen tcp -ac -nolisten unix -screen 0 1280x800x24 >"$root/xvfb.log" 2>&1 &
+  # -noreset: Xvfb otherwise regenerates when its last client (the xwininfo probe below)
+  # disconnects, and a client connecting during that reset is refused.
+  Xvfb ":$n" -listen tcp -ac -noreset -nolisten unix -screen 0 1280x800x24 >"$root/xvfb.log" 2>&1 &
   xvfb=$!
   gui=""
   stop_gui() {

@@ -1,5 +1,8 @@
-//! Command-line arguments: clap types, then validated options. Opens no file and
-//! binds no socket; `headless` and `main` do the work.
+//! Command-line arguments in two stages (ripgrep's): the clap types as typed, then
+//! validated options built from them with `TryFrom` ([`ServeOptions`],
+//! [`DiscoverOptions`]), where flags that work together are merged and checked once, so
+//! `headless` trusts what it is given. Opens no file and binds no socket; `headless` and
+//! `main` do the work.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -7,12 +10,13 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::event::{PNP_PORT, PnpAnswer};
 use crate::formats::crypto::Digest;
 use crate::ids::{Mac, Model};
 
 /// Exit codes, stable for scripts (documented in README.md).
 pub mod exit {
-    /// Everything worked.
+    /// Everything worked (also when the reader of stdout closed it early: `| head`).
     pub const OK: u8 = 0;
     /// The input has problems gsprov found and listed (check errors, rejected CSV rows).
     pub const PROBLEMS: u8 = 1;
@@ -236,13 +240,122 @@ pub enum PnpAnswerArg {
     Nobody,
 }
 
-impl From<PnpAnswerArg> for crate::event::PnpAnswer {
+impl From<PnpAnswerArg> for PnpAnswer {
     fn from(a: PnpAnswerArg) -> Self {
         match a {
-            PnpAnswerArg::All => crate::event::PnpAnswer::All,
-            PnpAnswerArg::Known => crate::event::PnpAnswer::KnownOnly,
-            PnpAnswerArg::Nobody => crate::event::PnpAnswer::Nobody,
+            PnpAnswerArg::All => PnpAnswer::All,
+            PnpAnswerArg::Known => PnpAnswer::KnownOnly,
+            PnpAnswerArg::Nobody => PnpAnswer::Nobody,
         }
+    }
+}
+
+/// The UDP port `--syslog` listens on without `--syslog-port` (where devices send).
+pub const SYSLOG_PORT: u16 = 514;
+
+/// A command line whose flags parse one by one but not together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--{name}-port and --no-{name} contradict each other: give one")]
+    OnAndOff { name: &'static str },
+    #[error("{first} and {second} both ask for {transport} port {port}: give each its own port")]
+    SamePort { first: &'static str, second: &'static str, transport: &'static str, port: u16 },
+}
+
+/// One server's port, as its two flags (`--X-port N`, `--no-X`) set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Neither flag: the site's setting decides (on at its port, or off).
+    Site,
+    /// `--X-port N`: on at N, whatever the site says (0: any free port).
+    On(u16),
+    /// `--no-X`: off, whatever the site says.
+    Off,
+}
+
+impl PortChoice {
+    fn from_flags(name: &'static str, port: Option<u16>, off: bool) -> Result<PortChoice, ArgsError> {
+        match (port, off) {
+            (Some(_), true) => Err(ArgsError::OnAndOff { name }),
+            (Some(p), false) => Ok(PortChoice::On(p)),
+            (None, true) => Ok(PortChoice::Off),
+            (None, false) => Ok(PortChoice::Site),
+        }
+    }
+
+    /// The port to serve on, given the site's (`None`: this server is off).
+    pub fn apply(self, site: Option<u16>) -> Option<u16> {
+        match self {
+            PortChoice::Site => site,
+            PortChoice::On(p) => Some(p),
+            PortChoice::Off => None,
+        }
+    }
+}
+
+/// The plug-and-play responder as `gsprov serve --pnp` asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PnpOptions {
+    pub port: u16,
+    pub answer: PnpAnswer,
+    /// The URL handed out (checked: a scheme and a folder); `None`: this server's own.
+    pub url: Option<String>,
+    /// Interface name or IPv4 address; `None`: the one holding the bind address, else the first.
+    pub interface: Option<String>,
+}
+
+/// `gsprov serve`, validated: each server's port merged from its two flags, plug-and-play
+/// and syslog with their defaults, and no two servers on one port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    pub site: PathBuf,
+    pub bind: Option<IpAddr>,
+    pub tftp: PortChoice,
+    pub http: PortChoice,
+    pub https: PortChoice,
+    pub json: bool,
+    pub pnp: Option<PnpOptions>,
+    /// The syslog receiver's UDP port, when `--syslog` is given.
+    pub syslog: Option<u16>,
+}
+
+/// Fails when two of `ports` (flag, port) are the same non-zero port of one transport. Only
+/// ports the command line sets are known here: a clash with the site's ports is found when
+/// the servers bind.
+fn distinct(transport: &'static str, ports: &[(&'static str, Option<u16>)]) -> Result<(), ArgsError> {
+    let given: Vec<(&'static str, u16)> =
+        ports.iter().filter_map(|&(flag, p)| p.filter(|&p| p != 0).map(|p| (flag, p))).collect();
+    for (i, &(first, port)) in given.iter().enumerate() {
+        if let Some(&(second, _)) = given[i + 1..].iter().find(|(_, q)| *q == port) {
+            return Err(ArgsError::SamePort { first, second, transport, port });
+        }
+    }
+    Ok(())
+}
+
+impl TryFrom<&ServeArgs> for ServeOptions {
+    type Error = ArgsError;
+
+    fn try_from(a: &ServeArgs) -> Result<Self, ArgsError> {
+        let tftp = PortChoice::from_flags("tftp", a.tftp_port, a.no_tftp)?;
+        let http = PortChoice::from_flags("http", a.http_port, a.no_http)?;
+        let https = PortChoice::from_flags("https", a.https_port, a.no_https)?;
+        let pnp = a.pnp.then(|| PnpOptions {
+            port: a.pnp_port.unwrap_or(PNP_PORT),
+            answer: a.pnp_answer.into(),
+            url: a.pnp_url.clone(),
+            interface: a.interface.clone(),
+        });
+        let syslog = a.syslog.then(|| a.syslog_port.unwrap_or(SYSLOG_PORT));
+        let on = |c: PortChoice| match c {
+            PortChoice::On(p) => Some(p),
+            PortChoice::Site | PortChoice::Off => None,
+        };
+        distinct("TCP", &[("--http-port", on(http)), ("--https-port", on(https))])?;
+        let pnp_flag = if a.pnp_port.is_some() { "--pnp-port" } else { "--pnp (its default port)" };
+        let syslog_flag = if a.syslog_port.is_some() { "--syslog-port" } else { "--syslog (its default port)" };
+        distinct("UDP", &[("--tftp-port", on(tftp)), (pnp_flag, pnp.as_ref().map(|p| p.port)), (syslog_flag, syslog)])?;
+        Ok(ServeOptions { site: a.site.clone(), bind: a.bind, tftp, http, https, json: a.json, pnp, syslog })
     }
 }
 
@@ -302,6 +415,47 @@ pub struct DiscoverArgs {
     /// detected model, to the site file (the old file is kept as .bak).
     #[arg(long, requires = "site")]
     pub adopt: bool,
+}
+
+/// `gsprov discover`, validated: each listener on (with its port) or off, the sweep with
+/// its rate, and the plug-and-play and mDNS listeners on different ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverOptions {
+    pub site: Option<PathBuf>,
+    pub seconds: u64,
+    pub json: bool,
+    pub interface: Option<String>,
+    /// Probes per second, when `--sweep` is given.
+    pub sweep: Option<u32>,
+    pub dhcp: bool,
+    pub url: Option<String>,
+    /// UDP port of the plug-and-play listener; `None` with `--no-pnp`.
+    pub pnp: Option<u16>,
+    /// UDP port for mDNS; `None` with `--no-mdns`.
+    pub mdns: Option<u16>,
+    pub adopt: bool,
+}
+
+impl TryFrom<&DiscoverArgs> for DiscoverOptions {
+    type Error = ArgsError;
+
+    fn try_from(a: &DiscoverArgs) -> Result<Self, ArgsError> {
+        let pnp = (!a.no_pnp).then_some(a.pnp_port);
+        let mdns = (!a.no_mdns).then_some(a.mdns_port);
+        distinct("UDP", &[("--pnp-port", pnp), ("--mdns-port", mdns)])?;
+        Ok(DiscoverOptions {
+            site: a.site.clone(),
+            seconds: a.seconds,
+            json: a.json,
+            interface: a.interface.clone(),
+            sweep: a.sweep.then_some(a.sweep_rate),
+            dhcp: a.dhcp,
+            url: a.url.clone(),
+            pnp,
+            mdns,
+            adopt: a.adopt,
+        })
+    }
 }
 
 /// What `gsprov notify` asks for (never a factory reset: there is no such choice).
@@ -394,7 +548,7 @@ pub struct FetchArgs {
     pub mac: Mac,
     /// Model for the User-Agent (default: the site's model for this MAC, else GXP2170).
     #[arg(long)]
-    pub model: Option<String>,
+    pub model: Option<Model>,
     /// Firmware version for the User-Agent.
     #[arg(long = "fw", default_value = "1.0.11.3")]
     pub firmware: String,
@@ -465,4 +619,100 @@ pub fn write_manpage(subcommand: Option<&str>, out: &mut dyn Write) -> std::io::
             .version(VERSION),
     };
     clap_mangen::Man::new(page).render(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeOptions, ArgsError> {
+        let cli = Cli::try_parse_from([&["gsprov", "serve", "s.gsprov.toml"][..], args].concat()).unwrap();
+        let Some(Command::Serve(a)) = &cli.command else { panic!("not serve") };
+        ServeOptions::try_from(a)
+    }
+
+    fn discover(args: &[&str]) -> Result<DiscoverOptions, ArgsError> {
+        let cli = Cli::try_parse_from([&["gsprov", "discover"][..], args].concat()).unwrap();
+        let Some(Command::Discover(a)) = &cli.command else { panic!("not discover") };
+        DiscoverOptions::try_from(a)
+    }
+
+    #[test]
+    fn serve_port_flags_merge_into_one_choice_per_server() {
+        let o = serve(&[]).unwrap();
+        assert_eq!((o.tftp, o.http, o.https), (PortChoice::Site, PortChoice::Site, PortChoice::Site));
+        assert_eq!((o.pnp, o.syslog), (None, None));
+        let o = serve(&["--tftp-port", "6969", "--no-http", "--https-port", "0"]).unwrap();
+        assert_eq!((o.tftp, o.http, o.https), (PortChoice::On(6969), PortChoice::Off, PortChoice::On(0)));
+        // Applied to the site's ports: a flag wins, no flag keeps the site's, --no-X turns it off.
+        assert_eq!(o.tftp.apply(None), Some(6969));
+        assert_eq!(o.http.apply(Some(8080)), None);
+        assert_eq!(PortChoice::Site.apply(Some(8080)), Some(8080));
+        assert_eq!(PortChoice::Site.apply(None), None);
+    }
+
+    #[test]
+    fn serve_pnp_and_syslog_get_their_defaults() {
+        let o = serve(&["--pnp", "--syslog"]).unwrap();
+        let pnp = o.pnp.unwrap();
+        assert_eq!((pnp.port, pnp.answer, pnp.url, pnp.interface), (PNP_PORT, PnpAnswer::All, None, None));
+        assert_eq!(o.syslog, Some(SYSLOG_PORT));
+        let o = serve(&["--pnp", "--pnp-port", "5062", "--pnp-answer", "known", "--interface", "eth0"]).unwrap();
+        let pnp = o.pnp.unwrap();
+        assert_eq!((pnp.port, pnp.answer, pnp.interface.as_deref()), (5062, PnpAnswer::KnownOnly, Some("eth0")));
+        assert_eq!(serve(&["--syslog", "--syslog-port", "1514"]).unwrap().syslog, Some(1514));
+    }
+
+    #[test]
+    fn two_servers_on_one_port_are_refused_before_anything_binds() {
+        assert_eq!(
+            serve(&["--http-port", "8080", "--https-port", "8080"]),
+            Err(ArgsError::SamePort { first: "--http-port", second: "--https-port", transport: "TCP", port: 8080 })
+        );
+        let e = serve(&["--tftp-port", "5060", "--pnp"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--tftp-port and --pnp (its default port) both ask for UDP port 5060: give each its own port"
+        );
+        let e = serve(&["--syslog", "--syslog-port", "6969", "--tftp-port", "6969"]).unwrap_err();
+        assert!(matches!(e, ArgsError::SamePort { port: 6969, transport: "UDP", .. }), "{e}");
+        // TCP and UDP may share a number; port 0 (any free port) never clashes; a server
+        // turned off holds no port.
+        assert!(serve(&["--tftp-port", "8080", "--http-port", "8080"]).is_ok());
+        assert!(serve(&["--http-port", "0", "--https-port", "0"]).is_ok());
+        assert!(serve(&["--no-tftp", "--pnp", "--pnp-port", "69"]).is_ok());
+    }
+
+    #[test]
+    fn port_flags_that_contradict_are_refused() {
+        assert_eq!(PortChoice::from_flags("tftp", Some(69), true), Err(ArgsError::OnAndOff { name: "tftp" }));
+        // clap refuses the pair before `TryFrom` sees it.
+        assert!(Cli::try_parse_from(["gsprov", "serve", "s", "--tftp-port", "69", "--no-tftp"]).is_err());
+    }
+
+    #[test]
+    fn discover_listeners_are_on_with_a_port_or_off() {
+        let o = discover(&[]).unwrap();
+        assert_eq!((o.pnp, o.mdns, o.sweep, o.dhcp), (Some(5060), Some(5353), None, false));
+        let o = discover(&["--no-pnp", "--mdns-port", "5354", "--sweep", "--sweep-rate", "20"]).unwrap();
+        assert_eq!((o.pnp, o.mdns, o.sweep), (None, Some(5354), Some(20)));
+        assert_eq!(discover(&["--no-mdns"]).unwrap().mdns, None);
+        assert_eq!(
+            discover(&["--pnp-port", "5353"]),
+            Err(ArgsError::SamePort { first: "--pnp-port", second: "--mdns-port", transport: "UDP", port: 5353 })
+        );
+        assert!(discover(&["--pnp-port", "5353", "--no-mdns"]).is_ok());
+    }
+
+    #[test]
+    fn model_is_parsed_at_the_boundary() {
+        let cli = Cli::try_parse_from(["gsprov", "fetch", "--as", "000b82000001", "--model", "gxp2135", "tftp://h/f"])
+            .unwrap();
+        let Some(Command::Fetch(a)) = &cli.command else { panic!("not fetch") };
+        assert_eq!(a.model.as_ref().map(Model::as_str), Some("GXP2135"));
+        let e = Cli::try_parse_from(["gsprov", "fetch", "--as", "000b82000001", "--model", "GXP 2135!", "tftp://h/f"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--model") && e.contains("is not a model name"), "{e}");
+    }
 }

@@ -12,8 +12,8 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::catalog::{Catalog, ValueKind};
-use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeArgs, exit};
-use crate::cli::{DiscoverArgs, InterfacesArgs, ParamsArgs};
+use crate::cli::{ArgsError, DiscoverOptions, InterfacesArgs, ParamsArgs, PnpOptions};
+use crate::cli::{CheckArgs, DecodeArgs, FetchArgs, GenerateArgs, ImportArgs, NewArgs, ServeOptions, exit};
 use crate::event::{self, Event, ServeConfig, ServiceError};
 use crate::event::{DhcpConfig, DiscoveryConfig, MdnsConfig, PnpAnswer, PnpConfig, SweepConfig};
 use crate::formats::decode::{self, Decoded};
@@ -66,6 +66,8 @@ pub enum Error {
     DevicesFailed { what: &'static str, failed: usize, total: usize },
     #[error("{0}; nothing is served")]
     FirmwareExposed(String),
+    #[error(transparent)]
+    Args(#[from] ArgsError),
 }
 
 impl Error {
@@ -82,6 +84,7 @@ impl Error {
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
             Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
             Error::Target(_) | Error::DevicesFailed { .. } => exit::PROBLEMS,
+            Error::Args(_) => exit::USAGE,
         }
     }
 }
@@ -265,7 +268,7 @@ fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Outpu
 
 /// `gsprov serve`: starts the servers, prints one line (or JSON object) per
 /// request until `interrupt` receives, then stops and prints a status summary.
-pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
+pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
     let (site, output) = load_and_generate(&args.site, t)?;
     let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
     if let Some(problem) = storage::firmware_dir_problem(&args.site, &paths) {
@@ -275,27 +278,16 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
     if let Some(b) = args.bind {
         config.bind = b;
     }
-    for (port, off, slot) in [
-        (args.tftp_port, args.no_tftp, &mut config.tftp_port),
-        (args.http_port, args.no_http, &mut config.http_port),
-        (args.https_port, args.no_https, &mut config.https_port),
-    ] {
-        if let Some(p) = port {
-            *slot = Some(p);
-        }
-        if off {
-            *slot = None;
-        }
-    }
+    config.tftp_port = args.tftp.apply(config.tftp_port);
+    config.http_port = args.http.apply(config.http_port);
+    config.https_port = args.https.apply(config.https_port);
     if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
         return Err(Error::NothingToServe);
     }
-    if args.pnp {
-        config.pnp = Some(pnp_config(args, config.bind)?);
+    if let Some(pnp) = &args.pnp {
+        config.pnp = Some(pnp_config(pnp, config.bind)?);
     }
-    if args.syslog {
-        config.syslog = Some(args.syslog_port.unwrap_or(514));
-    }
+    config.syslog = args.syslog;
     let served = config.served.clone();
     let config_tftp = config.tftp_port.is_some();
     let firmware_dir = config.firmware_dir.clone();
@@ -397,7 +389,7 @@ pub fn serve(args: &ServeArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiv
 
 /// The PnP responder for `serve --pnp`: on `--interface`, else the interface
 /// holding the bind address, else the first that is not loopback.
-fn pnp_config(args: &ServeArgs, bind: std::net::IpAddr) -> Result<PnpConfig, Error> {
+fn pnp_config(args: &PnpOptions, bind: std::net::IpAddr) -> Result<PnpConfig, Error> {
     let all = interfaces::list()?;
     let bound = match bind {
         std::net::IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
@@ -417,13 +409,7 @@ fn pnp_config(args: &ServeArgs, bind: std::net::IpAddr) -> Result<PnpConfig, Err
             iface.ipv4, iface.name
         )));
     }
-    let mut p = PnpConfig::new(iface.ipv4);
-    if let Some(port) = args.pnp_port {
-        p.port = port;
-    }
-    p.answer = args.pnp_answer.into();
-    p.url = args.pnp_url.clone();
-    Ok(p)
+    Ok(PnpConfig { port: args.port, answer: args.answer, url: args.url.clone(), ..PnpConfig::new(iface.ipv4) })
 }
 
 fn url_of(protocol: Protocol, addr: std::net::SocketAddr, bind: std::net::IpAddr) -> String {
@@ -571,7 +557,7 @@ pub fn interfaces(args: &InterfacesArgs, t: &mut Term) -> Result<(), Error> {
 
 /// `gsprov discover`: listens (PnP, mDNS, neighbour table; a sweep and a DHCP
 /// preflight only when asked) for `--seconds`, then prints the merged list.
-pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
+pub fn discover(args: &DiscoverOptions, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
     let mut site = args.site.as_deref().map(storage::load_site).transpose()?;
     let all = interfaces::list()?;
     let iface = interfaces::choose(&all, args.interface.as_deref())?;
@@ -591,11 +577,9 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
     });
     let mut config = DiscoveryConfig::new(iface.clone());
     config.url = url.clone();
-    config.mdns = (!args.no_mdns).then(|| MdnsConfig { port: args.mdns_port, ..MdnsConfig::default() });
+    config.mdns = args.mdns.map(|port| MdnsConfig { port, ..MdnsConfig::default() });
     config.neighbours = Some(std::time::Duration::from_secs(2));
-    if args.sweep {
-        config.sweep = Some(SweepConfig { rate: args.sweep_rate, ..SweepConfig::of(&iface) });
-    }
+    config.sweep = args.sweep.map(|rate| SweepConfig { rate, ..SweepConfig::of(&iface) });
     if args.dhcp {
         config.dhcp = Some(DhcpConfig::default());
     }
@@ -606,8 +590,8 @@ pub fn discover(args: &DiscoverArgs, t: &mut Term, interrupt: &std::sync::mpsc::
     }
     let (mut sup, events) =
         Supervisor::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Sip, error })?;
-    if !args.no_pnp {
-        let pnp = PnpConfig { port: args.pnp_port, answer: PnpAnswer::Nobody, ..PnpConfig::new(iface.ipv4) };
+    if let Some(port) = args.pnp {
+        let pnp = PnpConfig { port, answer: PnpAnswer::Nobody, ..PnpConfig::new(iface.ipv4) };
         sup.start(ServeConfig::pnp_only(pnp));
     }
     sup.start_discovery(config);
@@ -818,19 +802,13 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
 pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
     let site = args.site.as_deref().map(storage::load_site).transpose()?;
     let model: crate::ids::Model = match (&args.model, site.as_ref().and_then(|s| s.device(args.mac))) {
-        (Some(m), _) => m.parse().map_err(|e: crate::ids::ModelError| Error::Undecodable {
-            path: "--model".into(),
-            message: e.to_string(),
-        })?,
+        (Some(m), _) => m.clone(),
         (None, Some(d)) => d.model.clone(),
-        (None, None) => "GXP2170".parse().map_err(|e: crate::ids::ModelError| Error::Undecodable {
-            path: "--model".into(),
-            message: e.to_string(),
-        })?,
+        (None, None) => "GXP2170".parse().expect("GXP2170 is a model name"),
     };
     let site_auth = site.as_ref().and_then(|s| s.serving.auth.clone());
     let credentials = match (&args.user, &args.http_password, site_auth) {
-        (Some(u), Some(p), _) => Some(crate::site::HttpAuth { username: u.clone(), password: p.clone() }),
+        (Some(u), Some(p), _) => Some(site::HttpAuth { username: u.clone(), password: p.clone() }),
         (_, _, Some(a)) => Some(a),
         _ => None,
     };

@@ -98,10 +98,17 @@ mod tests {
 
     #[test]
     fn the_default_folder_is_logs_in_the_data_folder() {
-        // Where a home exists (always in CI), the folder ends in .../gsprov.../logs.
-        if let Some(d) = dir(None) {
-            assert!(d.ends_with("logs"), "{}", d.display());
-            assert!(d.to_string_lossy().contains("gsprov"), "{}", d.display());
+        let d = dir(None).expect("a home folder (HOME, or the user's passwd entry) gives a data folder");
+        assert!(d.ends_with("logs"), "{}", d.display());
+        assert!(d.to_string_lossy().contains("gsprov"), "{}", d.display());
+        // On Linux, exactly the XDG data folder: $XDG_DATA_HOME (when absolute) or ~/.local/share.
+        #[cfg(target_os = "linux")]
+        {
+            let data = std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".local/share"));
+            assert_eq!(d, data.join("gsprov/logs"));
         }
     }
 

@@ -30,10 +30,14 @@ fn main() -> ExitCode {
             }) {
                 eprintln!("gsprov: cannot catch Ctrl-C ({e}); stop with kill -9");
             }
-            headless::serve(a, &mut term, &rx)
+            cli::ServeOptions::try_from(a)
+                .map_err(headless::Error::from)
+                .and_then(|o| headless::serve(&o, &mut term, &rx))
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
-        Some(Command::Discover(a)) => headless::discover(a, &mut term, &interrupt()),
+        Some(Command::Discover(a)) => cli::DiscoverOptions::try_from(a)
+            .map_err(headless::Error::from)
+            .and_then(|o| headless::discover(&o, &mut term, &interrupt())),
         Some(Command::Interfaces(a)) => headless::interfaces(a, &mut term),
         Some(Command::Params(a)) => headless::params(a, &mut term),
         Some(Command::Notify(a)) => headless::notify(a, &mut term),
@@ -45,6 +49,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
+        // The reader stopped reading (`gsprov check SITE | head -1`): it has what it wanted,
+        // so this is no failure and there is nothing to say (ripgrep's rule).
+        Err(headless::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("gsprov: {e}");
             ExitCode::from(e.exit_code())

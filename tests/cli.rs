@@ -211,10 +211,16 @@ fn malformed_site_and_garbage_files_give_clear_errors() {
     let demo_text = std::fs::read_to_string(demo()).unwrap();
     let cut = demo_text.find("[[devices]]").unwrap() + 15;
     std::fs::write(&truncated, &demo_text[..cut]).unwrap();
+    // An output folder that can never be made, even as root (permission bits do not stop
+    // root; a path under a regular file does): generating before the parse fails would
+    // give exit 3 (cannot write), not 4 (malformed).
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let never = blocker.join("tree");
     for cmd in ["check", "generate"] {
         let mut args = vec![cmd, truncated.to_str().unwrap()];
         if cmd == "generate" {
-            args.extend(["--out", "/nonexistent-never-written"]);
+            args.extend(["--out", never.to_str().unwrap()]);
         }
         let o = gsprov(&args);
         assert_eq!(o.status.code(), Some(4), "{cmd}: {}", text(&o.stderr));
@@ -222,6 +228,7 @@ fn malformed_site_and_garbage_files_give_clear_errors() {
         assert!(err.contains("t.gsprov.toml:"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder", "the blocking file is untouched");
     let garbage = dir.path().join("g.gsprov.toml");
     std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let o = gsprov(&["check", garbage.to_str().unwrap()]);
@@ -284,6 +291,87 @@ fn fixture_vectors_pass_the_gscfg_selftest() {
     let passed = |check: &str| out.lines().filter(|l| l.starts_with("ok ") && l.ends_with(check)).count();
     assert_eq!(passed("re-encodes byte-identically"), 6, "{out}");
     assert_eq!(passed("decrypts to its plaintext"), 4, "{out}");
+}
+
+/// Runs gsprov with stdout a pipe whose reading end is already closed, as `| head -1`
+/// leaves it once head has its line: every write gets EPIPE, deterministically.
+fn gsprov_into_a_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(args)
+        .env("GSPROV_LOG_DIR", "")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run gsprov")
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A site whose check prints a line to stdout (a warning) and exits 0 when it can.
+    let site = dir.path().join("w.gsprov.toml");
+    std::fs::write(&site, "[[devices]]\nmac = \"001122334455\"\nmodel = \"GXP2170\"\n").unwrap();
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("not a Grandstream OUI"), "check writes to stdout: {}", text(&o.stdout));
+
+    let vector = vectors().join("binary/v1_basic.bin");
+    for args in [
+        vec!["check", site.to_str().unwrap()],
+        vec!["decode", vector.to_str().unwrap()],
+        vec!["completions", "bash"],
+        vec!["manpage"],
+    ] {
+        let o = gsprov_into_a_closed_pipe(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        assert!(!text(&o.stderr).contains("cannot write"), "{args:?} says nothing of it: {}", text(&o.stderr));
+    }
+    // Any other failure to write the output is still one (exit 3, and why).
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full (Linux)");
+    let o = Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(["decode", vector.to_str().unwrap()])
+        .env("GSPROV_LOG_DIR", "")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("cannot write to the terminal: No space left on device"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn flags_that_do_not_fit_together_are_a_usage_error() {
+    // Two servers on one port: refused before the site is read or anything binds (it once
+    // said the port was "in use by another program": gsprov's own other server).
+    let o = gsprov(&[
+        "serve",
+        demo().to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--http-port",
+        "5997",
+        "--https-port",
+        "5997",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--http-port and --https-port both ask for TCP port 5997: give each its own port"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).is_empty(), "nothing started: {}", text(&o.stdout));
+    let o = gsprov(&["discover", "--seconds", "1", "--pnp-port", "5354", "--mdns-port", "5354"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("both ask for UDP port 5354"), "{}", text(&o.stderr));
+    // --model is a model name, checked where it is typed.
+    let o = gsprov(&["fetch", "--as", "000b82000001", "--model", "GXP 2135!", "tftp://127.0.0.1:9/cfg.xml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--model") && text(&o.stderr).contains("is not a model name"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

@@ -63,14 +63,17 @@ impl Serve {
             .unwrap();
         let out = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                let v = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l}: {e}"));
-                if tx.send(v).is_err() {
-                    break;
+        std::thread::Builder::new()
+            .name("serve stdout".into())
+            .spawn(move || {
+                for l in BufReader::new(out).lines().map_while(Result::ok) {
+                    let v = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l}: {e}"));
+                    if tx.send(v).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            })
+            .unwrap();
         Serve { child, lines, seen: Vec::new() }
     }
 
@@ -105,6 +108,10 @@ impl Drop for Serve {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
             }
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "polling a child process towards a deadline: try_wait has no timeout"
+            )]
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
@@ -402,6 +409,10 @@ fn wait_udp_listener(ip: &str, port: u16, child: &mut Child) {
             panic!("sipp exited before listening: {st:?}");
         }
         assert!(Instant::now() < end, "sipp never listened on {ip}:{port}");
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "polling sipp (its socket table, its exit) towards a deadline: neither has a blocking wait with a timeout"
+        )]
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -416,6 +427,10 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
             let _ = child.kill();
             panic!("sipp did not finish");
         }
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "polling sipp (its socket table, its exit) towards a deadline: neither has a blocking wait with a timeout"
+        )]
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -31,6 +31,10 @@ use gsprov::serving::{Interruption, Outcome, Protocol, Refusal, RequestRecord};
 use gsprov::site::{Account, Device, Site};
 
 const WAIT: Duration = Duration::from_secs(20);
+/// Upper bound for stopping servers or discovery in a test. Their own budgets are under a
+/// second by design; a loaded 2-core machine can add seconds of scheduling, so the tests
+/// allow 10x that, which still catches a stop that hangs on its tasks or the mDNS daemon.
+const STOP_BOUND: Duration = Duration::from_secs(10);
 /// The GRP2612W's MAC in the captured SUBSCRIBE (spec §5.2).
 const PHONE_MAC: &str = "c074ad112233";
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 1, 75);
@@ -293,7 +297,7 @@ fn pnp_answers_the_grp2612w_subscribe_and_the_phone_fetches_its_config() {
     // Whatever starts must stop: the PnP port is free again at once.
     let t0 = Instant::now();
     run.sup.stop();
-    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
     run.wait("SIP stopped", |e| matches!(e, Event::Stopped { protocol: Protocol::Sip }).then_some(()));
     drop(UdpSocket::bind("0.0.0.0:5060").expect("port 5060 free after stop"));
 }
@@ -466,7 +470,7 @@ fn mdns_finds_an_announced_grandstream_service_with_model_and_mac() {
 
     let t0 = Instant::now();
     run.sup.stop_discovery();
-    assert!(t0.elapsed() < Duration::from_secs(1), "stop took {:?}", t0.elapsed());
+    assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
     run.wait("mDNS stopped", |e| {
         matches!(e, Event::Discovery(DiscoveryEvent::Stopped { task: DiscoveryTask::Mdns })).then_some(())
     });
@@ -542,13 +546,16 @@ fn dhcp_preflight_reads_option_66_from_dnsmasq() {
     let dnsmasq = peer.start(c);
     let (tx, ready) = std::sync::mpsc::channel();
     let err = dnsmasq.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if line.contains("DHCP, sockets bound") || line.contains("DHCP, IP range") {
-                let _ = tx.send(());
+    std::thread::Builder::new()
+        .name("dnsmasq stderr".into())
+        .spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.contains("DHCP, sockets bound") || line.contains("DHCP, IP range") {
+                    let _ = tx.send(());
+                }
             }
-        }
-    });
+        })
+        .unwrap();
     ready.recv_timeout(WAIT).expect("dnsmasq is ready");
 
     let mut run = Run::new();
@@ -619,17 +626,20 @@ fn discover_lists_devices_and_sends_nothing_beyond_the_chosen_interface() {
     // (mDNS off here: see the end of the test.)
     let (tx, listening) = std::sync::mpsc::channel();
     let err = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if line.starts_with("PnP responder: listening") {
-                let _ = tx.send(());
+    let stderr = std::thread::Builder::new()
+        .name("discover stderr".into())
+        .spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if line.starts_with("PnP responder: listening") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
             }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
+            all
+        })
+        .unwrap();
     listening.recv_timeout(WAIT).expect("discover listens for PnP");
     let phone = Phone::new();
     phone.multicast(&subscribe(phone.addr(), "boot-1", PHONE_MAC, "Grandstream"), 5060);

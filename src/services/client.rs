@@ -318,15 +318,12 @@ fn http_get(u: &Url, addr: SocketAddr, opts: &FetchOptions) -> Result<Fetched, F
     }
 }
 
-/// One request on a fresh connection. The outer `Result` is a transport
-/// failure; the inner one the server's answer.
-#[allow(clippy::type_complexity)]
-fn http_once(
-    u: &Url,
-    addr: SocketAddr,
-    opts: &FetchOptions,
-    authorization: Option<&str>,
-) -> Result<Result<Fetched, FetchError>, FetchError> {
+/// What one HTTP exchange gives: the outer `Result` is a transport failure, the
+/// inner one the server's answer (a 401 that [`http_get`] may answer with credentials).
+type Exchanged = Result<Result<Fetched, FetchError>, FetchError>;
+
+/// One request on a fresh connection.
+fn http_once(u: &Url, addr: SocketAddr, opts: &FetchOptions, authorization: Option<&str>) -> Exchanged {
     let tcp = TcpStream::connect_timeout(&addr, opts.timeout)
         .map_err(|e| FetchError::Connect { addr, reason: e.to_string() })?;
     let _ = tcp.set_read_timeout(Some(opts.timeout));
@@ -376,13 +373,7 @@ fn http_once(
     }
 }
 
-#[allow(clippy::type_complexity)]
-fn exchange<S: Read + Write>(
-    s: &mut S,
-    req: &str,
-    addr: SocketAddr,
-    opts: &FetchOptions,
-) -> Result<Result<Fetched, FetchError>, FetchError> {
+fn exchange<S: Read + Write>(s: &mut S, req: &str, addr: SocketAddr, opts: &FetchOptions) -> Exchanged {
     let io_err = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             FetchError::Timeout { addr, secs: opts.timeout.as_secs() }

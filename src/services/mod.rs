@@ -587,7 +587,10 @@ impl Drop for Supervisor {
 
 /// Reads the neighbour table every `every` (and when `reread` is notified)
 /// and reports each new Grandstream (IP, MAC) pair.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a spawned task owns its world, each piece injected by the caller (STYLE.md rule 6)"
+)]
 async fn neighbour_poll(
     done: tokio::sync::mpsc::Sender<()>,
     table: Arc<dyn neighbours::NeighbourTable>,
@@ -660,6 +663,10 @@ fn start_journal(path: &std::path::Path) -> Result<(mpsc::Sender<String>, Journa
                 // Let a burst gather, then write it at once. While this thread
                 // sleeps instead of waiting in `recv`, a sender does not have
                 // to wake it: under load that wake was a syscall per request.
+                #[expect(
+                    clippy::disallowed_methods,
+                    reason = "not synchronisation: a pause that lets a burst of lines gather (see above)"
+                )]
                 std::thread::sleep(JOURNAL_GATHER);
                 while let Ok(line) = rx.try_recv() {
                     write(&mut log, &line);

@@ -406,6 +406,10 @@ pub fn send_all(
                 in_flight -= 1;
             }
             if let Some(at) = last_start {
+                #[expect(
+                    clippy::disallowed_methods,
+                    reason = "not synchronisation: the pace between two NOTIFYs is the rate limit itself"
+                )]
                 std::thread::sleep(pace.interval.saturating_sub(at.elapsed()));
             }
             last_start = Some(Instant::now());

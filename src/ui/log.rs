@@ -195,7 +195,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
 }
 
 /// Requests per 10 seconds over the last 10 minutes before the newest, served and missed.
-fn buckets(log: &[crate::serving::RequestRecord]) -> Buckets {
+fn buckets(log: &[RequestRecord]) -> Buckets {
     let mut served = [0u32; 60];
     let mut missed = [0u32; 60];
     let Some(last) = log.last() else { return (served, missed) };

@@ -7,7 +7,7 @@
 //!
 //! It binds only the address it is given (127.0.0.x, or an address inside a
 //! test's own network namespace). Its threads end when it is dropped.
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code, reason = "each test binary uses part of it (allow, not expect: some use all of it)")]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -125,11 +125,17 @@ impl Device {
         let cfg = Arc::new(cfg);
         let t1 = {
             let (cfg, tx, stop) = (cfg.clone(), tx.clone(), stop.clone());
-            std::thread::spawn(move || sip_loop(&sip, &cfg, &tx, &stop))
+            std::thread::Builder::new()
+                .name("device sip".into())
+                .spawn(move || sip_loop(&sip, &cfg, &tx, &stop))
+                .unwrap()
         };
         let t2 = {
             let (cfg, stop) = (cfg.clone(), stop.clone());
-            std::thread::spawn(move || http_loop(&http, &cfg, &tx, &stop))
+            std::thread::Builder::new()
+                .name("device http".into())
+                .spawn(move || http_loop(&http, &cfg, &tx, &stop))
+                .unwrap()
         };
         Device { sip: sip_addr, http: http_addr, seen, log: Vec::new(), stop, threads: vec![t1, t2] }
     }
@@ -283,6 +289,10 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
     let sessions: Mutex<bool> = Mutex::new(false);
     while !stop.load(Ordering::SeqCst) {
         let Ok((mut s, _)) = listener.accept() else {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a non-blocking accept polled with the stop flag: the simulated device has no async runtime"
+            )]
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };

@@ -2,7 +2,7 @@
 //! [`enter`] runs a test again inside a fresh user+network namespace (only a
 //! loopback, no route out), [`Peer`] makes a second namespace joined by a veth
 //! pair in 10.77.0.0/24. See tests/discovery.rs for the rules.
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code, reason = "each test binary uses part of it (allow, not expect: some use all of it)")]
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
@@ -55,13 +55,16 @@ pub fn enter(name: &str) -> Option<()> {
     let pid = child.id();
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        let mut e = String::new();
-        let _ = err.read_to_string(&mut e);
-        let _ = tx.send(text + &e);
-    });
+    std::thread::Builder::new()
+        .name("child output".into())
+        .spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            let mut e = String::new();
+            let _ = err.read_to_string(&mut e);
+            let _ = tx.send(text + &e);
+        })
+        .unwrap();
     let output = match rx.recv_timeout(Duration::from_secs(120)) {
         Ok(o) => o,
         Err(_) => {
