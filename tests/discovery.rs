@@ -321,6 +321,7 @@ fn pnp_survives_a_subscribe_flood_and_never_notifies_a_third_address() {
             .unwrap();
         if i % 200 == 199 {
             // Let the responder keep up (loopback drops what a full socket buffer cannot hold).
+            #[expect(clippy::disallowed_methods, reason = "pacing a flood, not synchronising")]
             std::thread::sleep(Duration::from_millis(5));
         }
     }

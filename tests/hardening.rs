@@ -5,6 +5,11 @@
 //! Network rule: only loopback (127.0.0.0/8) is bound or addressed; every
 //! flood is bounded in count and time, and every server started here is
 //! stopped (the binary by SIGINT or kill, the supervisor on drop).
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the floods pace themselves with short sleeps and run plain client threads that end with the test"
+)]
+#![expect(unsafe_code, reason = "setrlimit in pre_exec and geteuid have no safe wrapper in std")]
 
 mod support;
 
@@ -302,7 +307,6 @@ fn a_password_in_a_shared_layer_is_warned_by_generate_and_serve() {
     assert!(found, "serve warns on stderr");
 }
 
-#[expect(dead_code, reason = "helpers for the hardening tests of issue 11 still to come")]
 fn tftp_first_reply(
     server: SocketAddr,
     name: &str,
@@ -324,7 +328,6 @@ fn tftp_first_reply(
     }
 }
 
-#[expect(dead_code, reason = "helpers for the hardening tests of issue 11 still to come")]
 fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
@@ -738,6 +741,7 @@ fn saves_and_regenerations_keep_mode_and_group_and_stale_temp_folders_are_cleane
     let dir = tempfile::tempdir().unwrap();
     let site = demo_into(dir.path(), "");
     // A group every system has that the test may give files to (root may give any).
+    // SAFETY: geteuid and getegid only read the process's credentials.
     let gid = if unsafe { libc::geteuid() } == 0 { 65534 } else { unsafe { libc::getegid() } };
     std::os::unix::fs::chown(&site, None, Some(gid)).unwrap();
     std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -784,6 +788,7 @@ fn generate_works_in_a_writable_folder_whose_parent_is_not() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("stale-from-before.xml"), "x").unwrap();
     std::fs::write(out.join(".gsprov-export"), "x").unwrap();
+    // SAFETY: geteuid only reads the process's credentials.
     let root = unsafe { libc::geteuid() } == 0;
     let mut c = if root {
         // Root ignores permissions: run as nobody, who owns only the output folder.

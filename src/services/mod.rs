@@ -1020,6 +1020,7 @@ pub(crate) fn connection_cap(open_files: u64) -> usize {
 /// Raises the soft open-file limit to the hard limit (a process starts with
 /// 1024 on most Linux systems; every connection and transfer needs one or
 /// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
+#[expect(unsafe_code, reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct")]
 pub fn raise_open_file_limit() -> u64 {
     #[cfg(unix)]
     {
@@ -1038,7 +1039,10 @@ pub fn raise_open_file_limit() -> u64 {
             }
         }
         // rlim_t is u64 on Linux and macOS; the conversion is for the others.
-        #[allow(clippy::useless_conversion)]
+        #[cfg_attr(
+            any(target_os = "linux", target_os = "macos"),
+            expect(clippy::useless_conversion, reason = "rlim_t is u64 here, not on every unix")
+        )]
         u64::from(lim.rlim_cur)
     }
     #[cfg(not(unix))]
