@@ -127,7 +127,7 @@ fn csv_import_with_a_bad_row_changes_nothing_until_fixed() {
     assert!(!h.state().doc.dirty());
 
     set_text(&mut h, "CSV text", &bad.replace("000b82c0ff,", "000b82c0ff01,"));
-    h.get_by_label_contains("Ready: 2 new device(s), 0 updated.");
+    h.get_by_label_contains("Ready: 2 new device(s), 0 updated, 0 unchanged.");
     h.get_by_label("Apply import").click();
     h.run_ok();
     let site = &h.state().doc.site;
@@ -158,6 +158,59 @@ fn save_and_reopen_keeps_the_edit() {
     wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()) && !a.doc.site.devices.is_empty());
     assert_eq!(h.state().doc.site.defaults.get("P30"), Some("ntp.saved.example"));
     assert_eq!(h.state().state.recent.first(), Some(&path));
+}
+
+/// Issue 10: with no file dialog (no portal, no zenity) "Save" on a new site
+/// asked for nothing and did nothing. Now the app asks for the path itself.
+#[test]
+fn a_new_site_is_saved_through_the_typed_path_when_no_dialog_can_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = app();
+    h.state_mut().rt.typed_paths = true;
+    h.state_mut().state.last_dir = Some(dir.path().to_path_buf());
+    h.state_mut().doc.edit(|site| site.name = "Typed path site".into());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run_ok();
+    h.get_by_label_contains("No file dialog:");
+    h.get_by_label("Type where to save the site (a .toml file):");
+    let path = dir.path().join("typed.gsprov.toml");
+    set_text(&mut h, "Path", path.to_str().unwrap());
+    h.get_by_label("OK").click();
+    wait_for(&mut h, "the save", |a| !a.doc.dirty());
+    h.get_by_label_contains("Saved");
+    assert_eq!(h.state().doc.path.as_deref(), Some(path.as_path()));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("Typed path site"), "{text}");
+
+    // The next prompt starts in that folder; a CSV typed in is read and previewed.
+    let csv = dir.path().join("eu.csv");
+    std::fs::write(&csv, b"MAC;Model;Label;Password\n000b82c0ffee;GXP2170;Caf\xe9;s3cret-pw\n").unwrap();
+    h.get_by_label("Import CSV…").click();
+    h.run_ok();
+    h.get_by_label("Load file…").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.path_prompt.as_ref().map(|p| p.text.clone()), Some(dir.path().display().to_string()));
+    set_text(&mut h, "Path", csv.to_str().unwrap());
+    h.get_by_label("OK").click();
+    wait_for(&mut h, "the CSV", |a| a.rt.import.source.is_some());
+    h.get_by_label_contains("it was read as windows-1252");
+    h.get_by_label_contains("Ready: 1 new device(s), 0 updated, 0 unchanged.");
+    // The preview is a table split at ';', the accented label decoded, the password masked.
+    h.get_by_label("Café");
+    h.get_by_label("Password");
+    assert!(h.query_by_label("s3cret-pw").is_none(), "the preview masks passwords");
+    h.state_mut().rt.show_secrets = true;
+    h.run_ok();
+    h.get_by_label("s3cret-pw");
+}
+
+#[test]
+fn an_empty_import_window_says_what_to_do_not_an_error() {
+    let mut h = app();
+    h.get_by_label("Import CSV…").click();
+    h.run_ok();
+    h.get_by_label_contains("Paste CSV text on the left or load a file");
+    assert!(h.query_by_label_contains("no header row").is_none());
 }
 
 #[test]
