@@ -325,3 +325,47 @@ fn provisioning_settings_rename_the_served_files() {
     h.get_by_label_contains("gs_cfg000b82a1b201 (");
     h.get_by_label_contains("[encrypted] gs_cfg000b82a1b201.xml");
 }
+
+/// Issue 10: with "Follow new requests" on, the Live log asked for a new
+/// frame every frame while nothing happened (about 140% CPU). An idle app
+/// must stop asking in every view: the harness settles within its step limit.
+#[test]
+fn an_idle_app_asks_for_no_frames_in_any_view() {
+    let mut h = app();
+    {
+        let app = h.state_mut();
+        for i in 0..300u64 {
+            let record = gsprov::serving::RequestRecord {
+                id: i,
+                time: std::time::SystemTime::now(),
+                client: std::net::SocketAddr::from(([127, 0, 0, 2], 5060)),
+                protocol: gsprov::serving::Protocol::Http,
+                method: "GET".into(),
+                path: format!("/cfg000b82a1b2{:02x}.xml", i % 256),
+                user_agent: None,
+                model: None,
+                firmware: None,
+                mac: None,
+                file: None,
+                kind: None,
+                outcome: gsprov::serving::Outcome::Served,
+                status: gsprov::serving::Wire::Http(200),
+                bytes: 10,
+                size: Some(10),
+                duration: Duration::from_millis(1),
+                explanation: "served".into(),
+            };
+            app.rt.serving.status.apply(&record);
+            app.rt.serving.log.push(record);
+        }
+        app.rt.serving.log_generation += 1;
+    }
+    for view in [View::Devices, View::Parameters, View::Files, View::Server, View::Log, View::Status] {
+        h.state_mut().state.view = view;
+        // Switching views may animate for a few frames; then it must stop.
+        h.run_ok();
+        let steps = h.try_run();
+        assert!(matches!(steps, Ok(n) if n <= 1), "{view:?} keeps asking for frames while idle: {steps:?}");
+        assert!(h.state().rt.log.follow, "following the tail is on, as by default");
+    }
+}

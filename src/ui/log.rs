@@ -26,13 +26,25 @@ pub struct LogUi {
     cache: Option<(u64, String, Vec<usize>)>,
     /// (log generation, served and missed per 10 s bucket) for the chart.
     buckets: Option<(u64, Buckets)>,
+    /// How many rows the table was last scrolled to show: it scrolls again
+    /// only when rows arrive (a scroll every frame is an animation that never
+    /// ends, so an idle window repainted without end).
+    scrolled_to: Option<usize>,
 }
 
 type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
-        LogUi { follow: true, device: String::new(), protocols: [true; 5], show: Show::All, cache: None, buckets: None }
+        LogUi {
+            follow: true,
+            device: String::new(),
+            protocols: [true; 5],
+            show: Show::All,
+            cache: None,
+            buckets: None,
+            scrolled_to: None,
+        }
     }
 }
 
@@ -132,8 +144,11 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         .column(Column::initial(100.0))
         .column(Column::initial(70.0))
         .column(Column::remainder().clip(true));
-    if st.follow && !rows.is_empty() {
+    if !st.follow {
+        st.scrolled_to = None;
+    } else if !rows.is_empty() && st.scrolled_to != Some(rows.len()) {
         table = table.scroll_to_row(rows.len() - 1, Some(egui::Align::BOTTOM));
+        st.scrolled_to = Some(rows.len());
     }
     table
         .header(text_h + 2.0, |mut h| {
