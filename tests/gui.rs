@@ -369,3 +369,64 @@ fn an_idle_app_asks_for_no_frames_in_any_view() {
         assert!(h.state().rt.log.follow, "following the tail is on, as by default");
     }
 }
+
+/// Issue 10: the explanation was the last column, cut off at 1200 px with no
+/// way to read it but a tooltip. Clicking a row opens a details pane with the
+/// whole explanation, the request and the chain of files that device asked for.
+#[test]
+fn a_live_log_row_opens_its_details_with_the_device_chain() {
+    let mut h = app();
+    let mac: gsprov::ids::Mac = "000b82a1b201".parse().unwrap();
+    let long = format!("not found: {} ", "a long explanation that does not fit in any column ".repeat(6));
+    {
+        let app = h.state_mut();
+        for (i, (path, served)) in
+            [("/cfg000b82a1b201", true), ("/cfg000b82a1b201.xml", true), ("/gxp2170fw.bin", false)].iter().enumerate()
+        {
+            let record = gsprov::serving::RequestRecord {
+                id: i as u64,
+                time: std::time::SystemTime::now(),
+                client: std::net::SocketAddr::from(([127, 0, 0, 2], 5060)),
+                protocol: gsprov::serving::Protocol::Http,
+                method: "GET".into(),
+                path: path.to_string(),
+                user_agent: Some("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201".into()),
+                model: Some("GXP2170".parse().unwrap()),
+                firmware: Some("1.0.11.3".into()),
+                mac: Some(mac),
+                file: None,
+                kind: None,
+                outcome: if *served {
+                    gsprov::serving::Outcome::Served
+                } else {
+                    gsprov::serving::Outcome::Refused { reason: gsprov::serving::Refusal::NotFound, expected: true }
+                },
+                status: gsprov::serving::Wire::Http(if *served { 200 } else { 404 }),
+                bytes: 10,
+                size: Some(10),
+                duration: Duration::from_millis(1),
+                explanation: if *served { "served".into() } else { long.clone() },
+            };
+            app.rt.serving.log.push(record);
+        }
+        app.rt.serving.log_generation += 1;
+        app.state.view = View::Log;
+    }
+    h.run_ok();
+    assert!(h.query_by_label("Request details").is_none());
+    h.get_by_label("/gxp2170fw.bin").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.log.selected, Some(2), "the click selects the row");
+    h.get_by_label("Request details");
+    // The whole explanation, once in the pane (the cell is cut and has no tooltip).
+    assert!(h.get_all_by_label(long.as_str()).count() >= 1);
+    h.get_by_label("HTTP 404");
+    h.get_by_label("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201");
+    h.get_by_label("Everything 00:0B:82:A1:B2:01 asked for (3)");
+    h.get_by_label("HTTP /cfg000b82a1b201.xml");
+    let b = h.get_by_label("Close details");
+    b.click();
+    h.run_ok();
+    assert_eq!(h.state().rt.log.selected, None);
+    assert!(h.query_by_label("Request details").is_none());
+}
