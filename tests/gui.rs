@@ -246,10 +246,20 @@ fn files_view_shows_what_the_device_gets() {
     // The binary bootstrap first, as the device asks for it: checksum and the XML password's key.
     h.get_by_label_contains("checksum");
     h.get_by_label_contains("P1359 = ••••••••");
+    // Issue 10: the hex dump's ASCII column beside it showed P1359=demo-xml-secret.
+    assert!(h.query_by_label_contains("demo-xml-secret").is_none(), "the hex dump masks the XML password");
+    h.get_by_label_contains("2a 2a 2a 2a 2a 2a 2a 2a"); // masked bytes in the hex column too
     h.get_by_label_contains("[encrypted] cfg000b82a1b201.xml").click();
     h.run_ok();
     h.get_by_label_contains("AES-256-CBC encrypted");
     h.get_by_label_contains("<P35>201</P35>");
+    // The XML preview showed the admin and SIP passwords in clear.
+    assert!(h.query_by_label_contains("demo-sip-201").is_none(), "SIP password masked");
+    assert!(h.query_by_label_contains("demo-admin-201").is_none(), "admin password masked");
+    // One switch shows them, for the technician who needs to read them.
+    h.state_mut().rt.show_secrets = true;
+    h.run_ok();
+    h.get_by_label_contains("demo-sip-201");
 }
 
 #[test]
@@ -326,6 +336,15 @@ fn provisioning_settings_rename_the_served_files() {
     h.run_ok();
     set_text(&mut h, "Config file prefix (P234)", "gs_");
     assert_eq!(h.state().doc.site.provisioning.prefix, "gs_");
+    // One field per value (issue 10): the catalog rows below showed P234 and
+    // P1359 a second time, "not set", while the block above had them set.
+    for pid in ["P234", "P1359"] {
+        set_text(&mut h, "Find parameter:", pid);
+        let catalog_rows = h.query_all_by_label_contains(&format!("·  {pid}")).count();
+        assert_eq!(catalog_rows, 0, "{pid} appears once, in the provisioning block");
+    }
+    h.get_by_label("XML password (P1359)");
+    set_text(&mut h, "Find parameter:", "");
     h.state_mut().rt.focus = Some("000b82a1b201".parse().unwrap());
     h.get_by_label("Files").click();
     h.run_ok();

@@ -69,6 +69,7 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         st.cache = Some((doc.revision(), mac, previews(&doc.site, mac)));
     }
     let Some((_, _, result)) = &st.cache else { return None };
+    let secrets = if rt.show_secrets { Vec::new() } else { site_secrets(&doc.site) };
     let device = doc.site.device(mac);
     ui.heading(format!("Files for {} {}", mac.colon(), device.map(|d| d.label.as_str()).unwrap_or("")));
     ui.weak("The device asks for these in order; a 404 moves it to the next (cfg<mac>, cfg<mac>.xml, cfg<model>.xml, cfg.xml).");
@@ -96,11 +97,14 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         f.served_len,
         if f.encrypted { " · AES-256-CBC encrypted with the XML password (shown decrypted)" } else { "" }
     ));
+    // Secrets are masked in every column (hex, ASCII, decoded, XML) unless
+    // View > Show secrets is on: the bytes beside a masked value told it.
+    let shown = mask(&f.plain, &secrets);
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match f.kind {
         FileKind::Binary => {
             ui.columns(2, |cols| {
                 cols[0].strong("Hex");
-                cols[0].monospace(hex_dump(&f.plain));
+                cols[0].monospace(hex_dump(&shown));
                 cols[1].strong("Decoded");
                 match binary::decode(&f.plain) {
                     Ok(d) => {
@@ -111,9 +115,10 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
                             if d.checksum_ok { "ok" } else { "BAD" }
                         ));
                         for (k, v) in d.params {
-                            let shown = if crate::catalog::Catalog::get()
-                                .lookup(&k.to_string())
-                                .is_some_and(|p| p.kind == crate::catalog::ValueKind::Password)
+                            let shown = if !rt.show_secrets
+                                && crate::catalog::Catalog::get()
+                                    .lookup(&k.to_string())
+                                    .is_some_and(|p| p.kind == crate::catalog::ValueKind::Password)
                             {
                                 "••••••••".to_string()
                             } else {
@@ -129,12 +134,51 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
             });
         }
         _ => {
-            let text = String::from_utf8_lossy(&f.plain);
+            let text = String::from_utf8_lossy(&shown);
             let theme = egui_extras::syntax_highlighting::CodeTheme::from_memory(ui.ctx(), ui.style());
             egui_extras::syntax_highlighting::code_view_ui(ui, &theme, &text, "xml");
         }
     });
     None
+}
+
+/// Every secret the site holds (password settings at every level, account
+/// passwords, the XML and HTTP passwords), longest first so a secret that
+/// contains another is masked whole. Values under 3 characters are left: they
+/// would mask unrelated text and are no secret worth the name.
+fn site_secrets(site: &Site) -> Vec<String> {
+    let cat = crate::catalog::Catalog::get();
+    let is_secret = |k: &str| cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
+    let layers =
+        std::iter::once(&site.defaults).chain(site.models.values()).chain(site.devices.iter().map(|d| &d.values));
+    let mut out: Vec<String> = layers
+        .flat_map(|v| v.0.iter().filter(|(k, _)| is_secret(k)).map(|(_, v)| v.clone()))
+        .chain(site.devices.iter().flat_map(|d| d.accounts.iter().map(|a| a.password.clone())))
+        .chain([site.provisioning.xml_password.clone()])
+        .chain(site.serving.auth.iter().map(|a| a.password.clone()))
+        .filter(|s| s.chars().count() >= 3)
+        .collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+/// `bytes` with every occurrence of a secret (as is, and XML-escaped)
+/// replaced by as many `*`, so offsets and the hex layout stay the same.
+fn mask(bytes: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for s in secrets {
+        let escaped = s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        for needle in [s.as_bytes(), escaped.as_bytes()] {
+            let mut i = 0;
+            while let Some(at) = out[i..].windows(needle.len()).position(|w| w == needle) {
+                let start = i + at;
+                out[start..start + needle.len()].fill(b'*');
+                i = start + needle.len();
+            }
+        }
+    }
+    out
 }
 
 fn hex_dump(bytes: &[u8]) -> String {

@@ -391,6 +391,11 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
         if p.id.is_none() && p.alias.is_none() {
             continue;
         }
+        // One field per value: these are the provisioning settings' own
+        // fields (they win over any value here, see `Site::check`).
+        if p.id.is_some_and(|id| SITE_WIDE.contains(&id.to_string().as_str())) {
+            continue;
+        }
         if model.as_ref().is_some_and(|m| !p.applies_to(m)) || !matches_find(p, st.find.trim()) {
             continue;
         }
@@ -439,6 +444,10 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
         });
     }
 }
+
+/// Settings the "Site and provisioning settings" block edits for the whole
+/// site (file and firmware prefix/postfix, the XML password).
+const SITE_WIDE: [&str; 5] = ["P232", "P233", "P234", "P235", "P1359"];
 
 /// Width of the label column, so the editors and provenance stay on screen.
 const LABEL_WIDTH: f32 = 300.0;

@@ -251,6 +251,7 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
 }
 
 fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
+    let show_secrets = rt.show_secrets;
     if rt.serving.fetching {
         egui::Window::new("Fetch as this phone").collapsible(false).show(ctx, |ui| {
             ui.horizontal(|ui| {
@@ -274,7 +275,8 @@ fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
                     egui::Grid::new("fetched").striped(true).show(ui, |ui| {
                         let cat = crate::catalog::Catalog::get();
                         for (k, v) in &d.params {
-                            let secret = cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
+                            let secret = !show_secrets
+                                && cat.lookup(k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password);
                             ui.monospace(k);
                             ui.label(if secret && !v.is_empty() { "••••••••" } else { v });
                             ui.weak(cat.lookup(k).map(|p| p.short_label()).unwrap_or(""));
