@@ -967,9 +967,46 @@ pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> 
     Ok(())
 }
 
-/// `gsprov check-device SITE MAC...` (filled in by the device web-API step).
-pub fn check_device(_args: &crate::cli::CheckDeviceArgs, _t: &mut Term) -> Result<(), Error> {
-    Err(Error::Target("check-device: not built yet".into()))
+/// `gsprov check-device SITE MAC...`: asks each device's web API for its
+/// registration, firmware and a read-back of what was served; one line (or
+/// JSON object) per device as it ends.
+pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<(), Error> {
+    use crate::services::{notify, webapi};
+    let site = storage::load_site(&args.site)?;
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    if devices.len() > notify::MAX_TARGETS {
+        return Err(Error::Target(format!(
+            "{} devices at once; gsprov checks at most {} per command",
+            devices.len(),
+            notify::MAX_TARGETS
+        )));
+    }
+    let mut targets = Vec::new();
+    for (d, ip, port) in &devices {
+        if notify::allows_sip_reset(&site, d) {
+            writeln!(
+                t.err,
+                "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; set it to 0",
+                d.mac
+            )?;
+        }
+        targets.push(webapi::target(&site, d, *ip, *port));
+    }
+    let mut write_error = None;
+    let reports = webapi::check_all(&targets, std::time::Duration::from_secs(args.timeout), &mut |r| {
+        let line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
+        if let Err(e) = writeln!(t.out, "{line}").and_then(|()| t.out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(Error::Output(e));
+    }
+    let failed = reports.iter().filter(|r| !r.result.is_success()).count();
+    if failed > 0 {
+        return Err(Error::DevicesFailed { what: "served configuration", failed, total: reports.len() });
+    }
+    Ok(())
 }
 
 /// `gsprov params MODEL`: what the catalog knows for the model's family, as

@@ -336,10 +336,15 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                     .iter()
                     .enumerate()
                     .map(|(i, r)| {
+                        // Account 1's user ID is P35 when the device holds one.
+                        let sip_id = match cfg.values.get("P35") {
+                            Some(id) if i == 0 => id.clone(),
+                            _ => (200 + i + 1).to_string(),
+                        };
                         format!(
                             "{{\"id\": {}, \"sip_server\": \"pbx.example\", \"sip_id\": \"{}\", \"name\": \"a{}\", \"reg\": {}}}",
                             i + 1,
-                            200 + i + 1,
+                            sip_id,
                             i + 1,
                             u8::from(*r)
                         )
@@ -355,7 +360,7 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                 _ => (200, "{\"response\":\"error\", \"body\": \"unknown\"}".to_string(), None),
             },
             "/cgi-bin/dologin" if method == "POST" => {
-                if q.get("password") == Some(&cfg.passcode) {
+                if q.get("username").map(String::as_str) == Some("admin") && q.get("password") == Some(&cfg.passcode) {
                     *sessions.lock().unwrap() = true;
                     (
                         200,
