@@ -442,6 +442,13 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
             Event::WindowClosed { reason } => json!({"event": "window-closed", "reason": reason}),
             Event::Stopped { protocol } => json!({"event": "stopped", "protocol": protocol}),
             Event::Discovery(d) => discovery_json(d),
+            Event::Action(a) => {
+                let mut v = serde_json::to_value(a).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("event".into(), json!("action"));
+                }
+                v
+            }
             Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {
                 return Ok(());
             }
@@ -473,6 +480,7 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         Event::WindowClosed { reason } => writeln!(t.out, "serving window closed: {reason}")?,
         Event::Stopped { protocol } => writeln!(t.out, "{protocol} stopped")?,
         Event::Discovery(d) => writeln!(t.out, "{}", printable(&discovery_line(d)))?,
+        Event::Action(a) => writeln!(t.out, "{} {}: {}", a.mac, a.kind.describe(), printable(&a.result))?,
         Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
     }
     Ok(())

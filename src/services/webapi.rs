@@ -160,6 +160,31 @@ impl std::fmt::Display for Report {
     }
 }
 
+impl Report {
+    /// The record the status fold and the live log take (no credential in it).
+    pub fn record(&self, time: std::time::SystemTime) -> crate::serving::truth::ActionRecord {
+        use crate::serving::truth::{ActionKind, ActionRecord, CheckFacts};
+        let applied = match self.result {
+            Verdict::Applied => Some(true),
+            Verdict::Differs => Some(false),
+            _ => None,
+        };
+        ActionRecord {
+            mac: self.mac,
+            time,
+            kind: ActionKind::Check,
+            ok: self.result.is_success(),
+            result: format!("{} ({})", self.explanation, self.addr),
+            check: Some(CheckFacts {
+                accounts: self.accounts.clone(),
+                firmware: self.firmware.clone(),
+                applied,
+                differs: self.differs.clone(),
+            }),
+        }
+    }
+}
+
 /// A transport failure: ends the check.
 enum Transport {
     Silent(Duration),
