@@ -48,7 +48,13 @@ pub fn start(doc: &Doc, rt: &mut Runtime) {
     rt.serving.starting = Some(Instant::now());
     rt.serving.served_revision = Some(doc.revision);
     let pnp = if rt.serving.pnp { rt.server.advertise.trim().parse().ok() } else { None };
-    control.send(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy, pnp });
+    control.send(Request::Start {
+        site: Box::new(doc.site.clone()),
+        site_path: doc.path.clone(),
+        policy,
+        pnp,
+        syslog: rt.serving.syslog,
+    });
 }
 
 pub fn stop(rt: &mut Runtime) {
@@ -95,6 +101,26 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     });
                     ui.end_row();
                 }
+                let mut syslog_on = rt.serving.syslog.is_some();
+                if ui
+                    .checkbox(&mut syslog_on, "Syslog receiver")
+                    .on_hover_text("Hear the devices: their syslog lines in the live log, per device (UDP)")
+                    .changed()
+                {
+                    rt.serving.syslog = syslog_on.then_some(514);
+                }
+                if let Some(port) = &mut rt.serving.syslog {
+                    ui.horizontal(|ui| {
+                        let l = ui.label("syslog port");
+                        ui.add(egui::DragValue::new(port).range(0..=65535)).labelled_by(l.id);
+                        if *port == 514 {
+                            ui.weak("514 needs the same privilege as TFTP 69 (sudo or setcap)");
+                        }
+                    });
+                } else {
+                    ui.label("");
+                }
+                ui.end_row();
                 let l = ui.label("Firmware folder");
                 ui.horizontal(|ui| {
                     changed |= ui
@@ -158,6 +184,9 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 ui.label(format!("serving {files} files ({bytes} bytes)"));
             }
         });
+        if rt.serving.syslog.is_some() {
+            syslog_here_ui(ui, doc, rt);
+        }
         if let Some(e) = &rt.serving.start_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
@@ -300,4 +329,43 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         doc.revision += 1;
     }
     None
+}
+
+/// The syslog server and level the bring-up sets, for the devices to report here.
+pub const SYSLOG_LEVEL: &str = "2";
+
+/// "Point the devices' syslog here": sets the site defaults P207 (syslog
+/// server: this computer's advertised address and the receiver's port) and
+/// P208 (level 2, INFO in Grandstream's config templates), like any edit of
+/// the defaults (the parameters view shows them as set in the site defaults).
+fn syslog_here_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) {
+    let ip: Option<std::net::IpAddr> = rt.server.advertise.trim().parse().ok();
+    let port = rt.serving.syslog.unwrap_or(514);
+    let server = ip.map(|ip| if port == 514 { ip.to_string() } else { format!("{ip}:{port}") });
+    ui.horizontal(|ui| {
+        let already = server.as_deref().is_some_and(|s| doc.site.defaults.get("P207") == Some(s))
+            && doc.site.defaults.get("P208") == Some(SYSLOG_LEVEL);
+        let hint = match &server {
+            Some(s) => format!("Sets the site defaults P207 = {s} and P208 = {SYSLOG_LEVEL} (INFO); devices take them at their next fetch"),
+            None => "Set \"Address the devices reach this computer at\" below first".to_string(),
+        };
+        if ui
+            .add_enabled(server.is_some() && !already, egui::Button::new("Point the devices' syslog here (P207/P208)"))
+            .on_hover_text(hint)
+            .clicked()
+            && let Some(s) = &server
+        {
+            doc.site.defaults.set("P207", s);
+            doc.site.defaults.set("P208", SYSLOG_LEVEL);
+            doc.revision += 1;
+            rt.notice = Some((
+                format!("Site defaults: P207 = {s}, P208 = {SYSLOG_LEVEL}; re-provision the devices to apply"),
+                false,
+                Instant::now(),
+            ));
+        }
+        if already {
+            ui.weak("the site's defaults already point the devices' syslog here");
+        }
+    });
 }

@@ -186,6 +186,10 @@ impl Serving {
             }
             Reply::Interfaces(Ok(list)) => self.interfaces = list,
             Reply::Interfaces(Err(e)) => self.start_error = Some(format!("cannot list network interfaces: {e}")),
+            Reply::Action(a) => {
+                self.actions_pending = self.actions_pending.saturating_sub(1);
+                self.apply(Event::Action(a));
+            }
         }
     }
 }
