@@ -2,6 +2,8 @@
 //! are found by their labels, clicked and typed into; the assertions read the
 //! app's state and what it shows.
 
+mod device;
+
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -271,4 +273,96 @@ fn provisioning_settings_rename_the_served_files() {
     h.run_ok();
     h.get_by_label_contains("gs_cfg000b82a1b201 (");
     h.get_by_label_contains("[encrypted] gs_cfg000b82a1b201.xml");
+}
+
+/// A device's first request from its own loopback address (curl binds it), so
+/// the status board knows where it is.
+fn request_from(ip: &str, mac: &str, addr: std::net::SocketAddr) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", ip])
+        .args(["-A", &format!("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId {mac}")])
+        .arg(format!("http://{addr}/cfg{mac}.xml"))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
+    use device::{Config, Device, Seen};
+    let (a, b) = ("000b82a1b201", "000b82a1b202");
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let http = h.state().rt.serving.addresses()[0].1;
+    // Two simulated phones on their own loopback addresses: Reception challenges
+    // with its account 1 digest, Dr. Rivera accepts without; both fetch after a 200.
+    let url = Some(format!("http://{http}/"));
+    let mut da = Device::start(Config {
+        sip_auth: Some(("201".into(), "demo-sip-201".into())),
+        config_url: url.clone(),
+        model: "GXP2170".into(),
+        ..Config::new(a, "127.0.0.21")
+    });
+    let mut db = Device::start(Config { config_url: url, model: "GXP2135".into(), ..Config::new(b, "127.0.0.22") });
+    for (mac, dev) in [(a, &da), (b, &db)] {
+        let d = h.state_mut().doc.site.device_mut(mac.parse().unwrap()).unwrap();
+        d.values.set("P40", dev.sip.port().to_string());
+    }
+    h.state_mut().doc.revision += 1;
+    h.run_ok();
+    request_from("127.0.0.21", a, http);
+    request_from("127.0.0.22", b, http);
+    wait_for(&mut h, "both first requests", |app| app.rt.serving.log.len() >= 2);
+
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Reception").click();
+    h.run_ok();
+    h.get_by_label("Dr. Rivera").click();
+    h.run_ok();
+    h.get_by_label("2 selected");
+    h.get_by_label("Re-provision").click();
+    h.run_ok();
+    // The confirmation names both devices and where they are; nothing is sent yet.
+    h.get_by_label("Re-provision 2 device(s)?");
+    h.get_by_label_contains("00:0B:82:A1:B2:01  at 127.0.0.21");
+    h.get_by_label_contains("00:0B:82:A1:B2:02  at 127.0.0.22");
+    assert!(da.drain().is_empty() && db.drain().is_empty(), "nothing before Confirm");
+    h.get_by_label("Confirm").click();
+    h.run_ok();
+    h.get_by_label_contains("Re-provision: 2 NOTIFY(s), one every 200 ms");
+    wait_for(&mut h, "both results", |app| app.rt.serving.actions.len() == 2);
+
+    let wait = Duration::from_secs(10);
+    let n = da.wait("the authorised NOTIFY", wait, |s| matches!(s, Seen::Notify { authorized: true, .. }));
+    assert_eq!(n, Seen::Notify { event: "resync".into(), cseq: 2, authorized: true, has_authorization: true });
+    let n = db.wait("the NOTIFY", wait, |s| matches!(s, Seen::Notify { .. }));
+    assert_eq!(n, Seen::Notify { event: "resync".into(), cseq: 1, authorized: true, has_authorization: false });
+    da.wait("A's fetch", wait, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+    db.wait("B's fetch", wait, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+
+    let actions = h.state().rt.serving.actions.clone();
+    assert!(actions.iter().all(|r| r.ok), "{actions:#?}");
+    let ra = actions.iter().find(|r| r.mac.to_string() == a).unwrap();
+    assert!(ra.result.starts_with("accepted (200, digest answered with account 1's credentials)"), "{}", ra.result);
+    assert!(actions.iter().all(|r| !r.result.contains("demo-sip")), "no password in a result");
+    // The status board's last-action column, and the live log's action lines.
+    h.get_by_label_contains("re-provision: accepted (200, digest answered with account 1's credentials)");
+    let last = h.state().rt.serving.status.device(b.parse().unwrap()).unwrap().truth.last_action.clone().unwrap();
+    assert!(last.ok && last.result.starts_with("accepted (200)"), "{last:?}");
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label_contains(&format!("re-provision {a}: accepted (200, digest answered"));
+    h.get_by_label_contains(&format!(
+        "re-provision {b}: accepted (200); the device should fetch its configuration now"
+    ));
+    h.get_by_label_contains("Device actions: 2 done, 0 running or queued");
+    // The fetches the NOTIFYs caused are in the request log too.
+    wait_for(&mut h, "the two re-fetches", |app| app.rt.serving.log.len() >= 4);
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }

@@ -224,10 +224,10 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
         .column(Column::initial(200.0).clip(true))
+        .column(Column::initial(130.0))
         .column(Column::initial(80.0).clip(true))
         .column(Column::initial(120.0).clip(true))
-        .column(Column::initial(220.0).clip(true))
-        .column(Column::remainder().at_least(110.0))
+        .column(Column::remainder().at_least(160.0).clip(true))
         .header(text_h, |mut h| {
             for t in [
                 "Device",
@@ -237,10 +237,10 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 "IP",
                 "Firmware",
                 "Fetched",
+                "Self-test",
                 "Registered",
                 "Applied",
                 "Last action / syslog",
-                "Self-test",
             ] {
                 h.col(|ui| {
                     ui.strong(t);
@@ -281,6 +281,15 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 row.col(|ui| {
                     ui.label(s.map(fetched_text).unwrap_or_default());
                 });
+                row.col(|ui| {
+                    if ui
+                        .small_button(format!("Fetch as {}", d.mac))
+                        .on_hover_text("Fetch this device's file from the running server, as the device would")
+                        .clicked()
+                    {
+                        fetch = Some(d.mac);
+                    }
+                });
                 let truth = s.map(|s| &s.truth);
                 row.col(|ui| {
                     ui.label(truth.map(|t| t.registered()).unwrap_or_default());
@@ -309,15 +318,6 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
                     if !hover.is_empty() {
                         r.on_hover_text(hover.join("\n"));
-                    }
-                });
-                row.col(|ui| {
-                    if ui
-                        .small_button(format!("Fetch as {}", d.mac))
-                        .on_hover_text("Fetch this device's file from the running server, as the device would")
-                        .clicked()
-                    {
-                        fetch = Some(d.mac);
                     }
                 });
                 if row.response().clicked() {
