@@ -929,6 +929,18 @@ fn device_addresses(
     Ok(out)
 }
 
+/// The P26015 warning before any action towards a device that allows a SIP reset.
+fn warn_sip_reset(site: &Site, d: &crate::site::Device, t: &mut Term) -> Result<(), Error> {
+    if crate::services::notify::allows_sip_reset(site, d) {
+        writeln!(
+            t.err,
+            "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; gsprov never sends one, but set it to 0",
+            d.mac
+        )?;
+    }
+    Ok(())
+}
+
 /// `gsprov notify resync|reboot SITE MAC...`: one SIP NOTIFY transaction per
 /// device, paced; each outcome printed as it ends.
 pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> {
@@ -938,13 +950,7 @@ pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> 
     let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
     let mut targets = Vec::new();
     for (d, ip, port) in &devices {
-        if notify::allows_sip_reset(&site, d) {
-            writeln!(
-                t.err,
-                "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; gsprov never sends one, but set it to 0",
-                d.mac
-            )?;
-        }
+        warn_sip_reset(&site, d, t)?;
         let target = notify::target(&site, d, *ip, *port);
         if target.credentials.is_empty() {
             writeln!(
@@ -991,13 +997,7 @@ pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<
     }
     let mut targets = Vec::new();
     for (d, ip, port) in &devices {
-        if notify::allows_sip_reset(&site, d) {
-            writeln!(
-                t.err,
-                "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; set it to 0",
-                d.mac
-            )?;
-        }
+        warn_sip_reset(&site, d, t)?;
         targets.push(webapi::target(&site, d, *ip, *port));
     }
     let mut write_error = None;

@@ -389,6 +389,9 @@ fn check_device_tells_an_unregistered_device_whose_values_differ() {
     }
     let dir = tempfile::tempdir().unwrap();
     let site = write_site(dir.path());
+    let mut s = gsprov::storage::load_site(&site).unwrap();
+    s.device_mut(MAC_B.parse().unwrap()).unwrap().values.set("P26015", "1");
+    gsprov::storage::save_site(&site, &s).unwrap();
     let mut values = applied_values(&site, MAC_B);
     values.insert("P64".into(), "12".into());
     values.remove("P212");
@@ -401,6 +404,11 @@ fn check_device_tells_an_unregistered_device_whose_values_differ() {
     let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_B, "--to", &dev.http.to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 of 1 device(s) did not take the served configuration"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: the site sets P26015 (Allow SIP Reset) = 1 for 000b82a1b202"),
+        "{}",
+        stderr(&o)
+    );
     let r = &lines[0];
     assert_eq!(r["result"], "differs", "{r}");
     assert_eq!(r["accounts"][0]["registered"], false);

@@ -29,6 +29,17 @@ fn app_serving_http_on_loopback() -> Harness<'static, App> {
     h
 }
 
+/// [`app_serving_http_on_loopback`], advertising 127.0.0.1, started from the Server panel.
+fn app_started_on_loopback() -> Harness<'static, App> {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    h
+}
+
 /// Steps the app until `done` holds (background jobs wake it), or fails after 10 s.
 fn wait_for(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -240,12 +251,7 @@ fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
 
 #[test]
 fn status_board_shows_the_fetch_and_the_self_test() {
-    let mut h = app_serving_http_on_loopback();
-    h.state_mut().rt.server.advertise = "127.0.0.1".into();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let mut h = app_started_on_loopback();
     h.state_mut().state.view = View::Status;
     h.run_ok();
     h.get_by_label("Fetch as 000b82a1b201").click();
@@ -291,12 +297,7 @@ fn request_from(ip: &str, mac: &str, addr: std::net::SocketAddr) {
 fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
     use device::{Config, Device, Seen};
     let (a, b) = ("000b82a1b201", "000b82a1b202");
-    let mut h = app_serving_http_on_loopback();
-    h.state_mut().rt.server.advertise = "127.0.0.1".into();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let mut h = app_started_on_loopback();
     let http = h.state().rt.serving.addresses()[0].1;
     // Two simulated phones on their own loopback addresses: Reception challenges
     // with its account 1 digest, Dr. Rivera accepts without; both fetch after a 200.
