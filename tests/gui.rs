@@ -20,12 +20,13 @@ fn app() -> Harness<'static, App> {
 /// The demo app set to serve HTTP only, on 127.0.0.1 with a free port.
 fn app_serving_http_on_loopback() -> Harness<'static, App> {
     let mut h = app();
-    let s = &mut h.state_mut().doc.site.serving;
-    s.bind = "127.0.0.1".into();
-    s.http_port = 0;
-    s.tftp = false;
-    s.https = false;
-    h.state_mut().doc.revision += 1;
+    h.state_mut().doc.edit(|site| {
+        let s = &mut site.serving;
+        s.bind = "127.0.0.1".into();
+        s.http_port = 0;
+        s.tftp = false;
+        s.https = false;
+    });
     h
 }
 
@@ -175,8 +176,7 @@ fn save_and_reopen_keeps_the_edit() {
 #[test]
 fn unsaved_edits_prompt_before_they_are_lost() {
     let mut h = app();
-    h.state_mut().doc.site.name = "edited".into();
-    h.state_mut().doc.revision += 1;
+    h.state_mut().doc.edit(|site| site.name = "edited".into());
     h.state_mut().apply(gsprov::ui::Action::New);
     h.run_ok();
     h.get_by_label("Unsaved changes");
@@ -310,10 +310,10 @@ fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
     });
     let mut db = Device::start(Config { config_url: url, model: "GXP2135".into(), ..Config::new(b, "127.0.0.22") });
     for (mac, dev) in [(a, &da), (b, &db)] {
-        let d = h.state_mut().doc.site.device_mut(mac.parse().unwrap()).unwrap();
-        d.values.set("P40", dev.sip.port().to_string());
+        h.state_mut().doc.edit(|site| {
+            site.device_mut(mac.parse().unwrap()).unwrap().values.set("P40", dev.sip.port().to_string());
+        });
     }
-    h.state_mut().doc.revision += 1;
     h.run_ok();
     request_from("127.0.0.21", a, http);
     request_from("127.0.0.22", b, http);

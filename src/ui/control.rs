@@ -41,32 +41,17 @@ pub enum Request {
         /// Also receive syslog on this UDP port.
         syslog: Option<u16>,
     },
-    Stop,
+    /// A command the supervisor takes as is: stop, policy, discovery.
+    Supervisor(Command),
     /// Regenerate after an edit and serve the new files (transfers in flight keep theirs).
-    Update {
-        site: Box<Site>,
-    },
-    SetPolicy(Policy),
+    Update { site: Box<Site> },
     /// List this computer's network interfaces (answered with [`Reply::Interfaces`]).
     ListInterfaces,
-    /// Start the passive discovery sources (mDNS browse, neighbour table) on an interface.
-    StartDiscovery(crate::serving::discovery::NetInterface),
-    StopDiscovery,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
-    Fetch {
-        url: String,
-        mac: Mac,
-        model: Model,
-        firmware: String,
-        site: Box<Site>,
-    },
+    Fetch { url: String, mac: Mac, model: Model, firmware: String, site: Box<Site> },
     /// Re-provision, reboot or check these devices of `site` at these addresses
     /// (on the technician's confirmed command; at most [`notify::MAX_TARGETS`]).
-    Act {
-        kind: ActionKind,
-        site: Box<Site>,
-        devices: Vec<(Mac, IpAddr)>,
-    },
+    Act { kind: ActionKind, site: Box<Site>, devices: Vec<(Mac, IpAddr)> },
 }
 
 /// Answers to requests (servers report through [`Event`]s).
@@ -224,7 +209,7 @@ fn run(
                 }
                 Err(e) => reply(Reply::StartFailed(e)),
             },
-            Request::Stop => sup.apply(Command::Stop),
+            Request::Supervisor(c) => sup.apply(c),
             Request::Update { site } => match generate::checked(&site, &mut generate::os_salt) {
                 Ok(out) => {
                     let (files, bytes) = (out.files.len(), out.total_bytes());
@@ -234,14 +219,9 @@ fn run(
                 }
                 Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
             },
-            Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
             Request::ListInterfaces => {
                 reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }
-            Request::StartDiscovery(iface) => {
-                sup.apply(Command::StartDiscovery(Box::new(crate::event::DiscoveryConfig::new(iface))))
-            }
-            Request::StopDiscovery => sup.apply(Command::StopDiscovery),
             Request::Fetch { url, mac, model, firmware, site } => {
                 reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
             }
@@ -361,7 +341,7 @@ mod tests {
         assert!(status.starts_with("HTTP 200"), "{status}");
         assert!(decoded.format.starts_with("encrypted XML"), "{}", decoded.format);
         assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
-        control.send(Request::Stop);
+        control.send(Request::Supervisor(Command::Stop));
         loop {
             if let Event::Stopped { protocol: Protocol::Http } = control.events.recv_timeout(recv).unwrap() {
                 break;

@@ -34,11 +34,11 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
         return None;
     }
     let st = &mut rt.import;
-    let stale = st.preview.as_ref().is_none_or(|(t, rev, _)| *t != st.text || *rev != doc.revision);
+    let stale = st.preview.as_ref().is_none_or(|(t, rev, _)| *t != st.text || *rev != doc.revision());
     if stale {
         let result =
             if st.text.trim().is_empty() { Err(ImportError::NoHeader) } else { import_csv(&doc.site, &st.text) };
-        st.preview = Some((st.text.clone(), doc.revision, result));
+        st.preview = Some((st.text.clone(), doc.revision(), result));
     }
     let mut open = st.open;
     let mut apply = false;
@@ -102,16 +102,15 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
         }
     });
     st.open = open;
+    let mut action = None;
     if pick {
-        rt.busy = Some(("Choosing a CSV file", std::time::Instant::now()));
-        rt.worker.send(Job::PickCsv);
+        action = Some(Action::Background(Job::PickCsv, "Choosing a CSV file"));
     }
     if apply && let Some((_, _, Ok((site, _)))) = st.preview.take() {
-        doc.site = site;
-        doc.revision += 1;
+        doc.edit(|s| *s = site);
         st.open = false;
         st.text.clear();
         st.source = None;
     }
-    None
+    action
 }

@@ -1,12 +1,15 @@
 //! The desktop app (front end #1): an eframe/egui workstation over the site.
 //!
-//! Owns no I/O: file work goes to [`services::files::Worker`] as typed jobs and
-//! comes back as results, drained under a time budget each frame. Panels are
-//! drawing functions (`*_ui`) that edit the in-memory site or return an
-//! [`Action`] applied after drawing.
+//! Owns no I/O: file work goes to [`worker::Worker`] as typed jobs, server
+//! work to the [`control`] thread as requests; both come back as results,
+//! drained under a time budget each frame. Panels are drawing functions
+//! (`*_ui`) that edit the site only through [`Doc::edit`] and return an
+//! [`Action`]; [`App::apply`] is the one place actions are carried out
+//! (files opened, jobs and server requests sent).
 
 mod control;
 mod devices;
+mod doc;
 mod files;
 mod import;
 mod log;
@@ -27,6 +30,7 @@ use crate::ids::{Mac, Model};
 use crate::site::Site;
 use crate::ui::worker::{Done, Job, Worker};
 
+pub use doc::{Derived, Doc};
 pub use params::Level;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older
@@ -57,60 +61,8 @@ pub enum View {
     Status,
 }
 
-/// The open site and its editing state.
-pub struct Doc {
-    pub site: Site,
-    pub path: Option<PathBuf>,
-    /// The site as last loaded or saved: edits are "unsaved" while they differ.
-    pub saved: Site,
-    /// Bumped on every edit; caches key on it, so every change to `site` bumps it.
-    pub revision: u64,
-    /// (revision, saved generation) -> (unsaved?, problems): comparing and
-    /// checking a 1,000-device site every frame would eat the frame budget.
-    derived: std::cell::RefCell<Option<(u64, u64, Derived)>>,
-    saved_generation: u64,
-}
-
-/// What the UI shows about the whole site, recomputed only after an edit.
-#[derive(Clone)]
-pub struct Derived {
-    pub dirty: bool,
-    pub issues: std::rc::Rc<Vec<crate::site::Issue>>,
-    pub errors: usize,
-}
-
-impl Doc {
-    pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
-        Doc { saved: site.clone(), site, path, revision: 0, derived: Default::default(), saved_generation: 0 }
-    }
-
-    /// Marks the current site as saved.
-    pub fn mark_saved(&mut self, saved: Site) {
-        self.saved = saved;
-        self.saved_generation += 1;
-    }
-
-    pub fn derived(&self) -> Derived {
-        let mut cache = self.derived.borrow_mut();
-        match &*cache {
-            Some((rev, generation, d)) if *rev == self.revision && *generation == self.saved_generation => d.clone(),
-            _ => {
-                let issues = self.site.check();
-                let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
-                let d = Derived { dirty: self.site != self.saved, issues: std::rc::Rc::new(issues), errors };
-                *cache = Some((self.revision, self.saved_generation, d.clone()));
-                d
-            }
-        }
-    }
-
-    pub fn dirty(&self) -> bool {
-        self.derived().dirty
-    }
-}
-
 /// Something a panel asks the app to do after drawing.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[must_use]
 pub enum Action {
     New,
@@ -122,6 +74,10 @@ pub enum Action {
     Export,
     Select(Mac),
     EditDevice(Mac),
+    /// Ask the control thread: servers, discovery, the self-test.
+    Serve(control::Request),
+    /// Hand a file job to the worker, showing `what` while it runs.
+    Background(Job, &'static str),
 }
 
 /// A dialog waiting for the technician.
@@ -200,12 +156,13 @@ impl App {
 
     /// Starts the servers for the open site (as the Server panel's button does).
     pub fn start_servers(&mut self) {
-        server::start(&self.doc, &mut self.rt);
+        let start = server::start(&self.doc, &self.rt);
+        self.apply_now(start);
     }
 
     /// Stops the servers.
     pub fn stop_servers(&mut self) {
-        server::stop(&mut self.rt);
+        self.apply_now(server::stop());
     }
 
     fn start(&mut self, job: Job, what: &'static str) {
@@ -243,8 +200,7 @@ impl App {
                     self.notify(format!("Exported {files} files ({bytes} bytes) to {}", dir.display()), false)
                 }
                 Done::FolderPicked(p) => {
-                    self.doc.site.serving.firmware_dir = p.display().to_string();
-                    self.doc.revision += 1;
+                    self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
                 }
                 Done::ReportSaved { csv, html } => {
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
@@ -285,11 +241,9 @@ impl App {
             }
         }
         let sv = &mut self.rt.serving;
-        if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision) {
-            if let Some(c) = &sv.control {
-                c.send(crate::ui::control::Request::Update { site: Box::new(self.doc.site.clone()) });
-            }
-            sv.served_revision = Some(self.doc.revision);
+        if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision()) {
+            sv.served_revision = Some(self.doc.revision());
+            self.serve(control::Request::Update { site: Box::new(self.doc.site.clone()) });
         }
     }
 
@@ -344,7 +298,36 @@ impl App {
                 self.rt.level = Level::Device(mac);
                 self.state.view = View::Parameters;
             }
+            Action::Serve(request) => self.serve(request),
+            Action::Background(job, what) => self.start(job, what),
         }
+    }
+
+    /// Sends a request to the control thread, keeping the Server panel's
+    /// state in step with what was asked.
+    fn serve(&mut self, request: control::Request) {
+        let sv = &mut self.rt.serving;
+        let Some(control) = &sv.control else {
+            // The control thread could not start; the Server panel says why.
+            return;
+        };
+        match &request {
+            control::Request::Start { .. } => {
+                sv.servers.clear();
+                sv.window_closed = None;
+                sv.start_error = None;
+                sv.starting = Some(Instant::now());
+                sv.served_revision = Some(self.doc.revision());
+            }
+            control::Request::Fetch { .. } => sv.fetching = true,
+            control::Request::Act { kind, devices, .. } => {
+                let text = status::sending_text(*kind, devices.len(), sv.actions_pending);
+                sv.actions_pending += devices.len();
+                self.rt.notice = Some((text, false, Instant::now()));
+            }
+            _ => {}
+        }
+        control.send(request);
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) -> Option<Action> {
@@ -474,8 +457,8 @@ impl App {
     }
 
     fn modal_ui(&mut self, ctx: &egui::Context) {
-        let Some(Modal::Unsaved { then, closing }) = &self.rt.modal else { return };
-        let (then, closing) = (then.clone(), *closing);
+        let Some(Modal::Unsaved { closing, .. }) = &self.rt.modal else { return };
+        let closing = *closing;
         let mut choice = None;
         egui::Modal::new(egui::Id::unique("gsprov-unsaved-changes")).show(ctx, |ui| {
             ui.heading("Unsaved changes");
@@ -498,7 +481,7 @@ impl App {
                 self.apply_now(Action::Save);
             }
             Some(1) => {
-                self.rt.modal = None;
+                let Some(Modal::Unsaved { then, .. }) = self.rt.modal.take() else { return };
                 if closing {
                     self.rt.allow_close = true;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -42,9 +42,8 @@ fn fetched_text(d: &DeviceStatus) -> String {
     parts.join(", ")
 }
 
-/// Asks the control thread to fetch this device's XML the way the device would.
-pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
-    let Some(control) = &rt.serving.control else { return };
+/// What asks the control thread to fetch this device's XML the way the device would.
+pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
     let model =
         doc.site.device(mac).map(|d| d.model.clone()).unwrap_or_else(|| "GXP2170".parse().expect("static model"));
     let advertise = rt.server.advertise.trim().parse().ok();
@@ -58,10 +57,15 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
     let Some(url) = device_url(&rt.serving.addresses(), advertise, &name) else {
         rt.serving.fetch = None;
         rt.serving.start_error = Some("Start the servers first: the self-test fetches from them.".into());
-        return;
+        return None;
     };
-    rt.serving.fetching = true;
-    control.send(Request::Fetch { url, mac, model, firmware: "1.0.0.0".into(), site: Box::new(doc.site.clone()) });
+    Some(Action::Serve(Request::Fetch {
+        url,
+        mac,
+        model,
+        firmware: "1.0.0.0".into(),
+        site: Box::new(doc.site.clone()),
+    }))
 }
 
 /// The board's own state: the action waiting for confirmation.
@@ -109,9 +113,9 @@ fn actions_bar_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) {
     });
 }
 
-/// The confirmation naming every device; sends on "Confirm".
-fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
-    let Some((kind, macs)) = rt.board.confirm.clone() else { return };
+/// The confirmation naming every device; "Confirm" gives the action that sends it.
+fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action> {
+    let (kind, macs) = rt.board.confirm.clone()?;
     let mut decided: Option<bool> = None;
     let reachable: Vec<(Mac, std::net::IpAddr)> =
         macs.iter().filter_map(|m| address_of(rt, *m).map(|ip| (*m, ip))).collect();
@@ -147,23 +151,21 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
                 }
             });
         });
-    let Some(go) = decided else { return };
+    let go = decided?;
     rt.board.confirm = None;
-    if !go {
-        return;
-    }
-    let Some(control) = &rt.serving.control else { return };
-    let n = reachable.len();
-    let queued = rt.serving.actions_pending;
+    go.then(|| Action::Serve(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable }))
+}
+
+/// What the notice says when an action is sent: how it is paced, and whether it
+/// waits behind one still running.
+pub fn sending_text(kind: ActionKind, devices: usize, queued: usize) -> String {
     let what = match kind {
-        ActionKind::Resync | ActionKind::Reboot => format!("{}: {n} NOTIFY(s), one every 200 ms", kind_title(kind)),
-        ActionKind::Check => format!("Checking {n} device(s), one at a time"),
+        ActionKind::Resync | ActionKind::Reboot => {
+            format!("{}: {devices} NOTIFY(s), one every 200 ms", kind_title(kind))
+        }
+        ActionKind::Check => format!("Checking {devices} device(s), one at a time"),
     };
-    let text =
-        if queued > 0 { format!("{what}; queued after the {queued} still running") } else { format!("{what}…") };
-    rt.notice = Some((text, false, std::time::Instant::now()));
-    rt.serving.actions_pending += n;
-    control.send(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable });
+    if queued > 0 { format!("{what}; queued after the {queued} still running") } else { format!("{what}…") }
 }
 
 pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
@@ -197,12 +199,13 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 .and_then(|p| p.parent())
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(|p| p.to_path_buf());
-            rt.worker.send(Job::SaveReport {
+            let job = Job::SaveReport {
                 csv: crate::serving::report::csv(&rows),
                 html: crate::serving::report::html(&doc.site.name, &now, &rows),
                 stem,
                 dir,
-            });
+            };
+            action = Some(Action::Background(job, "Saving the handover report"));
         }
     });
     actions_bar_ui(ui, doc, rt);
@@ -326,14 +329,16 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             });
         });
     if let Some(mac) = fetch {
-        fetch_as(doc, rt, mac);
+        action = fetch_as(doc, rt, mac).or(action);
     }
     if let Some(mac) = toggle
         && !rt.selected.remove(&mac)
     {
         rt.selected.insert(mac);
     }
-    confirm_ui(ui.ctx(), doc, rt);
+    if let Some(a) = confirm_ui(ui.ctx(), doc, rt) {
+        action = Some(a);
+    }
     let unassigned = rt.serving.status.unassigned().count();
     if unassigned > 0 {
         ui.separator();
@@ -359,8 +364,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             let mut d = Device::new(mac, model);
             d.label = "adopted".into();
             d.accounts.push(Account::default());
-            doc.site.upsert_device(d);
-            doc.revision += 1;
+            doc.edit(|site| site.upsert_device(d));
             action = Some(Action::EditDevice(mac));
         }
     }
@@ -401,8 +405,7 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
         match crate::serving::discovery::adopt(&doc.site, &d) {
             Ok(device) => {
                 let mac = device.mac;
-                doc.site.upsert_device(device);
-                doc.revision += 1;
+                doc.edit(|site| site.upsert_device(device));
                 *action = Some(Action::EditDevice(mac));
             }
             Err(e) => rt.serving.start_error = Some(e.to_string()),
