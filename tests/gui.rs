@@ -367,3 +367,44 @@ fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
     h.state_mut().stop_servers();
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
+
+#[test]
+fn syslog_receiver_points_the_devices_here_and_a_line_reaches_the_status_board() {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Syslog receiver").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.serving.syslog, Some(514));
+    h.state_mut().rt.serving.syslog = Some(0); // a free port: the test has no privilege for 514
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "HTTP and syslog", |a| a.rt.serving.addresses().len() == 2);
+    let addrs = h.state().rt.serving.addresses();
+    let syslog = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Syslog).unwrap().1;
+    let http = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Http).unwrap().1;
+    assert_eq!(h.state().doc.site.defaults.get("P207"), None);
+    h.get_by_label("Point the devices' syslog here (P207/P208)").click();
+    h.run_ok();
+    let want = format!("127.0.0.1:{}", syslog.port());
+    assert_eq!(h.state().doc.site.defaults.get("P207"), Some(want.as_str()), "the site defaults, like any edit");
+    assert_eq!(h.state().doc.site.defaults.get("P208"), Some("2"));
+    assert!(h.state().doc.dirty());
+    h.get_by_label_contains(&format!("Site defaults: P207 = {want}, P208 = 2"));
+    h.get_by_label_contains("already point the devices' syslog here");
+
+    // Reception asks once from 127.0.0.23, then its syslog line is attributed and shown.
+    request_from("127.0.0.23", "000b82a1b201", http);
+    let s = std::net::UdpSocket::bind("127.0.0.23:0").unwrap();
+    s.send_to(b"<134>Feb  5 09:01:02 GXP2170 sip[312]: account 1 registered", syslog).unwrap();
+    let mac = "000b82a1b201".parse().unwrap();
+    wait_for(&mut h, "the syslog line", |a| {
+        a.rt.serving.status.device(mac).is_some_and(|d| d.truth.last_syslog.is_some())
+    });
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label_contains("syslog: info sip: account 1 registered");
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+}

@@ -335,13 +335,16 @@ pub const SYSLOG_LEVEL: &str = "2";
 /// the defaults (the parameters view shows them as set in the site defaults).
 fn syslog_here_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) {
     let ip: Option<std::net::IpAddr> = rt.server.advertise.trim().parse().ok();
-    let port = rt.serving.syslog.unwrap_or(514);
-    let server = ip.map(|ip| if port == 514 { ip.to_string() } else { format!("{ip}:{port}") });
+    // The running receiver's port (port 0 picks a free one at start), else the one set.
+    let running = rt.serving.addresses().into_iter().find(|(p, _)| *p == Protocol::Syslog).map(|(_, a)| a.port());
+    let port = running.or(rt.serving.syslog).filter(|p| *p != 0);
+    let server = ip.zip(port).map(|(ip, port)| if port == 514 { ip.to_string() } else { format!("{ip}:{port}") });
     ui.horizontal(|ui| {
         let already = server.as_deref().is_some_and(|s| doc.site.defaults.get("P207") == Some(s))
             && doc.site.defaults.get("P208") == Some(SYSLOG_LEVEL);
         let hint = match &server {
             Some(s) => format!("Sets the site defaults P207 = {s} and P208 = {SYSLOG_LEVEL} (INFO); devices take them at their next fetch"),
+            None if port.is_none() => "Start the servers first: port 0 picks a free port at start".to_string(),
             None => "Set \"Address the devices reach this computer at\" below first".to_string(),
         };
         if ui
