@@ -3,6 +3,7 @@
 //! app's state and what it shows.
 
 mod device;
+mod netns;
 
 use std::time::{Duration, Instant};
 
@@ -405,6 +406,59 @@ fn syslog_receiver_points_the_devices_here_and_a_line_reaches_the_status_board()
     h.state_mut().state.view = View::Status;
     h.run_ok();
     h.get_by_label_contains("syslog: info sip: account 1 registered");
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+}
+
+#[test]
+fn check_device_from_the_status_board_fills_registered_and_applied() {
+    // The app asks the device's web port 80: inside a namespace of its own the test may bind it.
+    if netns::enter("check_device_from_the_status_board_fills_registered_and_applied").is_none() {
+        return;
+    }
+    use device::{Config, Device, Seen};
+    let a = "000b82a1b201";
+    let mut h = app_started_on_loopback();
+    let http = h.state().rt.serving.addresses()[0].1;
+    let site = h.state().doc.site.clone();
+    let mut values: std::collections::BTreeMap<String, String> =
+        site.effective(site.device(a.parse().unwrap()).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect();
+    values.insert("P64".into(), "12".into());
+    let mut dev = Device::start(Config {
+        passcode: "demo-admin-201".into(),
+        registered: vec![true, false],
+        values,
+        web_port: 80,
+        model: "GXP2170".into(),
+        ..Config::new(a, "127.0.0.21")
+    });
+    request_from("127.0.0.21", a, http);
+    wait_for(&mut h, "the first request", |app| !app.rt.serving.log.is_empty());
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Reception").click();
+    h.run_ok();
+    h.get_by_label("Check device").click();
+    h.run_ok();
+    h.get_by_label("Check device 1 device(s)?");
+    h.get_by_label_contains("00:0B:82:A1:B2:01  at 127.0.0.21");
+    h.get_by_label("Confirm").click();
+    h.run_ok();
+    h.get_by_label_contains("Checking 1 device(s), one at a time");
+    wait_for(&mut h, "the check's result", |app| app.rt.serving.actions.len() == 1);
+    let r = h.state().rt.serving.actions[0].clone();
+    assert!(!r.ok, "{r:?}");
+    assert!(r.result.contains("account 1 (201) registered, account 2 (202) not registered"), "{}", r.result);
+    assert!(r.result.contains("differs: P64 is 12, we served"), "{}", r.result);
+    assert!(!r.result.contains("demo-admin"), "no password in a result");
+    let api: Vec<Seen> = dev.drain().iter().filter(|s| matches!(s, Seen::Api(_))).cloned().collect();
+    assert_eq!(api.len(), 3, "{api:?}");
+    // The truth columns on the board.
+    h.get_by_label("1 yes, 2 no");
+    let applied = h.state().rt.serving.status.device(a.parse().unwrap()).unwrap().truth.applied_text();
+    assert!(applied.starts_with("differs: P64 is 12, we served "), "{applied}");
+    h.get_by_label(&applied);
+    h.get_by_label_contains(&format!("check: {}", r.result));
     h.state_mut().stop_servers();
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }

@@ -117,7 +117,7 @@ impl Truth {
         }
     }
 
-    /// "1 ✓ 2 ✗" style, in words: "1 yes, 2 no"; empty when unknown.
+    /// Per account, in words: "1 yes, 2 no"; empty when unknown.
     pub fn registered(&self) -> String {
         match &self.accounts {
             None => String::new(),

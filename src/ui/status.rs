@@ -308,15 +308,15 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     let last = truth.and_then(|t| t.last_action.as_ref());
                     let text = match last {
                         Some(a) => {
-                            let mark = if a.ok { "" } else { "✗ " };
-                            format!("{} {mark}{}", hms(a.time), truth.map(|t| t.last_action_text()).unwrap_or_default())
+                            format!("{} {}", hms(a.time), truth.map(|t| t.last_action_text()).unwrap_or_default())
                         }
                         None => String::new(),
                     };
+                    let failed = last.is_some_and(|a| !a.ok);
                     let syslog =
                         truth.and_then(|t| t.last_syslog.as_ref()).map(|(t, l)| format!("{} syslog: {l}", hms(*t)));
                     let shown = if text.is_empty() { syslog.clone().unwrap_or_default() } else { text.clone() };
-                    let r = ui.label(shown);
+                    let r = if failed { ui.colored_label(ui.visuals().warn_fg_color, shown) } else { ui.label(shown) };
                     let hover: Vec<String> =
                         [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
                     if !hover.is_empty() {

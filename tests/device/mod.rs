@@ -62,6 +62,8 @@ pub struct Config {
     pub registered: Vec<bool>,
     /// What `api.values.get` answers.
     pub values: BTreeMap<String, String>,
+    /// The web API's port (0: any free one; 80 only inside a test's namespace).
+    pub web_port: u16,
 }
 
 impl Config {
@@ -77,6 +79,7 @@ impl Config {
             passcode: "admin-pw".into(),
             registered: vec![true],
             values: BTreeMap::new(),
+            web_port: 0,
         }
     }
 }
@@ -117,7 +120,7 @@ impl Device {
     pub fn start(cfg: Config) -> Device {
         let sip = UdpSocket::bind(SocketAddr::new(cfg.ip, 0)).expect("bind the device's SIP port");
         sip.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-        let http = TcpListener::bind(SocketAddr::new(cfg.ip, 0)).expect("bind the device's web port");
+        let http = TcpListener::bind(SocketAddr::new(cfg.ip, cfg.web_port)).expect("bind the device's web port");
         http.set_nonblocking(true).unwrap();
         let (tx, seen) = channel();
         let stop = Arc::new(AtomicBool::new(false));
