@@ -42,11 +42,13 @@ pub struct State {
     pub dark: bool,
     pub last_site: Option<PathBuf>,
     pub view: View,
+    /// The folder of the last file or folder used, where a typed path starts.
+    pub last_dir: Option<PathBuf>,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices }
+        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices, last_dir: None }
     }
 }
 
@@ -92,6 +94,9 @@ pub struct Runtime {
     pub busy: Option<(&'static str, Instant)>,
     pub notice: Option<(String, bool, Instant)>,
     pub selected: BTreeSet<Mac>,
+    /// One switch for every place a secret could show (forms, previews, hex
+    /// dumps, the self-test): off by default.
+    pub show_secrets: bool,
     pub focus: Option<Mac>,
     pub level: Level,
     pub devices: devices::DevicesUi,
@@ -105,6 +110,18 @@ pub struct Runtime {
     pub log: log::LogUi,
     modal: Option<Modal>,
     allow_close: bool,
+    /// A file job waiting for a typed path, because no dialog could open.
+    pub path_prompt: Option<PathPrompt>,
+    /// Ask for paths in the app instead of file dialogs (set by tests, and
+    /// useful where dialogs misbehave).
+    pub typed_paths: bool,
+}
+
+/// Asks for a path in the app itself when the system has no file dialog.
+pub struct PathPrompt {
+    pub job: Job,
+    pub text: String,
+    pub why: String,
 }
 
 pub struct App {
@@ -133,6 +150,7 @@ impl App {
                 busy: None,
                 notice: None,
                 selected: BTreeSet::new(),
+                show_secrets: false,
                 focus: None,
                 level: Level::Defaults,
                 devices: devices::DevicesUi::default(),
@@ -146,6 +164,8 @@ impl App {
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
+                path_prompt: None,
+                typed_paths: false,
             },
         };
         if let Some(path) = site {
@@ -166,8 +186,36 @@ impl App {
     }
 
     fn start(&mut self, job: Job, what: &'static str) {
+        if job.needs_dialog() {
+            let no_dialog = if self.rt.typed_paths {
+                Some("typed paths were chosen for this session".to_string())
+            } else {
+                worker::dialog_backend().err()
+            };
+            if let Some(why) = no_dialog {
+                self.ask_path(job, why);
+                return;
+            }
+        }
         self.rt.busy = Some((what, Instant::now()));
         self.rt.worker.send(job);
+    }
+
+    /// Opens the in-app path prompt for a job whose dialog cannot open.
+    fn ask_path(&mut self, job: Job, why: String) {
+        let base = self
+            .state
+            .last_dir
+            .clone()
+            .or_else(|| self.doc.path.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()))
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let text = match &job {
+            Job::PickAndSave { suggested, .. } => base.join(suggested),
+            _ => base,
+        };
+        self.rt.path_prompt = Some(PathPrompt { job, text: text.display().to_string(), why });
     }
 
     fn notify(&mut self, text: impl Into<String>, error: bool) {
@@ -182,6 +230,7 @@ impl App {
             self.rt.busy = None;
             match done {
                 Done::Opened { path, site } => {
+                    self.remember_dir(&path);
                     self.doc = Doc::new(*site, Some(path.clone()));
                     self.rt.selected.clear();
                     self.rt.focus = None;
@@ -190,22 +239,30 @@ impl App {
                     self.notify(format!("Opened {}", path.display()), false);
                 }
                 Done::Saved { path, site } => {
+                    self.remember_dir(&path);
                     self.doc.mark_saved(*site);
                     self.doc.path = Some(path.clone());
                     self.remember(path.clone());
                     self.notify(format!("Saved {}", path.display()), false);
                 }
-                Done::CsvRead { path, text } => self.rt.import.load(path, text),
+                Done::CsvRead { path, text, encoding } => {
+                    self.remember_dir(&path);
+                    self.rt.import.load(path, text, encoding)
+                }
                 Done::Exported { dir, files, bytes } => {
+                    self.remember_dir(&dir);
                     self.notify(format!("Exported {files} files ({bytes} bytes) to {}", dir.display()), false)
                 }
                 Done::FolderPicked(p) => {
+                    self.remember_dir(&p);
                     self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
                 }
                 Done::ReportSaved { csv, html } => {
+                    self.remember_dir(&csv);
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
                 }
                 Done::Cancelled => {}
+                Done::NoDialog { job, why } => self.ask_path(*job, why),
                 Done::Failed { what, message } => self.notify(format!("Could not {what}: {message}"), true),
             }
         }
@@ -244,6 +301,42 @@ impl App {
         if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision()) {
             sv.served_revision = Some(self.doc.revision());
             self.serve(control::Request::Update { site: Box::new(self.doc.site.clone()) });
+        }
+    }
+
+    /// Remembers where `path` is, so the next typed path starts there.
+    fn remember_dir(&mut self, path: &std::path::Path) {
+        let dir = if path.is_dir() { Some(path) } else { path.parent() };
+        self.state.last_dir = dir.filter(|d| !d.as_os_str().is_empty()).map(|d| d.to_path_buf());
+    }
+
+    /// The path typed in when no file dialog can open.
+    fn path_prompt_ui(&mut self, ctx: &egui::Context) {
+        let Some(prompt) = &mut self.rt.path_prompt else { return };
+        let mut choice = None;
+        egui::Window::new("Type a path").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("No file dialog: {}.", prompt.why));
+            ui.label(format!("Type {}:", prompt.job.asks_for()));
+            let l = ui.label("Path");
+            let r = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(420.0)).labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!prompt.text.trim().is_empty(), egui::Button::new("OK")).clicked() || enter {
+                    choice = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    choice = Some(false);
+                }
+            });
+        });
+        match choice {
+            Some(true) => {
+                let Some(prompt) = self.rt.path_prompt.take() else { return };
+                let path = PathBuf::from(prompt.text.trim());
+                self.start(prompt.job.with_path(path), "Working");
+            }
+            Some(false) => self.rt.path_prompt = None,
+            None => {}
         }
     }
 
@@ -394,6 +487,8 @@ impl App {
                 if ui.checkbox(&mut self.state.dark, "Dark theme").changed() {
                     ui.ctx().set_theme(if self.state.dark { egui::Theme::Dark } else { egui::Theme::Light });
                 }
+                ui.checkbox(&mut self.rt.show_secrets, "Show secrets")
+                    .on_hover_text("Passwords in forms, previews, hex dumps and the self-test; off by default");
             });
             ui.separator();
             for (view, label) in [
@@ -406,8 +501,18 @@ impl App {
             ] {
                 ui.selectable_value(&mut self.state.view, view, label);
             }
-            if self.rt.serving.running() {
-                ui.colored_label(egui::Color32::from_rgb(90, 180, 120), "serving");
+            // Each server as it is: one that failed to start says so here too.
+            for (protocol, state) in &self.rt.serving.servers {
+                match state {
+                    serving::ServerState::Running(addr) => {
+                        ui.colored_label(egui::Color32::from_rgb(90, 180, 120), format!("{protocol} serving"))
+                            .on_hover_text(format!("{protocol} answers on {addr}"));
+                    }
+                    serving::ServerState::Failed(e) => {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("{protocol} failed"))
+                            .on_hover_text(format!("{protocol} could not start: {e}"));
+                    }
+                }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let name = match &self.doc.path {
@@ -550,6 +655,7 @@ impl eframe::App for App {
             action = Some(a);
         }
         self.modal_ui(&ctx);
+        self.path_prompt_ui(&ctx);
         if let Some(a) = action {
             self.apply(a);
         }
