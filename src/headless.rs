@@ -64,6 +64,8 @@ pub enum Error {
     Target(String),
     #[error("{failed} of {total} device(s) did not take the {what} (see above)")]
     DevicesFailed { what: &'static str, failed: usize, total: usize },
+    #[error("{failed} of {total} device(s) are not confirmed to hold the served configuration (see above)")]
+    ChecksFailed { failed: usize, total: usize },
     #[error("{0}; nothing is served")]
     FirmwareExposed(String),
     #[error(transparent)]
@@ -83,7 +85,7 @@ impl Error {
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
             Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
-            Error::Target(_) | Error::DevicesFailed { .. } => exit::PROBLEMS,
+            Error::Target(_) | Error::DevicesFailed { .. } | Error::ChecksFailed { .. } => exit::PROBLEMS,
             Error::Args(_) => exit::USAGE,
         }
     }
@@ -1023,7 +1025,7 @@ pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<
     }
     let failed = reports.iter().filter(|r| !r.result.is_success()).count();
     if failed > 0 {
-        return Err(Error::DevicesFailed { what: "served configuration", failed, total: reports.len() });
+        return Err(Error::ChecksFailed { failed, total: reports.len() });
     }
     Ok(())
 }

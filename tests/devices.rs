@@ -403,7 +403,11 @@ fn check_device_tells_an_unregistered_device_whose_values_differ() {
     });
     let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_B, "--to", &dev.http.to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("1 of 1 device(s) did not take the served configuration"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 of 1 device(s) are not confirmed to hold the served configuration"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o).contains("warning: the site sets P26015 (Allow SIP Reset) = 1 for 000b82a1b202"),
         "{}",
