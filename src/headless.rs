@@ -311,9 +311,15 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     let mut status = Status::new(&served);
     let mut first_failure = None;
     while let Ok(ev) = events.try_recv() {
-        print_event(&ev, args.json, bind, t)?;
-        if let Event::Failed { protocol, error } = ev {
-            first_failure.get_or_insert(Error::Service { protocol, error });
+        match ev {
+            // Said once, by the error this returns (in JSON also as an event).
+            Event::Failed { protocol, error } => {
+                if args.json {
+                    print_event(&Event::Failed { protocol, error: error.clone() }, true, bind, t)?;
+                }
+                first_failure.get_or_insert(Error::Service { protocol, error });
+            }
+            ev => print_event(&ev, args.json, bind, t)?,
         }
     }
     if let Some(e) = first_failure {
@@ -478,6 +484,14 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
+            if *protocol == Protocol::Tftp && addr.port() != 69 {
+                writeln!(
+                    t.out,
+                    "      note: devices ask TFTP on port 69, not {}: this port is for tests with `gsprov fetch`/tftp; \
+                     to serve devices use --tftp-port 69 (needs root or `sudo setcap cap_net_bind_service=+ep`)",
+                    addr.port()
+                )?;
+            }
             if let Some(c) = certificate {
                 let stored = match (&c.path, c.created) {
                     (Some(p), true) => format!("new, stored in {}", p.display()),

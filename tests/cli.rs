@@ -529,3 +529,25 @@ fn params_lists_each_family_with_labels_types_and_allowed_values() {
     let bad = gsprov(&["params", "GXP 2170"]);
     assert_eq!(bad.status.code(), Some(2), "a malformed model name is a usage error");
 }
+
+/// Issue 10: a server that cannot start was reported twice.
+#[test]
+fn a_busy_port_is_reported_once_with_the_fix() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let demo = demo();
+    let o = gsprov(&[
+        "serve",
+        demo.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--no-tftp",
+        "--no-https",
+        "--http-port",
+        &port,
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("already in use").count(), 1, "said once: {err}");
+    assert!(err.contains(&format!("port {port} is already in use")) && err.contains("choose another port"), "{err}");
+}
