@@ -226,6 +226,9 @@ pub enum Event {
     /// Something discovery found or did ([`Command::StartDiscovery`], and the
     /// PnP responder's sightings).
     Discovery(DiscoveryEvent),
+    /// A technician's action on a device ended (NOTIFY, check-device): its
+    /// result, for the live log and the status board's truth columns.
+    Action(crate::serving::truth::ActionRecord),
 }
 
 impl Event {

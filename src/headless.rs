@@ -64,6 +64,8 @@ pub enum Error {
     Target(String),
     #[error("{failed} of {total} device(s) did not take the {what} (see above)")]
     DevicesFailed { what: &'static str, failed: usize, total: usize },
+    #[error("{failed} of {total} device(s) are not confirmed to hold the served configuration (see above)")]
+    ChecksFailed { failed: usize, total: usize },
     #[error("{0}; nothing is served")]
     FirmwareExposed(String),
     #[error(transparent)]
@@ -83,7 +85,7 @@ impl Error {
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
             Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
-            Error::Target(_) | Error::DevicesFailed { .. } => exit::PROBLEMS,
+            Error::Target(_) | Error::DevicesFailed { .. } | Error::ChecksFailed { .. } => exit::PROBLEMS,
             Error::Args(_) => exit::USAGE,
         }
     }
@@ -459,6 +461,13 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
             Event::WindowClosed { reason } => json!({"event": "window-closed", "reason": reason}),
             Event::Stopped { protocol } => json!({"event": "stopped", "protocol": protocol}),
             Event::Discovery(d) => discovery_json(d),
+            Event::Action(a) => {
+                let mut v = serde_json::to_value(a).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("event".into(), json!("action"));
+                }
+                v
+            }
             Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {
                 return Ok(());
             }
@@ -498,6 +507,7 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         Event::WindowClosed { reason } => writeln!(t.out, "serving window closed: {reason}")?,
         Event::Stopped { protocol } => writeln!(t.out, "{protocol} stopped")?,
         Event::Discovery(d) => writeln!(t.out, "{}", printable(&discovery_line(d)))?,
+        Event::Action(a) => writeln!(t.out, "{} {}: {}", a.mac, a.kind.describe(), printable(&a.result))?,
         Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
     }
     Ok(())
@@ -946,6 +956,18 @@ fn device_addresses(
     Ok(out)
 }
 
+/// The P26015 warning before any action towards a device that allows a SIP reset.
+fn warn_sip_reset(site: &Site, d: &crate::site::Device, t: &mut Term) -> Result<(), Error> {
+    if crate::services::notify::allows_sip_reset(site, d) {
+        writeln!(
+            t.err,
+            "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; gsprov never sends one, but set it to 0",
+            d.mac
+        )?;
+    }
+    Ok(())
+}
+
 /// `gsprov notify resync|reboot SITE MAC...`: one SIP NOTIFY transaction per
 /// device, paced; each outcome printed as it ends.
 pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> {
@@ -955,13 +977,7 @@ pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> 
     let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
     let mut targets = Vec::new();
     for (d, ip, port) in &devices {
-        if notify::allows_sip_reset(&site, d) {
-            writeln!(
-                t.err,
-                "warning: the site sets P26015 (Allow SIP Reset) = 1 for {}: a SIP NOTIFY could factory-reset it; gsprov never sends one, but set it to 0",
-                d.mac
-            )?;
-        }
+        warn_sip_reset(&site, d, t)?;
         let target = notify::target(&site, d, *ip, *port);
         if target.credentials.is_empty() {
             writeln!(
@@ -992,9 +1008,40 @@ pub fn notify(args: &crate::cli::NotifyArgs, t: &mut Term) -> Result<(), Error> 
     Ok(())
 }
 
-/// `gsprov check-device SITE MAC...` (filled in by the device web-API step).
-pub fn check_device(_args: &crate::cli::CheckDeviceArgs, _t: &mut Term) -> Result<(), Error> {
-    Err(Error::Target("check-device: not built yet".into()))
+/// `gsprov check-device SITE MAC...`: asks each device's web API for its
+/// registration, firmware and a read-back of what was served; one line (or
+/// JSON object) per device as it ends.
+pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<(), Error> {
+    use crate::services::{notify, webapi};
+    let site = storage::load_site(&args.site)?;
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    if devices.len() > notify::MAX_TARGETS {
+        return Err(Error::Target(format!(
+            "{} devices at once; gsprov checks at most {} per command",
+            devices.len(),
+            notify::MAX_TARGETS
+        )));
+    }
+    let mut targets = Vec::new();
+    for (d, ip, port) in &devices {
+        warn_sip_reset(&site, d, t)?;
+        targets.push(webapi::target(&site, d, *ip, *port));
+    }
+    let mut write_error = None;
+    let reports = webapi::check_all(&targets, std::time::Duration::from_secs(args.timeout), &mut |r| {
+        let line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
+        if let Err(e) = writeln!(t.out, "{line}").and_then(|()| t.out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    });
+    if let Some(e) = write_error {
+        return Err(Error::Output(e));
+    }
+    let failed = reports.iter().filter(|r| !r.result.is_success()).count();
+    if failed > 0 {
+        return Err(Error::ChecksFailed { failed, total: reports.len() });
+    }
+    Ok(())
 }
 
 /// `gsprov params MODEL`: what the catalog knows for the model's family, as

@@ -7,7 +7,8 @@
 //!   plus a rotating log file in the data folder, set up by `main`.
 //! - [`formats`]: pure bytes <-> types (binary cfg, XML, encryption, reading any
 //!   served file back, request names, User-Agent, SIP, TFTP and HTTP packets,
-//!   DHCP, the neighbour table's text).
+//!   DHCP, the neighbour table's text, syslog lines, the resync NOTIFY, the
+//!   device web API's requests and answers).
 //! - [`catalog`]: the P-value catalog (`assets/p-values.json`), value validation,
 //!   account and port layouts.
 //! - [`site`]: the technician's project as saved, layering defaults -> model ->
@@ -16,7 +17,8 @@
 //!   is the one check-then-generate every front end uses.
 //! - [`serving`]: pure decisions and folds over requests: the served-files index
 //!   and policy, request records, the router and its miss explainer, the device
-//!   status fold, the discovery fold, the handover report.
+//!   status fold and its truth columns (what the devices say, the last
+//!   action), the discovery fold, the handover report.
 //! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
 //!   ends), the serving and discovery configurations, the servers' errors.
 //! - [`storage`]: the only module that reads or writes user files (site, exports,
@@ -24,11 +26,14 @@
 //! - [`services`]: everything that owns a socket or a thread, behind one
 //!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
 //!   writer, the SIP plug-and-play responder, mDNS browsing, the neighbour table
-//!   and sweep, the DHCP preflight, the interface list, the `gsprov fetch` client.
+//!   and sweep, the DHCP preflight, the interface list, the `gsprov fetch` client,
+//!   the syslog receiver, the resync/reboot NOTIFY sender and the check-device
+//!   web API client.
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
 //!   `fetch`, ...). [`ui`]: the desktop app (eframe/egui) with its own threads
-//!   (the control thread that owns the Supervisor, the file worker and its
+//!   (the control thread that owns the Supervisor, the device-actions thread,
+//!   the file worker and its
 //!   dialogs). The two front ends never use each other.
 
 pub mod ids;

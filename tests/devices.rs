@@ -315,6 +315,160 @@ fn two_devices_found_by_their_requests_are_notified_paced() {
     assert!(start.elapsed() >= Duration::from_millis(300), "paced: the second starts 300 ms after the first");
 }
 
+// ---------------------------------------------------------------- check-device
+
+fn check_device(args: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    let o = gsprov().arg("check-device").args(args).arg("--json").output().unwrap();
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (o, lines)
+}
+
+/// What the site serves `mac` (every layered value), as a device that applied it holds it.
+fn applied_values(site: &Path, mac: &str) -> std::collections::BTreeMap<String, String> {
+    let s = gsprov::storage::load_site(site).unwrap();
+    let d = s.device(mac.parse().unwrap()).unwrap();
+    s.effective(d).0.into_iter().map(|(k, v)| (k, v.value)).collect()
+}
+
+#[test]
+fn check_device_reads_registration_firmware_and_finds_the_config_applied() {
+    if netns::enter("check_device_reads_registration_firmware_and_finds_the_config_applied").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut dev = Device::start(Config {
+        registered: vec![true, false],
+        values: applied_values(&site, MAC_A),
+        ..Config::new(MAC_A, "127.0.0.2")
+    });
+    let to = dev.http.to_string();
+    let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_A, "--to", &to]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let r = &lines[0];
+    assert_eq!(r["result"], "applied", "{r}");
+    assert_eq!(r["mac"], MAC_A);
+    assert_eq!(r["firmware"], "1.0.5.67");
+    assert_eq!(r["model"], "GRP2612W");
+    assert_eq!(r["accounts"][0]["registered"], true, "{r}");
+    assert_eq!(r["accounts"][0]["sip_id"], "201");
+    assert_eq!(r["accounts"][1]["registered"], false);
+    let checked: Vec<&str> = r["checked"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(checked.contains(&"P64") && checked.contains(&"P212"), "{checked:?}");
+    assert!(!checked.contains(&"P2") && !checked.contains(&"P34"), "secrets are not read back: {checked:?}");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(
+        why.starts_with("account 1 (201) registered, account 2 (202) not registered; firmware 1.0.5.67; applied"),
+        "{why}"
+    );
+    // The three documented calls, in order, the passcode never printed.
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(api.len(), 3, "{api:?}");
+    assert_eq!(api[0], "GET /cgi-bin/api-get_accounts?passcode=****");
+    assert_eq!(api[1], "POST /cgi-bin/dologin?");
+    assert!(api[2].starts_with("GET /cgi-bin/api.values.get?request=phone_model:sw_version:P"), "{}", api[2]);
+    for out in [String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o)] {
+        assert!(!out.contains("admin-pw"), "P2 never printed: {out}");
+    }
+    // The plain line says the same.
+    let o = gsprov().args(["check-device", site.to_str().unwrap(), MAC_A, "--to", &to]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with(&format!("{MAC_A} {to}: account 1 (201) registered")), "{text}");
+    assert!(text.contains("applied ("), "{text}");
+}
+
+#[test]
+fn check_device_tells_an_unregistered_device_whose_values_differ() {
+    if netns::enter("check_device_tells_an_unregistered_device_whose_values_differ").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let mut s = gsprov::storage::load_site(&site).unwrap();
+    s.device_mut(MAC_B.parse().unwrap()).unwrap().values.set("P26015", "1");
+    gsprov::storage::save_site(&site, &s).unwrap();
+    let mut values = applied_values(&site, MAC_B);
+    values.insert("P64".into(), "12".into());
+    values.remove("P212");
+    let dev = Device::start(Config {
+        registered: vec![false],
+        values,
+        firmware: "1.0.3.9".into(),
+        ..Config::new(MAC_B, "127.0.0.3")
+    });
+    let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_B, "--to", &dev.http.to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 of 1 device(s) are not confirmed to hold the served configuration"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("warning: the site sets P26015 (Allow SIP Reset) = 1 for 000b82a1b202"),
+        "{}",
+        stderr(&o)
+    );
+    let r = &lines[0];
+    assert_eq!(r["result"], "differs", "{r}");
+    assert_eq!(r["accounts"][0]["registered"], false);
+    assert_eq!(r["firmware"], "1.0.3.9");
+    let differs = r["differs"].as_array().unwrap();
+    assert_eq!(differs.len(), 2, "{r}");
+    assert!(differs.contains(&serde_json::json!({"p": "P64", "device": "12", "served": "auto"})), "{r}");
+    assert!(differs.contains(&serde_json::json!({"p": "P212", "device": "", "served": "1"})), "{r}");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(why.starts_with("account 1 (202) not registered; firmware 1.0.3.9; differs:"), "{why}");
+    assert!(why.contains("P64 is 12, we served auto"), "{why}");
+    assert!(why.contains("P212 is empty, we served 1"), "{why}");
+}
+
+#[test]
+fn check_device_wrong_password_and_a_silent_device_end_clearly() {
+    if netns::enter("check_device_wrong_password_and_a_silent_device_end_clearly").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    let dev = Device::start(Config { passcode: "the-devices-own".into(), ..Config::new(MAC_A, "127.0.0.2") });
+    let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = &lines[0];
+    assert_eq!(r["result"], "wrong_password", "{r}");
+    assert_eq!(r["accounts"], serde_json::Value::Null);
+    assert!(r["accounts_error"].as_str().unwrap().contains("wrong passcode (P2)"), "{r}");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(why.starts_with("the device refused the site's admin password (P2)"), "{why}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("admin-pw"));
+
+    // Silent: the kernel completes the TCP handshake (a listener that never accepts), nothing answers.
+    let silent = std::net::TcpListener::bind("127.0.0.4:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let start = Instant::now();
+    let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_A, "--to", &addr, "--timeout", "1"]);
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(1));
+    let r = &lines[0];
+    assert_eq!(r["result"], "no_answer", "{r}");
+    assert_eq!(
+        r["explanation"],
+        format!("no answer from {addr} within 1.0 s: is the device on, at this address, and its web port right?")
+    );
+    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(4), "one time-out, not three: {took:?}");
+    // Nothing listens: unreachable at once.
+    drop(silent);
+    let (_, lines) = check_device(&[site.to_str().unwrap(), MAC_A, "--to", &addr, "--timeout", "1"]);
+    assert_eq!(lines[0]["result"], "unreachable", "{}", lines[0]);
+    // Only devices of the site.
+    let (o, lines) = check_device(&[site.to_str().unwrap(), "c074ad000001", "--to", &addr]);
+    assert!(lines.is_empty());
+    assert!(stderr(&o).contains("c074ad000001 is not a device of"), "{}", stderr(&o));
+}
+
 // ---------------------------------------------------------------- sipp
 
 /// A sipp UAS scenario: challenge the NOTIFY, verify the digest itself

@@ -2,6 +2,9 @@
 //! are found by their labels, clicked and typed into; the assertions read the
 //! app's state and what it shows.
 
+mod device;
+mod netns;
+
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -25,6 +28,17 @@ fn app_serving_http_on_loopback() -> Harness<'static, App> {
         s.tftp = false;
         s.https = false;
     });
+    h
+}
+
+/// [`app_serving_http_on_loopback`], advertising 127.0.0.1, started from the Server panel.
+fn app_started_on_loopback() -> Harness<'static, App> {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
     h
 }
 
@@ -308,12 +322,7 @@ fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
 
 #[test]
 fn status_board_shows_the_fetch_and_the_self_test() {
-    let mut h = app_serving_http_on_loopback();
-    h.state_mut().rt.server.advertise = "127.0.0.1".into();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let mut h = app_started_on_loopback();
     h.state_mut().state.view = View::Status;
     h.run_ok();
     h.get_by_label("Fetch as 000b82a1b201").click();
@@ -350,6 +359,194 @@ fn provisioning_settings_rename_the_served_files() {
     h.run_ok();
     h.get_by_label_contains("gs_cfg000b82a1b201 (");
     h.get_by_label_contains("[encrypted] gs_cfg000b82a1b201.xml");
+}
+
+/// A device's first request from its own loopback address (curl binds it), so
+/// the status board knows where it is.
+fn request_from(ip: &str, mac: &str, addr: std::net::SocketAddr) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", ip])
+        .args(["-A", &format!("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId {mac}")])
+        .arg(format!("http://{addr}/cfg{mac}.xml"))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
+    use device::{Config, Device, Seen};
+    let (a, b) = ("000b82a1b201", "000b82a1b202");
+    let mut h = app_started_on_loopback();
+    let http = h.state().rt.serving.addresses()[0].1;
+    // Two simulated phones on their own loopback addresses: Reception challenges
+    // with its account 1 digest, Dr. Rivera accepts without; both fetch after a 200.
+    let url = Some(format!("http://{http}/"));
+    let mut da = Device::start(Config {
+        sip_auth: Some(("201".into(), "demo-sip-201".into())),
+        config_url: url.clone(),
+        model: "GXP2170".into(),
+        ..Config::new(a, "127.0.0.21")
+    });
+    let mut db = Device::start(Config { config_url: url, model: "GXP2135".into(), ..Config::new(b, "127.0.0.22") });
+    for (mac, dev) in [(a, &da), (b, &db)] {
+        h.state_mut().doc.edit(|site| {
+            site.device_mut(mac.parse().unwrap()).unwrap().values.set("P40", dev.sip.port().to_string());
+        });
+    }
+    h.run_ok();
+    request_from("127.0.0.21", a, http);
+    request_from("127.0.0.22", b, http);
+    wait_for(&mut h, "both first requests", |app| app.rt.serving.log.len() >= 2);
+
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Reception").click();
+    h.run_ok();
+    h.get_by_label("Dr. Rivera").click();
+    h.run_ok();
+    h.get_by_label("2 selected");
+    h.get_by_label("Re-provision").click();
+    h.run_ok();
+    // The confirmation names both devices and where they are; nothing is sent yet.
+    h.get_by_label("Re-provision 2 device(s)?");
+    h.get_by_label_contains("00:0B:82:A1:B2:01  at 127.0.0.21");
+    h.get_by_label_contains("00:0B:82:A1:B2:02  at 127.0.0.22");
+    assert!(da.drain().is_empty() && db.drain().is_empty(), "nothing before Confirm");
+    h.get_by_label("Confirm").click();
+    h.run_ok();
+    h.get_by_label_contains("Re-provision: 2 NOTIFY(s), one every 200 ms");
+    wait_for(&mut h, "both results", |app| app.rt.serving.actions.len() == 2);
+
+    let wait = Duration::from_secs(10);
+    let n = da.wait("the authorised NOTIFY", wait, |s| matches!(s, Seen::Notify { authorized: true, .. }));
+    assert_eq!(n, Seen::Notify { event: "resync".into(), cseq: 2, authorized: true, has_authorization: true });
+    let n = db.wait("the NOTIFY", wait, |s| matches!(s, Seen::Notify { .. }));
+    assert_eq!(n, Seen::Notify { event: "resync".into(), cseq: 1, authorized: true, has_authorization: false });
+    da.wait("A's fetch", wait, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+    db.wait("B's fetch", wait, |s| matches!(s, Seen::Fetched { status: 200, .. }));
+
+    let actions = h.state().rt.serving.actions.clone();
+    assert!(actions.iter().all(|r| r.ok), "{actions:#?}");
+    let ra = actions.iter().find(|r| r.mac.to_string() == a).unwrap();
+    assert!(ra.result.starts_with("accepted (200, digest answered with account 1's credentials)"), "{}", ra.result);
+    assert!(actions.iter().all(|r| !r.result.contains("demo-sip")), "no password in a result");
+    // The status board's last-action column, and the live log's action lines.
+    h.get_by_label_contains("re-provision: accepted (200, digest answered with account 1's credentials)");
+    let last = h.state().rt.serving.status.device(b.parse().unwrap()).unwrap().truth.last_action.clone().unwrap();
+    assert!(last.ok && last.result.starts_with("accepted (200)"), "{last:?}");
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label_contains(&format!("re-provision {a}: accepted (200, digest answered"));
+    h.get_by_label_contains(&format!(
+        "re-provision {b}: accepted (200); the device should fetch its configuration now"
+    ));
+    h.get_by_label_contains("Device actions: 2 done, 0 running or queued");
+    // The fetches the NOTIFYs caused are in the request log too.
+    wait_for(&mut h, "the two re-fetches", |app| app.rt.serving.log.len() >= 4);
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+    // With the actions done, the views that show them stop asking for frames.
+    for view in [View::Log, View::Status] {
+        h.state_mut().state.view = view;
+        h.run_ok();
+        let steps = h.try_run();
+        assert!(matches!(steps, Ok(n) if n <= 1), "{view:?} keeps asking for frames while idle: {steps:?}");
+    }
+}
+
+#[test]
+fn syslog_receiver_points_the_devices_here_and_a_line_reaches_the_status_board() {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Syslog receiver").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.serving.syslog, Some(514));
+    h.state_mut().rt.serving.syslog = Some(0); // a free port: the test has no privilege for 514
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "HTTP and syslog", |a| a.rt.serving.addresses().len() == 2);
+    let addrs = h.state().rt.serving.addresses();
+    let syslog = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Syslog).unwrap().1;
+    let http = addrs.iter().find(|(p, _)| *p == gsprov::serving::Protocol::Http).unwrap().1;
+    assert_eq!(h.state().doc.site.defaults.get("P207"), None);
+    h.get_by_label("Point the devices' syslog here (P207/P208)").click();
+    h.run_ok();
+    let want = format!("127.0.0.1:{}", syslog.port());
+    assert_eq!(h.state().doc.site.defaults.get("P207"), Some(want.as_str()), "the site defaults, like any edit");
+    assert_eq!(h.state().doc.site.defaults.get("P208"), Some("2"));
+    assert!(h.state().doc.dirty());
+    h.get_by_label_contains(&format!("Site defaults: P207 = {want}, P208 = 2"));
+    h.get_by_label_contains("already point the devices' syslog here");
+
+    // Reception asks once from 127.0.0.23, then its syslog line is attributed and shown.
+    request_from("127.0.0.23", "000b82a1b201", http);
+    let s = std::net::UdpSocket::bind("127.0.0.23:0").unwrap();
+    s.send_to(b"<134>Feb  5 09:01:02 GXP2170 sip[312]: account 1 registered", syslog).unwrap();
+    let mac = "000b82a1b201".parse().unwrap();
+    wait_for(&mut h, "the syslog line", |a| {
+        a.rt.serving.status.device(mac).is_some_and(|d| d.truth.last_syslog.is_some())
+    });
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label_contains("syslog: info sip: account 1 registered");
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+}
+
+#[test]
+fn check_device_from_the_status_board_fills_registered_and_applied() {
+    // The app asks the device's web port 80: inside a namespace of its own the test may bind it.
+    if netns::enter("check_device_from_the_status_board_fills_registered_and_applied").is_none() {
+        return;
+    }
+    use device::{Config, Device, Seen};
+    let a = "000b82a1b201";
+    let mut h = app_started_on_loopback();
+    let http = h.state().rt.serving.addresses()[0].1;
+    let site = h.state().doc.site.clone();
+    let mut values: std::collections::BTreeMap<String, String> =
+        site.effective(site.device(a.parse().unwrap()).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect();
+    values.insert("P64".into(), "12".into());
+    let mut dev = Device::start(Config {
+        passcode: "demo-admin-201".into(),
+        registered: vec![true, false],
+        values,
+        web_port: 80,
+        model: "GXP2170".into(),
+        ..Config::new(a, "127.0.0.21")
+    });
+    request_from("127.0.0.21", a, http);
+    wait_for(&mut h, "the first request", |app| !app.rt.serving.log.is_empty());
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Reception").click();
+    h.run_ok();
+    h.get_by_label("Check device").click();
+    h.run_ok();
+    h.get_by_label("Check device 1 device(s)?");
+    h.get_by_label_contains("00:0B:82:A1:B2:01  at 127.0.0.21");
+    h.get_by_label("Confirm").click();
+    h.run_ok();
+    h.get_by_label_contains("Checking 1 device(s), one at a time");
+    wait_for(&mut h, "the check's result", |app| app.rt.serving.actions.len() == 1);
+    let r = h.state().rt.serving.actions[0].clone();
+    assert!(!r.ok, "{r:?}");
+    assert!(r.result.contains("account 1 (201) registered, account 2 (202) not registered"), "{}", r.result);
+    assert!(r.result.contains("differs: P64 is 12, we served"), "{}", r.result);
+    assert!(!r.result.contains("demo-admin"), "no password in a result");
+    let api: Vec<Seen> = dev.drain().iter().filter(|s| matches!(s, Seen::Api(_))).cloned().collect();
+    assert_eq!(api.len(), 3, "{api:?}");
+    // The truth columns on the board.
+    h.get_by_label("1 yes, 2 no");
+    let applied = h.state().rt.serving.status.device(a.parse().unwrap()).unwrap().truth.applied_text();
+    assert!(applied.starts_with("differs: P64 is 12, we served "), "{applied}");
+    h.get_by_label(&applied);
+    h.get_by_label_contains(&format!("check: {}", r.result));
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
 
 /// Issue 10: with "Follow new requests" on, the Live log asked for a new

@@ -20,6 +20,7 @@ pub mod sip;
 pub mod syslog;
 pub mod tftp;
 pub mod useragent;
+pub mod webapi;
 pub mod xml;
 
 /// `text` fit for a terminal or a log line: control characters (ESC, BEL, CR,

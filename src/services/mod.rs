@@ -32,6 +32,7 @@ pub mod pnp;
 mod syslog;
 mod tftp;
 mod tls;
+pub mod webapi;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

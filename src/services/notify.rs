@@ -175,6 +175,24 @@ impl std::fmt::Display for Report {
     }
 }
 
+impl Report {
+    /// The record the status fold and the live log take (no credential in it).
+    pub fn record(&self, time: std::time::SystemTime) -> crate::serving::truth::ActionRecord {
+        use crate::serving::truth::{ActionKind, ActionRecord};
+        ActionRecord {
+            mac: self.mac,
+            time,
+            kind: match self.action {
+                Action::Resync => ActionKind::Resync,
+                Action::Reboot => ActionKind::Reboot,
+            },
+            ok: self.outcome.is_success(),
+            result: format!("{} ({})", self.explanation, self.addr),
+            check: None,
+        }
+    }
+}
+
 /// Random tokens for Call-ID, tags, branches and cnonces (from the OS).
 fn token() -> String {
     let mut b = [0u8; 8];

@@ -14,6 +14,7 @@ pub mod report;
 pub mod router;
 pub mod served;
 pub mod status;
+pub mod truth;
 
 pub use record::{
     ContentKind, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire, rfc3339,

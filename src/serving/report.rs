@@ -1,6 +1,7 @@
 //! The handover report a technician leaves with the customer: every device with
 //! its MAC, model, extension, firmware and when it fetched its config, plus the
-//! problems left. CSV and one self-contained HTML page. Pure, and never carries
+//! problems left, and the truth columns ([`crate::serving::truth`]): accounts
+//! registered, applied or differs, the last syslog line, the last action. CSV and one self-contained HTML page. Pure, and never carries
 //! a secret: only labels, identifiers and times.
 
 use std::fmt::Write as _;
@@ -22,6 +23,11 @@ pub struct Row {
     pub ip: String,
     pub config_at: String,
     pub problem: String,
+    /// Truth columns (empty when unknown).
+    pub registered: String,
+    pub applied: String,
+    pub last_syslog: String,
+    pub last_action: String,
 }
 
 /// The report's rows, in site order. `time` formats timestamps (local time in the app).
@@ -64,16 +70,55 @@ pub fn rows(site: &Site, status: &Status, time: &dyn Fn(SystemTime) -> String) -
                 ip: s.and_then(|s| s.ip).map(|ip| ip.to_string()).unwrap_or_default(),
                 config_at,
                 problem,
+                registered: s.map(|s| s.truth.registered()).unwrap_or_default(),
+                applied: s.map(|s| s.truth.applied_text()).unwrap_or_default(),
+                last_syslog: s
+                    .and_then(|s| s.truth.last_syslog.as_ref())
+                    .map(|(t, line)| format!("{} {line}", time(*t)))
+                    .unwrap_or_default(),
+                last_action: s
+                    .and_then(|s| s.truth.last_action.as_ref().map(|a| (a.time, s.truth.last_action_text())))
+                    .map(|(t, text)| format!("{} {text}", time(t)))
+                    .unwrap_or_default(),
             }
         })
         .collect()
 }
 
-const HEADERS: [&str; 10] =
-    ["Label", "Location", "MAC", "Model", "Extension", "State", "Firmware", "IP", "Config fetched at", "Problem left"];
+const HEADERS: [&str; 14] = [
+    "Label",
+    "Location",
+    "MAC",
+    "Model",
+    "Extension",
+    "State",
+    "Firmware",
+    "IP",
+    "Config fetched at",
+    "Problem left",
+    "Registered",
+    "Applied",
+    "Last syslog line",
+    "Last action",
+];
 
-fn cells(r: &Row) -> [&str; 10] {
-    [&r.label, &r.location, &r.mac, &r.model, &r.extension, &r.state, &r.firmware, &r.ip, &r.config_at, &r.problem]
+fn cells(r: &Row) -> [&str; 14] {
+    [
+        &r.label,
+        &r.location,
+        &r.mac,
+        &r.model,
+        &r.extension,
+        &r.state,
+        &r.firmware,
+        &r.ip,
+        &r.config_at,
+        &r.problem,
+        &r.registered,
+        &r.applied,
+        &r.last_syslog,
+        &r.last_action,
+    ]
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab
@@ -153,6 +198,7 @@ mod tests {
         for secret in ["demo-sip-201", "demo-xml-secret", "demo-admin-201"] {
             assert!(!c.contains(secret) && !h.contains(secret), "{secret} leaked");
         }
+        assert!(c.lines().next().unwrap().ends_with(",Problem left,Registered,Applied,Last syslog line,Last action"));
         let evil = html("<script>", "x", &rows);
         assert!(evil.contains("&lt;script&gt;") && !evil.contains("<script>"));
         // Every cell is escaped in HTML, and no cell becomes a spreadsheet formula.
@@ -168,5 +214,70 @@ mod tests {
         assert!(row.contains(",'@SUM(1)") && row.contains(",'-1+2,") && row.contains(",'+cmd,"), "{row}");
         assert!(h.contains("&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;"), "{h}");
         assert!(!h.contains("<img") && !h.contains("'alert"), "{h}");
+    }
+
+    #[test]
+    fn truth_columns_come_from_checks_actions_and_syslog_escaped() {
+        use crate::formats::webapi::{AccountState, Difference};
+        use crate::serving::truth::{ActionKind, ActionRecord, CheckFacts};
+        use crate::serving::{Outcome, Protocol, RequestRecord, Wire};
+        let site = crate::site::demo();
+        let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
+        let mut status = Status::new(&Served::new(&site, &out));
+        let mac = site.devices[0].mac;
+        let t = SystemTime::UNIX_EPOCH;
+        status.apply(&RequestRecord {
+            id: 1,
+            time: t,
+            client: "10.0.0.5:514".parse().unwrap(),
+            protocol: Protocol::Syslog,
+            method: "info".into(),
+            path: "sip".into(),
+            user_agent: None,
+            model: None,
+            firmware: None,
+            mac: Some(mac),
+            file: None,
+            kind: None,
+            outcome: Outcome::Served,
+            status: Wire::None,
+            bytes: 0,
+            size: None,
+            duration: std::time::Duration::ZERO,
+            explanation: "=cmd <b>registered</b>".into(),
+        });
+        status.apply_action(&ActionRecord {
+            mac,
+            time: t,
+            kind: ActionKind::Check,
+            ok: false,
+            result: "differs".into(),
+            check: Some(CheckFacts {
+                accounts: Some(vec![AccountState { account: 1, sip_id: "201".into(), registered: true }]),
+                firmware: None,
+                applied: Some(false),
+                differs: vec![Difference { p: "P64".into(), device: "12".into(), served: "auto".into() }],
+            }),
+        });
+        let rows = rows(&site, &status, &|_| "10:32".into());
+        let r = &rows[0];
+        assert_eq!(r.registered, "1 yes");
+        assert_eq!(r.applied, "differs: P64 is 12, we served auto");
+        assert_eq!(r.last_syslog, "10:32 =cmd <b>registered</b>");
+        assert_eq!(r.last_action, "10:32 check: differs");
+        assert_eq!(rows[1].registered, "", "unknown stays empty, never a guess");
+        let (c, h) = (csv(&rows[..1]), html("s", "t", &rows[..1]));
+        let line = c.lines().nth(1).unwrap();
+        assert!(
+            line.ends_with(
+                ",1 yes,\"differs: P64 is 12, we served auto\",10:32 =cmd <b>registered</b>,10:32 check: differs"
+            ),
+            "{line}"
+        );
+        assert!(h.contains("<td>10:32 =cmd &lt;b&gt;registered&lt;/b&gt;</td>"), "{h}");
+        // A syslog line that starts like a formula stays text in a spreadsheet.
+        let mut bad = r.clone();
+        bad.last_syslog = "=HYPERLINK(1)".into();
+        assert!(csv(std::slice::from_ref(&bad)).contains(",'=HYPERLINK(1),"));
     }
 }

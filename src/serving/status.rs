@@ -68,6 +68,9 @@ pub struct DeviceStatus {
     pub fetched: Vec<Fetch>,
     /// The explanation of the last problem, cleared by the next success.
     pub problem: Option<String>,
+    /// What the device says and the last action on it (issue 13; folded by
+    /// [`crate::serving::truth`], apart from `state`).
+    pub truth: crate::serving::truth::Truth,
     /// The file that means "configured" (see [`KnownDevice::primary`]).
     primary: Option<FileKind>,
     /// Kinds of config file ever received (also those gone from `fetched`),
@@ -121,6 +124,7 @@ impl DeviceStatus {
             firmware: None,
             fetched: Vec::new(),
             problem: None,
+            truth: Default::default(),
             primary: known.map(|k| k.primary),
             got_config: ConfigKinds::default(),
             got_firmware: false,
@@ -246,6 +250,7 @@ impl Status {
             Some(e) => e,
             None => self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)),
         };
+        entry.truth.record(r);
         entry.last_seen = Some(r.time);
         entry.ip = Some(ip);
         if r.firmware.is_some() {
@@ -284,6 +289,15 @@ impl Status {
                 entry.state = DeviceState::Error;
                 entry.problem = Some(r.explanation.clone());
             }
+        }
+    }
+
+    /// Folds a finished action (NOTIFY, check) into its device's truth
+    /// columns; a MAC the status does not know is ignored (actions target
+    /// devices of the site only).
+    pub fn apply_action(&mut self, a: &crate::serving::truth::ActionRecord) {
+        if let Some(d) = self.known.get_mut(&a.mac).or_else(|| self.unassigned.get_mut(&a.mac)) {
+            d.truth.action(a);
         }
     }
 

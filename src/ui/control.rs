@@ -3,6 +3,12 @@
 //! files, binding, creating the HTTPS certificate, the "fetch as this phone"
 //! self-test). The UI sends [`Request`]s; supervisor [`Event`]s and [`Reply`]s
 //! come back on channels, each waking the UI.
+//!
+//! Device actions (re-provision, reboot, check) run on a second named thread,
+//! `gsprov-actions`, one job after another (later ones queue), so a silent
+//! device never holds up a start or a stop: NOTIFYs paced one per 200 ms
+//! ([`notify::Pace`]), checks one device at a time, each result a
+//! [`Reply::Action`] as it ends.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -16,7 +22,8 @@ use crate::formats::decode::Decoded;
 use crate::generate;
 use crate::ids::{Mac, Model};
 use crate::services::client::{self, FetchOptions};
-use crate::services::{Hooks, Supervisor, interfaces};
+use crate::services::{Hooks, Supervisor, interfaces, notify, webapi};
+use crate::serving::truth::{ActionKind, ActionRecord};
 use crate::serving::{Policy, Protocol, Served};
 use crate::site::Site;
 use crate::storage;
@@ -26,7 +33,14 @@ use crate::storage;
 pub enum Request {
     /// Generate the site's files and start the enabled servers.
     /// `pnp`: also answer SIP plug-and-play SUBSCRIBEs on this interface address.
-    Start { site: Box<Site>, site_path: Option<PathBuf>, policy: Policy, pnp: Option<std::net::Ipv4Addr> },
+    Start {
+        site: Box<Site>,
+        site_path: Option<PathBuf>,
+        policy: Policy,
+        pnp: Option<std::net::Ipv4Addr>,
+        /// Also receive syslog on this UDP port.
+        syslog: Option<u16>,
+    },
     /// A command the supervisor takes as is: stop, policy, discovery.
     Supervisor(Command),
     /// Regenerate after an edit and serve the new files (transfers in flight keep theirs).
@@ -35,6 +49,9 @@ pub enum Request {
     ListInterfaces,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
     Fetch { url: String, mac: Mac, model: Model, firmware: String, site: Box<Site> },
+    /// Re-provision, reboot or check these devices of `site` at these addresses
+    /// (on the technician's confirmed command; at most [`notify::MAX_TARGETS`]).
+    Act { kind: ActionKind, site: Box<Site>, devices: Vec<(Mac, IpAddr)> },
 }
 
 /// Answers to requests (servers report through [`Event`]s).
@@ -55,6 +72,8 @@ pub enum Reply {
     Fetched(FetchResult),
     /// This computer's interfaces, or why they could not be listed.
     Interfaces(Result<Vec<crate::serving::discovery::NetInterface>, String>),
+    /// One device's action ended (fold it as [`Event::Action`]).
+    Action(ActionRecord),
 }
 
 /// What a self-test fetch got.
@@ -72,6 +91,14 @@ pub struct Control {
     pub events: Receiver<Event>,
     pub replies: Receiver<Reply>,
     thread: Option<JoinHandle<()>>,
+    actions: Option<JoinHandle<()>>,
+}
+
+/// One queued device action.
+struct ActionJob {
+    kind: ActionKind,
+    site: Box<Site>,
+    devices: Vec<(Mac, IpAddr)>,
 }
 
 impl Control {
@@ -79,11 +106,20 @@ impl Control {
         let (supervisor, events) = Supervisor::new(Hooks { wake: Some(wake.clone()), ..Hooks::default() })?;
         let (tx, rx) = mpsc::channel::<Request>();
         let (reply_tx, replies) = mpsc::channel::<Reply>();
+        let (jobs_tx, jobs) = mpsc::channel::<ActionJob>();
+        let crashed = |e: std::io::Error| crate::event::ServiceError::Crashed { reason: e.to_string() };
+        let actions = {
+            let (reply_tx, wake) = (reply_tx.clone(), wake.clone());
+            std::thread::Builder::new()
+                .name("gsprov-actions".into())
+                .spawn(move || run_actions(jobs, &reply_tx, &*wake))
+                .map_err(crashed)?
+        };
         let thread = std::thread::Builder::new()
             .name("gsprov-control".into())
-            .spawn(move || run(supervisor, rx, reply_tx, wake))
-            .map_err(|e| crate::event::ServiceError::Crashed { reason: e.to_string() })?;
-        Ok(Control { tx: Some(tx), events, replies, thread: Some(thread) })
+            .spawn(move || run(supervisor, rx, reply_tx, jobs_tx, wake))
+            .map_err(crashed)?;
+        Ok(Control { tx: Some(tx), events, replies, thread: Some(thread), actions: Some(actions) })
     }
 
     pub fn send(&self, r: Request) {
@@ -101,18 +137,73 @@ impl Drop for Control {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        // The control thread has dropped the job queue: the actions thread ends
+        // after the job in hand, which is bounded (64·T1 per NOTIFY, the
+        // time-out per check). Joined when already done; otherwise left to end
+        // by itself, so closing the window never waits on a silent device.
+        if let Some(a) = self.actions.take()
+            && a.is_finished()
+        {
+            let _ = a.join();
+        }
     }
 }
 
-fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake: Arc<dyn Fn() + Send + Sync>) {
+fn run_actions(jobs: Receiver<ActionJob>, replies: &Sender<Reply>, wake: &(dyn Fn() + Send + Sync)) {
+    let reply = |r: ActionRecord| {
+        let _ = replies.send(Reply::Action(r));
+        wake();
+    };
+    for job in jobs {
+        let site = &job.site;
+        let devices: Vec<(&crate::site::Device, IpAddr)> = job
+            .devices
+            .iter()
+            .take(notify::MAX_TARGETS)
+            .filter_map(|(mac, ip)| site.device(*mac).map(|d| (d, *ip)))
+            .collect();
+        match job.kind {
+            ActionKind::Resync | ActionKind::Reboot => {
+                let action = if job.kind == ActionKind::Resync {
+                    crate::formats::resync::Action::Resync
+                } else {
+                    crate::formats::resync::Action::Reboot
+                };
+                let targets: Vec<notify::Target> =
+                    devices.iter().map(|(d, ip)| notify::target(site, d, *ip, None)).collect();
+                // At most MAX_TARGETS were taken above, so the bulk send is not refused.
+                let _ =
+                    notify::send_all(&targets, action, &notify::Timers::default(), notify::Pace::default(), &mut |r| {
+                        reply(r.record(std::time::SystemTime::now()))
+                    });
+            }
+            ActionKind::Check => {
+                let targets: Vec<webapi::Target> =
+                    devices.iter().map(|(d, ip)| webapi::target(site, d, *ip, None)).collect();
+                webapi::check_all(&targets, Duration::from_secs(5), &mut |r| {
+                    reply(r.record(std::time::SystemTime::now()))
+                });
+            }
+        }
+    }
+}
+
+fn run(
+    mut sup: Supervisor,
+    rx: Receiver<Request>,
+    replies: Sender<Reply>,
+    jobs: Sender<ActionJob>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) {
     let reply = |r: Reply| {
         let _ = replies.send(r);
         wake();
     };
     for req in rx {
         match req {
-            Request::Start { site, site_path, policy, pnp } => match config(&site, site_path, policy, pnp) {
-                Ok((cfg, files, bytes)) => {
+            Request::Start { site, site_path, policy, pnp, syslog } => match config(&site, site_path, policy, pnp) {
+                Ok((mut cfg, files, bytes)) => {
+                    cfg.syslog = syslog;
                     reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
                     sup.apply(Command::Start(Box::new(cfg)));
                 }
@@ -133,6 +224,10 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
             }
             Request::Fetch { url, mac, model, firmware, site } => {
                 reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
+            }
+            Request::Act { kind, site, devices } => {
+                // The actions thread lives as long as this loop's sender.
+                let _ = jobs.send(ActionJob { kind, site, devices });
             }
         }
     }
@@ -226,6 +321,7 @@ mod tests {
             site_path: None,
             policy: Policy::default(),
             pnp: None,
+            syslog: None,
         });
         let recv = Duration::from_secs(10);
         assert!(matches!(control.replies.recv_timeout(recv).unwrap(), Reply::Serving { files: 20, .. }));

@@ -81,6 +81,37 @@ impl LogUi {
     }
 }
 
+/// Device actions (NOTIFY, check), newest last: the last few, each one line.
+fn actions_ui(ui: &mut egui::Ui, serving: &crate::ui::serving::Serving) {
+    if serving.actions.is_empty() && serving.actions_pending == 0 {
+        return;
+    }
+    let title =
+        format!("Device actions: {} done, {} running or queued", serving.actions.len(), serving.actions_pending);
+    egui::CollapsingHeader::new(title).id_salt("device-actions").default_open(true).show(ui, |ui| {
+        egui::ScrollArea::vertical().id_salt("device-actions-list").max_height(140.0).stick_to_bottom(true).show(
+            ui,
+            |ui| {
+                let from = serving.actions.len().saturating_sub(50);
+                for a in &serving.actions[from..] {
+                    let line = format!(
+                        "{} {} {}: {}",
+                        hms(a.time),
+                        a.kind.describe(),
+                        a.mac,
+                        crate::formats::printable(&a.result)
+                    );
+                    if a.ok {
+                        ui.label(line);
+                    } else {
+                        ui.colored_label(ui.visuals().warn_fg_color, line);
+                    }
+                }
+            },
+        );
+    });
+}
+
 fn outcome_text(o: &Outcome) -> &'static str {
     match o {
         Outcome::Served => "served",
@@ -116,6 +147,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
             ui.add(egui::ProgressBar::new(frac).desired_width(240.0).show_percentage());
         });
     }
+    actions_ui(ui, serving);
     if st.buckets.as_ref().is_none_or(|(g, _)| *g != serving.log_generation) {
         st.buckets = Some((serving.log_generation, buckets(&serving.log)));
     }

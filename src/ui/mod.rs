@@ -105,6 +105,7 @@ pub struct Runtime {
     pub files: files::FilesUi,
     pub serving: serving::Serving,
     pub server: server::ServerUi,
+    pub board: status::BoardUi,
     repaint: egui::Context,
     pub log: log::LogUi,
     modal: Option<Modal>,
@@ -159,6 +160,7 @@ impl App {
                 serving: serving::Serving::new(control),
                 repaint: ctx.clone(),
                 server: server::ServerUi::default(),
+                board: status::BoardUi::default(),
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
@@ -411,6 +413,11 @@ impl App {
                 sv.served_revision = Some(self.doc.revision());
             }
             control::Request::Fetch { .. } => sv.fetching = true,
+            control::Request::Act { kind, devices, .. } => {
+                let text = status::sending_text(*kind, devices.len(), sv.actions_pending);
+                sv.actions_pending += devices.len();
+                self.rt.notice = Some((text, false, Instant::now()));
+            }
             _ => {}
         }
         control.send(request);

@@ -44,7 +44,13 @@ impl ServerUi {
 pub fn start(doc: &Doc, rt: &Runtime) -> Action {
     let policy = rt.server.policy(doc);
     let pnp = if rt.serving.pnp { rt.server.advertise.trim().parse().ok() } else { None };
-    Action::Serve(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy, pnp })
+    Action::Serve(Request::Start {
+        site: Box::new(doc.site.clone()),
+        site_path: doc.path.clone(),
+        policy,
+        pnp,
+        syslog: rt.serving.syslog,
+    })
 }
 
 /// What stops them.
@@ -103,6 +109,26 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         }
                     });
                     ui.end_row();
+                    let mut syslog_on = rt.serving.syslog.is_some();
+                    if ui
+                        .checkbox(&mut syslog_on, "Syslog receiver")
+                        .on_hover_text("Hear the devices: their syslog lines in the live log, per device (UDP)")
+                        .changed()
+                    {
+                        rt.serving.syslog = syslog_on.then_some(514);
+                    }
+                    if let Some(port) = &mut rt.serving.syslog {
+                        ui.horizontal(|ui| {
+                            let l = ui.label("syslog port");
+                            ui.add(egui::DragValue::new(port).range(0..=65535)).labelled_by(l.id);
+                            if *port == 514 {
+                                ui.weak("514 needs the same privilege as TFTP 69 (sudo or setcap)");
+                            }
+                        });
+                    } else {
+                        ui.label("");
+                    }
+                    ui.end_row();
                     changed |= ui
                         .checkbox(&mut s.known_macs_only, "Known MACs only")
                         .on_hover_text("Refuse config files to devices the site does not list")
@@ -159,6 +185,9 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 ui.label(format!("serving {files} files ({bytes} bytes)"));
             }
         });
+        if rt.serving.syslog.is_some() {
+            syslog_here_ui(ui, doc, rt);
+        }
         if let Some(e) = &rt.serving.start_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
@@ -295,4 +324,47 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
     });
     action
+}
+
+/// The syslog server and level the bring-up sets, for the devices to report here.
+pub const SYSLOG_LEVEL: &str = "2";
+
+/// "Point the devices' syslog here": sets the site defaults P207 (syslog
+/// server: this computer's advertised address and the receiver's port) and
+/// P208 (level 2, INFO in Grandstream's config templates), like any edit of
+/// the defaults (the parameters view shows them as set in the site defaults).
+fn syslog_here_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) {
+    let ip: Option<std::net::IpAddr> = rt.server.advertise.trim().parse().ok();
+    // The running receiver's port (port 0 picks a free one at start), else the one set.
+    let running = rt.serving.addresses().into_iter().find(|(p, _)| *p == Protocol::Syslog).map(|(_, a)| a.port());
+    let port = running.or(rt.serving.syslog).filter(|p| *p != 0);
+    let server = ip.zip(port).map(|(ip, port)| if port == 514 { ip.to_string() } else { format!("{ip}:{port}") });
+    ui.horizontal(|ui| {
+        let already = server.as_deref().is_some_and(|s| doc.site.defaults.get("P207") == Some(s))
+            && doc.site.defaults.get("P208") == Some(SYSLOG_LEVEL);
+        let hint = match &server {
+            Some(s) => format!("Sets the site defaults P207 = {s} and P208 = {SYSLOG_LEVEL} (INFO); devices take them at their next fetch"),
+            None if port.is_none() => "Start the servers first: port 0 picks a free port at start".to_string(),
+            None => "Set \"Address the devices reach this computer at\" below first".to_string(),
+        };
+        if ui
+            .add_enabled(server.is_some() && !already, egui::Button::new("Point the devices' syslog here (P207/P208)"))
+            .on_hover_text(hint)
+            .clicked()
+            && let Some(s) = &server
+        {
+            doc.edit(|site| {
+                site.defaults.set("P207", s);
+                site.defaults.set("P208", SYSLOG_LEVEL);
+            });
+            rt.notice = Some((
+                format!("Site defaults: P207 = {s}, P208 = {SYSLOG_LEVEL}; re-provision the devices to apply"),
+                false,
+                std::time::Instant::now(),
+            ));
+        }
+        if already {
+            ui.weak("the site's defaults already point the devices' syslog here");
+        }
+    });
 }

@@ -56,7 +56,16 @@ pub struct Serving {
     pub interfaces_requested: bool,
     /// Answer SIP plug-and-play SUBSCRIBEs when the servers start.
     pub pnp: bool,
+    /// Finished device actions (NOTIFY, check), oldest first, at most [`MAX_ACTIONS`].
+    pub actions: Vec<crate::serving::truth::ActionRecord>,
+    /// Devices an action was asked for and has not reported yet.
+    pub actions_pending: usize,
+    /// Run the syslog receiver (UDP, this port) with the servers.
+    pub syslog: Option<u16>,
 }
+
+/// Device actions remembered for the live log.
+pub const MAX_ACTIONS: usize = 1000;
 
 impl Serving {
     pub fn new(control: Result<Control, String>) -> Serving {
@@ -85,6 +94,9 @@ impl Serving {
             interfaces: Vec::new(),
             interfaces_requested: false,
             pnp: false,
+            actions: Vec::new(),
+            actions_pending: 0,
+            syslog: None,
         }
     }
 
@@ -136,6 +148,13 @@ impl Serving {
             Event::FilesReplaced { .. } | Event::PolicyChanged => {}
             Event::WindowClosed { reason } => self.window_closed = Some(reason),
             Event::Discovery(_) => {}
+            Event::Action(a) => {
+                self.status.apply_action(&a);
+                if self.actions.len() >= MAX_ACTIONS {
+                    self.actions.drain(..MAX_ACTIONS / 2);
+                }
+                self.actions.push(a);
+            }
             Event::Stopped { protocol } => {
                 if matches!(self.servers.get(&protocol), Some(ServerState::Running(_))) {
                     self.servers.remove(&protocol);
@@ -167,6 +186,10 @@ impl Serving {
             }
             Reply::Interfaces(Ok(list)) => self.interfaces = list,
             Reply::Interfaces(Err(e)) => self.start_error = Some(format!("cannot list network interfaces: {e}")),
+            Reply::Action(a) => {
+                self.actions_pending = self.actions_pending.saturating_sub(1);
+                self.apply(Event::Action(a));
+            }
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Status board and handover: per device what it fetched and when, its state,
-//! IP and firmware; unassigned devices that asked (adopt them into the site);
-//! "every device configured"; the handover report; "fetch as this phone".
+//! IP and firmware, and the truth columns (registered, applied, last syslog
+//! line, last action); unassigned devices that asked (adopt them into the
+//! site); "every device configured"; the handover report; "fetch as this
+//! phone"; and, on the selected devices, "Re-provision", "Reboot" and "Check
+//! device", each confirmed first and sent through the control thread.
 
 use egui_extras::{Column, TableBuilder};
 
@@ -9,6 +12,7 @@ use super::{Action, Doc, Runtime};
 use crate::ids::{Mac, Model};
 use crate::serving::ContentKind;
 use crate::serving::status::{DeviceState, DeviceStatus};
+use crate::serving::truth::ActionKind;
 use crate::site::{Account, Device};
 use crate::ui::control::{Request, device_url};
 use crate::ui::worker::Job;
@@ -64,6 +68,106 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
     }))
 }
 
+/// The board's own state: the action waiting for confirmation.
+#[derive(Default)]
+pub struct BoardUi {
+    pub confirm: Option<(ActionKind, Vec<Mac>)>,
+}
+
+/// Where a device answers: the address of its last request, else discovery's.
+fn address_of(rt: &Runtime, mac: Mac) -> Option<std::net::IpAddr> {
+    rt.serving
+        .status
+        .device(mac)
+        .and_then(|s| s.ip)
+        .or_else(|| rt.serving.discovery.devices().iter().find(|d| d.mac == Some(mac)).and_then(|d| d.ip))
+}
+
+fn kind_title(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Resync => "Re-provision",
+        ActionKind::Reboot => "Reboot",
+        ActionKind::Check => "Check device",
+    }
+}
+
+/// The three action buttons for the selection.
+fn actions_bar_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) {
+    let selected: Vec<Mac> = doc.site.devices.iter().map(|d| d.mac).filter(|m| rt.selected.contains(m)).collect();
+    ui.horizontal(|ui| {
+        ui.label(format!("{} selected", selected.len()));
+        let enabled = !selected.is_empty() && selected.len() <= crate::services::notify::MAX_TARGETS;
+        for (kind, hint) in [
+            (ActionKind::Resync, "SIP NOTIFY Event: resync: the device fetches its configuration again, no reboot"),
+            (ActionKind::Reboot, "SIP NOTIFY Event: check-sync;reboot=true: the device reboots and fetches"),
+            (ActionKind::Check, "Web API: registration per account, firmware, and a read-back of served values"),
+        ] {
+            if ui.add_enabled(enabled, egui::Button::new(kind_title(kind))).on_hover_text(hint).clicked() {
+                rt.board.confirm = Some((kind, selected.clone()));
+            }
+        }
+        if rt.serving.actions_pending > 0 {
+            ui.spinner();
+            ui.label(format!("{} device action(s) running or queued", rt.serving.actions_pending));
+        }
+    });
+}
+
+/// The confirmation naming every device; "Confirm" gives the action that sends it.
+fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action> {
+    let (kind, macs) = rt.board.confirm.clone()?;
+    let mut decided: Option<bool> = None;
+    let reachable: Vec<(Mac, std::net::IpAddr)> =
+        macs.iter().filter_map(|m| address_of(rt, *m).map(|ip| (*m, ip))).collect();
+    egui::Window::new(format!("{} {} device(s)?", kind_title(kind), macs.len()))
+        .collapsible(false)
+        .resizable(false)
+        .show(ctx, |ui| {
+            for mac in &macs {
+                let label = doc.site.device(*mac).map(|d| d.label.as_str()).filter(|l| !l.is_empty()).unwrap_or("-");
+                match reachable.iter().find(|(m, _)| m == mac) {
+                    Some((_, ip)) => ui.label(format!("{label}  {}  at {ip}", mac.colon())),
+                    None => ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "{label}  {}: no address known (no request seen, not discovered): skipped",
+                            mac.colon()
+                        ),
+                    ),
+                };
+            }
+            ui.weak(match kind {
+                ActionKind::Resync | ActionKind::Reboot => {
+                    "One NOTIFY every 200 ms; a challenge is answered with the device's account credentials."
+                }
+                ActionKind::Check => "One device at a time, 5 s at most per answer; the admin password (P2) is used.",
+            });
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!reachable.is_empty(), egui::Button::new("Confirm")).clicked() {
+                    decided = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    decided = Some(false);
+                }
+            });
+        });
+    let go = decided?;
+    rt.board.confirm = None;
+    go.then(|| Action::Serve(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable }))
+}
+
+/// What the notice says when an action is sent: how it is paced, and whether it
+/// waits behind one still running.
+pub fn sending_text(kind: ActionKind, devices: usize, queued: usize) -> String {
+    let what = match kind {
+        ActionKind::Resync | ActionKind::Reboot => {
+            format!("{}: {devices} NOTIFY(s), one every 200 ms", kind_title(kind))
+        }
+        ActionKind::Check => format!("Checking {devices} device(s), one at a time"),
+    };
+    if queued > 0 { format!("{what}; queued after the {queued} still running") } else { format!("{what}…") }
+}
+
 pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     let mut action = None;
     let sum = rt.serving.status.summary();
@@ -104,9 +208,11 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             action = Some(Action::Background(job, "Saving the handover report"));
         }
     });
+    actions_bar_ui(ui, doc, rt);
     ui.separator();
     let text_h = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
     let mut fetch: Option<Mac> = None;
+    let mut toggle: Option<Mac> = None;
     let table_height = ui.available_height() * 0.6;
     TableBuilder::new(ui)
         .id_salt("status-board")
@@ -120,10 +226,25 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(95.0))
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
-        .column(Column::initial(260.0).clip(true))
-        .column(Column::remainder().at_least(110.0))
+        .column(Column::initial(200.0).clip(true))
+        .column(Column::initial(130.0))
+        .column(Column::initial(80.0).clip(true))
+        .column(Column::initial(120.0).clip(true))
+        .column(Column::remainder().at_least(160.0).clip(true))
         .header(text_h, |mut h| {
-            for t in ["Device", "MAC", "Model", "State", "IP", "Firmware", "Fetched", "Self-test"] {
+            for t in [
+                "Device",
+                "MAC",
+                "Model",
+                "State",
+                "IP",
+                "Firmware",
+                "Fetched",
+                "Self-test",
+                "Registered",
+                "Applied",
+                "Last action / syslog",
+            ] {
                 h.col(|ui| {
                     ui.strong(t);
                 });
@@ -136,7 +257,11 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 let state = s.map_or(DeviceState::NeverSeen, |s| s.state);
                 row.set_selected(rt.selected.contains(&d.mac));
                 row.col(|ui| {
-                    ui.label(if d.label.is_empty() { "-" } else { &d.label });
+                    let mut on = rt.selected.contains(&d.mac);
+                    let name = if d.label.is_empty() { d.mac.to_string() } else { d.label.clone() };
+                    if ui.checkbox(&mut on, name).on_hover_text("Select for Re-provision, Reboot, Check").changed() {
+                        toggle = Some(d.mac);
+                    }
                 });
                 row.col(|ui| {
                     ui.monospace(d.mac.colon());
@@ -168,6 +293,36 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         fetch = Some(d.mac);
                     }
                 });
+                let truth = s.map(|s| &s.truth);
+                row.col(|ui| {
+                    ui.label(truth.map(|t| t.registered()).unwrap_or_default());
+                });
+                row.col(|ui| {
+                    let text = truth.map(|t| t.applied_text()).unwrap_or_default();
+                    let r = ui.label(&text);
+                    if text.len() > 12 {
+                        r.on_hover_text(text);
+                    }
+                });
+                row.col(|ui| {
+                    let last = truth.and_then(|t| t.last_action.as_ref());
+                    let text = match last {
+                        Some(a) => {
+                            format!("{} {}", hms(a.time), truth.map(|t| t.last_action_text()).unwrap_or_default())
+                        }
+                        None => String::new(),
+                    };
+                    let failed = last.is_some_and(|a| !a.ok);
+                    let syslog =
+                        truth.and_then(|t| t.last_syslog.as_ref()).map(|(t, l)| format!("{} syslog: {l}", hms(*t)));
+                    let shown = if text.is_empty() { syslog.clone().unwrap_or_default() } else { text.clone() };
+                    let r = if failed { ui.colored_label(ui.visuals().warn_fg_color, shown) } else { ui.label(shown) };
+                    let hover: Vec<String> =
+                        [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
+                    if !hover.is_empty() {
+                        r.on_hover_text(hover.join("\n"));
+                    }
+                });
                 if row.response().clicked() {
                     action = Some(Action::Select(d.mac));
                 }
@@ -175,6 +330,14 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         });
     if let Some(mac) = fetch {
         action = fetch_as(doc, rt, mac).or(action);
+    }
+    if let Some(mac) = toggle
+        && !rt.selected.remove(&mac)
+    {
+        rt.selected.insert(mac);
+    }
+    if let Some(a) = confirm_ui(ui.ctx(), doc, rt) {
+        action = Some(a);
     }
     let unassigned = rt.serving.status.unassigned().count();
     if unassigned > 0 {

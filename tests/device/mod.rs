@@ -62,6 +62,8 @@ pub struct Config {
     pub registered: Vec<bool>,
     /// What `api.values.get` answers.
     pub values: BTreeMap<String, String>,
+    /// The web API's port (0: any free one; 80 only inside a test's namespace).
+    pub web_port: u16,
 }
 
 impl Config {
@@ -77,6 +79,7 @@ impl Config {
             passcode: "admin-pw".into(),
             registered: vec![true],
             values: BTreeMap::new(),
+            web_port: 0,
         }
     }
 }
@@ -117,7 +120,7 @@ impl Device {
     pub fn start(cfg: Config) -> Device {
         let sip = UdpSocket::bind(SocketAddr::new(cfg.ip, 0)).expect("bind the device's SIP port");
         sip.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-        let http = TcpListener::bind(SocketAddr::new(cfg.ip, 0)).expect("bind the device's web port");
+        let http = TcpListener::bind(SocketAddr::new(cfg.ip, cfg.web_port)).expect("bind the device's web port");
         http.set_nonblocking(true).unwrap();
         let (tx, seen) = channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -336,10 +339,15 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                     .iter()
                     .enumerate()
                     .map(|(i, r)| {
+                        // Account 1's user ID is P35 when the device holds one.
+                        let sip_id = match cfg.values.get("P35") {
+                            Some(id) if i == 0 => id.clone(),
+                            _ => (200 + i + 1).to_string(),
+                        };
                         format!(
                             "{{\"id\": {}, \"sip_server\": \"pbx.example\", \"sip_id\": \"{}\", \"name\": \"a{}\", \"reg\": {}}}",
                             i + 1,
-                            200 + i + 1,
+                            sip_id,
                             i + 1,
                             u8::from(*r)
                         )
@@ -355,7 +363,7 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                 _ => (200, "{\"response\":\"error\", \"body\": \"unknown\"}".to_string(), None),
             },
             "/cgi-bin/dologin" if method == "POST" => {
-                if q.get("password") == Some(&cfg.passcode) {
+                if q.get("username").map(String::as_str) == Some("admin") && q.get("password") == Some(&cfg.passcode) {
                     *sessions.lock().unwrap() = true;
                     (
                         200,

@@ -1,0 +1,242 @@
+//! The Grandstream device web API's requests and answers, pure: the GRP26xx
+//! CTI `api-get_accounts` answer (registration per account), the
+//! `dologin` answer (session id), the `api.values.get` answer (values read
+//! back), and the query strings that ask for them.
+//!
+//! What the documentation says (and what it does not) is recorded on each
+//! function. Must not touch sockets; never formats a password into anything
+//! but the request bytes the caller sends (no `Display`, no error text).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One account as `api-get_accounts` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountState {
+    /// 1-based account number (`id`).
+    pub account: u32,
+    /// The account's SIP user ID (`sip_id`), as the device has it.
+    pub sip_id: String,
+    /// `reg` = 1.
+    pub registered: bool,
+}
+
+/// What an answer was, when it was not the success the caller wanted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `{"response":"error", "body": ...}`: the device said no (the body as text).
+    #[error("the device answered error ({0})")]
+    Error(String),
+    /// Not JSON, or JSON of another shape.
+    #[error("not a Grandstream API answer: {0}")]
+    Unexpected(String),
+}
+
+fn json(body: &[u8]) -> Result<serde_json::Value, Refusal> {
+    let text = String::from_utf8_lossy(body);
+    serde_json::from_str(text.trim()).map_err(|_| {
+        let short: String = text.chars().take(60).collect();
+        Refusal::Unexpected(crate::formats::printable(&short).into_owned())
+    })
+}
+
+fn success(v: &serde_json::Value) -> Result<&serde_json::Value, Refusal> {
+    let response = v.get("response").and_then(|r| r.as_str()).unwrap_or("");
+    let body = v.get("body").unwrap_or(&serde_json::Value::Null);
+    if response.eq_ignore_ascii_case("success") {
+        return Ok(body);
+    }
+    if response.eq_ignore_ascii_case("error") {
+        let why = match body {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        return Err(Refusal::Error(crate::formats::printable(&why).into_owned()));
+    }
+    Err(Refusal::Unexpected("no \"response\": \"success\" or \"error\"".into()))
+}
+
+/// Percent-encodes a query or form value (RFC 3986 unreserved kept).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `/cgi-bin/api-get_accounts?passcode=PW`. GRP26xx CTI guide, "Account
+/// Status Function": `http://Phone-IP-Address/cgi-bin/api-get_accounts?passcode=PASSWORD`,
+/// the passcode being "the phone's admin/user level password".
+pub fn accounts_target(passcode: &str) -> String {
+    format!("/cgi-bin/api-get_accounts?passcode={}", encode(passcode))
+}
+
+/// Parses the `api-get_accounts` answer. The CTI guide's example:
+/// `{"response":"success", "body": [{"id": 1, "sip_server":"...", "sip_id": "1234",
+/// "name": "test_account","reg": 1}, {"id": 2, ..., "reg": 0}]}`.
+pub fn accounts(body: &[u8]) -> Result<Vec<AccountState>, Refusal> {
+    let v = json(body)?;
+    let list = success(&v)?.as_array().ok_or_else(|| Refusal::Unexpected("the body is not a list".into()))?;
+    let number = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let account = number(a.get("id")).map_or(i as u32 + 1, |n| n as u32);
+            let reg =
+                number(a.get("reg")).ok_or_else(|| Refusal::Unexpected(format!("account {account}: no \"reg\"")))?;
+            let sip_id = a.get("sip_id").and_then(|s| s.as_str()).unwrap_or("");
+            Ok(AccountState { account, sip_id: crate::formats::printable(sip_id).into_owned(), registered: reg == 1 })
+        })
+        .collect()
+}
+
+/// The `dologin` form body: `username=admin&password=PW` (third-party
+/// integrations of GXP phones post exactly this; not in a Grandstream guide
+/// we could read).
+pub fn login_form(password: &str) -> String {
+    format!("username=admin&password={}", encode(password))
+}
+
+/// The session id of a `dologin` answer: `{"response":"success","body":{"sid":"..."}}`,
+/// else the `session-identity` cookie of `set_cookie`.
+pub fn session(body: &[u8], set_cookie: Option<&str>) -> Result<String, Refusal> {
+    let v = json(body)?;
+    let body = success(&v)?;
+    if let Some(sid) = body.get("sid").and_then(|s| s.as_str()).filter(|s| !s.is_empty()) {
+        return Ok(sid.to_string());
+    }
+    set_cookie
+        .and_then(|c| {
+            c.split(';').find_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                (k.trim() == "session-identity").then(|| v.trim().to_string())
+            })
+        })
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Refusal::Unexpected("login succeeded without a session id".into()))
+}
+
+/// `/cgi-bin/api.values.get?request=A:B:C&sid=SID`: value names separated by
+/// ":" (the GXV33xx/WP820 Web API guide, "Return Values Request"; GXP16xx
+/// integrations ask for `phone_model:sw_version:...` the same way).
+pub fn values_target(names: &[&str], sid: &str) -> String {
+    let names: Vec<String> = names.iter().map(|n| encode(n)).collect();
+    format!("/cgi-bin/api.values.get?request={}&sid={}", names.join(":"), encode(sid))
+}
+
+/// Parses the `api.values.get` answer: `{"response":"success","body":{"P64":"...",...}}`.
+/// Numbers are kept as their text.
+pub fn values(body: &[u8]) -> Result<BTreeMap<String, String>, Refusal> {
+    let v = json(body)?;
+    let map = success(&v)?.as_object().ok_or_else(|| Refusal::Unexpected("the body is not an object".into()))?;
+    Ok(map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect())
+}
+
+/// One served value the device reads back otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub p: String,
+    /// What the device has (empty: it returned nothing for this name).
+    pub device: String,
+    pub served: String,
+}
+
+/// Compares what was served with what came back (only the names asked for).
+pub fn compare(served: &[(String, String)], read: &BTreeMap<String, String>) -> Vec<Difference> {
+    served
+        .iter()
+        .filter_map(|(p, want)| {
+            let got = read.get(p).map(|s| s.trim()).unwrap_or("");
+            (got != want.trim()).then(|| Difference {
+                p: p.clone(),
+                device: crate::formats::printable(got).into_owned(),
+                served: want.clone(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cti_guides_example_answer_parses() {
+        let body =
+            br#"{"response":"success", "body": [{"id": 1, "sip_server":"testsipserver.com", "sip_id": "1234", "name":
+"test_account","reg": 1}, {"id": 2, "sip_server": "", "sip_id": "", "name":"", "reg": 0}]}"#;
+        assert_eq!(
+            accounts(body).unwrap(),
+            [
+                AccountState { account: 1, sip_id: "1234".into(), registered: true },
+                AccountState { account: 2, sip_id: String::new(), registered: false },
+            ]
+        );
+        assert_eq!(
+            accounts(br#"{"response":"error", "body": "failed"}"#).unwrap_err(),
+            Refusal::Error("failed".into())
+        );
+        assert!(matches!(accounts(b"<html>401</html>").unwrap_err(), Refusal::Unexpected(_)));
+        assert!(matches!(
+            accounts(br#"{"response":"success","body":[{"id":1}]}"#).unwrap_err(),
+            Refusal::Unexpected(_)
+        ));
+    }
+
+    #[test]
+    fn passwords_are_encoded_into_the_request_only() {
+        assert_eq!(accounts_target("a&b=c d"), "/cgi-bin/api-get_accounts?passcode=a%26b%3Dc%20d");
+        assert_eq!(login_form("p@ss"), "username=admin&password=p%40ss");
+        assert_eq!(
+            values_target(&["phone_model", "P64"], "s1"),
+            "/cgi-bin/api.values.get?request=phone_model:P64&sid=s1"
+        );
+    }
+
+    #[test]
+    fn session_from_body_or_cookie() {
+        assert_eq!(session(br#"{"response":"success","body":{"sid":"abc","role":"admin"}}"#, None).unwrap(), "abc");
+        assert_eq!(
+            session(br#"{"response":"success","body":{}}"#, Some("session-identity=xyz; HttpOnly")).unwrap(),
+            "xyz"
+        );
+        assert_eq!(
+            session(br#"{"response":"error","body":"failed"}"#, None).unwrap_err(),
+            Refusal::Error("failed".into())
+        );
+    }
+
+    #[test]
+    fn values_read_back_are_compared_with_what_was_served() {
+        let read = values(br#"{"response":"success","body":{"P64":"12","P30":"pool.ntp.org","n":5}}"#).unwrap();
+        assert_eq!(read["n"], "5");
+        let served = vec![("P64".to_string(), "auto".to_string()), ("P30".to_string(), "pool.ntp.org".to_string())];
+        assert_eq!(
+            compare(&served, &read),
+            [Difference { p: "P64".into(), device: "12".into(), served: "auto".into() }]
+        );
+        let missing = vec![("P99".to_string(), "1".to_string())];
+        assert_eq!(compare(&missing, &read)[0].device, "");
+    }
+}
