@@ -742,6 +742,7 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
                     "mac": d.mac.to_string(), "model": d.model.as_ref().map(|m| m.to_string()), "label": d.label,
                     "state": d.state, "ip": d.ip.map(|i| i.to_string()), "firmware": d.firmware,
                     "fetched": d.fetched.iter().map(|f| f.name.clone()).collect::<Vec<_>>(), "problem": d.problem,
+                    "note": d.note,
                     "assigned": status.known().any(|k| k.mac == d.mac),
                 })
             })
@@ -790,6 +791,9 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
         writeln!(t.out, "{}", printable(&line))?;
         if let Some(p) = &d.problem {
             writeln!(t.out, "      {}", printable(p))?;
+        }
+        if let Some(n) = &d.note {
+            writeln!(t.out, "      note: {}", printable(n))?;
         }
     }
     if hidden > 0 {

@@ -272,3 +272,40 @@ fn provisioning_settings_rename_the_served_files() {
     h.get_by_label_contains("gs_cfg000b82a1b201 (");
     h.get_by_label_contains("[encrypted] gs_cfg000b82a1b201.xml");
 }
+
+fn curl_code(url: &str, agent: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-A", agent, url])
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn status_board_says_got_config_with_a_note_when_no_firmware_is_offered() {
+    let fw = tempfile::tempdir().unwrap(); // an empty firmware folder
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().doc.site.serving.firmware_dir = fw.path().display().to_string();
+    h.state_mut().doc.revision += 1;
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    for (name, code) in [
+        ("cfg000b82a1b201", "200"),
+        ("cfg000b82a1b201.xml", "200"),
+        ("cfggxp2170.xml", "200"),
+        ("gxp2170fw.bin", "404"),
+    ] {
+        assert_eq!(curl_code(&format!("http://{addr}/{name}"), agent), code, "{name}");
+    }
+    wait_for(&mut h, "four request records", |a| a.rt.serving.log.len() >= 4);
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("got config");
+    h.get_by_label("no firmware offered (folder empty)");
+    assert_eq!(h.query_all_by_label("error").count(), 0, "not an error");
+    h.get_by_label_contains("0 with errors");
+}

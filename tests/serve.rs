@@ -1023,3 +1023,63 @@ fn serve_exits_5_when_a_port_is_taken() {
         text(&o.stderr)
     );
 }
+
+/// Starts `gsprov serve <site> --bind 127.0.0.1` with HTTP only on a free port
+/// (plus `extra`); returns the child, its stdout lines read so far (through
+/// the "press Ctrl-C" line) and the HTTP address.
+fn serve_http_only(site: &Path, extra: &[&str]) -> (std::process::Child, Receiver<String>, Vec<String>, SocketAddr) {
+    let mut child = gsprov()
+        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--no-tftp", "--no-https"])
+        .args(["--http-port", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = support::lines_of(&mut child);
+    let mut seen = Vec::new();
+    let mut addr = None;
+    loop {
+        let line = lines.recv_timeout(WAIT).unwrap_or_else(|_| panic!("serve starts; printed so far: {seen:#?}"));
+        if let Some(rest) = line.strip_prefix("HTTP  listening on ") {
+            addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+        }
+        let done = line.contains("press Ctrl-C to stop");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines, seen, addr.expect("an HTTP listening line"))
+}
+
+/// Ctrl-C, then every line up to the exit.
+fn interrupt_and_collect(mut child: std::process::Child, lines: Receiver<String>) -> Vec<String> {
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let mut out = Vec::new();
+    while let Ok(line) = lines.recv_timeout(WAIT) {
+        out.push(line);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{out:#?}");
+    out
+}
+
+#[test]
+fn a_phone_that_got_its_config_is_not_an_error_when_no_firmware_is_offered() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    std::fs::remove_file(dir.path().join("firmware").join(FW)).unwrap(); // an empty firmware folder
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let agent = ua("000b82a1b201", "GXP2170");
+    for (name, code) in
+        [("cfg000b82a1b201", 200), ("cfg000b82a1b201.xml", 200), ("cfggxp2170.xml", 200), ("gxp2170fw.bin", 404)]
+    {
+        let (_, got, _) = curl(&["-A", &agent, &format!("http://{addr}/{name}")]);
+        assert_eq!(got, code, "{name}");
+    }
+    let out = interrupt_and_collect(child, lines);
+    let all = out.join("\n");
+    assert!(all.contains("1 got config, 0 got firmware, 0 probing, 0 with errors"), "{all}");
+    let row = out.iter().position(|l| l.contains("000b82a1b201") && l.contains("got config")).expect(&all);
+    assert_eq!(out[row + 1].trim(), "note: no firmware offered (folder empty)", "{all}");
+}

@@ -28,6 +28,12 @@ pub const MAX_PATH: usize = 1024;
 /// Longest single name (most file systems' limit).
 pub const MAX_NAME: usize = 255;
 
+/// Words of a firmware miss's explanation that the status fold reads to note
+/// why no firmware was offered ([`crate::serving::status::Step`]).
+pub const FOLDER_EMPTY: &str = "(it is empty)";
+pub const NO_FOLDER: &str = "no firmware folder is set";
+pub const FOLDER_UNREADABLE: &str = "cannot be read";
+
 /// The firmware folder as last listed.
 #[derive(Debug, Clone, Default)]
 pub struct FirmwareListing {
@@ -52,7 +58,7 @@ impl FirmwareListing {
         names.sort_unstable();
         let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
         match names.len() {
-            0 => "it is empty".into(),
+            0 => FOLDER_EMPTY.trim_matches(['(', ')']).into(),
             n if n > 8 => format!("it holds {shown} and {} more", n - 8),
             _ => format!("it holds {shown}"),
         }

@@ -112,7 +112,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(150.0).clip(true))
         .column(Column::initial(130.0))
         .column(Column::initial(80.0))
-        .column(Column::initial(95.0))
+        .column(Column::initial(250.0).clip(true))
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
         .column(Column::initial(260.0).clip(true))
@@ -143,6 +143,9 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     let r = ui.colored_label(state_color(ui, state), state.describe());
                     if let Some(p) = s.and_then(|s| s.problem.as_deref()) {
                         r.on_hover_text(p);
+                    }
+                    if let Some(n) = s.and_then(|s| s.note.as_deref()) {
+                        ui.weak(n);
                     }
                 });
                 row.col(|ui| {
