@@ -24,6 +24,7 @@ use crate::services::interfaces::{self, InterfaceError};
 use crate::services::{Hooks, Supervisor};
 use crate::serving::Protocol;
 use crate::serving::Status;
+use crate::serving::address;
 use crate::serving::discovery::DiscoveryEvent;
 use crate::serving::discovery::{self, Discovery};
 use crate::site::{self, Severity, Site};
@@ -123,6 +124,20 @@ fn print_issues(issues: &[site::Issue], t: &mut Term) -> Result<usize, Error> {
 pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
     let site = storage::load_site(&args.site)?;
     let mut issues = site.check();
+    if let Some(p237) = site.defaults.get("P237") {
+        match interfaces::list() {
+            Ok(all) => {
+                if let Some(message) = address::names_this_machine(p237, &all) {
+                    issues.push(site::Issue { severity: Severity::Warning, location: "defaults.P237".into(), message });
+                }
+            }
+            Err(e) => issues.push(site::Issue {
+                severity: Severity::Warning,
+                location: "defaults.P237".into(),
+                message: format!("not checked against this computer's addresses: {e}"),
+            }),
+        }
+    }
     let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
     if let Some(message) = storage::firmware_dir_problem(&args.site, &paths) {
         issues.insert(0, site::Issue { severity: Severity::Error, location: "serving.firmware_dir".into(), message });
@@ -297,10 +312,15 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     sup.start(config);
     let mut status = Status::new(&served);
     let mut first_failure = None;
+    let mut bound = Vec::new();
     while let Ok(ev) = events.try_recv() {
         print_event(&ev, args.json, bind, t)?;
-        if let Event::Failed { protocol, error } = ev {
-            first_failure.get_or_insert(Error::Service { protocol, error });
+        match ev {
+            Event::Failed { protocol, error } => {
+                first_failure.get_or_insert(Error::Service { protocol, error });
+            }
+            Event::Started { protocol, addr, .. } if Protocol::ALL.contains(&protocol) => bound.push((protocol, addr)),
+            _ => {}
         }
     }
     if let Some(e) = first_failure {
@@ -333,6 +353,9 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 site.defaults.get("P212").unwrap_or("?")
             )?;
         }
+    }
+    print_address_check(&site, firmware_dir.is_some(), bind, &bound, args.json, t)?;
+    if !args.json {
         if config_tftp && site.serving.auth.is_some() {
             let how = if site.serving.allow_secrets_over_tftp {
                 "TFTP serves files with passwords WITHOUT authentication (serving.allow_secrets_over_tftp = true)"
@@ -384,6 +407,44 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     }
     print_summary(&status, args.json, t)?;
     t.out.flush()?;
+    Ok(())
+}
+
+/// Warns when the devices are told (P237/P192/P212 in the site defaults) to
+/// fetch from somewhere other than the servers just started.
+fn print_address_check(
+    site: &Site,
+    firmware_served: bool,
+    bind: std::net::IpAddr,
+    bound: &[(Protocol, std::net::SocketAddr)],
+    json_out: bool,
+    t: &mut Term,
+) -> Result<(), Error> {
+    let all = match interfaces::list() {
+        Ok(all) => all,
+        Err(e) => {
+            writeln!(t.err, "warning: cannot check whether P237 points at this computer: {e}")?;
+            return Ok(());
+        }
+    };
+    let d = &site.defaults;
+    let setup = address::Setup {
+        p212: d.get("P212"),
+        p237: d.get("P237"),
+        p192: d.get("P192"),
+        p6767: d.get("P6767"),
+        firmware_served,
+        bind,
+        bound,
+        interfaces: &all,
+    };
+    for f in address::check(&setup) {
+        if json_out {
+            writeln!(t.out, "{}", json!({"event": "warning", "key": f.key, "message": f.message}))?;
+        } else {
+            writeln!(t.err, "warning: {}", printable(&f.to_string()))?;
+        }
+    }
     Ok(())
 }
 

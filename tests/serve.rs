@@ -1053,15 +1053,17 @@ fn serve_http_only(site: &Path, extra: &[&str]) -> (std::process::Child, Receive
     (child, lines, seen, addr.expect("an HTTP listening line"))
 }
 
-/// Ctrl-C, then every line up to the exit.
-fn interrupt_and_collect(mut child: std::process::Child, lines: Receiver<String>) -> Vec<String> {
+/// Ctrl-C, then every stdout line up to the exit, and stderr.
+fn interrupt_and_collect(mut child: std::process::Child, lines: Receiver<String>) -> (Vec<String>, String) {
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let mut out = Vec::new();
     while let Ok(line) = lines.recv_timeout(WAIT) {
         out.push(line);
     }
-    assert_eq!(child.wait().unwrap().code(), Some(0), "{out:#?}");
-    out
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{out:#?}\n{err}");
+    (out, err)
 }
 
 #[test]
@@ -1077,9 +1079,42 @@ fn a_phone_that_got_its_config_is_not_an_error_when_no_firmware_is_offered() {
         let (_, got, _) = curl(&["-A", &agent, &format!("http://{addr}/{name}")]);
         assert_eq!(got, code, "{name}");
     }
-    let out = interrupt_and_collect(child, lines);
+    let (out, _) = interrupt_and_collect(child, lines);
     let all = out.join("\n");
     assert!(all.contains("1 got config, 0 got firmware, 0 probing, 0 with errors"), "{all}");
     let row = out.iter().position(|l| l.contains("000b82a1b201") && l.contains("got config")).expect(&all);
     assert_eq!(out[row + 1].trim(), "note: no firmware offered (folder empty)", "{all}");
+}
+
+#[test]
+fn serve_warns_when_p237_is_not_this_computer_or_not_the_bound_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    // The demo tells devices 192.168.10.5:8080, an address this computer does not have
+    // (nothing is ever sent there: this test only talks to 127.0.0.1).
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let (_, err) = interrupt_and_collect(child, lines);
+    let port = addr.port();
+    let p237 = err.lines().find(|l| l.starts_with("warning: P237: ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(p237.contains("devices are told P237 = 192.168.10.5:8080"), "{p237}");
+    assert!(p237.contains("192.168.10.5 is not an address of this computer"), "{p237}");
+    assert!(p237.contains(&format!("set P237 = 127.0.0.1:{port} in the site defaults")), "{p237}");
+    assert!(p237.contains(&format!("\"Point devices at this computer (lo 127.0.0.1, HTTP {port})\"")), "{p237}");
+    let p192 = err.lines().find(|l| l.starts_with("warning: P192: ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(p192.contains(&format!("set P192 = 127.0.0.1:{port}/firmware")), "{p192}");
+
+    // Right host, wrong port: both ports named.
+    let text = std::fs::read_to_string(&site).unwrap().replace("192.168.10.5:8080", "127.0.0.1:8080");
+    std::fs::write(&site, text).unwrap();
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let (_, err) = interrupt_and_collect(child, lines);
+    assert!(!err.contains("not an address of this computer"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "HTTP on port 8080, but HTTP listens on port {}; fix: set P237 = 127.0.0.1:{}",
+            addr.port(),
+            addr.port()
+        )),
+        "{err}"
+    );
 }
