@@ -309,3 +309,54 @@ fn status_board_says_got_config_with_a_note_when_no_firmware_is_offered() {
     assert_eq!(h.query_all_by_label("error").count(), 0, "not an error");
     h.get_by_label_contains("0 with errors");
 }
+
+/// Steps the app until `curl` of `url` (loopback only) returns a body containing `want`.
+fn wait_for_body(h: &mut Harness<'static, App>, url: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = std::process::Command::new("curl").args(["-s", "--max-time", "5", url]).output().expect("curl runs");
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        if body.contains(want) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{url} never contained {want:?}; last body: {body}");
+        h.step();
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn server_panel_points_devices_at_this_computer_in_one_click() {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server and the interface list", |a| {
+        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
+    });
+    let port = h.state().rt.serving.addresses()[0].1.port();
+    // What the files say, and why it is wrong here (the demo names 192.168.10.5: never contacted).
+    h.get_by_label(
+        "The files tell devices: P212 = 1 (HTTP), P237 = 192.168.10.5:8080, P192 = 192.168.10.5:8080/firmware",
+    );
+    h.get_by_label_contains(
+        "P237: devices are told P237 = 192.168.10.5:8080, but 192.168.10.5 is not an address of this computer",
+    );
+    // Not derived from P237: the shown address is this computer's (the bind address here).
+    assert_eq!(h.state().rt.server.advertise, "127.0.0.1");
+    h.get_by_label(&format!("http://127.0.0.1:{port}/"));
+    let url = format!("http://127.0.0.1:{port}/cfg.xml");
+    wait_for_body(&mut h, &url, "<P237>192.168.10.5:8080</P237>");
+
+    h.get_by_label(&format!("Point devices at this computer (lo 127.0.0.1, HTTP {port})")).click();
+    h.run_ok();
+    let d = &h.state().doc.site.defaults;
+    let here = format!("127.0.0.1:{port}");
+    assert_eq!((d.get("P212"), d.get("P237")), (Some("1"), Some(here.as_str())));
+    assert_eq!(d.get("P192"), Some(format!("{here}/firmware").as_str()));
+    // The served files follow: the generic cfg.xml now carries the new path.
+    let body = wait_for_body(&mut h, &url, &format!("<P237>{here}</P237>"));
+    assert!(body.contains(&format!("<P192>{here}/firmware</P192>")), "{body}");
+    assert_eq!(h.query_all_by_label_contains("is not an address of this computer").count(), 0);
+    h.get_by_label(&format!("The files tell devices: P212 = 1 (HTTP), P237 = {here}, P192 = {here}/firmware"));
+}

@@ -158,20 +158,25 @@ fn bound_list(s: &Setup) -> String {
     s.bound.iter().map(|(p, a)| format!("{p} on port {}", a.port())).collect::<Vec<_>>().join(", ")
 }
 
-/// The values that would point the devices here: the interface holding the
-/// bind address, else the one P237 already names, else the first that is not
-/// loopback; the protocol P212 names when it is served, else HTTP, HTTPS, TFTP.
+/// The interface devices should be pointed at: the one holding the bind
+/// address, else the one P237 already names (when it is this computer's and
+/// not loopback), else the first that is not loopback.
+pub fn this_computer<'a>(bind: IpAddr, p237: Option<&str>, interfaces: &'a [NetInterface]) -> Option<&'a NetInterface> {
+    match bind {
+        IpAddr::V4(v4) if !v4.is_unspecified() => interfaces.iter().find(|i| i.ipv4 == v4),
+        _ => p237
+            .and_then(ServerPath::parse)
+            .and_then(|n| n.ipv4())
+            .and_then(|ip| interfaces.iter().find(|i| i.ipv4 == ip && !i.loopback))
+            .or_else(|| interfaces.iter().find(|i| !i.loopback)),
+    }
+}
+
+/// The values that would point the devices here: [`this_computer`]; the
+/// protocol P212 names when it is served, else HTTP, HTTPS, TFTP; its bound port.
 pub fn suggest(s: &Setup) -> Option<Suggestion> {
     let named = s.p237.and_then(ServerPath::parse);
-    let interface = match s.bind {
-        IpAddr::V4(v4) if !v4.is_unspecified() => s.interfaces.iter().find(|i| i.ipv4 == v4),
-        _ => named
-            .as_ref()
-            .and_then(ServerPath::ipv4)
-            .and_then(|ip| s.interfaces.iter().find(|i| i.ipv4 == ip && !i.loopback))
-            .or_else(|| s.interfaces.iter().find(|i| !i.loopback)),
-    }?
-    .clone();
+    let interface = this_computer(s.bind, s.p237, s.interfaces)?.clone();
     let protocol = method(s.p212).filter(|p| bound_port(s, *p).is_some()).or_else(|| {
         [Protocol::Http, Protocol::Https, Protocol::Tftp].into_iter().find(|p| bound_port(s, *p).is_some())
     })?;
@@ -270,12 +275,15 @@ pub fn check(s: &Setup) -> Vec<Finding> {
                         ),
                     });
                 } else if ip.is_loopback() {
+                    let fix = match &fix {
+                        Some(f) if !f.interface.loopback => fix_text(key),
+                        _ => "listen on the devices' LAN (its address, or 0.0.0.0) and point them at it".to_string(),
+                    };
                     out.push(Finding {
                         key,
                         message: format!(
                             "{told}, a loopback address: every device is its own {ip}, so none reaches this \
-                             computer; fix: {}",
-                            fix_text(key)
+                             computer; fix: {fix}"
                         ),
                     });
                 }

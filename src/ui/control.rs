@@ -211,15 +211,17 @@ fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) ->
     FetchResult { url: url.to_string(), mac, outcome }
 }
 
-/// The URL a device would use for its per-device XML, given the running servers.
-pub fn device_url(addrs: &[(Protocol, SocketAddr)], advertise: Option<IpAddr>, name: &str) -> Option<String> {
+/// The URL the self-test fetches a device's file from: a server this process
+/// runs, at its bound address (loopback when bound to every interface). Never
+/// the advertised address (P237): that may be another machine.
+pub fn device_url(addrs: &[(Protocol, SocketAddr)], name: &str) -> Option<String> {
     let pick = |p: Protocol| addrs.iter().find(|(q, _)| *q == p).map(|(_, a)| *a);
     let (proto, addr) =
         [Protocol::Http, Protocol::Https, Protocol::Tftp].iter().find_map(|&p| pick(p).map(|a| (p, a)))?;
-    let ip = match (advertise, addr.ip()) {
-        (Some(ip), _) => ip,
-        (None, ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        (None, ip) => ip,
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
     };
     let host = SocketAddr::new(ip, addr.port());
     Some(format!("{}://{host}/{name}", proto.scheme()))
@@ -258,7 +260,7 @@ mod tests {
             }
         };
         let mac: Mac = "000b82a1b201".parse().unwrap();
-        let url = device_url(&[(Protocol::Http, addr)], None, &format!("cfg{mac}.xml")).unwrap();
+        let url = device_url(&[(Protocol::Http, addr)], &format!("cfg{mac}.xml")).unwrap();
         let model: Model = "GXP2170".parse().unwrap();
         control.send(Request::Fetch { url, mac, model, firmware: "1.0.11.3".into(), site: Box::new(site) });
         let Reply::Fetched(r) = control.replies.recv_timeout(recv).unwrap() else { panic!("expected a fetch result") };

@@ -43,7 +43,6 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
     let Some(control) = &rt.serving.control else { return };
     let model =
         doc.site.device(mac).map(|d| d.model.clone()).unwrap_or_else(|| "GXP2170".parse().expect("static model"));
-    let advertise = rt.server.advertise.trim().parse().ok();
     let naming = crate::generate::naming(&doc.site);
     // The file the device itself would want first: its XML, or the binary for legacy units.
     let name = if model.reads_xml() {
@@ -51,7 +50,7 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
     } else {
         crate::formats::request::binary_name(mac, &naming)
     };
-    let Some(url) = device_url(&rt.serving.addresses(), advertise, &name) else {
+    let Some(url) = device_url(&rt.serving.addresses(), &name) else {
         rt.serving.fetch = None;
         rt.serving.start_error = Some("Start the servers first: the self-test fetches from them.".into());
         return;
