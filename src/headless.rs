@@ -353,6 +353,16 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 site.defaults.get("P212").unwrap_or("?")
             )?;
         }
+        let p = &site.provisioning;
+        if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary != site::BinaryMode::Off {
+            writeln!(
+                t.out,
+                "config prefix {:?} (P234) / postfix {:?} (P235): factory-fresh devices ask for the unprefixed \
+                 cfg<mac> first and get a bootstrap there that sets them (and P237/P212); their next requests carry \
+                 the site's names",
+                p.prefix, p.postfix
+            )?;
+        }
     }
     print_address_check(&site, firmware_dir.is_some(), bind, &bound, args.json, t)?;
     if !args.json {

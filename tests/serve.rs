@@ -1025,13 +1025,12 @@ fn serve_exits_5_when_a_port_is_taken() {
 }
 
 /// Starts `gsprov serve <site> --bind 127.0.0.1` with HTTP only on a free port
-/// (plus `extra`); returns the child, its stdout lines read so far (through
+/// (TFTP off, unless `extra` has TFTP options); returns the child, its stdout lines read so far (through
 /// the "press Ctrl-C" line) and the HTTP address.
 fn serve_http_only(site: &Path, extra: &[&str]) -> (std::process::Child, Receiver<String>, Vec<String>, SocketAddr) {
     let mut child = gsprov()
-        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--no-tftp", "--no-https"])
-        .args(["--http-port", "0"])
-        .args(extra)
+        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--no-https", "--http-port", "0"])
+        .args(if extra.is_empty() { &["--no-tftp"] } else { extra })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1117,4 +1116,54 @@ fn serve_warns_when_p237_is_not_this_computer_or_not_the_bound_port() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn a_factory_fresh_device_gets_an_unprefixed_bootstrap_when_p234_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let text_site =
+        std::fs::read_to_string(&site).unwrap().replace("[provisioning]\n", "[provisioning]\nprefix = \"gs_\"\n");
+    std::fs::write(&site, text_site).unwrap();
+    let (child, lines, seen, http) = serve_http_only(&site, &["--tftp-port", "0"]);
+    let started = seen.join("\n");
+    assert!(started.contains("factory-fresh devices ask for the unprefixed cfg<mac> first"), "{started}");
+    let tftp: SocketAddr = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("TFTP  listening on ")?.split_whitespace().next()?.parse().ok())
+        .expect("a TFTP line");
+    // The factory-fresh unit: unprefixed cfg<mac> over TFTP (tftp-hpa), the bootstrap.
+    let got = dir.path().join("cfg000b82a1b201");
+    let o = Command::new("tftp")
+        .args(["127.0.0.1", &tftp.port().to_string(), "-m", "binary", "-c", "get", "cfg000b82a1b201"])
+        .arg(&got)
+        .output()
+        .expect("tftp-hpa is installed (.ci/run)");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = gsprov().args(["decode", "--json"]).arg(&got).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["params"]["P234"], "gs_", "{v}");
+    assert_eq!(
+        (&v["params"]["P237"], &v["params"]["P212"]),
+        (&serde_json::json!("192.168.10.5:8080"), &serde_json::json!("1"))
+    );
+    assert_eq!(v["params"]["P1359"], "********", "the XML password travels in the bootstrap, masked here");
+    assert!(v["params"].get("P2").is_none(), "only the bootstrap values: {v}");
+    // The same bytes as cfg<mac>.bin over HTTP (curl); its next requests carry the prefix.
+    let agent = ua("000b82a1b201", "GXP2170");
+    let (_, code, body) = curl(&["-A", &agent, &format!("http://{http}/cfg000b82a1b201.bin")]);
+    assert_eq!((code, body == std::fs::read(&got).unwrap()), (200, true));
+    // The unprefixed XML stays a miss (its explanation names the bootstrap)...
+    let (_, code, _) = curl(&["-A", &agent, &format!("http://{http}/cfg000b82a1b201.xml")]);
+    assert_eq!(code, 404);
+    // ...and the prefixed one is its config.
+    let (_, code, _) = curl(&["-A", &agent, &format!("http://{http}/gs_cfg000b82a1b201.xml")]);
+    assert_eq!(code, 200);
+    let (out, _) = interrupt_and_collect(child, lines);
+    let all = out.join("\n");
+    assert!(all.contains("bootstrap binary under the unprefixed name"), "{all}");
+    assert!(all.contains("gets them from the unprefixed bootstrap cfg<mac>"), "{all}");
+    let row = out.iter().find(|l| l.starts_with("  000b82a1b201")).expect(&all);
+    assert!(row.contains("got config"), "{row}");
 }

@@ -402,7 +402,9 @@ async fn handle<S: Conn>(
         _ => (200, 0, size),
     };
     let content_type = match (kind, &source) {
-        (ContentKind::Config(FileKind::Binary) | ContentKind::Firmware, _) => "application/octet-stream",
+        (ContentKind::Config(FileKind::Binary | FileKind::Bootstrap) | ContentKind::Firmware, _) => {
+            "application/octet-stream"
+        }
         (_, crate::serving::router::Source::Generated(f)) if f.encrypted => "application/octet-stream",
         _ => "application/xml",
     };

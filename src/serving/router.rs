@@ -212,7 +212,16 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
                 ),
             );
         }
-        let explanation = served_note(file, req, served);
+        let mut explanation = served_note(file, req, served);
+        if file.kind == FileKind::Bootstrap {
+            let n = served.naming();
+            let _ = write!(
+                explanation,
+                "; it sets the config prefix {:?} (P234) and postfix {:?} (P235), so the device's next requests \
+                 ask for the site's names",
+                n.prefix, n.postfix
+            );
+        }
         return Decision { verdict: Verdict::Serve(Source::Generated(file.clone())), mac, kind, explanation };
     }
 
@@ -428,10 +437,15 @@ fn explain_miss(
         } else {
             (naming.prefix, naming.postfix, "P234", "P235")
         };
+        let bootstrap = if !firmware && served.binary_mode() != BinaryMode::Off {
+            " (a factory-fresh unit gets them from the unprefixed bootstrap cfg<mac>, served to it first)"
+        } else {
+            ""
+        };
         format!(
             "{name} does not carry the site's {} prefix {p:?} ({pk}) and postfix {s:?} ({sk}): the site serves \
-             {expected}. The device has other {pk}/{sk} values: provision it once with the site's values, or change \
-             the site's prefix/postfix to match",
+             {expected}. The device has other {pk}/{sk} values: provision it once with the site's values{bootstrap}, \
+             or change the site's prefix/postfix to match",
             if firmware { "firmware" } else { "config" }
         )
     };

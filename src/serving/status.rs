@@ -109,6 +109,7 @@ impl ConfigKinds {
             FileKind::DeviceXml => 2,
             FileKind::ModelXml => 4,
             FileKind::GenericXml => 8,
+            FileKind::Bootstrap => 16,
         }
     }
 
@@ -120,8 +121,9 @@ impl ConfigKinds {
         self.0 & Self::bit(k) != 0
     }
 
+    /// Any config file; the unprefixed bootstrap is not one.
     fn any(self) -> bool {
-        self.0 != 0
+        self.0 & !Self::bit(FileKind::Bootstrap) != 0
     }
 }
 
@@ -196,6 +198,9 @@ impl Step {
         }
     }
 }
+
+/// The note after the unprefixed bootstrap ([`FileKind::Bootstrap`]), until a config file follows.
+pub const BOOTSTRAP_NOTE: &str = "got the unprefixed bootstrap (it sets P234/P235); its own files come next";
 
 /// "no firmware offered (folder empty)", from the router's explanation of a firmware miss.
 fn no_firmware_note(explanation: &str) -> String {
@@ -319,8 +324,11 @@ impl Status {
             Step::Neutral => {}
             Step::Fetched => {
                 if let (Some(name), Some(kind)) = (&r.file, r.kind) {
-                    if kind == ContentKind::Firmware {
-                        entry.note = None;
+                    match kind {
+                        ContentKind::Firmware => entry.note = None,
+                        ContentKind::Config(FileKind::Bootstrap) => entry.note = Some(BOOTSTRAP_NOTE.into()),
+                        ContentKind::Config(_) if entry.note.as_deref() == Some(BOOTSTRAP_NOTE) => entry.note = None,
+                        ContentKind::Config(_) => {}
                     }
                     entry.record_fetch(Fetch {
                         name: name.clone(),
@@ -536,6 +544,18 @@ mod tests {
                 "the model file alone is not its config",
                 vec![(model, Config(ModelXml), ok, "")],
                 DeviceState::Probing,
+                None,
+            ),
+            (
+                "the unprefixed bootstrap is not the config",
+                vec![("cfg000b82a1b201", Config(FileKind::Bootstrap), ok, "")],
+                DeviceState::Probing,
+                Some(BOOTSTRAP_NOTE),
+            ),
+            (
+                "the bootstrap, then its own (prefixed) XML",
+                vec![("cfg000b82a1b201", Config(FileKind::Bootstrap), ok, ""), (xml, Config(DeviceXml), ok, "")],
+                DeviceState::GotConfig,
                 None,
             ),
             (

@@ -97,7 +97,7 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         if f.encrypted { " · AES-256-CBC encrypted with the XML password (shown decrypted)" } else { "" }
     ));
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match f.kind {
-        FileKind::Binary => {
+        FileKind::Binary | FileKind::Bootstrap => {
             ui.columns(2, |cols| {
                 cols[0].strong("Hex");
                 cols[0].monospace(hex_dump(&f.plain));
