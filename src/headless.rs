@@ -80,6 +80,7 @@ impl Error {
             Error::Undecodable { .. } => exit::MALFORMED,
             Error::Config(_) | Error::NothingToServe => exit::PROBLEMS,
             Error::Service { .. } => exit::SERVICE,
+            Error::Fetch { error: FetchError::BadUrl(_), .. } => exit::USAGE,
             Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
@@ -894,7 +895,11 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
         timeout: std::time::Duration::from_secs(5),
         ..FetchOptions::default()
     };
-    let got = client::fetch(&args.url, &opts).map_err(|error| Error::Fetch { url: args.url.clone(), error })?;
+    let err = &mut *t.err;
+    let got = client::fetch_with_progress(&args.url, &opts, &mut |line| {
+        let _ = writeln!(err, "{line}");
+    })
+    .map_err(|error| Error::Fetch { url: args.url.clone(), error })?;
     let how = if got.status == 0 { "TFTP".to_string() } else { format!("HTTP {}", got.status) };
     writeln!(
         t.err,

@@ -1167,3 +1167,47 @@ fn a_factory_fresh_device_gets_an_unprefixed_bootstrap_when_p234_is_set() {
     let row = out.iter().find(|l| l.starts_with("  000b82a1b201")).expect(&all);
     assert!(row.contains("got config"), "{row}");
 }
+
+#[test]
+fn fetch_explains_a_miss_gives_up_on_a_dead_tftp_port_and_wants_a_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let site_arg = site.to_str().unwrap();
+    // No scheme: a usage error (exit 2) that shows the form.
+    let o = run(gsprov().args(["fetch", "--as", "000b82a1b201", "--site", site_arg, "127.0.0.1:8080/cfg.xml"]));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is not a tftp://, http:// or https:// URL"), "{}", text(&o.stderr));
+
+    // A TFTP port where nothing answers (a bound socket that never replies): progress, then
+    // a clear message within seconds.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let url = format!("tftp://{}/cfg000b82a1b201", silent.local_addr().unwrap());
+    let t0 = Instant::now();
+    let o = run(gsprov().args(["fetch", "--as", "000b82a1b201", "--site", site_arg, &url]));
+    let took = t0.elapsed();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(10), "gave up after {took:?}");
+    assert!(err.contains("after 1 s; asking again (2 of 6)") && err.contains("asking again (6 of 6)"), "{err}");
+    assert!(err.contains("no TFTP answer from") && err.contains("is a TFTP server running there"), "{err}");
+
+    // A miss from a gsprov server: the explanation comes in a header to this computer only,
+    // never in the body.
+    let (child, lines, _, http) = serve_http_only(&site, &[]);
+    let o = run(gsprov()
+        .args(["fetch", "--as", "000b82a1b201", "--site", site_arg])
+        .arg(format!("http://{http}/cfg000b82a1b299.xml")));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("HTTP 404 Not Found; gsprov explains: cfg000b82a1b299.xml asks for MAC 000b82a1b299"),
+        "{err}"
+    );
+    assert!(err.contains("The nearest known MAC is 000b82a1b201"), "{err}");
+    let o = Command::new("curl").args(["-s", "-i", &format!("http://{http}/cfg000b82a1b299.xml")]).output().unwrap();
+    let raw = text(&o.stdout);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("x-gsprov-explanation: cfg000b82a1b299.xml asks for mac"), "{head}");
+    assert_eq!(body, "not found\n");
+    interrupt_and_collect(child, lines);
+}

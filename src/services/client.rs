@@ -64,6 +64,15 @@ impl Default for FetchOptions {
     }
 }
 
+/// The response header in which a gsprov HTTP server explains a miss to a
+/// client on this computer (loopback), never in the body a LAN client sees.
+pub const EXPLANATION_HEADER: &str = "x-gsprov-explanation";
+
+/// How long a TFTP fetch waits for the server's first answer per try, and how
+/// many tries: a dead port is reported after about 6 s.
+pub const TFTP_FIRST_WAIT: Duration = Duration::from_secs(1);
+pub const TFTP_FIRST_TRIES: u32 = 6;
+
 /// The User-Agent a device of this model, firmware and MAC sends (spec §9.2).
 pub fn grandstream_user_agent(model: &Model, firmware: &str, mac: Mac) -> String {
     format!("Grandstream Model HW {model} SW {firmware} DevId {mac}")
@@ -84,7 +93,9 @@ pub struct Fetched {
 /// Why a fetch failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("{0:?} is not a tftp://, http:// or https:// URL with a host")]
+    #[error(
+        "{0:?} is not a tftp://, http:// or https:// URL with a host (e.g. http://127.0.0.1:8080/cfg000b82a1b201.xml)"
+    )]
     BadUrl(String),
     #[error("cannot find {0}")]
     Resolve(String),
@@ -92,12 +103,24 @@ pub enum FetchError {
     Connect { addr: SocketAddr, reason: String },
     #[error("no answer from {addr} within {secs} s")]
     Timeout { addr: SocketAddr, secs: u64 },
+    #[error(
+        "no TFTP answer from {addr} within {secs} s ({tries} requests sent): is a TFTP server running there, on \
+         that port (`gsprov serve` prints it: the demo uses 6969)? UDP to a closed port or through a firewall \
+         looks the same"
+    )]
+    TftpSilent { addr: SocketAddr, secs: u64, tries: u32 },
     #[error("TLS with {addr} failed: {reason}")]
     Tls { addr: SocketAddr, reason: String },
     #[error("the server's certificate {got} does not match the fingerprint {want}")]
     Pin { got: String, want: String },
-    #[error("the server answered HTTP {status} {reason}")]
-    Status { status: u16, reason: String },
+    #[error("the server answered HTTP {status} {reason}{}", explanation.as_ref().map(|e| format!("; gsprov explains: {e}")).unwrap_or_default())]
+    Status {
+        status: u16,
+        reason: String,
+        /// A gsprov server's own explanation of the miss ([`EXPLANATION_HEADER`]),
+        /// sent only to clients on this computer.
+        explanation: Option<String>,
+    },
     #[error("the server answered TFTP error {code}: {message}")]
     Tftp { code: u16, message: String },
     #[error("the server broke the protocol: {0}")]
@@ -160,12 +183,21 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, FetchError> {
 
 /// Fetches `url` (`tftp://`, `http://`, `https://`).
 pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
+    fetch_with_progress(url, opts, &mut |_| {})
+}
+
+/// [`fetch`], telling `progress` what it is waiting for (a TFTP server that does not answer).
+pub fn fetch_with_progress(
+    url: &str,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fetched, FetchError> {
     let u = parse_url(url)?;
     let addr = resolve(&u.host, u.port)?;
     match u.scheme.as_str() {
         "tftp" => {
             let name = u.path.strip_prefix('/').unwrap_or(&u.path);
-            let bytes = tftp_get(addr, name, opts)?;
+            let bytes = tftp_get_with_progress(addr, name, opts, progress)?;
             Ok(Fetched { status: 0, bytes, certificate: None, headers: Vec::new() })
         }
         _ => http_get(&u, addr, opts),
@@ -174,6 +206,15 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
 
 /// Reads a file over TFTP (RFC 1350; OACK per RFC 2347; window size 1).
 pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec<u8>, FetchError> {
+    tftp_get_with_progress(addr, name, opts, &mut |_| {})
+}
+
+fn tftp_get_with_progress(
+    addr: SocketAddr,
+    name: &str,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<u8>, FetchError> {
     let local = match addr.ip() {
         ip if ip.is_loopback() => SocketAddr::new(ip, 0),
         IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
@@ -181,7 +222,11 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
     };
     let conn_err = |e: std::io::Error| FetchError::Connect { addr, reason: e.to_string() };
     let sock = UdpSocket::bind(local).map_err(conn_err)?;
-    sock.set_read_timeout(Some(opts.timeout)).map_err(conn_err)?;
+    // Until the server first answers, short waits: a dead port is said within seconds.
+    let first_wait = opts.timeout.min(TFTP_FIRST_WAIT);
+    sock.set_read_timeout(Some(first_wait)).map_err(conn_err)?;
+    let mut answered = false;
+    let mut first_tries: u32 = 1;
     let rrq = Packet::Rrq(tftp::Request {
         filename: name.to_string(),
         mode: Mode::Octet,
@@ -200,6 +245,22 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
     loop {
         let (n, from) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
+            Err(e)
+                if !answered && matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                if first_tries >= TFTP_FIRST_TRIES {
+                    let secs = (first_wait * first_tries).as_secs();
+                    return Err(FetchError::TftpSilent { addr, secs, tries: first_tries });
+                }
+                progress(&format!(
+                    "TFTP: no answer from {addr} after {} s; asking again ({} of {TFTP_FIRST_TRIES})",
+                    (first_wait * first_tries).as_secs(),
+                    first_tries + 1
+                ));
+                first_tries += 1;
+                sock.send_to(&last, last_to).map_err(conn_err)?;
+                continue;
+            }
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 tries += 1;
                 if tries > 5 {
@@ -214,6 +275,10 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
             let err = Packet::Error { code: ErrorCode::UnknownTid, message: "unknown transfer ID".into() }.encode();
             let _ = sock.send_to(&err, from);
             continue;
+        }
+        if !answered {
+            answered = true;
+            sock.set_read_timeout(Some(opts.timeout)).map_err(conn_err)?;
         }
         match Packet::decode(&buf[..n]) {
             Ok(Packet::OAck { options }) if tid.is_none() => {
@@ -419,7 +484,8 @@ fn exchange<S: Read + Write>(s: &mut S, req: &str, addr: SocketAddr, opts: &Fetc
         body = dechunk(&body).ok_or_else(|| FetchError::Protocol("bad chunked body".into()))?;
     }
     if !(200..300).contains(&head.status) {
-        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason }));
+        let explanation = head.header(EXPLANATION_HEADER).map(str::to_string);
+        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason, explanation }));
     }
     Ok(Ok(Fetched { status: head.status, bytes: body, certificate: None, headers: head.headers }))
 }
