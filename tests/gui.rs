@@ -254,9 +254,53 @@ fn status_board_shows_the_fetch_and_the_self_test() {
     let Some(f) = &h.state().rt.serving.fetch else { unreachable!() };
     let (_, decoded) = f.outcome.as_ref().expect("the device gets its file");
     assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
+    // The self-test is tagged as such and never counts as the device...
+    let mac = "000b82a1b201".parse().unwrap();
+    assert!(h.state().rt.serving.log.iter().all(|r| r.self_test), "{:?}", h.state().rt.serving.log);
+    let st = h.state().rt.serving.status.device(mac).unwrap();
+    assert_eq!((st.state, st.ip, st.firmware.as_deref()), (gsprov::serving::DeviceState::NeverSeen, None, None));
+    // ...the phone itself does (curl with its User-Agent, on loopback).
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    assert_eq!(curl_code(&format!("http://{addr}/cfg000b82a1b201.xml"), agent), "200");
+    wait_for(&mut h, "the phone's request", |a| a.rt.serving.log.iter().any(|r| !r.self_test));
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
     h.get_by_label_contains("fetched cfg at");
     h.get_by_label("got config");
+    assert_eq!(h.state().rt.serving.status.device(mac).unwrap().firmware.as_deref(), Some("1.0.11.3"));
     assert_eq!(h.state().rt.serving.status.unassigned().count(), 0, "a site device is never 'unassigned'");
+}
+
+#[test]
+fn fetch_as_talks_to_this_process_not_the_advertised_address_and_is_not_the_device() {
+    let mut h = app_serving_http_on_loopback();
+    // A loopback address nothing listens on: the old self-test went to the advertised
+    // address and failed here; it must use the server's bound address.
+    h.state_mut().rt.server.advertise = "127.0.0.2".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server and interfaces", |a| {
+        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
+    });
+    let addr = h.state().rt.serving.addresses()[0].1;
+    h.state_mut().rt.server.advertise = "127.0.0.2".into();
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Fetch as 000b82a1b201").click();
+    wait_for(&mut h, "the self-test", |a| a.rt.serving.fetch.is_some() && !a.rt.serving.log.is_empty());
+    h.get_by_label(&format!("http://{addr}/cfg000b82a1b201.xml as 00:0B:82:A1:B2:01"));
+    h.get_by_label_contains("HTTP 200");
+    h.get_by_label_contains("P237 = 192.168.10.5:8080 names 192.168.10.5, which is not an address of this computer");
+    let r = h.state().rt.serving.log[0].clone();
+    assert!(r.self_test && r.client.ip().is_loopback(), "{r:?}");
+    let st = h.state().rt.serving.status.device("000b82a1b201".parse().unwrap()).unwrap();
+    assert_eq!(st.state, gsprov::serving::DeviceState::NeverSeen, "the self-test is not the device");
+    assert_eq!((st.ip, st.firmware.as_deref()), (None, None));
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label("[self-test] /cfg000b82a1b201.xml");
 }
 
 #[test]

@@ -38,6 +38,35 @@ pub struct FetchOptions {
     pub range: Option<String>,
     /// Refuse bodies larger than this.
     pub max_size: u64,
+    /// The self-test of this process: each client socket's address is marked
+    /// here before the request goes out, so the servers of this process tag
+    /// the request as a self-test ([`SelfTests`]).
+    pub self_test: Option<SelfTests>,
+}
+
+/// The source addresses of this process's own self-test requests. The marker
+/// is the client socket's address itself: only this process knows it before
+/// the request arrives, nothing on the wire can forge it (another client
+/// cannot send from a port this process holds), and it works for TFTP, which
+/// has no headers. Bounded: the newest [`SelfTests::KEPT`] are remembered.
+#[derive(Debug, Clone, Default)]
+pub struct SelfTests(Arc<Mutex<std::collections::VecDeque<SocketAddr>>>);
+
+impl SelfTests {
+    pub const KEPT: usize = 64;
+
+    pub fn mark(&self, addr: SocketAddr) {
+        let mut q = super::lock(&self.0);
+        if q.len() >= Self::KEPT {
+            q.pop_front();
+        }
+        q.push_back(addr);
+    }
+
+    /// Whether a request from `client` is this process's self-test.
+    pub fn contains(&self, client: SocketAddr) -> bool {
+        super::lock(&self.0).contains(&client)
+    }
 }
 
 impl std::fmt::Debug for FetchOptions {
@@ -60,6 +89,7 @@ impl Default for FetchOptions {
             tftp_options: Vec::new(),
             range: None,
             max_size: 512 * 1024 * 1024,
+            self_test: None,
         }
     }
 }
@@ -222,6 +252,9 @@ fn tftp_get_with_progress(
     };
     let conn_err = |e: std::io::Error| FetchError::Connect { addr, reason: e.to_string() };
     let sock = UdpSocket::bind(local).map_err(conn_err)?;
+    if let (Some(marks), Ok(me)) = (&opts.self_test, sock.local_addr()) {
+        marks.mark(me);
+    }
     // Until the server first answers, short waits: a dead port is said within seconds.
     let first_wait = opts.timeout.min(TFTP_FIRST_WAIT);
     sock.set_read_timeout(Some(first_wait)).map_err(conn_err)?;
@@ -393,6 +426,9 @@ fn http_once(u: &Url, addr: SocketAddr, opts: &FetchOptions, authorization: Opti
         .map_err(|e| FetchError::Connect { addr, reason: e.to_string() })?;
     let _ = tcp.set_read_timeout(Some(opts.timeout));
     let _ = tcp.set_write_timeout(Some(opts.timeout));
+    if let (Some(marks), Ok(me)) = (&opts.self_test, tcp.local_addr()) {
+        marks.mark(me);
+    }
     let host = if u.host.contains(':') { format!("[{}]", u.host) } else { u.host.clone() };
     let mut req = format!(
         "GET {} HTTP/1.1\r\nHost: {host}:{}\r\nUser-Agent: {}\r\nAccept: */*\r\nConnection: close\r\n",

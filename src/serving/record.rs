@@ -214,6 +214,11 @@ pub struct RequestRecord {
     pub duration: Duration,
     /// Plain language: what happened and, for a miss, what to do.
     pub explanation: String,
+    /// This process's own self-test ("Fetch as" in the desktop app), known by
+    /// its client socket (`services::client::SelfTests`): logged and shown,
+    /// never folded into a device's status, firmware or IP. In JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub self_test: bool,
 }
 
 fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -246,7 +251,8 @@ impl RequestRecord {
         use std::fmt::Write as _;
         let time = rfc3339(self.time);
         let clock = time.get(11..19).unwrap_or(&time);
-        write!(f, "{clock} {} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
+        let tag = if self.self_test { "[self-test] " } else { "" };
+        write!(f, "{clock} {tag}{} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
         match self.outcome {
             Outcome::Served => write!(f, "served {} B", self.bytes)?,
             Outcome::Refused { reason, expected } => {
@@ -331,6 +337,7 @@ mod tests {
             size: None,
             duration: Duration::from_millis(12),
             explanation: "x".into(),
+            self_test: false,
         };
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["time"], "1970-01-01T00:01:00.000Z");
@@ -350,5 +357,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&none.to_json()).unwrap();
         assert_eq!((&v["reply"], v.get("status")), (&serde_json::json!("none"), None));
         assert!(r.to_string().contains("not found (expected)"));
+        assert_eq!(v.get("self_test"), None, "only when true");
+        let own = RequestRecord { self_test: true, ..r.clone() };
+        let v: serde_json::Value = serde_json::from_str(&own.to_json()).unwrap();
+        assert_eq!(v["self_test"], true);
+        assert!(own.to_string().contains(" [self-test] 127.0.0.1:5000 HTTP GET"), "{own}");
     }
 }

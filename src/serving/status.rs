@@ -289,6 +289,10 @@ impl Status {
         if r.outcome.is_served() {
             self.served += 1;
         }
+        // The self-test is not the device: it never changes a state, firmware or IP.
+        if r.self_test {
+            return;
+        }
         let ip = r.client.ip();
         let Some(mac) = r.mac.or_else(|| self.by_ip.get(&ip).copied()) else {
             return;
@@ -437,6 +441,7 @@ mod tests {
             size: Some(10),
             duration: Duration::ZERO,
             explanation: "why".into(),
+            self_test: false,
         }
     }
 

@@ -153,7 +153,7 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
             }
             Request::StopDiscovery => sup.apply(Command::StopDiscovery),
             Request::Fetch { url, mac, model, firmware, site } => {
-                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
+                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site, sup.self_tests())));
             }
         }
     }
@@ -194,11 +194,14 @@ pub(crate) fn build_error(e: &generate::BuildError) -> String {
     }
 }
 
-fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) -> FetchResult {
+/// Fetches as the device would, from this process's own server, marked as the
+/// self-test so that it never counts as the device.
+fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site, marks: client::SelfTests) -> FetchResult {
     let opts = FetchOptions {
         user_agent: client::grandstream_user_agent(model, firmware, mac),
         credentials: site.serving.auth.clone(),
         timeout: Duration::from_secs(3),
+        self_test: Some(marks),
         ..FetchOptions::default()
     };
     let outcome = client::fetch(url, &opts).map_err(|e| e.to_string()).and_then(|got| {

@@ -157,7 +157,12 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
                     ui.label(r.protocol.to_string());
                 });
                 row.col(|ui| {
-                    ui.label(&r.path);
+                    if r.self_test {
+                        ui.label(format!("[self-test] {}", r.path))
+                            .on_hover_text("This app's own \"Fetch as\": never counted as the device");
+                    } else {
+                        ui.label(&r.path);
+                    }
                 });
                 row.col(|ui| {
                     let text = match (&r.mac, &r.model) {

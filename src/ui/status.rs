@@ -204,7 +204,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
     }
     discovered_ui(ui, doc, rt, &mut action);
-    fetch_window_ui(ui.ctx(), rt);
+    fetch_window_ui(ui.ctx(), doc, rt);
     action
 }
 
@@ -249,7 +249,27 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
     }
 }
 
-fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
+/// Whether the advertised P237 is this computer: the self-test never goes
+/// there, so it says apart whether the devices would reach this server.
+fn advertised_text(doc: &Doc, rt: &Runtime) -> String {
+    use crate::serving::address::{ServerPath, names_this_machine};
+    let Some(p237) = doc.site.defaults.get("P237") else {
+        return "P237 is not set in the site defaults: devices keep the server they had.".into();
+    };
+    match ServerPath::parse(p237).map(|p| p.ipv4()) {
+        _ if rt.serving.interfaces.is_empty() => {
+            format!("P237 = {p237}: not checked (the interface list is not in yet).")
+        }
+        Some(Some(_)) => match names_this_machine(p237, &rt.serving.interfaces) {
+            Some(w) => w,
+            None => format!("P237 = {p237} is one of this computer's addresses."),
+        },
+        Some(None) => format!("P237 = {p237} is a host name: make sure it resolves to this computer."),
+        None => format!("P237 = {p237:?} is not host[:port][/path]."),
+    }
+}
+
+fn fetch_window_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     if rt.serving.fetching {
         egui::Window::new("Fetch as this phone").collapsible(false).show(ctx, |ui| {
             ui.horizontal(|ui| {
@@ -263,6 +283,8 @@ fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
     let mut open = true;
     egui::Window::new("Fetch as this phone").open(&mut open).default_size([520.0, 420.0]).show(ctx, |ui| {
         ui.label(format!("{} as {}", f.url, f.mac.colon()));
+        ui.weak("Fetched from this computer's own server (tagged as a self-test: it never counts as the device).");
+        ui.label(advertised_text(doc, rt));
         match &f.outcome {
             Ok((status, d)) => {
                 ui.label(format!("{status}: {}", d.format));
@@ -284,7 +306,7 @@ fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
             }
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("The device would get nothing: {e}"));
-                ui.weak("The live log shows why the server refused it.");
+                ui.weak("The live log shows the request, tagged [self-test], and why.");
             }
         }
     });
