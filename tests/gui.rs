@@ -404,3 +404,33 @@ fn server_panel_points_devices_at_this_computer_in_one_click() {
     assert_eq!(h.query_all_by_label_contains("is not an address of this computer").count(), 0);
     h.get_by_label(&format!("The files tell devices: P212 = 1 (HTTP), P237 = {here}, P192 = {here}/firmware"));
 }
+
+#[test]
+fn live_log_uses_the_same_outcome_words_as_the_terminal() {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    // An unknown MAC (not found), a model file for a model not in the site from an
+    // unidentified client (an expected miss), the device's own file (served).
+    for (name, ua, code) in
+        [("cfg000b82ffffff.xml", agent, "404"), ("cfggxp9999.xml", "", "404"), ("cfg000b82a1b201.xml", agent, "200")]
+    {
+        assert_eq!(curl_code(&format!("http://{addr}/{name}"), ua), code, "{name}");
+    }
+    wait_for(&mut h, "three records", |a| a.rt.serving.log.len() >= 3);
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    for r in h.state().rt.serving.log.clone() {
+        let line = r.to_string();
+        let word = r.outcome.disposition().word();
+        assert!(line.contains(&format!("-> {word}")), "the terminal line says {word:?}: {line}");
+    }
+    h.get_by_label("not found");
+    h.get_by_label("expected miss");
+    h.get_by_label("served");
+    assert_eq!(h.query_all_by_label("refused").count(), 0, "a miss is not a red \"refused\"");
+}

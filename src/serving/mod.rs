@@ -18,7 +18,8 @@ pub mod served;
 pub mod status;
 
 pub use record::{
-    ContentKind, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire, rfc3339,
+    ContentKind, Disposition, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire,
+    rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};
 pub use status::{DeviceState, DeviceStatus, Status, Summary};

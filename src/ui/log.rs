@@ -7,7 +7,7 @@ use egui_extras::{Column, TableBuilder};
 
 use super::serving::hms;
 use super::{Action, Runtime};
-use crate::serving::{Outcome, Protocol, RequestRecord};
+use crate::serving::{Protocol, RequestRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Show {
@@ -63,15 +63,6 @@ impl LogUi {
             || r.path.to_ascii_lowercase().contains(needle)
             || r.client.ip().to_string().contains(needle)
             || r.model.as_ref().is_some_and(|m| m.as_str().to_ascii_lowercase().contains(needle))
-    }
-}
-
-fn outcome_text(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::Served => "served",
-        Outcome::Refused { expected: true, .. } => "miss (expected)",
-        Outcome::Refused { .. } => "refused",
-        Outcome::Interrupted { .. } => "interrupted",
     }
 }
 
@@ -146,7 +137,6 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         .body(|body| {
             body.rows(text_h, rows.len(), |mut row| {
                 let r = &serving.log[rows[row.index()]];
-                let problem = r.outcome.is_problem();
                 row.col(|ui| {
                     ui.label(hms(r.time));
                 });
@@ -174,13 +164,12 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
                     ui.label(text);
                 });
                 row.col(|ui| {
-                    let t = outcome_text(&r.outcome);
-                    if problem {
-                        ui.colored_label(ui.visuals().error_fg_color, t);
-                    } else if r.outcome.is_served() {
-                        ui.label(t);
-                    } else {
-                        ui.weak(t);
+                    // The words and colours of `serving::Disposition`, as in the terminal and the JSON.
+                    let d = r.outcome.disposition();
+                    let [red, green, blue] = d.rgb();
+                    let l = ui.colored_label(egui::Color32::from_rgb(red, green, blue), d.word());
+                    if let Some(detail) = r.outcome.detail() {
+                        l.on_hover_text(detail);
                     }
                 });
                 row.col(|ui| {
