@@ -218,59 +218,53 @@ impl<'a> Generator<'a, '_> {
             (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
         };
         if let Some(values) = binary_values {
-            let params = p_values(&values);
-            let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
-            let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
-            let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
-                .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
-                .into();
-            // Older manuals and traffic show `cfg<mac>`, the newer guide `cfg<mac>.bin`:
-            // serve the same bytes under both names (spec §2).
-            for name in [
-                request::binary_name(d.mac, &self.naming),
-                request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &self.naming)
-                    .unwrap_or_default(),
-            ] {
-                self.out.files.push(File {
-                    name,
-                    kind: FileKind::Binary,
-                    device: Some(d.mac),
-                    model: Some(d.model.clone()),
-                    bytes: bytes.clone(),
-                    encrypted: false,
-                    settings: values.clone(),
-                });
-            }
+            self.binary_file(index, d, values, self.naming, FileKind::Binary)?;
         }
         if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary != BinaryMode::Off {
             let values = Arc::new(with_password(self.site, &kept(&eff, &UNPREFIXED_BOOTSTRAP_KEYS)));
-            let params = p_values(&values);
-            let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
-            let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
-            let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
-                .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
-                .into();
             let plain = Naming { prefix: "", postfix: "", ..self.naming };
-            for name in [
-                request::binary_name(d.mac, &plain),
-                request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &plain)
-                    .unwrap_or_default(),
-            ] {
-                self.out.files.push(File {
-                    name,
-                    kind: FileKind::Bootstrap,
-                    device: Some(d.mac),
-                    model: Some(d.model.clone()),
-                    bytes: bytes.clone(),
-                    encrypted: false,
-                    settings: values.clone(),
-                });
-            }
+            self.binary_file(index, d, values, plain, FileKind::Bootstrap)?;
         }
         if reads_xml && p.device_xml {
             let name = request::device_xml_name(d.mac, &self.naming);
             self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())
                 .map_err(|source| GenerateError::Xml { location: device_location(index, d), source })?;
+        }
+        Ok(())
+    }
+
+    /// One binary file, served as `cfg<mac>` and `cfg<mac>.bin` under `naming`.
+    fn binary_file(
+        &mut self,
+        index: usize,
+        d: &crate::site::Device,
+        values: Arc<Effective>,
+        naming: Naming<'_>,
+        kind: FileKind,
+    ) -> Result<(), GenerateError> {
+        let p = &self.site.provisioning;
+        let params = p_values(&values);
+        let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
+        let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
+        let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
+            .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
+            .into();
+        // Older manuals and traffic show `cfg<mac>`, the newer guide `cfg<mac>.bin`:
+        // serve the same bytes under both names (spec §2).
+        for name in [
+            request::binary_name(d.mac, &naming),
+            request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &naming)
+                .unwrap_or_default(),
+        ] {
+            self.out.files.push(File {
+                name,
+                kind,
+                device: Some(d.mac),
+                model: Some(d.model.clone()),
+                bytes: bytes.clone(),
+                encrypted: false,
+                settings: values.clone(),
+            });
         }
         Ok(())
     }

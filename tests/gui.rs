@@ -27,6 +27,19 @@ fn app_serving_http_on_loopback() -> Harness<'static, App> {
     h
 }
 
+/// [`app_serving_http_on_loopback`], started from the Server view; returns the HTTP address.
+fn app_started_on_loopback() -> (Harness<'static, App>, std::net::SocketAddr) {
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server and the interface list", |a| {
+        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
+    });
+    let addr = h.state().rt.serving.addresses()[0].1;
+    (h, addr)
+}
+
 /// Steps the app until `done` holds (background jobs wake it), or fails after 10 s.
 fn wait_for(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -274,17 +287,9 @@ fn status_board_shows_the_fetch_and_the_self_test() {
 
 #[test]
 fn fetch_as_talks_to_this_process_not_the_advertised_address_and_is_not_the_device() {
-    let mut h = app_serving_http_on_loopback();
+    let (mut h, addr) = app_started_on_loopback();
     // A loopback address nothing listens on: the old self-test went to the advertised
     // address and failed here; it must use the server's bound address.
-    h.state_mut().rt.server.advertise = "127.0.0.2".into();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server and interfaces", |a| {
-        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
-    });
-    let addr = h.state().rt.serving.addresses()[0].1;
     h.state_mut().rt.server.advertise = "127.0.0.2".into();
     h.state_mut().state.view = View::Status;
     h.run_ok();
@@ -371,14 +376,8 @@ fn wait_for_body(h: &mut Harness<'static, App>, url: &str, want: &str) -> String
 
 #[test]
 fn server_panel_points_devices_at_this_computer_in_one_click() {
-    let mut h = app_serving_http_on_loopback();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server and the interface list", |a| {
-        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
-    });
-    let port = h.state().rt.serving.addresses()[0].1.port();
+    let (mut h, addr) = app_started_on_loopback();
+    let port = addr.port();
     // What the files say, and why it is wrong here (the demo names 192.168.10.5: never contacted).
     h.get_by_label(
         "The files tell devices: P212 = 1 (HTTP), P237 = 192.168.10.5:8080, P192 = 192.168.10.5:8080/firmware",
@@ -407,12 +406,7 @@ fn server_panel_points_devices_at_this_computer_in_one_click() {
 
 #[test]
 fn live_log_uses_the_same_outcome_words_as_the_terminal() {
-    let mut h = app_serving_http_on_loopback();
-    h.state_mut().state.view = View::Server;
-    h.run_ok();
-    h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
-    let addr = h.state().rt.serving.addresses()[0].1;
+    let (mut h, addr) = app_started_on_loopback();
     let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
     // An unknown MAC (not found), a model file for a model not in the site from an
     // unidentified client (an expected miss), the device's own file (served).
