@@ -375,6 +375,27 @@ impl Catalog {
         self.lookup(key).filter(|p| p.applies_to(&model) || p.families.is_empty())
     }
 
+    /// The known alias nearest to an unknown dotted `key`, for a "did you
+    /// mean" hint: curated aliases and, for `families`, their templates',
+    /// within a few edits. `None` when nothing is close enough to be a typo,
+    /// and always for P-ids: numbers have no spelling, and their neighbours
+    /// are unrelated settings (P30000 is one edit from P32000).
+    pub fn nearest_key(&'static self, key: &str, families: &[Family]) -> Option<String> {
+        if key.parse::<PId>().is_ok() {
+            return None;
+        }
+        let budget = (key.len() / 8).clamp(1, 3);
+        let tables = families.iter().flat_map(|f| FamilyCatalog::get(*f).params().iter());
+        self.params
+            .iter()
+            .chain(tables)
+            .filter_map(|p| p.alias.as_deref())
+            .map(|a| (strsim::levenshtein(key, a), a))
+            .filter(|(d, _)| (1..=budget).contains(d))
+            .min()
+            .map(|(_, a)| a.to_string())
+    }
+
     /// Checks `value` for `key` on `family`. Keys the family does not know pass
     /// here; the site reports them as warnings.
     pub fn validate_in(&'static self, family: Family, key: &str, value: &str) -> Result<(), ValueError> {

@@ -108,6 +108,7 @@ pub struct NewArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Site file (*.gsprov.toml) to check.
     pub site: PathBuf,
     /// One JSON object per problem.
     #[arg(long)]
@@ -128,6 +129,7 @@ pub struct ParamsArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
+    /// Site file (*.gsprov.toml) to generate the files of.
     pub site: PathBuf,
     /// Folder to write; replaced as a whole if gsprov wrote it before.
     #[arg(long, short)]
@@ -139,6 +141,7 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// Site file (*.gsprov.toml) the devices are added to or updated in.
     pub site: PathBuf,
     /// CSV file with a header row (columns: see README).
     pub csv: PathBuf,
@@ -182,6 +185,7 @@ pub struct DecodeArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Site file (*.gsprov.toml) to serve.
     pub site: PathBuf,
     /// Address to listen on (default: the site's serving.bind).
     #[arg(long)]
@@ -195,10 +199,13 @@ pub struct ServeArgs {
     /// HTTPS port; turns HTTPS on.
     #[arg(long)]
     pub https_port: Option<u16>,
+    /// Turn TFTP off (the site may turn it on).
     #[arg(long, conflicts_with = "tftp_port")]
     pub no_tftp: bool,
+    /// Turn HTTP off (the site may turn it on).
     #[arg(long, conflicts_with = "http_port")]
     pub no_http: bool,
+    /// Turn HTTPS off (the site may turn it on).
     #[arg(long, conflicts_with = "https_port")]
     pub no_https: bool,
     /// One JSON object per line instead of text.
@@ -521,6 +528,7 @@ pub struct NotifyArgs {
 pub struct CheckDeviceArgs {
     /// Site file: what was served, and the admin password (P2) the API needs.
     pub site: PathBuf,
+    /// The devices to check (MACs of the site).
     #[arg(required = true, num_args = 1..)]
     pub macs: Vec<Mac>,
     /// The device's web address (one MAC only; port default 80).
@@ -624,6 +632,22 @@ pub fn write_manpage(subcommand: Option<&str>, out: &mut dyn Write) -> std::io::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10: `<SITE>` and `--no-tftp` had an empty line in `--help`.
+    #[test]
+    fn every_argument_of_every_command_says_what_it_is() {
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("gsprov {} {id}", sub.get_name()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 
     fn serve(args: &[&str]) -> Result<ServeOptions, ArgsError> {
         let cli = Cli::try_parse_from([&["gsprov", "serve", "s.gsprov.toml"][..], args].concat()).unwrap();

@@ -326,13 +326,22 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     let mut first_failure = None;
     let mut bound = Vec::new();
     while let Ok(ev) = events.try_recv() {
-        print_event(&ev, args.json, bind, t)?;
         match ev {
+            // Said once, by the error this returns (in JSON also as an event).
             Event::Failed { protocol, error } => {
+                if args.json {
+                    print_event(&Event::Failed { protocol, error: error.clone() }, true, bind, t)?;
+                }
                 first_failure.get_or_insert(Error::Service { protocol, error });
             }
-            Event::Started { protocol, addr, .. } if Protocol::ALL.contains(&protocol) => bound.push((protocol, addr)),
-            _ => {}
+            ev => {
+                print_event(&ev, args.json, bind, t)?;
+                if let Event::Started { protocol, addr, .. } = ev
+                    && Protocol::ALL.contains(&protocol)
+                {
+                    bound.push((protocol, addr));
+                }
+            }
         }
     }
     if let Some(e) = first_failure {
@@ -541,6 +550,14 @@ fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t: &mut Term)
         }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
+            if *protocol == Protocol::Tftp && addr.port() != 69 {
+                writeln!(
+                    t.out,
+                    "      note: devices ask TFTP on port 69, not {}: this port is for tests with `gsprov fetch`/tftp; \
+                     to serve devices use --tftp-port 69 (needs root or `sudo setcap cap_net_bind_service=+ep`)",
+                    addr.port()
+                )?;
+            }
             if let Some(c) = certificate {
                 let stored = match (&c.path, c.created) {
                     (Some(p), true) => format!("new, stored in {}", p.display()),

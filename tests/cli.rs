@@ -545,3 +545,25 @@ fn check_warns_when_p237_names_no_address_of_this_computer_and_still_passes() {
     let o = gsprov(&["check", site.to_str().unwrap()]);
     assert!(!text(&o.stdout).contains("defaults.P237"), "{}", text(&o.stdout));
 }
+
+/// Issue 10: a server that cannot start was reported twice.
+#[test]
+fn a_busy_port_is_reported_once_with_the_fix() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let demo = demo();
+    let o = gsprov(&[
+        "serve",
+        demo.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--no-tftp",
+        "--no-https",
+        "--http-port",
+        &port,
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("already in use").count(), 1, "said once: {err}");
+    assert!(err.contains(&format!("port {port} is already in use")) && err.contains("choose another port"), "{err}");
+}

@@ -89,6 +89,13 @@ fn add_device_with_a_bad_then_a_good_mac() {
     assert_eq!((d.model.as_str(), d.label.as_str()), ("GXP2170", "Lobby"));
     assert!(h.state().doc.dirty());
     h.get_by_label("Lobby");
+    // The new device is the one "Edit parameters" opens (issue 10: it stayed disabled).
+    h.get_by_label("Edit parameters").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.level, Level::Device("000b82123456".parse().unwrap()));
+    assert_eq!(h.state().state.view, View::Parameters);
+    h.get_by_label("Devices").click();
+    h.run_ok();
 
     set_text(&mut h, "New device MAC:", "000b82123456");
     h.get_by_label_contains("is already in the site");

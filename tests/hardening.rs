@@ -835,3 +835,18 @@ fn an_empty_site_file_is_refused() {
         assert!(text(&o.stderr).contains("is empty: not a site"), "{}", text(&o.stderr));
     }
 }
+
+/// Issue 10: the demo serves TFTP on 6969 while devices ask on 69, and
+/// `serve` said nothing about it.
+#[test]
+fn serve_says_when_tftp_is_not_on_the_port_devices_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let mut serve = Serve::start(&site, &["--no-https"]);
+    let tftp = serve.port("tftp");
+    let note = serve.wait_line(|l| l.contains("note: devices ask TFTP on port 69"));
+    let note = note.unwrap_or_else(|| panic!("no port note: {:#?}", serve.seen));
+    assert!(note.contains(&format!("not {}", tftp.port())), "{note}");
+    assert!(note.contains("--tftp-port 69"), "{note}");
+    serve.stop();
+}

@@ -220,6 +220,9 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
             (Some(d), true) => d,
             (existing, false) => match model_cell.parse::<Model>() {
                 Ok(model) => {
+                    if let Some(w) = crate::catalog::Family::of_model(&model).warning(&model) {
+                        report.warnings.push(err("model", w));
+                    }
                     let mut d = existing.unwrap_or_else(|| Device::new(mac, model.clone()));
                     d.model = model;
                     d

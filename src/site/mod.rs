@@ -416,6 +416,11 @@ impl Reach {
     }
 }
 
+/// ` (did you mean X?)` for a key that is one typo from a known one, else "".
+fn did_you_mean(cat: &'static Catalog, key: &str, families: &[catalog::Family]) -> String {
+    cat.nearest_key(key, families).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default()
+}
+
 /// Checks one value against every family it reaches; with no devices or model
 /// templates yet, against the curated catalog. A value some families do not know
 /// is a warning naming them: those devices ignore it.
@@ -425,7 +430,10 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
             out.push(Issue {
                 severity: Severity::Warning,
                 location: at.to_string(),
-                message: format!("{key} is not in the catalog; it is passed to the device as a raw override"),
+                message: format!(
+                    "{key} is not in the catalog; it is passed to the device as a raw override{}",
+                    did_you_mean(cat, key, &[])
+                ),
             });
         }
         if let Err(e) = cat.validate(key, value) {
@@ -455,8 +463,9 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
             severity: Severity::Warning,
             location: at.to_string(),
             message: format!(
-                "{key} is not in the catalog for {}; it is passed to the device as a raw override",
-                unknown.join(", ")
+                "{key} is not in the catalog for {}; it is passed to the device as a raw override{}",
+                unknown.join(", "),
+                did_you_mean(cat, key, &reach.0.keys().copied().collect::<Vec<_>>())
             ),
         });
     } else if !unknown.is_empty() {
@@ -483,7 +492,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
     pub severity: Severity,
-    /// e.g. `devices[2] 000b82123456 (Reception) values.P212`.
+    /// e.g. `device 3 000b82123456 (Reception).values.P212`.
     pub location: String,
     pub message: String,
 }
@@ -650,7 +659,7 @@ impl Site {
                 out.push(Issue {
                     severity: Severity::Error,
                     location: loc.clone(),
-                    message: format!("MAC {} is listed twice (also devices[{first}])", d.mac.colon()),
+                    message: format!("MAC {} is listed twice (also device {})", d.mac.colon(), first + 1),
                 });
             }
             if !d.mac.is_grandstream() {
@@ -679,7 +688,7 @@ impl Site {
                     ("name", &a.name),
                     ("sip_server", &a.sip_server),
                 ] {
-                    text(format!("{loc}.accounts[{ai}].{field}"), v, false, &mut out);
+                    text(format!("{loc} account {}.{field}", ai + 1), v, false, &mut out);
                 }
             }
             let lines = usize::from(d.model.lines());
@@ -692,7 +701,7 @@ impl Site {
                 });
             }
             for (ai, a) in d.accounts.iter().enumerate() {
-                let aloc = format!("{loc}.accounts[{ai}]");
+                let aloc = format!("{loc} account {}", ai + 1);
                 if a.active && a.user_id.is_empty() {
                     out.push(Issue {
                         severity: Severity::Warning,
@@ -824,13 +833,11 @@ impl Site {
     }
 }
 
-/// `devices[2] 000b82123456 (Reception)`.
+/// `device 3 000b82123456 (Reception)`: counted from 1, as the app and the
+/// site file's order show them (index 2 is the third `[[devices]]`).
 pub fn device_location(index: usize, d: &Device) -> String {
-    if d.label.is_empty() {
-        format!("devices[{index}] {}", d.mac)
-    } else {
-        format!("devices[{index}] {} ({})", d.mac, d.label)
-    }
+    let n = index + 1;
+    if d.label.is_empty() { format!("device {n} {}", d.mac) } else { format!("device {n} {} ({})", d.mac, d.label) }
 }
 
 /// Turns accounts/ports into P-values following the catalog's layouts (spec §12).
@@ -987,9 +994,9 @@ mod tests {
             defaults[0].starts_with("error: defaults.P735: on GRP26xx (GRP2612W): P735 (Enable 100rel)"),
             "{text:#?}"
         );
-        assert!(at("devices[0]").iter().all(|t| !t.contains("P735")), "fine on the HT802: {text:#?}");
+        assert!(at("device 1 ").iter().all(|t| !t.contains("P735")), "fine on the HT802: {text:#?}");
         assert!(
-            at("devices[1]").iter().any(|t| t.contains("P735 (Enable 100rel)") && t.contains("(on GRP26xx)")),
+            at("device 2 ").iter().any(|t| t.contains("P735 (Enable 100rel)") && t.contains("(on GRP26xx)")),
             "{text:#?}"
         );
         // A phone-only setting in the defaults: the ATA family ignores it.
@@ -1002,7 +1009,24 @@ mod tests {
         // Unknown models get the nearest family and a hint.
         site.devices[0].model = "HT8O2".parse().unwrap();
         let text: Vec<String> = site.check().iter().map(|i| i.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("devices[0]") && t.contains("did you mean HT802")), "{text:#?}");
+        assert!(text.iter().any(|t| t.contains("device 1 ") && t.contains("did you mean HT802")), "{text:#?}");
+    }
+
+    #[test]
+    fn a_misspelt_alias_or_p_id_gets_the_nearest_known_name() {
+        let mut site = Site::default();
+        site.devices.push(Device::new("000b82a1b201".parse().unwrap(), "GXP2170".parse().unwrap()));
+        site.defaults.set("account.1.sip.servr.1.address", "pbx.example");
+        site.defaults.set("P30000", "x");
+        site.defaults.set("zz.completely.unrelated", "x");
+        let text: Vec<String> = site.check().iter().map(|i| i.to_string()).collect();
+        let line = |k: &str| text.iter().find(|t| t.contains(&format!("defaults.{k}:"))).cloned().unwrap_or_default();
+        assert!(
+            line("account.1.sip.servr.1.address").contains("(did you mean account.1.sip.server.1.address?)"),
+            "{text:#?}"
+        );
+        assert!(!line("P30000").contains("did you mean"), "P-ids get no guess: {text:#?}");
+        assert!(!line("zz.completely.unrelated").contains("did you mean"), "no wild guesses: {text:#?}");
     }
 
     #[test]
@@ -1021,7 +1045,7 @@ mod tests {
         assert!(has("error: defaults.P212: P212 (Config upgrade via"), "{text:#?}");
         assert!(has("warning: defaults.P77777: P77777 is not in the catalog"), "{text:#?}");
         assert!(has("defaults.not a key"), "{text:#?}");
-        assert!(has("devices[1] 001122334455: MAC 00:11:22:33:44:55 is listed twice (also devices[0])"), "{text:#?}");
+        assert!(has("device 2 001122334455: MAC 00:11:22:33:44:55 is listed twice (also device 1)"), "{text:#?}");
         assert!(has("not a Grandstream OUI"), "{text:#?}");
         assert!(has("provisioning.xml_password"), "{text:#?}");
         assert_eq!(issues[0].severity, Severity::Error, "errors first");

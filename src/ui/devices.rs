@@ -96,7 +96,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
         }
     });
     ui.add_space(4.0);
-    add_device_ui(ui, doc, st, &mut rt.selected);
+    add_device_ui(ui, doc, st, &mut rt.selected, &mut rt.focus);
     ui.horizontal(|ui| {
         let fill_label = ui.label("Extensions from");
         ui.add(egui::TextEdit::singleline(&mut st.fill_from).hint_text("201").desired_width(60.0))
@@ -236,7 +236,13 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
     action
 }
 
-fn add_device_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut DevicesUi, selected: &mut std::collections::BTreeSet<Mac>) {
+fn add_device_ui(
+    ui: &mut egui::Ui,
+    doc: &mut Doc,
+    st: &mut DevicesUi,
+    selected: &mut std::collections::BTreeSet<Mac>,
+    focus: &mut Option<Mac>,
+) {
     let mac = mac_feedback(&st.new_mac, doc);
     let model = parse_model(&st.new_model);
     ui.horizontal(|ui| {
@@ -280,7 +286,9 @@ fn add_device_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut DevicesUi, selected:
                 }
             }
             doc.edit(|site| site.devices.push(d));
+            // Selected and focused, as a click on its row would: "Edit parameters" is ready.
             *selected = [*mac].into();
+            *focus = Some(*mac);
             st.new_mac.clear();
             st.new_label.clear();
         }
