@@ -60,6 +60,7 @@ fn record(i: u64, site: &gsprov::site::Site) -> RequestRecord {
         } else {
             "this 404 is expected: devices probe cfg<mac> before cfg<mac>.xml".into()
         },
+        self_test: false,
     }
 }
 

@@ -28,6 +28,12 @@ pub enum FileKind {
     ModelXml,
     /// `cfg.xml`.
     GenericXml,
+    /// `cfg<mac>` and `cfg<mac>.bin` without the site's prefix/postfix
+    /// (P234/P235), for a factory-fresh unit that does not know them yet: a
+    /// binary file with the bootstrap values ([`UNPREFIXED_BOOTSTRAP_KEYS`]).
+    /// Applying it reloads the settings at once (spec §2), so the unit's next
+    /// request already carries the prefix. Never counts as "configured".
+    Bootstrap,
 }
 
 impl FileKind {
@@ -37,6 +43,7 @@ impl FileKind {
             FileKind::DeviceXml => "per-device XML",
             FileKind::ModelXml => "per-model XML",
             FileKind::GenericXml => "generic XML",
+            FileKind::Bootstrap => "bootstrap binary under the unprefixed name",
         }
     }
 }
@@ -170,6 +177,17 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         g.xml_file(name, FileKind::GenericXml, None, None, eff, encrypt)
             .map_err(|source| GenerateError::Xml { location: "defaults".into(), source })?;
     }
+    if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary == BinaryMode::Off && !site.devices.is_empty() {
+        g.warn(
+            "P234",
+            format!(
+                "the config prefix/postfix ({:?}/{:?}, P234/P235) is set and binary files are off: a factory-fresh \
+                 device asks for the unprefixed cfg<mac> and cfg<mac>.xml and gets nothing; set binary = \"auto\" \
+                 (an unprefixed bootstrap cfg<mac> is then served) or give the devices P234/P235 some other way",
+                p.prefix, p.postfix
+            ),
+        );
+    }
     let mut out = g.out;
     out.warnings.extend(g.warned.into_values());
     Ok(out)
@@ -200,34 +218,53 @@ impl<'a> Generator<'a, '_> {
             (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
         };
         if let Some(values) = binary_values {
-            let params = p_values(&values);
-            let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
-            let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
-            let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
-                .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
-                .into();
-            // Older manuals and traffic show `cfg<mac>`, the newer guide `cfg<mac>.bin`:
-            // serve the same bytes under both names (spec §2).
-            for name in [
-                request::binary_name(d.mac, &self.naming),
-                request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &self.naming)
-                    .unwrap_or_default(),
-            ] {
-                self.out.files.push(File {
-                    name,
-                    kind: FileKind::Binary,
-                    device: Some(d.mac),
-                    model: Some(d.model.clone()),
-                    bytes: bytes.clone(),
-                    encrypted: false,
-                    settings: values.clone(),
-                });
-            }
+            self.binary_file(index, d, values, self.naming, FileKind::Binary)?;
+        }
+        if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary != BinaryMode::Off {
+            let values = Arc::new(with_password(self.site, &kept(&eff, &UNPREFIXED_BOOTSTRAP_KEYS)));
+            let plain = Naming { prefix: "", postfix: "", ..self.naming };
+            self.binary_file(index, d, values, plain, FileKind::Bootstrap)?;
         }
         if reads_xml && p.device_xml {
             let name = request::device_xml_name(d.mac, &self.naming);
             self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())
                 .map_err(|source| GenerateError::Xml { location: device_location(index, d), source })?;
+        }
+        Ok(())
+    }
+
+    /// One binary file, served as `cfg<mac>` and `cfg<mac>.bin` under `naming`.
+    fn binary_file(
+        &mut self,
+        index: usize,
+        d: &crate::site::Device,
+        values: Arc<Effective>,
+        naming: Naming<'_>,
+        kind: FileKind,
+    ) -> Result<(), GenerateError> {
+        let p = &self.site.provisioning;
+        let params = p_values(&values);
+        let refs: Vec<(PId, &str)> = params.iter().map(|(k, v)| (*k, *v)).collect();
+        let opts = binary::EncodeOptions { escape: p.binary_escape, ..binary::EncodeOptions::default() };
+        let bytes: Arc<[u8]> = binary::encode(d.mac, &refs, &opts)
+            .map_err(|source| GenerateError::Binary { location: device_location(index, d), source })?
+            .into();
+        // Older manuals and traffic show `cfg<mac>`, the newer guide `cfg<mac>.bin`:
+        // serve the same bytes under both names (spec §2).
+        for name in [
+            request::binary_name(d.mac, &naming),
+            request::file_name(&request::Asked::BinaryConfig { mac: d.mac, bin_suffix: true }, &naming)
+                .unwrap_or_default(),
+        ] {
+            self.out.files.push(File {
+                name,
+                kind,
+                device: Some(d.mac),
+                model: Some(d.model.clone()),
+                bytes: bytes.clone(),
+                encrypted: false,
+                settings: values.clone(),
+            });
         }
         Ok(())
     }
@@ -316,9 +353,17 @@ fn p_values(eff: &Effective) -> Vec<(PId, &str)> {
 /// The few values an XML-capable unit needs from the binary file to fetch (and
 /// decrypt) its XML: method, server path, file naming, XML password (spec §2, §8).
 fn bootstrap(site: &Site, eff: &Effective) -> Effective {
-    let kept =
-        Effective(BOOTSTRAP_KEYS.iter().filter_map(|k| eff.0.get(*k).map(|s| (k.to_string(), s.clone()))).collect());
-    with_password(site, &kept)
+    with_password(site, &kept(eff, &BOOTSTRAP_KEYS))
+}
+
+/// What the unprefixed bootstrap ([`FileKind::Bootstrap`]) carries: the
+/// bootstrap values plus the firmware path, method and naming, so one file
+/// moves a factory-fresh unit onto this server with the site's names.
+pub const UNPREFIXED_BOOTSTRAP_KEYS: [&str; 9] =
+    ["P212", "P237", "P234", "P235", "P1359", "P192", "P6767", "P232", "P233"];
+
+fn kept(eff: &Effective, keys: &[&str]) -> Effective {
+    Effective(keys.iter().filter_map(|k| eff.0.get(*k).map(|s| (k.to_string(), s.clone()))).collect())
 }
 
 /// Adds the XML password (P1359) when XML files are encrypted: the binary file is
@@ -446,5 +491,36 @@ mod tests {
         for id in [1363, 64, 81] {
             assert_eq!(cat.alias_of(PId::new(id)), None, "P{id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod bootstrap_tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_adds_an_unprefixed_bootstrap_or_a_warning() {
+        let mut site = crate::site::demo();
+        let plain = generate(&site, &mut || [0; 8]).unwrap();
+        assert!(plain.files.iter().all(|f| f.kind != FileKind::Bootstrap), "no prefix, no extra file");
+        site.provisioning.prefix = "gs_".into();
+        let out = generate(&site, &mut || [0; 8]).unwrap();
+        let names = out.by_name();
+        for d in &site.devices {
+            for name in [format!("cfg{}", d.mac), format!("cfg{}.bin", d.mac)] {
+                let f = names.get(&name).unwrap_or_else(|| panic!("{name}"));
+                assert_eq!(f.kind, FileKind::Bootstrap);
+                let decoded = binary::decode(&f.bytes).unwrap();
+                let get = |k: &str| decoded.params.iter().find(|(p, _)| p.to_string() == k).map(|(_, v)| v.as_str());
+                assert_eq!((get("P234"), get("P237")), (Some("gs_"), Some("192.168.10.5:8080")), "{name}");
+                assert_eq!(get("P2"), None, "only bootstrap values");
+            }
+            assert!(!names.contains_key(&format!("cfg{}.xml", d.mac)), "the XML keeps its prefixed name only");
+        }
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        site.provisioning.binary = BinaryMode::Off;
+        let out = generate(&site, &mut || [0; 8]).unwrap();
+        assert!(out.files.iter().all(|f| f.kind != FileKind::Bootstrap));
+        assert!(out.warnings.iter().any(|w| w.message.contains("a factory-fresh device asks for the unprefixed")));
     }
 }

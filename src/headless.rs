@@ -24,6 +24,7 @@ use crate::services::interfaces::{self, InterfaceError};
 use crate::services::{Hooks, Supervisor};
 use crate::serving::Protocol;
 use crate::serving::Status;
+use crate::serving::address;
 use crate::serving::discovery::DiscoveryEvent;
 use crate::serving::discovery::{self, Discovery};
 use crate::site::{self, Severity, Site};
@@ -81,6 +82,7 @@ impl Error {
             Error::Undecodable { .. } => exit::MALFORMED,
             Error::Config(_) | Error::NothingToServe => exit::PROBLEMS,
             Error::Service { .. } => exit::SERVICE,
+            Error::Fetch { error: FetchError::BadUrl(_), .. } => exit::USAGE,
             Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
             Error::Fetch { .. } => exit::SERVICE,
             Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
@@ -125,6 +127,20 @@ fn print_issues(issues: &[site::Issue], t: &mut Term) -> Result<usize, Error> {
 pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
     let site = storage::load_site(&args.site)?;
     let mut issues = site.check();
+    if let Some(p237) = site.defaults.get("P237") {
+        match interfaces::list() {
+            Ok(all) => {
+                if let Some(message) = address::names_this_machine(p237, &all) {
+                    issues.push(site::Issue { severity: Severity::Warning, location: "defaults.P237".into(), message });
+                }
+            }
+            Err(e) => issues.push(site::Issue {
+                severity: Severity::Warning,
+                location: "defaults.P237".into(),
+                message: format!("not checked against this computer's addresses: {e}"),
+            }),
+        }
+    }
     let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
     if let Some(message) = storage::firmware_dir_problem(&args.site, &paths) {
         issues.insert(0, site::Issue { severity: Severity::Error, location: "serving.firmware_dir".into(), message });
@@ -310,6 +326,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     sup.start(config);
     let mut status = Status::new(&served);
     let mut first_failure = None;
+    let mut bound = Vec::new();
     while let Ok(ev) = events.try_recv() {
         match ev {
             // Said once, by the error this returns (in JSON also as an event).
@@ -319,7 +336,14 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 }
                 first_failure.get_or_insert(Error::Service { protocol, error });
             }
-            ev => print_event(&ev, args.json, bind, t)?,
+            ev => {
+                print_event(&ev, args.json, bind, t)?;
+                if let Event::Started { protocol, addr, .. } = ev
+                    && Protocol::ALL.contains(&protocol)
+                {
+                    bound.push((protocol, addr));
+                }
+            }
         }
     }
     if let Some(e) = first_failure {
@@ -352,6 +376,19 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 site.defaults.get("P212").unwrap_or("?")
             )?;
         }
+        let p = &site.provisioning;
+        if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary != site::BinaryMode::Off {
+            writeln!(
+                t.out,
+                "config prefix {:?} (P234) / postfix {:?} (P235): factory-fresh devices ask for the unprefixed \
+                 cfg<mac> first and get a bootstrap there that sets them (and P237/P212); their next requests carry \
+                 the site's names",
+                p.prefix, p.postfix
+            )?;
+        }
+    }
+    print_address_check(&site, firmware_dir.is_some(), bind, &bound, args.json, t)?;
+    if !args.json {
         if config_tftp && site.serving.auth.is_some() {
             let how = if site.serving.allow_secrets_over_tftp {
                 "TFTP serves files with passwords WITHOUT authentication (serving.allow_secrets_over_tftp = true)"
@@ -403,6 +440,44 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     }
     print_summary(&status, args.json, t)?;
     t.out.flush()?;
+    Ok(())
+}
+
+/// Warns when the devices are told (P237/P192/P212 in the site defaults) to
+/// fetch from somewhere other than the servers just started.
+fn print_address_check(
+    site: &Site,
+    firmware_served: bool,
+    bind: std::net::IpAddr,
+    bound: &[(Protocol, std::net::SocketAddr)],
+    json_out: bool,
+    t: &mut Term,
+) -> Result<(), Error> {
+    let all = match interfaces::list() {
+        Ok(all) => all,
+        Err(e) => {
+            writeln!(t.err, "warning: cannot check whether P237 points at this computer: {e}")?;
+            return Ok(());
+        }
+    };
+    let d = &site.defaults;
+    let setup = address::Setup {
+        p212: d.get("P212"),
+        p237: d.get("P237"),
+        p192: d.get("P192"),
+        p6767: d.get("P6767"),
+        firmware_served,
+        bind,
+        bound,
+        interfaces: &all,
+    };
+    for f in address::check(&setup) {
+        if json_out {
+            writeln!(t.out, "{}", json!({"event": "warning", "key": f.key, "message": f.message}))?;
+        } else {
+            writeln!(t.err, "warning: {}", printable(&f.to_string()))?;
+        }
+    }
     Ok(())
 }
 
@@ -777,6 +852,7 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
                     "mac": d.mac.to_string(), "model": d.model.as_ref().map(|m| m.to_string()), "label": d.label,
                     "state": d.state, "ip": d.ip.map(|i| i.to_string()), "firmware": d.firmware,
                     "fetched": d.fetched.iter().map(|f| f.name.clone()).collect::<Vec<_>>(), "problem": d.problem,
+                    "note": d.note,
                     "assigned": status.known().any(|k| k.mac == d.mac),
                 })
             })
@@ -826,6 +902,9 @@ fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Result<(), Er
         if let Some(p) = &d.problem {
             writeln!(t.out, "      {}", printable(p))?;
         }
+        if let Some(n) = &d.note {
+            writeln!(t.out, "      note: {}", printable(n))?;
+        }
     }
     if hidden > 0 {
         writeln!(t.out, "  ... and {hidden} more unassigned devices (gsprov serve --json lists them all)")?;
@@ -854,7 +933,11 @@ pub fn fetch(args: &FetchArgs, t: &mut Term) -> Result<(), Error> {
         timeout: std::time::Duration::from_secs(5),
         ..FetchOptions::default()
     };
-    let got = client::fetch(&args.url, &opts).map_err(|error| Error::Fetch { url: args.url.clone(), error })?;
+    let err = &mut *t.err;
+    let got = client::fetch_with_progress(&args.url, &opts, &mut |line| {
+        let _ = writeln!(err, "{line}");
+    })
+    .map_err(|error| Error::Fetch { url: args.url.clone(), error })?;
     let how = if got.status == 0 { "TFTP".to_string() } else { format!("HTTP {}", got.status) };
     writeln!(
         t.err,

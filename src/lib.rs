@@ -18,7 +18,8 @@
 //! - [`serving`]: pure decisions and folds over requests: the served-files index
 //!   and policy, request records, the router and its miss explainer, the device
 //!   status fold and its truth columns (what the devices say, the last
-//!   action), the discovery fold, the handover report.
+//!   action), the discovery fold, the handover report, the address check
+//!   (do P237/P192 point at this computer's servers?).
 //! - [`event`]: `Command` (front end -> services) and `Event` (services -> front
 //!   ends), the serving and discovery configurations, the servers' errors.
 //! - [`storage`]: the only module that reads or writes user files (site, exports,

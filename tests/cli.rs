@@ -530,6 +530,22 @@ fn params_lists_each_family_with_labels_types_and_allowed_values() {
     assert_eq!(bad.status.code(), Some(2), "a malformed model name is a usage error");
 }
 
+#[test]
+fn check_warns_when_p237_names_no_address_of_this_computer_and_still_passes() {
+    let o = gsprov(&["check", demo().to_str().unwrap()]);
+    assert!(o.status.success(), "a warning, not a refusal: {}{}", text(&o.stdout), text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("warning: defaults.P237: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("P237 = 192.168.10.5:8080 names 192.168.10.5, which is not an address of this computer"));
+    assert!(line.contains("That is right if 192.168.10.5 is a permanent provisioning server"), "{line}");
+    // Pointing at this computer (loopback is always one of its addresses): no such warning.
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("here.gsprov.toml");
+    std::fs::write(&site, std::fs::read_to_string(demo()).unwrap().replace("192.168.10.5", "127.0.0.1")).unwrap();
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert!(!text(&o.stdout).contains("defaults.P237"), "{}", text(&o.stdout));
+}
+
 /// Issue 10: a server that cannot start was reported twice.
 #[test]
 fn a_busy_port_is_reported_once_with_the_fix() {

@@ -31,15 +31,17 @@ fn app_serving_http_on_loopback() -> Harness<'static, App> {
     h
 }
 
-/// [`app_serving_http_on_loopback`], advertising 127.0.0.1, started from the Server panel.
-fn app_started_on_loopback() -> Harness<'static, App> {
+/// [`app_serving_http_on_loopback`], started from the Server view; returns the HTTP address.
+fn app_started_on_loopback() -> (Harness<'static, App>, std::net::SocketAddr) {
     let mut h = app_serving_http_on_loopback();
-    h.state_mut().rt.server.advertise = "127.0.0.1".into();
     h.state_mut().state.view = View::Server;
     h.run_ok();
     h.get_by_label("Start servers").click();
-    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
-    h
+    wait_for(&mut h, "the HTTP server and the interface list", |a| {
+        a.rt.serving.running() && !a.rt.serving.interfaces.is_empty()
+    });
+    let addr = h.state().rt.serving.addresses()[0].1;
+    (h, addr)
 }
 
 /// Steps the app until `done` holds (background jobs wake it), or fails after 10 s.
@@ -322,7 +324,12 @@ fn serve_from_the_app_and_see_a_curl_request_in_the_live_log() {
 
 #[test]
 fn status_board_shows_the_fetch_and_the_self_test() {
-    let mut h = app_started_on_loopback();
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
     h.state_mut().state.view = View::Status;
     h.run_ok();
     h.get_by_label("Fetch as 000b82a1b201").click();
@@ -333,9 +340,45 @@ fn status_board_shows_the_fetch_and_the_self_test() {
     let Some(f) = &h.state().rt.serving.fetch else { unreachable!() };
     let (_, decoded) = f.outcome.as_ref().expect("the device gets its file");
     assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
+    // The self-test is tagged as such and never counts as the device...
+    let mac = "000b82a1b201".parse().unwrap();
+    assert!(h.state().rt.serving.log.iter().all(|r| r.self_test), "{:?}", h.state().rt.serving.log);
+    let st = h.state().rt.serving.status.device(mac).unwrap();
+    assert_eq!((st.state, st.ip, st.firmware.as_deref()), (gsprov::serving::DeviceState::NeverSeen, None, None));
+    // ...the phone itself does (curl with its User-Agent, on loopback).
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    assert_eq!(curl_code(&format!("http://{addr}/cfg000b82a1b201.xml"), agent), "200");
+    wait_for(&mut h, "the phone's request", |a| a.rt.serving.log.iter().any(|r| !r.self_test));
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
     h.get_by_label_contains("fetched cfg at");
     h.get_by_label("got config");
+    assert_eq!(h.state().rt.serving.status.device(mac).unwrap().firmware.as_deref(), Some("1.0.11.3"));
     assert_eq!(h.state().rt.serving.status.unassigned().count(), 0, "a site device is never 'unassigned'");
+}
+
+#[test]
+fn fetch_as_talks_to_this_process_not_the_advertised_address_and_is_not_the_device() {
+    let (mut h, addr) = app_started_on_loopback();
+    // A loopback address nothing listens on: the old self-test went to the advertised
+    // address and failed here; it must use the server's bound address.
+    h.state_mut().rt.server.advertise = "127.0.0.2".into();
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("Fetch as 000b82a1b201").click();
+    wait_for(&mut h, "the self-test", |a| a.rt.serving.fetch.is_some() && !a.rt.serving.log.is_empty());
+    h.get_by_label(&format!("http://{addr}/cfg000b82a1b201.xml as 00:0B:82:A1:B2:01"));
+    h.get_by_label_contains("HTTP 200");
+    h.get_by_label_contains("P237 = 192.168.10.5:8080 names 192.168.10.5, which is not an address of this computer");
+    let r = h.state().rt.serving.log[0].clone();
+    assert!(r.self_test && r.client.ip().is_loopback(), "{r:?}");
+    let st = h.state().rt.serving.status.device("000b82a1b201".parse().unwrap()).unwrap();
+    assert_eq!(st.state, gsprov::serving::DeviceState::NeverSeen, "the self-test is not the device");
+    assert_eq!((st.ip, st.firmware.as_deref()), (None, None));
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label("[self-test] /cfg000b82a1b201.xml");
 }
 
 #[test]
@@ -377,8 +420,8 @@ fn request_from(ip: &str, mac: &str, addr: std::net::SocketAddr) {
 fn select_two_devices_re_provision_confirm_and_see_both_notifies_and_results() {
     use device::{Config, Device, Seen};
     let (a, b) = ("000b82a1b201", "000b82a1b202");
-    let mut h = app_started_on_loopback();
-    let http = h.state().rt.serving.addresses()[0].1;
+    let (mut h, http) = app_started_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
     // Two simulated phones on their own loopback addresses: Reception challenges
     // with its account 1 digest, Dr. Rivera accepts without; both fetch after a 200.
     let url = Some(format!("http://{http}/"));
@@ -504,8 +547,8 @@ fn check_device_from_the_status_board_fills_registered_and_applied() {
     }
     use device::{Config, Device, Seen};
     let a = "000b82a1b201";
-    let mut h = app_started_on_loopback();
-    let http = h.state().rt.serving.addresses()[0].1;
+    let (mut h, http) = app_started_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
     let site = h.state().doc.site.clone();
     let mut values: std::collections::BTreeMap<String, String> =
         site.effective(site.device(a.parse().unwrap()).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect();
@@ -549,6 +592,112 @@ fn check_device_from_the_status_board_fills_registered_and_applied() {
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
 
+fn curl_code(url: &str, agent: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-A", agent, url])
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn status_board_says_got_config_with_a_note_when_no_firmware_is_offered() {
+    let fw = tempfile::tempdir().unwrap(); // an empty firmware folder
+    let mut h = app_serving_http_on_loopback();
+    h.state_mut().doc.edit(|site| site.serving.firmware_dir = fw.path().display().to_string());
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    for (name, code) in [
+        ("cfg000b82a1b201", "200"),
+        ("cfg000b82a1b201.xml", "200"),
+        ("cfggxp2170.xml", "200"),
+        ("gxp2170fw.bin", "404"),
+    ] {
+        assert_eq!(curl_code(&format!("http://{addr}/{name}"), agent), code, "{name}");
+    }
+    wait_for(&mut h, "four request records", |a| a.rt.serving.log.len() >= 4);
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label("got config");
+    h.get_by_label("no firmware offered (folder empty)");
+    assert_eq!(h.query_all_by_label("error").count(), 0, "not an error");
+    h.get_by_label_contains("0 with errors");
+}
+
+/// Steps the app until `curl` of `url` (loopback only) returns a body containing `want`.
+fn wait_for_body(h: &mut Harness<'static, App>, url: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = std::process::Command::new("curl").args(["-s", "--max-time", "5", url]).output().expect("curl runs");
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        if body.contains(want) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{url} never contained {want:?}; last body: {body}");
+        h.step();
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn server_panel_points_devices_at_this_computer_in_one_click() {
+    let (mut h, addr) = app_started_on_loopback();
+    let port = addr.port();
+    // What the files say, and why it is wrong here (the demo names 192.168.10.5: never contacted).
+    h.get_by_label(
+        "The files tell devices: P212 = 1 (HTTP), P237 = 192.168.10.5:8080, P192 = 192.168.10.5:8080/firmware",
+    );
+    h.get_by_label_contains(
+        "P237: devices are told P237 = 192.168.10.5:8080, but 192.168.10.5 is not an address of this computer",
+    );
+    // Not derived from P237: the shown address is this computer's (the bind address here).
+    assert_eq!(h.state().rt.server.advertise, "127.0.0.1");
+    h.get_by_label(&format!("http://127.0.0.1:{port}/"));
+    let url = format!("http://127.0.0.1:{port}/cfg.xml");
+    wait_for_body(&mut h, &url, "<P237>192.168.10.5:8080</P237>");
+
+    h.get_by_label(&format!("Point devices at this computer (lo 127.0.0.1, HTTP {port})")).click();
+    h.run_ok();
+    let d = &h.state().doc.site.defaults;
+    let here = format!("127.0.0.1:{port}");
+    assert_eq!((d.get("P212"), d.get("P237")), (Some("1"), Some(here.as_str())));
+    assert_eq!(d.get("P192"), Some(format!("{here}/firmware").as_str()));
+    // The served files follow: the generic cfg.xml now carries the new path.
+    let body = wait_for_body(&mut h, &url, &format!("<P237>{here}</P237>"));
+    assert!(body.contains(&format!("<P192>{here}/firmware</P192>")), "{body}");
+    assert_eq!(h.query_all_by_label_contains("is not an address of this computer").count(), 0);
+    h.get_by_label(&format!("The files tell devices: P212 = 1 (HTTP), P237 = {here}, P192 = {here}/firmware"));
+}
+
+#[test]
+fn live_log_uses_the_same_outcome_words_as_the_terminal() {
+    let (mut h, addr) = app_started_on_loopback();
+    let agent = "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201";
+    // An unknown MAC (not found), a model file for a model not in the site from an
+    // unidentified client (an expected miss), the device's own file (served).
+    for (name, ua, code) in
+        [("cfg000b82ffffff.xml", agent, "404"), ("cfggxp9999.xml", "", "404"), ("cfg000b82a1b201.xml", agent, "200")]
+    {
+        assert_eq!(curl_code(&format!("http://{addr}/{name}"), ua), code, "{name}");
+    }
+    wait_for(&mut h, "three records", |a| a.rt.serving.log.len() >= 3);
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    for r in h.state().rt.serving.log.clone() {
+        let line = r.to_string();
+        let word = r.outcome.disposition().word();
+        assert!(line.contains(&format!("-> {word}")), "the terminal line says {word:?}: {line}");
+    }
+    h.get_by_label("not found");
+    h.get_by_label("expected miss");
+    h.get_by_label("served");
+    assert_eq!(h.query_all_by_label("refused").count(), 0, "a miss is not a red \"refused\"");
+}
+
 /// Issue 10: with "Follow new requests" on, the Live log asked for a new
 /// frame every frame while nothing happened (about 140% CPU). An idle app
 /// must stop asking in every view: the harness settles within its step limit.
@@ -577,6 +726,7 @@ fn an_idle_app_asks_for_no_frames_in_any_view() {
                 size: Some(10),
                 duration: Duration::from_millis(1),
                 explanation: "served".into(),
+                self_test: false,
             };
             app.rt.serving.status.apply(&record);
             app.rt.serving.log.push(record);
@@ -629,6 +779,7 @@ fn a_live_log_row_opens_its_details_with_the_device_chain() {
                 size: Some(10),
                 duration: Duration::from_millis(1),
                 explanation: if *served { "served".into() } else { long.clone() },
+                self_test: false,
             };
             app.rt.serving.log.push(record);
         }

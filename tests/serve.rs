@@ -1023,3 +1023,191 @@ fn serve_exits_5_when_a_port_is_taken() {
         text(&o.stderr)
     );
 }
+
+/// Starts `gsprov serve <site> --bind 127.0.0.1` with HTTP only on a free port
+/// (TFTP off, unless `extra` has TFTP options); returns the child, its stdout lines read so far (through
+/// the "press Ctrl-C" line) and the HTTP address.
+fn serve_http_only(site: &Path, extra: &[&str]) -> (std::process::Child, Receiver<String>, Vec<String>, SocketAddr) {
+    let mut child = gsprov()
+        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--no-https", "--http-port", "0"])
+        .args(if extra.is_empty() { &["--no-tftp"] } else { extra })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = support::lines_of(&mut child);
+    let mut seen = Vec::new();
+    let mut addr = None;
+    loop {
+        let line = lines.recv_timeout(WAIT).unwrap_or_else(|_| panic!("serve starts; printed so far: {seen:#?}"));
+        if let Some(rest) = line.strip_prefix("HTTP  listening on ") {
+            addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+        }
+        let done = line.contains("press Ctrl-C to stop");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines, seen, addr.expect("an HTTP listening line"))
+}
+
+/// Ctrl-C, then every stdout line up to the exit, and stderr.
+fn interrupt_and_collect(mut child: std::process::Child, lines: Receiver<String>) -> (Vec<String>, String) {
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let mut out = Vec::new();
+    while let Ok(line) = lines.recv_timeout(WAIT) {
+        out.push(line);
+    }
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{out:#?}\n{err}");
+    (out, err)
+}
+
+#[test]
+fn a_phone_that_got_its_config_is_not_an_error_when_no_firmware_is_offered() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    std::fs::remove_file(dir.path().join("firmware").join(FW)).unwrap(); // an empty firmware folder
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let agent = ua("000b82a1b201", "GXP2170");
+    for (name, code) in
+        [("cfg000b82a1b201", 200), ("cfg000b82a1b201.xml", 200), ("cfggxp2170.xml", 200), ("gxp2170fw.bin", 404)]
+    {
+        let (_, got, _) = curl(&["-A", &agent, &format!("http://{addr}/{name}")]);
+        assert_eq!(got, code, "{name}");
+    }
+    let (out, _) = interrupt_and_collect(child, lines);
+    let all = out.join("\n");
+    assert!(all.contains("1 got config, 0 got firmware, 0 probing, 0 with errors"), "{all}");
+    let row = out.iter().position(|l| l.contains("000b82a1b201") && l.contains("got config")).expect(&all);
+    assert_eq!(out[row + 1].trim(), "note: no firmware offered (folder empty)", "{all}");
+}
+
+#[test]
+fn serve_warns_when_p237_is_not_this_computer_or_not_the_bound_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    // The demo tells devices 192.168.10.5:8080, an address this computer does not have
+    // (nothing is ever sent there: this test only talks to 127.0.0.1).
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let (_, err) = interrupt_and_collect(child, lines);
+    let port = addr.port();
+    let p237 = err.lines().find(|l| l.starts_with("warning: P237: ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(p237.contains("devices are told P237 = 192.168.10.5:8080"), "{p237}");
+    assert!(p237.contains("192.168.10.5 is not an address of this computer"), "{p237}");
+    assert!(p237.contains(&format!("set P237 = 127.0.0.1:{port} in the site defaults")), "{p237}");
+    assert!(p237.contains(&format!("\"Point devices at this computer (lo 127.0.0.1, HTTP {port})\"")), "{p237}");
+    let p192 = err.lines().find(|l| l.starts_with("warning: P192: ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(p192.contains(&format!("set P192 = 127.0.0.1:{port}/firmware")), "{p192}");
+
+    // Right host, wrong port: both ports named.
+    let text = std::fs::read_to_string(&site).unwrap().replace("192.168.10.5:8080", "127.0.0.1:8080");
+    std::fs::write(&site, text).unwrap();
+    let (child, lines, _, addr) = serve_http_only(&site, &[]);
+    let (_, err) = interrupt_and_collect(child, lines);
+    assert!(!err.contains("not an address of this computer"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "HTTP on port 8080, but HTTP listens on port {}; fix: set P237 = 127.0.0.1:{}",
+            addr.port(),
+            addr.port()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_factory_fresh_device_gets_an_unprefixed_bootstrap_when_p234_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let text_site =
+        std::fs::read_to_string(&site).unwrap().replace("[provisioning]\n", "[provisioning]\nprefix = \"gs_\"\n");
+    std::fs::write(&site, text_site).unwrap();
+    let (child, lines, seen, http) = serve_http_only(&site, &["--tftp-port", "0"]);
+    let started = seen.join("\n");
+    assert!(started.contains("factory-fresh devices ask for the unprefixed cfg<mac> first"), "{started}");
+    let tftp: SocketAddr = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("TFTP  listening on ")?.split_whitespace().next()?.parse().ok())
+        .expect("a TFTP line");
+    // The factory-fresh unit: unprefixed cfg<mac> over TFTP (tftp-hpa), the bootstrap.
+    let got = dir.path().join("cfg000b82a1b201");
+    let o = Command::new("tftp")
+        .args(["127.0.0.1", &tftp.port().to_string(), "-m", "binary", "-c", "get", "cfg000b82a1b201"])
+        .arg(&got)
+        .output()
+        .expect("tftp-hpa is installed (.ci/run)");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = gsprov().args(["decode", "--json"]).arg(&got).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["params"]["P234"], "gs_", "{v}");
+    assert_eq!(
+        (&v["params"]["P237"], &v["params"]["P212"]),
+        (&serde_json::json!("192.168.10.5:8080"), &serde_json::json!("1"))
+    );
+    assert_eq!(v["params"]["P1359"], "********", "the XML password travels in the bootstrap, masked here");
+    assert!(v["params"].get("P2").is_none(), "only the bootstrap values: {v}");
+    // The same bytes as cfg<mac>.bin over HTTP (curl); its next requests carry the prefix.
+    let agent = ua("000b82a1b201", "GXP2170");
+    let (_, code, body) = curl(&["-A", &agent, &format!("http://{http}/cfg000b82a1b201.bin")]);
+    assert_eq!((code, body == std::fs::read(&got).unwrap()), (200, true));
+    // The unprefixed XML stays a miss (its explanation names the bootstrap)...
+    let (_, code, _) = curl(&["-A", &agent, &format!("http://{http}/cfg000b82a1b201.xml")]);
+    assert_eq!(code, 404);
+    // ...and the prefixed one is its config.
+    let (_, code, _) = curl(&["-A", &agent, &format!("http://{http}/gs_cfg000b82a1b201.xml")]);
+    assert_eq!(code, 200);
+    let (out, _) = interrupt_and_collect(child, lines);
+    let all = out.join("\n");
+    assert!(all.contains("bootstrap binary under the unprefixed name"), "{all}");
+    assert!(all.contains("gets them from the unprefixed bootstrap cfg<mac>"), "{all}");
+    let row = out.iter().find(|l| l.starts_with("  000b82a1b201")).expect(&all);
+    assert!(row.contains("got config"), "{row}");
+}
+
+#[test]
+fn fetch_explains_a_miss_gives_up_on_a_dead_tftp_port_and_wants_a_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let site_arg = site.to_str().unwrap();
+    // No scheme: a usage error (exit 2) that shows the form.
+    let o = run(gsprov().args(["fetch", "--as", "000b82a1b201", "--site", site_arg, "127.0.0.1:8080/cfg.xml"]));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is not a tftp://, http:// or https:// URL"), "{}", text(&o.stderr));
+
+    // A TFTP port where nothing answers (a bound socket that never replies): progress, then
+    // a clear message within seconds.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let url = format!("tftp://{}/cfg000b82a1b201", silent.local_addr().unwrap());
+    let t0 = Instant::now();
+    let o = run(gsprov().args(["fetch", "--as", "000b82a1b201", "--site", site_arg, &url]));
+    let took = t0.elapsed();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(10), "gave up after {took:?}");
+    assert!(err.contains("after 1 s; asking again (2 of 6)") && err.contains("asking again (6 of 6)"), "{err}");
+    assert!(err.contains("no TFTP answer from") && err.contains("is a TFTP server running there"), "{err}");
+
+    // A miss from a gsprov server: the explanation comes in a header to this computer only,
+    // never in the body.
+    let (child, lines, _, http) = serve_http_only(&site, &[]);
+    let o = run(gsprov()
+        .args(["fetch", "--as", "000b82a1b201", "--site", site_arg])
+        .arg(format!("http://{http}/cfg000b82a1b299.xml")));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("HTTP 404 Not Found; gsprov explains: cfg000b82a1b299.xml asks for MAC 000b82a1b299"),
+        "{err}"
+    );
+    assert!(err.contains("The nearest known MAC is 000b82a1b201"), "{err}");
+    let o = Command::new("curl").args(["-s", "-i", &format!("http://{http}/cfg000b82a1b299.xml")]).output().unwrap();
+    let raw = text(&o.stdout);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("x-gsprov-explanation: cfg000b82a1b299.xml asks for mac"), "{head}");
+    assert_eq!(body, "not found\n");
+    interrupt_and_collect(child, lines);
+}

@@ -38,6 +38,35 @@ pub struct FetchOptions {
     pub range: Option<String>,
     /// Refuse bodies larger than this.
     pub max_size: u64,
+    /// The self-test of this process: each client socket's address is marked
+    /// here before the request goes out, so the servers of this process tag
+    /// the request as a self-test ([`SelfTests`]).
+    pub self_test: Option<SelfTests>,
+}
+
+/// The source addresses of this process's own self-test requests. The marker
+/// is the client socket's address itself: only this process knows it before
+/// the request arrives, nothing on the wire can forge it (another client
+/// cannot send from a port this process holds), and it works for TFTP, which
+/// has no headers. Bounded: the newest [`SelfTests::KEPT`] are remembered.
+#[derive(Debug, Clone, Default)]
+pub struct SelfTests(Arc<Mutex<std::collections::VecDeque<SocketAddr>>>);
+
+impl SelfTests {
+    pub const KEPT: usize = 64;
+
+    pub fn mark(&self, addr: SocketAddr) {
+        let mut q = super::lock(&self.0);
+        if q.len() >= Self::KEPT {
+            q.pop_front();
+        }
+        q.push_back(addr);
+    }
+
+    /// Whether a request from `client` is this process's self-test.
+    pub fn contains(&self, client: SocketAddr) -> bool {
+        super::lock(&self.0).contains(&client)
+    }
 }
 
 impl std::fmt::Debug for FetchOptions {
@@ -60,9 +89,19 @@ impl Default for FetchOptions {
             tftp_options: Vec::new(),
             range: None,
             max_size: 512 * 1024 * 1024,
+            self_test: None,
         }
     }
 }
+
+/// The response header in which a gsprov HTTP server explains a miss to a
+/// client on this computer (loopback), never in the body a LAN client sees.
+pub const EXPLANATION_HEADER: &str = "x-gsprov-explanation";
+
+/// How long a TFTP fetch waits for the server's first answer per try, and how
+/// many tries: a dead port is reported after about 6 s.
+pub const TFTP_FIRST_WAIT: Duration = Duration::from_secs(1);
+pub const TFTP_FIRST_TRIES: u32 = 6;
 
 /// The User-Agent a device of this model, firmware and MAC sends (spec §9.2).
 pub fn grandstream_user_agent(model: &Model, firmware: &str, mac: Mac) -> String {
@@ -84,7 +123,9 @@ pub struct Fetched {
 /// Why a fetch failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error("{0:?} is not a tftp://, http:// or https:// URL with a host")]
+    #[error(
+        "{0:?} is not a tftp://, http:// or https:// URL with a host (e.g. http://127.0.0.1:8080/cfg000b82a1b201.xml)"
+    )]
     BadUrl(String),
     #[error("cannot find {0}")]
     Resolve(String),
@@ -92,12 +133,24 @@ pub enum FetchError {
     Connect { addr: SocketAddr, reason: String },
     #[error("no answer from {addr} within {secs} s")]
     Timeout { addr: SocketAddr, secs: u64 },
+    #[error(
+        "no TFTP answer from {addr} within {secs} s ({tries} requests sent): is a TFTP server running there, on \
+         that port (`gsprov serve` prints it: the demo uses 6969)? UDP to a closed port or through a firewall \
+         looks the same"
+    )]
+    TftpSilent { addr: SocketAddr, secs: u64, tries: u32 },
     #[error("TLS with {addr} failed: {reason}")]
     Tls { addr: SocketAddr, reason: String },
     #[error("the server's certificate {got} does not match the fingerprint {want}")]
     Pin { got: String, want: String },
-    #[error("the server answered HTTP {status} {reason}")]
-    Status { status: u16, reason: String },
+    #[error("the server answered HTTP {status} {reason}{}", explanation.as_ref().map(|e| format!("; gsprov explains: {e}")).unwrap_or_default())]
+    Status {
+        status: u16,
+        reason: String,
+        /// A gsprov server's own explanation of the miss ([`EXPLANATION_HEADER`]),
+        /// sent only to clients on this computer.
+        explanation: Option<String>,
+    },
     #[error("the server answered TFTP error {code}: {message}")]
     Tftp { code: u16, message: String },
     #[error("the server broke the protocol: {0}")]
@@ -160,12 +213,21 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, FetchError> {
 
 /// Fetches `url` (`tftp://`, `http://`, `https://`).
 pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
+    fetch_with_progress(url, opts, &mut |_| {})
+}
+
+/// [`fetch`], telling `progress` what it is waiting for (a TFTP server that does not answer).
+pub fn fetch_with_progress(
+    url: &str,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fetched, FetchError> {
     let u = parse_url(url)?;
     let addr = resolve(&u.host, u.port)?;
     match u.scheme.as_str() {
         "tftp" => {
             let name = u.path.strip_prefix('/').unwrap_or(&u.path);
-            let bytes = tftp_get(addr, name, opts)?;
+            let bytes = tftp_get_with_progress(addr, name, opts, progress)?;
             Ok(Fetched { status: 0, bytes, certificate: None, headers: Vec::new() })
         }
         _ => http_get(&u, addr, opts),
@@ -174,6 +236,15 @@ pub fn fetch(url: &str, opts: &FetchOptions) -> Result<Fetched, FetchError> {
 
 /// Reads a file over TFTP (RFC 1350; OACK per RFC 2347; window size 1).
 pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec<u8>, FetchError> {
+    tftp_get_with_progress(addr, name, opts, &mut |_| {})
+}
+
+fn tftp_get_with_progress(
+    addr: SocketAddr,
+    name: &str,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<u8>, FetchError> {
     let local = match addr.ip() {
         ip if ip.is_loopback() => SocketAddr::new(ip, 0),
         IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
@@ -181,7 +252,14 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
     };
     let conn_err = |e: std::io::Error| FetchError::Connect { addr, reason: e.to_string() };
     let sock = UdpSocket::bind(local).map_err(conn_err)?;
-    sock.set_read_timeout(Some(opts.timeout)).map_err(conn_err)?;
+    if let (Some(marks), Ok(me)) = (&opts.self_test, sock.local_addr()) {
+        marks.mark(me);
+    }
+    // Until the server first answers, short waits: a dead port is said within seconds.
+    let first_wait = opts.timeout.min(TFTP_FIRST_WAIT);
+    sock.set_read_timeout(Some(first_wait)).map_err(conn_err)?;
+    let mut answered = false;
+    let mut first_tries: u32 = 1;
     let rrq = Packet::Rrq(tftp::Request {
         filename: name.to_string(),
         mode: Mode::Octet,
@@ -200,6 +278,22 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
     loop {
         let (n, from) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
+            Err(e)
+                if !answered && matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                if first_tries >= TFTP_FIRST_TRIES {
+                    let secs = (first_wait * first_tries).as_secs();
+                    return Err(FetchError::TftpSilent { addr, secs, tries: first_tries });
+                }
+                progress(&format!(
+                    "TFTP: no answer from {addr} after {} s; asking again ({} of {TFTP_FIRST_TRIES})",
+                    (first_wait * first_tries).as_secs(),
+                    first_tries + 1
+                ));
+                first_tries += 1;
+                sock.send_to(&last, last_to).map_err(conn_err)?;
+                continue;
+            }
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 tries += 1;
                 if tries > 5 {
@@ -214,6 +308,10 @@ pub fn tftp_get(addr: SocketAddr, name: &str, opts: &FetchOptions) -> Result<Vec
             let err = Packet::Error { code: ErrorCode::UnknownTid, message: "unknown transfer ID".into() }.encode();
             let _ = sock.send_to(&err, from);
             continue;
+        }
+        if !answered {
+            answered = true;
+            sock.set_read_timeout(Some(opts.timeout)).map_err(conn_err)?;
         }
         match Packet::decode(&buf[..n]) {
             Ok(Packet::OAck { options }) if tid.is_none() => {
@@ -328,6 +426,9 @@ fn http_once(u: &Url, addr: SocketAddr, opts: &FetchOptions, authorization: Opti
         .map_err(|e| FetchError::Connect { addr, reason: e.to_string() })?;
     let _ = tcp.set_read_timeout(Some(opts.timeout));
     let _ = tcp.set_write_timeout(Some(opts.timeout));
+    if let (Some(marks), Ok(me)) = (&opts.self_test, tcp.local_addr()) {
+        marks.mark(me);
+    }
     let host = if u.host.contains(':') { format!("[{}]", u.host) } else { u.host.clone() };
     let mut req = format!(
         "GET {} HTTP/1.1\r\nHost: {host}:{}\r\nUser-Agent: {}\r\nAccept: */*\r\nConnection: close\r\n",
@@ -419,7 +520,8 @@ fn exchange<S: Read + Write>(s: &mut S, req: &str, addr: SocketAddr, opts: &Fetc
         body = dechunk(&body).ok_or_else(|| FetchError::Protocol("bad chunked body".into()))?;
     }
     if !(200..300).contains(&head.status) {
-        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason }));
+        let explanation = head.header(EXPLANATION_HEADER).map(str::to_string);
+        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason, explanation }));
     }
     Ok(Ok(Fetched { status: head.status, bytes: body, certificate: None, headers: head.headers }))
 }

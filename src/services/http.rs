@@ -317,6 +317,11 @@ async fn write_simple<S: Conn>(
     .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
+/// A header value: printable ASCII only, at most 1000 characters.
+fn header_text(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).take(1000).collect()
+}
+
 /// Serves one request; returns whether the connection stays open.
 async fn handle<S: Conn>(
     io: &mut S,
@@ -372,7 +377,14 @@ async fn handle<S: Conn>(
                 Refusal::Policy => (403, "forbidden\n"),
                 _ => (400, "bad request\n"),
             };
-            let ok = write_simple(io, status, keep, &[], text).await.is_ok();
+            // Why, for a client on this computer (`gsprov fetch`, the self-test) only: a
+            // LAN client gets the bare status, as from any server.
+            let why = if peer.ip().is_loopback() {
+                vec![(super::client::EXPLANATION_HEADER, header_text(&decision.explanation))]
+            } else {
+                Vec::new()
+            };
+            let ok = write_simple(io, status, keep, &why, text).await.is_ok();
             shared.finish(p, Outcome::Refused { reason: *reason, expected: *expected }, Wire::Http(status), None);
             return keep && ok;
         }
@@ -402,7 +414,9 @@ async fn handle<S: Conn>(
         _ => (200, 0, size),
     };
     let content_type = match (kind, &source) {
-        (ContentKind::Config(FileKind::Binary) | ContentKind::Firmware, _) => "application/octet-stream",
+        (ContentKind::Config(FileKind::Binary | FileKind::Bootstrap) | ContentKind::Firmware, _) => {
+            "application/octet-stream"
+        }
         (_, crate::serving::router::Source::Generated(f)) if f.encrypted => "application/octet-stream",
         _ => "application/xml",
     };

@@ -59,10 +59,7 @@ pub fn holding(all: &[NetInterface], ip: Ipv4Addr) -> Option<NetInterface> {
 
 /// `eth0 10.0.0.2/24, lo 127.0.0.1/8`.
 pub fn describe(all: &[NetInterface]) -> String {
-    if all.is_empty() {
-        return "no IPv4 interface".into();
-    }
-    all.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    crate::serving::address::describe(all)
 }
 
 #[cfg(test)]

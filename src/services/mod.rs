@@ -139,6 +139,8 @@ pub struct Supervisor {
     clock: Clock,
     progress_interval: Duration,
     next_id: Arc<AtomicU64>,
+    /// This process's self-test requests ([`client::SelfTests`]).
+    self_tests: client::SelfTests,
     run: Option<Run>,
     discovery: Option<DiscoveryRun>,
     /// The open-file limit after [`raise_open_file_limit`].
@@ -170,6 +172,13 @@ struct Journal {
 }
 
 impl Supervisor {
+    /// The marks this supervisor's servers tag self-test requests by: give
+    /// them to [`client::FetchOptions::self_test`] for a fetch that must never
+    /// count as the device.
+    pub fn self_tests(&self) -> client::SelfTests {
+        self.self_tests.clone()
+    }
+
     /// Creates the runtime (no server runs yet) and the event channel the
     /// front end drains (with `try_recv`, under a time budget).
     pub fn new(hooks: Hooks) -> Result<(Supervisor, mpsc::Receiver<Event>), ServiceError> {
@@ -186,6 +195,7 @@ impl Supervisor {
             clock: hooks.clock,
             progress_interval: hooks.progress_interval,
             next_id: Arc::new(AtomicU64::new(1)),
+            self_tests: client::SelfTests::default(),
             run: None,
             discovery: None,
             open_files: raise_open_file_limit(),
@@ -276,6 +286,7 @@ impl Supervisor {
             clock: self.clock.clone(),
             progress_interval: self.progress_interval,
             next_id: self.next_id.clone(),
+            self_tests: self.self_tests.clone(),
             window_closed: AtomicBool::new(false),
             bind: config.bind,
             digest_secret: secret,
@@ -755,6 +766,7 @@ pub(crate) struct Shared {
     clock: Clock,
     progress_interval: Duration,
     next_id: Arc<AtomicU64>,
+    self_tests: client::SelfTests,
     window_closed: AtomicBool,
     pub(crate) bind: IpAddr,
     pub(crate) digest_secret: [u8; 16],
@@ -827,6 +839,7 @@ impl Shared {
                 size: None,
                 duration: Duration::ZERO,
                 explanation: String::new(),
+                self_test: self.self_tests.contains(client),
             },
         }
     }

@@ -396,6 +396,10 @@ pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
         // The PnP responder reports its SUBSCRIBEs as sightings itself, at once.
         return None;
     }
+    if r.self_test {
+        // This process pretending to be the device: not a sighting.
+        return None;
+    }
     if r.mac.is_none() && r.model.is_none() {
         return None;
     }
@@ -665,8 +669,12 @@ mod tests {
             size: None,
             duration: Duration::ZERO,
             explanation: String::new(),
+            self_test: false,
         };
         d.request(&rec);
+        let before = d.devices().len();
+        d.request(&RequestRecord { self_test: true, mac: Some("000b82ffffff".parse().unwrap()), ..rec.clone() });
+        assert_eq!(d.devices().len(), before, "a self-test is not a sighting");
         let k = d.device("000b82a1b201".parse().unwrap()).unwrap();
         assert!(k.known && k.label == "Reception" && k.sources.contains(&Source::Request));
         assert_eq!(d.unknown().count(), 1);

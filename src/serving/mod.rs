@@ -1,13 +1,15 @@
 //! What a request gets and what it means, decided and folded without touching
 //! the world: the served-files index and policy ([`served`]), one record per
 //! request ([`record`]), the [`router`] and its miss explainer, the device
-//! [`status`] fold, the [`discovery`] fold and the handover [`report`].
+//! [`status`] fold, the [`discovery`] fold, the handover [`report`] and the
+//! [`address`] check (do P237/P192 point at this computer's servers?).
 //!
 //! Pure: no sockets, threads, files or clock (times and the firmware listing
 //! come from the callers). The services feed it; every front end folds with
 //! the same code, so the terminal, the JSON output and the desktop app tell
 //! the same story.
 
+pub mod address;
 pub mod discovery;
 pub mod record;
 pub mod report;
@@ -17,7 +19,8 @@ pub mod status;
 pub mod truth;
 
 pub use record::{
-    ContentKind, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire, rfc3339,
+    ContentKind, Disposition, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire,
+    rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};
 pub use status::{DeviceState, DeviceStatus, Status, Summary};

@@ -99,8 +99,12 @@ impl ContentKind {
 }
 
 /// How a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "kebab-case")]
+///
+/// In JSON (flattened into a [`RequestRecord`]): `"result": "served" |
+/// "refused" | "interrupted"`, `"reason"`, `"expected"` for refusals, and
+/// `"outcome"`: its [`Disposition`] (`"served"`, `"not-found"`,
+/// `"expected-miss"`, `"refused-by-policy"`, `"failed"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Everything asked for (the whole file, or the asked range) went out.
     Served,
@@ -111,7 +115,108 @@ pub enum Outcome {
     Interrupted { reason: Interruption },
 }
 
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Outcome::Served => m.serialize_entry("result", "served")?,
+            Outcome::Refused { reason, expected } => {
+                m.serialize_entry("result", "refused")?;
+                m.serialize_entry("reason", reason)?;
+                m.serialize_entry("expected", expected)?;
+            }
+            Outcome::Interrupted { reason } => {
+                m.serialize_entry("result", "interrupted")?;
+                m.serialize_entry("reason", reason)?;
+            }
+        }
+        m.serialize_entry("outcome", &self.disposition())?;
+        m.end()
+    }
+}
+
+/// The one vocabulary for how a request ended: the same words in the
+/// terminal lines, the JSON (`"outcome"`, kebab-case) and the desktop app's
+/// Live log, and the same colour wherever one is shown ([`Disposition::rgb`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    /// Everything asked for went out.
+    Served,
+    /// No such file, and the device did not expect one: look at the explanation.
+    NotFound,
+    /// A normal step of provisioning: a probe for a file the site does not
+    /// generate, the first 401 before credentials.
+    ExpectedMiss,
+    /// The server chose not to answer: known-MACs-only, the serving window,
+    /// credentials, a write request, a name no device sends.
+    RefusedByPolicy,
+    /// The request could not be carried out: malformed, busy, a bad range, a
+    /// transfer cut short, a file that could not be read.
+    Failed,
+}
+
+impl Disposition {
+    pub fn word(self) -> &'static str {
+        match self {
+            Disposition::Served => "served",
+            Disposition::NotFound => "not found",
+            Disposition::ExpectedMiss => "expected miss",
+            Disposition::RefusedByPolicy => "refused by policy",
+            Disposition::Failed => "failed",
+        }
+    }
+
+    /// Green, grey, amber, orange, red.
+    pub fn rgb(self) -> [u8; 3] {
+        match self {
+            Disposition::Served => [90, 180, 120],
+            Disposition::ExpectedMiss => [140, 140, 140],
+            Disposition::NotFound => [220, 170, 60],
+            Disposition::RefusedByPolicy => [230, 120, 50],
+            Disposition::Failed => [220, 70, 70],
+        }
+    }
+}
+
 impl Outcome {
+    pub fn disposition(self) -> Disposition {
+        match self {
+            Outcome::Served => Disposition::Served,
+            Outcome::Refused { expected: true, .. } => Disposition::ExpectedMiss,
+            Outcome::Refused { reason: Refusal::NotFound, .. } => Disposition::NotFound,
+            Outcome::Refused {
+                reason: Refusal::Policy | Refusal::Unauthorized | Refusal::ReadOnly | Refusal::BadName,
+                ..
+            } => Disposition::RefusedByPolicy,
+            Outcome::Refused { reason: Refusal::Malformed | Refusal::BadRange | Refusal::Busy, .. }
+            | Outcome::Interrupted { .. } => Disposition::Failed,
+        }
+    }
+
+    /// What the [`Disposition`] word leaves out (`bad name`, `busy`,
+    /// `interrupted (TimedOut)`), or `None`. An expected miss says what was missed.
+    pub fn detail(self) -> Option<String> {
+        let what = |r: Refusal| match r {
+            Refusal::NotFound => "not found",
+            Refusal::Policy => "refused by policy",
+            Refusal::BadName => "bad name",
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::ReadOnly => "read-only",
+            Refusal::Malformed => "malformed",
+            Refusal::BadRange => "bad range",
+            Refusal::Busy => "busy",
+        };
+        match self {
+            Outcome::Served => None,
+            Outcome::Refused { reason, expected: true } => Some(format!("{} (expected)", what(reason))),
+            Outcome::Refused { reason: Refusal::NotFound | Refusal::Policy, .. } => None,
+            Outcome::Refused { reason, .. } => Some(what(reason).to_string()),
+            Outcome::Interrupted { reason } => Some(format!("interrupted ({reason:?})")),
+        }
+    }
+
     /// Everything asked for went out.
     pub fn is_served(self) -> bool {
         self == Outcome::Served
@@ -225,6 +330,11 @@ pub struct RequestRecord {
     pub duration: Duration,
     /// Plain language: what happened and, for a miss, what to do.
     pub explanation: String,
+    /// This process's own self-test ("Fetch as" in the desktop app), known by
+    /// its client socket (`services::client::SelfTests`): logged and shown,
+    /// never folded into a device's status, firmware or IP. In JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub self_test: bool,
 }
 
 fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -257,23 +367,14 @@ impl RequestRecord {
         use std::fmt::Write as _;
         let time = rfc3339(self.time);
         let clock = time.get(11..19).unwrap_or(&time);
-        write!(f, "{clock} {} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
-        match self.outcome {
-            Outcome::Served => write!(f, "served {} B", self.bytes)?,
-            Outcome::Refused { reason, expected } => {
-                let what = match reason {
-                    Refusal::NotFound => "not found",
-                    Refusal::Policy => "refused by policy",
-                    Refusal::BadName => "refused (bad name)",
-                    Refusal::Unauthorized => "unauthorized",
-                    Refusal::ReadOnly => "refused (read-only)",
-                    Refusal::Malformed => "malformed",
-                    Refusal::BadRange => "bad range",
-                    Refusal::Busy => "busy",
-                };
-                write!(f, "{what}{}", if expected { " (expected)" } else { "" })?;
-            }
-            Outcome::Interrupted { reason } => write!(f, "interrupted ({reason:?}) after {} B", self.bytes)?,
+        let tag = if self.self_test { "[self-test] " } else { "" };
+        write!(f, "{clock} {tag}{} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
+        let word = self.outcome.disposition().word();
+        match (self.outcome, self.outcome.detail()) {
+            (Outcome::Served, _) => write!(f, "{word} {} B", self.bytes)?,
+            (Outcome::Interrupted { .. }, Some(d)) => write!(f, "{word}: {d} after {} B", self.bytes)?,
+            (_, Some(d)) => write!(f, "{word}: {d}")?,
+            (_, None) => f.push_str(word),
         }
         write!(f, " in {} ms", self.duration.as_millis())?;
         let who: Vec<String> =
@@ -322,6 +423,58 @@ mod tests {
     }
 
     #[test]
+    fn one_vocabulary_for_outcomes() {
+        use Refusal::*;
+        let refused = |reason, expected| Outcome::Refused { reason, expected };
+        for (o, word, json, line) in [
+            (Outcome::Served, "served", "served", "-> served 0 B in"),
+            (refused(NotFound, false), "not found", "not-found", "-> not found in"),
+            (refused(NotFound, true), "expected miss", "expected-miss", "-> expected miss: not found (expected) in"),
+            (
+                refused(Unauthorized, true),
+                "expected miss",
+                "expected-miss",
+                "-> expected miss: unauthorized (expected) in",
+            ),
+            (refused(Policy, false), "refused by policy", "refused-by-policy", "-> refused by policy in"),
+            (refused(BadName, false), "refused by policy", "refused-by-policy", "-> refused by policy: bad name in"),
+            (refused(Busy, false), "failed", "failed", "-> failed: busy in"),
+            (
+                Outcome::Interrupted { reason: Interruption::TimedOut },
+                "failed",
+                "failed",
+                "-> failed: interrupted (TimedOut) after 0 B in",
+            ),
+        ] {
+            assert_eq!(o.disposition().word(), word, "{o:?}");
+            let r = RequestRecord {
+                id: 1,
+                time: UNIX_EPOCH,
+                client: "127.0.0.1:5000".parse().unwrap(),
+                protocol: Protocol::Tftp,
+                method: "RRQ".into(),
+                path: "cfg.xml".into(),
+                user_agent: None,
+                model: None,
+                firmware: None,
+                mac: None,
+                file: None,
+                kind: None,
+                outcome: o,
+                status: Wire::None,
+                bytes: 0,
+                size: None,
+                duration: Duration::ZERO,
+                explanation: String::new(),
+                self_test: false,
+            };
+            let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+            assert_eq!(v["outcome"], json, "{o:?}");
+            assert!(r.to_string().contains(line), "{o:?}: {r}");
+        }
+    }
+
+    #[test]
     fn record_json_shape() {
         let r = RequestRecord {
             id: 7,
@@ -342,6 +495,7 @@ mod tests {
             size: None,
             duration: Duration::from_millis(12),
             explanation: "x".into(),
+            self_test: false,
         };
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["time"], "1970-01-01T00:01:00.000Z");
@@ -361,5 +515,11 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&none.to_json()).unwrap();
         assert_eq!((&v["reply"], v.get("status")), (&serde_json::json!("none"), None));
         assert!(r.to_string().contains("not found (expected)"));
+        assert_eq!(v["outcome"], "expected-miss");
+        assert_eq!(v.get("self_test"), None, "only when true");
+        let own = RequestRecord { self_test: true, ..r.clone() };
+        let v: serde_json::Value = serde_json::from_str(&own.to_json()).unwrap();
+        assert_eq!(v["self_test"], true);
+        assert!(own.to_string().contains(" [self-test] 127.0.0.1:5000 HTTP GET"), "{own}");
     }
 }

@@ -245,6 +245,7 @@ mod tests {
             size: None,
             duration: std::time::Duration::ZERO,
             explanation: "=cmd <b>registered</b>".into(),
+            self_test: false,
         });
         status.apply_action(&ActionRecord {
             mac,

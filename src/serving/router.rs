@@ -28,6 +28,12 @@ pub const MAX_PATH: usize = 1024;
 /// Longest single name (most file systems' limit).
 pub const MAX_NAME: usize = 255;
 
+/// Words of a firmware miss's explanation that the status fold reads to note
+/// why no firmware was offered ([`crate::serving::status::Step`]).
+pub const FOLDER_EMPTY: &str = "(it is empty)";
+pub const NO_FOLDER: &str = "no firmware folder is set";
+pub const FOLDER_UNREADABLE: &str = "cannot be read";
+
 /// The firmware folder as last listed.
 #[derive(Debug, Clone, Default)]
 pub struct FirmwareListing {
@@ -52,7 +58,7 @@ impl FirmwareListing {
         names.sort_unstable();
         let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
         match names.len() {
-            0 => "it is empty".into(),
+            0 => FOLDER_EMPTY.trim_matches(['(', ')']).into(),
             n if n > 8 => format!("it holds {shown} and {} more", n - 8),
             _ => format!("it holds {shown}"),
         }
@@ -206,7 +212,16 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
                 ),
             );
         }
-        let explanation = served_note(file, req, served);
+        let mut explanation = served_note(file, req, served);
+        if file.kind == FileKind::Bootstrap {
+            let n = served.naming();
+            let _ = write!(
+                explanation,
+                "; it sets the config prefix {:?} (P234) and postfix {:?} (P235), so the device's next requests \
+                 ask for the site's names",
+                n.prefix, n.postfix
+            );
+        }
         return Decision { verdict: Verdict::Serve(Source::Generated(file.clone())), mac, kind, explanation };
     }
 
@@ -422,10 +437,15 @@ fn explain_miss(
         } else {
             (naming.prefix, naming.postfix, "P234", "P235")
         };
+        let bootstrap = if !firmware && served.binary_mode() != BinaryMode::Off {
+            " (a factory-fresh unit gets them from the unprefixed bootstrap cfg<mac>, served to it first)"
+        } else {
+            ""
+        };
         format!(
             "{name} does not carry the site's {} prefix {p:?} ({pk}) and postfix {s:?} ({sk}): the site serves \
-             {expected}. The device has other {pk}/{sk} values: provision it once with the site's values, or change \
-             the site's prefix/postfix to match",
+             {expected}. The device has other {pk}/{sk} values: provision it once with the site's values{bootstrap}, \
+             or change the site's prefix/postfix to match",
             if firmware { "firmware" } else { "config" }
         )
     };

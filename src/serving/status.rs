@@ -1,8 +1,21 @@
 //! Device status: a fold over [`RequestRecord`]s. Per known device: when and
 //! from which IP it was last seen, its firmware (from the User-Agent), which
-//! files it fetched, and a state (never seen / probing / got config / got
-//! firmware / error). Devices that ask but are not in the site are listed as
-//! unassigned.
+//! files it fetched, and a state. Devices that ask but are not in the site are
+//! listed as unassigned.
+//!
+//! The states, defined here once for every front end ([`Step`] classifies a
+//! request, [`Status::apply`] moves the state; `tests::state_table` is the
+//! table of request sequences -> state):
+//!
+//! | request                                             | state afterwards                                  |
+//! | --------------------------------------------------- | ------------------------------------------------- |
+//! | none yet                                            | never seen                                        |
+//! | anything, before the config that counts             | probing                                           |
+//! | its config served (see [`DeviceStatus::configured`]) | got config                                       |
+//! | a firmware image served                             | got firmware                                      |
+//! | an expected miss (the `cfg<mac>` probe, ...)        | unchanged                                         |
+//! | a firmware image not found (folder empty, image not there, no folder) | unchanged, with a [`DeviceStatus::note`] "no firmware offered (...)": every phone checks for firmware, and a site that offers none is not broken |
+//! | any other refusal, or an interrupted transfer       | error, with the explanation as the problem         |
 //!
 //! Pure: the supervisor keeps one to answer policy questions, and a front end
 //! can fold the same events into its own copy.
@@ -13,7 +26,7 @@ use std::time::SystemTime;
 
 use crate::generate::FileKind;
 use crate::ids::{Mac, Model};
-use crate::serving::{ContentKind, KnownDevice, Outcome, Protocol, RequestRecord, Served};
+use crate::serving::{ContentKind, KnownDevice, Outcome, Protocol, Refusal, RequestRecord, Served};
 
 /// Where a device is in provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -71,6 +84,9 @@ pub struct DeviceStatus {
     /// What the device says and the last action on it (issue 13; folded by
     /// [`crate::serving::truth`], apart from `state`).
     pub truth: crate::serving::truth::Truth,
+    /// Worth knowing, not a problem: "no firmware offered (folder empty)".
+    /// Cleared when a firmware image is served.
+    pub note: Option<String>,
     /// The file that means "configured" (see [`KnownDevice::primary`]).
     primary: Option<FileKind>,
     /// Kinds of config file ever received (also those gone from `fetched`),
@@ -96,6 +112,7 @@ impl ConfigKinds {
             FileKind::DeviceXml => 2,
             FileKind::ModelXml => 4,
             FileKind::GenericXml => 8,
+            FileKind::Bootstrap => 16,
         }
     }
 
@@ -107,8 +124,9 @@ impl ConfigKinds {
         self.0 & Self::bit(k) != 0
     }
 
+    /// Any config file; the unprefixed bootstrap is not one.
     fn any(self) -> bool {
-        self.0 != 0
+        self.0 & !Self::bit(FileKind::Bootstrap) != 0
     }
 }
 
@@ -125,6 +143,7 @@ impl DeviceStatus {
             fetched: Vec::new(),
             problem: None,
             truth: Default::default(),
+            note: None,
             primary: known.map(|k| k.primary),
             got_config: ConfigKinds::default(),
             got_firmware: false,
@@ -155,6 +174,50 @@ impl DeviceStatus {
         }
         self.fetched.push(f);
     }
+}
+
+/// What one request means for its device's state (the module doc's table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A file went out (`HEAD` excluded: it asks about a file without fetching it).
+    Fetched,
+    /// Nothing that moves the state: a `HEAD`, an expected miss.
+    Neutral,
+    /// A firmware image the server does not have: a note, not an error.
+    NoFirmwareOffered(String),
+    /// A refusal or an interruption a technician should look at.
+    Problem,
+}
+
+impl Step {
+    pub fn of(r: &RequestRecord) -> Step {
+        match r.outcome {
+            Outcome::Served if r.method == "HEAD" => Step::Neutral,
+            Outcome::Served => Step::Fetched,
+            Outcome::Refused { expected: true, .. } => Step::Neutral,
+            Outcome::Refused { reason: Refusal::NotFound, .. } if r.kind == Some(ContentKind::Firmware) => {
+                Step::NoFirmwareOffered(no_firmware_note(&r.explanation))
+            }
+            Outcome::Refused { .. } | Outcome::Interrupted { .. } => Step::Problem,
+        }
+    }
+}
+
+/// The note after the unprefixed bootstrap ([`FileKind::Bootstrap`]), until a config file follows.
+pub const BOOTSTRAP_NOTE: &str = "got the unprefixed bootstrap (it sets P234/P235); its own files come next";
+
+/// "no firmware offered (folder empty)", from the router's explanation of a firmware miss.
+fn no_firmware_note(explanation: &str) -> String {
+    let why = if explanation.contains(crate::serving::router::FOLDER_EMPTY) {
+        "folder empty"
+    } else if explanation.contains(crate::serving::router::NO_FOLDER) {
+        "no firmware folder set"
+    } else if explanation.contains(crate::serving::router::FOLDER_UNREADABLE) {
+        "firmware folder unreadable"
+    } else {
+        "not in the firmware folder"
+    };
+    format!("no firmware offered ({why})")
 }
 
 /// Counts for a summary line.
@@ -230,6 +293,10 @@ impl Status {
         if r.outcome.is_served() {
             self.served += 1;
         }
+        // The self-test is not the device: it never changes a state, firmware or IP.
+        if r.self_test {
+            return;
+        }
         let ip = r.client.ip();
         let Some(mac) = r.mac.or_else(|| self.by_ip.get(&ip).copied()) else {
             return;
@@ -262,11 +329,16 @@ impl Status {
         if entry.state == DeviceState::NeverSeen {
             entry.state = DeviceState::Probing;
         }
-        match r.outcome {
-            // A HEAD request asks about a file without fetching it.
-            Outcome::Served if r.method == "HEAD" => {}
-            Outcome::Served => {
+        match Step::of(r) {
+            Step::Neutral => {}
+            Step::Fetched => {
                 if let (Some(name), Some(kind)) = (&r.file, r.kind) {
+                    match kind {
+                        ContentKind::Firmware => entry.note = None,
+                        ContentKind::Config(FileKind::Bootstrap) => entry.note = Some(BOOTSTRAP_NOTE.into()),
+                        ContentKind::Config(_) if entry.note.as_deref() == Some(BOOTSTRAP_NOTE) => entry.note = None,
+                        ContentKind::Config(_) => {}
+                    }
                     entry.record_fetch(Fetch {
                         name: name.clone(),
                         kind,
@@ -284,8 +356,8 @@ impl Status {
                     DeviceState::Probing
                 };
             }
-            Outcome::Refused { expected: true, .. } => {}
-            Outcome::Refused { .. } | Outcome::Interrupted { .. } => {
+            Step::NoFirmwareOffered(note) => entry.note = Some(note),
+            Step::Problem => {
                 entry.state = DeviceState::Error;
                 entry.problem = Some(r.explanation.clone());
             }
@@ -350,7 +422,7 @@ impl Status {
 mod tests {
     use super::*;
     use crate::generate;
-    use crate::serving::{Interruption, Refusal};
+    use crate::serving::Interruption;
     use crate::site::{Device, Site};
     use std::time::Duration;
 
@@ -383,6 +455,7 @@ mod tests {
             size: Some(10),
             duration: Duration::ZERO,
             explanation: "why".into(),
+            self_test: false,
         }
     }
 
@@ -430,6 +503,114 @@ mod tests {
         assert_eq!(st.unassigned().count(), 1);
         let s = st.summary();
         assert_eq!((s.known, s.got_config, s.error, s.unassigned, s.requests), (2, 1, 1, 1, 6));
+    }
+
+    /// The module doc's table: request sequences of one GXP2170 (whose
+    /// config is its `cfg<mac>.xml`) -> state and note.
+    #[test]
+    fn state_table() {
+        use ContentKind::{Config, Firmware};
+        use FileKind::{Binary, DeviceXml, ModelXml};
+        const EMPTY: &str = "gxp2170fw.bin is not in the firmware folder /fw (it is empty). Download ...";
+        const NO_DIR: &str = "firmware gxp2170fw.bin asked for, but no firmware folder is set; set ...";
+        const OTHER: &str = "gxp2170fw.bin is not in the firmware folder /fw (it holds a.bin). Download ...";
+        let ok = Outcome::Served;
+        let probe = Outcome::Refused { reason: Refusal::NotFound, expected: true };
+        let missing = Outcome::Refused { reason: Refusal::NotFound, expected: false };
+        let policy = Outcome::Refused { reason: Refusal::Policy, expected: false };
+        let cut = Outcome::Interrupted { reason: Interruption::ClientGone };
+        let (bin, xml, model, fw) = ("cfg000b82a1b201", "cfg000b82a1b201.xml", "cfggxp2170.xml", "gxp2170fw.bin");
+        type Req = (&'static str, ContentKind, Outcome, &'static str);
+        let table: Vec<(&str, Vec<Req>, DeviceState, Option<&str>)> = vec![
+            ("nothing", vec![], DeviceState::NeverSeen, None),
+            ("the binary probe", vec![(bin, Config(Binary), probe, "")], DeviceState::Probing, None),
+            (
+                "the issue's phone: cfg<mac>, cfg<mac>.xml, cfg<model>.xml served, firmware 404 (folder empty)",
+                vec![
+                    (bin, Config(Binary), ok, ""),
+                    (xml, Config(DeviceXml), ok, ""),
+                    (model, Config(ModelXml), ok, ""),
+                    (fw, Firmware, missing, EMPTY),
+                ],
+                DeviceState::GotConfig,
+                Some("no firmware offered (folder empty)"),
+            ),
+            (
+                "no firmware folder set",
+                vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, missing, NO_DIR)],
+                DeviceState::GotConfig,
+                Some("no firmware offered (no firmware folder set)"),
+            ),
+            (
+                "the folder holds other images",
+                vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, missing, OTHER)],
+                DeviceState::GotConfig,
+                Some("no firmware offered (not in the firmware folder)"),
+            ),
+            (
+                "firmware asked before any config",
+                vec![(fw, Firmware, missing, EMPTY)],
+                DeviceState::Probing,
+                Some("no firmware offered (folder empty)"),
+            ),
+            (
+                "the image arrives later: the note goes",
+                vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, missing, EMPTY), (fw, Firmware, ok, "")],
+                DeviceState::GotFirmware,
+                None,
+            ),
+            (
+                "the model file alone is not its config",
+                vec![(model, Config(ModelXml), ok, "")],
+                DeviceState::Probing,
+                None,
+            ),
+            (
+                "the unprefixed bootstrap is not the config",
+                vec![("cfg000b82a1b201", Config(FileKind::Bootstrap), ok, "")],
+                DeviceState::Probing,
+                Some(BOOTSTRAP_NOTE),
+            ),
+            (
+                "the bootstrap, then its own (prefixed) XML",
+                vec![("cfg000b82a1b201", Config(FileKind::Bootstrap), ok, ""), (xml, Config(DeviceXml), ok, "")],
+                DeviceState::GotConfig,
+                None,
+            ),
+            (
+                "a policy refusal is an error",
+                vec![(xml, Config(DeviceXml), policy, "refused by policy")],
+                DeviceState::Error,
+                None,
+            ),
+            (
+                "an interrupted firmware transfer is an error",
+                vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, cut, "gone")],
+                DeviceState::Error,
+                None,
+            ),
+            (
+                "a success after an error",
+                vec![(xml, Config(DeviceXml), policy, "x"), (xml, Config(DeviceXml), ok, "")],
+                DeviceState::GotConfig,
+                None,
+            ),
+        ];
+        let a: Mac = "000b82a1b201".parse().unwrap();
+        for (what, requests, state, note) in table {
+            let mut st = Status::new(&served());
+            for (file, kind, outcome, why) in &requests {
+                let mut r = rec("10.0.0.5", Some("000b82a1b201"), file, *kind, *outcome);
+                r.explanation = why.to_string();
+                st.apply(&r);
+            }
+            let d = st.device(a).unwrap();
+            assert_eq!(d.state, state, "{what}");
+            assert_eq!(d.note.as_deref(), note, "{what}");
+            let s = st.summary();
+            assert_eq!(s.error, usize::from(state == DeviceState::Error), "{what}");
+            assert_eq!(s.got_config, usize::from(state == DeviceState::GotConfig), "{what}");
+        }
     }
 
     #[test]

@@ -223,7 +223,7 @@ fn run(
                 reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }
             Request::Fetch { url, mac, model, firmware, site } => {
-                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
+                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site, sup.self_tests())));
             }
             Request::Act { kind, site, devices } => {
                 // The actions thread lives as long as this loop's sender.
@@ -268,11 +268,14 @@ pub(crate) fn build_error(e: &generate::BuildError) -> String {
     }
 }
 
-fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) -> FetchResult {
+/// Fetches as the device would, from this process's own server, marked as the
+/// self-test so that it never counts as the device.
+fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site, marks: client::SelfTests) -> FetchResult {
     let opts = FetchOptions {
         user_agent: client::grandstream_user_agent(model, firmware, mac),
         credentials: site.serving.auth.clone(),
         timeout: Duration::from_secs(3),
+        self_test: Some(marks),
         ..FetchOptions::default()
     };
     let outcome = client::fetch(url, &opts).map_err(|e| e.to_string()).and_then(|got| {
@@ -285,15 +288,17 @@ fn self_test(url: &str, mac: Mac, model: &Model, firmware: &str, site: &Site) ->
     FetchResult { url: url.to_string(), mac, outcome }
 }
 
-/// The URL a device would use for its per-device XML, given the running servers.
-pub fn device_url(addrs: &[(Protocol, SocketAddr)], advertise: Option<IpAddr>, name: &str) -> Option<String> {
+/// The URL the self-test fetches a device's file from: a server this process
+/// runs, at its bound address (loopback when bound to every interface). Never
+/// the advertised address (P237): that may be another machine.
+pub fn device_url(addrs: &[(Protocol, SocketAddr)], name: &str) -> Option<String> {
     let pick = |p: Protocol| addrs.iter().find(|(q, _)| *q == p).map(|(_, a)| *a);
     let (proto, addr) =
         [Protocol::Http, Protocol::Https, Protocol::Tftp].iter().find_map(|&p| pick(p).map(|a| (p, a)))?;
-    let ip = match (advertise, addr.ip()) {
-        (Some(ip), _) => ip,
-        (None, ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        (None, ip) => ip,
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
     };
     let host = SocketAddr::new(ip, addr.port());
     Some(format!("{}://{host}/{name}", proto.scheme()))
@@ -333,7 +338,7 @@ mod tests {
             }
         };
         let mac: Mac = "000b82a1b201".parse().unwrap();
-        let url = device_url(&[(Protocol::Http, addr)], None, &format!("cfg{mac}.xml")).unwrap();
+        let url = device_url(&[(Protocol::Http, addr)], &format!("cfg{mac}.xml")).unwrap();
         let model: Model = "GXP2170".parse().unwrap();
         control.send(Request::Fetch { url, mac, model, firmware: "1.0.11.3".into(), site: Box::new(site) });
         let Reply::Fetched(r) = control.replies.recv_timeout(recv).unwrap() else { panic!("expected a fetch result") };

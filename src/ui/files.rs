@@ -101,7 +101,7 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
     // View > Show secrets is on: the bytes beside a masked value told it.
     let shown = mask(&f.plain, &secrets);
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match f.kind {
-        FileKind::Binary => {
+        FileKind::Binary | FileKind::Bootstrap => {
             ui.columns(2, |cols| {
                 cols[0].strong("Hex");
                 cols[0].monospace(hex_dump(&shown));

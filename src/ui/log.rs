@@ -112,12 +112,14 @@ fn actions_ui(ui: &mut egui::Ui, serving: &crate::ui::serving::Serving) {
     });
 }
 
-fn outcome_text(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::Served => "served",
-        Outcome::Refused { expected: true, .. } => "miss (expected)",
-        Outcome::Refused { .. } => "refused",
-        Outcome::Interrupted { .. } => "interrupted",
+/// The words and colours of `serving::Disposition`, as in the terminal and the JSON.
+fn outcome_label(ui: &mut egui::Ui, o: &Outcome, strong: bool) {
+    let d = o.disposition();
+    let [red, green, blue] = d.rgb();
+    let text = egui::RichText::new(d.word()).color(egui::Color32::from_rgb(red, green, blue));
+    let l = ui.label(if strong { text.strong() } else { text });
+    if let Some(detail) = o.detail() {
+        l.on_hover_text(detail);
     }
 }
 
@@ -214,27 +216,22 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
             .body(|body| {
                 body.rows(text_h, rows.len(), |mut row| {
                     let r = &serving.log[rows[row.index()]];
-                    let problem = r.outcome.is_problem();
                     row.set_selected(st.selected == Some(r.id));
                     row.col(|ui| {
                         ui.label(hms(r.time));
                     });
-                    row.col(|ui| {
-                        let t = outcome_text(&r.outcome);
-                        if problem {
-                            ui.colored_label(ui.visuals().error_fg_color, t);
-                        } else if r.outcome.is_served() {
-                            ui.label(t);
-                        } else {
-                            ui.weak(t);
-                        }
-                    });
+                    row.col(|ui| outcome_label(ui, &r.outcome, false));
                     row.col(|ui| {
                         // Cut to the column; the whole text is in the details pane.
                         ui.add(egui::Label::new(&r.explanation).truncate().show_tooltip_when_elided(false));
                     });
                     row.col(|ui| {
-                        ui.label(&r.path);
+                        if r.self_test {
+                            ui.label(format!("[self-test] {}", r.path))
+                                .on_hover_text("This app's own \"Fetch as\": never counted as the device");
+                        } else {
+                            ui.label(&r.path);
+                        }
                     });
                     row.col(|ui| {
                         let text = match (&r.mac, &r.model) {
@@ -279,7 +276,10 @@ fn details_ui(ui: &mut egui::Ui, log: &[RequestRecord], i: usize) -> bool {
         }
     });
     egui::ScrollArea::vertical().id_salt("log-details-scroll").show(ui, |ui| {
-        ui.label(egui::RichText::new(outcome_text(&r.outcome)).strong());
+        outcome_label(ui, &r.outcome, true);
+        if r.self_test {
+            ui.weak("This app's own \"Fetch as\" (self-test): never counted as the device.");
+        }
         ui.add(egui::Label::new(&r.explanation).wrap());
         ui.separator();
         egui::Grid::new("log-details-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
@@ -319,7 +319,7 @@ fn details_ui(ui: &mut egui::Ui, log: &[RequestRecord], i: usize) -> bool {
                     ui.label(hms(o.time));
                     ui.label(text);
                 }
-                ui.label(outcome_text(&o.outcome));
+                outcome_label(ui, &o.outcome, false);
                 ui.end_row();
             }
         });

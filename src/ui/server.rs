@@ -3,13 +3,14 @@
 //! URLs and DHCP option-66 strings to give devices, the HTTPS fingerprint, and
 //! clear error banners with the fix.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use super::serving::{ServerState, guess_advertise};
 use super::{Action, Doc, Runtime};
 use crate::event::Command;
 use crate::formats::dhcp::option66_snippets;
-use crate::serving::{Policy, Protocol, Window};
+use crate::serving::{Policy, Protocol, Window, address};
 use crate::site::HttpAuth;
 use crate::ui::control::Request;
 use crate::ui::worker::Job;
@@ -60,7 +61,7 @@ pub fn stop() -> Action {
 
 pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     if rt.server.advertise.is_empty()
-        && let Some(ip) = guess_advertise(&doc.site)
+        && let Some(ip) = guess_advertise(&doc.site, &rt.serving.interfaces)
     {
         rt.server.advertise = ip.to_string();
     }
@@ -70,6 +71,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     }
     let running = rt.serving.running();
     let mut action = None;
+    let mut point: Option<address::Suggestion> = None;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         ui.heading("Serve this site");
         doc.edit_if(|site| {
@@ -258,8 +260,9 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 }
             }
         });
+        point = address_ui(ui, doc, rt);
         ui.horizontal(|ui| {
-            let l = ui.label("Address the devices reach this computer at");
+            let l = ui.label("This computer's address on the devices' LAN");
             ui.add(
                 egui::TextEdit::singleline(&mut rt.server.advertise)
                     .hint_text("e.g. 192.168.10.5")
@@ -300,7 +303,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             }
             if let Some((_, u)) = urls.first() {
                 let path = u.split_once("://").map(|(_, r)| r.trim_end_matches('/')).unwrap_or("");
-                ui.label("P237 config server path");
+                ui.label("P237 pointing here");
                 ui.monospace(path);
                 if ui.small_button("Copy").clicked() {
                     ui.ctx().copy_text(path.to_string());
@@ -323,6 +326,16 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             });
         }
     });
+    if let Some(p) = point {
+        // Site defaults, so every device inherits them (and the Parameters view
+        // says "from defaults"); the edit regenerates the served files.
+        doc.edit(|site| {
+            for (key, value) in p.values() {
+                site.defaults.set(key, &value);
+            }
+        });
+        rt.server.advertise = p.interface.ipv4.to_string();
+    }
     action
 }
 
@@ -367,4 +380,58 @@ fn syslog_here_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) {
             ui.weak("the site's defaults already point the devices' syslog here");
         }
     });
+}
+
+/// What the files tell the devices (P212/P237/P192 of the site defaults),
+/// checked against this computer's interfaces and the ports bound (or, before
+/// start, configured); each mismatch in words, and the one-click fix.
+fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Suggestion> {
+    let d = &doc.site.defaults;
+    let s = &doc.site.serving;
+    let bind: IpAddr = s.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let bound: Vec<(Protocol, SocketAddr)> = if rt.serving.running() {
+        rt.serving.addresses().into_iter().filter(|(p, _)| Protocol::ALL.contains(p)).collect()
+    } else {
+        [
+            (Protocol::Tftp, s.tftp, s.tftp_port),
+            (Protocol::Http, s.http, s.http_port),
+            (Protocol::Https, s.https, s.https_port),
+        ]
+        .into_iter()
+        .filter(|(_, on, port)| *on && *port != 0)
+        .map(|(p, _, port)| (p, SocketAddr::new(bind, port)))
+        .collect()
+    };
+    let shown = |k: &str| d.get(k).map_or_else(|| "(not set)".to_string(), str::to_string);
+    let method = address::method(d.get("P212")).map(|p| format!(" ({p})")).unwrap_or_default();
+    ui.label(format!(
+        "The files tell devices: P212 = {}{method}, P237 = {}, P192 = {}",
+        shown("P212"),
+        shown("P237"),
+        shown("P192")
+    ));
+    if rt.serving.interfaces.is_empty() {
+        ui.weak("Checking them needs this computer's interfaces (listing…).");
+        return None;
+    }
+    let setup = address::Setup {
+        p212: d.get("P212"),
+        p237: d.get("P237"),
+        p192: d.get("P192"),
+        p6767: d.get("P6767"),
+        firmware_served: !s.firmware_dir.trim().is_empty(),
+        bind,
+        bound: &bound,
+        interfaces: &rt.serving.interfaces,
+    };
+    let findings = address::check(&setup);
+    for f in &findings {
+        ui.colored_label(ui.visuals().warn_fg_color, f.to_string());
+    }
+    let fix = address::suggest(&setup).filter(|_| !findings.is_empty())?;
+    let values: Vec<String> = fix.values().iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    ui.button(fix.label())
+        .on_hover_text(format!("Sets {} in the site defaults; the served files follow", values.join(", ")))
+        .clicked()
+        .then_some(fix)
 }

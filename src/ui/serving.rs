@@ -223,11 +223,16 @@ pub fn date_time(t: SystemTime) -> String {
     }
 }
 
-/// The address devices should be told, when the bind address is "all".
-pub fn guess_advertise(site: &crate::site::Site) -> Option<IpAddr> {
-    let p237 = site.defaults.get("P237")?;
-    let host = p237.split('/').next()?;
-    host.parse::<SocketAddr>().map(|a| a.ip()).ok().or_else(|| host.parse().ok())
+/// The address of this computer devices should be told: the interface
+/// holding the bind address, else the one P237 names when it is this
+/// computer's, else the first LAN interface. Never P237 itself: the site may
+/// name another machine (`serving::address` says so).
+pub fn guess_advertise(
+    site: &crate::site::Site,
+    interfaces: &[crate::serving::discovery::NetInterface],
+) -> Option<IpAddr> {
+    let bind = site.serving.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    crate::serving::address::this_computer(bind, site.defaults.get("P237"), interfaces).map(|i| IpAddr::V4(i.ipv4))
 }
 
 #[cfg(test)]

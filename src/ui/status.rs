@@ -46,7 +46,6 @@ fn fetched_text(d: &DeviceStatus) -> String {
 pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
     let model =
         doc.site.device(mac).map(|d| d.model.clone()).unwrap_or_else(|| "GXP2170".parse().expect("static model"));
-    let advertise = rt.server.advertise.trim().parse().ok();
     let naming = crate::generate::naming(&doc.site);
     // The file the device itself would want first: its XML, or the binary for legacy units.
     let name = if model.reads_xml() {
@@ -54,7 +53,7 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
     } else {
         crate::formats::request::binary_name(mac, &naming)
     };
-    let Some(url) = device_url(&rt.serving.addresses(), advertise, &name) else {
+    let Some(url) = device_url(&rt.serving.addresses(), &name) else {
         rt.serving.fetch = None;
         rt.serving.start_error = Some("Start the servers first: the self-test fetches from them.".into());
         return None;
@@ -223,7 +222,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(150.0).clip(true))
         .column(Column::initial(130.0))
         .column(Column::initial(80.0))
-        .column(Column::initial(95.0))
+        .column(Column::initial(250.0).clip(true))
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
         .column(Column::initial(200.0).clip(true))
@@ -273,6 +272,9 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     let r = ui.colored_label(state_color(ui, state), state.describe());
                     if let Some(p) = s.and_then(|s| s.problem.as_deref()) {
                         r.on_hover_text(p);
+                    }
+                    if let Some(n) = s.and_then(|s| s.note.as_deref()) {
+                        ui.weak(n);
                     }
                 });
                 row.col(|ui| {
@@ -369,7 +371,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
     }
     discovered_ui(ui, doc, rt, &mut action);
-    fetch_window_ui(ui.ctx(), rt);
+    fetch_window_ui(ui.ctx(), doc, rt);
     action
 }
 
@@ -413,7 +415,27 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
     }
 }
 
-fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
+/// Whether the advertised P237 is this computer: the self-test never goes
+/// there, so it says apart whether the devices would reach this server.
+fn advertised_text(doc: &Doc, rt: &Runtime) -> String {
+    use crate::serving::address::{ServerPath, names_this_machine};
+    let Some(p237) = doc.site.defaults.get("P237") else {
+        return "P237 is not set in the site defaults: devices keep the server they had.".into();
+    };
+    match ServerPath::parse(p237).map(|p| p.ipv4()) {
+        _ if rt.serving.interfaces.is_empty() => {
+            format!("P237 = {p237}: not checked (the interface list is not in yet).")
+        }
+        Some(Some(_)) => match names_this_machine(p237, &rt.serving.interfaces) {
+            Some(w) => w,
+            None => format!("P237 = {p237} is one of this computer's addresses."),
+        },
+        Some(None) => format!("P237 = {p237} is a host name: make sure it resolves to this computer."),
+        None => format!("P237 = {p237:?} is not host[:port][/path]."),
+    }
+}
+
+fn fetch_window_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     let show_secrets = rt.show_secrets;
     if rt.serving.fetching {
         egui::Window::new("Fetch as this phone").collapsible(false).show(ctx, |ui| {
@@ -428,6 +450,8 @@ fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
     let mut open = true;
     egui::Window::new("Fetch as this phone").open(&mut open).default_size([520.0, 420.0]).show(ctx, |ui| {
         ui.label(format!("{} as {}", f.url, f.mac.colon()));
+        ui.weak("Fetched from this computer's own server (tagged as a self-test: it never counts as the device).");
+        ui.label(advertised_text(doc, rt));
         match &f.outcome {
             Ok((status, d)) => {
                 ui.label(format!("{status}: {}", d.format));
@@ -450,7 +474,7 @@ fn fetch_window_ui(ctx: &egui::Context, rt: &mut Runtime) {
             }
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("The device would get nothing: {e}"));
-                ui.weak("The live log shows why the server refused it.");
+                ui.weak("The live log shows the request, tagged [self-test], and why.");
             }
         }
     });
