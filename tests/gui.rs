@@ -707,26 +707,20 @@ fn an_idle_app_asks_for_no_frames_in_any_view() {
     {
         let app = h.state_mut();
         for i in 0..300u64 {
+            let client = std::net::SocketAddr::from(([127, 0, 0, 2], 5060));
+            let path = format!("/cfg000b82a1b2{:02x}.xml", i % 256);
             let record = gsprov::serving::RequestRecord {
-                id: i,
-                time: std::time::SystemTime::now(),
-                client: std::net::SocketAddr::from(([127, 0, 0, 2], 5060)),
-                protocol: gsprov::serving::Protocol::Http,
-                method: "GET".into(),
-                path: format!("/cfg000b82a1b2{:02x}.xml", i % 256),
-                user_agent: None,
-                model: None,
-                firmware: None,
-                mac: None,
-                file: None,
-                kind: None,
-                outcome: gsprov::serving::Outcome::Served,
                 status: gsprov::serving::Wire::Http(200),
                 bytes: 10,
-                size: Some(10),
-                duration: Duration::from_millis(1),
                 explanation: "served".into(),
-                self_test: false,
+                ..gsprov::serving::RequestRecord::new(
+                    i,
+                    std::time::SystemTime::now(),
+                    client,
+                    gsprov::serving::Protocol::Http,
+                    "GET",
+                    &path,
+                )
             };
             app.rt.serving.status.apply(&record);
             app.rt.serving.log.push(record);
@@ -756,19 +750,12 @@ fn a_live_log_row_opens_its_details_with_the_device_chain() {
         for (i, (path, served)) in
             [("/cfg000b82a1b201", true), ("/cfg000b82a1b201.xml", true), ("/gxp2170fw.bin", false)].iter().enumerate()
         {
+            let client = std::net::SocketAddr::from(([127, 0, 0, 2], 5060));
             let record = gsprov::serving::RequestRecord {
-                id: i as u64,
-                time: std::time::SystemTime::now(),
-                client: std::net::SocketAddr::from(([127, 0, 0, 2], 5060)),
-                protocol: gsprov::serving::Protocol::Http,
-                method: "GET".into(),
-                path: path.to_string(),
                 user_agent: Some("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201".into()),
                 model: Some("GXP2170".parse().unwrap()),
                 firmware: Some("1.0.11.3".into()),
                 mac: Some(mac),
-                file: None,
-                kind: None,
                 outcome: if *served {
                     gsprov::serving::Outcome::Served
                 } else {
@@ -776,10 +763,15 @@ fn a_live_log_row_opens_its_details_with_the_device_chain() {
                 },
                 status: gsprov::serving::Wire::Http(if *served { 200 } else { 404 }),
                 bytes: 10,
-                size: Some(10),
-                duration: Duration::from_millis(1),
                 explanation: if *served { "served".into() } else { long.clone() },
-                self_test: false,
+                ..gsprov::serving::RequestRecord::new(
+                    i as u64,
+                    std::time::SystemTime::now(),
+                    client,
+                    gsprov::serving::Protocol::Http,
+                    "GET",
+                    path,
+                )
             };
             app.rt.serving.log.push(record);
         }

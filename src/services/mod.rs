@@ -821,25 +821,15 @@ impl Shared {
         Pending {
             started: Instant::now(),
             record: RequestRecord {
-                id: self.next_id.fetch_add(1, Ordering::Relaxed),
-                time: self.now(),
-                client,
-                protocol,
-                method: method.to_string(),
-                path: crate::formats::http::mask_target(path),
-                user_agent: None,
-                model: None,
-                firmware: None,
-                mac: None,
-                file: None,
-                kind: None,
-                outcome: Outcome::Served,
-                status: Wire::None,
-                bytes: 0,
-                size: None,
-                duration: Duration::ZERO,
-                explanation: String::new(),
                 self_test: self.self_tests.contains(client),
+                ..RequestRecord::new(
+                    self.next_id.fetch_add(1, Ordering::Relaxed),
+                    self.now(),
+                    client,
+                    protocol,
+                    method,
+                    &crate::formats::http::mask_target(path),
+                )
             },
         }
     }

@@ -602,7 +602,7 @@ pub fn adopt(site: &Site, d: &DiscoveredDevice) -> Result<Device, AdoptError> {
 mod tests {
     use super::*;
     use crate::generate::{self, FileKind};
-    use crate::serving::{ContentKind, Outcome};
+    use crate::serving::ContentKind;
     use std::time::Duration;
 
     fn at(s: u64) -> SystemTime {
@@ -651,25 +651,20 @@ mod tests {
         assert!(one.grandstream && !one.known);
         // A known device by request.
         let rec = RequestRecord {
-            id: 1,
-            time: at(20),
-            client: "10.0.0.9:4000".parse().unwrap(),
-            protocol: Protocol::Http,
-            method: "GET".into(),
-            path: "/cfg000b82a1b201.xml".into(),
-            user_agent: None,
             model: Some("GXP2170".parse().unwrap()),
             firmware: Some("1.0.11.3".into()),
             mac: Some("000b82a1b201".parse().unwrap()),
-            file: None,
             kind: Some(ContentKind::Config(FileKind::DeviceXml)),
-            outcome: Outcome::Served,
             status: crate::serving::Wire::Sip(200),
             bytes: 1,
-            size: None,
-            duration: Duration::ZERO,
-            explanation: String::new(),
-            self_test: false,
+            ..RequestRecord::new(
+                1,
+                at(20),
+                "10.0.0.9:4000".parse().unwrap(),
+                Protocol::Http,
+                "GET",
+                "/cfg000b82a1b201.xml",
+            )
         };
         d.request(&rec);
         let before = d.devices().len();

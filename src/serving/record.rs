@@ -346,6 +346,39 @@ fn ser_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl RequestRecord {
+    /// A request just received: served until said otherwise, nothing known
+    /// about the device yet. The servers fill in the rest as they decide.
+    pub fn new(
+        id: RequestId,
+        time: SystemTime,
+        client: SocketAddr,
+        protocol: Protocol,
+        method: &str,
+        path: &str,
+    ) -> Self {
+        RequestRecord {
+            id,
+            time,
+            client,
+            protocol,
+            method: method.to_string(),
+            path: path.to_string(),
+            user_agent: None,
+            model: None,
+            firmware: None,
+            mac: None,
+            file: None,
+            kind: None,
+            outcome: Outcome::Served,
+            status: Wire::None,
+            bytes: 0,
+            size: None,
+            duration: Duration::ZERO,
+            explanation: String::new(),
+            self_test: false,
+        }
+    }
+
     /// One JSON object, no newline.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"record not serialisable: {e}\"}}"))
@@ -448,25 +481,8 @@ mod tests {
         ] {
             assert_eq!(o.disposition().word(), word, "{o:?}");
             let r = RequestRecord {
-                id: 1,
-                time: UNIX_EPOCH,
-                client: "127.0.0.1:5000".parse().unwrap(),
-                protocol: Protocol::Tftp,
-                method: "RRQ".into(),
-                path: "cfg.xml".into(),
-                user_agent: None,
-                model: None,
-                firmware: None,
-                mac: None,
-                file: None,
-                kind: None,
                 outcome: o,
-                status: Wire::None,
-                bytes: 0,
-                size: None,
-                duration: Duration::ZERO,
-                explanation: String::new(),
-                self_test: false,
+                ..RequestRecord::new(1, UNIX_EPOCH, "127.0.0.1:5000".parse().unwrap(), Protocol::Tftp, "RRQ", "cfg.xml")
             };
             let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
             assert_eq!(v["outcome"], json, "{o:?}");

@@ -220,32 +220,16 @@ mod tests {
     fn truth_columns_come_from_checks_actions_and_syslog_escaped() {
         use crate::formats::webapi::{AccountState, Difference};
         use crate::serving::truth::{ActionKind, ActionRecord, CheckFacts};
-        use crate::serving::{Outcome, Protocol, RequestRecord, Wire};
+        use crate::serving::{Protocol, RequestRecord};
         let site = crate::site::demo();
         let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
         let mut status = Status::new(&Served::new(&site, &out));
         let mac = site.devices[0].mac;
         let t = SystemTime::UNIX_EPOCH;
         status.apply(&RequestRecord {
-            id: 1,
-            time: t,
-            client: "10.0.0.5:514".parse().unwrap(),
-            protocol: Protocol::Syslog,
-            method: "info".into(),
-            path: "sip".into(),
-            user_agent: None,
-            model: None,
-            firmware: None,
             mac: Some(mac),
-            file: None,
-            kind: None,
-            outcome: Outcome::Served,
-            status: Wire::None,
-            bytes: 0,
-            size: None,
-            duration: std::time::Duration::ZERO,
             explanation: "=cmd <b>registered</b>".into(),
-            self_test: false,
+            ..RequestRecord::new(1, t, "10.0.0.5:514".parse().unwrap(), Protocol::Syslog, "info", "sip")
         });
         status.apply_action(&ActionRecord {
             mac,

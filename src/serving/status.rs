@@ -436,26 +436,17 @@ mod tests {
     }
 
     fn rec(ip: &str, mac: Option<&str>, file: &str, kind: ContentKind, outcome: Outcome) -> RequestRecord {
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
         RequestRecord {
-            id: 1,
-            time: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
-            client: format!("{ip}:1000").parse().unwrap(),
-            protocol: Protocol::Tftp,
-            method: "RRQ".into(),
-            path: file.into(),
-            user_agent: None,
-            model: None,
             firmware: Some("1.0.11.3".into()),
             mac: mac.map(|m| m.parse().unwrap()),
             file: Some(file.into()),
             kind: Some(kind),
             outcome,
-            status: crate::serving::Wire::None,
             bytes: 10,
             size: Some(10),
-            duration: Duration::ZERO,
             explanation: "why".into(),
-            self_test: false,
+            ..RequestRecord::new(1, time, format!("{ip}:1000").parse().unwrap(), Protocol::Tftp, "RRQ", file)
         }
     }
 
