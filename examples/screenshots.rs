@@ -3,6 +3,11 @@
 //! real requests in the live log. Needs a display; under Xvfb:
 //! `xvfb-run -a -s "-screen 0 1400x900x24" cargo run --example screenshots`
 //! (Debian packages: xvfb, xauth, libgl1-mesa-dri).
+//!
+//! Then, with the servers still running and nothing happening, it measures
+//! what each view costs idle: the process's CPU time over 3 s in which the
+//! app asks for no frame (a timer wakes it once at the end), printed as
+//! "idle <view>: x.xx% of one core" (issue 10: an idle window costs ~0).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,6 +26,22 @@ struct Shooter {
     pending: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
     requested: bool,
     traffic: Option<std::thread::JoinHandle<()>>,
+    /// The idle measurement under way: (view index, CPU seconds and time at its start, frames since).
+    idle: Option<(usize, f64, Instant, u32)>,
+}
+
+/// How long each view is left idle.
+const IDLE_FOR: Duration = Duration::from_secs(3);
+
+/// The process's CPU time (user + system) in seconds, from /proc/self/stat
+/// (fields 14 and 15, in the kernel's USER_HZ = 100 ticks per second).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces: count from after its ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // After ')': state (not a number, skipped), then ppid... utime is the 12th number.
+    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
 }
 
 /// (file name, view, device selected).
@@ -57,7 +78,10 @@ fn phone_traffic(addr: std::net::SocketAddr, tftp: std::net::SocketAddr) {
 impl eframe::App for Shooter {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.app.logic(ctx, frame);
-        ctx.request_repaint_after(Duration::from_millis(50));
+        // While a view is measured idle, only the app itself may ask for frames.
+        if self.idle.as_ref().is_none_or(|(_, _, t0, _)| t0.elapsed() >= IDLE_FOR) {
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
@@ -87,12 +111,50 @@ impl eframe::App for Shooter {
         }
         let i = self.step - 1;
         if i >= SHOTS.len() {
-            self.app.stop_servers();
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            let (v, cpu0, t0, frames) = self.idle.get_or_insert_with(|| (0, 0.0, Instant::now() - IDLE_FOR, 0));
+            *frames += 1;
+            if t0.elapsed() < IDLE_FOR {
+                return;
+            }
+            if *cpu0 > 0.0 {
+                let cpu = cpu_seconds() - *cpu0;
+                let secs = t0.elapsed().as_secs_f64();
+                println!(
+                    "idle {:<10} {:>5.2}% of one core ({} frames in {secs:.1} s)",
+                    SHOTS[*v].0,
+                    cpu / secs * 100.0,
+                    *frames - 1
+                );
+                *v += 1;
+            }
+            let Some((_, view, _)) = SHOTS.get(*v) else {
+                self.app.stop_servers();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                return;
+            };
+            // Show the view, then leave it: a timer wakes the app once at the end.
+            self.app.state.view = *view;
+            *cpu0 = cpu_seconds().max(f64::MIN_POSITIVE);
+            *t0 = Instant::now();
+            *frames = 0;
+            let waker = ctx.clone();
+            std::thread::Builder::new()
+                .name("idle timer".into())
+                .spawn(move || {
+                    let (_tx, rx) = std::sync::mpsc::channel::<()>();
+                    let _ = rx.recv_timeout(IDLE_FOR + Duration::from_millis(100));
+                    waker.request_repaint();
+                })
+                .expect("start the idle timer");
             return;
         }
         let (name, view, select) = SHOTS[i];
         self.app.state.view = view;
+        if view == View::Log {
+            // The details pane open on the last miss, as a technician would read it.
+            self.app.rt.log.selected =
+                self.app.rt.serving.log.iter().rev().find(|r| !r.outcome.is_served()).map(|r| r.id);
+        }
         if select {
             let mac: Mac = "000b82a1b201".parse().unwrap();
             self.app.rt.focus = Some(mac);
@@ -147,7 +209,6 @@ fn main() -> eframe::Result {
                 s.tftp_port = 0;
                 s.https = false;
             });
-            app.rt.server.advertise = "192.168.10.5".into();
             app.start_servers();
             Ok(Box::new(Shooter {
                 app,
@@ -158,6 +219,7 @@ fn main() -> eframe::Result {
                 pending: Arc::new(Mutex::new(None)),
                 requested: false,
                 traffic: None,
+                idle: None,
             }))
         }),
     )
