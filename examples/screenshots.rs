@@ -26,8 +26,9 @@ struct Shooter {
     pending: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
     requested: bool,
     traffic: Option<std::thread::JoinHandle<()>>,
-    /// The idle measurement under way: (view index, CPU seconds and time at its start, frames since).
-    idle: Option<(usize, f64, Instant, u32)>,
+    /// The idle measurement under way: (view index, CPU seconds and time at
+    /// the start of the phase, frames since, measuring rather than settling).
+    idle: Option<(usize, f64, Instant, u32, bool)>,
 }
 
 /// How long each view is left idle.
@@ -79,7 +80,7 @@ impl eframe::App for Shooter {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         self.app.logic(ctx, frame);
         // While a view is measured idle, only the app itself may ask for frames.
-        if self.idle.as_ref().is_none_or(|(_, _, t0, _)| t0.elapsed() >= IDLE_FOR) {
+        if self.idle.as_ref().is_none_or(|(_, _, _, _, measuring)| !measuring) {
             ctx.request_repaint_after(Duration::from_millis(50));
         }
     }
@@ -111,41 +112,54 @@ impl eframe::App for Shooter {
         }
         let i = self.step - 1;
         if i >= SHOTS.len() {
-            let (v, cpu0, t0, frames) = self.idle.get_or_insert_with(|| (0, 0.0, Instant::now() - IDLE_FOR, 0));
+            // Per view: show it and let it settle for a second (frames allowed),
+            // then measure IDLE_FOR in which only the app may ask for a frame.
+            let (v, cpu0, t0, frames, measuring) = self.idle.get_or_insert_with(|| (0, 0.0, Instant::now(), 0, false));
             *frames += 1;
+            if !*measuring {
+                self.app.state.view = SHOTS[*v].1;
+                if t0.elapsed() >= Duration::from_secs(1) {
+                    *measuring = true;
+                    *cpu0 = cpu_seconds();
+                    *t0 = Instant::now();
+                    *frames = 0;
+                    let waker = ctx.clone();
+                    std::thread::Builder::new()
+                        .name("idle timer".into())
+                        .spawn(move || {
+                            let (_tx, rx) = std::sync::mpsc::channel::<()>();
+                            let _ = rx.recv_timeout(IDLE_FOR + Duration::from_millis(100));
+                            waker.request_repaint();
+                        })
+                        .expect("start the idle timer");
+                }
+                return;
+            }
+            if *frames == 1 && t0.elapsed() < Duration::from_millis(500) {
+                // The frame the settling phase had already asked for (50 ms):
+                // the measurement starts after it.
+                *cpu0 = cpu_seconds();
+                *t0 = Instant::now();
+                return;
+            }
             if t0.elapsed() < IDLE_FOR {
                 return;
             }
-            if *cpu0 > 0.0 {
-                let cpu = cpu_seconds() - *cpu0;
-                let secs = t0.elapsed().as_secs_f64();
-                println!(
-                    "idle {:<10} {:>5.2}% of one core ({} frames in {secs:.1} s)",
-                    SHOTS[*v].0,
-                    cpu / secs * 100.0,
-                    *frames - 1
-                );
-                *v += 1;
-            }
-            let Some((_, view, _)) = SHOTS.get(*v) else {
+            let cpu = cpu_seconds() - *cpu0;
+            let secs = t0.elapsed().as_secs_f64();
+            // The frame the timer caused is this one; the others the app asked for.
+            println!(
+                "idle {:<10} {:>5.2}% of one core ({} frames asked for in {secs:.1} s)",
+                SHOTS[*v].0,
+                cpu / secs * 100.0,
+                frames.saturating_sub(2)
+            );
+            *v += 1;
+            (*t0, *measuring) = (Instant::now(), false);
+            if *v >= SHOTS.len() {
                 self.app.stop_servers();
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                return;
-            };
-            // Show the view, then leave it: a timer wakes the app once at the end.
-            self.app.state.view = *view;
-            *cpu0 = cpu_seconds().max(f64::MIN_POSITIVE);
-            *t0 = Instant::now();
-            *frames = 0;
-            let waker = ctx.clone();
-            std::thread::Builder::new()
-                .name("idle timer".into())
-                .spawn(move || {
-                    let (_tx, rx) = std::sync::mpsc::channel::<()>();
-                    let _ = rx.recv_timeout(IDLE_FOR + Duration::from_millis(100));
-                    waker.request_repaint();
-                })
-                .expect("start the idle timer");
+            }
             return;
         }
         let (name, view, select) = SHOTS[i];
