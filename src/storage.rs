@@ -465,7 +465,7 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
         }
         // Follows symbolic links: the technician put them there.
         match fs::metadata(entry.path()) {
-            Ok(m) if m.is_file() => out.push(FirmwareFile { name, size: m.len() }),
+            Ok(m) if m.is_file() => out.push(FirmwareFile { name, size: m.len(), ..Default::default() }),
             _ => {}
         }
     }
@@ -736,7 +736,7 @@ mod tests {
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
         let list = list_firmware(dir.path(), &[]).unwrap();
-        assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5 }]);
+        assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5, ..Default::default() }]);
         assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
         assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
         let pem = dir.path().join("s.tls.pem");

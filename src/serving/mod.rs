@@ -1,7 +1,8 @@
 //! What a request gets and what it means, decided and folded without touching
 //! the world: the served-files index and policy ([`served`]), one record per
 //! request ([`record`]), the [`router`] and its miss explainer, the device
-//! [`status`] fold, the [`discovery`] fold and the handover [`report`].
+//! [`status`] fold, the [`discovery`] fold, the handover [`report`] and the
+//! [`firmware`] view and upgrade plan.
 //!
 //! Pure: no sockets, threads, files or clock (times and the firmware listing
 //! come from the callers). The services feed it; every front end folds with
@@ -9,6 +10,7 @@
 //! the same story.
 
 pub mod discovery;
+pub mod firmware;
 pub mod record;
 pub mod report;
 pub mod router;
@@ -16,7 +18,7 @@ pub mod served;
 pub mod status;
 
 pub use record::{
-    ContentKind, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire, rfc3339,
+    ContentKind, FirmwareFile, Image, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire, rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};
 pub use status::{DeviceState, DeviceStatus, Status, Summary};

@@ -47,6 +47,13 @@ impl FirmwareListing {
         self.files.get(&name.to_ascii_lowercase())
     }
 
+    /// Every listed file, sorted by name.
+    pub fn files(&self) -> Vec<&FirmwareFile> {
+        let mut all: Vec<&FirmwareFile> = self.files.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
     fn sample(&self) -> String {
         let mut names: Vec<&str> = self.files.values().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
@@ -613,7 +620,7 @@ mod tests {
     fn fw() -> FirmwareListing {
         FirmwareListing::new(
             Some("/srv/fw".into()),
-            vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 1000 }],
+            vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 1000, ..Default::default() }],
             None,
         )
     }
@@ -842,7 +849,7 @@ mod tests {
         let s = served(&site());
         let listing = FirmwareListing::new(
             Some("/fw".into()),
-            vec![FirmwareFile { name: "cfg001122334455.xml".into(), size: 5 }],
+            vec![FirmwareFile { name: "cfg001122334455.xml".into(), size: 5, ..Default::default() }],
             None,
         );
         let ua = useragent::parse("");
