@@ -438,12 +438,14 @@ pub fn is_private_name(name: &str) -> bool {
         || n == EXPORT_MARKER
 }
 
-/// The regular files directly inside `dir` that may be served as firmware:
-/// hidden files, folders and [`is_private_name`]s are skipped, and so is
-/// everything in `exclude` (the site's request log and certificate, compared
-/// as canonical paths). A folder holding an export (its [`EXPORT_MARKER`]) is
-/// refused whole: its files carry configs. The names listed are the only
-/// firmware names ever served.
+/// The regular files directly inside `dir` that may be served as firmware,
+/// plus those in `<model>/<version>/` subfolders (stepped upgrades; the
+/// version folder's name must read as a version, `1.0.11.3`), each with its
+/// header read ([`read_image`]). Hidden files, other folders and
+/// [`is_private_name`]s are skipped, and so is everything in `exclude` (the
+/// site's request log and certificate, compared as canonical paths). A folder
+/// holding an export (its [`EXPORT_MARKER`]) is refused whole: its files carry
+/// configs. The names listed are the only firmware names ever served.
 pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile>, StorageError> {
     let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
     if dir.join(EXPORT_MARKER).exists() {
@@ -454,6 +456,7 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
     }
     let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
     let mut out = Vec::new();
+    let mut folders = Vec::new();
     for entry in fs::read_dir(dir).map_err(rerr)? {
         let entry = entry.map_err(rerr)?;
         let Ok(name) = entry.file_name().into_string() else { continue };
@@ -465,12 +468,59 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
         }
         // Follows symbolic links: the technician put them there.
         match fs::metadata(entry.path()) {
-            Ok(m) if m.is_file() => out.push(FirmwareFile { name, size: m.len(), ..Default::default() }),
+            Ok(m) if m.is_file() => out.push(firmware_entry(&entry.path(), name, m.len())),
+            Ok(m) if m.is_dir() => folders.push((entry.path(), name)),
             _ => {}
+        }
+    }
+    for (model_dir, model) in folders {
+        // A subfolder that cannot be read is skipped: the top level still serves.
+        let Ok(versions) = fs::read_dir(&model_dir) else { continue };
+        for v in versions.flatten() {
+            let Ok(version) = v.file_name().into_string() else { continue };
+            if version.parse::<crate::formats::firmware::Version>().is_err() || !v.path().is_dir() {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(v.path()) else { continue };
+            for f in files.flatten() {
+                let Ok(name) = f.file_name().into_string() else { continue };
+                if is_private_name(&name) {
+                    continue;
+                }
+                if !excluded.is_empty() && fs::canonicalize(f.path()).is_ok_and(|p| excluded.contains(&p)) {
+                    continue;
+                }
+                if let Ok(m) = fs::metadata(f.path())
+                    && m.is_file()
+                {
+                    out.push(firmware_entry(&f.path(), format!("{model}/{version}/{name}"), m.len()));
+                }
+            }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+fn firmware_entry(path: &Path, name: String, size: u64) -> FirmwareFile {
+    FirmwareFile { name, size, image: read_image(path, size) }
+}
+
+/// Reads the first [`crate::formats::firmware::PREFIX_LEN`] bytes of `path`
+/// (never the whole image) and what its header says.
+pub fn read_image(path: &Path, size: u64) -> crate::serving::Image {
+    use crate::serving::Image;
+    use std::io::Read;
+    let mut prefix = Vec::with_capacity(crate::formats::firmware::PREFIX_LEN);
+    let read =
+        fs::File::open(path).and_then(|f| f.take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix));
+    match read {
+        Err(e) => Image::Unreadable(e.to_string()),
+        Ok(_) => match crate::formats::firmware::parse_header(&prefix, size) {
+            Ok(h) => Image::Header(h),
+            Err(e) => Image::Unrecognised(e.to_string()),
+        },
+    }
 }
 
 /// Why the firmware folder named by a site must not be served: it holds the
@@ -505,10 +555,20 @@ fn is_bare_name(name: &str) -> bool {
     !(name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..")
 }
 
-/// Opens a file that [`list_firmware`] listed. `name` must be a bare file name.
+/// Opens a file that [`list_firmware`] listed. `name` must be a bare file
+/// name, or `<model>/<version>/<name>` of bare names with a version in the middle.
 pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
-    if !is_bare_name(name) || is_private_name(name) {
+    let parts: Vec<&str> = name.split('/').collect();
+    let shape_ok = match parts.as_slice() {
+        [file] => is_bare_name(file) && !is_private_name(file),
+        [model, version, file] => {
+            [model, version, file].iter().all(|p| is_bare_name(p) && !is_private_name(p))
+                && version.parse::<crate::formats::firmware::Version>().is_ok()
+        }
+        _ => false,
+    };
+    if !shape_ok {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
@@ -730,13 +790,50 @@ mod tests {
     }
 
     #[test]
+    fn firmware_subfolders_and_headers() {
+        use crate::formats::firmware::{self, Layout, Version};
+        let dir = tempfile::tempdir().unwrap();
+        let v: Version = "1.0.11.3".parse().unwrap();
+        let img = firmware::build_image(Layout::Ht8xx, &[("gxp2170prog.bin", 40, v)]);
+        fs::create_dir_all(dir.path().join("gxp2170/1.0.11.3")).unwrap();
+        fs::create_dir_all(dir.path().join("gxp2170/notes")).unwrap();
+        fs::write(dir.path().join("gxp2170/1.0.11.3/gxp2170fw.bin"), &img).unwrap();
+        fs::write(dir.path().join("gxp2170/notes/gxp2170fw.bin"), &img).unwrap();
+        fs::write(dir.path().join("gxp2170/1.0.11.3/site.toml"), b"x").unwrap();
+        fs::write(dir.path().join("gxp2170fw.bin"), &img[..img.len() - 3]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap();
+        let names: Vec<&str> = list.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin"]);
+        let crate::serving::Image::Header(h) = &list[0].image else { panic!("{:?}", list[0].image) };
+        assert_eq!((h.version(), h.completeness()), (v, firmware::Completeness::Complete));
+        let crate::serving::Image::Header(h) = &list[1].image else { panic!("{:?}", list[1].image) };
+        assert_eq!(h.completeness(), firmware::Completeness::Truncated { missing: 3 });
+        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin").is_ok());
+        for bad in [
+            "gxp2170/notes/gxp2170fw.bin",
+            "gxp2170/../gxp2170fw.bin",
+            "a/b",
+            "gxp2170/1.0.11.3/site.toml",
+            "/etc/passwd",
+        ] {
+            assert!(open_firmware(dir.path(), bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn firmware_listing_and_tls_identity() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
         let list = list_firmware(dir.path(), &[]).unwrap();
-        assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5, ..Default::default() }]);
+        let names: Vec<(&str, u64)> = list.iter().map(|f| (f.name.as_str(), f.size)).collect();
+        assert_eq!(names, vec![("gxp2170fw.bin", 5)]);
+        assert!(
+            matches!(&list[0].image, crate::serving::Image::Unrecognised(e) if e.contains("not Grandstream firmware")),
+            "{:?}",
+            list[0].image
+        );
         assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
         assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
         let pem = dir.path().join("s.tls.pem");

@@ -791,11 +791,21 @@ impl Shared {
         let served = self.served.read().unwrap_or_else(PoisonError::into_inner).clone();
         let policy = self.policy();
         let listing = self.firmware.listing();
-        let (ip_mac, all_configured) = {
+        let (ip_mac, ip_firmware, all_configured) = {
             let st = lock(&self.status);
-            (st.mac_for_ip(client.ip()), st.all_configured())
+            let mac = st.mac_for_ip(client.ip());
+            let fw = mac.and_then(|m| st.device(m)).and_then(|d| d.firmware.clone());
+            (mac, fw, st.all_configured())
         };
-        let req = router::Request { protocol, target, client, user_agent: ua, ip_mac, now };
+        let req = router::Request {
+            protocol,
+            target,
+            client,
+            user_agent: ua,
+            ip_mac,
+            ip_firmware: ip_firmware.as_deref(),
+            now,
+        };
         router::route(&req, &served, &listing, &policy, Facts { all_configured })
     }
 
