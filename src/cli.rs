@@ -61,6 +61,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fetch a file the way a device would and show what it gets (a self-test).
     Fetch(FetchArgs),
+    /// Show the firmware folder as devices will see it: each image's header, the
+    /// file each model requests, and each device's upgrade path.
+    Firmware(FirmwareArgs),
     /// Look for Grandstream devices on a LAN (PnP, mDNS, neighbour table) and list them.
     Discover(DiscoverArgs),
     /// List this computer's network interfaces (to pick one for --interface).
@@ -110,6 +113,14 @@ pub struct NewArgs {
 pub struct CheckArgs {
     pub site: PathBuf,
     /// One JSON object per problem.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FirmwareArgs {
+    pub site: PathBuf,
+    /// The whole view as one JSON object.
     #[arg(long)]
     pub json: bool,
 }

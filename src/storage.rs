@@ -395,20 +395,8 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
 /// most [`REQUEST_LOG_TAIL`] bytes) of a request log (`*.requests.jsonl`).
 /// A missing log is an empty map; unreadable lines are skipped.
 pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
-    use std::io::{Read, Seek, SeekFrom};
     let mut out = std::collections::BTreeMap::new();
-    let mut f = match fs::File::open(log) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
-    };
-    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
-    let len = f.metadata().map_err(io)?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
-    let mut bytes = Vec::new();
-    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
-    for line in String::from_utf8_lossy(&bytes).lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+    for v in log_tail(log)? {
         let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
         let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
         if let (Some(mac), Some(client)) = (mac, client) {
@@ -416,6 +404,36 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
         }
     }
     Ok(out)
+}
+
+/// The firmware each device last reported in its User-Agent, from the same
+/// tail of the request log as [`last_clients`].
+pub fn last_firmware(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, String>, StorageError> {
+    let mut out = std::collections::BTreeMap::new();
+    for v in log_tail(log)? {
+        let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
+        if let (Some(mac), Some(fw)) = (mac, v["firmware"].as_str()) {
+            out.insert(mac, fw.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON records in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
+/// oldest first. A missing log has none; unreadable lines are skipped.
+fn log_tail(log: &Path) -> Result<Vec<serde_json::Value>, StorageError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
+    };
+    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
+    Ok(String::from_utf8_lossy(&bytes).lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
 }
 
 /// How much of a request log [`last_clients`] reads.
@@ -724,6 +742,16 @@ mod tests {
         let m = last_clients(&log).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+    }
+
+    #[test]
+    fn last_firmware_reads_the_newest_version_per_mac() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.requests.jsonl");
+        let text = "{\"mac\":\"000b82000001\",\"firmware\":\"1.0.9.69\"}\n{\"mac\":\"000b82000001\",\"firmware\":null}\n{\"mac\":\"000b82000001\",\"firmware\":\"1.0.11.3\"}\n";
+        std::fs::write(&log, text).unwrap();
+        let m = last_firmware(&log).unwrap();
+        assert_eq!(m[&"000b82000001".parse().unwrap()], "1.0.11.3");
     }
 
     #[test]
