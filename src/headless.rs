@@ -278,20 +278,8 @@ impl Steps {
     }
 }
 
-/// The firmware folder of a site, listed with headers, as the router sees it.
 fn firmware_listing(site_path: &Path, site: &Site) -> crate::serving::router::FirmwareListing {
-    use crate::serving::router::FirmwareListing;
-    let paths = storage::site_paths(site_path, &site.serving.firmware_dir);
-    if let Some(problem) = storage::firmware_dir_problem(site_path, &paths) {
-        return FirmwareListing::new(paths.firmware_dir.map(|d| d.display().to_string()), Vec::new(), Some(problem));
-    }
-    let Some(dir) = paths.firmware_dir else { return FirmwareListing::default() };
-    let exclude: Vec<std::path::PathBuf> = [paths.request_log, paths.tls_identity].into_iter().flatten().collect();
-    let shown = Some(dir.display().to_string());
-    match storage::list_firmware(&dir, &exclude) {
-        Ok(files) => FirmwareListing::new(shown, files, None),
-        Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
-    }
+    storage::site_firmware(site_path, &site.serving.firmware_dir)
 }
 
 /// The firmware each device last reported, from the site's request log.

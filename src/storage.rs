@@ -520,6 +520,24 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
     Ok(out)
 }
 
+/// The firmware folder `firmware_dir` of the site at `site_path`, listed with
+/// headers as the servers see it (minus the site's own files); a folder that
+/// must not be served or cannot be listed comes back empty with the reason.
+pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::router::FirmwareListing {
+    use crate::serving::router::FirmwareListing;
+    let paths = site_paths(site_path, firmware_dir);
+    if let Some(problem) = firmware_dir_problem(site_path, &paths) {
+        return FirmwareListing::new(paths.firmware_dir.map(|d| d.display().to_string()), Vec::new(), Some(problem));
+    }
+    let Some(dir) = paths.firmware_dir else { return FirmwareListing::default() };
+    let exclude: Vec<PathBuf> = [paths.request_log, paths.tls_identity].into_iter().flatten().collect();
+    let shown = Some(dir.display().to_string());
+    match list_firmware(&dir, &exclude) {
+        Ok(files) => FirmwareListing::new(shown, files, None),
+        Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
+    }
+}
+
 fn firmware_entry(path: &Path, name: String, size: u64) -> FirmwareFile {
     FirmwareFile { name, size, image: read_image(path, size) }
 }

@@ -367,6 +367,41 @@ pub fn build_image(layout: Layout, members: &[(&str, u32, Version)]) -> Vec<u8> 
     out
 }
 
+/// The demo site's firmware folder (`assets/firmware/`, and what the desktop
+/// app shows for the demo): synthetic images built from the layout, each
+/// member a run of one byte value. No device would accept them.
+pub fn demo_images() -> Vec<(&'static str, Vec<u8>)> {
+    let v = |s: &str| s.parse::<Version>().unwrap_or(Version([0; 4]));
+    let gxp21 = |ver: &str| {
+        build_image(
+            Layout::Ht8xx,
+            &[("gxp2170boot.bin", 96, v(ver)), ("gxp2170core.bin", 160, v(ver)), ("gxp2170prog.bin", 256, v(ver))],
+        )
+    };
+    vec![
+        ("gxp2170/1.0.11.3/gxp2170fw.bin", gxp21("1.0.11.3")),
+        ("gxp2170/1.0.11.79/gxp2170fw.bin", gxp21("1.0.11.79")),
+        (
+            "gxp1600fw.bin",
+            build_image(
+                Layout::Gxp16xx,
+                &[("gxp1600boot.bin", 64, v("1.0.7.1")), ("gxp1600prog.bin", 192, v("1.0.7.13"))],
+            ),
+        ),
+        (
+            "ht802fw.bin",
+            build_image(
+                Layout::Ht8xx,
+                &[
+                    ("ht802boot.bin", 64, v("1.0.10.2")),
+                    ("ht802base.bin", 96, v("1.0.10.6")),
+                    ("ht802prog.bin", 128, v("1.0.10.6")),
+                ],
+            ),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,6 +535,23 @@ mod tests {
             assert!(bad.parse::<Version>().is_err(), "{bad}");
         }
         assert!(v("1.0.9.69") < v("1.0.11.3"));
+    }
+
+    #[test]
+    fn demo_images_are_the_files_in_assets() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/firmware");
+        for (name, bytes) in demo_images() {
+            // `GSPROV_BLESS=1 cargo test --lib demo_images` rewrites them.
+            if std::env::var_os("GSPROV_BLESS").is_some() {
+                let path = root.join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, &bytes).unwrap();
+            }
+            let on_disk = std::fs::read(root.join(name)).unwrap_or_default();
+            assert!(on_disk == bytes, "assets/firmware/{name} differs from demo_images(); rewrite it");
+            let h = parse_header(&bytes, bytes.len() as u64).unwrap();
+            assert_eq!(h.completeness(), Completeness::Complete, "{name}");
+        }
     }
 
     proptest! {
