@@ -71,7 +71,7 @@ pub fn firmware_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Act
             ui.label("Reading the firmware folder…");
         });
     }
-    let Some((_, listing)) = rt.firmware.listing.as_ref().filter(|(k, _)| *k == key) else { return None };
+    let (_, listing) = rt.firmware.listing.as_ref().filter(|(k, _)| *k == key)?;
     let status = &rt.serving.status;
     let view =
         crate::serving::firmware::view(&doc.site, listing, &|m| status.device(m).and_then(|d| d.firmware.clone()));
