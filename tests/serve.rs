@@ -185,6 +185,17 @@ impl Server {
         }
     }
 
+    /// Waits for `n` transfers of `name` to start.
+    fn wait_received(&mut self, name: &str, n: usize) {
+        let mut started = 0;
+        while started < n {
+            if let Event::Received(t) = self.next_event() {
+                assert_eq!(t.name, name);
+                started += 1;
+            }
+        }
+    }
+
     /// The firmware image every server instance serves as `FW`.
     fn files_fw(&self) -> Vec<u8> {
         std::fs::read(self.config.firmware_dir.as_ref().unwrap().join(FW)).unwrap()
@@ -804,27 +815,8 @@ fn stop_with_five_transfers_in_flight_is_prompt_and_ports_rebind() {
         held_tcp.push(c);
     }
     // Two TFTP readers that take the first block and never acknowledge it.
-    let mut held_udp = Vec::new();
-    for _ in 0..2 {
-        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-        u.set_read_timeout(Some(WAIT)).unwrap();
-        u.send_to(
-            &Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] }).encode(),
-            s.tftp,
-        )
-        .unwrap();
-        let mut buf = [0u8; 600];
-        let (n, _) = u.recv_from(&mut buf).unwrap();
-        assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
-        held_udp.push(u);
-    }
-    let mut started = 0;
-    while started < 5 {
-        if let Event::Received(t) = s.next_event() {
-            assert_eq!(t.name, "big.bin");
-            started += 1;
-        }
-    }
+    let held_udp: Vec<UdpSocket> = (0..2).map(|_| stalled_tftp("127.0.0.1", s.tftp)).collect();
+    s.wait_received("big.bin", 5);
     let t0 = Instant::now();
     s.sup.stop();
     let took = t0.elapsed();
@@ -1030,6 +1022,19 @@ fn serve_exits_5_when_a_port_is_taken() {
     );
 }
 
+/// A TFTP read of `big.bin` from the loopback address `from` that takes block 1
+/// and never acknowledges it: the transfer stays under way.
+fn stalled_tftp(from: &str, server: SocketAddr) -> UdpSocket {
+    let u = UdpSocket::bind(format!("{from}:0")).unwrap();
+    u.set_read_timeout(Some(WAIT)).unwrap();
+    let rrq = Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] });
+    u.send_to(&rrq.encode(), server).unwrap();
+    let mut buf = [0u8; 600];
+    let (n, _) = u.recv_from(&mut buf).unwrap();
+    assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
+    u
+}
+
 /// A TCP connection to `to` from the loopback address `from`.
 fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -1056,24 +1061,8 @@ fn the_sixth_firmware_transfer_waits_for_a_slot_then_completes() {
         c.read_exact(&mut first).unwrap();
         held_tcp.push(c);
     }
-    let mut held_udp = Vec::new();
-    for i in 0..2 {
-        let u = UdpSocket::bind(format!("127.0.0.{}:0", 14 + i)).unwrap();
-        u.set_read_timeout(Some(WAIT)).unwrap();
-        let rrq = Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] });
-        u.send_to(&rrq.encode(), s.tftp).unwrap();
-        let mut buf = [0u8; 600];
-        let (n, _) = u.recv_from(&mut buf).unwrap();
-        assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
-        held_udp.push(u);
-    }
-    let mut started = 0;
-    while started < 5 {
-        if let Event::Received(t) = s.next_event() {
-            assert_eq!(t.name, "big.bin");
-            started += 1;
-        }
-    }
+    let held_udp: Vec<UdpSocket> = (0..2).map(|i| stalled_tftp(&format!("127.0.0.{}", 14 + i), s.tftp)).collect();
+    s.wait_received("big.bin", 5);
     // The sixth, from a sixth address: it waits (no refusal, no answer yet)...
     let (tx, rx) = std::sync::mpsc::channel();
     let http = s.http;

@@ -676,6 +676,17 @@ mod tests {
     }
 
     fn ask(protocol: Protocol, target: &str, ua: &str, s: &Served, policy: &Policy) -> Decision {
+        ask_in(protocol, target, ua, s, policy, &fw())
+    }
+
+    fn ask_in(
+        protocol: Protocol,
+        target: &str,
+        ua: &str,
+        s: &Served,
+        policy: &Policy,
+        listing: &FirmwareListing,
+    ) -> Decision {
         let ua = useragent::parse(ua);
         let req = Request {
             protocol,
@@ -686,7 +697,7 @@ mod tests {
             ip_firmware: None,
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
         };
-        route(&req, s, &fw(), policy, Facts::default())
+        route(&req, s, listing, policy, Facts::default())
     }
 
     fn served_name(d: &Decision) -> Option<&str> {
@@ -929,17 +940,7 @@ mod tests {
     }
 
     fn ask_fw(target: &str, ua: &str, s: &Served, listing: &FirmwareListing) -> Decision {
-        let ua = useragent::parse(ua);
-        let req = Request {
-            protocol: Protocol::Http,
-            target,
-            client: "10.0.0.5:4000".parse().unwrap(),
-            user_agent: &ua,
-            ip_mac: None,
-            ip_firmware: None,
-            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
-        };
-        route(&req, s, listing, &Policy::default(), Facts::default())
+        ask_in(Protocol::Http, target, ua, s, &Policy::default(), listing)
     }
 
     fn ua_at(version: &str) -> String {
