@@ -134,6 +134,33 @@ fn main() {
             pct(&walls, 0.95)
         );
     }
+    // Idle: nothing arrives. A real window draws a frame only when the app
+    // asks for one; count the frames it asks for in one second per view
+    // (target ~0: an idle window costs ~0 CPU, issue 10).
+    println!("view          idle frames per second (nothing happening)");
+    for (name, view) in [
+        ("devices", View::Devices),
+        ("parameters", View::Parameters),
+        ("live log", View::Log),
+        ("status", View::Status),
+        ("files", View::Files),
+        ("server", View::Server),
+    ] {
+        h.state_mut().state.view = view;
+        for _ in 0..10 {
+            h.step();
+        }
+        let (t0, mut frames) = (Instant::now(), 0u32);
+        while t0.elapsed() < Duration::from_secs(1) {
+            if !h.ctx.has_requested_repaint() {
+                // Asked for nothing: a window would sleep until input or an event.
+                break;
+            }
+            h.step();
+            frames += 1;
+        }
+        println!("{name:<12} {frames:>7}");
+    }
     let rss = rss_kb("VmRSS:");
     let hwm = rss_kb("VmHWM:");
     println!("resident memory: {} MB now, {} MB peak (process start {} MB)", rss / 1024, hwm / 1024, before / 1024);

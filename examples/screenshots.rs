@@ -141,12 +141,13 @@ fn main() -> eframe::Result {
         Box::new(move |cc| {
             let mut app = App::new(&cc.egui_ctx, None, None);
             app.state.dark = true;
-            let s = &mut app.doc.site.serving;
-            s.bind = "127.0.0.1".into();
-            s.http_port = 0;
-            s.tftp_port = 0;
-            s.https = false;
-            app.doc.revision += 1;
+            app.doc.edit(|site| {
+                let s = &mut site.serving;
+                s.bind = "127.0.0.1".into();
+                s.http_port = 0;
+                s.tftp_port = 0;
+                s.https = false;
+            });
             app.rt.server.advertise = "192.168.10.5".into();
             app.start_servers();
             Ok(Box::new(Shooter {

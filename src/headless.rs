@@ -178,18 +178,29 @@ pub fn generate(args: &GenerateArgs, t: &mut Term) -> Result<(), Error> {
 
 pub fn import(args: &ImportArgs, t: &mut Term) -> Result<(), Error> {
     let site = storage::load_site(&args.site)?;
-    let text = storage::read_text(&args.csv)?;
+    let (text, encoding) = site::decode_csv(&storage::read_bytes(&args.csv)?);
+    if let Some(encoding) = encoding {
+        writeln!(
+            t.err,
+            "warning: {}: not UTF-8; read as {encoding} (check accented names in the preview or the site)",
+            args.csv.display()
+        )?;
+    }
     let (updated, report) = site::import_csv(&site, &text)?;
     for w in &report.warnings {
         writeln!(t.err, "warning: {}: {w}", args.csv.display())?;
     }
-    let verb = if args.dry_run { "would add" } else { "added" };
+    let (add, update) = if args.dry_run { ("would add", "would update") } else { ("added", "updated") };
+    let sep = match report.delimiter {
+        '\t' => "tab".to_string(),
+        c => format!("'{c}'"),
+    };
     writeln!(
         t.out,
-        "{verb} {} device(s), {} {} updated",
+        "{add} {} device(s), {update} {}, {} unchanged (cells separated by {sep})",
         report.added.len(),
         report.updated.len(),
-        if args.dry_run { "would be" } else { "" }.trim()
+        report.unchanged.len(),
     )?;
     for m in &report.added {
         writeln!(t.out, "  + {m}")?;

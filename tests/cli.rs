@@ -204,6 +204,44 @@ fn csv_with_bad_rows_changes_nothing_and_names_each_line() {
     assert!(text(&o.stderr).contains("6 device(s)"), "{}", text(&o.stderr));
 }
 
+/// Issue 10: a European Excel writes `;`-separated Windows-1252; that gave
+/// `unknown column "MAC;Model;Label;Extension"`, then "is not valid UTF-8".
+/// A re-import of the same file said "4 updated" where nothing changed.
+#[test]
+fn csv_from_a_european_excel_imports_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("s.gsprov.toml");
+    std::fs::copy(demo(), &site).unwrap();
+    let csv = dir.path().join("excel.csv");
+    // "Réception" and "Büro" in Windows-1252 (0xE9, 0xFC), CRLF line ends.
+    std::fs::write(
+        &csv,
+        b"MAC;Model;Label;Extension\r\n000b82c0ffe1;GXP2170;R\xe9ception 2;220\r\n000b82c0ffe2;GXP1625;B\xfcro;221\r\n",
+    )
+    .unwrap();
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("not UTF-8; read as windows-1252"), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("added 2 device(s), updated 0, 0 unchanged (cells separated by ';')"), "{out}");
+    let saved = std::fs::read_to_string(&site).unwrap();
+    assert!(saved.contains("Réception 2") && saved.contains("Büro"), "decoded, stored as UTF-8");
+
+    // The same file again: nothing changes, and the report says so.
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("added 0 device(s), updated 0, 2 unchanged"), "{out}");
+
+    // Tab-separated UTF-8 with a byte-order mark: one label changed, one row the same.
+    std::fs::write(&csv, "\u{feff}mac\tlabel\n000b82c0ffe1\tFront 2\n000b82c0ffe2\tBüro\n").unwrap();
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("UTF-8"), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("added 0 device(s), updated 1, 1 unchanged (cells separated by tab)"), "{out}");
+}
+
 #[test]
 fn malformed_site_and_garbage_files_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();

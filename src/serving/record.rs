@@ -179,6 +179,17 @@ pub enum Wire {
     TftpError(u16),
 }
 
+impl fmt::Display for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wire::None => f.write_str("no status code"),
+            Wire::Http(code) => write!(f, "HTTP {code}"),
+            Wire::Sip(code) => write!(f, "SIP {code}"),
+            Wire::TftpError(code) => write!(f, "TFTP error {code}"),
+        }
+    }
+}
+
 /// One request, as logged (`<site>.requests.jsonl`) and shown. Holds no
 /// credentials: `path` has secret query values masked, headers are not kept.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,6 +6,11 @@
 //! `account_name`, `sip_server`; account N >= 2: the same names prefixed `acctN_`
 //! (e.g. `acct2_user_id`); any `P<n>` or alias column sets a device override.
 //! An empty cell leaves the existing value alone.
+//!
+//! What a spreadsheet really writes is accepted: cells separated by `,`, `;`
+//! (Excel in most of Europe) or tab, found from the header row; UTF-8 (with or
+//! without a byte-order mark), else Windows-1252, said in a warning
+//! ([`decode_csv`]).
 
 use std::collections::BTreeSet;
 
@@ -42,8 +47,45 @@ pub enum ImportError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub added: Vec<Mac>,
+    /// Devices whose row changed something.
     pub updated: Vec<Mac>,
+    /// Devices whose row matched the site already.
+    pub unchanged: Vec<Mac>,
     pub warnings: Vec<RowError>,
+    /// The cell separator found in the header row.
+    pub delimiter: char,
+}
+
+/// A CSV file's bytes as text: UTF-8 (a byte-order mark is dropped), else
+/// Windows-1252, which also reads Latin-1 (every byte maps to a character).
+/// Returns the text and, when it was not UTF-8, the encoding used, for a
+/// warning: the technician should check accented names.
+pub fn decode_csv(bytes: &[u8]) -> (String, Option<&'static str>) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), None),
+        Err(_) => {
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            (text.into_owned(), Some(encoding_rs::WINDOWS_1252.name()))
+        }
+    }
+}
+
+/// The cell separator of a CSV text: whichever of `,`, `;` and tab appears
+/// most often outside quotes in the header row (`,` when none does).
+pub fn sniff_delimiter(csv_text: &str) -> u8 {
+    let header = csv_text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in header.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+            c.1 += 1;
+        }
+    }
+    // The first of the most frequent: `,` wins a tie.
+    counts.iter().fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best }).0
 }
 
 enum Column {
@@ -105,7 +147,12 @@ fn column_of(name: &str) -> Result<Column, ImportError> {
 /// error lists every bad line. On success the caller replaces its site with the
 /// returned one.
 pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), ImportError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let delimiter = sniff_delimiter(csv_text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(delimiter)
+        .from_reader(csv_text.as_bytes());
     let headers = reader.headers().map_err(|_| ImportError::NoHeader)?.clone();
     if headers.is_empty() || headers.iter().all(str::is_empty) {
         return Err(ImportError::NoHeader);
@@ -116,7 +163,7 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
     }
     let cat = Catalog::get();
     let mut out = site.clone();
-    let mut report = ImportReport::default();
+    let mut report = ImportReport { delimiter: char::from(delimiter), ..ImportReport::default() };
     let mut errors = Vec::new();
     let mut seen = BTreeSet::new();
     for record in reader.records() {
@@ -237,6 +284,9 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
         }
         if is_new {
             report.added.push(mac);
+        } else if out.device(mac) == Some(&device) {
+            report.unchanged.push(mac);
+            continue;
         } else {
             report.updated.push(mac);
         }
@@ -291,6 +341,25 @@ mod tests {
         assert!(text.contains("line 5, column P212: P212 (Config upgrade via"), "{text}");
         assert!(text.contains("line 6, column sip_server"), "{text}");
         assert!(text.contains("line 7, column mac: 00:0B:82:00:00:01 appears on an earlier line"), "{text}");
+    }
+
+    #[test]
+    fn the_separator_is_found_in_the_header_and_quotes_hide_it() {
+        assert_eq!(sniff_delimiter("mac,model\n1;2;3;4\n"), b',');
+        assert_eq!(sniff_delimiter("MAC;Model;Label\n"), b';');
+        assert_eq!(sniff_delimiter("\n\nmac\tmodel\tlabel\n"), b'\t');
+        assert_eq!(sniff_delimiter("\"a;b;c\",mac\n"), b',', "separators inside quotes do not count");
+        assert_eq!(sniff_delimiter("mac\n"), b',');
+        assert_eq!(sniff_delimiter(""), b',');
+    }
+
+    #[test]
+    fn windows_1252_is_read_when_the_bytes_are_not_utf8() {
+        assert_eq!(decode_csv("Büro".as_bytes()), ("Büro".to_string(), None));
+        assert_eq!(decode_csv(b"\xEF\xBB\xBFmac"), ("mac".to_string(), None), "the BOM is dropped");
+        let (text, enc) = decode_csv(b"B\xfcro \x80 \x9c");
+        assert_eq!(text, "Büro € œ");
+        assert_eq!(enc, Some("windows-1252"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::formats::crypto::Digest;
 use crate::formats::xml::Version as XmlVersion;
 use crate::ids::{Family, Mac, Model, PId};
 
-pub use import::{ImportError, ImportReport, RowError, import_csv};
+pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
 
 /// The site file format this build writes; older files are upgraded on load.
 pub const FORMAT_VERSION: u32 = 1;

@@ -26,31 +26,15 @@ use crate::storage;
 pub enum Request {
     /// Generate the site's files and start the enabled servers.
     /// `pnp`: also answer SIP plug-and-play SUBSCRIBEs on this interface address.
-    Start {
-        site: Box<Site>,
-        site_path: Option<PathBuf>,
-        policy: Policy,
-        pnp: Option<std::net::Ipv4Addr>,
-    },
-    Stop,
+    Start { site: Box<Site>, site_path: Option<PathBuf>, policy: Policy, pnp: Option<std::net::Ipv4Addr> },
+    /// A command the supervisor takes as is: stop, policy, discovery.
+    Supervisor(Command),
     /// Regenerate after an edit and serve the new files (transfers in flight keep theirs).
-    Update {
-        site: Box<Site>,
-    },
-    SetPolicy(Policy),
+    Update { site: Box<Site> },
     /// List this computer's network interfaces (answered with [`Reply::Interfaces`]).
     ListInterfaces,
-    /// Start the passive discovery sources (mDNS browse, neighbour table) on an interface.
-    StartDiscovery(crate::serving::discovery::NetInterface),
-    StopDiscovery,
     /// Fetch `url` the way device `mac` would, and decode it with the site's password.
-    Fetch {
-        url: String,
-        mac: Mac,
-        model: Model,
-        firmware: String,
-        site: Box<Site>,
-    },
+    Fetch { url: String, mac: Mac, model: Model, firmware: String, site: Box<Site> },
 }
 
 /// Answers to requests (servers report through [`Event`]s).
@@ -134,7 +118,7 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
                 }
                 Err(e) => reply(Reply::StartFailed(e)),
             },
-            Request::Stop => sup.apply(Command::Stop),
+            Request::Supervisor(c) => sup.apply(c),
             Request::Update { site } => match generate::checked(&site, &mut generate::os_salt) {
                 Ok(out) => {
                     let (files, bytes) = (out.files.len(), out.total_bytes());
@@ -144,14 +128,9 @@ fn run(mut sup: Supervisor, rx: Receiver<Request>, replies: Sender<Reply>, wake:
                 }
                 Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
             },
-            Request::SetPolicy(p) => sup.apply(Command::SetPolicy(p)),
             Request::ListInterfaces => {
                 reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }
-            Request::StartDiscovery(iface) => {
-                sup.apply(Command::StartDiscovery(Box::new(crate::event::DiscoveryConfig::new(iface))))
-            }
-            Request::StopDiscovery => sup.apply(Command::StopDiscovery),
             Request::Fetch { url, mac, model, firmware, site } => {
                 reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site)));
             }
@@ -266,7 +245,7 @@ mod tests {
         assert!(status.starts_with("HTTP 200"), "{status}");
         assert!(decoded.format.starts_with("encrypted XML"), "{}", decoded.format);
         assert!(decoded.params.iter().any(|(k, v)| k == "P35" && v == "201"));
-        control.send(Request::Stop);
+        control.send(Request::Supervisor(Command::Stop));
         loop {
             if let Event::Stopped { protocol: Protocol::Http } = control.events.recv_timeout(recv).unwrap() {
                 break;

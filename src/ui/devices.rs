@@ -76,10 +76,9 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
         }
         let n = rt.selected.len();
         if ui.add_enabled(n > 0, egui::Button::new(format!("Delete selected ({n})"))).clicked() {
-            doc.site.devices.retain(|d| !rt.selected.contains(&d.mac));
+            doc.edit(|site| site.devices.retain(|d| !rt.selected.contains(&d.mac)));
             rt.selected.clear();
             rt.focus = None;
-            doc.revision += 1;
         }
         if ui
             .add_enabled(n == 1, egui::Button::new("Duplicate"))
@@ -111,17 +110,16 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                 .map(|i| doc.site.devices[i].mac)
                 .filter(|m| rt.selected.contains(m))
                 .collect();
-            doc.site.fill_extensions(&order, first.unwrap_or(0));
-            doc.revision += 1;
+            doc.edit(|site| site.fill_extensions(&order, first.unwrap_or(0)));
         }
     });
     ui.separator();
     let fresh = st.cache.as_ref().is_none_or(|(rev, f, sort, desc, _)| {
-        *rev != doc.revision || *f != st.filter || *sort != st.sort || *desc != st.descending
+        *rev != doc.revision() || *f != st.filter || *sort != st.sort || *desc != st.descending
     });
     if fresh {
         let rows = std::rc::Rc::new(visible(doc, st));
-        st.cache = Some((doc.revision, st.filter.clone(), st.sort, st.descending, rows));
+        st.cache = Some((doc.revision(), st.filter.clone(), st.sort, st.descending, rows));
     }
     let rows = st.cache.as_ref().map(|c| c.4.clone()).unwrap_or_default();
     let status = &rt.serving.status;
@@ -281,8 +279,7 @@ fn add_device_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut DevicesUi, selected:
                     a.password.clear();
                 }
             }
-            doc.site.devices.push(d);
-            doc.revision += 1;
+            doc.edit(|site| site.devices.push(d));
             *selected = [*mac].into();
             st.new_mac.clear();
             st.new_label.clear();

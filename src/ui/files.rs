@@ -65,8 +65,8 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         return None;
     };
     let st = &mut rt.files;
-    if st.cache.as_ref().is_none_or(|(rev, m, _)| *rev != doc.revision || *m != mac) {
-        st.cache = Some((doc.revision, mac, previews(&doc.site, mac)));
+    if st.cache.as_ref().is_none_or(|(rev, m, _)| *rev != doc.revision() || *m != mac) {
+        st.cache = Some((doc.revision(), mac, previews(&doc.site, mac)));
     }
     let Some((_, _, result)) = &st.cache else { return None };
     let device = doc.site.device(mac);

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{Action, Doc, Runtime};
-use crate::site::{ImportError, ImportReport, Site, import_csv};
+use crate::site::{ImportError, ImportReport, Site, import_csv, sniff_delimiter};
 use crate::ui::worker::Job;
 
 /// The import as it would go: the new site and what changes, or every bad row.
@@ -16,29 +16,89 @@ pub struct ImportUi {
     pub open: bool,
     pub text: String,
     pub source: Option<PathBuf>,
+    /// The encoding the file was read in when it was not UTF-8.
+    pub encoding: Option<&'static str>,
     /// (text it was computed for, site revision, result).
     preview: Option<(String, u64, Checked)>,
 }
 
 impl ImportUi {
-    pub fn load(&mut self, path: PathBuf, text: String) {
+    pub fn load(&mut self, path: PathBuf, text: String, encoding: Option<&'static str>) {
         self.open = true;
         self.text = text;
         self.source = Some(path);
+        self.encoding = encoding;
         self.preview = None;
     }
+}
+
+/// Columns whose cells are secrets: masked in the preview unless secrets are shown.
+fn is_secret_column(name: &str) -> bool {
+    let lower = name.trim().to_ascii_lowercase();
+    let field = lower.strip_prefix("acct").and_then(|r| r.split_once('_')).map_or(lower.as_str(), |(_, f)| f);
+    matches!(field, "password" | "sip_password")
+        || crate::site::canonical_key(name).is_ok_and(|k| {
+            crate::catalog::Catalog::get().lookup(&k).is_some_and(|p| p.kind == crate::catalog::ValueKind::Password)
+        })
+}
+
+/// The preview: the CSV as a table (split as the import splits it), each
+/// line numbered, bad lines marked, secrets masked.
+fn preview_table(ui: &mut egui::Ui, text: &str, bad_lines: &[u64], show_secrets: bool) {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .delimiter(sniff_delimiter(text))
+        .from_reader(text.as_bytes());
+    let mut secret = Vec::new();
+    egui::Grid::new("csv-preview-grid").striped(true).show(ui, |ui| {
+        for (i, record) in reader.records().enumerate() {
+            let Ok(record) = record else { continue };
+            let n = record.position().map_or(0, |p| p.line());
+            if i == 0 {
+                secret = record.iter().map(is_secret_column).collect();
+                ui.weak("line");
+                for cell in record.iter() {
+                    ui.strong(cell);
+                }
+                ui.end_row();
+                continue;
+            }
+            if record.iter().all(str::is_empty) {
+                continue;
+            }
+            let bad = bad_lines.contains(&n);
+            if bad {
+                ui.colored_label(ui.visuals().error_fg_color, format!("× {n}"));
+            } else {
+                ui.weak(n.to_string());
+            }
+            for (j, cell) in record.iter().enumerate() {
+                let masked = !show_secrets && !cell.is_empty() && secret.get(j).copied().unwrap_or(false);
+                let shown: String = if masked { "••••••".into() } else { cell.chars().take(40).collect() };
+                if bad {
+                    ui.colored_label(ui.visuals().error_fg_color, shown);
+                } else {
+                    ui.label(shown);
+                }
+            }
+            ui.end_row();
+        }
+    });
 }
 
 pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     if !rt.import.open {
         return None;
     }
+    let show_secrets = rt.show_secrets;
     let st = &mut rt.import;
-    let stale = st.preview.as_ref().is_none_or(|(t, rev, _)| *t != st.text || *rev != doc.revision);
+    let stale = st.preview.as_ref().is_none_or(|(t, rev, _)| *t != st.text || *rev != doc.revision());
     if stale {
-        let result =
-            if st.text.trim().is_empty() { Err(ImportError::NoHeader) } else { import_csv(&doc.site, &st.text) };
-        st.preview = Some((st.text.clone(), doc.revision, result));
+        // Nothing typed yet is not an error: the window says what to do instead.
+        let result = (!st.text.trim().is_empty()).then(|| import_csv(&doc.site, &st.text));
+        st.preview = result.map(|r| (st.text.clone(), doc.revision(), r));
     }
     let mut open = st.open;
     let mut apply = false;
@@ -52,6 +112,12 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
                 ui.weak(p.display().to_string());
             }
         });
+        if let Some(e) = st.encoding {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("The file is not UTF-8; it was read as {e}. Check accented names in the preview."),
+            );
+        }
         ui.weak("Columns: mac, model, label, location, notes, user_id, auth_id, password, display_name, account_name, sip_server, acctN_<field>, P-values. Paste or edit below.");
         let bad_lines: Vec<u64> = match st.preview.as_ref().map(|p| &p.2) {
             Some(Err(ImportError::Rows(rows))) => rows.iter().map(|r| r.line).collect(),
@@ -65,22 +131,19 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
             });
             let ui = &mut cols[1];
             ui.strong("Preview");
-            egui::ScrollArea::vertical().id_salt("csv-preview").max_height(300.0).show(ui, |ui| {
-                for (i, line) in st.text.lines().enumerate().skip(1) {
-                    let n = i as u64 + 1;
-                    let text = format!("{n:>4}  {}", line.chars().take(60).collect::<String>());
-                    if bad_lines.contains(&n) {
-                        ui.colored_label(ui.visuals().error_fg_color, format!("× {text}"));
-                    } else if !line.trim().is_empty() {
-                        ui.label(format!("  {text}"));
-                    }
-                }
+            egui::ScrollArea::both().id_salt("csv-preview").max_height(300.0).show(ui, |ui| {
+                preview_table(ui, &st.text, &bad_lines, show_secrets);
             });
         });
         ui.separator();
         match st.preview.as_ref().map(|p| &p.2) {
             Some(Ok((_, report))) => {
-                ui.label(format!("Ready: {} new device(s), {} updated.", report.added.len(), report.updated.len()));
+                ui.label(format!(
+                    "Ready: {} new device(s), {} updated, {} unchanged.",
+                    report.added.len(),
+                    report.updated.len(),
+                    report.unchanged.len()
+                ));
                 for w in &report.warnings {
                     ui.colored_label(ui.visuals().warn_fg_color, w.to_string());
                 }
@@ -94,7 +157,9 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.to_string());
             }
-            None => {}
+            None => {
+                ui.label("Paste CSV text on the left or load a file; the first row names the columns.");
+            }
         }
         let ready = matches!(st.preview.as_ref().map(|p| &p.2), Some(Ok(_)));
         if ui.add_enabled(ready, egui::Button::new("Apply import")).clicked() {
@@ -102,16 +167,16 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
         }
     });
     st.open = open;
+    let mut action = None;
     if pick {
-        rt.busy = Some(("Choosing a CSV file", std::time::Instant::now()));
-        rt.worker.send(Job::PickCsv);
+        action = Some(Action::Background(Job::PickCsv, "Choosing a CSV file"));
     }
     if apply && let Some((_, _, Ok((site, _)))) = st.preview.take() {
-        doc.site = site;
-        doc.revision += 1;
+        doc.edit(|s| *s = site);
         st.open = false;
         st.text.clear();
         st.source = None;
+        st.encoding = None;
     }
-    None
+    action
 }

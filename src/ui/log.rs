@@ -26,13 +26,28 @@ pub struct LogUi {
     cache: Option<(u64, String, Vec<usize>)>,
     /// (log generation, served and missed per 10 s bucket) for the chart.
     buckets: Option<(u64, Buckets)>,
+    /// How many rows the table was last scrolled to show: it scrolls again
+    /// only when rows arrive (a scroll every frame is an animation that never
+    /// ends, so an idle window repainted without end).
+    scrolled_to: Option<usize>,
+    /// The request shown in the details pane (its record id).
+    pub selected: Option<u64>,
 }
 
 type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
-        LogUi { follow: true, device: String::new(), protocols: [true; 5], show: Show::All, cache: None, buckets: None }
+        LogUi {
+            follow: true,
+            device: String::new(),
+            protocols: [true; 5],
+            show: Show::All,
+            cache: None,
+            buckets: None,
+            scrolled_to: None,
+            selected: None,
+        }
     }
 }
 
@@ -117,81 +132,167 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
     }
     let rows = st.cache.as_ref().map(|c| c.2.as_slice()).unwrap_or_default();
     ui.label(format!("{} of {} requests", rows.len(), serving.log.len()));
-    let text_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    let mut table = TableBuilder::new(ui)
-        .id_salt("log")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .stick_to_bottom(st.follow)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(64.0))
-        .column(Column::initial(140.0).clip(true))
-        .column(Column::exact(52.0))
-        .column(Column::initial(190.0).clip(true))
-        .column(Column::initial(170.0).clip(true))
-        .column(Column::initial(100.0))
-        .column(Column::initial(70.0))
-        .column(Column::remainder().clip(true));
-    if st.follow && !rows.is_empty() {
-        table = table.scroll_to_row(rows.len() - 1, Some(egui::Align::BOTTOM));
-    }
-    table
-        .header(text_h + 2.0, |mut h| {
-            for title in ["Time", "Client", "Proto", "Path", "Device", "Result", "Bytes", "Explanation"] {
-                h.col(|ui| {
-                    ui.strong(title);
-                });
+    // The selected request in full, on the right: what the table can only cut.
+    let selected = st.selected.and_then(|id| serving.log.iter().rposition(|r| r.id == id));
+    if let Some(i) = selected {
+        egui::Panel::right("log-details").resizable(true).default_size(380.0).min_size(240.0).show(ui, |ui| {
+            if details_ui(ui, &serving.log, i) {
+                st.selected = None;
             }
-        })
-        .body(|body| {
-            body.rows(text_h, rows.len(), |mut row| {
-                let r = &serving.log[rows[row.index()]];
-                let problem = r.outcome.is_problem();
-                row.col(|ui| {
-                    ui.label(hms(r.time));
-                });
-                row.col(|ui| {
-                    ui.label(r.client.to_string());
-                });
-                row.col(|ui| {
-                    ui.label(r.protocol.to_string());
-                });
-                row.col(|ui| {
-                    ui.label(&r.path);
-                });
-                row.col(|ui| {
-                    let text = match (&r.mac, &r.model) {
-                        (Some(m), Some(model)) => format!("{model} {m}"),
-                        (Some(m), None) => m.to_string(),
-                        (None, Some(model)) => model.to_string(),
-                        (None, None) => "-".into(),
-                    };
-                    ui.label(text);
-                });
-                row.col(|ui| {
-                    let t = outcome_text(&r.outcome);
-                    if problem {
-                        ui.colored_label(ui.visuals().error_fg_color, t);
-                    } else if r.outcome.is_served() {
-                        ui.label(t);
-                    } else {
-                        ui.weak(t);
+        });
+    }
+    let text_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    // A click anywhere on a row selects it: selectable labels would take the
+    // click for text selection (the details pane has the text to copy).
+    ui.style_mut().interaction.selectable_labels = false;
+    // The explanation comes right after the result, where it is read; every
+    // column can be resized, and the table scrolls sideways when they are wide.
+    // Wider than the window (columns resized): scroll sideways, and never
+    // draw over the details pane.
+    egui::ScrollArea::horizontal().id_salt("log-h").auto_shrink([false, false]).show(ui, |ui| {
+        let mut table = TableBuilder::new(ui)
+            .id_salt("log")
+            .striped(true)
+            .resizable(true)
+            .sense(egui::Sense::click())
+            .stick_to_bottom(st.follow)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::initial(64.0).at_least(56.0))
+            .column(Column::initial(100.0).at_least(60.0))
+            .column(Column::initial(420.0).at_least(120.0).clip(true))
+            .column(Column::initial(190.0).at_least(60.0).clip(true))
+            .column(Column::initial(170.0).at_least(60.0).clip(true))
+            .column(Column::initial(140.0).at_least(60.0).clip(true))
+            .column(Column::initial(52.0).at_least(40.0))
+            .column(Column::remainder().at_least(50.0));
+        if !st.follow {
+            st.scrolled_to = None;
+        } else if !rows.is_empty() && st.scrolled_to != Some(rows.len()) {
+            table = table.scroll_to_row(rows.len() - 1, Some(egui::Align::BOTTOM));
+            st.scrolled_to = Some(rows.len());
+        }
+        table
+            .header(text_h + 2.0, |mut h| {
+                for title in ["Time", "Result", "Explanation", "Path", "Device", "Client", "Proto", "Bytes"] {
+                    h.col(|ui| {
+                        ui.strong(title);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(text_h, rows.len(), |mut row| {
+                    let r = &serving.log[rows[row.index()]];
+                    let problem = r.outcome.is_problem();
+                    row.set_selected(st.selected == Some(r.id));
+                    row.col(|ui| {
+                        ui.label(hms(r.time));
+                    });
+                    row.col(|ui| {
+                        let t = outcome_text(&r.outcome);
+                        if problem {
+                            ui.colored_label(ui.visuals().error_fg_color, t);
+                        } else if r.outcome.is_served() {
+                            ui.label(t);
+                        } else {
+                            ui.weak(t);
+                        }
+                    });
+                    row.col(|ui| {
+                        // Cut to the column; the whole text is in the details pane.
+                        ui.add(egui::Label::new(&r.explanation).truncate().show_tooltip_when_elided(false));
+                    });
+                    row.col(|ui| {
+                        ui.label(&r.path);
+                    });
+                    row.col(|ui| {
+                        let text = match (&r.mac, &r.model) {
+                            (Some(m), Some(model)) => format!("{model} {m}"),
+                            (Some(m), None) => m.to_string(),
+                            (None, Some(model)) => model.to_string(),
+                            (None, None) => "-".into(),
+                        };
+                        ui.label(text);
+                    });
+                    row.col(|ui| {
+                        ui.label(r.client.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.protocol.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(r.bytes.to_string());
+                    });
+                    if row.response().clicked() {
+                        st.selected = Some(r.id);
+                        if let Some(m) = r.mac {
+                            action = Some(Action::Select(m));
+                        }
                     }
                 });
-                row.col(|ui| {
-                    ui.label(r.bytes.to_string());
-                });
-                row.col(|ui| {
-                    ui.label(&r.explanation).on_hover_text(&r.explanation);
-                });
-                if row.response().clicked()
-                    && let Some(m) = r.mac
-                {
-                    action = Some(Action::Select(m));
-                }
             });
-        });
+    });
     action
+}
+
+/// The details of `log[i]`: the whole explanation, the request, what the
+/// device said it is, and the chain of files that device (its MAC, else its
+/// address) asked for. Returns true when the technician closes the pane.
+fn details_ui(ui: &mut egui::Ui, log: &[RequestRecord], i: usize) -> bool {
+    let r = &log[i];
+    let mut close = false;
+    ui.horizontal(|ui| {
+        ui.heading("Request details");
+        if ui.small_button("Close details").clicked() {
+            close = true;
+        }
+    });
+    egui::ScrollArea::vertical().id_salt("log-details-scroll").show(ui, |ui| {
+        ui.label(egui::RichText::new(outcome_text(&r.outcome)).strong());
+        ui.add(egui::Label::new(&r.explanation).wrap());
+        ui.separator();
+        egui::Grid::new("log-details-grid").num_columns(2).spacing([8.0, 2.0]).show(ui, |ui| {
+            let mut line = |k: &str, v: String| {
+                ui.weak(k);
+                ui.add(egui::Label::new(v).wrap());
+                ui.end_row();
+            };
+            line("Time", hms(r.time));
+            line("Request", format!("{} {} {}", r.protocol, r.method, r.path));
+            line("Client", r.client.to_string());
+            line("Reply", r.status.to_string());
+            line("Bytes", r.size.map_or(r.bytes.to_string(), |s| format!("{} of {s}", r.bytes)));
+            line("Took", format!("{:.1} ms", r.duration.as_secs_f64() * 1000.0));
+            line("File", r.file.clone().unwrap_or_else(|| "-".into()));
+            line("Device", r.mac.map_or("-".into(), |m| m.colon()));
+            line("Model", r.model.as_ref().map_or("-".into(), |m| m.to_string()));
+            line("Firmware", r.firmware.clone().unwrap_or_else(|| "-".into()));
+            line("User-Agent", r.user_agent.clone().unwrap_or_else(|| "-".into()));
+        });
+        ui.separator();
+        let same = |o: &RequestRecord| match r.mac {
+            Some(m) => o.mac == Some(m),
+            None => o.client.ip() == r.client.ip(),
+        };
+        let chain: Vec<&RequestRecord> = log.iter().filter(|o| same(o)).collect();
+        let whose = r.mac.map_or_else(|| r.client.ip().to_string(), |m| m.colon());
+        ui.strong(format!("Everything {whose} asked for ({})", chain.len()));
+        egui::Grid::new("log-details-chain").num_columns(3).striped(true).show(ui, |ui| {
+            // The newest 200: a device in a boot loop can have thousands.
+            for o in chain.iter().rev().take(200).rev() {
+                let text = format!("{} {}", o.protocol, o.path);
+                if o.id == r.id {
+                    ui.strong(hms(o.time));
+                    ui.strong(text);
+                } else {
+                    ui.label(hms(o.time));
+                    ui.label(text);
+                }
+                ui.label(outcome_text(&o.outcome));
+                ui.end_row();
+            }
+        });
+    });
+    close
 }
 
 /// Requests per 10 seconds over the last 10 minutes before the newest, served and missed.

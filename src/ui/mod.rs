@@ -1,12 +1,15 @@
 //! The desktop app (front end #1): an eframe/egui workstation over the site.
 //!
-//! Owns no I/O: file work goes to [`services::files::Worker`] as typed jobs and
-//! comes back as results, drained under a time budget each frame. Panels are
-//! drawing functions (`*_ui`) that edit the in-memory site or return an
-//! [`Action`] applied after drawing.
+//! Owns no I/O: file work goes to [`worker::Worker`] as typed jobs, server
+//! work to the [`control`] thread as requests; both come back as results,
+//! drained under a time budget each frame. Panels are drawing functions
+//! (`*_ui`) that edit the site only through [`Doc::edit`] and return an
+//! [`Action`]; [`App::apply`] is the one place actions are carried out
+//! (files opened, jobs and server requests sent).
 
 mod control;
 mod devices;
+mod doc;
 mod files;
 mod firmware;
 mod import;
@@ -28,6 +31,7 @@ use crate::ids::{Mac, Model};
 use crate::site::Site;
 use crate::ui::worker::{Done, Job, Worker};
 
+pub use doc::{Derived, Doc};
 pub use params::Level;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older
@@ -39,11 +43,13 @@ pub struct State {
     pub dark: bool,
     pub last_site: Option<PathBuf>,
     pub view: View,
+    /// The folder of the last file or folder used, where a typed path starts.
+    pub last_dir: Option<PathBuf>,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices }
+        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices, last_dir: None }
     }
 }
 
@@ -59,60 +65,8 @@ pub enum View {
     Status,
 }
 
-/// The open site and its editing state.
-pub struct Doc {
-    pub site: Site,
-    pub path: Option<PathBuf>,
-    /// The site as last loaded or saved: edits are "unsaved" while they differ.
-    pub saved: Site,
-    /// Bumped on every edit; caches key on it, so every change to `site` bumps it.
-    pub revision: u64,
-    /// (revision, saved generation) -> (unsaved?, problems): comparing and
-    /// checking a 1,000-device site every frame would eat the frame budget.
-    derived: std::cell::RefCell<Option<(u64, u64, Derived)>>,
-    saved_generation: u64,
-}
-
-/// What the UI shows about the whole site, recomputed only after an edit.
-#[derive(Clone)]
-pub struct Derived {
-    pub dirty: bool,
-    pub issues: std::rc::Rc<Vec<crate::site::Issue>>,
-    pub errors: usize,
-}
-
-impl Doc {
-    pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
-        Doc { saved: site.clone(), site, path, revision: 0, derived: Default::default(), saved_generation: 0 }
-    }
-
-    /// Marks the current site as saved.
-    pub fn mark_saved(&mut self, saved: Site) {
-        self.saved = saved;
-        self.saved_generation += 1;
-    }
-
-    pub fn derived(&self) -> Derived {
-        let mut cache = self.derived.borrow_mut();
-        match &*cache {
-            Some((rev, generation, d)) if *rev == self.revision && *generation == self.saved_generation => d.clone(),
-            _ => {
-                let issues = self.site.check();
-                let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
-                let d = Derived { dirty: self.site != self.saved, issues: std::rc::Rc::new(issues), errors };
-                *cache = Some((self.revision, self.saved_generation, d.clone()));
-                d
-            }
-        }
-    }
-
-    pub fn dirty(&self) -> bool {
-        self.derived().dirty
-    }
-}
-
 /// Something a panel asks the app to do after drawing.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[must_use]
 pub enum Action {
     New,
@@ -124,6 +78,10 @@ pub enum Action {
     Export,
     Select(Mac),
     EditDevice(Mac),
+    /// Ask the control thread: servers, discovery, the self-test.
+    Serve(control::Request),
+    /// Hand a file job to the worker, showing `what` while it runs.
+    Background(Job, &'static str),
 }
 
 /// A dialog waiting for the technician.
@@ -138,6 +96,9 @@ pub struct Runtime {
     pub busy: Option<(&'static str, Instant)>,
     pub notice: Option<(String, bool, Instant)>,
     pub selected: BTreeSet<Mac>,
+    /// One switch for every place a secret could show (forms, previews, hex
+    /// dumps, the self-test): off by default.
+    pub show_secrets: bool,
     pub focus: Option<Mac>,
     pub level: Level,
     pub devices: devices::DevicesUi,
@@ -151,6 +112,18 @@ pub struct Runtime {
     pub log: log::LogUi,
     modal: Option<Modal>,
     allow_close: bool,
+    /// A file job waiting for a typed path, because no dialog could open.
+    pub path_prompt: Option<PathPrompt>,
+    /// Ask for paths in the app instead of file dialogs (set by tests, and
+    /// useful where dialogs misbehave).
+    pub typed_paths: bool,
+}
+
+/// Asks for a path in the app itself when the system has no file dialog.
+pub struct PathPrompt {
+    pub job: Job,
+    pub text: String,
+    pub why: String,
 }
 
 pub struct App {
@@ -179,6 +152,7 @@ impl App {
                 busy: None,
                 notice: None,
                 selected: BTreeSet::new(),
+                show_secrets: false,
                 focus: None,
                 level: Level::Defaults,
                 devices: devices::DevicesUi::default(),
@@ -192,6 +166,8 @@ impl App {
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
+                path_prompt: None,
+                typed_paths: false,
             },
         };
         if let Some(path) = site {
@@ -202,17 +178,46 @@ impl App {
 
     /// Starts the servers for the open site (as the Server panel's button does).
     pub fn start_servers(&mut self) {
-        server::start(&self.doc, &mut self.rt);
+        let start = server::start(&self.doc, &self.rt);
+        self.apply_now(start);
     }
 
     /// Stops the servers.
     pub fn stop_servers(&mut self) {
-        server::stop(&mut self.rt);
+        self.apply_now(server::stop());
     }
 
     fn start(&mut self, job: Job, what: &'static str) {
+        if job.needs_dialog() {
+            let no_dialog = if self.rt.typed_paths {
+                Some("typed paths were chosen for this session".to_string())
+            } else {
+                worker::dialog_backend().err()
+            };
+            if let Some(why) = no_dialog {
+                self.ask_path(job, why);
+                return;
+            }
+        }
         self.rt.busy = Some((what, Instant::now()));
         self.rt.worker.send(job);
+    }
+
+    /// Opens the in-app path prompt for a job whose dialog cannot open.
+    fn ask_path(&mut self, job: Job, why: String) {
+        let base = self
+            .state
+            .last_dir
+            .clone()
+            .or_else(|| self.doc.path.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()))
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let text = match &job {
+            Job::PickAndSave { suggested, .. } => base.join(suggested),
+            _ => base,
+        };
+        self.rt.path_prompt = Some(PathPrompt { job, text: text.display().to_string(), why });
     }
 
     fn notify(&mut self, text: impl Into<String>, error: bool) {
@@ -227,6 +232,7 @@ impl App {
             self.rt.busy = None;
             match done {
                 Done::Opened { path, site } => {
+                    self.remember_dir(&path);
                     self.doc = Doc::new(*site, Some(path.clone()));
                     self.rt.selected.clear();
                     self.rt.focus = None;
@@ -235,26 +241,33 @@ impl App {
                     self.notify(format!("Opened {}", path.display()), false);
                 }
                 Done::Saved { path, site } => {
+                    self.remember_dir(&path);
                     self.doc.mark_saved(*site);
                     self.doc.path = Some(path.clone());
                     self.remember(path.clone());
                     self.notify(format!("Saved {}", path.display()), false);
                 }
-                Done::CsvRead { path, text } => self.rt.import.load(path, text),
+                Done::CsvRead { path, text, encoding } => {
+                    self.remember_dir(&path);
+                    self.rt.import.load(path, text, encoding)
+                }
                 Done::Exported { dir, files, bytes } => {
+                    self.remember_dir(&dir);
                     self.notify(format!("Exported {files} files ({bytes} bytes) to {}", dir.display()), false)
                 }
                 Done::FolderPicked(p) => {
-                    self.doc.site.serving.firmware_dir = p.display().to_string();
-                    self.doc.revision += 1;
+                    self.remember_dir(&p);
+                    self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
                 }
                 Done::ReportSaved { csv, html } => {
+                    self.remember_dir(&csv);
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
                 }
                 Done::FirmwareListed { site_path, firmware_dir, listing } => {
                     self.rt.firmware.listed(site_path, firmware_dir, *listing)
                 }
                 Done::Cancelled => {}
+                Done::NoDialog { job, why } => self.ask_path(*job, why),
                 Done::Failed { what, message } => self.notify(format!("Could not {what}: {message}"), true),
             }
         }
@@ -290,11 +303,45 @@ impl App {
             }
         }
         let sv = &mut self.rt.serving;
-        if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision) {
-            if let Some(c) = &sv.control {
-                c.send(crate::ui::control::Request::Update { site: Box::new(self.doc.site.clone()) });
+        if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision()) {
+            sv.served_revision = Some(self.doc.revision());
+            self.serve(control::Request::Update { site: Box::new(self.doc.site.clone()) });
+        }
+    }
+
+    /// Remembers where `path` is, so the next typed path starts there.
+    fn remember_dir(&mut self, path: &std::path::Path) {
+        let dir = if path.is_dir() { Some(path) } else { path.parent() };
+        self.state.last_dir = dir.filter(|d| !d.as_os_str().is_empty()).map(|d| d.to_path_buf());
+    }
+
+    /// The path typed in when no file dialog can open.
+    fn path_prompt_ui(&mut self, ctx: &egui::Context) {
+        let Some(prompt) = &mut self.rt.path_prompt else { return };
+        let mut choice = None;
+        egui::Window::new("Type a path").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("No file dialog: {}.", prompt.why));
+            ui.label(format!("Type {}:", prompt.job.asks_for()));
+            let l = ui.label("Path");
+            let r = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(420.0)).labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!prompt.text.trim().is_empty(), egui::Button::new("OK")).clicked() || enter {
+                    choice = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    choice = Some(false);
+                }
+            });
+        });
+        match choice {
+            Some(true) => {
+                let Some(prompt) = self.rt.path_prompt.take() else { return };
+                let path = PathBuf::from(prompt.text.trim());
+                self.start(prompt.job.with_path(path), "Working");
             }
-            sv.served_revision = Some(self.doc.revision);
+            Some(false) => self.rt.path_prompt = None,
+            None => {}
         }
     }
 
@@ -349,7 +396,31 @@ impl App {
                 self.rt.level = Level::Device(mac);
                 self.state.view = View::Parameters;
             }
+            Action::Serve(request) => self.serve(request),
+            Action::Background(job, what) => self.start(job, what),
         }
+    }
+
+    /// Sends a request to the control thread, keeping the Server panel's
+    /// state in step with what was asked.
+    fn serve(&mut self, request: control::Request) {
+        let sv = &mut self.rt.serving;
+        let Some(control) = &sv.control else {
+            // The control thread could not start; the Server panel says why.
+            return;
+        };
+        match &request {
+            control::Request::Start { .. } => {
+                sv.servers.clear();
+                sv.window_closed = None;
+                sv.start_error = None;
+                sv.starting = Some(Instant::now());
+                sv.served_revision = Some(self.doc.revision());
+            }
+            control::Request::Fetch { .. } => sv.fetching = true,
+            _ => {}
+        }
+        control.send(request);
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) -> Option<Action> {
@@ -416,6 +487,8 @@ impl App {
                 if ui.checkbox(&mut self.state.dark, "Dark theme").changed() {
                     ui.ctx().set_theme(if self.state.dark { egui::Theme::Dark } else { egui::Theme::Light });
                 }
+                ui.checkbox(&mut self.rt.show_secrets, "Show secrets")
+                    .on_hover_text("Passwords in forms, previews, hex dumps and the self-test; off by default");
             });
             ui.separator();
             for (view, label) in [
@@ -429,8 +502,18 @@ impl App {
             ] {
                 ui.selectable_value(&mut self.state.view, view, label);
             }
-            if self.rt.serving.running() {
-                ui.colored_label(egui::Color32::from_rgb(90, 180, 120), "serving");
+            // Each server as it is: one that failed to start says so here too.
+            for (protocol, state) in &self.rt.serving.servers {
+                match state {
+                    serving::ServerState::Running(addr) => {
+                        ui.colored_label(egui::Color32::from_rgb(90, 180, 120), format!("{protocol} serving"))
+                            .on_hover_text(format!("{protocol} answers on {addr}"));
+                    }
+                    serving::ServerState::Failed(e) => {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("{protocol} failed"))
+                            .on_hover_text(format!("{protocol} could not start: {e}"));
+                    }
+                }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let name = match &self.doc.path {
@@ -480,8 +563,8 @@ impl App {
     }
 
     fn modal_ui(&mut self, ctx: &egui::Context) {
-        let Some(Modal::Unsaved { then, closing }) = &self.rt.modal else { return };
-        let (then, closing) = (then.clone(), *closing);
+        let Some(Modal::Unsaved { closing, .. }) = &self.rt.modal else { return };
+        let closing = *closing;
         let mut choice = None;
         egui::Modal::new(egui::Id::unique("gsprov-unsaved-changes")).show(ctx, |ui| {
             ui.heading("Unsaved changes");
@@ -504,7 +587,7 @@ impl App {
                 self.apply_now(Action::Save);
             }
             Some(1) => {
-                self.rt.modal = None;
+                let Some(Modal::Unsaved { then, .. }) = self.rt.modal.take() else { return };
                 if closing {
                     self.rt.allow_close = true;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -574,6 +657,7 @@ impl eframe::App for App {
             action = Some(a);
         }
         self.modal_ui(&ctx);
+        self.path_prompt_ui(&ctx);
         if let Some(a) = action {
             self.apply(a);
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Action, Doc, Runtime};
 use crate::catalog::{Catalog, Param, ValueKind, check_value};
 use crate::ids::{Mac, Model};
-use crate::site::{Account, Effective, Source, Values, canonical_key};
+use crate::site::{Account, Effective, Site, Source, Values, canonical_key};
 
 /// Which layer the form edits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,11 +40,11 @@ fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
     }
 }
 
-fn values_mut<'a>(doc: &'a mut Doc, level: &Level) -> Option<&'a mut Values> {
+fn values_mut<'a>(site: &'a mut Site, level: &Level) -> Option<&'a mut Values> {
     match level {
-        Level::Defaults => Some(&mut doc.site.defaults),
-        Level::Model(m) => Some(doc.site.models.entry(m.as_str().to_string()).or_default()),
-        Level::Device(mac) => doc.site.device_mut(*mac).map(|d| &mut d.values),
+        Level::Defaults => Some(&mut site.defaults),
+        Level::Model(m) => Some(site.models.entry(m.as_str().to_string()).or_default()),
+        Level::Device(mac) => site.device_mut(*mac).map(|d| &mut d.values),
     }
 }
 
@@ -130,8 +130,9 @@ fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option
         if ui.add_enabled(model.is_some(), egui::Button::new("Add template")).clicked()
             && let Some(m) = model
         {
-            doc.site.models.entry(m.as_str().into()).or_default();
-            doc.revision += 1;
+            doc.edit(|site| {
+                site.models.entry(m.as_str().into()).or_default();
+            });
             rt.level = Level::Model(m);
             rt.params.new_model.clear();
         }
@@ -164,13 +165,14 @@ fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut ParamsUi) {
     use crate::formats::crypto::Digest;
     use crate::formats::xml::Version;
     use crate::site::{BinaryMode, Encrypt};
+    doc.edit_if(|site| {
     let mut changed = false;
     egui::CollapsingHeader::new("Site and provisioning settings").default_open(true).show(ui, |ui| {
         egui::Grid::new("provisioning").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
             let l = ui.label("Site name");
-            changed |= ui.add(egui::TextEdit::singleline(&mut doc.site.name).desired_width(260.0)).labelled_by(l.id).changed();
+            changed |= ui.add(egui::TextEdit::singleline(&mut site.name).desired_width(260.0)).labelled_by(l.id).changed();
             ui.end_row();
-            let p = &mut doc.site.provisioning;
+            let p = &mut site.provisioning;
             for (label, field) in [
                 ("Config file prefix (P234)", &mut p.prefix),
                 ("Config file postfix (P235)", &mut p.postfix),
@@ -258,70 +260,70 @@ fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut ParamsUi) {
             ui.end_row();
         });
     });
-    if changed {
-        doc.revision += 1;
-    }
+    changed
+    });
 }
 
 fn device_fields_ui(ui: &mut egui::Ui, doc: &mut Doc, mac: Mac) {
-    let Some(d) = doc.site.device_mut(mac) else { return };
-    let mut changed = false;
-    egui::CollapsingHeader::new("Device").default_open(true).show(ui, |ui| {
-        egui::Grid::new("device-fields").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
-            for (label, field) in [("Label", &mut d.label), ("Location", &mut d.location)] {
-                let l = ui.label(label);
-                changed |= ui.add(egui::TextEdit::singleline(field).desired_width(260.0)).labelled_by(l.id).changed();
+    doc.edit_if(|site| {
+        let Some(d) = site.device_mut(mac) else { return false };
+        let mut changed = false;
+        egui::CollapsingHeader::new("Device").default_open(true).show(ui, |ui| {
+            egui::Grid::new("device-fields").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+                for (label, field) in [("Label", &mut d.label), ("Location", &mut d.location)] {
+                    let l = ui.label(label);
+                    changed |=
+                        ui.add(egui::TextEdit::singleline(field).desired_width(260.0)).labelled_by(l.id).changed();
+                    ui.end_row();
+                }
+                let l = ui.label("Model");
+                let mut text = d.model.to_string();
+                if ui.add(egui::TextEdit::singleline(&mut text).desired_width(120.0)).labelled_by(l.id).changed()
+                    && let Ok(m) = text.parse()
+                {
+                    d.model = m;
+                    changed = true;
+                }
                 ui.end_row();
-            }
-            let l = ui.label("Model");
-            let mut text = d.model.to_string();
-            if ui.add(egui::TextEdit::singleline(&mut text).desired_width(120.0)).labelled_by(l.id).changed()
-                && let Ok(m) = text.parse()
-            {
-                d.model = m;
-                changed = true;
-            }
-            ui.end_row();
-            let l = ui.label("Notes");
-            changed |= ui
-                .add(egui::TextEdit::multiline(&mut d.notes).desired_rows(2).desired_width(260.0))
-                .labelled_by(l.id)
-                .changed();
-            ui.end_row();
+                let l = ui.label("Notes");
+                changed |= ui
+                    .add(egui::TextEdit::multiline(&mut d.notes).desired_rows(2).desired_width(260.0))
+                    .labelled_by(l.id)
+                    .changed();
+                ui.end_row();
+            });
         });
+        let lines = usize::from(d.model.lines());
+        let what = if matches!(d.model.family(), crate::ids::Family::Ata | crate::ids::Family::Gateway) {
+            "Port"
+        } else {
+            "Account"
+        };
+        egui::CollapsingHeader::new(format!("{what}s ({} of {lines})", d.accounts.len())).default_open(true).show(
+            ui,
+            |ui| {
+                let mut remove = None;
+                for (i, a) in d.accounts.iter_mut().enumerate() {
+                    changed |= account_ui(ui, what, i, a, &mut remove);
+                }
+                if let Some(i) = remove {
+                    d.accounts.remove(i);
+                    changed = true;
+                }
+                if ui.button(format!("Add {}", what.to_lowercase())).clicked() {
+                    d.accounts.push(Account::default());
+                    changed = true;
+                }
+                if d.accounts.len() > lines {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("{} has {lines} {}s", d.model, what.to_lowercase()),
+                    );
+                }
+            },
+        );
+        changed
     });
-    let lines = usize::from(d.model.lines());
-    let what = if matches!(d.model.family(), crate::ids::Family::Ata | crate::ids::Family::Gateway) {
-        "Port"
-    } else {
-        "Account"
-    };
-    egui::CollapsingHeader::new(format!("{what}s ({} of {lines})", d.accounts.len())).default_open(true).show(
-        ui,
-        |ui| {
-            let mut remove = None;
-            for (i, a) in d.accounts.iter_mut().enumerate() {
-                changed |= account_ui(ui, what, i, a, &mut remove);
-            }
-            if let Some(i) = remove {
-                d.accounts.remove(i);
-                changed = true;
-            }
-            if ui.button(format!("Add {}", what.to_lowercase())).clicked() {
-                d.accounts.push(Account::default());
-                changed = true;
-            }
-            if d.accounts.len() > lines {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("{} has {lines} {}s", d.model, what.to_lowercase()),
-                );
-            }
-        },
-    );
-    if changed {
-        doc.revision += 1;
-    }
 }
 
 fn account_ui(ui: &mut egui::Ui, what: &str, i: usize, a: &mut Account, remove: &mut Option<usize>) -> bool {
@@ -375,8 +377,8 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
         Level::Model(m) => Some(m.clone()),
         Level::Device(mac) => doc.site.device(*mac).map(|d| d.model.clone()),
     };
-    if st.layers.as_ref().is_none_or(|(rev, l, _)| *rev != doc.revision || l != level) {
-        st.layers = Some((doc.revision, level.clone(), std::rc::Rc::new(layers(doc, level))));
+    if st.layers.as_ref().is_none_or(|(rev, l, _)| *rev != doc.revision() || l != level) {
+        st.layers = Some((doc.revision(), level.clone(), std::rc::Rc::new(layers(doc, level))));
     }
     let cached = st.layers.as_ref().map(|c| c.2.clone()).unwrap_or_default();
     let (effective, inherited) = (&cached.0, &cached.1);
@@ -419,21 +421,22 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
         });
     }
     raw_ui(ui, cat, &own, &mut edits, st);
-    if !edits.is_empty()
-        && let Some(v) = values_mut(doc, level)
-    {
-        for (key, value) in edits {
-            // Drop any other spelling of the same key (alias vs P-id) first.
-            let spellings: Vec<String> =
-                v.0.keys().filter(|k| canonical_key(k).is_ok_and(|c| c == key)).cloned().collect();
-            for s in spellings {
-                v.remove(&s);
+    if !edits.is_empty() {
+        doc.edit_if(|site| {
+            let Some(v) = values_mut(site, level) else { return false };
+            for (key, value) in edits {
+                // Drop any other spelling of the same key (alias vs P-id) first.
+                let spellings: Vec<String> =
+                    v.0.keys().filter(|k| canonical_key(k).is_ok_and(|c| c == key)).cloned().collect();
+                for s in spellings {
+                    v.remove(&s);
+                }
+                if let Some(value) = value {
+                    v.set(key, value);
+                }
             }
-            if let Some(value) = value {
-                v.set(key, value);
-            }
-        }
-        doc.revision += 1;
+            true
+        });
     }
 }
 

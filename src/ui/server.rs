@@ -3,14 +3,16 @@
 //! URLs and DHCP option-66 strings to give devices, the HTTPS fingerprint, and
 //! clear error banners with the fix.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::serving::{ServerState, guess_advertise};
 use super::{Action, Doc, Runtime};
+use crate::event::Command;
 use crate::formats::dhcp::option66_snippets;
 use crate::serving::{Policy, Protocol, Window};
 use crate::site::HttpAuth;
 use crate::ui::control::Request;
+use crate::ui::worker::Job;
 
 /// Editing state of the panel.
 #[derive(Default)]
@@ -38,23 +40,16 @@ impl ServerUi {
     }
 }
 
-/// Starts the servers for the current site.
-pub fn start(doc: &Doc, rt: &mut Runtime) {
+/// What starts the servers for the current site.
+pub fn start(doc: &Doc, rt: &Runtime) -> Action {
     let policy = rt.server.policy(doc);
-    let Some(control) = &rt.serving.control else { return };
-    rt.serving.servers.clear();
-    rt.serving.window_closed = None;
-    rt.serving.start_error = None;
-    rt.serving.starting = Some(Instant::now());
-    rt.serving.served_revision = Some(doc.revision);
     let pnp = if rt.serving.pnp { rt.server.advertise.trim().parse().ok() } else { None };
-    control.send(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy, pnp });
+    Action::Serve(Request::Start { site: Box::new(doc.site.clone()), site_path: doc.path.clone(), policy, pnp })
 }
 
-pub fn stop(rt: &mut Runtime) {
-    if let Some(c) = &rt.serving.control {
-        c.send(Request::Stop);
-    }
+/// What stops them.
+pub fn stop() -> Action {
+    Action::Serve(Request::Supervisor(Command::Stop))
 }
 
 pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
@@ -68,87 +63,93 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         return None;
     }
     let running = rt.serving.running();
-    let mut changed = false;
+    let mut action = None;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         ui.heading("Serve this site");
-        ui.add_enabled_ui(!running, |ui| {
-            egui::Grid::new("serve-settings").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-                let s = &mut doc.site.serving;
-                let l = ui.label("Listen on address");
-                changed |= ui
-                    .add(egui::TextEdit::singleline(&mut s.bind).desired_width(160.0).hint_text("0.0.0.0 = all"))
-                    .labelled_by(l.id)
-                    .changed();
-                ui.end_row();
-                for (name, on, port) in [
-                    ("TFTP", &mut s.tftp, &mut s.tftp_port),
-                    ("HTTP", &mut s.http, &mut s.http_port),
-                    ("HTTPS", &mut s.https, &mut s.https_port),
-                ] {
-                    changed |= ui.checkbox(on, name).changed();
+        doc.edit_if(|site| {
+            let mut changed = false;
+            ui.add_enabled_ui(!running, |ui| {
+                egui::Grid::new("serve-settings").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+                    let s = &mut site.serving;
+                    let l = ui.label("Listen on address");
+                    changed |= ui
+                        .add(egui::TextEdit::singleline(&mut s.bind).desired_width(160.0).hint_text("0.0.0.0 = all"))
+                        .labelled_by(l.id)
+                        .changed();
+                    ui.end_row();
+                    for (name, on, port) in [
+                        ("TFTP", &mut s.tftp, &mut s.tftp_port),
+                        ("HTTP", &mut s.http, &mut s.http_port),
+                        ("HTTPS", &mut s.https, &mut s.https_port),
+                    ] {
+                        changed |= ui.checkbox(on, name).changed();
+                        ui.horizontal(|ui| {
+                            let l = ui.label("port");
+                            changed |= ui.add(egui::DragValue::new(port).range(0..=65535)).labelled_by(l.id).changed();
+                            if name == "TFTP" && *port != 69 {
+                                ui.weak("devices use port 69; other ports are for testing");
+                            }
+                        });
+                        ui.end_row();
+                    }
+                    let l = ui.label("Firmware folder");
                     ui.horizontal(|ui| {
-                        let l = ui.label("port");
-                        changed |= ui.add(egui::DragValue::new(port).range(0..=65535)).labelled_by(l.id).changed();
-                        if name == "TFTP" && *port != 69 {
-                            ui.weak("devices use port 69; other ports are for testing");
+                        changed |= ui
+                            .add(egui::TextEdit::singleline(&mut s.firmware_dir).desired_width(240.0))
+                            .labelled_by(l.id)
+                            .changed();
+                        if ui.button("Choose…").clicked() {
+                            action = Some(Action::Background(Job::PickFolder, "Choosing the firmware folder"));
                         }
                     });
                     ui.end_row();
-                }
-                let l = ui.label("Firmware folder");
-                ui.horizontal(|ui| {
                     changed |= ui
-                        .add(egui::TextEdit::singleline(&mut s.firmware_dir).desired_width(240.0))
-                        .labelled_by(l.id)
+                        .checkbox(&mut s.known_macs_only, "Known MACs only")
+                        .on_hover_text("Refuse config files to devices the site does not list")
                         .changed();
-                    if ui.button("Choose…").clicked() {
-                        rt.worker.send(crate::ui::worker::Job::PickFolder);
+                    ui.end_row();
+                    let mut auth_on = s.auth.is_some();
+                    if ui.checkbox(&mut auth_on, "HTTP authentication").changed() {
+                        s.auth = auth_on.then(HttpAuth::default);
+                        changed = true;
                     }
+                    if let Some(a) = &mut s.auth {
+                        ui.horizontal(|ui| {
+                            let l = ui.label("user");
+                            changed |= ui
+                                .add(egui::TextEdit::singleline(&mut a.username).desired_width(100.0))
+                                .labelled_by(l.id)
+                                .changed();
+                            let l = ui.label("password");
+                            changed |= ui
+                                .add(egui::TextEdit::singleline(&mut a.password).password(true).desired_width(120.0))
+                                .labelled_by(l.id)
+                                .changed();
+                        });
+                    }
+                    ui.end_row();
+                    let l = ui.label("Stop serving configs after (minutes)");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut rt.server.window_minutes)
+                            .hint_text("never")
+                            .desired_width(60.0),
+                    )
+                    .labelled_by(l.id);
+                    ui.end_row();
+                    ui.checkbox(&mut rt.server.until_all_configured, "…or once every known device is configured");
+                    ui.end_row();
                 });
-                ui.end_row();
-                changed |= ui
-                    .checkbox(&mut s.known_macs_only, "Known MACs only")
-                    .on_hover_text("Refuse config files to devices the site does not list")
-                    .changed();
-                ui.end_row();
-                let mut auth_on = s.auth.is_some();
-                if ui.checkbox(&mut auth_on, "HTTP authentication").changed() {
-                    s.auth = auth_on.then(HttpAuth::default);
-                    changed = true;
-                }
-                if let Some(a) = &mut s.auth {
-                    ui.horizontal(|ui| {
-                        let l = ui.label("user");
-                        changed |= ui
-                            .add(egui::TextEdit::singleline(&mut a.username).desired_width(100.0))
-                            .labelled_by(l.id)
-                            .changed();
-                        let l = ui.label("password");
-                        changed |= ui
-                            .add(egui::TextEdit::singleline(&mut a.password).password(true).desired_width(120.0))
-                            .labelled_by(l.id)
-                            .changed();
-                    });
-                }
-                ui.end_row();
-                let l = ui.label("Stop serving configs after (minutes)");
-                ui.add(
-                    egui::TextEdit::singleline(&mut rt.server.window_minutes).hint_text("never").desired_width(60.0),
-                )
-                .labelled_by(l.id);
-                ui.end_row();
-                ui.checkbox(&mut rt.server.until_all_configured, "…or once every known device is configured");
-                ui.end_row();
             });
+            changed
         });
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if running || rt.serving.starting.is_some() {
                 if ui.add(egui::Button::new("Stop servers").min_size(egui::vec2(140.0, 28.0))).clicked() {
-                    stop(rt);
+                    action = Some(stop());
                 }
             } else if ui.add(egui::Button::new("Start servers").min_size(egui::vec2(140.0, 28.0))).clicked() {
-                start(doc, rt);
+                action = Some(start(doc, rt));
             }
             if let Some(t) = rt.serving.starting {
                 ui.spinner();
@@ -191,9 +192,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         ui.separator();
         ui.heading("Tell the devices");
         if !rt.serving.interfaces_requested {
-            if let Some(c) = &rt.serving.control {
-                c.send(Request::ListInterfaces);
-            }
+            action = Some(Action::Serve(Request::ListInterfaces));
             rt.serving.interfaces_requested = true;
         }
         ui.horizontal_wrapped(|ui| {
@@ -216,17 +215,16 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 rt.serving.interfaces.iter().find(|i| i.ipv4.to_string() == rt.server.advertise.trim()).cloned();
             if rt.serving.discovering {
                 if ui.button("Stop discovery").clicked() {
-                    if let Some(c) = &rt.serving.control {
-                        c.send(Request::StopDiscovery);
-                    }
+                    action = Some(Action::Serve(Request::Supervisor(Command::StopDiscovery)));
                     rt.serving.discovering = false;
                 }
             } else {
                 let r = ui
                     .add_enabled(iface.is_some(), egui::Button::new("Discover devices"))
                     .on_hover_text("mDNS browse and the neighbour table on this interface; no sweep, no DHCP probe");
-                if let (true, Some(c), Some(i)) = (r.clicked(), &rt.serving.control, iface) {
-                    c.send(Request::StartDiscovery(i));
+                if let (true, Some(i)) = (r.clicked(), iface) {
+                    let config = Box::new(crate::event::DiscoveryConfig::new(i));
+                    action = Some(Action::Serve(Request::Supervisor(Command::StartDiscovery(config))));
                     rt.serving.discovering = true;
                 }
             }
@@ -296,8 +294,5 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             });
         }
     });
-    if changed {
-        doc.revision += 1;
-    }
-    None
+    action
 }

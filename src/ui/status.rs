@@ -38,9 +38,8 @@ fn fetched_text(d: &DeviceStatus) -> String {
     parts.join(", ")
 }
 
-/// Asks the control thread to fetch this device's XML the way the device would.
-pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
-    let Some(control) = &rt.serving.control else { return };
+/// What asks the control thread to fetch this device's XML the way the device would.
+pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
     let model =
         doc.site.device(mac).map(|d| d.model.clone()).unwrap_or_else(|| "GXP2170".parse().expect("static model"));
     let advertise = rt.server.advertise.trim().parse().ok();
@@ -54,10 +53,15 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) {
     let Some(url) = device_url(&rt.serving.addresses(), advertise, &name) else {
         rt.serving.fetch = None;
         rt.serving.start_error = Some("Start the servers first: the self-test fetches from them.".into());
-        return;
+        return None;
     };
-    rt.serving.fetching = true;
-    control.send(Request::Fetch { url, mac, model, firmware: "1.0.0.0".into(), site: Box::new(doc.site.clone()) });
+    Some(Action::Serve(Request::Fetch {
+        url,
+        mac,
+        model,
+        firmware: "1.0.0.0".into(),
+        site: Box::new(doc.site.clone()),
+    }))
 }
 
 pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
@@ -91,12 +95,13 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 .and_then(|p| p.parent())
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(|p| p.to_path_buf());
-            rt.worker.send(Job::SaveReport {
+            let job = Job::SaveReport {
                 csv: crate::serving::report::csv(&rows),
                 html: crate::serving::report::html(&doc.site.name, &now, &rows),
                 stem,
                 dir,
-            });
+            };
+            action = Some(Action::Background(job, "Saving the handover report"));
         }
     });
     ui.separator();
@@ -169,7 +174,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             });
         });
     if let Some(mac) = fetch {
-        fetch_as(doc, rt, mac);
+        action = fetch_as(doc, rt, mac).or(action);
     }
     let unassigned = rt.serving.status.unassigned().count();
     if unassigned > 0 {
@@ -196,8 +201,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             let mut d = Device::new(mac, model);
             d.label = "adopted".into();
             d.accounts.push(Account::default());
-            doc.site.upsert_device(d);
-            doc.revision += 1;
+            doc.edit(|site| site.upsert_device(d));
             action = Some(Action::EditDevice(mac));
         }
     }
@@ -238,8 +242,7 @@ fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mu
         match crate::serving::discovery::adopt(&doc.site, &d) {
             Ok(device) => {
                 let mac = device.mac;
-                doc.site.upsert_device(device);
-                doc.revision += 1;
+                doc.edit(|site| site.upsert_device(device));
                 *action = Some(Action::EditDevice(mac));
             }
             Err(e) => rt.serving.start_error = Some(e.to_string()),

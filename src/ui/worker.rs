@@ -34,8 +34,92 @@ pub enum Job {
     /// Ask for a folder (or use `dir`) and write the handover report there
     /// as `<stem>.csv` and `<stem>.html`.
     SaveReport { csv: String, html: String, stem: String, dir: Option<PathBuf> },
+    /// Use this folder as the firmware folder (typed in when no dialog can open).
+    UseFolder(PathBuf),
     /// List the site's firmware folder with each image's header.
     ListFirmware { site_path: PathBuf, firmware_dir: String },
+}
+
+impl Job {
+    /// The same job with a path the technician typed instead of a dialog's
+    /// choice (jobs that need no dialog come back as they are).
+    pub fn with_path(self, path: PathBuf) -> Job {
+        match self {
+            Job::PickAndOpen => Job::Open(path),
+            Job::PickAndSave { site, .. } => Job::Save { path, site },
+            Job::PickCsv => Job::ReadCsv(path),
+            Job::Export { site, .. } => Job::Export { site, dir: Some(path) },
+            Job::PickFolder => Job::UseFolder(path),
+            Job::SaveReport { csv, html, stem, .. } => Job::SaveReport { csv, html, stem, dir: Some(path) },
+            other => other,
+        }
+    }
+
+    /// Whether this job shows a file dialog.
+    pub fn needs_dialog(&self) -> bool {
+        matches!(
+            self,
+            Job::PickAndOpen
+                | Job::PickAndSave { .. }
+                | Job::PickCsv
+                | Job::PickFolder
+                | Job::Export { dir: None, .. }
+                | Job::SaveReport { dir: None, .. }
+        )
+    }
+
+    /// What the path typed in for this job names, for the prompt.
+    pub fn asks_for(&self) -> &'static str {
+        match self {
+            Job::PickAndOpen => "the site file to open",
+            Job::PickAndSave { .. } => "where to save the site (a .toml file)",
+            Job::PickCsv => "the CSV file to import",
+            Job::Export { .. } => "the folder to export the files to",
+            Job::PickFolder => "the firmware folder",
+            Job::SaveReport { .. } => "the folder for the handover report",
+            _ => "a path",
+        }
+    }
+}
+
+/// Whether this system can show a file dialog. rfd asks the XDG desktop
+/// portal over the D-Bus session bus and falls back to `zenity`; with
+/// neither it returns nothing at once and only writes to stderr, which the
+/// technician never sees. Checked before each dialog (a PATH and
+/// environment look-up, no I/O beyond `stat`).
+pub fn dialog_backend() -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    let on_path = |name: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    let session_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| PathBuf::from(d).join("bus").exists());
+    if on_path("zenity") || session_bus {
+        Ok(())
+    } else {
+        Err("this system has no file dialog (no desktop portal on a D-Bus session and no zenity; \
+             `sudo apt install zenity` adds one)"
+            .into())
+    }
+}
+
+/// A dialog that answers faster than this did not open: nobody cancels a
+/// dialog within a quarter second.
+const DIALOG_FAILED_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs a dialog: `Ok(None)` when the technician cancelled it, `Err` (why)
+/// when no dialog could open, so the app asks for the path itself.
+fn dialog<T>(show: impl FnOnce() -> Option<T>) -> Result<Option<T>, String> {
+    dialog_backend()?;
+    let t0 = std::time::Instant::now();
+    match show() {
+        None if t0.elapsed() < DIALOG_FAILED_WITHIN => {
+            Err("the file dialog could not open (is the desktop portal or zenity working?)".into())
+        }
+        other => Ok(other),
+    }
 }
 
 /// What happened, past tense.
@@ -52,6 +136,8 @@ pub enum Done {
     CsvRead {
         path: PathBuf,
         text: String,
+        /// The encoding used when the file was not UTF-8.
+        encoding: Option<&'static str>,
     },
     Exported {
         dir: PathBuf,
@@ -71,6 +157,11 @@ pub enum Done {
     },
     /// The user closed a dialog without choosing.
     Cancelled,
+    /// No dialog could open for this job: the app asks for the path instead.
+    NoDialog {
+        job: Box<Job>,
+        why: String,
+    },
     /// Something failed; the message says what and where.
     Failed {
         what: &'static str,
@@ -134,9 +225,12 @@ fn run(job: Job) -> Done {
             Err(e) => failed("open", e),
         },
         Job::PickAndOpen => {
-            match rfd::FileDialog::new().add_filter("gsprov site", &["toml"]).set_title("Open site").pick_file() {
-                Some(p) => run(Job::Open(p)),
-                None => Done::Cancelled,
+            match dialog(|| {
+                rfd::FileDialog::new().add_filter("gsprov site", &["toml"]).set_title("Open site").pick_file()
+            }) {
+                Ok(Some(p)) => run(Job::Open(p)),
+                Ok(None) => Done::Cancelled,
+                Err(why) => Done::NoDialog { job: Box::new(Job::PickAndOpen), why },
             }
         }
         Job::Save { path, site } => match storage::save_site(&path, &site) {
@@ -144,28 +238,42 @@ fn run(job: Job) -> Done {
             Err(e) => failed("save", e),
         },
         Job::PickAndSave { site, suggested } => {
-            let dialog = rfd::FileDialog::new().add_filter("gsprov site", &["toml"]).set_file_name(suggested);
-            match dialog.set_title("Save site as").save_file() {
-                Some(path) => run(Job::Save { path, site }),
-                None => Done::Cancelled,
+            let save = || {
+                rfd::FileDialog::new()
+                    .add_filter("gsprov site", &["toml"])
+                    .set_file_name(&suggested)
+                    .set_title("Save site as")
+                    .save_file()
+            };
+            match dialog(save) {
+                Ok(Some(path)) => run(Job::Save { path, site }),
+                Ok(None) => Done::Cancelled,
+                Err(why) => Done::NoDialog { job: Box::new(Job::PickAndSave { site, suggested }), why },
             }
         }
         Job::PickCsv => {
-            match rfd::FileDialog::new().add_filter("CSV", &["csv", "txt"]).set_title("Import CSV").pick_file() {
-                Some(p) => run(Job::ReadCsv(p)),
-                None => Done::Cancelled,
+            match dialog(|| {
+                rfd::FileDialog::new().add_filter("CSV", &["csv", "txt"]).set_title("Import CSV").pick_file()
+            }) {
+                Ok(Some(p)) => run(Job::ReadCsv(p)),
+                Ok(None) => Done::Cancelled,
+                Err(why) => Done::NoDialog { job: Box::new(Job::PickCsv), why },
             }
         }
-        Job::ReadCsv(path) => match storage::read_text(&path) {
-            Ok(text) => Done::CsvRead { path, text },
+        Job::ReadCsv(path) => match storage::read_bytes(&path) {
+            Ok(bytes) => {
+                let (text, encoding) = crate::site::decode_csv(&bytes);
+                Done::CsvRead { path, text, encoding }
+            }
             Err(e) => failed("import", e),
         },
         Job::Export { site, dir } => {
             let dir = match dir {
                 Some(d) => d,
-                None => match rfd::FileDialog::new().set_title("Export files to folder").pick_folder() {
-                    Some(d) => d,
-                    None => return Done::Cancelled,
+                None => match dialog(|| rfd::FileDialog::new().set_title("Export files to folder").pick_folder()) {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return Done::Cancelled,
+                    Err(why) => return Done::NoDialog { job: Box::new(Job::Export { site, dir: None }), why },
                 },
             };
             // The same check-then-generate as `gsprov generate`: a site with
@@ -184,16 +292,25 @@ fn run(job: Job) -> Done {
             let listing = Box::new(storage::site_firmware(&site_path, &firmware_dir));
             Done::FirmwareListed { site_path, firmware_dir, listing }
         }
-        Job::PickFolder => match rfd::FileDialog::new().set_title("Firmware folder").pick_folder() {
-            Some(p) => Done::FolderPicked(p),
-            None => Done::Cancelled,
+        Job::PickFolder => match dialog(|| rfd::FileDialog::new().set_title("Firmware folder").pick_folder()) {
+            Ok(Some(p)) => Done::FolderPicked(p),
+            Ok(None) => Done::Cancelled,
+            Err(why) => Done::NoDialog { job: Box::new(Job::PickFolder), why },
         },
+        Job::UseFolder(p) if p.is_dir() => Done::FolderPicked(p),
+        Job::UseFolder(p) => failed("use the firmware folder", format!("{} is not a folder", p.display())),
         Job::SaveReport { csv, html, stem, dir } => {
-            let dir = match dir
-                .or_else(|| rfd::FileDialog::new().set_title("Save handover report to folder").pick_folder())
-            {
+            let dir = match dir {
                 Some(d) => d,
-                None => return Done::Cancelled,
+                None => match dialog(|| {
+                    rfd::FileDialog::new().set_title("Save handover report to folder").pick_folder()
+                }) {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return Done::Cancelled,
+                    Err(why) => {
+                        return Done::NoDialog { job: Box::new(Job::SaveReport { csv, html, stem, dir: None }), why };
+                    }
+                },
             };
             let (c, h) = (dir.join(format!("{stem}.csv")), dir.join(format!("{stem}.html")));
             match storage::write_atomic(&c, csv.as_bytes(), false)

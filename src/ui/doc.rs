@@ -1,0 +1,83 @@
+//! The open site as the app edits it: the site, where it lives, what was
+//! last saved, and the revision every cache keys on. Edits go through
+//! [`Doc::edit`] / [`Doc::edit_if`], the one place the revision moves.
+
+use std::path::PathBuf;
+
+use crate::site::Site;
+
+/// The open site and its editing state.
+pub struct Doc {
+    pub site: Site,
+    pub path: Option<PathBuf>,
+    /// The site as last loaded or saved: edits are "unsaved" while they differ.
+    pub saved: Site,
+    /// Bumped on every edit; caches key on it. Private: only [`Doc::edit`] and
+    /// [`Doc::edit_if`] change it, so no edit can forget to.
+    revision: u64,
+    /// (revision, saved generation) -> (unsaved?, problems): comparing and
+    /// checking a 1,000-device site every frame would eat the frame budget.
+    derived: std::cell::RefCell<Option<(u64, u64, Derived)>>,
+    saved_generation: u64,
+}
+
+/// What the UI shows about the whole site, recomputed only after an edit.
+#[derive(Clone)]
+pub struct Derived {
+    pub dirty: bool,
+    pub issues: std::rc::Rc<Vec<crate::site::Issue>>,
+    pub errors: usize,
+}
+
+impl Doc {
+    pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
+        Doc { saved: site.clone(), site, path, revision: 0, derived: Default::default(), saved_generation: 0 }
+    }
+
+    /// Marks the current site as saved.
+    pub fn mark_saved(&mut self, saved: Site) {
+        self.saved = saved;
+        self.saved_generation += 1;
+    }
+
+    pub fn derived(&self) -> Derived {
+        let mut cache = self.derived.borrow_mut();
+        match &*cache {
+            Some((rev, generation, d)) if *rev == self.revision && *generation == self.saved_generation => d.clone(),
+            _ => {
+                let issues = self.site.check();
+                let errors = issues.iter().filter(|i| i.severity == crate::site::Severity::Error).count();
+                let d = Derived { dirty: self.site != self.saved, issues: std::rc::Rc::new(issues), errors };
+                *cache = Some((self.revision, self.saved_generation, d.clone()));
+                d
+            }
+        }
+    }
+
+    /// Changes the site: runs `f` on it and marks it edited (every cache keyed
+    /// on [`Doc::revision`] recomputes, and running servers get the new files).
+    pub fn edit<R>(&mut self, f: impl FnOnce(&mut Site) -> R) -> R {
+        let r = f(&mut self.site);
+        self.revision += 1;
+        r
+    }
+
+    /// For forms whose widgets write into the site: `f` draws them and says
+    /// whether any changed; only then is the site marked edited.
+    pub fn edit_if(&mut self, f: impl FnOnce(&mut Site) -> bool) -> bool {
+        let changed = f(&mut self.site);
+        if changed {
+            self.revision += 1;
+        }
+        changed
+    }
+
+    /// Which edit the site is at; caches compare it to know they are stale.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn dirty(&self) -> bool {
+        self.derived().dirty
+    }
+}
