@@ -46,10 +46,11 @@ fn cpu_seconds() -> f64 {
 }
 
 /// (file name, view, device selected).
-const SHOTS: [(&str, View, bool); 6] = [
+const SHOTS: [(&str, View, bool); 7] = [
     ("devices", View::Devices, false),
     ("form", View::Parameters, true),
     ("files", View::Files, true),
+    ("firmware", View::Firmware, false),
     ("server", View::Server, false),
     ("live-log", View::Log, false),
     ("status", View::Status, false),

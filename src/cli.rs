@@ -61,6 +61,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fetch a file the way a device would and show what it gets (a self-test).
     Fetch(FetchArgs),
+    /// Show the firmware folder as devices will see it: each image's header, the
+    /// file each model requests, and each device's upgrade path.
+    Firmware(FirmwareArgs),
     /// Look for Grandstream devices on a LAN (PnP, mDNS, neighbour table) and list them.
     Discover(DiscoverArgs),
     /// List this computer's network interfaces (to pick one for --interface).
@@ -111,6 +114,15 @@ pub struct CheckArgs {
     /// Site file (*.gsprov.toml) to check.
     pub site: PathBuf,
     /// One JSON object per problem.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FirmwareArgs {
+    /// Site file (*.gsprov.toml): its models, devices and firmware folder.
+    pub site: PathBuf,
+    /// The whole view as one JSON object.
     #[arg(long)]
     pub json: bool,
 }

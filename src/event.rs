@@ -55,7 +55,7 @@ pub struct ServeConfig {
     pub https_port: Option<u16>,
     pub served: Served,
     pub policy: Policy,
-    /// Folder whose top-level files are served as firmware; `None`: none.
+    /// Folder whose files (top level and `<model>/<version>/`) are served as firmware; `None`: none.
     pub firmware_dir: Option<PathBuf>,
     /// JSON-lines request log, appended to; `None`: events only.
     pub request_log: Option<PathBuf>,
@@ -66,6 +66,9 @@ pub struct ServeConfig {
     pub pnp: Option<PnpConfig>,
     /// UDP port of the syslog receiver (on `bind`); `None` (the default): off.
     pub syslog: Option<u16>,
+    /// Firmware transfers at once, TFTP and HTTP(S) together; the next ones
+    /// wait for a slot (they are not refused). 0: no limit.
+    pub max_firmware_transfers: usize,
 }
 
 /// Why a site's serving settings cannot be used.
@@ -100,6 +103,7 @@ impl ServeConfig {
             tls_identity: paths.tls_identity,
             pnp: None,
             syslog: None,
+            max_firmware_transfers: usize::from(site.firmware.max_transfers),
         })
     }
 
@@ -118,6 +122,7 @@ impl ServeConfig {
             tls_identity: None,
             pnp: Some(pnp),
             syslog: None,
+            max_firmware_transfers: 0,
         }
     }
 

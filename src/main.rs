@@ -35,6 +35,7 @@ fn main() -> ExitCode {
                 .and_then(|o| headless::serve(&o, &mut term, &rx))
         }
         Some(Command::Fetch(a)) => headless::fetch(a, &mut term),
+        Some(Command::Firmware(a)) => headless::firmware(a, &mut term),
         Some(Command::Discover(a)) => cli::DiscoverOptions::try_from(a)
             .map_err(headless::Error::from)
             .and_then(|o| headless::discover(&o, &mut term, &interrupt())),

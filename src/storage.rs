@@ -395,20 +395,8 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
 /// most [`REQUEST_LOG_TAIL`] bytes) of a request log (`*.requests.jsonl`).
 /// A missing log is an empty map; unreadable lines are skipped.
 pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
-    use std::io::{Read, Seek, SeekFrom};
     let mut out = std::collections::BTreeMap::new();
-    let mut f = match fs::File::open(log) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
-    };
-    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
-    let len = f.metadata().map_err(io)?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
-    let mut bytes = Vec::new();
-    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
-    for line in String::from_utf8_lossy(&bytes).lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+    for v in log_tail(log)? {
         let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
         let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
         if let (Some(mac), Some(client)) = (mac, client) {
@@ -416,6 +404,36 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
         }
     }
     Ok(out)
+}
+
+/// The firmware each device last reported in its User-Agent, from the same
+/// tail of the request log as [`last_clients`].
+pub fn last_firmware(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, String>, StorageError> {
+    let mut out = std::collections::BTreeMap::new();
+    for v in log_tail(log)? {
+        let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
+        if let (Some(mac), Some(fw)) = (mac, v["firmware"].as_str()) {
+            out.insert(mac, fw.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON records in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
+/// oldest first. A missing log has none; unreadable lines are skipped.
+fn log_tail(log: &Path) -> Result<Vec<serde_json::Value>, StorageError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
+    };
+    let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
+    let len = f.metadata().map_err(io)?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
+    Ok(String::from_utf8_lossy(&bytes).lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
 }
 
 /// How much of a request log [`last_clients`] reads.
@@ -438,12 +456,14 @@ pub fn is_private_name(name: &str) -> bool {
         || n == EXPORT_MARKER
 }
 
-/// The regular files directly inside `dir` that may be served as firmware:
-/// hidden files, folders and [`is_private_name`]s are skipped, and so is
-/// everything in `exclude` (the site's request log and certificate, compared
-/// as canonical paths). A folder holding an export (its [`EXPORT_MARKER`]) is
-/// refused whole: its files carry configs. The names listed are the only
-/// firmware names ever served.
+/// The regular files directly inside `dir` that may be served as firmware,
+/// plus those in `<model>/<version>/` subfolders (stepped upgrades; the
+/// version folder's name must read as a version, `1.0.11.3`), each with its
+/// header read ([`read_image`]). Hidden files, other folders and
+/// [`is_private_name`]s are skipped, and so is everything in `exclude` (the
+/// site's request log and certificate, compared as canonical paths). A folder
+/// holding an export (its [`EXPORT_MARKER`]) is refused whole: its files carry
+/// configs. The names listed are the only firmware names ever served.
 pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile>, StorageError> {
     let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
     if dir.join(EXPORT_MARKER).exists() {
@@ -454,6 +474,7 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
     }
     let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
     let mut out = Vec::new();
+    let mut folders = Vec::new();
     for entry in fs::read_dir(dir).map_err(rerr)? {
         let entry = entry.map_err(rerr)?;
         let Ok(name) = entry.file_name().into_string() else { continue };
@@ -465,12 +486,77 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
         }
         // Follows symbolic links: the technician put them there.
         match fs::metadata(entry.path()) {
-            Ok(m) if m.is_file() => out.push(FirmwareFile { name, size: m.len() }),
+            Ok(m) if m.is_file() => out.push(firmware_entry(&entry.path(), name, m.len())),
+            Ok(m) if m.is_dir() => folders.push((entry.path(), name)),
             _ => {}
+        }
+    }
+    for (model_dir, model) in folders {
+        // A subfolder that cannot be read is skipped: the top level still serves.
+        let Ok(versions) = fs::read_dir(&model_dir) else { continue };
+        for v in versions.flatten() {
+            let Ok(version) = v.file_name().into_string() else { continue };
+            if version.parse::<crate::formats::firmware::Version>().is_err() || !v.path().is_dir() {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(v.path()) else { continue };
+            for f in files.flatten() {
+                let Ok(name) = f.file_name().into_string() else { continue };
+                if is_private_name(&name) {
+                    continue;
+                }
+                if !excluded.is_empty() && fs::canonicalize(f.path()).is_ok_and(|p| excluded.contains(&p)) {
+                    continue;
+                }
+                if let Ok(m) = fs::metadata(f.path())
+                    && m.is_file()
+                {
+                    out.push(firmware_entry(&f.path(), format!("{model}/{version}/{name}"), m.len()));
+                }
+            }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// The firmware folder `firmware_dir` of the site at `site_path`, listed with
+/// headers as the servers see it (minus the site's own files); a folder that
+/// must not be served or cannot be listed comes back empty with the reason.
+pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::router::FirmwareListing {
+    use crate::serving::router::FirmwareListing;
+    let paths = site_paths(site_path, firmware_dir);
+    if let Some(problem) = firmware_dir_problem(site_path, &paths) {
+        return FirmwareListing::new(paths.firmware_dir.map(|d| d.display().to_string()), Vec::new(), Some(problem));
+    }
+    let Some(dir) = paths.firmware_dir else { return FirmwareListing::default() };
+    let exclude: Vec<PathBuf> = [paths.request_log, paths.tls_identity].into_iter().flatten().collect();
+    let shown = Some(dir.display().to_string());
+    match list_firmware(&dir, &exclude) {
+        Ok(files) => FirmwareListing::new(shown, files, None),
+        Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
+    }
+}
+
+fn firmware_entry(path: &Path, name: String, size: u64) -> FirmwareFile {
+    FirmwareFile { name, size, image: read_image(path, size) }
+}
+
+/// Reads the first [`crate::formats::firmware::PREFIX_LEN`] bytes of `path`
+/// (never the whole image) and what its header says.
+pub fn read_image(path: &Path, size: u64) -> crate::serving::Image {
+    use crate::serving::Image;
+    use std::io::Read;
+    let mut prefix = Vec::with_capacity(crate::formats::firmware::PREFIX_LEN);
+    let read =
+        fs::File::open(path).and_then(|f| f.take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix));
+    match read {
+        Err(e) => Image::Unreadable(e.to_string()),
+        Ok(_) => match crate::formats::firmware::parse_header(&prefix, size) {
+            Ok(h) => Image::Header(h),
+            Err(e) => Image::Unrecognised(e.to_string()),
+        },
+    }
 }
 
 /// Why the firmware folder named by a site must not be served: it holds the
@@ -505,10 +591,20 @@ fn is_bare_name(name: &str) -> bool {
     !(name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..")
 }
 
-/// Opens a file that [`list_firmware`] listed. `name` must be a bare file name.
+/// Opens a file that [`list_firmware`] listed. `name` must be a bare file
+/// name, or `<model>/<version>/<name>` of bare names with a version in the middle.
 pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
-    if !is_bare_name(name) || is_private_name(name) {
+    let parts: Vec<&str> = name.split('/').collect();
+    let shape_ok = match parts.as_slice() {
+        [file] => is_bare_name(file) && !is_private_name(file),
+        [model, version, file] => {
+            [model, version, file].iter().all(|p| is_bare_name(p) && !is_private_name(p))
+                && version.parse::<crate::formats::firmware::Version>().is_ok()
+        }
+        _ => false,
+    };
+    if !shape_ok {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
@@ -667,6 +763,16 @@ mod tests {
     }
 
     #[test]
+    fn last_firmware_reads_the_newest_version_per_mac() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.requests.jsonl");
+        let text = "{\"mac\":\"000b82000001\",\"firmware\":\"1.0.9.69\"}\n{\"mac\":\"000b82000001\",\"firmware\":null}\n{\"mac\":\"000b82000001\",\"firmware\":\"1.0.11.3\"}\n";
+        std::fs::write(&log, text).unwrap();
+        let m = last_firmware(&log).unwrap();
+        assert_eq!(m[&"000b82000001".parse().unwrap()], "1.0.11.3");
+    }
+
+    #[test]
     fn syntax_errors_carry_line_and_column() {
         let err = parse_site(Path::new("x.gsprov.toml"), "name = \"a\"\n[defaults]\nP47 = \n").unwrap_err();
         let msg = err.to_string();
@@ -730,13 +836,50 @@ mod tests {
     }
 
     #[test]
+    fn firmware_subfolders_and_headers() {
+        use crate::formats::firmware::{self, Layout, Version};
+        let dir = tempfile::tempdir().unwrap();
+        let v: Version = "1.0.11.3".parse().unwrap();
+        let img = firmware::build_image(Layout::Ht8xx, &[("gxp2170prog.bin", 40, v)]);
+        fs::create_dir_all(dir.path().join("gxp2170/1.0.11.3")).unwrap();
+        fs::create_dir_all(dir.path().join("gxp2170/notes")).unwrap();
+        fs::write(dir.path().join("gxp2170/1.0.11.3/gxp2170fw.bin"), &img).unwrap();
+        fs::write(dir.path().join("gxp2170/notes/gxp2170fw.bin"), &img).unwrap();
+        fs::write(dir.path().join("gxp2170/1.0.11.3/site.toml"), b"x").unwrap();
+        fs::write(dir.path().join("gxp2170fw.bin"), &img[..img.len() - 3]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap();
+        let names: Vec<&str> = list.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin"]);
+        let crate::serving::Image::Header(h) = &list[0].image else { panic!("{:?}", list[0].image) };
+        assert_eq!((h.version(), h.completeness()), (v, firmware::Completeness::Complete));
+        let crate::serving::Image::Header(h) = &list[1].image else { panic!("{:?}", list[1].image) };
+        assert_eq!(h.completeness(), firmware::Completeness::Truncated { missing: 3 });
+        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin").is_ok());
+        for bad in [
+            "gxp2170/notes/gxp2170fw.bin",
+            "gxp2170/../gxp2170fw.bin",
+            "a/b",
+            "gxp2170/1.0.11.3/site.toml",
+            "/etc/passwd",
+        ] {
+            assert!(open_firmware(dir.path(), bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn firmware_listing_and_tls_identity() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
         let list = list_firmware(dir.path(), &[]).unwrap();
-        assert_eq!(list, vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 5 }]);
+        let names: Vec<(&str, u64)> = list.iter().map(|f| (f.name.as_str(), f.size)).collect();
+        assert_eq!(names, vec![("gxp2170fw.bin", 5)]);
+        assert!(
+            matches!(&list[0].image, crate::serving::Image::Unrecognised(e) if e.contains("not Grandstream firmware")),
+            "{:?}",
+            list[0].image
+        );
         assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
         assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
         let pem = dir.path().join("s.tls.pem");

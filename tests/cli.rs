@@ -567,3 +567,83 @@ fn a_busy_port_is_reported_once_with_the_fix() {
     assert_eq!(err.matches("already in use").count(), 1, "said once: {err}");
     assert!(err.contains(&format!("port {port} is already in use")) && err.contains("choose another port"), "{err}");
 }
+
+/// A site with a stepped GXP2170 folder, a truncated HT802 image, an image no
+/// model asks for and a file that is not firmware, plus a request log saying
+/// the reception phone runs 1.0.9.69.
+fn firmware_site(dir: &Path) -> PathBuf {
+    use gsprov::formats::firmware::{Layout, build_image};
+    let v = |s: &str| s.parse().unwrap();
+    let fw = dir.join("firmware");
+    for version in ["1.0.11.3", "1.0.11.79"] {
+        let d = fw.join("gxp2170").join(version);
+        std::fs::create_dir_all(&d).unwrap();
+        let img =
+            build_image(Layout::Ht8xx, &[("gxp2170boot.bin", 64, v(version)), ("gxp2170prog.bin", 128, v(version))]);
+        std::fs::write(d.join("gxp2170fw.bin"), img).unwrap();
+    }
+    let ht =
+        build_image(Layout::Ht8xx, &[("ht802boot.bin", 100, v("1.0.10.6")), ("ht802prog.bin", 300, v("1.0.10.6"))]);
+    std::fs::write(fw.join("ht802fw.bin"), &ht[..ht.len() - 50]).unwrap();
+    std::fs::write(fw.join("gxp1600fw.bin"), build_image(Layout::Gxp16xx, &[("gxp1600prog.bin", 10, v("1.0.4.13"))]))
+        .unwrap();
+    std::fs::write(fw.join("notes.bin"), b"just some notes").unwrap();
+    let site = dir.join("fw.gsprov.toml");
+    std::fs::write(
+        &site,
+        "name = \"fw\"\n[defaults]\nP192 = \"10.0.0.1:8080/firmware\"\n\
+         [firmware.models.GXP2170]\ntarget = \"1.0.11.79\"\n\
+         [[devices]]\nmac = \"000b82a1b201\"\nmodel = \"GXP2170\"\nlabel = \"Reception\"\n\
+         [[devices]]\nmac = \"000b82a1b203\"\nmodel = \"HT802\"\nlabel = \"Fax\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("fw.requests.jsonl"),
+        "{\"mac\":\"000b82a1b201\",\"client\":\"127.0.0.1:5000\",\"firmware\":\"1.0.9.69\"}\n",
+    )
+    .unwrap();
+    site
+}
+
+#[test]
+fn firmware_command_shows_files_models_devices_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = firmware_site(dir.path());
+    let o = gsprov(&["firmware", site.to_str().unwrap(), "--json"]);
+    // The truncated image is an error: the problems exit code.
+    assert_eq!(o.status.code(), Some(1), "{}{}", text(&o.stdout), text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        [
+            "gxp1600fw.bin",
+            "gxp2170/1.0.11.3/gxp2170fw.bin",
+            "gxp2170/1.0.11.79/gxp2170fw.bin",
+            "ht802fw.bin",
+            "notes.bin"
+        ]
+    );
+    let file = |n: &str| v["files"].as_array().unwrap().iter().find(|f| f["name"] == n).unwrap().clone();
+    assert_eq!(file("gxp1600fw.bin")["layout"], "GXP16xx");
+    assert_eq!(file("gxp2170/1.0.11.79/gxp2170fw.bin")["version"], "1.0.11.79");
+    assert_eq!(file("ht802fw.bin")["state"], "truncated (50 bytes missing)");
+    let reception = &v["devices"][0];
+    assert_eq!(reception["path"], "1.0.9.69 -> 1.0.11.3 -> 1.0.11.79");
+    assert_eq!(reception["p192"], "10.0.0.1:8080/firmware/gxp2170/1.0.11.3");
+    assert_eq!(reception["plan"]["action"], "upgrade");
+    assert_eq!(v["devices"][1]["plan"]["action"], "no-image");
+
+    let o = gsprov(&["firmware", site.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    for needle in [
+        "gxp2170/1.0.11.3/gxp2170fw.bin  840 bytes  HT8xx gxp2170 1.0.11.3  complete  (requested by GXP2170)",
+        "GXP2170  requests gxp2170fw.bin  folder: 1.0.11.3, 1.0.11.79  (1 device(s))",
+        "000b82a1b201 (Reception) GXP2170  1.0.9.69 -> 1.0.11.3 -> 1.0.11.79  upgrade  P192 = 10.0.0.1:8080/firmware/gxp2170/1.0.11.3",
+        "error: file ht802fw.bin: truncated (50 bytes missing): not served",
+        "warning: file gxp1600fw.bin: no model of the site requests gxp1600fw.bin",
+        "warning: file notes.bin: not Grandstream firmware",
+    ] {
+        assert!(out.contains(needle), "{needle:?} not in\n{out}");
+    }
+}

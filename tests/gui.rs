@@ -698,6 +698,50 @@ fn live_log_uses_the_same_outcome_words_as_the_terminal() {
     assert_eq!(h.query_all_by_label("refused").count(), 0, "a miss is not a red \"refused\"");
 }
 
+#[test]
+fn firmware_view_shows_the_demo_images_plans_and_flags() {
+    let mut h = app();
+    // The tab (the menu bar is drawn first; the device table also has a "Firmware" column).
+    h.query_all_by_label("Firmware").next().expect("the Firmware tab").click();
+    h.run_ok();
+    assert_eq!(h.state().state.view, View::Firmware);
+    h.get_by_label("gxp2170/1.0.11.3/gxp2170fw.bin");
+    h.get_by_label("gxp2170/1.0.11.79/gxp2170fw.bin");
+    h.get_by_label("GXP16xx");
+    // Reception (GXP2170) has not been seen: its path starts at "?" and its P192 points at the first step.
+    assert!(h.query_all_by_label("? -> 1.0.11.3 -> 1.0.11.79").count() >= 2);
+    // Reception and Dr. Rivera (GXP2135, same file) both get it.
+    assert_eq!(h.query_all_by_label("192.168.10.5:8080/firmware/gxp2170/1.0.11.3").count(), 2);
+    h.get_by_label_contains("gsprov does not know which firmware file GRP2612W requests");
+}
+
+#[test]
+fn firmware_view_of_a_saved_site_reads_its_folder_in_the_background() {
+    use gsprov::formats::firmware::{Layout, build_image};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fw.gsprov.toml");
+    std::fs::write(&path, gsprov::site::DEMO).unwrap();
+    let fw = dir.path().join("firmware");
+    std::fs::create_dir(&fw).unwrap();
+    let img = build_image(Layout::Ht8xx, &[("ht802prog.bin", 400, "1.0.10.6".parse().unwrap())]);
+    std::fs::write(fw.join("ht802fw.bin"), &img[..img.len() - 100]).unwrap();
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
+    // The tab (the menu bar is drawn first; the device table also has a "Firmware" column).
+    h.query_all_by_label("Firmware").next().expect("the Firmware tab").click();
+    h.run_ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.query_all_by_label_contains("truncated (100 bytes missing)").next().is_none() {
+        assert!(Instant::now() < deadline, "the folder was not listed");
+        h.step();
+        std::thread::yield_now();
+    }
+    h.run_ok();
+    h.get_by_label_contains("error: file ht802fw.bin: truncated (100 bytes missing): not served");
+    h.get_by_label_contains("note: model GXP2170: no complete gxp2170fw.bin in the folder");
+}
+
 /// Issue 10: with "Follow new requests" on, the Live log asked for a new
 /// frame every frame while nothing happened (about 140% CPU). An idle app
 /// must stop asking in every view: the harness settles within its step limit.
@@ -727,7 +771,7 @@ fn an_idle_app_asks_for_no_frames_in_any_view() {
         }
         app.rt.serving.log_generation += 1;
     }
-    for view in [View::Devices, View::Parameters, View::Files, View::Server, View::Log, View::Status] {
+    for view in [View::Devices, View::Parameters, View::Files, View::Firmware, View::Server, View::Log, View::Status] {
         h.state_mut().state.view = view;
         // Switching views may animate for a few frames; then it must stop.
         h.run_ok();

@@ -2,7 +2,8 @@
 //! from the start results / `Started` events) and drives them with real
 //! clients: curl, tftp-hpa, atftp, raw sockets, and the gsprov binary.
 //!
-//! Network rule: only 127.0.0.1 is bound or addressed. Nothing synchronises
+//! Network rule: only loopback is bound or addressed (127.0.0.1, and 127.0.0.x
+//! where a test needs several client addresses). Nothing synchronises
 //! with sleeps: tests wait on events (or child output) with timeouts. Every
 //! test stops its servers (the supervisor stops on drop).
 
@@ -182,6 +183,22 @@ impl Server {
             assert!(Instant::now() < deadline, "only {} of {n} records", self.records.len());
             self.next_event();
         }
+    }
+
+    /// Waits for `n` transfers of `name` to start.
+    fn wait_received(&mut self, name: &str, n: usize) {
+        let mut started = 0;
+        while started < n {
+            if let Event::Received(t) = self.next_event() {
+                assert_eq!(t.name, name);
+                started += 1;
+            }
+        }
+    }
+
+    /// The firmware image every server instance serves as `FW`.
+    fn files_fw(&self) -> Vec<u8> {
+        std::fs::read(self.config.firmware_dir.as_ref().unwrap().join(FW)).unwrap()
     }
 
     fn log_text(&self) -> String {
@@ -798,27 +815,8 @@ fn stop_with_five_transfers_in_flight_is_prompt_and_ports_rebind() {
         held_tcp.push(c);
     }
     // Two TFTP readers that take the first block and never acknowledge it.
-    let mut held_udp = Vec::new();
-    for _ in 0..2 {
-        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-        u.set_read_timeout(Some(WAIT)).unwrap();
-        u.send_to(
-            &Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] }).encode(),
-            s.tftp,
-        )
-        .unwrap();
-        let mut buf = [0u8; 600];
-        let (n, _) = u.recv_from(&mut buf).unwrap();
-        assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
-        held_udp.push(u);
-    }
-    let mut started = 0;
-    while started < 5 {
-        if let Event::Received(t) = s.next_event() {
-            assert_eq!(t.name, "big.bin");
-            started += 1;
-        }
-    }
+    let held_udp: Vec<UdpSocket> = (0..2).map(|_| stalled_tftp("127.0.0.1", s.tftp)).collect();
+    s.wait_received("big.bin", 5);
     let t0 = Instant::now();
     s.sup.stop();
     let took = t0.elapsed();
@@ -1210,4 +1208,88 @@ fn fetch_explains_a_miss_gives_up_on_a_dead_tftp_port_and_wants_a_scheme() {
     assert!(head.to_ascii_lowercase().contains("x-gsprov-explanation: cfg000b82a1b299.xml asks for mac"), "{head}");
     assert_eq!(body, "not found\n");
     interrupt_and_collect(child, lines);
+}
+
+/// A TFTP read of `big.bin` from the loopback address `from` that takes block 1
+/// and never acknowledges it: the transfer stays under way.
+fn stalled_tftp(from: &str, server: SocketAddr) -> UdpSocket {
+    let u = UdpSocket::bind(format!("{from}:0")).unwrap();
+    u.set_read_timeout(Some(WAIT)).unwrap();
+    let rrq = Packet::Rrq(Rrq { filename: "big.bin".into(), mode: Mode::Octet, options: vec![] });
+    u.send_to(&rrq.encode(), server).unwrap();
+    let mut buf = [0u8; 600];
+    let (n, _) = u.recv_from(&mut buf).unwrap();
+    assert!(matches!(Packet::decode(&buf[..n]).unwrap(), Packet::Data { block: 1, .. }));
+    u
+}
+
+/// A TCP connection to `to` from the loopback address `from`.
+fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&format!("{from}:0").parse::<SocketAddr>().unwrap().into()).unwrap();
+    sock.connect(&to.into()).unwrap();
+    let c: TcpStream = sock.into();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    c
+}
+
+#[test]
+fn the_sixth_firmware_transfer_waits_for_a_slot_then_completes() {
+    let mut s = Server::start_with(site(1), |c| c.max_firmware_transfers = 5);
+    let big = s.config.firmware_dir.clone().unwrap().join("big.bin");
+    std::fs::write(&big, vec![0x5a; 64 * 1024 * 1024]).unwrap();
+    let agent = "Grandstream Model HW GXP2170 SW 1 DevId 000b82000001";
+    // Five transfers that stall, each from its own address: three HTTP readers
+    // that read a little, two TFTP readers that never acknowledge block 1.
+    let mut held_tcp = Vec::new();
+    for i in 0..3 {
+        let mut c = connect_from(&format!("127.0.0.{}", 11 + i), s.http);
+        c.write_all(format!("GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\n\r\n").as_bytes()).unwrap();
+        let mut first = [0u8; 4096];
+        c.read_exact(&mut first).unwrap();
+        held_tcp.push(c);
+    }
+    let held_udp: Vec<UdpSocket> = (0..2).map(|i| stalled_tftp(&format!("127.0.0.{}", 14 + i), s.tftp)).collect();
+    s.wait_received("big.bin", 5);
+    // The sixth, from a sixth address: it waits (no refusal, no answer yet)...
+    let (tx, rx) = std::sync::mpsc::channel();
+    let http = s.http;
+    let sixth = std::thread::Builder::new()
+        .name("sixth transfer".into())
+        .spawn(move || {
+            let mut c = connect_from("127.0.0.16", http);
+            let req = format!("GET /{FW} HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n");
+            c.write_all(req.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            let _ = c.read_to_end(&mut out);
+            tx.send(out).unwrap();
+        })
+        .unwrap();
+    let waited_from = Instant::now();
+    assert!(rx.recv_timeout(Duration::from_millis(1500)).is_err(), "the sixth was answered while five transfers ran");
+    while let Ok(ev) = s.events.try_recv() {
+        assert!(!matches!(&ev, Event::Received(t) if t.name == FW), "the sixth started while five ran: {ev:?}");
+        if let Event::Completed(r) = ev {
+            s.records.push(r);
+        }
+    }
+    // ...until one of the five ends (its reader goes away).
+    drop(held_tcp.remove(0));
+    let out = rx.recv_timeout(WAIT).expect("the sixth completes once a slot is free");
+    sixth.join().unwrap();
+    let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    assert!(out.starts_with(b"HTTP/1.1 200"), "{}", text(&out[..head_end]));
+    assert!(out[head_end + 4..] == s.files_fw(), "the sixth got the whole image");
+    let r = s.record(|r| r.path == format!("/{FW}"));
+    assert_eq!(r.outcome, Outcome::Served);
+    assert!(
+        r.explanation.contains("for a firmware transfer slot ([firmware] max_transfers = 5 at once)"),
+        "{}",
+        r.explanation
+    );
+    eprintln!("the sixth transfer waited {:?} and then completed", waited_from.elapsed());
+    let t0 = Instant::now();
+    s.sup.stop();
+    assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
+    drop((held_tcp, held_udp));
 }

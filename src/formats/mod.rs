@@ -2,7 +2,7 @@
 //! the legacy binary `cfg<mac>` file, XML v1/v2, OpenSSL-salted AES-256-CBC,
 //! request file names and User-Agent strings, SIP plug-and-play messages, the
 //! resync/reboot NOTIFY and its digest answer, syslog lines, DHCP
-//! preflight packets and the OS neighbour table's text.
+//! preflight packets, the OS neighbour table's text and firmware image headers.
 //!
 //! Nothing here touches the file system, sockets, the clock or a random number
 //! generator: salts and times come from the caller, so every function is
@@ -12,6 +12,7 @@ pub mod binary;
 pub mod crypto;
 pub mod decode;
 pub mod dhcp;
+pub mod firmware;
 pub mod http;
 pub mod neigh;
 pub mod request;

@@ -400,6 +400,24 @@ async fn handle<S: Conn>(
         shared.finish(p, Outcome::Refused { reason: Refusal::BadRange, expected: false }, Wire::Http(416), Some(why));
         return keep && ok;
     }
+    // Firmware waits its turn ([firmware] max_transfers); configs never do.
+    let _slot = if kind == ContentKind::Firmware && !is_head {
+        match shared.firmware_slot(peer.ip(), cancel).await {
+            Some(slot) => {
+                p.record.explanation.push_str(&slot.note());
+                Some(slot)
+            }
+            None => {
+                io.abort();
+                let why =
+                    format!("{}; the servers were stopped while it waited for a firmware slot", p.record.explanation);
+                shared.finish(p, Outcome::Interrupted { reason: Interruption::Stopped }, Wire::None, Some(why));
+                return false;
+            }
+        }
+    } else {
+        None
+    };
     let mut body = match Body::open(shared, &source) {
         Ok(b) => b,
         Err(e) => {

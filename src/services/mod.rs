@@ -34,6 +34,7 @@ mod tftp;
 mod tls;
 pub mod webapi;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -293,6 +294,8 @@ impl Supervisor {
             junk: Throttle::new(Duration::from_secs(1)),
             nonces: http::NonceBook::default(),
             http_connections: connection_cap(self.open_files),
+            firmware_slots: (config.max_firmware_transfers > 0)
+                .then(|| Arc::new(FirmwareGate::new(config.max_firmware_transfers))),
         });
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -776,6 +779,102 @@ pub(crate) struct Shared {
     pub(crate) nonces: http::NonceBook,
     /// Connections one HTTP(S) listener serves at once.
     pub(crate) http_connections: usize,
+    /// Firmware transfers at once, both protocols; `None`: no limit.
+    firmware_slots: Option<Arc<FirmwareGate>>,
+}
+
+/// Firmware transfers at once (`[firmware] max_transfers`), TFTP and HTTP(S)
+/// together. The next ones wait (they are not refused). One address holds at
+/// most `limit - limit / 4` of them (at least one), so a host with stalled or
+/// abandoned transfers cannot take every slot from the devices that come
+/// next, as the TFTP server keeps a reserve for new addresses.
+pub(crate) struct FirmwareGate {
+    limit: usize,
+    per_address: usize,
+    held: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    freed: tokio::sync::Notify,
+}
+
+impl FirmwareGate {
+    pub(crate) fn new(limit: usize) -> FirmwareGate {
+        FirmwareGate {
+            limit,
+            per_address: (limit - limit / 4).max(1),
+            held: Mutex::default(),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn try_take(&self, ip: IpAddr) -> bool {
+        let mut g = lock(&self.held);
+        let (total, per) = &mut *g;
+        let mine = per.get(&ip).copied().unwrap_or(0);
+        if *total >= self.limit || mine >= self.per_address {
+            return false;
+        }
+        *total += 1;
+        *per.entry(ip).or_insert(0) += 1;
+        true
+    }
+
+    /// Waits for a slot for `ip`; `None` when `cancel` fires first.
+    async fn take(self: &Arc<Self>, ip: IpAddr, cancel: &CancellationToken) -> Option<FirmwareSlot> {
+        let started = Instant::now();
+        let mut waited = false;
+        loop {
+            // Registered before the check, so a slot freed in between still wakes this task.
+            let notified = self.freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.try_take(ip) {
+                let waited = waited.then(|| (started.elapsed(), self.limit));
+                return Some(FirmwareSlot { gate: Some((self.clone(), ip)), waited });
+            }
+            waited = true;
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                _ = &mut notified => {}
+            }
+        }
+    }
+}
+
+/// A firmware transfer slot, held for the transfer (released on drop).
+pub(crate) struct FirmwareSlot {
+    gate: Option<(Arc<FirmwareGate>, IpAddr)>,
+    /// How long the transfer waited for it, and the limit, when it waited.
+    pub(crate) waited: Option<(Duration, usize)>,
+}
+
+impl FirmwareSlot {
+    /// For the record's explanation: `; waited 1.2 s for a firmware transfer slot (...)`.
+    pub(crate) fn note(&self) -> String {
+        match self.waited {
+            Some((d, limit)) => format!(
+                "; waited {:.1} s for a firmware transfer slot ([firmware] max_transfers = {limit} at once)",
+                d.as_secs_f64()
+            ),
+            None => String::new(),
+        }
+    }
+}
+
+impl Drop for FirmwareSlot {
+    fn drop(&mut self) {
+        let Some((gate, ip)) = self.gate.take() else { return };
+        {
+            let mut g = lock(&gate.held);
+            let (total, per) = &mut *g;
+            *total = total.saturating_sub(1);
+            if let Some(n) = per.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per.remove(&ip);
+                }
+            }
+        }
+        gate.freed.notify_waiters();
+    }
 }
 
 impl Shared {
@@ -804,16 +903,36 @@ impl Shared {
         let served = self.served.read().unwrap_or_else(PoisonError::into_inner).clone();
         let policy = self.policy();
         let listing = self.firmware.listing();
-        let (ip_mac, all_configured) = {
+        let (ip_mac, ip_firmware, all_configured) = {
             let st = lock(&self.status);
-            (st.mac_for_ip(client.ip()), st.all_configured())
+            let mac = st.mac_for_ip(client.ip());
+            let fw = mac.and_then(|m| st.device(m)).and_then(|d| d.firmware.clone());
+            (mac, fw, st.all_configured())
         };
-        let req = router::Request { protocol, target, client, user_agent: ua, ip_mac, now };
+        let req = router::Request {
+            protocol,
+            target,
+            client,
+            user_agent: ua,
+            ip_mac,
+            ip_firmware: ip_firmware.as_deref(),
+            now,
+        };
         router::route(&req, &served, &listing, &policy, Facts { all_configured })
     }
 
     pub(crate) fn open_firmware(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
         self.firmware.open(name)
+    }
+
+    /// Waits for a firmware transfer slot (`[firmware] max_transfers`); `None`
+    /// when the servers are stopped first. Waiting, not refusing: fifty phones
+    /// booting at once are served a few at a time instead of all stalling.
+    pub(crate) async fn firmware_slot(&self, ip: IpAddr, cancel: &CancellationToken) -> Option<FirmwareSlot> {
+        match &self.firmware_slots {
+            None => Some(FirmwareSlot { gate: None, waited: None }),
+            Some(gate) => gate.take(ip, cancel).await,
+        }
     }
 
     /// Starts a record for a request that just arrived.

@@ -247,6 +247,25 @@ async fn transfer(
         shared.finish(p, outcome, Wire::TftpError(ErrorCode::IllegalOperation.code()), Some(why));
         return;
     }
+    // Firmware waits its turn ([firmware] max_transfers); configs never do. The
+    // peer stays in `active` meanwhile, so its retransmitted RRQs are dropped.
+    let slot = if source.kind() == ContentKind::Firmware {
+        match shared.firmware_slot(peer.ip(), &cancel).await {
+            Some(slot) => Some(slot),
+            None => {
+                send_error(main, peer, ErrorCode::NotDefined, "server stopping").await;
+                let why =
+                    format!("{}; the servers were stopped while it waited for a firmware slot", p.record.explanation);
+                shared.finish(p, interrupted(Interruption::Stopped), Wire::TftpError(0), Some(why));
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(slot) = &slot {
+        p.record.explanation.push_str(&slot.note());
+    }
     let size = source.size();
     let body = match Blocks::open(&shared, &source) {
         Ok(b) => b,

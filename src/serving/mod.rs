@@ -2,7 +2,8 @@
 //! the world: the served-files index and policy ([`served`]), one record per
 //! request ([`record`]), the [`router`] and its miss explainer, the device
 //! [`status`] fold, the [`discovery`] fold, the handover [`report`] and the
-//! [`address`] check (do P237/P192 point at this computer's servers?).
+//! [`address`] check (do P237/P192 point at this computer's servers?), the
+//! [`firmware`] view and upgrade plan.
 //!
 //! Pure: no sockets, threads, files or clock (times and the firmware listing
 //! come from the callers). The services feed it; every front end folds with
@@ -11,6 +12,7 @@
 
 pub mod address;
 pub mod discovery;
+pub mod firmware;
 pub mod record;
 pub mod report;
 pub mod router;
@@ -19,8 +21,8 @@ pub mod status;
 pub mod truth;
 
 pub use record::{
-    ContentKind, Disposition, FirmwareFile, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord, Wire,
-    rfc3339,
+    ContentKind, Disposition, FirmwareFile, Image, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord,
+    Wire, rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};
 pub use status::{DeviceState, DeviceStatus, Status, Summary};

@@ -434,12 +434,49 @@ pub fn rfc3339(t: SystemTime) -> String {
     t.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
 
-/// A file in the firmware folder (top level only), as listed by `storage::list_firmware`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file in the firmware folder, as listed by `storage::list_firmware`: at
+/// the top level, or in a `<model>/<version>/` subfolder for stepped upgrades.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FirmwareFile {
-    /// The name as stored (the router matches it without case).
+    /// The name as stored, `/`-joined below the folder (`gxp2170fw.bin`,
+    /// `gxp2170/1.0.11.3/gxp2170fw.bin`); the router matches it without case.
     pub name: String,
     pub size: u64,
+    /// What its header says, when it was read.
+    pub image: Image,
+}
+
+impl FirmwareFile {
+    /// The last path component (`gxp2170fw.bin`).
+    pub fn base(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+
+    /// The subfolder (`gxp2170/1.0.11.3`), empty at the top level.
+    pub fn folder(&self) -> &str {
+        self.name.rsplit_once('/').map_or("", |(d, _)| d)
+    }
+
+    /// The header's version, when the header was read.
+    pub fn version(&self) -> Option<crate::formats::firmware::Version> {
+        match &self.image {
+            Image::Header(h) => Some(h.version()),
+            _ => None,
+        }
+    }
+}
+
+/// A firmware file's header, read by `storage` with `formats::firmware`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Image {
+    /// Not looked at (listing without headers).
+    #[default]
+    Unread,
+    Header(crate::formats::firmware::Header),
+    /// No Grandstream header this build knows: the parser's reason.
+    Unrecognised(String),
+    /// Could not be read: the OS's reason.
+    Unreadable(String),
 }
 
 #[cfg(test)]

@@ -53,6 +53,13 @@ impl FirmwareListing {
         self.files.get(&name.to_ascii_lowercase())
     }
 
+    /// Every listed file, sorted by name.
+    pub fn files(&self) -> Vec<&FirmwareFile> {
+        let mut all: Vec<&FirmwareFile> = self.files.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
     fn sample(&self) -> String {
         let mut names: Vec<&str> = self.files.values().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
@@ -76,6 +83,9 @@ pub struct Request<'a> {
     /// The MAC this client's IP last asked about (from the status fold), used
     /// when the User-Agent says nothing (TFTP).
     pub ip_mac: Option<Mac>,
+    /// The firmware the status fold last saw for that MAC, used when the
+    /// User-Agent says nothing (TFTP).
+    pub ip_firmware: Option<&'a str>,
     pub now: SystemTime,
 }
 
@@ -230,9 +240,13 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
     if !matches!(
         parsed.asked,
         Asked::BinaryConfig { .. } | Asked::DeviceXml { .. } | Asked::ModelXml { .. } | Asked::GenericXml
-    ) && let Some(fw) = firmware.get(name)
+    ) && let Some(fw) = firmware_entry(firmware, &parsed.dir, name)
     {
-        let explanation = format!("firmware file {} ({} bytes) from the firmware folder", fw.name, fw.size);
+        if let Err(why) = firmware_rules(req, served, firmware, mac, fw) {
+            return Decision::refuse(Refusal::NotFound, why.1, mac, Some(ContentKind::Firmware), why.0);
+        }
+        let version = fw.version().map(|v| format!(", version {v}")).unwrap_or_default();
+        let explanation = format!("firmware file {} ({} bytes{version}) from the firmware folder", fw.name, fw.size);
         return Decision {
             verdict: Verdict::Serve(Source::Firmware(fw.clone())),
             mac,
@@ -602,6 +616,49 @@ fn explain_miss(
     }
 }
 
+/// The listing entry a firmware request names: `<model>/<version>/<name>`
+/// when the request's folder ends with a listed step folder (P192 pointed the
+/// device there), else the top-level `<name>`.
+fn firmware_entry<'l>(listing: &'l FirmwareListing, dir: &str, name: &str) -> Option<&'l FirmwareFile> {
+    let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    if let [.., model, version] = parts.as_slice()
+        && let Some(f) = listing.get(&format!("{model}/{version}/{name}"))
+    {
+        return Some(f);
+    }
+    listing.get(name)
+}
+
+/// The firmware rules of `serving::firmware` applied to one request:
+/// `Err((why, expected))` when the image is not offered.
+fn firmware_rules(
+    req: &Request,
+    served: &Served,
+    listing: &FirmwareListing,
+    mac: Option<Mac>,
+    fw: &FirmwareFile,
+) -> Result<(), (String, bool)> {
+    if let crate::serving::Image::Header(h) = &fw.image
+        && let crate::formats::firmware::Completeness::Truncated { missing } = h.completeness()
+    {
+        return Err((
+            format!(
+                "firmware file {} is truncated ({missing} bytes shorter than its header says); not served: copy or \
+                 download the image again",
+                fw.name
+            ),
+            false,
+        ));
+    }
+    let Some(device) = mac.and_then(|m| served.device(m)) else { return Ok(()) };
+    let current = req.user_agent.firmware.as_deref().or(req.ip_firmware);
+    let rules = served.firmware_rules();
+    let images = crate::serving::firmware::images(listing, &device.model, fw.base());
+    let plan = crate::serving::firmware::plan_device(rules, device.mac, &device.model, current, &images);
+    crate::serving::firmware::judge(&plan, fw.version(), current)
+        .map_err(|why| (format!("firmware {} not offered to {}: {why}", fw.name, device.mac), true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,12 +690,23 @@ mod tests {
     fn fw() -> FirmwareListing {
         FirmwareListing::new(
             Some("/srv/fw".into()),
-            vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 1000 }],
+            vec![FirmwareFile { name: "gxp2170fw.bin".into(), size: 1000, ..Default::default() }],
             None,
         )
     }
 
     fn ask(protocol: Protocol, target: &str, ua: &str, s: &Served, policy: &Policy) -> Decision {
+        ask_in(protocol, target, ua, s, policy, &fw())
+    }
+
+    fn ask_in(
+        protocol: Protocol,
+        target: &str,
+        ua: &str,
+        s: &Served,
+        policy: &Policy,
+        listing: &FirmwareListing,
+    ) -> Decision {
         let ua = useragent::parse(ua);
         let req = Request {
             protocol,
@@ -646,9 +714,10 @@ mod tests {
             client: "10.0.0.5:4000".parse().unwrap(),
             user_agent: &ua,
             ip_mac: None,
+            ip_firmware: None,
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
         };
-        route(&req, s, &fw(), policy, Facts::default())
+        route(&req, s, listing, policy, Facts::default())
     }
 
     fn served_name(d: &Decision) -> Option<&str> {
@@ -800,6 +869,7 @@ mod tests {
             client: "10.0.0.5:4000".parse().unwrap(),
             user_agent: &ua,
             ip_mac: None,
+            ip_firmware: None,
             now: SystemTime::UNIX_EPOCH,
         };
         let d = route(&req, &s, &fw(), &p, Facts { all_configured: true });
@@ -862,7 +932,7 @@ mod tests {
         let s = served(&site());
         let listing = FirmwareListing::new(
             Some("/fw".into()),
-            vec![FirmwareFile { name: "cfg001122334455.xml".into(), size: 5 }],
+            vec![FirmwareFile { name: "cfg001122334455.xml".into(), size: 5, ..Default::default() }],
             None,
         );
         let ua = useragent::parse("");
@@ -872,10 +942,95 @@ mod tests {
             client: "10.0.0.5:4000".parse().unwrap(),
             user_agent: &ua,
             ip_mac: None,
+            ip_firmware: None,
             now: SystemTime::UNIX_EPOCH,
         };
         let d = route(&req, &s, &listing, &Policy::default(), Facts::default());
         assert!(served_name(&d).is_none());
         assert_eq!(mac_distance("000b82a1b201".parse().unwrap(), "000b82a1b210".parse().unwrap()), 2);
+    }
+
+    fn image(name: &str, version: &str, cut: u64) -> FirmwareFile {
+        use crate::formats::firmware::{self, Layout};
+        let v = version.parse().unwrap();
+        let bytes = firmware::build_image(Layout::Ht8xx, &[("gxp2170boot.bin", 8, v), ("gxp2170prog.bin", 16, v)]);
+        let len = bytes.len() as u64 - cut;
+        let image = crate::serving::Image::Header(firmware::parse_header(&bytes, len).unwrap());
+        FirmwareFile { name: name.into(), size: len, image }
+    }
+
+    fn ask_fw(target: &str, ua: &str, s: &Served, listing: &FirmwareListing) -> Decision {
+        ask_in(Protocol::Http, target, ua, s, &Policy::default(), listing)
+    }
+
+    fn ua_at(version: &str) -> String {
+        format!("Grandstream Model HW GXP2170 SW {version} DevId 000b82a1b201")
+    }
+
+    #[test]
+    fn firmware_downgrade_refused_then_allowed() {
+        let mut st = site();
+        let listing = FirmwareListing::new(None, vec![image("gxp2170fw.bin", "1.0.9.69", 0)], None);
+        let d = ask_fw("/fw/gxp2170fw.bin", &ua_at("1.0.11.3"), &served(&st), &listing);
+        assert_eq!(refusal(&d), Some((Refusal::NotFound, true)), "{}", d.explanation);
+        assert!(d.explanation.contains("would downgrade the device from 1.0.11.3"), "{}", d.explanation);
+        st.firmware.allow_downgrade = true;
+        let d = ask_fw("/fw/gxp2170fw.bin", &ua_at("1.0.11.3"), &served(&st), &listing);
+        assert_eq!(served_name(&d), Some("gxp2170fw.bin"), "{}", d.explanation);
+        assert!(d.explanation.contains("version 1.0.9.69"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn firmware_up_to_date_truncated_and_unknown_devices() {
+        let st = site();
+        let listing = FirmwareListing::new(
+            None,
+            vec![image("gxp2170fw.bin", "1.0.11.3", 0), image("gxp1600fw.bin", "1.0.4.1", 9)],
+            None,
+        );
+        let d = ask_fw("/gxp2170fw.bin", &ua_at("1.0.11.3"), &served(&st), &listing);
+        assert_eq!(refusal(&d), Some((Refusal::NotFound, true)));
+        assert!(d.explanation.contains("already at 1.0.11.3"), "{}", d.explanation);
+        // Older firmware: served.
+        let d = ask_fw("/gxp2170fw.bin", &ua_at("1.0.9.69"), &served(&st), &listing);
+        assert_eq!(served_name(&d), Some("gxp2170fw.bin"), "{}", d.explanation);
+        // A device the site does not list, or no User-Agent: served as before.
+        let d = ask_fw(
+            "/gxp2170fw.bin",
+            "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82999999",
+            &served(&st),
+            &listing,
+        );
+        assert_eq!(served_name(&d), Some("gxp2170fw.bin"), "{}", d.explanation);
+        // A truncated image: never served, and a problem.
+        let d = ask_fw("/gxp1600fw.bin", "", &served(&st), &listing);
+        assert_eq!(refusal(&d), Some((Refusal::NotFound, false)));
+        assert!(d.explanation.contains("truncated (9 bytes shorter"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn firmware_steps_follow_the_requested_folder() {
+        let mut st = site();
+        st.firmware
+            .models
+            .insert("GXP2170".into(), crate::site::FirmwarePin { target: "1.0.11.79".into(), ..Default::default() });
+        let listing = FirmwareListing::new(
+            None,
+            vec![
+                image("gxp2170/1.0.11.3/gxp2170fw.bin", "1.0.11.3", 0),
+                image("gxp2170/1.0.11.79/gxp2170fw.bin", "1.0.11.79", 0),
+            ],
+            None,
+        );
+        let s = served(&st);
+        let d = ask_fw("/fw/gxp2170/1.0.11.3/gxp2170fw.bin", &ua_at("1.0.9.69"), &s, &listing);
+        assert_eq!(served_name(&d), Some("gxp2170/1.0.11.3/gxp2170fw.bin"), "{}", d.explanation);
+        let d = ask_fw("/fw/gxp2170/1.0.11.79/gxp2170fw.bin", &ua_at("1.0.9.69"), &s, &listing);
+        assert!(d.explanation.contains("skips the step 1.0.11.3"), "{}", d.explanation);
+        let d = ask_fw("/fw/gxp2170/1.0.11.79/gxp2170fw.bin", &ua_at("1.0.11.3"), &s, &listing);
+        assert_eq!(served_name(&d), Some("gxp2170/1.0.11.79/gxp2170fw.bin"), "{}", d.explanation);
+        // A folder that is not listed does not reach anything else.
+        let d = ask_fw("/fw/gxp2170/9.9.9.9/gxp2170fw.bin", &ua_at("1.0.11.3"), &s, &listing);
+        assert_eq!(refusal(&d).map(|r| r.0), Some(Refusal::NotFound));
     }
 }

@@ -82,6 +82,8 @@ struct ServedInner {
     model_xml: bool,
     generic_xml: bool,
     total_bytes: u64,
+    /// `[firmware]`: downgrades and pinned targets, for the router.
+    firmware: crate::site::Firmware,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -133,6 +135,7 @@ impl Served {
             model_xml: p.model_xml,
             generic_xml: p.generic_xml,
             total_bytes: output.total_bytes() as u64,
+            firmware: site.firmware.clone(),
         }))
     }
 
@@ -187,6 +190,11 @@ impl Served {
 
     pub fn encrypts(&self) -> bool {
         self.0.encrypts
+    }
+
+    /// The site's `[firmware]` rules.
+    pub fn firmware_rules(&self) -> &crate::site::Firmware {
+        &self.0.firmware
     }
 
     /// `(device_xml, model_xml, generic_xml)` switches of the site.

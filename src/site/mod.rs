@@ -78,6 +78,10 @@ pub struct Site {
     pub name: String,
     pub provisioning: Provisioning,
     pub serving: Serving,
+    /// Firmware policy: downgrades, pinned targets, the transfer limit. Left
+    /// out of the saved file while it has its defaults.
+    #[serde(skip_serializing_if = "Firmware::is_default")]
+    pub firmware: Firmware,
     /// Site-wide values, the bottom layer.
     pub defaults: Values,
     /// Per-model templates, keyed by model name (`GXP2170`).
@@ -92,6 +96,7 @@ impl Default for Site {
             name: "New site".into(),
             provisioning: Provisioning::default(),
             serving: Serving::default(),
+            firmware: Firmware::default(),
             defaults: Values::default(),
             models: BTreeMap::new(),
             devices: Vec::new(),
@@ -230,6 +235,58 @@ impl Default for Serving {
             allow_secrets_over_tftp: false,
         }
     }
+}
+
+/// Default for [`Firmware::max_transfers`].
+pub const DEFAULT_MAX_FIRMWARE_TRANSFERS: u16 = 8;
+
+/// `[firmware]`: how images in the firmware folder reach devices (issue 14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Firmware {
+    /// Serve an image older than what a device runs. Off: the request is
+    /// refused and the reason shown.
+    pub allow_downgrade: bool,
+    /// Firmware transfers (TFTP and HTTP together) at once; the next ones wait
+    /// their turn instead of all stalling. 0 means no limit.
+    pub max_transfers: u16,
+    /// `[firmware.models.GXP2170]`: per model.
+    pub models: BTreeMap<String, FirmwarePin>,
+    /// `[firmware.devices.000b82a1b201]`: per device (MAC), over the model's.
+    pub devices: BTreeMap<String, FirmwarePin>,
+}
+
+impl Default for Firmware {
+    fn default() -> Self {
+        Firmware {
+            allow_downgrade: false,
+            max_transfers: DEFAULT_MAX_FIRMWARE_TRANSFERS,
+            models: BTreeMap::new(),
+            devices: BTreeMap::new(),
+        }
+    }
+}
+
+impl Firmware {
+    pub fn is_default(&self) -> bool {
+        *self == Firmware::default()
+    }
+}
+
+/// A pinned target and policy for one model or device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FirmwarePin {
+    /// Stop at this version (`1.0.11.79`); empty: the newest image in the folder.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    /// Over `[firmware] allow_downgrade` for this model or device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_downgrade: Option<bool>,
+    /// Models only: the file name the model requests, when gsprov does not
+    /// know it (`gxp2140fw.bin`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub file: String,
 }
 
 /// One SIP account (phones) or FXS port (ATAs), in order: the first is account 1.
@@ -723,6 +780,7 @@ impl Site {
                 }
             }
         }
+        out.extend(self.check_firmware());
         out.extend(self.exposure());
         let p = &self.provisioning;
         if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {
@@ -760,6 +818,57 @@ impl Site {
             }
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.severity));
+        out
+    }
+
+    /// Problems in `[firmware]`: names that are not models or MACs, versions
+    /// that are not versions, file names that are not bare `.bin` names.
+    fn check_firmware(&self) -> Vec<Issue> {
+        let mut out = Vec::new();
+        let err = |location: String, message: String| Issue { severity: Severity::Error, location, message };
+        let pins = self.firmware.models.iter().map(|(k, p)| ("models", k, p));
+        for (table, key, pin) in pins.chain(self.firmware.devices.iter().map(|(k, p)| ("devices", k, p))) {
+            let at = format!("firmware.{table}.{key}");
+            if table == "models" {
+                if let Err(e) = key.parse::<Model>() {
+                    out.push(err(at.clone(), e.to_string()));
+                }
+            } else {
+                match key.parse::<Mac>() {
+                    Err(e) => {
+                        out.push(err(at.clone(), format!("{e} (the key of a [firmware.devices] table is a MAC)")))
+                    }
+                    Ok(mac) if self.device(mac).is_none() => out.push(Issue {
+                        severity: Severity::Warning,
+                        location: at.clone(),
+                        message: format!("{} is not a device of this site; the setting has no effect", mac.colon()),
+                    }),
+                    Ok(_) => {}
+                }
+                if !pin.file.is_empty() {
+                    out.push(err(
+                        format!("{at}.file"),
+                        "a file name is set per model ([firmware.models.<model>] file = ...), not per device".into(),
+                    ));
+                }
+            }
+            if !pin.target.is_empty()
+                && let Err(e) = pin.target.parse::<crate::formats::firmware::Version>()
+            {
+                out.push(err(format!("{at}.target"), e.to_string()));
+            }
+            let f = pin.file.trim();
+            if !f.is_empty()
+                && (f.contains(['/', '\\']) || f.contains("..") || !f.to_ascii_lowercase().ends_with(".bin"))
+            {
+                out.push(err(
+                    format!("{at}.file"),
+                    format!(
+                        "{f:?} is not a firmware file name; write the bare name the model requests, like gxp2140fw.bin"
+                    ),
+                ));
+            }
+        }
         out
     }
 
@@ -1049,6 +1158,36 @@ mod tests {
         assert!(has("not a Grandstream OUI"), "{text:#?}");
         assert!(has("provisioning.xml_password"), "{text:#?}");
         assert_eq!(issues[0].severity, Severity::Error, "errors first");
+    }
+
+    #[test]
+    fn firmware_section_is_validated() {
+        let mut site = demo();
+        let text = "[firmware]\nallow_downgrade = true\nmax_transfers = 3\n[firmware.models.GXP2170]\ntarget = \"1.0.11.79\"\n";
+        let parsed: Site = toml::from_str(&format!("{}\n{text}", crate::site::DEMO)).unwrap();
+        assert!(parsed.firmware.allow_downgrade);
+        assert_eq!(parsed.firmware.max_transfers, 3);
+        assert_eq!(parsed.firmware.models["GXP2170"].target, "1.0.11.79");
+        assert!(parsed.check().iter().all(|i| !i.location.starts_with("firmware")), "{:?}", parsed.check());
+        // Untouched, the section is not written.
+        assert!(!toml::to_string(&site).unwrap().contains("[firmware"));
+        let pin =
+            |target: &str, file: &str| FirmwarePin { target: target.into(), file: file.into(), ..Default::default() };
+        site.firmware.models.insert("GXP 2170".into(), pin("1.0.11", "../x.bin"));
+        site.firmware.devices.insert("nothex".into(), pin("", ""));
+        site.firmware.devices.insert("000b82ffffff".into(), pin("", "a.bin"));
+        let issues: Vec<String> =
+            site.check().iter().map(|i| format!("{:?} {}: {}", i.severity, i.location, i.message)).collect();
+        for needle in [
+            "Error firmware.models.GXP 2170: \"GXP 2170\" is not a model name",
+            "Error firmware.models.GXP 2170.target: \"1.0.11\" is not a firmware version",
+            "Error firmware.models.GXP 2170.file: \"../x.bin\" is not a firmware file name",
+            "Error firmware.devices.nothex:",
+            "Warning firmware.devices.000b82ffffff: 00:0B:82:FF:FF:FF is not a device of this site",
+            "Error firmware.devices.000b82ffffff.file: a file name is set per model",
+        ] {
+            assert!(issues.iter().any(|i| i.starts_with(needle)), "{needle:?} not in {issues:#?}");
+        }
     }
 
     #[test]

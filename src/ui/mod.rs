@@ -11,6 +11,7 @@ mod control;
 mod devices;
 mod doc;
 mod files;
+mod firmware;
 mod import;
 mod log;
 mod params;
@@ -58,6 +59,7 @@ pub enum View {
     Devices,
     Parameters,
     Files,
+    Firmware,
     Server,
     Log,
     Status,
@@ -103,6 +105,7 @@ pub struct Runtime {
     pub import: import::ImportUi,
     pub params: params::ParamsUi,
     pub files: files::FilesUi,
+    pub firmware: firmware::FirmwareUi,
     pub serving: serving::Serving,
     pub server: server::ServerUi,
     pub board: status::BoardUi,
@@ -157,6 +160,7 @@ impl App {
                 import: import::ImportUi::default(),
                 params: params::ParamsUi::default(),
                 files: files::FilesUi::default(),
+                firmware: firmware::FirmwareUi::default(),
                 serving: serving::Serving::new(control),
                 repaint: ctx.clone(),
                 server: server::ServerUi::default(),
@@ -260,6 +264,9 @@ impl App {
                 Done::ReportSaved { csv, html } => {
                     self.remember_dir(&csv);
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
+                }
+                Done::FirmwareListed { site_path, firmware_dir, listing } => {
+                    self.rt.firmware.listed(site_path, firmware_dir, *listing)
                 }
                 Done::Cancelled => {}
                 Done::NoDialog { job, why } => self.ask_path(*job, why),
@@ -495,6 +502,7 @@ impl App {
                 (View::Devices, "Devices"),
                 (View::Parameters, "Parameters"),
                 (View::Files, "Files"),
+                (View::Firmware, "Firmware"),
                 (View::Server, "Server"),
                 (View::Log, "Live log"),
                 (View::Status, "Status"),
@@ -643,6 +651,7 @@ impl eframe::App for App {
                 View::Devices => devices::devices_ui(ui, &mut self.doc, &mut self.rt),
                 View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt),
                 View::Files => files::files_ui(ui, &self.doc, &mut self.rt),
+                View::Firmware => firmware::firmware_ui(ui, &self.doc, &mut self.rt),
                 View::Server => server::server_ui(ui, &mut self.doc, &mut self.rt),
                 View::Log => log::log_ui(ui, &mut self.rt),
                 View::Status => status::status_ui(ui, &mut self.doc, &mut self.rt),

@@ -36,6 +36,8 @@ pub enum Job {
     SaveReport { csv: String, html: String, stem: String, dir: Option<PathBuf> },
     /// Use this folder as the firmware folder (typed in when no dialog can open).
     UseFolder(PathBuf),
+    /// List the site's firmware folder with each image's header.
+    ListFirmware { site_path: PathBuf, firmware_dir: String },
 }
 
 impl Job {
@@ -146,6 +148,12 @@ pub enum Done {
     ReportSaved {
         csv: PathBuf,
         html: PathBuf,
+    },
+    /// The firmware folder as listed for `site_path` and `firmware_dir`.
+    FirmwareListed {
+        site_path: PathBuf,
+        firmware_dir: String,
+        listing: Box<crate::serving::router::FirmwareListing>,
     },
     /// The user closed a dialog without choosing.
     Cancelled,
@@ -279,6 +287,10 @@ fn run(job: Job) -> Done {
                 Ok(()) => Done::Exported { dir, files: output.files.len(), bytes: output.total_bytes() },
                 Err(e) => failed("export", e),
             }
+        }
+        Job::ListFirmware { site_path, firmware_dir } => {
+            let listing = Box::new(storage::site_firmware(&site_path, &firmware_dir));
+            Done::FirmwareListed { site_path, firmware_dir, listing }
         }
         Job::PickFolder => match dialog(|| rfd::FileDialog::new().set_title("Firmware folder").pick_folder()) {
             Ok(Some(p)) => Done::FolderPicked(p),
