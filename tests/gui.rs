@@ -167,6 +167,9 @@ fn save_and_reopen_keeps_the_edit() {
     h.get_by_label("Parameters").click();
     h.run_ok();
     set_text(&mut h, "Find parameter:", "P30");
+    // Issue 10: value fields shrank to ~40 px while "Find parameter" was used.
+    let width = h.get_by_label("NTP server  ·  P30").rect().width();
+    assert!(width >= 200.0, "the value field keeps its width while finding: {width} px");
     set_text(&mut h, "NTP server  ·  P30", "ntp.saved.example");
     assert!(h.state().doc.dirty());
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
