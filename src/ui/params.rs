@@ -574,9 +574,11 @@ fn value_ui(
             let mut text = current.to_string();
             let secret = *kind == ValueKind::Password && !st.reveal.contains(key);
             ui.horizontal(|ui| {
-                let r = ui
-                    .add(egui::TextEdit::singleline(&mut text).password(secret).desired_width(220.0))
-                    .labelled_by(label);
+                // A fixed size: a grid new on this frame (a section opened by
+                // "Find parameter") offers its 40 px minimum, and a field that
+                // takes what it is offered stays that narrow.
+                let size = egui::vec2(220.0, ui.spacing().interact_size.y);
+                let r = ui.add_sized(size, egui::TextEdit::singleline(&mut text).password(secret)).labelled_by(label);
                 if r.changed() {
                     out = Some(text.clone());
                 }
