@@ -117,6 +117,10 @@ impl eframe::App for Shooter {
             // then measure IDLE_FOR in which only the app may ask for a frame.
             let (v, cpu0, t0, frames, measuring) = self.idle.get_or_insert_with(|| (0, 0.0, Instant::now(), 0, false));
             *frames += 1;
+            if *v >= SHOTS.len() {
+                // Closing: frames may still come before the window goes.
+                return;
+            }
             if !*measuring {
                 self.app.state.view = SHOTS[*v].1;
                 if t0.elapsed() >= Duration::from_secs(1) {
