@@ -64,6 +64,15 @@ fn record(i: u64, site: &gsprov::site::Site) -> RequestRecord {
     }
 }
 
+/// The views whose frames are timed with a big site.
+const VIEWS: [(&str, View); 5] = [
+    ("devices", View::Devices),
+    ("parameters", View::Parameters),
+    ("live log", View::Log),
+    ("status", View::Status),
+    ("files", View::Files),
+];
+
 fn main() {
     gsprov::ui::init_local_offset();
     let before = rss_kb("VmRSS:");
@@ -85,13 +94,7 @@ fn main() {
     }
     let first_mac = h.state().doc.site.devices[0].mac;
     println!("view          frames  cpu p50  cpu p95  cpu max  wall p95   (ms)");
-    for (name, view) in [
-        ("devices", View::Devices),
-        ("parameters", View::Parameters),
-        ("live log", View::Log),
-        ("status", View::Status),
-        ("files", View::Files),
-    ] {
+    for (name, view) in VIEWS {
         {
             let app = h.state_mut();
             app.state.view = view;
@@ -139,14 +142,7 @@ fn main() {
     // asks for one; count the frames it asks for in one second per view
     // (target ~0: an idle window costs ~0 CPU, issue 10).
     println!("view          idle frames per second (nothing happening)");
-    for (name, view) in [
-        ("devices", View::Devices),
-        ("parameters", View::Parameters),
-        ("live log", View::Log),
-        ("status", View::Status),
-        ("files", View::Files),
-        ("server", View::Server),
-    ] {
+    for (name, view) in VIEWS.into_iter().chain([("firmware", View::Firmware), ("server", View::Server)]) {
         h.state_mut().state.view = view;
         for _ in 0..10 {
             h.step();
