@@ -133,6 +133,11 @@ fn view_ui(ui: &mut egui::Ui, view: &View) {
         });
         ui.add_space(8.0);
         ui.strong("Devices");
+        // Said plainly, so the column is not read as what this app serves.
+        ui.weak(
+            "Stepped upgrades: `gsprov serve` sets each device's P192 to its next step; \
+             the app's own server does not yet (it serves the files the site gives).",
+        );
         egui::Grid::new("fw-devices").striped(true).num_columns(5).show(ui, |ui| {
             for h in ["Device", "Model", "Path (current -> steps)", "Action", "P192 for its next step"] {
                 ui.strong(h);
