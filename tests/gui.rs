@@ -843,3 +843,60 @@ fn a_live_log_row_opens_its_details_with_the_device_chain() {
     assert_eq!(h.state().rt.log.selected, None);
     assert!(h.query_by_label("Request details").is_none());
 }
+
+/// Issue 14: the app's own server gives each device the P192 of its next
+/// firmware step, from the version the device reports, as `gsprov serve` does.
+#[test]
+fn the_app_serves_each_device_its_next_firmware_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("steps.gsprov.toml");
+    std::fs::write(&path, gsprov::site::DEMO).unwrap();
+    // The demo's synthetic images: gxp2170/1.0.11.3/ and gxp2170/1.0.11.79/.
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/firmware/gxp2170");
+    for v in ["1.0.11.3", "1.0.11.79"] {
+        let d = dir.path().join("firmware/gxp2170").join(v);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(from.join(v).join("gxp2170fw.bin"), d.join("gxp2170fw.bin")).unwrap();
+    }
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
+    h.state_mut().doc.edit(|site| {
+        let s = &mut site.serving;
+        s.bind = "127.0.0.1".into();
+        s.http_port = 0;
+        s.tftp = false;
+        s.https = false;
+    });
+    h.state_mut().start_servers();
+    wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
+    let addr = h.state().rt.serving.addresses()[0].1;
+    let site = h.state().doc.site.clone();
+    let p192 = |h: &mut Harness<'static, App>| {
+        let opts = gsprov::services::client::FetchOptions {
+            user_agent: "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201".into(),
+            ..Default::default()
+        };
+        let got = gsprov::services::client::fetch(&format!("http://{addr}/cfg000b82a1b201.xml"), &opts).unwrap();
+        let pw = Some(site.provisioning.xml_password.as_str());
+        let d = gsprov::formats::decode::any(&got.bytes, pw, site.provisioning.digest).unwrap();
+        h.run_ok();
+        d.params.iter().find(|(k, _)| k == "P192").map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    // Before it has said its version, the device gets the first step of the
+    // path (the same plan `gsprov firmware` shows); once it has said 1.0.11.3,
+    // its next step is the 1.0.11.79 folder.
+    assert_eq!(p192(&mut h), "192.168.10.5:8080/firmware/gxp2170/1.0.11.3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = p192(&mut h);
+        if now == "192.168.10.5:8080/firmware/gxp2170/1.0.11.79" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the step never reached the served file: {now}");
+        h.step();
+        std::thread::yield_now();
+    }
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+}

@@ -10,8 +10,9 @@
 //! ([`notify::Pace`]), checks one device at a time, each result a
 //! [`Reply::Action`] as it ends.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -52,6 +53,40 @@ pub enum Request {
     /// Re-provision, reboot or check these devices of `site` at these addresses
     /// (on the technician's confirmed command; at most [`notify::MAX_TARGETS`]).
     Act { kind: ActionKind, site: Box<Site>, devices: Vec<(Mac, IpAddr)> },
+    /// The firmware each device last reported (User-Agent): while serving, a
+    /// device whose next firmware step changed gets its files regenerated with
+    /// the new P192, as `gsprov serve` does.
+    Reported(BTreeMap<Mac, String>),
+}
+
+/// The site being served and what the devices reported, so each device's
+/// P192 points at its next firmware step (`serving::firmware::with_steps`).
+#[derive(Default)]
+struct Stepping {
+    serving: Option<(Box<Site>, Option<PathBuf>)>,
+    reported: BTreeMap<Mac, String>,
+    /// The per-device P192 values the files being served carry.
+    applied: BTreeMap<Mac, String>,
+}
+
+impl Stepping {
+    /// The site to generate from: `site` with the step P192 values set.
+    fn stepped(&mut self, site: &Site, site_path: Option<&Path>) -> Site {
+        // An unsaved site's folder is as typed, relative to the working folder (as in `config`).
+        let path = site_path.unwrap_or(Path::new("unsaved.gsprov.toml"));
+        let listing = storage::site_firmware(path, &site.serving.firmware_dir);
+        let view = crate::serving::firmware::view(site, &listing, &|m| self.reported.get(&m).cloned());
+        self.applied = view.devices.iter().filter_map(|d| d.p192.clone().map(|p| (d.mac, p))).collect();
+        crate::serving::firmware::with_steps(site, &view)
+    }
+
+    /// Whether the steps differ from those being served, after new reports.
+    fn changed(&mut self) -> Option<Site> {
+        let (site, path) = self.serving.clone()?;
+        let before = self.applied.clone();
+        let stepped = self.stepped(&site, path.as_deref());
+        (self.applied != before).then_some(stepped)
+    }
 }
 
 /// Answers to requests (servers report through [`Event`]s).
@@ -199,26 +234,50 @@ fn run(
         let _ = replies.send(r);
         wake();
     };
+    let mut steps = Stepping::default();
+    let replace = |sup: &mut Supervisor, site: &Site| match generate::checked(site, &mut generate::os_salt) {
+        Ok(out) => {
+            let (files, bytes) = (out.files.len(), out.total_bytes());
+            let served = Served::new(site, &out);
+            sup.apply(Command::ReplaceFiles(served.clone()));
+            reply(Reply::Serving { files, bytes, served });
+        }
+        Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
+    };
     for req in rx {
         match req {
-            Request::Start { site, site_path, policy, pnp, syslog } => match config(&site, site_path, policy, pnp) {
-                Ok((mut cfg, files, bytes)) => {
-                    cfg.syslog = syslog;
-                    reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
-                    sup.apply(Command::Start(Box::new(cfg)));
+            Request::Start { site, site_path, policy, pnp, syslog } => {
+                let stepped = steps.stepped(&site, site_path.as_deref());
+                match config(&stepped, site_path.clone(), policy, pnp) {
+                    Ok((mut cfg, files, bytes)) => {
+                        cfg.syslog = syslog;
+                        steps.serving = Some((site, site_path));
+                        reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
+                        sup.apply(Command::Start(Box::new(cfg)));
+                    }
+                    Err(e) => reply(Reply::StartFailed(e)),
                 }
-                Err(e) => reply(Reply::StartFailed(e)),
-            },
-            Request::Supervisor(c) => sup.apply(c),
-            Request::Update { site } => match generate::checked(&site, &mut generate::os_salt) {
-                Ok(out) => {
-                    let (files, bytes) = (out.files.len(), out.total_bytes());
-                    let served = Served::new(&site, &out);
-                    sup.apply(Command::ReplaceFiles(served.clone()));
-                    reply(Reply::Serving { files, bytes, served });
+            }
+            Request::Supervisor(c) => {
+                if matches!(c, Command::Stop) {
+                    steps.serving = None;
                 }
-                Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
-            },
+                sup.apply(c)
+            }
+            Request::Update { site } => {
+                let path = steps.serving.as_ref().and_then(|(_, p)| p.clone());
+                let stepped = steps.stepped(&site, path.as_deref());
+                if let Some(serving) = &mut steps.serving {
+                    serving.0 = site;
+                }
+                replace(&mut sup, &stepped);
+            }
+            Request::Reported(reported) => {
+                steps.reported = reported;
+                if let Some(stepped) = steps.changed() {
+                    replace(&mut sup, &stepped);
+                }
+            }
             Request::ListInterfaces => {
                 reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
             }

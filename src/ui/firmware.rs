@@ -133,10 +133,9 @@ fn view_ui(ui: &mut egui::Ui, view: &View) {
         });
         ui.add_space(8.0);
         ui.strong("Devices");
-        // Said plainly, so the column is not read as what this app serves.
         ui.weak(
-            "Stepped upgrades: `gsprov serve` sets each device's P192 to its next step; \
-             the app's own server does not yet (it serves the files the site gives).",
+            "While serving, each device's files carry the P192 of its next step (from the version it last \
+             reported); a device that comes back with the new version gets the step after.",
         );
         egui::Grid::new("fw-devices").striped(true).num_columns(5).show(ui, |ui| {
             for h in ["Device", "Model", "Path (current -> steps)", "Action", "P192 for its next step"] {

@@ -279,6 +279,8 @@ impl App {
     /// served files in step with edits while the servers run.
     fn drain_services(&mut self) {
         let deadline = Instant::now() + DRAIN_BUDGET;
+        // Whether any server event was folded this frame.
+        let mut folded = false;
         let sv = &mut self.rt.serving;
         if let Some(c) = &sv.control {
             let mut replies = Vec::new();
@@ -293,6 +295,7 @@ impl App {
                 }
             }
             let more = !events.is_empty() && Instant::now() >= deadline;
+            folded = !events.is_empty();
             for r in replies {
                 sv.reply(r);
             }
@@ -308,6 +311,17 @@ impl App {
         if sv.running() && sv.served_revision.is_some_and(|r| r != self.doc.revision()) {
             sv.served_revision = Some(self.doc.revision());
             self.serve(control::Request::Update { site: Box::new(self.doc.site.clone()) });
+        }
+        // A device that reported another firmware version may have a new
+        // firmware step: the control thread regenerates its P192 if so.
+        let sv = &mut self.rt.serving;
+        if folded && sv.running() {
+            let reported: std::collections::BTreeMap<Mac, String> =
+                sv.status.known().filter_map(|d| d.firmware.clone().map(|f| (d.mac, f))).collect();
+            if reported != sv.reported {
+                sv.reported = reported.clone();
+                self.serve(control::Request::Reported(reported));
+            }
         }
     }
 

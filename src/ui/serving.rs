@@ -36,6 +36,8 @@ pub struct Serving {
     pub log: Vec<RequestRecord>,
     pub in_flight: BTreeMap<RequestId, InFlight>,
     pub status: Status,
+    /// The firmware versions last told to the control thread (for the steps).
+    pub reported: BTreeMap<crate::ids::Mac, String>,
     /// Set while waiting for the first answer to a start.
     pub starting: Option<Instant>,
     pub start_error: Option<String>,
@@ -81,6 +83,7 @@ impl Serving {
             log: Vec::new(),
             in_flight: BTreeMap::new(),
             status: Status::default(),
+            reported: BTreeMap::new(),
             starting: None,
             start_error: None,
             window_closed: None,
