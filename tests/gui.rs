@@ -18,9 +18,8 @@ fn app() -> Harness<'static, App> {
     h
 }
 
-/// The demo app set to serve HTTP only, on 127.0.0.1 with a free port.
-fn app_serving_http_on_loopback() -> Harness<'static, App> {
-    let mut h = app();
+/// Sets the open site to serve HTTP only, on 127.0.0.1 with a free port.
+fn serve_http_on_loopback(h: &mut Harness<'static, App>) {
     h.state_mut().doc.edit(|site| {
         let s = &mut site.serving;
         s.bind = "127.0.0.1".into();
@@ -28,6 +27,12 @@ fn app_serving_http_on_loopback() -> Harness<'static, App> {
         s.tftp = false;
         s.https = false;
     });
+}
+
+/// The demo app set to serve HTTP only, on 127.0.0.1 with a free port.
+fn app_serving_http_on_loopback() -> Harness<'static, App> {
+    let mut h = app();
+    serve_http_on_loopback(&mut h);
     h
 }
 
@@ -861,13 +866,7 @@ fn the_app_serves_each_device_its_next_firmware_step() {
     let mut h = app();
     h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
     wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
-    h.state_mut().doc.edit(|site| {
-        let s = &mut site.serving;
-        s.bind = "127.0.0.1".into();
-        s.http_port = 0;
-        s.tftp = false;
-        s.https = false;
-    });
+    serve_http_on_loopback(&mut h);
     h.state_mut().start_servers();
     wait_for(&mut h, "the HTTP server", |a| a.rt.serving.running());
     let addr = h.state().rt.serving.addresses()[0].1;
