@@ -8,10 +8,14 @@ use crate::generate::{self, FileKind};
 use crate::ids::Mac;
 use crate::site::{Encrypt, Site};
 
+/// One device's files as it will get them, or why they cannot be built.
+type Previews = Result<Vec<Preview>, String>;
+
 /// Preview cache: generating on every frame would waste the frame budget.
 #[derive(Default)]
 pub struct FilesUi {
-    cache: Option<(u64, Mac, Result<Vec<Preview>, String>)>,
+    /// (revision, device) -> its files and the site's secrets to mask in them.
+    cache: Option<(u64, Mac, Previews, Vec<String>)>,
     pub chosen: usize,
 }
 
@@ -65,11 +69,11 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         return None;
     };
     let st = &mut rt.files;
-    if st.cache.as_ref().is_none_or(|(rev, m, _)| *rev != doc.revision() || *m != mac) {
-        st.cache = Some((doc.revision(), mac, previews(&doc.site, mac)));
+    if st.cache.as_ref().is_none_or(|(rev, m, _, _)| *rev != doc.revision() || *m != mac) {
+        st.cache = Some((doc.revision(), mac, previews(&doc.site, mac), site_secrets(&doc.site)));
     }
-    let Some((_, _, result)) = &st.cache else { return None };
-    let secrets = if rt.show_secrets { Vec::new() } else { site_secrets(&doc.site) };
+    let Some((_, _, result, site_secrets)) = &st.cache else { return None };
+    let secrets: &[String] = if rt.show_secrets { &[] } else { site_secrets };
     let device = doc.site.device(mac);
     ui.heading(format!("Files for {} {}", mac.colon(), device.map(|d| d.label.as_str()).unwrap_or("")));
     ui.weak("The device asks for these in order; a 404 moves it to the next (cfg<mac>, cfg<mac>.xml, cfg<model>.xml, cfg.xml).");
@@ -99,7 +103,7 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
     ));
     // Secrets are masked in every column (hex, ASCII, decoded, XML) unless
     // View > Show secrets is on: the bytes beside a masked value told it.
-    let shown = mask(&f.plain, &secrets);
+    let shown = mask(&f.plain, secrets);
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| match f.kind {
         FileKind::Binary | FileKind::Bootstrap => {
             ui.columns(2, |cols| {

@@ -18,8 +18,8 @@ pub struct ImportUi {
     pub source: Option<PathBuf>,
     /// The encoding the file was read in when it was not UTF-8.
     pub encoding: Option<&'static str>,
-    /// (text it was computed for, site revision, result).
-    preview: Option<(String, u64, Checked)>,
+    /// (text it was computed for, site revision, result, the text as a table).
+    preview: Option<(String, u64, Checked, Table)>,
 }
 
 impl ImportUi {
@@ -42,40 +42,52 @@ fn is_secret_column(name: &str) -> bool {
         })
 }
 
-/// The preview: the CSV as a table (split as the import splits it), each
-/// line numbered, bad lines marked, secrets masked.
-fn preview_table(ui: &mut egui::Ui, text: &str, bad_lines: &[u64], show_secrets: bool) {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .trim(csv::Trim::All)
-        .delimiter(sniff_delimiter(text))
-        .from_reader(text.as_bytes());
-    let mut secret = Vec::new();
+/// The CSV split as the import splits it: the header, then (line, cells) of
+/// each non-empty row, and which columns are secrets. Parsed once per text,
+/// not on every frame the window is drawn.
+struct Table {
+    header: Vec<String>,
+    secret: Vec<bool>,
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+impl Table {
+    fn parse(text: &str) -> Table {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .trim(csv::Trim::All)
+            .delimiter(sniff_delimiter(text))
+            .from_reader(text.as_bytes());
+        let mut records = reader.records().filter_map(Result::ok);
+        let header: Vec<String> = records.next().map(|r| r.iter().map(str::to_string).collect()).unwrap_or_default();
+        let rows = records
+            .filter(|r| !r.iter().all(str::is_empty))
+            .map(|r| (r.position().map_or(0, |p| p.line()), r.iter().map(str::to_string).collect()))
+            .collect();
+        Table { secret: header.iter().map(|h| is_secret_column(h)).collect(), header, rows }
+    }
+}
+
+/// The preview: the table, each line numbered, bad lines marked, secrets masked.
+fn preview_table(ui: &mut egui::Ui, table: &Table, bad_lines: &[u64], show_secrets: bool) {
     egui::Grid::new("csv-preview-grid").striped(true).show(ui, |ui| {
-        for (i, record) in reader.records().enumerate() {
-            let Ok(record) = record else { continue };
-            let n = record.position().map_or(0, |p| p.line());
-            if i == 0 {
-                secret = record.iter().map(is_secret_column).collect();
-                ui.weak("line");
-                for cell in record.iter() {
-                    ui.strong(cell);
-                }
-                ui.end_row();
-                continue;
+        if !table.header.is_empty() {
+            ui.weak("line");
+            for cell in &table.header {
+                ui.strong(cell);
             }
-            if record.iter().all(str::is_empty) {
-                continue;
-            }
-            let bad = bad_lines.contains(&n);
+            ui.end_row();
+        }
+        for (n, cells) in &table.rows {
+            let bad = bad_lines.contains(n);
             if bad {
                 ui.colored_label(ui.visuals().error_fg_color, format!("× {n}"));
             } else {
                 ui.weak(n.to_string());
             }
-            for (j, cell) in record.iter().enumerate() {
-                let masked = !show_secrets && !cell.is_empty() && secret.get(j).copied().unwrap_or(false);
+            for (j, cell) in cells.iter().enumerate() {
+                let masked = !show_secrets && !cell.is_empty() && table.secret.get(j).copied().unwrap_or(false);
                 let shown: String = if masked { "••••••".into() } else { cell.chars().take(40).collect() };
                 if bad {
                     ui.colored_label(ui.visuals().error_fg_color, shown);
@@ -94,11 +106,11 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
     }
     let show_secrets = rt.show_secrets;
     let st = &mut rt.import;
-    let stale = st.preview.as_ref().is_none_or(|(t, rev, _)| *t != st.text || *rev != doc.revision());
+    let stale = st.preview.as_ref().is_none_or(|(t, rev, _, _)| *t != st.text || *rev != doc.revision());
     if stale {
         // Nothing typed yet is not an error: the window says what to do instead.
         let result = (!st.text.trim().is_empty()).then(|| import_csv(&doc.site, &st.text));
-        st.preview = result.map(|r| (st.text.clone(), doc.revision(), r));
+        st.preview = result.map(|r| (st.text.clone(), doc.revision(), r, Table::parse(&st.text)));
     }
     let mut open = st.open;
     let mut apply = false;
@@ -132,7 +144,9 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
             let ui = &mut cols[1];
             ui.strong("Preview");
             egui::ScrollArea::both().id_salt("csv-preview").max_height(300.0).show(ui, |ui| {
-                preview_table(ui, &st.text, &bad_lines, show_secrets);
+                if let Some((_, _, _, table)) = &st.preview {
+                    preview_table(ui, table, &bad_lines, show_secrets);
+                }
             });
         });
         ui.separator();
@@ -171,7 +185,7 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
     if pick {
         action = Some(Action::Background(Job::PickCsv, "Choosing a CSV file"));
     }
-    if apply && let Some((_, _, Ok((site, _)))) = st.preview.take() {
+    if apply && let Some((_, _, Ok((site, _)), _)) = st.preview.take() {
         doc.edit(|s| *s = site);
         st.open = false;
         st.text.clear();
