@@ -29,7 +29,11 @@ use gsprov::formats::tftp::{Mode, Packet, Request};
 use gsprov::generate;
 use gsprov::services::{Hooks, Supervisor};
 use gsprov::serving::Protocol;
-use gsprov::site::{Account, Device, Site};
+use gsprov::site::Site;
+
+#[path = "../tests/support/desks.rs"]
+mod desks;
+use desks::mac;
 
 /// A phone gives up on one request after this long (reported as an error).
 const GIVE_UP: Duration = Duration::from_secs(10);
@@ -40,25 +44,8 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn mac(i: usize) -> String {
-    format!("000b82{:06x}", i + 1)
-}
-
 fn site(n: usize) -> Site {
-    let mut s = Site { name: "phones bench".into(), ..Site::default() };
-    s.defaults.set("P212", "1");
-    s.defaults.set("P47", "pbx.example.com");
-    for i in 0..n {
-        let mut d = Device::new(mac(i).parse().expect("a MAC"), "GXP2170".parse().expect("a model"));
-        d.label = format!("Desk {i}");
-        d.accounts.push(Account {
-            user_id: format!("{}", 200 + i),
-            password: format!("sip-{i}"),
-            ..Account::default()
-        });
-        s.devices.push(d);
-    }
-    s
+    desks::desks("phones bench", n, |_| "GXP2170")
 }
 
 /// One request's result.

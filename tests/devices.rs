@@ -27,6 +27,16 @@ fn gsprov() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gsprov"))
 }
 
+/// Runs the calling test inside its own network namespace (see `netns::enter`):
+/// in the namespace, a fresh folder with [`write_site`]'s site in it; in the
+/// parent, which only waits for that child, `None`.
+fn in_namespace(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    netns::enter(test)?;
+    let dir = tempfile::tempdir().unwrap();
+    let site = write_site(dir.path());
+    Some((dir, site))
+}
+
 /// A site with two GRP2612W, each with one account (201/sip-201, 202/sip-202), admin password P2.
 fn write_site(dir: &Path) -> PathBuf {
     let mut s = Site { name: "loop".into(), ..Site::default() };
@@ -136,11 +146,9 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn resync_without_auth_is_accepted_and_the_device_fetches_its_config() {
-    if netns::enter("resync_without_auth_is_accepted_and_the_device_fetches_its_config").is_none() {
+    let Some((_dir, site)) = in_namespace("resync_without_auth_is_accepted_and_the_device_fetches_its_config") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let mut serve = Serve::start(&site, &[]);
     let http = serve.started("http");
     let mut dev =
@@ -171,11 +179,9 @@ fn resync_without_auth_is_accepted_and_the_device_fetches_its_config() {
 
 #[test]
 fn a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots() {
-    if netns::enter("a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots").is_none() {
+    let Some((_dir, site)) = in_namespace("a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let mut dev =
         Device::start(Config { sip_auth: Some(("201".into(), "sip-201".into())), ..Config::new(MAC_A, "127.0.0.2") });
     let to = dev.sip.to_string();
@@ -211,11 +217,7 @@ fn a_challenge_is_answered_with_the_accounts_digest_and_reboot_reboots() {
 
 #[test]
 fn wrong_credentials_are_reported_as_such() {
-    if netns::enter("wrong_credentials_are_reported_as_such").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    let Some((_dir, site)) = in_namespace("wrong_credentials_are_reported_as_such") else { return };
     let mut dev = Device::start(Config {
         sip_auth: Some(("201".into(), "not-the-sites".into())),
         ..Config::new(MAC_A, "127.0.0.2")
@@ -235,11 +237,7 @@ fn wrong_credentials_are_reported_as_such() {
 
 #[test]
 fn a_silent_device_gets_retransmissions_then_a_clear_timeout() {
-    if netns::enter("a_silent_device_gets_retransmissions_then_a_clear_timeout").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    let Some((_dir, site)) = in_namespace("a_silent_device_gets_retransmissions_then_a_clear_timeout") else { return };
     let mut dev = Device::start(Config { silent: true, ..Config::new(MAC_A, "127.0.0.2") });
     let to = dev.sip.to_string();
     let start = Instant::now();
@@ -259,11 +257,9 @@ fn a_silent_device_gets_retransmissions_then_a_clear_timeout() {
 
 #[test]
 fn a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused() {
-    if netns::enter("a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused").is_none() {
+    let Some((_dir, site)) = in_namespace("a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     // A port nobody listens on: the kernel answers ICMP port unreachable.
     let closed = std::net::UdpSocket::bind("127.0.0.2:0").unwrap().local_addr().unwrap();
     let (o, lines) = notify(&["resync", site.to_str().unwrap(), MAC_A, "--to", &closed.to_string()]);
@@ -286,11 +282,7 @@ fn a_closed_port_is_reported_unreachable_and_unknown_macs_are_refused() {
 
 #[test]
 fn two_devices_found_by_their_requests_are_notified_paced() {
-    if netns::enter("two_devices_found_by_their_requests_are_notified_paced").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    let Some((_dir, site)) = in_namespace("two_devices_found_by_their_requests_are_notified_paced") else { return };
     let mut serve = Serve::start(&site, &[]);
     let http = serve.started("http");
     let url = Some(format!("http://{http}/"));
@@ -335,11 +327,10 @@ fn applied_values(site: &Path, mac: &str) -> std::collections::BTreeMap<String, 
 
 #[test]
 fn check_device_reads_registration_firmware_and_finds_the_config_applied() {
-    if netns::enter("check_device_reads_registration_firmware_and_finds_the_config_applied").is_none() {
+    let Some((_dir, site)) = in_namespace("check_device_reads_registration_firmware_and_finds_the_config_applied")
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let mut dev = Device::start(Config {
         registered: vec![true, false],
         values: applied_values(&site, MAC_A),
@@ -384,11 +375,9 @@ fn check_device_reads_registration_firmware_and_finds_the_config_applied() {
 
 #[test]
 fn check_device_tells_an_unregistered_device_whose_values_differ() {
-    if netns::enter("check_device_tells_an_unregistered_device_whose_values_differ").is_none() {
+    let Some((_dir, site)) = in_namespace("check_device_tells_an_unregistered_device_whose_values_differ") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let mut s = gsprov::storage::load_site(&site).unwrap();
     s.device_mut(MAC_B.parse().unwrap()).unwrap().values.set("P26015", "1");
     gsprov::storage::save_site(&site, &s).unwrap();
@@ -429,11 +418,9 @@ fn check_device_tells_an_unregistered_device_whose_values_differ() {
 
 #[test]
 fn check_device_wrong_password_and_a_silent_device_end_clearly() {
-    if netns::enter("check_device_wrong_password_and_a_silent_device_end_clearly").is_none() {
+    let Some((_dir, site)) = in_namespace("check_device_wrong_password_and_a_silent_device_end_clearly") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let dev = Device::start(Config { passcode: "the-devices-own".into(), ..Config::new(MAC_A, "127.0.0.2") });
     let (o, lines) = check_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()]);
     assert_eq!(o.status.code(), Some(1));
@@ -520,11 +507,7 @@ Content-Length: 0
 
 #[test]
 fn sipp_checks_our_digest_independently() {
-    if netns::enter("sipp_checks_our_digest_independently").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    let Some((dir, site)) = in_namespace("sipp_checks_our_digest_independently") else { return };
     let scenario = dir.path().join("challenge.xml");
     std::fs::write(&scenario, SIPP_CHALLENGE).unwrap();
     for (password, result, code) in [("sip-201", "accepted", 200), ("wrong-pw", "refused", 403)] {
@@ -593,11 +576,10 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 
 #[test]
 fn syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised() {
-    if netns::enter("syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised").is_none() {
+    let Some((dir, site)) = in_namespace("syslog_lines_are_attributed_garbage_is_kept_raw_and_floods_are_summarised")
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let site = write_site(dir.path());
+    };
     let mut serve = Serve::start(&site, &["--syslog", "--syslog-port", "0"]);
     let http = serve.started("http");
     let syslog = serve.started("syslog");

@@ -56,11 +56,11 @@ fn site() -> Site {
 }
 
 fn lo() -> NetInterface {
-    NetInterface { name: "lo".into(), ipv4: Ipv4Addr::LOCALHOST, prefix: 8, loopback: true }
+    NetInterface::new("lo", Ipv4Addr::LOCALHOST, 8)
 }
 
 fn gs0() -> NetInterface {
-    NetInterface { name: "gs0".into(), ipv4: Ipv4Addr::new(10, 77, 0, 2), prefix: 24, loopback: false }
+    NetInterface::new("gs0", Ipv4Addr::new(10, 77, 0, 2), 24)
 }
 
 /// A supervisor and everything it said.

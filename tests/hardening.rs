@@ -12,18 +12,18 @@
 #![expect(unsafe_code, reason = "setrlimit in pre_exec and geteuid have no safe wrapper in std")]
 
 mod support;
+use support::{WAIT, curl, gsprov, http_exchange, run, text, tftp_first_reply};
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
 
-const WAIT: Duration = Duration::from_secs(20);
 const FW: &str = "gxp2170fw.bin";
 const AUTH: &str = "\n[serving.auth]\nusername = \"prov\"\npassword = \"http-secret-1\"\n";
 
@@ -31,16 +31,6 @@ const AUTH: &str = "\n[serving.auth]\nusername = \"prov\"\npassword = \"http-sec
 /// fails on an older one, as benches/ do).
 fn bin() -> String {
     std::env::var("GSPROV_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gsprov").to_string())
-}
-
-fn gsprov() -> Command {
-    let mut c = Command::new(bin());
-    c.env_remove("GSPROV_XML_PASSWORD").env_remove("GSPROV_HTTP_PASSWORD");
-    c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The demo site in `dir` (plus `extra` TOML appended), with a firmware folder.
@@ -162,23 +152,6 @@ fn tftp_hpa_get(server: SocketAddr, name: &str, dir: &Path) -> Result<Vec<u8>, S
     std::fs::read(&out).map_err(|e| format!("{e}: {msg}"))
 }
 
-fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    let o = Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"])
-        .args(args)
-        .output()
-        .unwrap();
-    let mut body = o.stdout;
-    let nl = body.iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    let code = text(&body[nl..]).trim().parse().unwrap_or(0);
-    body.truncate(nl);
-    (code, body)
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().unwrap()
-}
-
 // --- 1. TFTP beside [serving.auth] ------------------------------------------------------
 
 #[test]
@@ -264,12 +237,12 @@ fn a_firmware_folder_holding_the_site_is_refused_and_private_files_are_never_ser
     for name in
         ["office.gsprov.toml", "office.gsprov.toml.bak", "office.tls.pem", "office.requests.jsonl", "devices.csv"]
     {
-        let (code, body) = curl(&[&format!("http://{}/{name}", s.port("http"))]);
+        let (_, code, body) = curl(&[&format!("http://{}/{name}", s.port("http"))]);
         assert_eq!(code, 404, "{name}: {}", text(&body));
         assert!(tftp_hpa_get(s.port("tftp"), name, dir.path()).is_err(), "{name} over TFTP");
     }
     // Config-shaped names are never answered from the firmware folder.
-    let (_, body) = curl(&[&format!("http://{}/cfggxp2170.xml", s.port("http"))]);
+    let (_, _, body) = curl(&[&format!("http://{}/cfggxp2170.xml", s.port("http"))]);
     assert!(!text(&body).contains("<gs_provision/>"));
     assert_eq!(curl(&[&format!("http://{}/{FW}", s.port("http"))]).0, 200);
 }
@@ -307,38 +280,6 @@ fn a_password_in_a_shared_layer_is_warned_by_generate_and_serve() {
     assert!(found, "serve warns on stderr");
 }
 
-fn tftp_first_reply(
-    server: SocketAddr,
-    name: &str,
-    from: &str,
-    opts: &[(&str, &str)],
-) -> Result<Vec<u8>, (u16, String)> {
-    let sock = UdpSocket::bind(from).unwrap();
-    sock.set_read_timeout(Some(WAIT)).unwrap();
-    let options = opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let rrq = Packet::Rrq(Rrq { filename: name.into(), mode: Mode::Octet, options }).encode();
-    sock.send_to(&rrq, server).unwrap();
-    let mut buf = vec![0u8; 70000];
-    let (n, _) = sock.recv_from(&mut buf).map_err(|e| (999, e.to_string()))?;
-    match Packet::decode(&buf[..n]).unwrap() {
-        Packet::Data { data, .. } => Ok(data.to_vec()),
-        Packet::OAck { options } => Ok(Packet::OAck { options }.encode()),
-        Packet::Error { code, message } => Err((code.code(), message)),
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(request).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let t = text(&out);
-    let status = t.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, out)
-}
-
 /// Resident memory of a process, in MB (Linux `/proc`).
 fn rss_mb(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -360,10 +301,10 @@ fn query_secrets_are_masked_and_a_replayed_digest_is_refused() {
     let site = demo_into(dir.path(), AUTH);
     let s = Serve::start(&site, &[]);
     let http = s.port("http");
-    let (code, _) = curl(&[&format!("http://{http}/cfg.xml?pw=query-pw-1&P1359=query-xml-2&mac=1")]);
+    let (_, code, _) = curl(&[&format!("http://{http}/cfg.xml?pw=query-pw-1&P1359=query-xml-2&mac=1")]);
     assert_eq!(code, 401);
     // A Digest exchange: take the nonce, answer once (200), send the same answer again (refused).
-    let (code, head) = http_raw(http, b"GET /gxp2170fw.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (code, head) = http_exchange(http, b"GET /gxp2170fw.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(code, 401);
     let head = text(&head);
     let nonce = head.split("nonce=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
@@ -384,8 +325,8 @@ fn query_secrets_are_masked_and_a_replayed_digest_is_refused() {
          qop=auth, nc=00000001, cnonce=\"c0ffee\", algorithm=MD5"
     );
     let req = format!("GET /{FW} HTTP/1.1\r\nHost: x\r\nAuthorization: {authz}\r\nConnection: close\r\n\r\n");
-    assert_eq!(http_raw(http, req.as_bytes()).0, 200, "the first use of the answer");
-    let (code, head) = http_raw(http, req.as_bytes());
+    assert_eq!(http_exchange(http, req.as_bytes()).0, 200, "the first use of the answer");
+    let (code, head) = http_exchange(http, req.as_bytes());
     assert_eq!(code, 401, "a replay of the same answer");
     assert!(text(&head).contains("stale=true"));
     // The next nonce count is fine (curl --digest counts up on one connection).
@@ -398,7 +339,7 @@ fn query_secrets_are_masked_and_a_replayed_digest_is_refused() {
         ),
     );
     let req2 = format!("GET /{FW} HTTP/1.1\r\nHost: x\r\nAuthorization: {next}\r\nConnection: close\r\n\r\n");
-    assert_eq!(http_raw(http, req2.as_bytes()).0, 200);
+    assert_eq!(http_exchange(http, req2.as_bytes()).0, 200);
     s.stop();
     let log = request_log(dir.path());
     assert!(log.contains("replayed"), "{log}");
@@ -616,7 +557,7 @@ fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
     // HTTP waits (its connection slots are full: the cap came from the limit), and once the
     // idle ones go, firmware is served: never a false "file not found".
     drop(idle);
-    let (code, body) = curl(&["--max-time", "15", &format!("http://{http}/{FW}")]);
+    let (_, code, body) = curl(&["--max-time", "15", &format!("http://{http}/{FW}")]);
     assert_eq!((code, body.len()), (200, 5000));
     s.stop();
     let log = request_log(dir.path());
@@ -648,7 +589,7 @@ fn slowloris_from_one_host_does_not_keep_a_real_client_waiting() {
         let _ = c.write_all(b"E");
     }
     let t0 = Instant::now();
-    let (code, body) = curl(&[&format!("http://{http}/{FW}")]);
+    let (_, code, body) = curl(&[&format!("http://{http}/{FW}")]);
     let took = t0.elapsed();
     eprintln!("real client served in {took:?} beside 1,100 slow connections");
     assert_eq!((code, body.len()), (200, 5000));
@@ -702,7 +643,7 @@ fn escapes_from_the_network_never_reach_the_terminal_and_site_text_is_checked_on
     let site = demo_into(dir.path(), "");
     let mut s = Serve::start(&site, &[]);
     let ua = "Grandstream Model HW GXP2170 SW 1.0\x1b]0;pwned\x07 DevId 000b82a1b201";
-    let (code, _) = curl(&["-A", ua, &format!("http://{}/cfg000b82a1b201.xml", s.port("http"))]);
+    let (_, code, _) = curl(&["-A", ua, &format!("http://{}/cfg000b82a1b201.xml", s.port("http"))]);
     assert_eq!(code, 200);
     let line = s.wait_line(|l| l.contains("cfg000b82a1b201.xml ->")).unwrap();
     assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line:?}");

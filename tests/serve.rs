@@ -8,12 +8,14 @@
 //! test stops its servers (the supervisor stops on drop).
 
 mod support;
+use support::desks::mac;
+use support::{WAIT, curl, gsprov, http_exchange, run, text, tftp_first_reply};
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -24,9 +26,10 @@ use gsprov::services::client::{self, FetchOptions};
 use gsprov::services::{Hooks, Supervisor};
 use gsprov::serving::DeviceState;
 use gsprov::serving::{Interruption, Outcome, Policy, Protocol, Refusal, RequestRecord, Served, Window};
-use gsprov::site::{Account, Device, HttpAuth, Site};
+use gsprov::site::{HttpAuth, Site};
 
-const WAIT: Duration = Duration::from_secs(20);
+/// Where the test's own TFTP clients send from.
+const LO: &str = "127.0.0.1:0";
 /// Upper bound for `Supervisor::stop` in a test. Its own budget is 0.9 s by design; a loaded
 /// 2-core machine can add seconds of scheduling, so the test allows 10x that, which still
 /// catches a stop that waits for its stalled transfers (the HTTP write timeout is 30 s) or
@@ -34,35 +37,17 @@ const WAIT: Duration = Duration::from_secs(20);
 const STOP_BOUND: Duration = Duration::from_secs(10);
 const FW: &str = "gxp2170fw.bin";
 
-fn mac(i: usize) -> String {
-    format!("000b82{:06x}", i + 1)
-}
-
 fn ua(mac: &str, model: &str) -> String {
     format!("Grandstream Model HW {model} SW 1.0.11.3 DevId {mac}")
 }
 
 /// `n` devices: GXP2170 except device 2 (GXP2135) and device 3 (a legacy GXP2000).
 fn site(n: usize) -> Site {
-    let mut s = Site { name: "test".into(), ..Site::default() };
-    s.defaults.set("P212", "1");
-    s.defaults.set("P47", "pbx.example.com");
-    for i in 0..n {
-        let model = match i {
-            1 => "GXP2135",
-            2 => "GXP2000",
-            _ => "GXP2170",
-        };
-        let mut d = Device::new(mac(i).parse().unwrap(), model.parse().unwrap());
-        d.label = format!("Desk {i}");
-        d.accounts.push(Account {
-            user_id: format!("{}", 200 + i),
-            password: format!("sip-{i}"),
-            ..Account::default()
-        });
-        s.devices.push(d);
-    }
-    s
+    support::desks::desks("test", n, |i| match i {
+        1 => "GXP2135",
+        2 => "GXP2000",
+        _ => "GXP2170",
+    })
 }
 
 fn firmware_bytes(len: usize) -> Vec<u8> {
@@ -208,13 +193,7 @@ impl Server {
 
 /// One HTTP/1.1 exchange on a fresh connection: (status, body).
 fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(request).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out);
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (status, out) = http_exchange(addr, request);
     let body = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| out[i + 4..].to_vec()).unwrap_or_default();
     (status, body)
 }
@@ -222,40 +201,6 @@ fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
 fn http_get(addr: SocketAddr, target: &str, agent: &str) -> (u16, Vec<u8>) {
     let req = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n");
     http_raw(addr, req.as_bytes())
-}
-
-/// curl with `args`; returns (exit code, HTTP code, body).
-fn curl(args: &[&str]) -> (i32, u16, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("body");
-    let o = Command::new("curl")
-        .args(["-s", "-o"])
-        .arg(&out)
-        .args(["-w", "%{http_code}", "--max-time", "20"])
-        .args(args)
-        .output()
-        .expect("curl is installed (.ci/run)");
-    let code = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0);
-    (o.status.code().unwrap_or(-1), code, std::fs::read(&out).unwrap_or_default())
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// First reply to a raw RRQ: `Ok(first data block)` or `Err((code, message))`.
-fn tftp_first_reply(server: SocketAddr, name: &str) -> Result<Vec<u8>, (u16, String)> {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(WAIT)).unwrap();
-    let rrq = Packet::Rrq(Rrq { filename: name.into(), mode: Mode::Octet, options: vec![] }).encode();
-    sock.send_to(&rrq, server).unwrap();
-    let mut buf = [0u8; 2048];
-    let (n, _) = sock.recv_from(&mut buf).expect("a TFTP reply");
-    match Packet::decode(&buf[..n]).unwrap() {
-        Packet::Data { data, .. } => Ok(data.to_vec()),
-        Packet::Error { code, message } => Err((code.code(), message)),
-        other => panic!("unexpected {other:?}"),
-    }
 }
 
 fn tftp_fetch(server: SocketAddr, name: &str) -> Result<Vec<u8>, client::FetchError> {
@@ -430,7 +375,7 @@ fn tftp_hpa_atftp_and_curl_fetch_over_tftp() {
     let got = windowed_fetch(s.tftp, FW, 8, 512);
     assert!(got == firmware_bytes(1_000_003));
     // A miss answers TFTP error 1 and is explained.
-    assert_eq!(tftp_first_reply(s.tftp, "cfg000b82ffffff.xml").unwrap_err().0, 1);
+    assert_eq!(tftp_first_reply(s.tftp, "cfg000b82ffffff.xml", LO, &[]).unwrap_err().0, 1);
     let r = s.record_for(Protocol::Tftp, "cfg000b82ffffff.xml");
     assert!(r.explanation.contains("not in the site"), "{}", r.explanation);
 }
@@ -526,7 +471,7 @@ fn prefix_postfix_and_case_rules() {
     let (code, body) = http_get(s.http, &format!("/p/GS_CFG{m}.XML_V2"), &ua(&m, "GXP2170"));
     assert_eq!((code, body == want), (200, true));
     // Without the prefix/postfix: a miss that names the expected file.
-    assert_eq!(tftp_first_reply(s.tftp, &format!("cfg{m}.xml")).unwrap_err().0, 1);
+    assert_eq!(tftp_first_reply(s.tftp, &format!("cfg{m}.xml"), LO, &[]).unwrap_err().0, 1);
     let r = s.record_for(Protocol::Tftp, &format!("cfg{m}.xml"));
     assert!(r.explanation.contains("\"gs_\" (P234)") && r.explanation.contains(&name), "{}", r.explanation);
     let (code, _) = http_get(s.http, &format!("/cfg{m}.xml_v2"), &ua(&m, "GXP2170"));
@@ -564,7 +509,7 @@ fn every_miss_carries_the_right_explanation() {
         assert!(r.explanation.contains(want), "HTTP {target}: {}", r.explanation);
         // Over TFTP the same, except that "wrong model" needs to know the device:
         // it does, by the IP that asked for its cfg<mac> over HTTP above.
-        assert_eq!(tftp_first_reply(s.tftp, target).unwrap_err().0, *tftp_code, "{target}");
+        assert_eq!(tftp_first_reply(s.tftp, target, LO, &[]).unwrap_err().0, *tftp_code, "{target}");
         let r = s.record_for(Protocol::Tftp, target);
         assert!(r.explanation.contains(want), "TFTP {target}: {}", r.explanation);
     }
@@ -575,7 +520,7 @@ fn every_miss_carries_the_right_explanation() {
     let r = s.record_for(Protocol::Http, "/cfg0011223344ff.xml");
     assert_eq!(r.outcome, Outcome::Refused { reason: Refusal::Policy, expected: false });
     assert!(r.explanation.contains("known-MACs-only is on"), "{}", r.explanation);
-    assert_eq!(tftp_first_reply(s.tftp, "cfg0011223344ff.xml").unwrap_err().0, 2);
+    assert_eq!(tftp_first_reply(s.tftp, "cfg0011223344ff.xml", LO, &[]).unwrap_err().0, 2);
     // Status: the asking unknown device is listed as unassigned.
     let st = s.sup.status().unwrap();
     assert!(st.unassigned().any(|d| d.mac.to_string() == "0011223344ff"));
@@ -617,7 +562,7 @@ fn traversal_and_odd_names_are_refused_and_leak_nothing() {
     .collect();
     assert!(tftp_names.len() >= 20);
     for name in &tftp_names {
-        let reply = tftp_first_reply(s.tftp, name);
+        let reply = tftp_first_reply(s.tftp, name, LO, &[]);
         assert!(reply.is_err(), "{name:?} was answered with data");
         let r = s.record(|r| r.protocol == Protocol::Tftp && r.path == gsprov::formats::http::mask_target(name));
         assert!(matches!(r.outcome, Outcome::Refused { .. }) && r.bytes == 0, "{name:?}: {r:?}");
@@ -899,16 +844,10 @@ fn serving_window_policy_and_file_replacement() {
     // Outside a time window everything is refused.
     let past = std::time::SystemTime::now() - Duration::from_secs(60);
     s.sup.set_policy(Policy { window: Window { stop: Some(past), ..Window::default() }, ..Policy::default() });
-    assert_eq!(tftp_first_reply(s.tftp, &third).unwrap_err().0, 2);
+    assert_eq!(tftp_first_reply(s.tftp, &third, LO, &[]).unwrap_err().0, 2);
 }
 
 // --- the gsprov binary: serve and fetch -------------------------------------------------
-
-fn gsprov() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gsprov"));
-    c.env_remove("GSPROV_XML_PASSWORD").env_remove("GSPROV_HTTP_PASSWORD");
-    c
-}
 
 fn demo_into(dir: &Path) -> PathBuf {
     let site = dir.join("office.gsprov.toml");
@@ -916,10 +855,6 @@ fn demo_into(dir: &Path) -> PathBuf {
     std::fs::create_dir(dir.join("firmware")).unwrap();
     std::fs::write(dir.join("firmware").join(FW), firmware_bytes(100_000)).unwrap();
     site
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().unwrap()
 }
 
 #[test]

@@ -67,16 +67,9 @@ mod tests {
     use super::*;
 
     fn nics() -> Vec<NetInterface> {
-        vec![
-            NetInterface { name: "lo".into(), ipv4: Ipv4Addr::LOCALHOST, prefix: 8, loopback: true },
-            NetInterface { name: "eth0".into(), ipv4: Ipv4Addr::new(10, 0, 0, 2), prefix: 24, loopback: false },
-            NetInterface {
-                name: "Ethernet 2".into(),
-                ipv4: Ipv4Addr::new(192, 168, 1, 9),
-                prefix: 16,
-                loopback: false,
-            },
-        ]
+        let mut all = NetInterface::lo_and_eth0();
+        all.push(NetInterface::new("Ethernet 2", Ipv4Addr::new(192, 168, 1, 9), 16));
+        all
     }
 
     #[test]

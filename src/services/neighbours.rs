@@ -161,7 +161,7 @@ mod tests {
             },
         ]);
         let rows = table.read().unwrap();
-        let eth0 = NetInterface { name: "eth0".into(), ipv4: "10.0.0.2".parse().unwrap(), prefix: 24, loopback: false };
+        let eth0 = NetInterface::new("eth0", "10.0.0.2".parse().unwrap(), 24);
         let s = sightings(&rows, Some(&eth0), SystemTime::UNIX_EPOCH);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].mac.unwrap().to_string(), "000b82123456");

@@ -344,10 +344,7 @@ mod tests {
     use super::*;
 
     fn nics() -> Vec<NetInterface> {
-        vec![
-            NetInterface { name: "lo".into(), ipv4: Ipv4Addr::LOCALHOST, prefix: 8, loopback: true },
-            NetInterface { name: "eth0".into(), ipv4: Ipv4Addr::new(10, 0, 0, 2), prefix: 24, loopback: false },
-        ]
+        NetInterface::lo_and_eth0()
     }
 
     fn setup<'a>(

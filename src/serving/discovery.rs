@@ -36,6 +36,18 @@ pub struct NetInterface {
 }
 
 impl NetInterface {
+    /// An interface whose loopback flag follows its address (`127.0.0.0/8`).
+    pub fn new(name: &str, ipv4: Ipv4Addr, prefix: u8) -> NetInterface {
+        NetInterface { name: name.into(), ipv4, prefix, loopback: ipv4.is_loopback() }
+    }
+
+    /// The interfaces unit tests of the layers above share: `lo 127.0.0.1/8`
+    /// and `eth0 10.0.0.2/24`.
+    #[cfg(test)]
+    pub(crate) fn lo_and_eth0() -> Vec<NetInterface> {
+        vec![NetInterface::new("lo", Ipv4Addr::LOCALHOST, 8), NetInterface::new("eth0", Ipv4Addr::new(10, 0, 0, 2), 24)]
+    }
+
     /// The network address (`10.0.0.0` for 10.0.0.2/24).
     pub fn network(&self) -> Ipv4Addr {
         let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) };

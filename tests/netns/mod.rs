@@ -36,9 +36,11 @@ pub fn enter(name: &str) -> Option<()> {
         return Some(());
     }
     if let Err(why) = can_unshare() {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the namespace tests: {why}");
-        eprintln!("SKIPPED {name}: cannot create a network namespace here ({why})");
-        return None;
+        // Never a silent pass: these tests need unprivileged user namespaces.
+        panic!(
+            "{name} needs a network namespace and cannot make one here ({why}); enable unprivileged user \
+             namespaces (sysctl kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0)"
+        );
     }
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new("unshare")
