@@ -367,7 +367,8 @@ pub fn problems(p: &Param, key: &str, value: &str, reach: &Reach) -> (Vec<String
         match cat.lookup_in(*family, key) {
             None => ignored.push(describe_reach(*family, models)),
             Some(q) => {
-                if let Err(e) = q.check(value) {
+                // With the label as that family reads the key: it may mean something else there.
+                if let Err(e) = q.validate(key, value) {
                     errors.push(format!("on {}: {e}", describe_reach(*family, models)));
                 }
             }
@@ -453,9 +454,12 @@ mod tests {
         // GAC25xx takes 0-4095 (its template), HT80x 0-4094.
         let (errors, ignored) = problems(p, "P51", "4095", &reach);
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("on HT80x (HT802)") && errors[0].contains("outside 0..4094"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("on HT80x (HT802): P51 (") && errors[0].contains("outside 0..4094"),
+            "{errors:?}"
+        );
         assert!(ignored.is_empty());
-        // P1328 (GAC25xx "Bluetooth Name") is not in HT80x's template nor curated.
+        // P1328 (GAC25xx "Ring Timeout (s)") is not in HT80x's template nor curated.
         let bt = FamilyCatalog::get(Family::Gac25xx).get_key("P1328").unwrap();
         let (_, ignored) = problems(bt, "P1328", "room-1", &reach);
         assert_eq!(ignored, ["HT80x (HT802)"]);

@@ -509,14 +509,11 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
     let row_h = ui.spacing().interact_size.y + 2.0;
     form::rows_ui(ui, viewport, list.rows.len(), row_h, |ui, i| match &list.rows[i] {
         Row::Header { title, key, count, open } => {
+            let w = ui.spacing().icon_width;
+            let (_, icon) = ui.allocate_exact_size(egui::vec2(w, w), egui::Sense::click());
+            egui::collapsing_header::paint_default_icon(ui, if *open { 1.0 } else { 0.0 }, &icon);
             let r = ui.add(egui::Button::new(egui::RichText::new(format!("{title} ({count})")).strong()).frame(false));
-            let icon = egui::Rect::from_center_size(
-                r.rect.left_center() - egui::vec2(ui.spacing().icon_width * 0.5 + 2.0, 0.0),
-                egui::Vec2::splat(ui.spacing().icon_width),
-            );
-            let icon_r = ui.interact(icon, egui::Id::new(("form-open", key)), egui::Sense::click());
-            egui::collapsing_header::paint_default_icon(ui, if *open { 1.0 } else { 0.0 }, &icon_r);
-            if r.clicked() || icon_r.clicked() {
+            if r.clicked() || icon.clicked() {
                 toggle = Some(key.clone());
             }
         }
@@ -749,9 +746,9 @@ fn raw_ui(
         };
         egui::Grid::new("raw").num_columns(3).show(ui, |ui| {
             for (k, v) in raw {
-                ui.monospace(k);
+                let l = ui.monospace(k);
                 let mut text = v.clone();
-                if ui.text_edit_singleline(&mut text).changed() {
+                if ui.text_edit_singleline(&mut text).labelled_by(l.id).changed() {
                     edits.push((k.clone(), Some(text)));
                 }
                 if ui.button("Remove").clicked() {
