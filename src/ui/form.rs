@@ -247,19 +247,34 @@ fn listable(source: ListSource) -> impl Iterator<Item = &'static Param> {
     })
 }
 
+/// One header's worth of rows before it is known whether it is open.
+struct Block {
+    title: String,
+    key: String,
+    params: Vec<&'static Param>,
+    default_open: bool,
+    note: Option<String>,
+}
+
 /// Builds the rows. `open(key, default)` says whether a header is open.
 pub fn build(key: &ListKey, open: &dyn Fn(&str, bool) -> bool) -> List {
     let find = key.find.trim();
     let searching = !find.is_empty();
-    let mut groups: Vec<(String, String, Vec<&'static Param>, bool, Option<String>)> = Vec::new();
+    let mut groups: Vec<Block> = Vec::new();
     let mut elsewhere = 0;
     match key.view {
         FormView::All => {
             for p in listable(key.source).filter(|p| matches_find(p, find)) {
                 let section = if p.section.is_empty() { "Other settings" } else { p.section.as_str() };
-                match groups.iter_mut().find(|g| g.0 == section) {
-                    Some(g) => g.2.push(p),
-                    None => groups.push((section.to_string(), format!("all/{section}"), vec![p], false, None)),
+                match groups.iter_mut().find(|g| g.title == section) {
+                    Some(g) => g.params.push(p),
+                    None => groups.push(Block {
+                        title: section.to_string(),
+                        key: format!("all/{section}"),
+                        params: vec![p],
+                        default_open: false,
+                        note: None,
+                    }),
                 }
             }
         }
@@ -290,13 +305,13 @@ pub fn build(key: &ListKey, open: &dyn Fn(&str, bool) -> bool) -> List {
                     continue;
                 }
                 let default_open = group != Group::Keys;
-                groups.push((
-                    group.title().to_string(),
-                    format!("bring-up/{}", group.title()),
+                groups.push(Block {
+                    title: group.title().to_string(),
+                    key: format!("bring-up/{}", group.title()),
                     params,
                     default_open,
                     note,
-                ));
+                });
             }
             if searching {
                 elsewhere = listable(key.source).filter(|p| matches_find(p, find) && !shown.contains(&p.key())).count();
@@ -304,7 +319,7 @@ pub fn build(key: &ListKey, open: &dyn Fn(&str, bool) -> bool) -> List {
         }
     }
     let mut list = List { elsewhere, ..List::default() };
-    for (title, hkey, params, default_open, note) in groups {
+    for Block { title, key: hkey, params, default_open, note } in groups {
         let is_open = searching || open(&hkey, default_open);
         list.fields += params.len();
         list.rows.push(Row::Header { title, key: hkey, count: params.len(), open: is_open });
