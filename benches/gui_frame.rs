@@ -4,6 +4,10 @@
 //! UI thread (so other load on the machine does not count), and reports p50, p95
 //! and max per view, wall-clock p95 beside it, and the process's resident memory.
 //!
+//! The Parameters form is also timed on a GRP2612W device's "All parameters"
+//! (its family's ~1,600 template settings, every section open), with a search,
+//! while a search is typed, and in the bring-up view (issue 12).
+//!
 //! `cargo bench --bench gui_frame` (targets from the GUI issue: p95 < 4 ms, RSS < 150 MB).
 
 #[path = "support/bigsite.rs"]
@@ -14,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use egui_kittest::Harness;
 use gsprov::serving::{Outcome, Protocol, Refusal, RequestRecord};
-use gsprov::ui::{App, Level, View};
+use gsprov::ui::{App, FormView, Level, View};
 
 /// CPU time consumed by this thread, in milliseconds.
 fn thread_cpu_ms() -> f64 {
@@ -73,6 +77,39 @@ const VIEWS: [(&str, View); 5] = [
     ("files", View::Files),
 ];
 
+/// Times 200 frames of what the app shows now (after 5 warm-up frames, in
+/// which caches fill), calling `tick` before each, and prints one row.
+fn measure(h: &mut Harness<'static, App>, name: &str, mut tick: impl FnMut(&mut Harness<'static, App>, usize)) {
+    for _ in 0..5 {
+        h.step();
+    }
+    let mut times: Vec<f64> = Vec::with_capacity(200);
+    let mut walls: Vec<f64> = Vec::with_capacity(200);
+    for i in 0..200 {
+        tick(h, i);
+        let t = Instant::now();
+        let c = thread_cpu_ms();
+        h.step();
+        let out = h.output();
+        let shapes = out.shapes.clone();
+        let ppp = out.pixels_per_point;
+        let _meshes = h.ctx.tessellate(shapes, ppp);
+        times.push(thread_cpu_ms() - c);
+        walls.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    walls.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    println!(
+        "{name:<12} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
+        times.len(),
+        pct(&times, 0.5),
+        pct(&times, 0.95),
+        times[times.len() - 1],
+        pct(&walls, 0.95)
+    );
+}
+
 fn main() {
     gsprov::ui::init_local_offset();
     let before = rss_kb("VmRSS:");
@@ -101,13 +138,7 @@ fn main() {
             app.rt.focus = Some(first_mac);
             app.rt.level = Level::Device(first_mac);
         }
-        // Warm-up: caches fill on the first frames after a change.
-        for _ in 0..5 {
-            h.step();
-        }
-        let mut times: Vec<f64> = Vec::with_capacity(200);
-        let mut walls: Vec<f64> = Vec::with_capacity(200);
-        for i in 0..200 {
+        measure(&mut h, name, |h, i| {
             if view == View::Log && i % 20 == 0 {
                 // New requests arrive while following the tail.
                 let n = h.state().rt.serving.log.len() as u64;
@@ -116,28 +147,34 @@ fn main() {
                 app.rt.serving.log.push(r);
                 app.rt.serving.log_generation += 1;
             }
-            let t = Instant::now();
-            let c = thread_cpu_ms();
-            h.step();
-            let out = h.output();
-            let shapes = out.shapes.clone();
-            let ppp = out.pixels_per_point;
-            let _meshes = h.ctx.tessellate(shapes, ppp);
-            times.push(thread_cpu_ms() - c);
-            walls.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        times.sort_by(f64::total_cmp);
-        walls.sort_by(f64::total_cmp);
-        let pct = |v: &[f64], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-        println!(
-            "{name:<12} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
-            times.len(),
-            pct(&times, 0.5),
-            pct(&times, 0.95),
-            times[times.len() - 1],
-            pct(&walls, 0.95)
-        );
+        });
     }
+    // Issue 12: the form of a GRP2612W device lists its family's template
+    // settings (GRP26xx, ~1,600): every section open, with a search, and
+    // while a search is being typed (the list is rebuilt on each keystroke).
+    let grp = h.state().doc.site.devices.iter().find(|d| d.model.as_str() == "GRP2612W").map(|d| d.mac);
+    let grp = grp.expect("the bench site has GRP2612W devices");
+    {
+        let app = h.state_mut();
+        app.state.view = View::Parameters;
+        app.rt.level = Level::Device(grp);
+        app.rt.params.view = FormView::All;
+        app.rt.params.all_open = Some(true);
+    }
+    measure(&mut h, "params all", |_, _| {});
+    h.state_mut().rt.params.find = "qos".into();
+    measure(&mut h, "params find", |_, _| {});
+    measure(&mut h, "params type", |h, i| {
+        h.state_mut().rt.params.find = if i % 2 == 0 { "sys".into() } else { "syslog".into() };
+    });
+    {
+        let p = &mut h.state_mut().rt.params;
+        p.find.clear();
+        p.view = FormView::BringUp;
+        p.all_open = None;
+    }
+    measure(&mut h, "params bring", |_, _| {});
+    h.state_mut().rt.level = Level::Device(first_mac);
     // Idle: nothing arrives. A real window draws a frame only when the app
     // asks for one; count the frames it asks for in one second per view
     // (target ~0: an idle window costs ~0 CPU, issue 10).

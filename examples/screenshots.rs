@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use gsprov::ids::{Mac, Model};
 use gsprov::services::client::{self, FetchOptions};
-use gsprov::ui::{App, Level, View};
+use gsprov::ui::{App, FormView, Level, View};
 
 struct Shooter {
     app: App,
@@ -46,9 +46,11 @@ fn cpu_seconds() -> f64 {
 }
 
 /// (file name, view, device selected).
-const SHOTS: [(&str, View, bool); 7] = [
+const SHOTS: [(&str, View, bool); 9] = [
     ("devices", View::Devices, false),
     ("form", View::Parameters, true),
+    ("form-all", View::Parameters, true),
+    ("form-defaults", View::Parameters, false),
     ("files", View::Files, true),
     ("firmware", View::Firmware, false),
     ("server", View::Server, false),
@@ -174,8 +176,18 @@ impl eframe::App for Shooter {
             self.app.rt.log.selected =
                 self.app.rt.serving.log.iter().rev().find(|r| !r.outcome.is_served()).map(|r| r.id);
         }
+        // The form: the GXP2170's bring-up view, every section of the
+        // GRP2612W open, and the site defaults with the family picker.
+        let params = &mut self.app.rt.params;
+        (params.view, params.all_open) = match name {
+            "form-all" => (FormView::All, Some(true)),
+            _ => (FormView::BringUp, None),
+        };
+        if name == "form-defaults" {
+            self.app.rt.level = Level::Defaults;
+        }
         if select {
-            let mac: Mac = "000b82a1b201".parse().unwrap();
+            let mac: Mac = if name == "form-all" { "c074ada1b203" } else { "000b82a1b201" }.parse().unwrap();
             self.app.rt.focus = Some(mac);
             self.app.rt.selected = [mac].into();
             self.app.rt.level = Level::Device(mac);

@@ -899,3 +899,114 @@ fn the_app_serves_each_device_its_next_firmware_step() {
     h.state_mut().stop_servers();
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
+
+/// Opens the Parameters view on the demo device `row` ("Hygienist · GRP2612W").
+fn params_of(h: &mut Harness<'static, App>, row: &str) {
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    h.get_by_label(row).click();
+    h.run_ok();
+}
+
+/// Issue 12 (forms that scale): the GRP2612W's form lists its family's ~1,600
+/// template settings (GRP26xx), not the 94 curated ones, and finds one by
+/// P-id, label or alias.
+#[test]
+fn all_parameters_of_a_grp2612w_find_a_setting_by_pid_label_and_alias() {
+    let mut h = app();
+    params_of(&mut h, "Hygienist · GRP2612W");
+    h.get_by_label("All parameters").click();
+    h.run_ok();
+    h.get_by_label_contains("Settings of GRP26xx");
+    // P735 is "Enable 100rel" in the grp26xx template (a bool: 0 - No, 1 - Yes).
+    set_text(&mut h, "Find parameter:", "P735");
+    h.get_by_label_contains("1 setting(s) match");
+    h.get_by_label("Enable 100rel  ·  P735");
+    set_text(&mut h, "Find parameter:", "100rel");
+    h.get_by_label("Enable 100rel  ·  P735");
+    let alias = gsprov::catalog::FamilyCatalog::get(gsprov::catalog::Family::Grp26xx)
+        .get_key("P47")
+        .and_then(|p| p.alias.clone())
+        .expect("the grp2612 v2 template names P47's alias");
+    set_text(&mut h, "Find parameter:", &alias);
+    assert_eq!(h.get_by_label("SIP server  ·  P47").value().as_deref(), Some("pbx.maple-dental.example"));
+    // The template's sections, opened by a search.
+    set_text(&mut h, "Find parameter:", "syslog");
+    h.get_by_label_contains("Maintenance/Syslog (");
+}
+
+#[test]
+fn p735_means_a_user_id_on_an_ht802_and_100rel_on_a_grp2612w() {
+    let mut h = app();
+    params_of(&mut h, "Fax and door · HT802");
+    h.get_by_label("All parameters").click();
+    h.run_ok();
+    set_text(&mut h, "Find parameter:", "P735");
+    // ht802 template: P735 "SIP User ID" (port 2); grp26xx: "Enable 100rel".
+    h.get_by_label("SIP User ID  ·  P735");
+    assert_eq!(h.query_all_by_label("Enable 100rel  ·  P735").count(), 0);
+    h.get_by_label("Hygienist · GRP2612W").click();
+    h.run_ok();
+    h.get_by_label("Enable 100rel  ·  P735");
+    assert_eq!(h.query_all_by_label("SIP User ID  ·  P735").count(), 0);
+}
+
+#[test]
+fn an_enum_is_a_drop_down_of_labelled_values_that_sets_the_code() {
+    let mut h = app();
+    params_of(&mut h, "Hygienist · GRP2612W");
+    set_text(&mut h, "Find parameter:", "P208");
+    // Bring-up view, Syslog group. grp26xx template: 0 - NONE ... 4 - ERROR.
+    h.get_by_label("Syslog Level  ·  P208").click();
+    h.run_ok();
+    h.get_by_label("1 = DEBUG");
+    h.get_by_label("4 = ERROR").click();
+    h.run_ok();
+    let mac = "c074ada1b203".parse().unwrap();
+    assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("P208"), Some("4"));
+    h.get_by_label("set here");
+    assert_eq!(h.get_by_label("Syslog Level  ·  P208").value().as_deref(), Some("4 = ERROR"));
+}
+
+#[test]
+fn an_out_of_range_value_shows_its_error_beside_the_field_and_nothing_is_generated() {
+    let mut h = app();
+    params_of(&mut h, "Hygienist · GRP2612W");
+    set_text(&mut h, "Find parameter:", "P51");
+    // grp26xx template: P51 "Layer 2 QoS. 802.1Q/VLAN Tag", Number: 0 - 4094.
+    set_text(&mut h, "Layer 2 QoS  ·  P51", "5000");
+    h.run_ok();
+    h.get_by_label_contains("5000 is outside 0..4094");
+    let site = h.state().doc.site.clone();
+    assert!(h.state().doc.derived().errors > 0);
+    // The app's rule (Site::check, generate::checked): a site with errors is
+    // neither exported nor served.
+    match gsprov::generate::checked(&site, &mut || [0; 8]) {
+        Err(gsprov::generate::BuildError::SiteHasErrors(errors)) => {
+            assert!(errors.iter().any(|e| e.location.ends_with("values.P51")), "{errors:?}")
+        }
+        other => panic!("generated despite P51 = 5000: {:?}", other.map(|o| o.files.len())),
+    }
+    set_text(&mut h, "Layer 2 QoS  ·  P51", "10");
+    assert!(h.query_all_by_label_contains("is outside").next().is_none());
+    assert_eq!(h.state().doc.derived().errors, 0);
+}
+
+#[test]
+fn a_site_default_is_checked_on_every_family_it_reaches() {
+    let mut h = app();
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    // Pick HT80x in "Show the settings of:" and give P735 (its port-2 user ID) a number.
+    h.get_by_label("Show the settings of:").click();
+    h.run_ok();
+    h.get_by_label("HT80x (HT802)").click();
+    h.run_ok();
+    h.get_by_label("All parameters").click();
+    h.run_ok();
+    set_text(&mut h, "Find parameter:", "P735");
+    set_text(&mut h, "SIP User ID  ·  P735", "1001");
+    assert_eq!(h.state().doc.site.defaults.get("P735"), Some("1001"));
+    // The GRP2612W reads P735 as "Enable 100rel" (0/1): the form says so beside the field.
+    h.get_by_label_contains("on GRP26xx (GRP2612W): P735 (Enable 100rel)");
+}

@@ -12,6 +12,7 @@ mod devices;
 mod doc;
 mod files;
 mod firmware;
+mod form;
 mod import;
 mod log;
 mod params;
@@ -32,6 +33,7 @@ use crate::site::Site;
 use crate::ui::worker::{Done, Job, Worker};
 
 pub use doc::{Derived, Doc};
+pub use form::FormView;
 pub use params::Level;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older

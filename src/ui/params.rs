@@ -3,9 +3,11 @@
 //! comes from, with reset-to-inherited; accounts/ports and raw P-values too.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
+use super::form::{self, FormView, ListSource, Reach, Row};
 use super::{Action, Doc, Runtime};
-use crate::catalog::{Catalog, Param, ValueKind, check_value};
+use crate::catalog::{Catalog, Family, FamilyCatalog, Param, ValueKind};
 use crate::ids::{Mac, Model};
 use crate::site::{Account, Effective, Site, Source, Values, canonical_key};
 
@@ -25,12 +27,26 @@ pub struct ParamsUi {
     pub new_key: String,
     pub new_value: String,
     pub new_model: String,
+    /// Bring-up or all parameters.
+    pub view: FormView,
+    /// At site level: the family whose settings are listed (the first one the
+    /// site reaches when unset or no longer reached).
+    pub family: Option<Family>,
+    /// "Open all" / "Close all": every header's state; `None`: each one's default.
+    pub all_open: Option<bool>,
+    /// Headers clicked away from that.
+    toggled: BTreeSet<String>,
+    open_generation: u64,
     /// (revision, level) -> (effective, inherited): layering once per edit, not per frame.
     layers: Option<LayerCache>,
+    /// The rows, per (revision, level, family, view, search, open headers).
+    list: Option<form::ListCache>,
+    /// (revision, the families the site defaults reach).
+    reach: Option<(u64, Rc<Reach>)>,
 }
 
 /// (site revision, level, (effective, inherited)).
-type LayerCache = (u64, Level, std::rc::Rc<(Effective, Effective)>);
+type LayerCache = (u64, Level, Rc<(Effective, Effective)>);
 
 fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
     match level {
@@ -99,13 +115,14 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             .labelled_by(l.id);
         });
         ui.separator();
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        // One scroll area for the page; the form lays out only its visible rows.
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show_viewport(ui, |ui, viewport| {
             match &level {
                 Level::Device(mac) => device_fields_ui(ui, doc, *mac),
                 Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
                 Level::Model(_) => {}
             }
-            form_ui(ui, doc, &level, &mut rt.params);
+            form_ui(ui, doc, &level, &mut rt.params, viewport);
         });
     });
     action
@@ -360,72 +377,165 @@ fn account_ui(ui: &mut egui::Ui, what: &str, i: usize, a: &mut Account, remove: 
     changed
 }
 
-fn matches_find(p: &Param, find: &str) -> bool {
-    if find.is_empty() {
-        return true;
-    }
-    let f = find.to_ascii_lowercase();
-    p.label.to_ascii_lowercase().contains(&f)
-        || p.key().to_ascii_lowercase() == f
-        || p.alias.as_deref().is_some_and(|a| a.to_ascii_lowercase().contains(&f))
-}
-
-fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
+fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, viewport: egui::Rect) {
     let cat = Catalog::get();
-    let model = match level {
-        Level::Defaults => None,
-        Level::Model(m) => Some(m.clone()),
-        Level::Device(mac) => doc.site.device(*mac).map(|d| d.model.clone()),
+    // Which family's settings, and which families the values here reach.
+    let (source, reach, guess) = match level {
+        Level::Defaults => {
+            if st.reach.as_ref().is_none_or(|(rev, _)| *rev != doc.revision()) {
+                let site = &doc.site;
+                let models = site
+                    .devices
+                    .iter()
+                    .map(|d| d.model.clone())
+                    .chain(site.models.keys().filter_map(|m| m.parse().ok()));
+                st.reach = Some((doc.revision(), Rc::new(form::reach_of(models))));
+            }
+            let reach = st.reach.as_ref().map(|r| r.1.clone()).unwrap_or_default();
+            let picked = st.family.filter(|f| reach.iter().any(|(g, _)| g == f)).or_else(|| reach.first().map(|r| r.0));
+            (picked.map_or(ListSource::Curated, ListSource::Family), reach, None)
+        }
+        Level::Model(m) => {
+            let fm = Family::of_model(m);
+            (ListSource::Family(fm.family), Rc::new(vec![(fm.family, vec![m.to_string()])]), fm.warning(m))
+        }
+        Level::Device(mac) => match doc.site.device(*mac) {
+            Some(d) => {
+                let fm = Family::of_model(&d.model);
+                (
+                    ListSource::Family(fm.family),
+                    Rc::new(vec![(fm.family, vec![d.model.to_string()])]),
+                    fm.warning(&d.model),
+                )
+            }
+            None => return,
+        },
     };
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut st.view, FormView::BringUp, "Bring-up")
+            .on_hover_text("What technicians set on site: accounts, time, passwords, provisioning, VLAN/QoS, syslog, time zone and language, keys");
+        ui.selectable_value(&mut st.view, FormView::All, "All parameters")
+            .on_hover_text("Every setting of the family, in the template's sections");
+        ui.separator();
+        if matches!(level, Level::Defaults) && reach.len() > 1 {
+            let l = ui.label("Show the settings of:");
+            let current = match source {
+                ListSource::Family(f) => f.name(),
+                ListSource::Curated => "",
+            };
+            egui::ComboBox::from_id_salt("form-family")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (f, models) in reach.iter() {
+                        ui.selectable_value(&mut st.family, Some(*f), form::describe_reach(*f, models));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        }
+        if ui.button("Open all").on_hover_text("Open every section").clicked() {
+            st.all_open = Some(true);
+            st.toggled.clear();
+        }
+        if ui.button("Close all").on_hover_text("Close every section").clicked() {
+            st.all_open = Some(false);
+            st.toggled.clear();
+        }
+    });
+    match (level, source) {
+        (Level::Defaults, ListSource::Curated) => {
+            ui.weak("No devices or model templates yet: listing the curated settings common to the families; add a device or a model template to see its family's settings.");
+        }
+        (Level::Defaults, ListSource::Family(f)) => {
+            let all: Vec<String> = reach.iter().map(|(f, m)| form::describe_reach(*f, m)).collect();
+            let text = if reach.len() > 1 {
+                format!(
+                    "Listing {f}'s settings. Values here reach {}; each is checked against every one of them.",
+                    all.join(", ")
+                )
+            } else {
+                format!("Listing the settings of {}.", all.join(", "))
+            };
+            ui.weak(text);
+        }
+        (_, ListSource::Family(f)) => {
+            let source = FamilyCatalog::get(f)
+                .templates()
+                .iter()
+                .map(|t| format!("{} {}", t.folder, t.firmware).trim().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            ui.weak(format!("Settings of {f} (templates: {source})."));
+        }
+        _ => {}
+    }
+    if let Some(w) = guess {
+        ui.colored_label(ui.visuals().warn_fg_color, w);
+    }
+    let key = form::ListKey {
+        revision: doc.revision(),
+        level: level.clone(),
+        source,
+        view: st.view,
+        find: st.find.trim().to_string(),
+        open_generation: st.open_generation,
+        all_open: st.all_open,
+        device_level: matches!(level, Level::Device(_)),
+    };
+    if st.list.as_ref().is_none_or(|(k, _)| *k != key) {
+        let (all_open, toggled) = (st.all_open, &st.toggled);
+        let open = |k: &str, default: bool| all_open.unwrap_or(default) != toggled.contains(k);
+        let list = Rc::new(form::build(&key, &open));
+        st.list = Some((key, list));
+    }
+    let list = st.list.as_ref().map(|l| l.1.clone()).unwrap_or_default();
     if st.layers.as_ref().is_none_or(|(rev, l, _)| *rev != doc.revision() || l != level) {
-        st.layers = Some((doc.revision(), level.clone(), std::rc::Rc::new(layers(doc, level))));
+        st.layers = Some((doc.revision(), level.clone(), Rc::new(layers(doc, level))));
     }
     let cached = st.layers.as_ref().map(|c| c.2.clone()).unwrap_or_default();
     let (effective, inherited) = (&cached.0, &cached.1);
     let own: BTreeMap<String, String> = values(doc, level)
         .map(|v| v.0.iter().map(|(k, v)| (canonical_key(k).unwrap_or_else(|_| k.clone()), v.clone())).collect())
         .unwrap_or_default();
-    // Group by section, keeping catalog order.
-    let mut sections: Vec<(&str, Vec<&Param>)> = Vec::new();
-    for p in cat.params() {
-        if p.id.is_none() && p.alias.is_none() {
-            continue;
+    if !st.find.trim().is_empty() {
+        let mut text = format!("{} setting(s) match", list.fields);
+        if list.elsewhere > 0 {
+            text.push_str(&format!("; {} more in All parameters", list.elsewhere));
         }
-        // One field per value: these are the provisioning settings' own
-        // fields (they win over any value here, see `Site::check`).
-        if p.id.is_some_and(|id| SITE_WIDE.contains(&id.to_string().as_str())) {
-            continue;
-        }
-        if model.as_ref().is_some_and(|m| !p.applies_to(m)) || !matches_find(p, st.find.trim()) {
-            continue;
-        }
-        match sections.iter_mut().find(|(s, _)| *s == p.section) {
-            Some((_, v)) => v.push(p),
-            None => sections.push((&p.section, vec![p])),
-        }
+        ui.weak(text);
     }
     let mut edits: Vec<(String, Option<String>)> = Vec::new();
-    let open = !st.find.trim().is_empty();
-    for (section, params) in sections {
-        let header = egui::CollapsingHeader::new(format!("{section} ({})", params.len())).id_salt(section);
-        let header = if open {
-            header.open(Some(true))
-        } else {
-            header.default_open(section.starts_with("Maintenance > Upgrade"))
-        };
-        header.show(ui, |ui| {
-            egui::Grid::new(("grid", section)).num_columns(4).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
-                for p in params {
-                    let key = p.key();
-                    if let Some(e) = field_ui(ui, p, &key, &own, effective, inherited, st) {
-                        edits.push(e);
-                    }
-                    ui.end_row();
-                }
-            });
-        });
+    let mut toggle = None;
+    let row_h = ui.spacing().interact_size.y + 2.0;
+    form::rows_ui(ui, viewport, list.rows.len(), row_h, |ui, i| match &list.rows[i] {
+        Row::Header { title, key, count, open } => {
+            let w = ui.spacing().icon_width;
+            let (_, icon) = ui.allocate_exact_size(egui::vec2(w, w), egui::Sense::click());
+            egui::collapsing_header::paint_default_icon(ui, if *open { 1.0 } else { 0.0 }, &icon);
+            let r = ui.add(egui::Button::new(egui::RichText::new(format!("{title} ({count})")).strong()).frame(false));
+            if r.clicked() || icon.clicked() {
+                toggle = Some(key.clone());
+            }
+        }
+        Row::Note(text) => {
+            ui.add_space(ui.spacing().icon_width + 6.0);
+            ui.weak(text);
+        }
+        Row::Field(p) => {
+            ui.add_space(ui.spacing().icon_width + 6.0);
+            let key = p.key();
+            if let Some(e) = field_ui(ui, p, &key, &own, effective, inherited, &reach, st) {
+                edits.push(e);
+            }
+        }
+    });
+    if let Some(k) = toggle {
+        if !st.toggled.remove(&k) {
+            st.toggled.insert(k);
+        }
+        st.open_generation += 1;
     }
-    raw_ui(ui, cat, &own, &mut edits, st);
+    raw_ui(ui, source, cat, &own, &mut edits, st);
     if !edits.is_empty() {
         doc.edit_if(|site| {
             let Some(v) = values_mut(site, level) else { return false };
@@ -445,15 +555,28 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi) {
     }
 }
 
-/// Settings the "Site and provisioning settings" block edits for the whole
-/// site (file and firmware prefix/postfix, the XML password).
-const SITE_WIDE: [&str; 5] = ["P232", "P233", "P234", "P235", "P1359"];
-
 /// Width of the label column, so the editors and provenance stay on screen.
 const LABEL_WIDTH: f32 = 300.0;
 
-/// One row: label, editor, provenance, reset. Returns an edit: (key, Some(value)) to
-/// set at this level, (key, None) to reset to inherited.
+/// Widths of the editor, provenance and reset cells of a row.
+const EDITOR_WIDTH: f32 = 250.0;
+const SOURCE_WIDTH: f32 = 190.0;
+const RESET_WIDTH: f32 = 56.0;
+
+/// A fixed-width cell of a row, so the columns line up without a grid.
+fn cell<R>(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    let h = ui.available_height();
+    ui.allocate_ui_with_layout(egui::vec2(width, h), egui::Layout::left_to_right(egui::Align::Center), |ui| {
+        ui.set_width(width);
+        add(ui)
+    })
+    .inner
+}
+
+/// One row: label, editor, provenance, reset, then what is wrong with the value
+/// (on each family it reaches) and which families ignore it. Returns an edit:
+/// (key, Some(value)) to set at this level, (key, None) to reset to inherited.
+#[expect(clippy::too_many_arguments, reason = "one row reads the level's three layers and the form state")]
 fn field_ui(
     ui: &mut egui::Ui,
     p: &Param,
@@ -461,40 +584,32 @@ fn field_ui(
     own: &BTreeMap<String, String>,
     effective: &Effective,
     inherited: &Effective,
+    reach: &Reach,
     st: &mut ParamsUi,
 ) -> Option<(String, Option<String>)> {
     let mut edit = None;
     let tip = format!(
-        "{}\n{key}{}\nallowed: {}\ndefault on the device: {}{}",
-        p.label,
+        "{}\n{key}{}\nallowed: {}\ndefault on the device: {}{}{}{}",
+        if p.label.is_empty() { "(no label in the template)" } else { &p.label },
         p.alias.as_deref().map(|a| format!("  ·  {a}")).unwrap_or_default(),
-        p.allowed,
+        if p.allowed.is_empty() { "any text" } else { &p.allowed },
         if p.default.is_empty() { "—" } else { &p.default },
+        if p.section.is_empty() { String::new() } else { format!("\nsection: {}", p.section) },
+        if p.source.is_empty() { String::new() } else { format!("\ntemplate: {}", p.source) },
         if p.notes.is_empty() { String::new() } else { format!("\n{}", p.notes) }
     );
-    let row_h = ui.spacing().interact_size.y;
-    let label = ui
-        .allocate_ui_with_layout(
-            egui::vec2(LABEL_WIDTH, row_h),
-            egui::Layout::left_to_right(egui::Align::Center),
-            |ui| {
-                ui.set_width(LABEL_WIDTH);
-                let text = if p.id.is_some() {
-                    format!("{}  ·  {key}", p.short_label())
-                } else {
-                    p.short_label().to_string()
-                };
-                ui.add(egui::Label::new(text).truncate()).on_hover_text(tip)
-            },
-        )
-        .inner;
+    let label = cell(ui, LABEL_WIDTH, |ui| {
+        let short = if p.short_label().is_empty() { "(no label)" } else { p.short_label() };
+        let text = if p.id.is_some() { format!("{short}  ·  {key}") } else { short.to_string() };
+        ui.add(egui::Label::new(text).truncate()).on_hover_text(tip)
+    });
     let set_here = own.get(key);
     let current = set_here.map(String::as_str).or_else(|| effective.get(key)).unwrap_or("");
-    let new = value_ui(ui, p, key, current, label.id, st);
+    let new = cell(ui, EDITOR_WIDTH, |ui| value_ui(ui, p, key, current, label.id, st));
     if let Some(v) = new {
         edit = Some((key.to_string(), Some(v)));
     }
-    match (set_here, effective.0.get(key), inherited.0.get(key)) {
+    cell(ui, SOURCE_WIDTH, |ui| match (set_here, effective.0.get(key), inherited.0.get(key)) {
         (Some(_), _, Some(inh)) => {
             ui.label("overridden here").on_hover_text(format!(
                 "Reset inherits {:?} from {}",
@@ -506,18 +621,28 @@ fn field_ui(
             ui.label("set here");
         }
         (None, Some(eff), _) => {
-            ui.weak(describe(&eff.source));
+            ui.add(egui::Label::new(egui::RichText::new(describe(&eff.source)).weak()).truncate());
         }
         (None, None, _) => {
             ui.weak("not set").on_hover_text("Not in any file: the device keeps its own value");
         }
-    }
-    if set_here.is_some() {
-        if ui.button("Reset").on_hover_text(format!("Remove {key} from this level and inherit")).clicked() {
+    });
+    cell(ui, RESET_WIDTH, |ui| {
+        if set_here.is_some()
+            && ui.button("Reset").on_hover_text(format!("Remove {key} from this level and inherit")).clicked()
+        {
             edit = Some((key.to_string(), None));
         }
-    } else {
-        ui.label("");
+    });
+    let (errors, ignored) = form::problems(p, key, current, reach);
+    if !errors.is_empty() {
+        let text = errors.join("; ");
+        ui.add(egui::Label::new(egui::RichText::new(&text).color(ui.visuals().error_fg_color)).truncate())
+            .on_hover_text(text);
+    } else if set_here.is_some() && !ignored.is_empty() {
+        let text = format!("ignored by {}: not in their templates", ignored.join(", "));
+        ui.add(egui::Label::new(egui::RichText::new(&text).color(ui.visuals().warn_fg_color)).truncate())
+            .on_hover_text(text);
     }
     edit
 }
@@ -546,7 +671,7 @@ fn value_ui(
                 });
             egui::ComboBox::from_id_salt(("enum", key))
                 .selected_text(shown)
-                .width(220.0)
+                .width(EDITOR_WIDTH - 10.0)
                 .show_ui(ui, |ui| {
                     for (c, l) in codes {
                         if ui.selectable_label(c == current, format!("{c} = {l}")).clicked() {
@@ -577,8 +702,10 @@ fn value_ui(
                 // A fixed size: a grid new on this frame (a section opened by
                 // "Find parameter") offers its 40 px minimum, and a field that
                 // takes what it is offered stays that narrow.
-                let size = egui::vec2(220.0, ui.spacing().interact_size.y);
-                let r = ui.add_sized(size, egui::TextEdit::singleline(&mut text).password(secret)).labelled_by(label);
+                let width = if *kind == ValueKind::Password { 190.0 } else { 220.0 };
+                let size = egui::vec2(width, ui.spacing().interact_size.y);
+                let edit = egui::TextEdit::singleline(&mut text).password(secret).id_salt(("value", key));
+                let r = ui.add_sized(size, edit).labelled_by(label);
                 if r.changed() {
                     out = Some(text.clone());
                 }
@@ -592,31 +719,36 @@ fn value_ui(
                         }
                     }
                 }
-                if let Err(problem) = check_value(kind, &text) {
-                    ui.colored_label(ui.visuals().error_fg_color, problem);
-                }
             });
         }
     }
     out
 }
 
-/// Keys set at this level that the catalog does not know, plus an "add" row.
+/// Keys set at this level that the listed family (or the catalog) does not
+/// know, plus an "add" row.
 fn raw_ui(
     ui: &mut egui::Ui,
+    source: ListSource,
     cat: &Catalog,
     own: &BTreeMap<String, String>,
     edits: &mut Vec<(String, Option<String>)>,
     st: &mut ParamsUi,
 ) {
-    let raw: Vec<(&String, &String)> = own.iter().filter(|(k, _)| cat.lookup(k).is_none()).collect();
+    let site_wide = |k: &str| form::SITE_WIDE.contains(&k) && cat.lookup(k).is_some();
+    let raw: Vec<(&String, &String)> = own.iter().filter(|(k, _)| !source.knows(k) && !site_wide(k)).collect();
     egui::CollapsingHeader::new(format!("Raw P-values ({})", raw.len())).default_open(!raw.is_empty()).show(ui, |ui| {
-        ui.weak("Anything the catalog does not list; passed to the device as written.");
+        match source {
+            ListSource::Family(f) => {
+                ui.weak(format!("Anything {f}'s templates do not list; passed to the device as written."))
+            }
+            ListSource::Curated => ui.weak("Anything the catalog does not list; passed to the device as written."),
+        };
         egui::Grid::new("raw").num_columns(3).show(ui, |ui| {
             for (k, v) in raw {
-                ui.monospace(k);
+                let l = ui.monospace(k);
                 let mut text = v.clone();
-                if ui.text_edit_singleline(&mut text).changed() {
+                if ui.text_edit_singleline(&mut text).labelled_by(l.id).changed() {
                     edits.push((k.clone(), Some(text)));
                 }
                 if ui.button("Remove").clicked() {
