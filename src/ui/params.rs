@@ -72,6 +72,7 @@ fn describe(source: &Source) -> String {
         Source::Account(n) => format!("from account {n}"),
         Source::Device => "overridden here".into(),
         Source::Provisioning => "set by provisioning settings".into(),
+        Source::Phonebook => "set for the site phonebook".into(),
     }
 }
 
