@@ -76,11 +76,8 @@ impl PhonebookSettings {
         if self.interval_ranges.is_empty() || self.interval_ranges.iter().any(|(a, b)| (*a..=*b).contains(&v)) {
             return Ok(value.to_string());
         }
-        let allowed: Vec<String> = self
-            .interval_ranges
-            .iter()
-            .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
-            .collect();
+        let allowed: Vec<String> =
+            self.interval_ranges.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
         Err(format!(
             "{} accepts a phonebook download interval (P332) of {} minutes, not {minutes}",
             self.family,

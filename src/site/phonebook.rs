@@ -25,8 +25,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Device, Effective, Issue, Severity, Site, Source, text_problem};
-use crate::catalog::phonebook::{PhonebookSettings, Transport};
 use crate::catalog::Family;
+use crate::catalog::phonebook::{PhonebookSettings, Transport};
 use crate::formats::phonebook::Contact;
 
 /// The name devices request under P331.
@@ -101,7 +101,11 @@ impl Site {
                     .map(str::trim)
                     .find(|s| !s.is_empty())
                     .unwrap_or_default();
-                out.push(Contact { first_name: name.to_string(), number: a.user_id.trim().to_string(), ..Contact::default() });
+                out.push(Contact {
+                    first_name: name.to_string(),
+                    number: a.user_id.trim().to_string(),
+                    ..Contact::default()
+                });
             }
         }
         out.extend(self.phonebook.contacts.iter().map(|c| Contact {
@@ -186,7 +190,10 @@ impl Site {
                 out.push(Issue {
                     severity: Severity::Error,
                     location: format!("{at}.account"),
-                    message: format!("account {} does not exist; use 1 to 6, or leave it out for the phone's default", c.account),
+                    message: format!(
+                        "account {} does not exist; use 1 to 6, or leave it out for the phone's default",
+                        c.account
+                    ),
                 });
             }
         }
