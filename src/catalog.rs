@@ -17,6 +17,7 @@ pub mod asset;
 mod family;
 pub mod phonebook;
 mod table;
+pub mod timezone;
 
 pub use family::{Family, FamilyError, FamilyMatch};
 pub use table::{FamilyCatalog, Source};
