@@ -7,6 +7,7 @@
 
 mod import;
 mod phonebook;
+mod region;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::ids::{Family, Mac, Model, PId};
 
 pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
 pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
+pub use region::{DhcpOverrideFinding, Layer};
 
 /// The site file format this build writes; older files are upgraded on load.
 pub const FORMAT_VERSION: u32 = 1;
@@ -793,6 +795,7 @@ impl Site {
         }
         out.extend(self.check_firmware());
         out.extend(self.check_phonebook());
+        out.extend(self.dhcp_override_issues());
         out.extend(self.exposure());
         let p = &self.provisioning;
         if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {
