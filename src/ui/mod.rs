@@ -15,6 +15,7 @@ mod firmware;
 mod import;
 mod log;
 mod params;
+mod region;
 mod server;
 pub mod serving;
 mod status;

@@ -106,6 +106,7 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
                 Level::Model(_) => {}
             }
+            super::region::region_ui(ui, doc, &level);
             form_ui(ui, doc, &level, &mut rt.params);
         });
     });
@@ -615,9 +616,9 @@ fn raw_ui(
         ui.weak("Anything the catalog does not list; passed to the device as written.");
         egui::Grid::new("raw").num_columns(3).show(ui, |ui| {
             for (k, v) in raw {
-                ui.monospace(k);
+                let l = ui.monospace(k);
                 let mut text = v.clone();
-                if ui.text_edit_singleline(&mut text).changed() {
+                if ui.text_edit_singleline(&mut text).labelled_by(l.id).changed() {
                     edits.push((k.clone(), Some(text)));
                 }
                 if ui.button("Remove").clicked() {
