@@ -67,8 +67,11 @@ impl Zone {
     }
 }
 
-fn asset() -> &'static [(Family, Vec<Zone>, Vec<(String, String)>)] {
-    static PARSED: OnceLock<Vec<(Family, Vec<Zone>, Vec<(String, String)>)>> = OnceLock::new();
+/// One family's zones and (code, name) languages.
+type Lists = (Family, Vec<Zone>, Vec<(String, String)>);
+
+fn asset() -> &'static [Lists] {
+    static PARSED: OnceLock<Vec<Lists>> = OnceLock::new();
     PARSED.get_or_init(|| {
         let a: RegionAsset = serde_json::from_str(include_str!("../../assets/catalog/region.json"))
             .expect("assets/catalog/region.json is valid (unit-tested)");

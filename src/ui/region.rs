@@ -109,7 +109,7 @@ pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level) {
     if fams.is_empty() {
         return;
     }
-    let id = egui::Id::new("gsprov-region");
+    let id = egui::Id::unique("gsprov-region");
     let mut cache: Cache = ui.data(|d| d.get_temp(id)).unwrap_or_default();
     if cache.revision != Some(doc.revision()) {
         cache.findings = Arc::new(doc.site.dhcp_overrides());
