@@ -953,3 +953,18 @@ fn the_language_picker_offers_the_model_familys_languages() {
     let site = &h.state().doc.site;
     assert_eq!(site.models.get("GXP1625").and_then(|v| v.get("P1362")), Some("de"));
 }
+
+#[test]
+fn the_files_view_shows_the_site_phonebook() {
+    let mut h = app();
+    h.state_mut().doc.edit(|site| site.phonebook.enabled = true);
+    h.state_mut().state.view = View::Files;
+    h.run_ok();
+    let book = gsprov::generate::phonebook_file(&h.state().doc.site).unwrap().expect("the phonebook is on");
+    // The whole site's directory, not only the device shown.
+    let text = String::from_utf8_lossy(&book.bytes).into_owned();
+    assert!(text.contains("<FirstName>Reception</FirstName>") && text.contains("<FirstName>Dr. Rivera</FirstName>"));
+    h.get_by_label(&format!("phonebook.xml ({} B)", book.bytes.len())).click();
+    h.run_ok();
+    h.get_by_label(&format!("site phonebook · {} bytes served", book.bytes.len()));
+}
