@@ -15,7 +15,9 @@ use crate::ids::{Family as DeviceKind, Model, PId};
 
 pub mod asset;
 mod family;
+pub mod phonebook;
 mod table;
+pub mod timezone;
 
 pub use family::{Family, FamilyError, FamilyMatch};
 pub use table::{FamilyCatalog, Source};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, Family};
 use crate::formats::request::{self, Naming};
-use crate::formats::{binary, crypto, xml};
+use crate::formats::{binary, crypto, phonebook, xml};
 use crate::ids::{Mac, Model, PId};
 use crate::site::{
     BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Setting, Severity, Site, Source, device_location,
@@ -34,6 +34,9 @@ pub enum FileKind {
     /// Applying it reloads the settings at once (spec §2), so the unit's next
     /// request already carries the prefix. Never counts as "configured".
     Bootstrap,
+    /// `phonebook.xml`: the site directory (`[phonebook]`), fetched from the
+    /// phonebook server path P331. Not a config file.
+    Phonebook,
 }
 
 impl FileKind {
@@ -44,6 +47,7 @@ impl FileKind {
             FileKind::ModelXml => "per-model XML",
             FileKind::GenericXml => "generic XML",
             FileKind::Bootstrap => "bootstrap binary under the unprefixed name",
+            FileKind::Phonebook => "site phonebook",
         }
     }
 }
@@ -102,6 +106,8 @@ pub enum GenerateError {
     Binary { location: String, source: binary::EncodeError },
     #[error("{location}: XML file: {source}")]
     Xml { location: String, source: xml::XmlError },
+    #[error("{0}")]
+    Phonebook(#[from] phonebook::PhonebookError),
 }
 
 /// Why a site was not turned into files ([`checked`]).
@@ -177,6 +183,9 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         g.xml_file(name, FileKind::GenericXml, None, None, eff, encrypt)
             .map_err(|source| GenerateError::Xml { location: "defaults".into(), source })?;
     }
+    if let Some(file) = phonebook_file(site)? {
+        g.out.files.push(file);
+    }
     if (!p.prefix.is_empty() || !p.postfix.is_empty()) && p.binary == BinaryMode::Off && !site.devices.is_empty() {
         g.warn(
             "P234",
@@ -191,6 +200,24 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
     let mut out = g.out;
     out.warnings.extend(g.warned.into_values());
     Ok(out)
+}
+
+/// The site phonebook (`phonebook.xml`), when `[phonebook]` is on: the same
+/// file for every device, holding no secrets.
+pub fn phonebook_file(site: &Site) -> Result<Option<File>, phonebook::PhonebookError> {
+    if !site.phonebook.enabled {
+        return Ok(None);
+    }
+    let bytes: Arc<[u8]> = phonebook::write(&site.phonebook_contacts())?.into();
+    Ok(Some(File {
+        name: crate::site::PHONEBOOK_FILE.into(),
+        kind: FileKind::Phonebook,
+        device: None,
+        model: None,
+        bytes,
+        encrypted: false,
+        settings: Arc::new(Effective::default()),
+    }))
 }
 
 struct Generator<'a, 's> {

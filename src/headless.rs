@@ -404,6 +404,8 @@ fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Outpu
             print_issues(&output.warnings, t)?;
             // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
             print_issues(&site.exposure(), t)?;
+            // So is DHCP silently replacing the time zone or NTP server the site sets.
+            print_issues(&site.dhcp_override_issues(), t)?;
             Ok((site, output))
         }
         Err(generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),

@@ -647,3 +647,26 @@ fn firmware_command_shows_files_models_devices_and_flags() {
         assert!(out.contains(needle), "{needle:?} not in\n{out}");
     }
 }
+
+#[test]
+fn check_and_generate_warn_when_dhcp_would_override_the_ntp_server_and_p144_0_silences_it() {
+    // The demo sets P30 in the defaults; its GXP21xx and GXP16xx phones default P144 to 1
+    // (gxp21xx, gxp16xx templates: "Default is 1"); its HT802 does not ("Default is No").
+    let o = gsprov(&["check", demo().to_str().unwrap()]);
+    assert!(o.status.success(), "a warning, not a refusal: {}{}", text(&o.stdout), text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("warning: defaults.P30: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("DHCP option 42 may override the NTP server"), "{line}");
+    assert!(line.contains("P144 defaults to 1 on GXP21xx, GXP16xx") && !line.contains("HT80x"), "{line}");
+    assert!(line.contains("Fix: set P144 = 0 at the same level"), "{line}");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let g = gsprov(&["generate", demo().to_str().unwrap(), "--out", tree.to_str().unwrap()]);
+    assert!(g.status.success(), "{}", text(&g.stderr));
+    assert!(text(&g.stderr).contains("warning: defaults.P30: "), "generate says it too: {}", text(&g.stderr));
+    let site = dir.path().join("fixed.gsprov.toml");
+    let fixed = std::fs::read_to_string(demo()).unwrap().replace("[defaults]\n", "[defaults]\nP144 = \"0\"\n");
+    std::fs::write(&site, fixed).unwrap();
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert!(!text(&o.stdout).contains("may override"), "{}", text(&o.stdout));
+}

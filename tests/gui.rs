@@ -1010,3 +1010,72 @@ fn a_site_default_is_checked_on_every_family_it_reaches() {
     // The GRP2612W reads P735 as "Enable 100rel" (0/1): the form says so beside the field.
     h.get_by_label_contains("on GRP26xx (GRP2612W): P735 (Enable 100rel)");
 }
+
+#[test]
+fn a_time_zone_picked_by_city_reaches_the_xml_and_the_dhcp_override_warning_is_fixed_in_one_click() {
+    use gsprov::catalog::{Family, timezone};
+    let mut h = app();
+    h.state_mut().state.view = View::Parameters;
+    h.state_mut().rt.level = Level::Defaults;
+    h.run_ok();
+    // The demo sets P64 = auto: nothing for DHCP to override yet.
+    assert!(h.query_by_label("Set P143 = 0 at this level").is_none());
+    set_text(&mut h, "Find a time zone (city or GMT offset)", "Berlin");
+    // The value and its meaning as the GXP21xx template lists them (gxp2170: "GMT+01:00 (... Berlin ...)").
+    let cet = "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00";
+    let label = timezone::zone(Family::Gxp21xx, cet).expect("GXP21xx lists CET").label();
+    h.get_by_label(&label).click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.defaults.get("P64"), Some(cet));
+    let out = gsprov::generate::generate(&h.state().doc.site, &mut || [0; 8]).unwrap();
+    let cfg = out.files.iter().find(|f| f.kind == gsprov::generate::FileKind::GenericXml).unwrap();
+    let xml = String::from_utf8_lossy(&cfg.bytes).into_owned();
+    assert!(xml.contains(&format!("<P64>{cet}</P64>")), "{xml}");
+    // GXP16xx's P143 defaults to 1 (gxp16xx template): DHCP option 2 would replace it.
+    h.get_by_label_contains("DHCP option 2 may override the time zone");
+    h.get_by_label("Set P143 = 0 at this level").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.defaults.get("P143"), Some("0"));
+    assert!(h.query_by_label("Set P143 = 0 at this level").is_none());
+    assert!(h.query_by_label_contains("DHCP option 2 may override").is_none());
+    // The demo's NTP server (P30) has its own warning; its fix clears it too.
+    h.get_by_label("Set P144 = 0 at this level").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.defaults.get("P144"), Some("0"));
+    assert!(h.query_by_label_contains("may override the").is_none());
+}
+
+#[test]
+fn the_language_picker_offers_the_model_familys_languages() {
+    let mut h = app();
+    h.state_mut().state.view = View::Parameters;
+    h.state_mut().rt.level = Level::Model("GXP1625".parse().unwrap());
+    h.run_ok();
+    h.get_by_label("Display language (P1362)").click();
+    h.run_ok();
+    // gxp16xx template: "de - Deutsch"-style pairs; the label is "<name> (<code>)".
+    let (code, name) = gsprov::catalog::timezone::languages(gsprov::catalog::Family::Gxp16xx)
+        .iter()
+        .find(|(c, _)| c == "de")
+        .cloned()
+        .expect("GXP16xx lists de");
+    h.get_by_label(&format!("{name} ({code})")).click();
+    h.run_ok();
+    let site = &h.state().doc.site;
+    assert_eq!(site.models.get("GXP1625").and_then(|v| v.get("P1362")), Some("de"));
+}
+
+#[test]
+fn the_files_view_shows_the_site_phonebook() {
+    let mut h = app();
+    h.state_mut().doc.edit(|site| site.phonebook.enabled = true);
+    h.state_mut().state.view = View::Files;
+    h.run_ok();
+    let book = gsprov::generate::phonebook_file(&h.state().doc.site).unwrap().expect("the phonebook is on");
+    // The whole site's directory, not only the device shown.
+    let text = String::from_utf8_lossy(&book.bytes).into_owned();
+    assert!(text.contains("<FirstName>Reception</FirstName>") && text.contains("<FirstName>Dr. Rivera</FirstName>"));
+    h.get_by_label(&format!("phonebook.xml ({} B)", book.bytes.len())).click();
+    h.run_ok();
+    h.get_by_label(&format!("site phonebook · {} bytes served", book.bytes.len()));
+}

@@ -1228,3 +1228,70 @@ fn the_sixth_firmware_transfer_waits_for_a_slot_then_completes() {
     assert!(t0.elapsed() < STOP_BOUND, "stop took {:?}", t0.elapsed());
     drop((held_tcp, held_udp));
 }
+
+/// `xmllint --noout` on `bytes`: the file is well-formed XML (libxml2-utils, .ci/run).
+fn xmllint_ok(bytes: &[u8], what: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phonebook.xml");
+    std::fs::write(&path, bytes).unwrap();
+    let o = Command::new("xmllint")
+        .arg("--noout")
+        .arg(&path)
+        .output()
+        .expect("xmllint is installed (libxml2-utils, .ci/run)");
+    assert!(o.status.success(), "{what}: xmllint: {}\n{}", text(&o.stderr), text(bytes));
+}
+
+#[test]
+fn the_site_phonebook_is_served_over_http_and_tftp_and_is_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path());
+    let mut toml = std::fs::read_to_string(&site).unwrap();
+    toml.push_str(
+        "\n[phonebook]\nenabled = true\n\n[[phonebook.contacts]]\nfirst_name = \"Smith & <Sons>\"\n\
+         last_name = \"Zoë\"\nnumber = \"0441234567\"\ngroup = \"Outside\"\n",
+    );
+    std::fs::write(&site, toml).unwrap();
+    let (child, lines, seen, http) = serve_http_only(&site, &["--tftp-port", "0"]);
+    let tftp: SocketAddr = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("TFTP  listening on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("a TFTP listening line: {seen:#?}"));
+    // HTTP, as the phone asks: <P331>/phonebook.xml.
+    let (rc, code, over_http) = curl(&[&format!("http://{http}/phonebook.xml")]);
+    assert_eq!((rc, code), (0, 200), "{}", text(&over_http));
+    xmllint_ok(&over_http, "HTTP");
+    // TFTP with tftp-hpa.
+    let out = dir.path().join("got.xml");
+    let o = Command::new("tftp")
+        .args(["127.0.0.1", &tftp.port().to_string(), "-m", "binary", "-c", "get", "phonebook.xml"])
+        .arg(&out)
+        .output()
+        .expect("tftp-hpa is installed (.ci/run)");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let over_tftp = std::fs::read(&out).unwrap();
+    assert_eq!(over_tftp, over_http);
+    xmllint_ok(&over_tftp, "TFTP");
+    let book = text(&over_http);
+    assert!(
+        book.contains("<FirstName>Reception</FirstName>") && book.contains("<phonenumber>201</phonenumber>"),
+        "{book}"
+    );
+    assert!(book.contains("<FirstName>Smith &amp; &lt;Sons&gt;</FirstName>") && book.contains("Zoë"), "{book}");
+    assert!(book.contains("<name>Outside</name>"), "{book}");
+    // The devices are told where to fetch it: P331 follows the config server path P237.
+    let mut c = gsprov();
+    c.args(["fetch", "--as", "000b82a1b201", "--site", site.to_str().unwrap()])
+        .arg(format!("http://{http}/cfg000b82a1b201.xml"));
+    let o = run(&mut c);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let cfg = text(&o.stdout);
+    assert!(
+        cfg.contains("P330 = 1") && cfg.contains("P331 = 192.168.10.5:8080") && cfg.contains("P332 = 720"),
+        "{cfg}"
+    );
+    let (_, err) = interrupt_and_collect(child, lines);
+    assert!(!err.contains("phonebook"), "no phonebook warning for this site: {err}");
+}

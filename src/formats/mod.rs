@@ -15,6 +15,7 @@ pub mod dhcp;
 pub mod firmware;
 pub mod http;
 pub mod neigh;
+pub mod phonebook;
 pub mod request;
 pub mod resync;
 pub mod sip;

@@ -208,7 +208,7 @@ fn unrepresentable(key: &Key, code: u32) -> XmlError {
 /// `&#13;` because a parser turns a raw CR into LF; in attributes `\t` and `\n`
 /// become references too, because attribute normalisation turns them into spaces.
 /// Returns the code point of a character XML 1.0 cannot represent at all.
-fn escape_into(out: &mut String, text: &str, attr: bool) -> Result<(), u32> {
+pub(crate) fn escape_into(out: &mut String, text: &str, attr: bool) -> Result<(), u32> {
     let bytes = text.as_bytes();
     let mut done = 0;
     for (i, &b) in bytes.iter().enumerate() {

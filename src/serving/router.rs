@@ -185,7 +185,11 @@ pub fn route(req: &Request, served: &Served, firmware: &FirmwareListing, policy:
     }
     // Once every device is configured only config files stop: firmware
     // downloads follow the config and may still be under way.
-    let facts = if asked_kind == Some(ContentKind::Firmware) || firmware.get(name).is_some() {
+    // The phonebook too: devices fetch it again every P332 minutes.
+    let facts = if asked_kind == Some(ContentKind::Firmware)
+        || firmware.get(name).is_some()
+        || served.file(name).is_some_and(|f| f.kind == FileKind::Phonebook)
+    {
         Facts { all_configured: false }
     } else {
         facts

@@ -113,6 +113,7 @@ impl ConfigKinds {
             FileKind::ModelXml => 4,
             FileKind::GenericXml => 8,
             FileKind::Bootstrap => 16,
+            FileKind::Phonebook => 32,
         }
     }
 
@@ -124,9 +125,9 @@ impl ConfigKinds {
         self.0 & Self::bit(k) != 0
     }
 
-    /// Any config file; the unprefixed bootstrap is not one.
+    /// Any config file; the unprefixed bootstrap and the phonebook are not one.
     fn any(self) -> bool {
-        self.0 & !Self::bit(FileKind::Bootstrap) != 0
+        self.0 & !(Self::bit(FileKind::Bootstrap) | Self::bit(FileKind::Phonebook)) != 0
     }
 }
 
@@ -336,6 +337,7 @@ impl Status {
                     match kind {
                         ContentKind::Firmware => entry.note = None,
                         ContentKind::Config(FileKind::Bootstrap) => entry.note = Some(BOOTSTRAP_NOTE.into()),
+                        ContentKind::Config(FileKind::Phonebook) => {}
                         ContentKind::Config(_) if entry.note.as_deref() == Some(BOOTSTRAP_NOTE) => entry.note = None,
                         ContentKind::Config(_) => {}
                     }

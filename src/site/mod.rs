@@ -6,6 +6,8 @@
 //! Pure data and validation: reading and writing files is `storage`'s job.
 
 mod import;
+mod phonebook;
+mod region;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +21,8 @@ use crate::formats::xml::Version as XmlVersion;
 use crate::ids::{Family, Mac, Model, PId};
 
 pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
+pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
+pub use region::{DhcpOverrideFinding, Layer};
 
 /// The site file format this build writes; older files are upgraded on load.
 pub const FORMAT_VERSION: u32 = 1;
@@ -82,6 +86,10 @@ pub struct Site {
     /// out of the saved file while it has its defaults.
     #[serde(skip_serializing_if = "Firmware::is_default")]
     pub firmware: Firmware,
+    /// `[phonebook]`: the site directory served as `phonebook.xml`. Left out
+    /// of the saved file while it has its defaults.
+    #[serde(skip_serializing_if = "Phonebook::is_default")]
+    pub phonebook: Phonebook,
     /// Site-wide values, the bottom layer.
     pub defaults: Values,
     /// Per-model templates, keyed by model name (`GXP2170`).
@@ -97,6 +105,7 @@ impl Default for Site {
             provisioning: Provisioning::default(),
             serving: Serving::default(),
             firmware: Firmware::default(),
+            phonebook: Phonebook::default(),
             defaults: Values::default(),
             models: BTreeMap::new(),
             devices: Vec::new(),
@@ -363,6 +372,8 @@ pub enum Source {
     Device,
     /// Forced by the `[provisioning]` settings (prefix, postfix, XML password).
     Provisioning,
+    /// Where to fetch the site phonebook (P330/P331/P332), from `[phonebook]`.
+    Phonebook,
 }
 
 impl fmt::Display for Source {
@@ -373,6 +384,7 @@ impl fmt::Display for Source {
             Source::Account(n) => write!(f, "account {n}"),
             Source::Device => f.write_str("this device"),
             Source::Provisioning => f.write_str("provisioning settings"),
+            Source::Phonebook => f.write_str("the site phonebook"),
         }
     }
 }
@@ -651,6 +663,7 @@ impl Site {
         let mut eff = model_layers;
         expand_accounts(device, &mut eff);
         eff.layer(&device.values, &Source::Device);
+        self.phonebook_layer(device, &mut eff);
         self.provisioning_layer(&mut eff);
         eff
     }
@@ -781,6 +794,8 @@ impl Site {
             }
         }
         out.extend(self.check_firmware());
+        out.extend(self.check_phonebook());
+        out.extend(self.dhcp_override_issues());
         out.extend(self.exposure());
         let p = &self.provisioning;
         if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {

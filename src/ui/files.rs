@@ -41,11 +41,24 @@ pub fn previews(site: &Site, mac: Mac) -> Result<Vec<Preview>, String> {
     let mut plain_site = one.clone();
     plain_site.provisioning.encrypt = Encrypt::Off;
     let plain = generate::generate(&plain_site, &mut || [0u8; 8]).map_err(|e| e.to_string())?;
+    // The phonebook lists the whole site, not only the device previewed here.
+    let phonebook = generate::phonebook_file(site).map_err(|e| e.to_string())?;
     Ok(served
         .files
         .iter()
         .filter(|f| f.model.as_ref().is_none_or(|m| *m == device.model))
         .map(|f| {
+            if f.kind == FileKind::Phonebook
+                && let Some(book) = &phonebook
+            {
+                return Preview {
+                    name: book.name.clone(),
+                    kind: book.kind,
+                    encrypted: false,
+                    served_len: book.bytes.len(),
+                    plain: book.bytes.to_vec(),
+                };
+            }
             let clear = plain
                 .files
                 .iter()

@@ -16,6 +16,7 @@ mod form;
 mod import;
 mod log;
 mod params;
+mod region;
 mod server;
 pub mod serving;
 mod status;

@@ -88,6 +88,7 @@ fn describe(source: &Source) -> String {
         Source::Account(n) => format!("from account {n}"),
         Source::Device => "overridden here".into(),
         Source::Provisioning => "set by provisioning settings".into(),
+        Source::Phonebook => "set for the site phonebook".into(),
     }
 }
 
@@ -122,6 +123,7 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
                 Level::Model(_) => {}
             }
+            super::region::region_ui(ui, doc, &level);
             form_ui(ui, doc, &level, &mut rt.params, viewport);
         });
     });

@@ -1,0 +1,241 @@
+//! Time zone and language extractor: reads the public Grandstream templates
+//! (`../shared/spec/templates/SOURCE.md`) and writes each family's allowed
+//! time zone values (P64) and display languages (P1362), with their meanings,
+//! into `assets/catalog/region.json`. Facts only: a value and its short
+//! meaning ("GMT+01:00 (Roma, Paris, ...)", "en - English"), no prose.
+//!
+//! ```sh
+//! cargo run --example region_extract -- ../shared/spec/templates/fusionpbx-grandstream assets/catalog/region.json
+//! ```
+//!
+//! The templates spell the lists four ways: `<value=X> meaning` (HT, GXW,
+//! DP), `meaning<tabs>X` (GXP16xx, GXP21xx v2, GRP, WP, GXV), `X<spaces>meaning`
+//! (GXP17xx) and `X - meaning` (GXP14xx, GXP11xx); languages are `code -
+//! name` pairs. Not part of the build; its parser is unit-tested
+//! (`cargo test --example region_extract`).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use gsprov::catalog::Family;
+use gsprov::catalog::timezone::{FamilyRegion, RegionAsset};
+
+/// Where each family's lists are read, first template with a list wins.
+const FAMILIES: &[(Family, &[&str])] = &[
+    (Family::Gxp21xx, &["gxp2170", "gxp21xx"]),
+    (Family::Gxp16xx, &["gxp16xx"]),
+    (Family::Gxp17xx, &["gxp17xx"]),
+    (Family::Gxp14xx, &["gxp1450", "gxp140x"]),
+    (Family::Gxp11xx, &["gxp116x", "gxp110x"]),
+    (Family::Gxp20xx, &["gxp20xx"]),
+    (Family::Grp26xx, &["grp26xx", "grp2612"]),
+    (Family::Ht50x, &["ht502", "ht503"]),
+    (Family::Ht70x, &["ht702", "ht704"]),
+    (Family::Ht80x, &["ht802", "ht801"]),
+    (Family::Ht81x, &["ht814", "ht818", "ht813"]),
+    (Family::Wp8xx, &["wp820", "wp810", "wp8x6"]),
+    (Family::Dp75x, &["dp750"]),
+    (Family::Dp71x, &["dp715"]),
+    (Family::Gxw40xx, &["gxw40xx"]),
+    (Family::Gxw42xx, &["gxw42xx"]),
+    (Family::Gxv, &["gxv3240", "gxv3370", "gxv3480"]),
+    (Family::Gac25xx, &["gac2500"]),
+    (Family::Ghp6xx, &["ghp6xx"]),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(src), Some(out)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: region_extract TEMPLATES_DIR OUTPUT_FILE");
+        return ExitCode::from(2);
+    };
+    match run(Path::new(src), Path::new(out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("region_extract: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(src: &Path, out: &Path) -> Result<(), String> {
+    let mut families = Vec::new();
+    for (family, folders) in FAMILIES {
+        let mut region =
+            FamilyRegion { family: *family, zones_from: String::new(), zones: Vec::new(), languages: Vec::new() };
+        for folder in *folders {
+            let p = src.join(folder).join("mac-template.xml");
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            if region.zones.is_empty() {
+                region.zones = zones(&text);
+                if !region.zones.is_empty() {
+                    region.zones_from = folder.to_string();
+                }
+            }
+            if region.languages.is_empty() {
+                region.languages = languages(&text);
+            }
+        }
+        println!("{:8} {:3} time zones, {:3} languages", family.name(), region.zones.len(), region.languages.len());
+        families.push(region);
+    }
+    let json = serde_json::to_string_pretty(&RegionAsset { families }).map_err(|e| e.to_string())?;
+    std::fs::write(out, json + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// The comment lines just above the first line `is_element` accepts (blank and
+/// template `{...}` lines skipped), each without `<!--`, `-->` and `#`, in order.
+fn block_above(text: &str, is_element: impl Fn(&str) -> bool) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(at) = lines.iter().position(|l| is_element(l.trim())) else { return Vec::new() };
+    let mut out = Vec::new();
+    for l in lines[..at].iter().rev() {
+        let t = l.trim();
+        if t.is_empty() || t.starts_with('{') {
+            continue;
+        }
+        let Some(inner) = t.strip_prefix("<!--") else { break };
+        let inner = inner.trim_end().strip_suffix("-->").unwrap_or(inner);
+        out.push(inner.trim().trim_start_matches('#').trim().to_string());
+    }
+    out.reverse();
+    out
+}
+
+fn is_p64(l: &str) -> bool {
+    l.starts_with("<P64>")
+        || l.starts_with("<item name=\"dateTime.timezone\">")
+        || l.starts_with("<item name=\"datetime.timezone\">")
+}
+
+fn is_p1362(l: &str) -> bool {
+    l.starts_with("<P1362>") || l.starts_with("<item name=\"language.gui\">")
+}
+
+/// Words a time zone meaning starts with.
+fn is_meaning(s: &str) -> bool {
+    ["GMT", "Automatic", "Self-Defined", "Self Defined", "Using self-defined"].iter().any(|p| s.starts_with(p))
+}
+
+/// A time zone value: no spaces, no parentheses.
+fn is_value(s: &str) -> bool {
+    !s.is_empty() && !s.contains([' ', '\t', '(', ')', '<', '>', '"'])
+}
+
+/// One `(value, meaning)` of a P64 comment line, in any of the four spellings.
+fn zone_line(line: &str) -> Option<(String, String)> {
+    if let Some(rest) = line.strip_prefix("<value=") {
+        let (value, meaning) = rest.split_once('>')?;
+        let value = value.split_whitespace().next()?.trim_matches('"');
+        let meaning = meaning.trim().trim_end_matches("</option>").trim();
+        // A meaning that does not read as one (the dp715 template has a few cut
+        // short, such as "Geles)") is left out rather than shown wrong.
+        return (is_value(value) && is_meaning(meaning)).then(|| (value.to_string(), meaning.to_string()));
+    }
+    if let Some((v, m)) = line.split_once(" - ")
+        && is_value(v.trim())
+        && is_meaning(m.trim())
+    {
+        return Some((v.trim().to_string(), m.trim().to_string()));
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (first, last) = (*words.first()?, *words.last()?);
+    if words.len() >= 2 && is_meaning(line) && is_value(last) {
+        let meaning = line[..line.rfind(last)?].trim();
+        return Some((last.to_string(), meaning.to_string()));
+    }
+    if words.len() >= 2 && is_value(first) && is_meaning(line[first.len()..].trim()) {
+        return Some((first.to_string(), line[first.len()..].trim().to_string()));
+    }
+    None
+}
+
+/// P64's values with their meanings, as listed above the first P64 element.
+fn zones(text: &str) -> Vec<[String; 2]> {
+    let mut out: Vec<[String; 2]> = Vec::new();
+    for line in block_above(text, is_p64) {
+        if let Some((v, m)) = zone_line(&line)
+            && !out.iter().any(|[known, _]| *known == v)
+        {
+            out.push([v, m]);
+        }
+    }
+    out
+}
+
+/// `en`, `gxp`, `zh-tw`, `en_US`: a language code rather than a name.
+fn is_code(s: &str) -> bool {
+    let (base, tail) = match s.split_once(['-', '_']) {
+        Some((b, t)) => (b, Some(t)),
+        None => (s, None),
+    };
+    (2..=3).contains(&base.len())
+        && base.chars().all(|c| c.is_ascii_lowercase())
+        && tail.is_none_or(|t| t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// P1362's `code - name` pairs.
+fn languages(text: &str) -> Vec<[String; 2]> {
+    let mut out: Vec<[String; 2]> = Vec::new();
+    for line in block_above(text, is_p1362) {
+        for part in line.split(',') {
+            let Some((left, right)) = part.split_once(" - ") else { continue };
+            let Some(left) = left.split_whitespace().last() else { continue };
+            let (left, right) = (left.trim_end_matches('.'), right.trim());
+            // gxv3370 writes `English - en`, the others `en - English`.
+            let (code, name) = if is_code(right) && !is_code(left) { (right, left) } else { (left, right) };
+            let ok = !code.is_empty()
+                && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !name.is_empty();
+            if ok && !out.iter().any(|[known, _]| known == code) {
+                out.push([code.to_string(), name.to_string()]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_four_spellings_of_a_zone() {
+        let want = Some(("TZA+12".to_string(), "GMT-12:00 (Date Line)".to_string()));
+        assert_eq!(zone_line("<value=TZA+12> GMT-12:00 (Date Line)"), want);
+        assert_eq!(zone_line("<value=\"TZA+12\"> GMT-12:00 (Date Line) </option>"), want);
+        assert_eq!(zone_line("GMT-12:00 (Date Line)\t\t\tTZA+12"), want);
+        assert_eq!(zone_line("TZA+12          GMT-12:00 (Date Line)"), want);
+        assert_eq!(zone_line("TZA+12 - GMT-12:00 (Date Line)"), want);
+        assert_eq!(zone_line("Automatic\t\tauto"), Some(("auto".into(), "Automatic".into())));
+        assert_eq!(zone_line("GMT+11:00(Noumea, New Caledonia)"), None, "no value");
+        assert_eq!(zone_line("String"), None);
+    }
+
+    #[test]
+    fn blocks_and_languages() {
+        let t = "<!-- # Time Zone -->\n<!-- # Automatic\t\tauto -->\n\n<!-- # GMT (London)\t\tGMT+0BST-1,M3.5.0 -->\n\
+                 <!-- # String -->\n{if x}\n<P64>auto</P64>\n\
+                 <!-- Display Language. en - English, zh - Chinese -->\n<!-- gxp - Downloaded Language -->\n<P1362>en</P1362>\n";
+        assert_eq!(
+            zones(t),
+            vec![
+                ["auto".to_string(), "Automatic".to_string()],
+                ["GMT+0BST-1,M3.5.0".to_string(), "GMT (London)".to_string()]
+            ]
+        );
+        let langs: Vec<String> = languages(t).into_iter().map(|[c, _]| c).collect();
+        assert_eq!(langs, ["en", "zh", "gxp"]);
+        let swapped =
+            "<!-- Arabic - ar, traditional_chinese - zh-tw, japanese - ja -->\n<item name=\"language.gui\">en</item>\n";
+        assert_eq!(
+            languages(swapped),
+            vec![
+                ["ar".to_string(), "Arabic".to_string()],
+                ["zh-tw".to_string(), "traditional_chinese".to_string()],
+                ["ja".to_string(), "japanese".to_string()]
+            ]
+        );
+        assert_eq!(zone_line("<value=\"PST8PDT\"> Geles)"), None, "a cut-short meaning");
+    }
+}
