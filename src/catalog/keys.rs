@@ -48,6 +48,24 @@ impl KeyKind {
         }
     }
 
+    /// "VPK 3", "MPK 3", "EXT key 3", for messages.
+    pub fn key_name(self, k: u16) -> String {
+        match self {
+            KeyKind::Vpk => format!("VPK {k}"),
+            KeyKind::Mpk => format!("MPK {k}"),
+            KeyKind::Ext => format!("EXT key {k}"),
+        }
+    }
+
+    /// "line keys / VPKs", "MPKs", "extension-module keys".
+    pub const fn plural(self) -> &'static str {
+        match self {
+            KeyKind::Vpk => "line keys / VPKs",
+            KeyKind::Mpk => "MPKs",
+            KeyKind::Ext => "extension-module keys",
+        }
+    }
+
     pub fn from_word(w: &str) -> Option<KeyKind> {
         KeyKind::ALL.into_iter().find(|k| k.word().eq_ignore_ascii_case(w))
     }
