@@ -213,7 +213,7 @@ fn format_for(site: &Site, model: &Model) -> Format {
 /// for the same slot at the same layer.
 pub fn check(site: &Site) -> Vec<Issue> {
     let mut out = Vec::new();
-    let err = |location: String, message: String| Issue { severity: Severity::Error, location, message };
+    let err = error;
     for k in site.defaults.0.keys().filter(|k| catkeys::is_key_setting(k)) {
         out.push(err(
             format!("defaults.{k}"),
@@ -221,140 +221,22 @@ pub fn check(site: &Site) -> Vec<Issue> {
         ));
     }
     // Per layer: names, field values, counts, same-layer conflicts.
-    let layer = |loc: &str, values: &Values, model: Option<&Model>, out: &mut Vec<Issue>| {
-        let mut here: BTreeMap<(KeyKind, u16), Vec<Field>> = BTreeMap::new();
-        for (k, v) in values.0.iter().filter(|(k, _)| catkeys::is_key_setting(k)) {
-            let at = format!("{loc}.{k}");
-            let r = match KeyRef::parse(k) {
-                Some(Ok(r)) => r,
-                Some(Err(e)) => {
-                    out.push(err(at, e));
-                    continue;
-                }
-                None => continue,
-            };
-            if let Some(p) = text_problem(v, false) {
-                out.push(err(at, p));
-                continue;
-            }
-            here.entry((r.kind, r.number)).or_default().push(r.field);
-            let problem = match r.field {
-                Field::Type => v.parse::<KeyType>().err().map(|e| e.to_string()),
-                Field::Account => {
-                    let lines = model.map_or(6, Model::lines);
-                    match v.trim().parse::<u8>() {
-                        Ok(n) if (1..=lines).contains(&n) => None,
-                        _ if v.trim().is_empty() => None,
-                        _ => Some(format!(
-                            "account {v:?}: use 1 to {lines}{}",
-                            model.map(|m| format!(" (a {m} has {lines} accounts)")).unwrap_or_default()
-                        )),
-                    }
-                }
-                Field::Label => (v.chars().count() > MAX_LABEL)
-                    .then(|| format!("the label is {} characters; the phone takes {MAX_LABEL}", v.chars().count())),
-                Field::Value => (v.chars().count() > MAX_VALUE)
-                    .then(|| format!("the value is {} characters; the phone takes {MAX_VALUE}", v.chars().count())),
-            };
-            if let Some(message) = problem {
-                out.push(err(at, message));
-            }
-        }
-        let Some(model) = model else { return };
-        let Some(layout) = catkeys::layout(model) else {
-            if let Some(((kind, k), _)) = here.iter().next() {
-                out.push(err(
-                    format!("{loc}.key.{kind}.{k}"),
-                    format!("{model} has no programmable-key map in gsprov (GXP21xx, GXP16xx and GRP26xx have one); remove its key.* settings"),
-                ));
-            }
-            return;
-        };
-        for ((kind, k), fields) in &here {
-            let count = layout.count(*kind);
-            if *k > count {
-                let has = if count == 0 {
-                    format!("a {model} has no {}", kind.plural())
-                } else {
-                    format!("a {model} has {count} {}", kind.plural())
-                };
-                out.push(err(format!("{loc}.key.{kind}.{k}"), format!("{has}; {} does not exist", kind.key_name(*k))));
-                continue;
-            }
-            if !fields.contains(&Field::Type) {
-                continue;
-            }
-            // A raw value for a slot of this key at the same layer.
-            for format in [Format::PValues, Format::Aliases] {
-                let Some(slots) = catkeys::slots(layout.family, format, *kind, *k) else { continue };
-                for raw in values.0.keys().filter(|r| !catkeys::is_key_setting(r)) {
-                    let canon = canonical_key(raw).unwrap_or_else(|_| raw.clone());
-                    if slots.all().contains(&canon.as_str()) || slots.all().contains(&raw.as_str()) {
-                        out.push(err(
-                            format!("{loc}.{raw}"),
-                            format!("{raw} is a setting of key.{kind}.{k} (set at the same level); remove one of them"),
-                        ));
-                    }
-                }
-            }
-        }
-    };
     for (m, values) in &site.models {
         let model = m.parse::<Model>().ok();
-        layer(&format!("models.{m}"), values, model.as_ref(), &mut out);
+        check_layer(&format!("models.{m}"), values, model.as_ref(), &mut out);
     }
     for (i, d) in site.devices.iter().enumerate() {
-        layer(&format!("{}.values", super::device_location(i, d)), &d.values, Some(&d.model), &mut out);
+        check_layer(&format!("{}.values", super::device_location(i, d)), &d.values, Some(&d.model), &mut out);
     }
     // Layered: every key as a device (or the model file) gets it.
-    let whole = |loc: &str, eff: &Effective, model: &Model, only_device: bool, out: &mut Vec<Issue>| {
-        let Some(layout) = catkeys::layout(model) else { return };
-        for ((kind, k), e) in collect(eff) {
-            if k > layout.count(kind) {
-                continue; // said per layer
-            }
-            let mine = [&e.ty, &e.account, &e.label, &e.value]
-                .into_iter()
-                .flatten()
-                .any(|s| matches!(s.source, Source::Device));
-            if only_device && !mine {
-                continue; // said at the model
-            }
-            let at = format!("{loc}.key.{kind}.{k}");
-            let Some(ty) = e.key_type() else {
-                if e.ty.is_none() {
-                    out.push(err(
-                        at,
-                        format!(
-                            "{} has a label, value or account but no type; set key.{kind}.{k}.type",
-                            kind.key_name(k)
-                        ),
-                    ));
-                }
-                continue;
-            };
-            if ty.needs_value() && e.value.as_ref().is_none_or(|s| s.value.trim().is_empty()) {
-                out.push(err(
-                    at.clone(),
-                    format!(
-                        "{} is {} but has no value (the extension or number); set key.{kind}.{k}.value",
-                        kind.key_name(k),
-                        ty.label()
-                    ),
-                ));
-            }
-            if let Err(why) = key_values(&layout, format_for(site, model), kind, k, &e) {
-                out.push(err(at.clone(), why));
-            }
-        }
-    };
     for m in site.models.keys() {
         if let Ok(model) = m.parse::<Model>() {
-            whole(&format!("models.{m}"), &site.effective_model(&model), &model, false, &mut out);
+            check_layered(site, &format!("models.{m}"), &site.effective_model(&model), &model, false, &mut out);
         }
     }
     for (i, d) in site.devices.iter().enumerate() {
-        whole(
+        check_layered(
+            site,
             &super::device_location(i, d),
             &site.effective(d),
             &d.model,
@@ -363,6 +245,133 @@ pub fn check(site: &Site) -> Vec<Issue> {
         );
     }
     out
+}
+
+/// Per layer (a model template's or a device's own values): names, field values,
+/// counts, a raw value for a key's slot at the same layer.
+pub fn check_layer(loc: &str, values: &Values, model: Option<&Model>, out: &mut Vec<Issue>) {
+    let err = error;
+    let mut here: BTreeMap<(KeyKind, u16), Vec<Field>> = BTreeMap::new();
+    for (k, v) in values.0.iter().filter(|(k, _)| catkeys::is_key_setting(k)) {
+        let at = format!("{loc}.{k}");
+        let r = match KeyRef::parse(k) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                out.push(err(at, e));
+                continue;
+            }
+            None => continue,
+        };
+        if let Some(p) = text_problem(v, false) {
+            out.push(err(at, p));
+            continue;
+        }
+        here.entry((r.kind, r.number)).or_default().push(r.field);
+        let problem = match r.field {
+            Field::Type => v.parse::<KeyType>().err().map(|e| e.to_string()),
+            Field::Account => {
+                let lines = model.map_or(6, Model::lines);
+                match v.trim().parse::<u8>() {
+                    Ok(n) if (1..=lines).contains(&n) => None,
+                    _ if v.trim().is_empty() => None,
+                    _ => Some(format!(
+                        "account {v:?}: use 1 to {lines}{}",
+                        model.map(|m| format!(" (a {m} has {lines} accounts)")).unwrap_or_default()
+                    )),
+                }
+            }
+            Field::Label => (v.chars().count() > MAX_LABEL)
+                .then(|| format!("the label is {} characters; the phone takes {MAX_LABEL}", v.chars().count())),
+            Field::Value => (v.chars().count() > MAX_VALUE)
+                .then(|| format!("the value is {} characters; the phone takes {MAX_VALUE}", v.chars().count())),
+        };
+        if let Some(message) = problem {
+            out.push(err(at, message));
+        }
+    }
+    let Some(model) = model else { return };
+    let Some(layout) = catkeys::layout(model) else {
+        if let Some(((kind, k), _)) = here.iter().next() {
+            out.push(err(
+                format!("{loc}.key.{kind}.{k}"),
+                format!("{model} has no programmable-key map in gsprov (GXP21xx, GXP16xx and GRP26xx have one); remove its key.* settings"),
+            ));
+        }
+        return;
+    };
+    for ((kind, k), fields) in &here {
+        let count = layout.count(*kind);
+        if *k > count {
+            let has = if count == 0 {
+                format!("a {model} has no {}", kind.plural())
+            } else {
+                format!("a {model} has {count} {}", kind.plural())
+            };
+            out.push(err(format!("{loc}.key.{kind}.{k}"), format!("{has}; {} does not exist", kind.key_name(*k))));
+            continue;
+        }
+        if !fields.contains(&Field::Type) {
+            continue;
+        }
+        // A raw value for a slot of this key at the same layer.
+        for format in [Format::PValues, Format::Aliases] {
+            let Some(slots) = catkeys::slots(layout.family, format, *kind, *k) else { continue };
+            for raw in values.0.keys().filter(|r| !catkeys::is_key_setting(r)) {
+                let canon = canonical_key(raw).unwrap_or_else(|_| raw.clone());
+                if slots.all().contains(&canon.as_str()) || slots.all().contains(&raw.as_str()) {
+                    out.push(err(
+                        format!("{loc}.{raw}"),
+                        format!("{raw} is a setting of key.{kind}.{k} (set at the same level); remove one of them"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Layered, as a device (or the model file) gets its keys: type set, BLF with a
+/// value, a type the key takes in the format of the model's files. With
+/// `only_device`, keys wholly from the model template are skipped (said there).
+pub fn check_layered(site: &Site, loc: &str, eff: &Effective, model: &Model, only_device: bool, out: &mut Vec<Issue>) {
+    let err = error;
+    let Some(layout) = catkeys::layout(model) else { return };
+    for ((kind, k), e) in collect(eff) {
+        if k > layout.count(kind) {
+            continue; // said per layer
+        }
+        let mine =
+            [&e.ty, &e.account, &e.label, &e.value].into_iter().flatten().any(|s| matches!(s.source, Source::Device));
+        if only_device && !mine {
+            continue; // said at the model
+        }
+        let at = format!("{loc}.key.{kind}.{k}");
+        let Some(ty) = e.key_type() else {
+            if e.ty.is_none() {
+                out.push(err(
+                    at,
+                    format!("{} has a label, value or account but no type; set key.{kind}.{k}.type", kind.key_name(k)),
+                ));
+            }
+            continue;
+        };
+        if ty.needs_value() && e.value.as_ref().is_none_or(|s| s.value.trim().is_empty()) {
+            out.push(err(
+                at.clone(),
+                format!(
+                    "{} is {} but has no value (the extension or number); set key.{kind}.{k}.value",
+                    kind.key_name(k),
+                    ty.label()
+                ),
+            ));
+        }
+        if let Err(why) = key_values(&layout, format_for(site, model), kind, k, &e) {
+            out.push(err(at.clone(), why));
+        }
+    }
+}
+
+fn error(location: String, message: String) -> Issue {
+    Issue { severity: Severity::Error, location, message }
 }
 
 /// A range fill: `kind` keys `first_key..=last_key` get `ty` with values
