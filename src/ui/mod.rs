@@ -13,6 +13,7 @@ mod doc;
 mod files;
 mod firmware;
 mod import;
+mod keys;
 mod log;
 mod params;
 mod server;

@@ -25,6 +25,8 @@ pub struct ParamsUi {
     pub new_key: String,
     pub new_value: String,
     pub new_model: String,
+    /// The programmable-key grid of a model template or device (ui/keys.rs).
+    pub keys: super::keys::KeysUi,
     /// (revision, level) -> (effective, inherited): layering once per edit, not per frame.
     layers: Option<LayerCache>,
 }
@@ -105,6 +107,7 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
                 Level::Model(_) => {}
             }
+            super::keys::keys_ui(ui, doc, &level, &mut rt.params.keys);
             form_ui(ui, doc, &level, &mut rt.params);
         });
     });
@@ -609,7 +612,9 @@ fn raw_ui(
     edits: &mut Vec<(String, Option<String>)>,
     st: &mut ParamsUi,
 ) {
-    let raw: Vec<(&String, &String)> = own.iter().filter(|(k, _)| cat.lookup(k).is_none()).collect();
+    // Programmable keys (`key.*`) have their own grid.
+    let raw: Vec<(&String, &String)> =
+        own.iter().filter(|(k, _)| cat.lookup(k).is_none() && !crate::catalog::keys::is_key_setting(k)).collect();
     egui::CollapsingHeader::new(format!("Raw P-values ({})", raw.len())).default_open(!raw.is_empty()).show(ui, |ui| {
         ui.weak("Anything the catalog does not list; passed to the device as written.");
         egui::Grid::new("raw").num_columns(3).show(ui, |ui| {
