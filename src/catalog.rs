@@ -15,6 +15,7 @@ use crate::ids::{Family as DeviceKind, Model, PId};
 
 pub mod asset;
 mod family;
+pub mod keys;
 pub mod phonebook;
 mod table;
 pub mod timezone;

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, Family};
+use crate::catalog::{Catalog, Family, keys};
 use crate::formats::request::{self, Naming};
 use crate::formats::{binary, crypto, phonebook, xml};
 use crate::ids::{Mac, Model, PId};
+use crate::site::keys as site_keys;
 use crate::site::{
     BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Setting, Severity, Site, Source, device_location,
 };
@@ -168,7 +169,7 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
     if p.model_xml {
         for model in site.models_in_use() {
             if model.requests_model_file() {
-                let eff = Arc::new(site.effective_model(&model));
+                let eff = Arc::new(g.keys_expanded(&site.effective_model(&model), &model, site_keys::xml_format(site)));
                 let name = request::model_xml_name(&model, &g.naming);
                 let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
                 g.xml_file(name, FileKind::ModelXml, None, Some(model.clone()), eff, encrypt)
@@ -177,7 +178,10 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         }
     }
     if p.generic_xml {
-        let eff = Arc::new(site.effective_generic());
+        // Keys are per model: the generic file, read by every family, carries none
+        // (`check` refuses them in the site defaults).
+        let generic = site.effective_generic();
+        let eff = Arc::new(Effective(generic.0.into_iter().filter(|(k, _)| !keys::is_key_setting(k)).collect()));
         let name = request::generic_xml_name(&g.naming);
         let encrypt = p.encrypt == Encrypt::AllFiles && p.encrypts();
         g.xml_file(name, FileKind::GenericXml, None, None, eff, encrypt)
@@ -236,13 +240,26 @@ impl<'a> Generator<'a, '_> {
         let site = self.site;
         let p = &site.provisioning;
         let base = self.model_layers.entry(&d.model).or_insert_with(|| site.effective_model(&d.model)).clone();
-        let eff = Arc::new(site.effective_on(base, d));
+        let layered = site.effective_on(base, d);
+        // Programmable keys (`key.*`) become this model's P-values for the binary
+        // file, and P-values or v2 aliases for the XML.
         let reads_xml = d.model.reads_xml();
+        let xml_format = site_keys::xml_format(site);
+        let eff = if reads_xml && xml_format == keys::Format::Aliases {
+            // The v2 XML carries every key; the binary beside it what P-values can name.
+            Arc::new(site_keys::expand(&layered, &d.model, keys::Format::PValues).0)
+        } else {
+            Arc::new(self.keys_expanded(&layered, &d.model, keys::Format::PValues))
+        };
         let binary_values = match (p.binary, reads_xml) {
             (BinaryMode::Off, _) => None,
             (BinaryMode::Full, _) | (BinaryMode::Auto, false) => Some(Arc::new(with_password(self.site, &eff))),
             (BinaryMode::Bootstrap, _) => Some(Arc::new(bootstrap(self.site, &eff))),
             (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
+        };
+        let eff = match xml_format {
+            keys::Format::PValues => eff,
+            format => Arc::new(self.keys_expanded(&layered, &d.model, format)),
         };
         if let Some(values) = binary_values {
             self.binary_file(index, d, values, self.naming, FileKind::Binary)?;
@@ -356,6 +373,16 @@ impl<'a> Generator<'a, '_> {
                 }
                 Err(_) => out.push((xml::Key::Alias(key.clone()), setting.value.clone())),
             }
+        }
+        out
+    }
+
+    /// `eff` with its programmable keys translated for `model` ([`site_keys::expand`]);
+    /// a key that cannot be placed is one warning.
+    fn keys_expanded(&mut self, eff: &Effective, model: &Model, format: keys::Format) -> Effective {
+        let (out, dropped) = site_keys::expand(eff, model, format);
+        for (key, why) in dropped {
+            self.warn(&format!("{model} {key}"), why);
         }
         out
     }
@@ -518,6 +545,149 @@ mod tests {
         for id in [1363, 64, 81] {
             assert_eq!(cat.alias_of(PId::new(id)), None, "P{id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::catalog::keys::{KeyKind, KeyType};
+    use crate::site::keys::{Fill, fill};
+    use crate::site::{Device, Values};
+
+    /// BLF for 201.. on keys `first..=last` of the model template, one device of it.
+    fn site(model: &str, xml: xml::Version, first: u16, last: u16) -> Site {
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml;
+        site.provisioning.binary = BinaryMode::Full;
+        let m: Model = model.parse().unwrap();
+        let mut v = Values::default();
+        let f = Fill {
+            kind: KeyKind::Vpk,
+            first_key: first,
+            last_key: last,
+            ty: KeyType::Blf,
+            first_value: "201".into(),
+            account: Some(1),
+        };
+        fill(&mut v, &m, crate::site::keys::xml_format(&site), &f).unwrap();
+        v.set("key.vpk.1.type", "line");
+        site.models.insert(model.into(), v);
+        site.devices.push(Device::new("000b82000042".parse().unwrap(), m));
+        let issues = site.check();
+        assert!(issues.iter().all(|i| i.severity != Severity::Error), "{issues:?}");
+        site
+    }
+
+    fn xml_entries(out: &Output, kind: FileKind) -> BTreeMap<String, String> {
+        let f = out.files.iter().find(|f| f.kind == kind).unwrap();
+        xml::read(&f.bytes)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    match k {
+                        xml::Key::P(p) => p.to_string(),
+                        xml::Key::Alias(a) => a,
+                    },
+                    v,
+                )
+            })
+            .collect()
+    }
+
+    fn binary_entries(out: &Output) -> BTreeMap<String, String> {
+        let f = out.files.iter().find(|f| f.kind == FileKind::Binary).unwrap();
+        binary::decode(&f.bytes).unwrap().params.into_iter().map(|(p, v)| (p.to_string(), v)).collect()
+    }
+
+    fn expect(got: &BTreeMap<String, String>, want: &[(&str, &str)], what: &str) {
+        for (k, v) in want {
+            assert_eq!(got.get(*k).map(String::as_str), Some(*v), "{what}: {k} in {got:?}");
+        }
+        assert!(got.keys().all(|k| !k.starts_with("key.")), "{what}: no virtual key leaks: {got:?}");
+    }
+
+    /// GXP2170, v1 file and binary (gxp21xx 1.0.5.32 numbering and codes: line key k
+    /// at P1363+2(k-1), 0 = line, 11 = BLF; line keys 1-6 only).
+    #[test]
+    fn gxp2170_blf_range_in_v1_xml_and_binary() {
+        let site = site("GXP2170", xml::Version::V1, 3, 6);
+        let out = checked(&site, &mut || [0; 8]).unwrap();
+        let want = [
+            ("P1363", "0"),
+            ("P1364", "0"),
+            ("P1367", "11"),
+            ("P1368", "0"),
+            ("P1470", "201"),
+            ("P1373", "11"),
+            ("P1476", "204"),
+            ("P1475", ""),
+        ];
+        for (what, got) in [
+            ("device XML", xml_entries(&out, FileKind::DeviceXml)),
+            ("model XML", xml_entries(&out, FileKind::ModelXml)),
+            ("binary", binary_entries(&out)),
+        ] {
+            expect(&got, &want, what);
+        }
+        assert!(!xml_entries(&out, FileKind::GenericXml).contains_key("P1367"), "cfg.xml carries no keys");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    /// GXP2170, v2 file (gxp2170 1.0.11.79: pks.vpk.N.*, 1 = BLF, 31 = line), keys
+    /// 3-12; the binary file beside it keeps the v1 codes and leaves out what v1
+    /// cannot name (keys 7-12): the XML, read after it, has them.
+    #[test]
+    fn gxp2170_blf_range_in_v2_xml() {
+        let site = site("GXP2170", xml::Version::V2, 3, 12);
+        let out = checked(&site, &mut || [0; 8]).unwrap();
+        let want = [
+            ("pks.vpk.1.keyMode", "31"),
+            ("pks.vpk.3.keyMode", "1"),
+            ("pks.vpk.3.account", "0"),
+            ("pks.vpk.3.value", "201"),
+            ("pks.vpk.12.keyMode", "1"),
+            ("pks.vpk.12.value", "210"),
+            ("pks.vpk.12.description", ""),
+        ];
+        expect(&xml_entries(&out, FileKind::DeviceXml), &want, "device XML");
+        let bin = binary_entries(&out);
+        expect(&bin, &[("P1367", "11"), ("P1470", "201"), ("P1363", "0")], "binary");
+        assert!(!bin.contains_key("P1375"), "v1 names line keys 1-6 only");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    /// GRP2612W (grp26xx 1.0.3.6 / grp2612 1.0.9.103): VPK 3-6 at P1367.., 7-12 at
+    /// P23800+4(k-7), 1 = BLF and 31 = line in both formats.
+    #[test]
+    fn grp2612w_blf_range_in_v1_and_v2() {
+        let site1 = site("GRP2612W", xml::Version::V1, 3, 12);
+        let out = checked(&site1, &mut || [0; 8]).unwrap();
+        let want = [
+            ("P1363", "31"),
+            ("P1367", "1"),
+            ("P1470", "201"),
+            ("P23800", "1"),
+            ("P23801", "0"),
+            ("P23803", "205"),
+            ("P23820", "1"),
+            ("P23823", "210"),
+        ];
+        expect(&xml_entries(&out, FileKind::DeviceXml), &want, "v1 device XML");
+        expect(&binary_entries(&out), &want, "binary");
+        let site2 = site("GRP2612W", xml::Version::V2, 3, 12);
+        let out = checked(&site2, &mut || [0; 8]).unwrap();
+        let want = [
+            ("pks.vpk.1.keyMode", "31"),
+            ("pks.vpk.7.keyMode", "1"),
+            ("pks.vpk.7.value", "205"),
+            ("pks.vpk.12.value", "210"),
+        ];
+        expect(&xml_entries(&out, FileKind::DeviceXml), &want, "v2 device XML");
+        expect(&xml_entries(&out, FileKind::ModelXml), &want, "v2 model XML");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     }
 }
 

@@ -1079,3 +1079,71 @@ fn the_files_view_shows_the_site_phonebook() {
     h.run_ok();
     h.get_by_label(&format!("site phonebook · {} bytes served", book.bytes.len()));
 }
+
+/// Issue 12 item 4: a BLF key set on a model template is inherited by its
+/// device, overridden there, then reset; a range fill writes a run of keys.
+#[test]
+fn programmable_key_on_a_model_is_inherited_overridden_and_reset() {
+    let mut h = app();
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    h.get_by_label("GXP2170  (1)").click();
+    h.run_ok();
+    h.get_by_label("Programmable keys (0 set)").click();
+    h.run_ok();
+    h.get_by_label("VPK 3 type").click();
+    h.run_ok();
+    h.get_by_label("BLF").click();
+    h.run_ok();
+    set_text(&mut h, "VPK 3 value", "201");
+    let model = &h.state().doc.site.models["GXP2170"];
+    assert_eq!((model.get("key.vpk.3.type"), model.get("key.vpk.3.value")), (Some("blf"), Some("201")));
+    h.get_by_label("VPK 3 set here");
+    // The demo site writes XML v1: the GXP21xx template names line keys 1-6 only.
+    h.get_by_label("VPK 7 needs XML version 2");
+
+    // The device of that model inherits it and says from where.
+    h.get_by_label("Reception · GXP2170").click();
+    h.run_ok();
+    assert_eq!(h.get_by_label("VPK 3 value").value().as_deref(), Some("201"));
+    h.get_by_label("VPK 3 inherited from model GXP2170");
+    let mac = "000b82a1b201".parse().unwrap();
+    let file = |h: &Harness<'static, App>| {
+        let site = &h.state().doc.site;
+        let d = site.device(mac).unwrap();
+        gsprov::site::keys::expand(&site.effective(d), &d.model, gsprov::catalog::keys::Format::PValues).0
+    };
+    assert_eq!((file(&h).get("P1367"), file(&h).get("P1470")), (Some("11"), Some("201")), "BLF = 11 on GXP21xx v1");
+
+    // Override on the device, then reset to inherited.
+    set_text(&mut h, "VPK 3 value", "202");
+    assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("key.vpk.3.value"), Some("202"));
+    h.get_by_label("VPK 3 overridden here");
+    assert_eq!(file(&h).get("P1470"), Some("202"));
+    h.get_by_label("Reset VPK 3").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("key.vpk.3.value"), None);
+    h.get_by_label("VPK 3 inherited from model GXP2170");
+    assert_eq!(h.get_by_label("VPK 3 value").value().as_deref(), Some("201"));
+
+    // Range fill on the device: BLF 301.. on keys 4 to 6; a range beyond v1's keys is refused.
+    set_text(&mut h, "keys", "4");
+    set_text(&mut h, "to", "6");
+    set_text(&mut h, "first value", "301");
+    h.get_by_label("Fill").click();
+    h.run_ok();
+    let values = &h.state().doc.site.device(mac).unwrap().values;
+    assert_eq!((values.get("key.vpk.4.value"), values.get("key.vpk.6.value")), (Some("301"), Some("303")));
+    assert_eq!(values.get("key.vpk.6.type"), Some("blf"));
+    h.get_by_label_contains("3 keys set");
+    set_text(&mut h, "to", "8");
+    h.get_by_label("Fill").click();
+    h.run_ok();
+    h.get_by_label_contains("VPK 7 of a GXP2170 cannot be BLF");
+    assert_eq!(
+        h.state().doc.site.device(mac).unwrap().values.get("key.vpk.8.type"),
+        None,
+        "a refused fill writes nothing"
+    );
+    assert!(h.state().doc.derived().errors == 0, "{:?}", h.state().doc.derived().issues);
+}

@@ -4,7 +4,10 @@
 //! `mac` (required), `model` (required for new devices), `label`, `location`, `notes`,
 //! account 1: `user_id` (or `extension`), `auth_id`, `password`, `display_name`,
 //! `account_name`, `sip_server`; account N >= 2: the same names prefixed `acctN_`
-//! (e.g. `acct2_user_id`); any `P<n>` or alias column sets a device override.
+//! (e.g. `acct2_user_id`); programmable keys: `keyN_type`, `keyN_value`,
+//! `keyN_label`, `keyN_account` (line key / VPK N; `mpkN_` and `extN_` for MPKs
+//! and extension-module keys), checked for the device's family and model; any
+//! `P<n>` or alias column sets a device override.
 //! An empty cell leaves the existing value alone.
 //!
 //! What a spreadsheet really writes is accepted: cells separated by `,`, `;`
@@ -36,7 +39,7 @@ pub enum ImportError {
     #[error("the CSV header has no 'mac' column; columns are documented in README.md (CSV import)")]
     NoMacColumn,
     #[error(
-        "unknown column {0:?}: expected mac, model, label, location, notes, user_id, auth_id, password, display_name, account_name, sip_server, acctN_<field>, or a P-value like P47"
+        "unknown column {0:?}: expected mac, model, label, location, notes, user_id, auth_id, password, display_name, account_name, sip_server, acctN_<field>, keyN_<type|value|label|account> (also mpkN_, extN_), or a P-value like P47"
     )]
     UnknownColumn(String),
     #[error("{} bad row(s), nothing was imported:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
@@ -137,10 +140,26 @@ fn column_of(name: &str) -> Result<Column, ImportError> {
     if let Some(f) = f {
         return Ok(Column::Account(index, f));
     }
+    if let Some(k) = key_column(&lower) {
+        return Ok(Column::Value(k));
+    }
     match canonical_key(name) {
         Ok(k) => Ok(Column::Value(k)),
         Err(_) => Err(ImportError::UnknownColumn(name.to_string())),
     }
+}
+
+/// `key3_type` (line key / VPK 3; also `vpk3_`), `mpk2_value`, `ext1_label`
+/// -> the site's `key.vpk.3.type` ([`super::keys`]).
+fn key_column(lower: &str) -> Option<String> {
+    use crate::catalog::keys::{Field, KeyKind, KeyRef};
+    let (kind, rest) = [("key", KeyKind::Vpk), ("vpk", KeyKind::Vpk), ("mpk", KeyKind::Mpk), ("ext", KeyKind::Ext)]
+        .into_iter()
+        .find_map(|(p, kind)| lower.strip_prefix(p).map(|r| (kind, r)))?;
+    let (n, field) = rest.split_once('_')?;
+    let number = n.parse::<u16>().ok().filter(|n| *n >= 1)?;
+    let field = Field::ALL.into_iter().find(|f| f.word() == field)?;
+    Some(KeyRef { kind, number, field }.name())
 }
 
 /// Applies `csv_text` to a copy of `site`. On any bad row nothing changes: the
@@ -238,6 +257,7 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
             }
         };
         let mut row_ok = true;
+        let mut has_keys = false;
         for ((col, name), cell) in columns.iter().zip(headers.iter()).zip(record.iter()) {
             if cell.is_empty() {
                 continue;
@@ -272,6 +292,10 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
                         }
                     }
                 }
+                Column::Value(key) if crate::catalog::keys::is_key_setting(key) => {
+                    device.values.set(key.clone(), cell);
+                    has_keys = true;
+                }
                 Column::Value(key) => {
                     let family = crate::catalog::Family::of_model(&device.model).family;
                     if let Err(e) = cat.validate_in(family, key, cell) {
@@ -280,6 +304,17 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
                     }
                     device.values.set(key.clone(), cell);
                 }
+            }
+        }
+        if row_ok && has_keys {
+            // Programmable keys are checked for this device's family and model, on
+            // top of its model template, as `check` would.
+            let mut issues = Vec::new();
+            super::keys::check_layer("", &device.values, Some(&device.model), &mut issues);
+            super::keys::check_layered(&out, "", &out.effective(&device), &device.model, true, &mut issues);
+            for i in issues {
+                errors.push(err(i.location.trim_start_matches('.'), i.message));
+                row_ok = false;
             }
         }
         if !row_ok {
@@ -344,6 +379,38 @@ mod tests {
         assert!(text.contains("line 5, column P212: P212 (Config upgrade via"), "{text}");
         assert!(text.contains("line 6, column sip_server"), "{text}");
         assert!(text.contains("line 7, column mac: 00:0B:82:00:00:01 appears on an earlier line"), "{text}");
+    }
+
+    #[test]
+    fn key_columns_set_keys_checked_per_family() {
+        let mut site = Site::default();
+        site.devices.push(Device::new("000b82000001".parse().unwrap(), "GRP2612W".parse().unwrap()));
+        let csv = "mac,model,key3_type,key3_value,key3_label,key3_account,mpk1_type\n\
+                   000b82000001,,BLF,201,Anna,1,\n\
+                   000b82000002,GXP2170,speed dial,5551234,,2,\n";
+        let (out, report) = import_csv(&site, csv).unwrap();
+        assert_eq!(report.added.len() + report.updated.len(), 2);
+        let d = &out.devices[0].values;
+        assert_eq!(
+            [d.get("key.vpk.3.type"), d.get("key.vpk.3.value"), d.get("key.vpk.3.label"), d.get("key.vpk.3.account")],
+            [Some("BLF"), Some("201"), Some("Anna"), Some("1")]
+        );
+        assert_eq!(out.devices[1].values.get("key.vpk.3.type"), Some("speed dial"));
+        assert!(out.check().iter().all(|i| i.severity != crate::site::Severity::Error), "{:?}", out.check());
+        // Per family: a GXP2170 has no MPKs; a BLF needs a value; a GXP1630 line key takes no BLF.
+        let bad = "mac,model,key3_type,key3_value,mpk1_type\n\
+                   000b82000003,GXP2170,blf,201,blf\n\
+                   000b82000004,GRP2612W,blf,,\n\
+                   000b82000005,GXP1630,blf,201,\n\
+                   000b82000006,GRP2612W,blf,201,\n";
+        let err = import_csv(&out, bad).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2, column key.mpk.1: a GXP2170 has no MPKs"), "{text}");
+        assert!(text.contains("line 3, column key.vpk.3: VPK 3 is BLF but has no value"), "{text}");
+        assert!(text.contains("line 4, column key.vpk.3: VPK 3 cannot be BLF on GXP16xx"), "{text}");
+        assert!(!text.contains("line 5"), "{text}");
+        assert!(matches!(&err, ImportError::Rows(r) if r.len() == 3), "{text}");
+        assert!(out.device("000b82000006".parse().unwrap()).is_none(), "a failed import changes nothing");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Pure data and validation: reading and writing files is `storage`'s job.
 
 mod import;
+pub mod keys;
 mod phonebook;
 mod region;
 
@@ -686,7 +687,7 @@ impl Site {
         };
         text("name".into(), &self.name, false, &mut out);
         let check_values = |loc: &str, values: &Values, reach: &Reach, out: &mut Vec<Issue>| {
-            for (k, v) in &values.0 {
+            for (k, v) in values.0.iter().filter(|(k, _)| !catalog::keys::is_key_setting(k)) {
                 let at = format!("{loc}.{k}");
                 if let Some(message) = text_problem(k, false).or_else(|| text_problem(v, false)) {
                     out.push(Issue { severity: Severity::Error, location: at, message });
@@ -793,6 +794,7 @@ impl Site {
                 }
             }
         }
+        out.extend(keys::check(self));
         out.extend(self.check_firmware());
         out.extend(self.check_phonebook());
         out.extend(self.dhcp_override_issues());

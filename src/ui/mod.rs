@@ -14,6 +14,7 @@ mod files;
 mod firmware;
 mod form;
 mod import;
+mod keys;
 mod log;
 mod params;
 mod region;

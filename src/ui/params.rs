@@ -37,6 +37,8 @@ pub struct ParamsUi {
     /// Headers clicked away from that.
     toggled: BTreeSet<String>,
     open_generation: u64,
+    /// The programmable-key grid of a model template or device (ui/keys.rs).
+    pub keys: super::keys::KeysUi,
     /// (revision, level) -> (effective, inherited): layering once per edit, not per frame.
     layers: Option<LayerCache>,
     /// The rows, per (revision, level, family, view, search, open headers).
@@ -124,6 +126,7 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 Level::Model(_) => {}
             }
             super::region::region_ui(ui, doc, &level);
+            super::keys::keys_ui(ui, doc, &level, &mut rt.params.keys);
             form_ui(ui, doc, &level, &mut rt.params, viewport);
         });
     });
@@ -738,7 +741,11 @@ fn raw_ui(
     st: &mut ParamsUi,
 ) {
     let site_wide = |k: &str| form::SITE_WIDE.contains(&k) && cat.lookup(k).is_some();
-    let raw: Vec<(&String, &String)> = own.iter().filter(|(k, _)| !source.knows(k) && !site_wide(k)).collect();
+    // Programmable keys (`key.*`) have their own grid.
+    let raw: Vec<(&String, &String)> = own
+        .iter()
+        .filter(|(k, _)| !source.knows(k) && !site_wide(k) && !crate::catalog::keys::is_key_setting(k))
+        .collect();
     egui::CollapsingHeader::new(format!("Raw P-values ({})", raw.len())).default_open(!raw.is_empty()).show(ui, |ui| {
         match source {
             ListSource::Family(f) => {
