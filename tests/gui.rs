@@ -915,6 +915,10 @@ fn params_of(h: &mut Harness<'static, App>, row: &str) {
 fn all_parameters_of_a_grp2612w_find_a_setting_by_pid_label_and_alias() {
     let mut h = app();
     params_of(&mut h, "Hygienist · GRP2612W");
+    // The time-and-region block above the form is open by default: close it, so the
+    // matching row is on screen (the form lays out only the rows in view).
+    h.get_by_label("Time and region").click();
+    h.run_ok();
     h.get_by_label("All parameters").click();
     h.run_ok();
     h.get_by_label_contains("Settings of GRP26xx");

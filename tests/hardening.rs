@@ -182,8 +182,8 @@ fn tftp_refuses_secret_files_when_http_auth_is_set_unless_allowed() {
     assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000);
     // HTTP with the credentials still serves the device file.
     let url = format!("http://{}/cfg000b82a1b201.xml", s.port("http"));
-    assert_eq!(curl(&[&url]).0, 401);
-    assert_eq!(curl(&["--digest", "-u", "prov:http-secret-1", &url]).0, 200);
+    assert_eq!(curl(&[&url]).1, 401);
+    assert_eq!(curl(&["--digest", "-u", "prov:http-secret-1", &url]).1, 200);
     drop(s);
 
     // Explicitly allowed: served, and said so (check and serve).
@@ -244,7 +244,7 @@ fn a_firmware_folder_holding_the_site_is_refused_and_private_files_are_never_ser
     // Config-shaped names are never answered from the firmware folder.
     let (_, _, body) = curl(&[&format!("http://{}/cfggxp2170.xml", s.port("http"))]);
     assert!(!text(&body).contains("<gs_provision/>"));
-    assert_eq!(curl(&[&format!("http://{}/{FW}", s.port("http"))]).0, 200);
+    assert_eq!(curl(&[&format!("http://{}/{FW}", s.port("http"))]).1, 200);
 }
 
 // --- 3. a password in a shared layer ------------------------------------------------------
