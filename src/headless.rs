@@ -32,6 +32,11 @@ use crate::serving::discovery::{self, Discovery};
 use crate::site::{self, Severity, Site};
 use crate::storage::{self, StorageError};
 
+/// How long `serve` lets request events gather after a burst before it looks
+/// again: lines appear at most this much later, and a flood of requests does
+/// not wake the printing thread once per request.
+const EVENT_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -561,6 +566,17 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                     next = if printed < 512 { events.try_recv().ok() } else { None };
                 }
                 buf.flush()?;
+                // Under load, let the next burst gather instead of waiting in
+                // `recv`: a sender only wakes a receiver that waits, and that
+                // wake (a futex call and a context switch on the serving
+                // thread) cost more than printing the line (issue #15).
+                if printed > 1 {
+                    #[expect(
+                        clippy::disallowed_methods,
+                        reason = "not synchronisation: a pause that lets a burst of events gather (see above)"
+                    )]
+                    std::thread::sleep(EVENT_GATHER);
+                }
                 // A device came back with another version: advance its step.
                 if moved
                     && let Some(stepped) =

@@ -299,15 +299,28 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
             }
             fs::write(&p, bytes).map_err(werr(p))
         };
-        // The `.bin` alias shares its bytes (one `Arc`) with `cfg<mac>`: link it.
-        let mut written: std::collections::HashMap<*const u8, PathBuf> = std::collections::HashMap::new();
+        // The `.bin` alias shares its bytes (one `Arc`) with `cfg<mac>`: link
+        // it. Files sharing bytes form a group (the first is written, the
+        // others linked to it); the groups are written by both cores, each
+        // group on one of them, so a link never waits for the other thread.
+        let mut groups: Vec<Vec<&crate::generate::File>> = Vec::new();
+        let mut group_of: std::collections::HashMap<*const u8, usize> = std::collections::HashMap::new();
         for f in &files.files {
-            let key = f.bytes.as_ptr();
-            put(&f.name, &f.bytes, written.get(&key).map(PathBuf::as_path))?;
-            if !f.bytes.is_empty() {
-                written.entry(key).or_insert_with(|| tmp.join(&f.name));
+            match group_of.get(&f.bytes.as_ptr()) {
+                Some(&g) if !f.bytes.is_empty() => groups[g].push(f),
+                _ => {
+                    group_of.insert(f.bytes.as_ptr(), groups.len());
+                    groups.push(vec![f]);
+                }
             }
         }
+        in_parallel(&groups, |group| {
+            let first = tmp.join(&group[0].name);
+            for (i, f) in group.iter().enumerate() {
+                put(&f.name, &f.bytes, (i > 0).then_some(first.as_path()))?;
+            }
+            Ok(())
+        })?;
         for (name, bytes) in extras {
             put(name, bytes, None)?;
         }
@@ -329,8 +342,50 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
         Ok(())
     })();
     let _ = fs::remove_dir_all(&tmp);
-    let _ = fs::remove_dir_all(&old);
+    remove_tree(&old);
     result
+}
+
+/// Runs `work` over `items` on two threads (the machines gsprov runs on have
+/// at least two cores), half the items each; the first error wins. Writing and
+/// removing tens of thousands of small files is system-call bound, and the
+/// kernel does two such streams at once (issue #15: 10,000 devices).
+fn in_parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<(), StorageError> + Sync) -> Result<(), StorageError> {
+    const MIN_FOR_THREADS: usize = 256;
+    if items.len() < MIN_FOR_THREADS {
+        return items.iter().try_for_each(&work);
+    }
+    let (a, b) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("gsprov-files".into())
+            .spawn_scoped(scope, || b.iter().try_for_each(&work));
+        let mine = a.iter().try_for_each(&work);
+        // A thread that cannot start leaves its half to this one.
+        let theirs = match other {
+            Ok(h) => h.join().unwrap_or_else(|_| {
+                Err(StorageError::Write {
+                    path: PathBuf::from("."),
+                    source: std::io::Error::other("a file-writing thread panicked"),
+                })
+            }),
+            Err(_) => b.iter().try_for_each(&work),
+        };
+        mine.and(theirs)
+    })
+}
+
+/// Best effort: removes a folder written by [`write_tree`] (flat: files
+/// only), both cores unlinking half of it; whatever is left (a subfolder, an
+/// error) goes through `remove_dir_all`.
+fn remove_tree(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    let _ = in_parallel(&paths, |p| {
+        let _ = fs::remove_file(p);
+        Ok(())
+    });
+    let _ = fs::remove_dir(dir).or_else(|_| fs::remove_dir_all(dir));
 }
 
 /// [`write_tree`] when the folder's parent is not writable: every file is
@@ -925,5 +980,45 @@ mod tests {
         assert_eq!(a.ino(), b.ino());
         assert_eq!(a.nlink(), 2);
         assert_ne!(a.ino(), fs::metadata(tree.join("cfg000b82a1b201.xml")).unwrap().ino());
+    }
+
+    /// Enough devices for both threads: every file holds its own bytes, each
+    /// `.bin` alias is linked to its own binary file, and writing again
+    /// replaces the tree whole (the old one removed, nothing left beside it).
+    #[cfg(unix)]
+    #[test]
+    fn a_large_tree_is_written_by_two_threads_and_replaced_whole() {
+        use std::os::unix::fs::MetadataExt;
+        let mut site = crate::site::demo();
+        let model = site.devices[0].model.clone();
+        site.devices.clear();
+        for i in 0..400u32 {
+            let mac: crate::ids::Mac = format!("000b82{i:06x}").parse().unwrap();
+            let mut d = crate::site::Device::new(mac, model.clone());
+            d.values.set("P3", format!("Desk {i}"));
+            site.devices.push(d);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        for salt in [1u8, 2] {
+            let out = crate::generate::generate(&site, &mut || [salt; 8]).unwrap();
+            write_tree(&tree, &out, &[("README.txt", b"r".to_vec())]).unwrap();
+            assert!(out.files.len() > 1000, "{}", out.files.len());
+            for f in &out.files {
+                assert_eq!(fs::read(tree.join(&f.name)).unwrap(), *f.bytes, "{}", f.name);
+            }
+            let names: std::collections::BTreeSet<String> =
+                fs::read_dir(&tree).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            // The files, the extra and the export marker.
+            assert_eq!(names.len(), out.files.len() + 2);
+            assert!(names.contains(EXPORT_MARKER));
+            for i in [0u32, 199, 200, 399] {
+                let bin = fs::metadata(tree.join(format!("cfg000b82{i:06x}"))).unwrap();
+                let alias = fs::metadata(tree.join(format!("cfg000b82{i:06x}.bin"))).unwrap();
+                assert_eq!((bin.ino(), bin.nlink()), (alias.ino(), 2), "device {i}");
+            }
+            let beside: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(beside, ["tree"], "salt {salt}");
+        }
     }
 }

@@ -608,6 +608,52 @@ fn slowloris_from_one_host_does_not_keep_a_real_client_waiting() {
     s.stop();
 }
 
+#[test]
+fn many_connections_from_one_host_that_send_at_once_are_all_served() {
+    // A load tester or several devices behind one address: 48 connections from
+    // 127.0.0.3, three times the per-address limit, all open before any sends.
+    // The ones beyond the limit are on probation, and a request sent at once
+    // passes it: every connection is answered, twice (kept alive).
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let s = Serve::start(&site, &[]);
+    let http = s.port("http");
+    let mut conns: Vec<TcpStream> = (0..48)
+        .map(|_| {
+            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            sock.bind(&"127.0.0.3:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+            sock.connect(&http.into()).unwrap();
+            let c: TcpStream = sock.into();
+            c.set_read_timeout(Some(WAIT)).unwrap();
+            c
+        })
+        .collect();
+    // Let the server accept all of them before the first request is sent.
+    std::thread::sleep(Duration::from_millis(100));
+    for round in 0..2 {
+        for c in &mut conns {
+            c.write_all(format!("HEAD /{FW} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+        }
+        for (i, c) in conns.iter_mut().enumerate() {
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match c.read(&mut b) {
+                    Ok(1) => head.push(b[0]),
+                    other => panic!("connection {i}, round {round}: {other:?} after {:?}", text(&head)),
+                }
+            }
+            let head = text(&head);
+            assert!(head.starts_with("HTTP/1.1 200"), "connection {i}, round {round}: {head}");
+        }
+    }
+    drop(conns);
+    s.stop();
+    let log = request_log(dir.path());
+    assert!(!log.contains("limit per address"), "{log}");
+    assert!(!log.contains("slowloris guard"), "{log}");
+}
+
 // --- 10. the request log under garbage -------------------------------------------------------
 
 #[test]

@@ -37,12 +37,20 @@ use crate::site::HttpAuth;
 /// Most connections one listener serves at once (fewer when the open-file
 /// limit is low: [`super::connection_cap`]); more wait in the kernel's backlog.
 pub(super) const MAX_CONNECTIONS: usize = 4096;
-/// Connections at once from one address: a device opens one or two; more is a
-/// flood (slowloris) and is closed at once, so others are still served.
+/// Connections at once from one address with the full [`HEAD_TIMEOUT`]: a
+/// device opens one or two. Beyond this a connection is on probation: its
+/// first request head must arrive within [`PROBATION_HEAD_TIMEOUT`], so a
+/// flood of trickling connections (slowloris) is cut almost at once while a
+/// client that really sends requests on many connections (a load tester, a
+/// few devices behind one address) is served.
 const PER_ADDRESS: usize = 16;
 /// Time for the first request head of a connection to arrive, whole: a client
 /// trickling bytes (slowloris) is cut after this.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// The same for a connection beyond [`PER_ADDRESS`] from its address. A
+/// client that has its request ready sends it in well under a millisecond on
+/// a LAN.
+const PROBATION_HEAD_TIMEOUT: Duration = Duration::from_millis(250);
 /// Idle time allowed between requests on a kept-alive connection.
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time for a TLS handshake.
@@ -83,6 +91,9 @@ pub(super) async fn serve(
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(shared.http_connections));
     let per_address = Arc::new(PerAddress::default());
+    // No address holds more than a quarter of the connections: the rest stay
+    // for the others, whatever one host does.
+    let hard_limit = (shared.http_connections / 4).max(PER_ADDRESS);
     loop {
         let permit = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -102,7 +113,7 @@ pub(super) async fn serve(
                 }
             },
         };
-        let held = match per_address.take(&per_address, peer.ip()) {
+        let held = match per_address.take(&per_address, peer.ip(), hard_limit) {
             Some(h) => h,
             None => {
                 // Closed at once (a reset, no TIME_WAIT); recorded once a second per address.
@@ -111,7 +122,7 @@ pub(super) async fn serve(
                 if let Some(dropped) = shared.junk.admit(peer.ip(), "http-busy") {
                     let p = shared.begin(protocol, peer, "-", "");
                     let why = format!(
-                        "connection closed: {} already has {PER_ADDRESS} connections open (limit per address); \
+                        "connection closed: {} already has {hard_limit} connections open (limit per address); \
                          a device needs one or two{}",
                         peer.ip(),
                         Throttle::note(dropped)
@@ -132,17 +143,18 @@ pub(super) async fn serve(
             // Declared first, dropped last: the connection closes before the supervisor hears.
             let _done = done;
             let _permit = permit;
+            let probation = held.probation;
             let _held = held;
             let (shared, cancel, tls, stream) = (shared, cancel, tls, stream);
             match tls {
-                None => connection(stream, peer, protocol, &shared, &cancel).await,
+                None => connection(stream, peer, protocol, &shared, &cancel, probation).await,
                 Some(acceptor) => {
                     let hs = tokio::select! {
                         _ = cancel.cancelled() => return,
                         r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
                     };
                     match hs {
-                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, protocol, &shared, &cancel).await,
+                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, protocol, &shared, &cancel, probation).await,
                         Ok(Err(e)) => tracing::debug!("https: handshake with {peer} failed: {e}"),
                         Err(_) => tracing::debug!("https: handshake with {peer} timed out"),
                     }
@@ -160,17 +172,21 @@ struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
 struct Held {
     book: Arc<PerAddress>,
     ip: IpAddr,
+    /// Its address already had [`PER_ADDRESS`] connections when it came.
+    probation: bool,
 }
 
 impl PerAddress {
-    fn take(&self, me: &Arc<PerAddress>, ip: IpAddr) -> Option<Held> {
+    /// Counts one more connection from `ip`; `None` at `hard_limit`.
+    fn take(&self, me: &Arc<PerAddress>, ip: IpAddr, hard_limit: usize) -> Option<Held> {
         let mut m = lock(&self.0);
         let n = m.entry(ip).or_insert(0);
-        if *n >= PER_ADDRESS {
+        if *n >= hard_limit {
             return None;
         }
+        let probation = *n >= PER_ADDRESS;
         *n += 1;
-        Some(Held { book: me.clone(), ip })
+        Some(Held { book: me.clone(), ip, probation })
     }
 }
 
@@ -236,9 +252,11 @@ async fn connection<S: Conn>(
     protocol: Protocol,
     shared: &Shared,
     cancel: &CancellationToken,
+    probation: bool,
 ) {
     let mut buf = Vec::with_capacity(4096);
-    let mut wait = HEAD_TIMEOUT;
+    let mut wait = if probation { PROBATION_HEAD_TIMEOUT } else { HEAD_TIMEOUT };
+    let mut first = true;
     loop {
         let head = tokio::select! {
             _ = cancel.cancelled() => {
@@ -253,6 +271,16 @@ async fn connection<S: Conn>(
         let keep = match head {
             Head::Request(head) => handle(&mut io, head, peer, protocol, shared, cancel).await,
             Head::Closed | Head::TimedOut { partial: false } => false,
+            Head::TimedOut { partial: true } if first && probation => {
+                let why = format!(
+                    "the request head did not arrive within {} ms: {} already had {PER_ADDRESS} connections \
+                     open, and more from one address must send their request at once (slowloris guard)",
+                    PROBATION_HEAD_TIMEOUT.as_millis(),
+                    peer.ip()
+                );
+                bad_request(&mut io, peer, protocol, shared, 408, &why).await;
+                false
+            }
             Head::TimedOut { partial: true } => {
                 let why = format!("the request head did not arrive within {} s", HEAD_TIMEOUT.as_secs());
                 bad_request(&mut io, peer, protocol, shared, 408, &why).await;
@@ -266,6 +294,7 @@ async fn connection<S: Conn>(
         if !keep || cancel.is_cancelled() {
             break;
         }
+        first = false;
     }
     if cancel.is_cancelled() {
         io.abort();

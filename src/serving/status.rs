@@ -254,6 +254,10 @@ pub struct Status {
     requests: u64,
     served: u64,
     bytes: u64,
+    /// Known devices not configured yet: kept as records are folded, so
+    /// [`Status::all_configured`], asked on every request, does not walk
+    /// every device (issue #15: 200 phones at once).
+    unconfigured: usize,
 }
 
 impl Status {
@@ -285,6 +289,7 @@ impl Status {
                 self.unassigned.insert(mac, st);
             }
         }
+        self.unconfigured = self.known.values().filter(|d| !d.configured()).count();
     }
 
     /// Folds one record in.
@@ -314,10 +319,11 @@ impl Status {
             self.unassigned.remove(&oldest);
             self.forgotten += 1;
         }
-        let entry = match self.known.get_mut(&mac) {
-            Some(e) => e,
-            None => self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)),
+        let (entry, known) = match self.known.get_mut(&mac) {
+            Some(e) => (e, true),
+            None => (self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)), false),
         };
+        let was_configured = entry.configured();
         entry.truth.record(r);
         entry.last_seen = Some(r.time);
         entry.ip = Some(ip);
@@ -364,6 +370,13 @@ impl Status {
                 entry.problem = Some(r.explanation.clone());
             }
         }
+        if known && entry.configured() != was_configured {
+            if was_configured {
+                self.unconfigured += 1;
+            } else {
+                self.unconfigured -= 1;
+            }
+        }
     }
 
     /// Folds a finished action (NOTIFY, check) into its device's truth
@@ -394,7 +407,8 @@ impl Status {
 
     /// Every known device got its config (false for a site without devices).
     pub fn all_configured(&self) -> bool {
-        !self.known.is_empty() && self.known.values().all(DeviceStatus::configured)
+        debug_assert_eq!(self.unconfigured, self.known.values().filter(|d| !d.configured()).count());
+        !self.known.is_empty() && self.unconfigured == 0
     }
 
     pub fn summary(&self) -> Summary {
