@@ -355,11 +355,31 @@ impl<'a> Generator<'a, '_> {
                 Ok(id) => {
                     match family.map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id)) {
                         Some(alias) => {
-                            let param = match family {
-                                Some(f) => cat.lookup_in(f, key),
-                                None => cat.lookup(key),
+                            let key_mode = model.and_then(|m| Some((keys::layout(m)?, keys::mode_alias(&alias)?)));
+                            let value = if let Some((layout, (kind, k))) = key_mode {
+                                match v2_key_mode(&layout, kind, k, &setting.value) {
+                                    Some(v) => v,
+                                    None => {
+                                        self.warn(
+                                            key,
+                                            format!(
+                                                "{key} = {:?} ({} mode) is a code with no XML v2 equivalent on {} and is left out of v2 files; set {} to a key type instead, or use XML version 1",
+                                                setting.value,
+                                                kind.key_name(k),
+                                                layout.family,
+                                                keys::KeyRef { kind, number: k, field: keys::Field::Type }.name(),
+                                            ),
+                                        );
+                                        continue;
+                                    }
+                                }
+                            } else {
+                                let param = match family {
+                                    Some(f) => cat.lookup_in(f, key),
+                                    None => cat.lookup(key),
+                                };
+                                param.map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value))
                             };
-                            let value = param.map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value));
                             out.push((xml::Key::Alias(alias), value));
                         }
                         None => {
@@ -394,6 +414,18 @@ impl<'a> Generator<'a, '_> {
             message,
         });
     }
+}
+
+/// A raw key-mode P-value on the v2 scale of its alias ([`keys::v2_mode`]):
+/// the P-value numbering differs from the alias's on some families (GXP21xx
+/// line keys: 11 = BLF in v1, 1 in v2). Empty stays empty; `None` when the
+/// code has no v2 equivalent.
+fn v2_key_mode(layout: &keys::Layout, kind: keys::KeyKind, k: u16, value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some(value.to_string());
+    }
+    let v1: i32 = value.trim().parse().ok()?;
+    keys::v2_mode(layout, kind, k, v1).map(|c| c.to_string())
 }
 
 /// The P-values of a layered result, in numeric order (P2 before P10).
@@ -533,7 +565,8 @@ mod tests {
         let out = generate(&site, &mut || [1; 8]).unwrap();
         let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
         let text = String::from_utf8(file.bytes.to_vec()).unwrap();
-        assert!(text.contains(r#"<item name="pks.vpk.1.keyMode">11</item>"#), "{text}");
+        // v1 11 = BLF (gxp21xx P1363); BLF is 1 on the v2 scale (gxp2170 pks.vpk.N.keyMode).
+        assert!(text.contains(r#"<item name="pks.vpk.1.keyMode">1</item>"#), "{text}");
         assert!(text.contains(r#"<item name="dateTime.timezone">auto</item>"#), "{text}");
         assert!(text.contains(r#"<item name="account.1.sip.unregisterOnReboot">Yes</item>"#), "{text}");
         assert!(text.contains(r#"<item name="users.admin.password">secret</item>"#), "{text}");
@@ -545,6 +578,127 @@ mod tests {
         for id in [1363, 64, 81] {
             assert_eq!(cat.alias_of(PId::new(id)), None, "P{id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod raw_key_mode_tests {
+    use super::*;
+    use crate::site::Device;
+
+    /// The v2 device XML and warnings for one device of `model` with raw `values`.
+    fn v2(model: &str, values: &[(&str, &str)]) -> (BTreeMap<String, String>, Vec<Issue>) {
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml::Version::V2;
+        site.provisioning.encrypt = Encrypt::Off;
+        let mut d = Device::new("000b82000011".parse().unwrap(), model.parse().unwrap());
+        for (k, v) in values {
+            d.values.set(*k, *v);
+        }
+        site.devices.push(d);
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
+        let entries = xml::read(&file.bytes)
+            .unwrap()
+            .entries
+            .into_iter()
+            .filter_map(|(k, v)| match k {
+                xml::Key::Alias(a) => Some((a, v)),
+                xml::Key::P(_) => None,
+            })
+            .collect();
+        (entries, out.warnings)
+    }
+
+    /// (raw P-value, v1 code, alias, v2 code): each case a device of its own.
+    fn table(model: &str, cases: &[(&str, &str, &str, &str)]) {
+        for (p, v1, alias, want) in cases {
+            let (got, warnings) = v2(model, &[(p, v1)]);
+            assert_eq!(got.get(*alias).map(String::as_str), Some(*want), "{model} {p} = {v1}: {got:?}");
+            assert!(warnings.is_empty(), "{model} {p} = {v1}: {warnings:?}");
+        }
+    }
+
+    /// GXP21xx: the P-values keep the gxp21xx v1 (1.0.5.32) line-key scale ("0 -
+    /// Line, 1 - Shared Line, 10 - Speeddial, 11 - BLF ... 19 - CallPark, 20 -
+    /// Intercom, 21 - LDAP Search"); gxp2170 v2 (1.0.11.79) keyMode: "SpeedDial
+    /// (0), BLF (1) ... CallPark (9) ... LDAPSearch (11) ... Line (31), SharedLine
+    /// (32)". Extension boards: the same 0-11 in both.
+    #[test]
+    fn gxp2170_raw_v1_key_modes_in_v2() {
+        let m = "pks.vpk.1.keyMode";
+        let e = "pks.ext.1.keyMode";
+        table(
+            "GXP2170",
+            &[
+                ("P1363", "0", m, "31"),
+                ("P1363", "1", m, "32"),
+                ("P1363", "10", m, "0"),
+                ("P1363", "11", m, "1"),
+                ("P1363", "12", m, "2"),
+                ("P1363", "13", m, "3"),
+                ("P1363", "14", m, "4"),
+                ("P1363", "15", m, "5"),
+                ("P1363", "16", m, "6"),
+                ("P1363", "17", m, "7"),
+                ("P1363", "18", m, "8"),
+                ("P1363", "19", m, "9"),
+                ("P1363", "20", m, "10"),
+                ("P1363", "21", m, "11"),
+                ("P1363", "", m, ""),
+                ("P23000", "0", e, "0"),
+                ("P23000", "1", e, "1"),
+                ("P23000", "9", e, "9"),
+                ("P23000", "11", e, "11"),
+            ],
+        );
+    }
+
+    /// GRP26xx: grp26xx v1 (1.0.3.6) and grp2612 v2 (1.0.9.103) number the modes
+    /// alike ("SpeedDial (0), BLF (1) ... DND (22), Redial (23) ... Line (31),
+    /// SharedLine (32)"), so every code keeps its number, the ones gsprov's key
+    /// types do not name (Redial 23, Phonebook 30) too.
+    #[test]
+    fn grp2614_raw_v1_key_modes_in_v2() {
+        let (v, p, e) = ("pks.vpk.1.keyMode", "pks.mpk.1.keyMode", "pks.ext.1.keyMode");
+        table(
+            "GRP2614",
+            &[
+                ("P1363", "31", v, "31"),
+                ("P1363", "32", v, "32"),
+                ("P1363", "0", v, "0"),
+                ("P1363", "1", v, "1"),
+                ("P1363", "-1", v, "-1"),
+                ("P1363", "23", v, "23"),
+                ("P323", "1", p, "1"),
+                ("P323", "9", p, "9"),
+                ("P323", "22", p, "22"),
+                ("P23000", "1", e, "1"),
+                ("P23000", "30", e, "30"),
+            ],
+        );
+    }
+
+    /// A v1 code the v2 scale has no number for is left out, with one warning
+    /// naming the P-value, the family and the way out, however many devices.
+    #[test]
+    fn a_v1_code_without_a_v2_equivalent_is_one_warning() {
+        let (got, warnings) = v2("GXP2170", &[("P1363", "5"), ("P1364", "0")]);
+        assert!(!got.contains_key("pks.vpk.1.keyMode"), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        let w = &warnings[0].message;
+        for part in ["P1363", "GXP21xx", "VPK 1", "key.vpk.1.type", "XML version 1"] {
+            assert!(w.contains(part), "{part:?} in {w}");
+        }
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml::Version::V2;
+        for mac in ["000b82000021", "000b82000022"] {
+            let mut d = Device::new(mac.parse().unwrap(), "GXP2170".parse().unwrap());
+            d.values.set("P1363", "x");
+            site.devices.push(d);
+        }
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        assert_eq!(out.warnings.len(), 1, "{:#?}", out.warnings);
     }
 }
 

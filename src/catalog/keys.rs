@@ -503,6 +503,32 @@ pub fn type_of_code(layout: &Layout, format: Format, kind: KeyKind, k: u16, code
     codes(layout, format, kind, k).into_iter().find(|(_, c)| *c == code).map(|(t, _)| t)
 }
 
+/// The v2 (alias) code for a raw P-value mode code `v1` on key `k` of `kind`:
+/// v1 code -> [`KeyType`] -> v2 code, the one vocabulary both scales share.
+/// A code the vocabulary does not name passes unchanged where the family's two
+/// scales agree on every code both know (grp26xx v1 and grp2612 v2 for every
+/// key; gxp21xx v1 and gxp2170 v2 for MPKs and extension boards: the templates
+/// list the same numbers), since the v2 template lists it under the same number.
+/// `None` when the v2 scale has no equivalent (gxp21xx v1 line-key codes the
+/// vocabulary does not name; Line on a dynamic VPK).
+pub fn v2_mode(layout: &Layout, kind: KeyKind, k: u16, v1: i32) -> Option<i32> {
+    if let Some(ty) = type_of_code(layout, Format::PValues, kind, k, v1) {
+        return mode_code(layout, Format::Aliases, kind, k, ty);
+    }
+    let v2 = codes(layout, Format::Aliases, kind, k);
+    let same_scale = !v2.is_empty() && codes(layout, Format::PValues, kind, k).iter().all(|pair| v2.contains(pair));
+    same_scale.then_some(v1)
+}
+
+/// The key whose mode a v2 alias names (`pks.vpk.3.keyMode` -> VPK 3), the
+/// inverse of [`slots`]`(.., Format::Aliases, ..).mode`.
+pub fn mode_alias(alias: &str) -> Option<(KeyKind, u16)> {
+    let rest = alias.strip_prefix("pks.")?.strip_suffix(".keyMode")?;
+    let (kind, k) = rest.split_once('.')?;
+    let k: u16 = k.parse().ok().filter(|k| *k > 0)?;
+    Some((KeyKind::from_word(kind)?, k))
+}
+
 /// One field of a key as the site stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
@@ -704,6 +730,45 @@ mod tests {
             assert_eq!(code(12, KeyType::None), Some(-1));
             assert_eq!(type_of_code(&l, format, KeyKind::Vpk, 1, 31), Some(KeyType::Line));
         }
+    }
+
+    /// Raw v1 mode codes on the v2 scale. GXP21xx line keys: gxp21xx v1 P1363
+    /// "0 - Line, 1 - Shared Line, 10 - Speeddial, 11 - BLF ... 21 - LDAP Search"
+    /// against gxp2170 v2 "SpeedDial (0), BLF (1) ... Line (31), SharedLine (32)";
+    /// GXP21xx MPK/EXT and every GRP26xx key: one numbering in both.
+    #[test]
+    fn v1_mode_codes_on_the_v2_scale() {
+        let g2170 = lay("GXP2170");
+        let g2130 = lay("GXP2130");
+        let grp = lay("GRP2614");
+        let cases: [(&Layout, KeyKind, u16, i32, Option<i32>); 17] = [
+            (&g2170, KeyKind::Vpk, 1, 0, Some(31)),
+            (&g2170, KeyKind::Vpk, 1, 1, Some(32)),
+            (&g2170, KeyKind::Vpk, 1, 10, Some(0)),
+            (&g2170, KeyKind::Vpk, 1, 11, Some(1)),
+            (&g2170, KeyKind::Vpk, 1, 19, Some(9)),
+            (&g2170, KeyKind::Vpk, 1, 21, Some(11)),
+            (&g2170, KeyKind::Vpk, 1, 5, None),
+            (&g2130, KeyKind::Vpk, 4, 0, None),
+            (&g2130, KeyKind::Vpk, 4, 11, Some(1)),
+            (&g2170, KeyKind::Mpk, 1, 1, Some(1)),
+            (&g2170, KeyKind::Ext, 1, 9, Some(9)),
+            (&g2170, KeyKind::Ext, 1, -1, Some(-1)),
+            (&grp, KeyKind::Vpk, 1, 31, Some(31)),
+            (&grp, KeyKind::Vpk, 1, 1, Some(1)),
+            (&grp, KeyKind::Vpk, 1, 23, Some(23)),
+            (&grp, KeyKind::Mpk, 1, 22, Some(22)),
+            (&grp, KeyKind::Ext, 1, 30, Some(30)),
+        ];
+        for (l, kind, k, v1, want) in cases {
+            assert_eq!(v2_mode(l, kind, k, v1), want, "{} {kind} {k} code {v1}", l.family);
+        }
+        assert_eq!(mode_alias("pks.vpk.12.keyMode"), Some((KeyKind::Vpk, 12)));
+        assert_eq!(mode_alias("pks.ext.1.keyMode"), Some((KeyKind::Ext, 1)));
+        assert_eq!(mode_alias("pks.softkey.1.keyMode"), None, "softkeys are not programmable keys");
+        assert_eq!(mode_alias("pks.vpk.0.keyMode"), None);
+        assert_eq!(mode_alias("pks.vpk.1.value"), None);
+        assert_eq!(mode_alias("audio.headset.keyMode"), None);
     }
 
     #[test]
