@@ -703,6 +703,55 @@ mod raw_key_mode_tests {
 }
 
 #[cfg(test)]
+mod phonebook_v2_tests {
+    use super::*;
+    use crate::site::Device;
+
+    /// The site phonebook's download settings (P330/P331/P332, from P212 and
+    /// P237) as v2 aliases with the templates' words: gxp2170 (1.0.11.79) and
+    /// wp8x6 (1.0.1.44) "phonebook.download.mode: Disabled, EnabledUseHTTP,
+    /// EnabledUseTFTP, EnabledUseHTTPS", `.server`, `.interval`.
+    #[test]
+    fn site_phonebook_settings_are_v2_aliases_with_the_template_words() {
+        for (model, p212, mode) in [
+            ("GXP2170", "1", "EnabledUseHTTP"),
+            ("GXP2170", "2", "EnabledUseHTTPS"),
+            ("GXP2170", "0", "EnabledUseTFTP"),
+            ("WP826", "1", "EnabledUseHTTP"),
+        ] {
+            let mut site = Site::default();
+            site.provisioning.xml_version = xml::Version::V2;
+            site.provisioning.encrypt = Encrypt::Off;
+            site.phonebook.enabled = true;
+            site.defaults.set("P212", p212);
+            site.defaults.set("P237", "192.168.10.5:8080/prov");
+            site.devices.push(Device::new("000b82000031".parse().unwrap(), model.parse().unwrap()));
+            let out = generate(&site, &mut || [1; 8]).unwrap();
+            let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
+            let got: BTreeMap<String, String> = xml::read(&file.bytes)
+                .unwrap()
+                .entries
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    xml::Key::Alias(a) => Some((a, v)),
+                    xml::Key::P(_) => None,
+                })
+                .collect();
+            let what = format!("{model} P212={p212}");
+            assert_eq!(got.get("phonebook.download.mode").map(String::as_str), Some(mode), "{what}: {got:?}");
+            assert_eq!(
+                got.get("phonebook.download.server").map(String::as_str),
+                Some("192.168.10.5:8080/prov"),
+                "{what}"
+            );
+            assert_eq!(got.get("phonebook.download.interval").map(String::as_str), Some("720"), "{what}");
+            let about: Vec<&Issue> = out.warnings.iter().filter(|w| w.location.contains("P33")).collect();
+            assert!(about.is_empty(), "{what}: {about:?}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod key_tests {
     use super::*;
     use crate::catalog::keys::{KeyKind, KeyType};
