@@ -661,7 +661,9 @@ fn v2_words(line: &str) -> Option<Vec<String>> {
         && items.iter().all(|w| {
             !w.is_empty()
                 && w.len() <= 32
-                && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && w.chars().any(|c| c.is_ascii_alphabetic())
+                // `12Hour`, `100ms`; `15-Yes` is a code and its meaning.
+                && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c.is_ascii_digit() && !w.contains(['-', '_']))
                 && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
     ok.then(|| items.iter().map(|w| w.to_string()).collect())
@@ -671,7 +673,21 @@ fn v2_words(line: &str) -> Option<Vec<String>> {
 /// `0: Disabled; 1: Enabled`.
 fn enum_codes(line: &str) -> Vec<[String; 2]> {
     let mut out: Vec<[String; 2]> = Vec::new();
+    let mut example = false;
     for sentence in line.split(". ") {
+        // `0: yyyy-mm-dd   eg. 2011-10-31`: what follows `eg.` is an example
+        // of the value, not more codes.
+        if std::mem::take(&mut example) {
+            continue;
+        }
+        let lower = sentence.trim_end().to_ascii_lowercase();
+        let sentence = match ["e.g", "eg"].iter().find(|w| lower.ends_with(&format!(" {w}")) || lower == **w) {
+            Some(w) => {
+                example = true;
+                sentence.trim_end()[..sentence.trim_end().len() - w.len()].trim_end()
+            }
+            None => sentence,
+        };
         let mut last_matched = false;
         for seg in sentence.split([',', ';']) {
             let seg = seg.trim().trim_end_matches('.').trim();
@@ -1081,6 +1097,17 @@ mod tests {
         // A word that is not one of an enum's codes is no default (`Default Off, On`).
         let sw = get(9203);
         assert_eq!((sw.t.as_str(), sw.d.as_deref()), ("bool", None));
+    }
+
+    #[test]
+    fn examples_after_eg_are_no_codes_and_words_may_start_with_a_digit() {
+        let t = "<!-- Clock Style -->\n<!-- 0: hh-mm      eg. 23-59 -->\n<!-- 1: mm, hh   eg. Noon, 12 -->\n\
+                 <!-- Number: 0, 1 -->\n<P9301>0</P9301>\n";
+        let c = by_p(&parse(t), 9301).clone();
+        assert_eq!(c.e, vec![["0".to_string(), "hh-mm".to_string()], ["1".into(), "mm, hh".into()]]);
+        assert_eq!(v2_words("12Hour, 24Hour"), Some(vec!["12Hour".into(), "24Hour".into()]));
+        assert_eq!(v2_words("0, 1"), None, "numbers are codes, not words");
+        assert_eq!(v2_words("15-Yes, 0-No"), None, "codes with their meanings");
     }
 
     #[test]
