@@ -353,7 +353,10 @@ impl<'a> Generator<'a, '_> {
         for (key, setting) in &eff.0 {
             match key.parse::<PId>() {
                 Ok(id) => {
-                    match family.map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id)) {
+                    let alias = family
+                        .map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id))
+                        .or_else(|| key_alias(model?, id));
+                    match alias {
                         Some(alias) => {
                             let key_mode = model.and_then(|m| Some((keys::layout(m)?, keys::mode_alias(&alias)?)));
                             let value = if let Some((layout, (kind, k))) = key_mode {
@@ -414,6 +417,24 @@ impl<'a> Generator<'a, '_> {
             message,
         });
     }
+}
+
+/// The v2 alias of a raw programmable-key P-value the catalog names no alias
+/// for (the templates name key 1's only: `P1367` is VPK 3's mode on GXP21xx,
+/// `pks.vpk.3.keyMode`), when the model has that key.
+fn key_alias(model: &Model, id: PId) -> Option<String> {
+    let layout = keys::layout(model)?;
+    let (kind, k, field) = keys::slot_of(layout.family, id)?;
+    if k > layout.count(kind) {
+        return None;
+    }
+    let s = keys::slots(layout.family, keys::Format::Aliases, kind, k)?;
+    Some(match field {
+        keys::Field::Type => s.mode,
+        keys::Field::Account => s.account,
+        keys::Field::Label => s.label,
+        keys::Field::Value => s.value,
+    })
 }
 
 /// A raw key-mode P-value on the v2 scale of its alias ([`keys::v2_mode`]):
@@ -677,6 +698,44 @@ mod raw_key_mode_tests {
                 ("P23000", "30", e, "30"),
             ],
         );
+    }
+
+    /// Raw P-values of keys past the first, which the templates name no alias
+    /// for, go to the key's v2 slot (keys::slots) with the mode translated:
+    /// GXP2170 line key 3 (P1367/P1368/P1469/P1470), GRP2614 VPK 7 (P23800..)
+    /// and MPK 8 (P353..). A key the model lacks keeps the old warning.
+    #[test]
+    fn raw_key_values_past_key_1_reach_their_v2_slots() {
+        let (got, warnings) = v2("GXP2170", &[("P1367", "11"), ("P1368", "1"), ("P1469", "Desk"), ("P1470", "203")]);
+        for (alias, want) in [
+            ("pks.vpk.3.keyMode", "1"),
+            ("pks.vpk.3.account", "1"),
+            ("pks.vpk.3.description", "Desk"),
+            ("pks.vpk.3.value", "203"),
+        ] {
+            assert_eq!(got.get(alias).map(String::as_str), Some(want), "{alias}: {got:?}");
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (got, warnings) = v2("GRP2614", &[("P23800", "1"), ("P23803", "207"), ("P353", "0"), ("P356", "5551")]);
+        for (alias, want) in [
+            ("pks.vpk.7.keyMode", "1"),
+            ("pks.vpk.7.value", "207"),
+            ("pks.mpk.8.keyMode", "0"),
+            ("pks.mpk.8.value", "5551"),
+        ] {
+            assert_eq!(got.get(alias).map(String::as_str), Some(want), "{alias}: {got:?}");
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // GXP2130 VPK 4 is dynamic (gxp2170 note 3): v1 Line (0) has no v2 code there.
+        let (got, warnings) = v2("GXP2130", &[("P1369", "0"), ("P1370", "0")]);
+        assert!(!got.contains_key("pks.vpk.4.keyMode") && got.contains_key("pks.vpk.4.account"), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.contains("VPK 4 mode") && warnings[0].message.contains("key.vpk.4.type"));
+        // A GRP2612W has no MPKs: P353 stays unplaced, with the warning it had.
+        let (got, warnings) = v2("GRP2612W", &[("P353", "0")]);
+        assert!(!got.keys().any(|k| k.starts_with("pks.mpk.")), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.starts_with("P353 has no XML v2 alias on GRP26xx"), "{warnings:?}");
     }
 
     /// A v1 code the v2 scale has no number for is left out, with one warning

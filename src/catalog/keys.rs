@@ -407,6 +407,44 @@ pub fn slots(family: Family, format: Format, kind: KeyKind, k: u16) -> Option<Sl
     }
 }
 
+/// The key slot a P-value is on `family` (the inverse of [`slots`] in
+/// [`Format::PValues`]): `P1367` on GXP21xx is VPK 3's mode. Arithmetic, as
+/// it runs for every P-value a v2 file cannot otherwise name.
+pub fn slot_of(family: Family, id: PId) -> Option<(KeyKind, u16, Field)> {
+    let n = id.number();
+    let fields = [Field::Type, Field::Account, Field::Label, Field::Value];
+    let found = |kind: KeyKind, k: u32, field: Field| -> Option<(KeyKind, u16, Field)> {
+        let k = u16::try_from(k).ok()?;
+        let s = slots(family, Format::PValues, kind, k)?;
+        (s.all()[fields.iter().position(|f| *f == field)?] == id.to_string()).then_some((kind, k, field))
+    };
+    let line_keys = matches!(family, Family::Gxp21xx | Family::Gxp16xx | Family::Grp26xx);
+    match n {
+        // VPK 1-6: mode/account at 1363.., label/value at 1465.., two apart.
+        1363..=1374 if line_keys => found(
+            KeyKind::Vpk,
+            (n - 1363) / 2 + 1,
+            if (n - 1363).is_multiple_of(2) { Field::Type } else { Field::Account },
+        ),
+        1465..=1476 if line_keys => found(
+            KeyKind::Vpk,
+            (n - 1465) / 2 + 1,
+            if (n - 1465).is_multiple_of(2) { Field::Label } else { Field::Value },
+        ),
+        23800..=23967 => found(KeyKind::Vpk, (n - 23800) / 4 + 7, fields[((n - 23800) % 4) as usize]),
+        // MPK 1-7: mode at 323.., account/label/value at 301.. in threes.
+        323..=329 => found(KeyKind::Mpk, n - 323 + 1, Field::Type),
+        301..=321 => found(KeyKind::Mpk, (n - 301) / 3 + 1, fields[1 + ((n - 301) % 3) as usize]),
+        353..=396 => found(KeyKind::Mpk, (n - 353) / 4 + 8, fields[((n - 353) % 4) as usize]),
+        1440..=1463 => found(KeyKind::Mpk, (n - 1440) / 4 + 19, fields[((n - 1440) % 4) as usize]),
+        // EXT keys in fives, the fifth P-value of each not a key field.
+        23000.. if (n - 23000) % 5 < 4 && n - 23000 < 5 * u32::from(EXT_KEYS) => {
+            found(KeyKind::Ext, (n - 23000) / 5 + 1, fields[((n - 23000) % 5) as usize])
+        }
+        _ => None,
+    }
+}
+
 use KeyType as T;
 
 /// MPK / EXT / dynamic-VPK codes: gxp21xx v1 MPK comment ("0 - Speed Dial, 1 -
@@ -769,6 +807,32 @@ mod tests {
         assert_eq!(mode_alias("pks.vpk.0.keyMode"), None);
         assert_eq!(mode_alias("pks.vpk.1.value"), None);
         assert_eq!(mode_alias("audio.headset.keyMode"), None);
+    }
+
+    /// [`slot_of`] is the exact inverse of [`slots`] for every key of every family.
+    #[test]
+    fn slot_of_inverts_slots() {
+        let mut seen = 0;
+        for family in [Family::Gxp21xx, Family::Gxp16xx, Family::Grp26xx] {
+            for kind in KeyKind::ALL {
+                for k in 1..=EXT_KEYS {
+                    let Some(s) = slots(family, Format::PValues, kind, k) else { continue };
+                    for (field, p) in Field::ALL.into_iter().zip(s.all()) {
+                        let id: PId = p.parse().unwrap();
+                        assert_eq!(slot_of(family, id), Some((kind, k, field)), "{family} {p}");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 1500, "{seen}");
+        let none = |f, n| slot_of(f, PId::new(n));
+        assert_eq!(none(Family::Gxp21xx, 1375), None, "v1 names line keys 1-6 only");
+        assert_eq!(none(Family::Gxp21xx, 23800), None, "P23800.. are GRP26xx VPKs");
+        assert_eq!(none(Family::Gxp21xx, 23004), None);
+        assert_eq!(none(Family::Gxp16xx, 357), None, "GXP16xx has MPK 8 only");
+        assert_eq!(none(Family::Ht80x, 1363), None);
+        assert_eq!(none(Family::Grp26xx, 47), None);
     }
 
     #[test]
