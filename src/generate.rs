@@ -355,10 +355,11 @@ impl<'a> Generator<'a, '_> {
                 Ok(id) => {
                     let alias = family
                         .map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id))
-                        .or_else(|| key_alias(model?, id));
+                        .or_else(|| key_alias(family?, model?, id));
                     match alias {
                         Some(alias) => {
-                            let key_mode = model.and_then(|m| Some((keys::layout(m)?, keys::mode_alias(&alias)?)));
+                            // The alias name first: it rules out all but key modes without a lookup.
+                            let key_mode = keys::mode_alias(&alias).and_then(|km| Some((keys::layout(model?)?, km)));
                             let value = if let Some((layout, (kind, k))) = key_mode {
                                 match v2_key_mode(&layout, kind, k, &setting.value) {
                                     Some(v) => v,
@@ -422,9 +423,9 @@ impl<'a> Generator<'a, '_> {
 /// The v2 alias of a raw programmable-key P-value the catalog names no alias
 /// for (the templates name key 1's only: `P1367` is VPK 3's mode on GXP21xx,
 /// `pks.vpk.3.keyMode`), when the model has that key.
-fn key_alias(model: &Model, id: PId) -> Option<String> {
+fn key_alias(family: Family, model: &Model, id: PId) -> Option<String> {
+    let (kind, k, field) = keys::slot_of(family, id)?;
     let layout = keys::layout(model)?;
-    let (kind, k, field) = keys::slot_of(layout.family, id)?;
     if k > layout.count(kind) {
         return None;
     }
