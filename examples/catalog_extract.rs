@@ -123,6 +123,10 @@ struct Stats {
 fn merge(family: Family, parsed: Vec<(String, Parsed)>, global_alias: &HashMap<String, u32>) -> (FamilyAsset, Stats) {
     let mut templates = Vec::new();
     let mut by_p: BTreeMap<u32, Setting> = BTreeMap::new();
+    // Every label the family's templates give a P-id: an alias from another
+    // family is accepted when any of them agrees (wp820 and wp810 label P330
+    // differently; wp8x6 agrees with one).
+    let mut labels: HashMap<u32, Vec<String>> = HashMap::new();
     let mut alias_only: BTreeMap<String, Setting> = BTreeMap::new();
     let mut stats = Stats::default();
     for (i, (folder, t)) in parsed.into_iter().enumerate() {
@@ -133,8 +137,9 @@ fn merge(family: Family, parsed: Vec<(String, Parsed)>, global_alias: &HashMap<S
                 && let Some(a) = &s.a
                 && let Some(&p) = global_alias.get(a)
             {
+                let others = labels.get(&p).map(Vec::as_slice).unwrap_or_default();
                 match by_p.get(&p) {
-                    Some(known) if !labels_agree(&known.l, &s.l) => {
+                    Some(known) if !labels_agree(&known.l, &s.l) && !others.iter().any(|l| labels_agree(l, &s.l)) => {
                         stats.refused += 1;
                     }
                     _ => {
@@ -143,6 +148,12 @@ fn merge(family: Family, parsed: Vec<(String, Parsed)>, global_alias: &HashMap<S
                         stats.inferred += 1;
                     }
                 }
+            }
+            if let Some(p) = s.p
+                && !s.pi
+                && !s.l.is_empty()
+            {
+                labels.entry(p).or_default().push(s.l.clone());
             }
             match s.p {
                 Some(p) => match by_p.get_mut(&p) {
@@ -188,8 +199,14 @@ fn fill_in(known: &mut Setting, later: Setting) {
         known.e = later.e;
         known.r = later.r;
     }
+    // A word is an enum's default only when it is one of its codes (a v2
+    // `Default Certificates, ...` line read as text gives `Certificates`).
     if known.d.is_none() {
-        known.d = later.d;
+        known.d = later.d.filter(|d| {
+            !matches!(known.t.as_str(), "enum" | "bool")
+                || d.parse::<i64>().is_ok()
+                || known.e.iter().any(|[c, _]| c == d)
+        });
     }
     if known.len.is_none() {
         known.len = later.len;
@@ -207,7 +224,7 @@ fn pair_words(s: &mut Setting) {
         return;
     }
     let words: Vec<String> = s.w.drain(..).map(|[_, w]| w).collect();
-    let mut pairs = Vec::new();
+    let mut pairs: Vec<Option<[String; 2]>> = Vec::new();
     for w in &words {
         let nw = norm(w);
         let hits: Vec<&[String; 2]> = s.e.iter().filter(|[_, m]| norm(m) == nw).collect();
@@ -218,12 +235,53 @@ fn pair_words(s: &mut Setting) {
         } else {
             hits
         };
+        // `EnabledUseHTTPS` against `Yes, HTTPS`: the one meaning sharing a word.
+        let hits = if hits.is_empty() {
+            let ww = word_set(w);
+            s.e.iter().filter(|[_, m]| !word_set(m).is_disjoint(&ww)).collect()
+        } else {
+            hits
+        };
+        let taken = |code: &String| pairs.iter().flatten().any(|[c, _]| c == code);
         match hits.as_slice() {
-            [[code, _]] if !pairs.iter().any(|[c, _]: &[String; 2]| c == code) => pairs.push([code.clone(), w.clone()]),
+            [[code, _]] if !taken(code) => pairs.push(Some([code.clone(), w.clone()])),
+            [] => pairs.push(None),
             _ => return,
         }
     }
-    s.w = pairs;
+    // One word and one meaning left over (`Disabled` and `No`): each other's.
+    let free: Vec<&[String; 2]> = s.e.iter().filter(|[c, _]| !pairs.iter().flatten().any(|[p, _]| p == c)).collect();
+    let open: Vec<usize> = (0..pairs.len()).filter(|i| pairs[*i].is_none()).collect();
+    match (open.as_slice(), free.as_slice()) {
+        ([], _) => {}
+        ([i], [[code, _]]) => pairs[*i] = Some([code.clone(), words[*i].clone()]),
+        _ => return,
+    }
+    s.w = pairs.into_iter().flatten().collect();
+}
+
+/// The lower-case words of a meaning or a v2 word, camel case split
+/// (`EnabledUseHTTPS` -> enabled, use, https; `YES, HTTP` -> yes, http).
+fn word_set(s: &str) -> std::collections::HashSet<String> {
+    let mut words = std::collections::HashSet::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let boundary = c.is_ascii_uppercase()
+            && i > 0
+            && (chars[i - 1].is_ascii_lowercase()
+                || chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(char::is_ascii_lowercase));
+        if (!c.is_ascii_alphanumeric() || boundary) && !cur.is_empty() {
+            words.insert(std::mem::take(&mut cur));
+        }
+        if c.is_ascii_alphanumeric() {
+            cur.push(c.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        words.insert(cur);
+    }
+    words
 }
 
 fn norm(s: &str) -> String {
@@ -391,8 +449,13 @@ fn parse(text: &str) -> Parsed {
                 let spaced =
                     matches!(all.get(i + 1), Some(Piece::Blank)) && matches!(next_real, Some(Piece::Comment(_)));
                 let titled = c.trim_end_matches('.').to_ascii_lowercase().ends_with("settings");
+                // `Phonebook/Phonebook Management` right above a setting's own
+                // description (`Enable ... Download. 0 - No, ...`), not above a
+                // type line or an example as a label is (`HTTP/HTTPS Password`
+                // over `String`, `Enable/Disable WiFi` over `Number: 0 - No, ...`).
+                let over_description = matches!(all.get(i + 1), Some(Piece::Comment(n)) if is_description(n));
                 let unframed = matches!(next_real, Some(Piece::Comment(_)))
-                    && (spaced || titled && c.contains('/'))
+                    && (spaced || (titled || over_description) && c.contains('/'))
                     && c.chars().next().is_some_and(|ch| ch.is_ascii_uppercase())
                     && c.split_whitespace().count() <= 6
                     && !c.contains(". ")
@@ -428,6 +491,16 @@ fn parse(text: &str) -> Parsed {
         }
     }
     parsed
+}
+
+/// A comment that opens a setting's description: a capitalised label phrase
+/// followed by more (`Enable X. 0 - No, 1 - Yes`), not a type, default or
+/// example line.
+fn is_description(c: &str) -> bool {
+    let type_line = ["Number", "String", "Mandatory", "Default", "Reboot"].iter().any(|w| strip_word(c, w).is_some());
+    !type_line
+        && c.chars().next().is_some_and(|ch| ch.is_ascii_uppercase())
+        && (c.contains(". ") || !enum_codes(c).is_empty())
 }
 
 fn firmware_of(c: &str) -> Option<String> {
@@ -588,7 +661,9 @@ fn v2_words(line: &str) -> Option<Vec<String>> {
         && items.iter().all(|w| {
             !w.is_empty()
                 && w.len() <= 32
-                && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && w.chars().any(|c| c.is_ascii_alphabetic())
+                // `12Hour`, `100ms`; `15-Yes` is a code and its meaning.
+                && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c.is_ascii_digit() && !w.contains(['-', '_']))
                 && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         });
     ok.then(|| items.iter().map(|w| w.to_string()).collect())
@@ -598,7 +673,21 @@ fn v2_words(line: &str) -> Option<Vec<String>> {
 /// `0: Disabled; 1: Enabled`.
 fn enum_codes(line: &str) -> Vec<[String; 2]> {
     let mut out: Vec<[String; 2]> = Vec::new();
+    let mut example = false;
     for sentence in line.split(". ") {
+        // `0: yyyy-mm-dd   eg. 2011-10-31`: what follows `eg.` is an example
+        // of the value, not more codes.
+        if std::mem::take(&mut example) {
+            continue;
+        }
+        let lower = sentence.trim_end().to_ascii_lowercase();
+        let sentence = match ["e.g", "eg"].iter().find(|w| lower.ends_with(&format!(" {w}")) || lower == **w) {
+            Some(w) => {
+                example = true;
+                sentence.trim_end()[..sentence.trim_end().len() - w.len()].trim_end()
+            }
+            None => sentence,
+        };
         let mut last_matched = false;
         for seg in sentence.split([',', ';']) {
             let seg = seg.trim().trim_end_matches('.').trim();
@@ -919,6 +1008,106 @@ mod tests {
         assert_eq!(g.l, "Group");
         assert_eq!(g.e[1], ["1".to_string(), "Second".to_string()]);
         assert_eq!(g.d.as_deref(), Some("1"));
+    }
+
+    /// The phonebook download trio in the shapes of a v1 template (a section
+    /// line right over the description), a second v1 template that labels the
+    /// mode differently, and a v2 template without P-value comments.
+    const DIR_V1: &str = "<!-- Phone/Directory -->\n\
+        <!-- Book Fetch. 0 - No, 1 - YES, HTTP, 2 - YES, TFTP, 3 - Yes, HTTPS. Default is 0 -->\n\
+        <!-- Number: 0, 1, 2, 3 -->\n<P9201>0</P9201>\n\
+        <!-- HTTP/HTTPS Login -->\n<!-- String -->\n<P9202></P9202>\n\
+        <!-- On/Off Switch. 0 - No, 1 - Yes -->\n<!-- Number: 0, 1 -->\n<P9203>0</P9203>\n";
+    const DIR_V1B: &str = "<!-- Contacts Download Mode. 0 - No, 1 - YES, HTTP -->\n<P9201>0</P9201>\n\
+        <!-- Fetch Server -->\n<!-- String -->\n<P9204></P9204>\n";
+    const DIR_V2: &str = "<!-- ## -->\n<!-- ## Phone/Directory -->\n<!-- ## -->\n\
+        <!-- Contacts Download Mode -->\n<!-- Disabled, EnabledUseHTTP, EnabledUseTFTP, EnabledUseHTTPS -->\n\
+        <item name=\"book.fetch.mode\">Disabled</item>\n\
+        <!-- Directory Fetch Server Path -->\n<item name=\"book.fetch.server\"></item>\n\
+        <!-- # Switch. Default Off, On -->\n<!-- Pvalue P9203 -->\n<item name=\"sw.on\"></item>\n";
+
+    #[test]
+    fn a_section_line_over_a_description_is_a_section_not_a_label() {
+        let p = parse(DIR_V1);
+        let fetch = by_p(&p, 9201);
+        assert_eq!((fetch.l.as_str(), fetch.s.as_str()), ("Book Fetch", "Phone/Directory"));
+        assert_eq!(fetch.e[3], ["3".to_string(), "Yes, HTTPS".to_string()]);
+        // A label with a slash over a type line stays a label.
+        assert_eq!((by_p(&p, 9202).l.as_str(), by_p(&p, 9202).s.as_str()), ("HTTP/HTTPS Login", "Phone/Directory"));
+        assert_eq!(by_p(&p, 9203).l, "On/Off Switch");
+    }
+
+    #[test]
+    fn v2_words_pair_by_a_shared_word_or_as_the_last_left() {
+        let mut s = Setting {
+            e: vec![
+                ["0".into(), "No".into()],
+                ["1".into(), "YES, HTTP".into()],
+                ["2".into(), "YES, TFTP".into()],
+                ["3".into(), "Yes, HTTPS".into()],
+            ],
+            w: ["Disabled", "EnabledUseHTTP", "EnabledUseTFTP", "EnabledUseHTTPS"]
+                .map(|w| [String::new(), w.to_string()])
+                .to_vec(),
+            ..Setting::default()
+        };
+        pair_words(&mut s);
+        let pairs: Vec<(&str, &str)> = s.w.iter().map(|[c, w]| (c.as_str(), w.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [("0", "Disabled"), ("1", "EnabledUseHTTP"), ("2", "EnabledUseTFTP"), ("3", "EnabledUseHTTPS")]
+        );
+        // Two words left without a match: no guess, no words.
+        let mut s = Setting {
+            e: vec![["0".into(), "Off".into()], ["1".into(), "On".into()], ["2".into(), "Auto".into()]],
+            w: ["Never", "Always", "Auto"].map(|w| [String::new(), w.to_string()]).to_vec(),
+            ..Setting::default()
+        };
+        pair_words(&mut s);
+        assert!(s.w.is_empty(), "{:?}", s.w);
+        assert_eq!(word_set("EnabledUseHTTPS"), ["enabled", "use", "https"].map(String::from).into_iter().collect());
+    }
+
+    /// The v2 aliases reach the P-ids through another family's map when any of
+    /// this family's templates labels the P-id alike (here the second: the first
+    /// calls P9201 "Book Fetch", the v2 template "Contacts Download Mode").
+    #[test]
+    fn phonebook_download_aliases_merge_onto_their_p_values() {
+        let mut global = HashMap::new();
+        for (a, p) in [("book.fetch.mode", 9201), ("book.fetch.server", 9204)] {
+            global.insert(a.to_string(), p);
+        }
+        let parsed = vec![("a".into(), parse(DIR_V1)), ("b".into(), parse(DIR_V1B)), ("c".into(), parse(DIR_V2))];
+        let (asset, stats) = merge(Family::Wp8xx, parsed, &global);
+        assert_eq!((stats.inferred, stats.refused), (2, 0));
+        let get = |p: u32| asset.settings.iter().find(|s| s.p == Some(p)).unwrap();
+        let mode = get(9201);
+        assert_eq!(mode.a.as_deref(), Some("book.fetch.mode"));
+        assert_eq!(mode.l, "Book Fetch", "the first template's label wins");
+        assert_eq!(mode.w[1], ["1".to_string(), "EnabledUseHTTP".to_string()]);
+        assert_eq!(mode.w[0], ["0".to_string(), "Disabled".to_string()]);
+        assert_eq!(get(9204).a.as_deref(), Some("book.fetch.server"));
+        assert!(!asset.settings.iter().any(|s| s.p.is_none() && s.a.as_deref() == Some("book.fetch.mode")));
+        // Without the second template no label of P9201 agrees: the alias stays alias-only.
+        let (asset, stats) =
+            merge(Family::Wp8xx, vec![("a".into(), parse(DIR_V1)), ("c".into(), parse(DIR_V2))], &global);
+        assert_eq!((stats.inferred, stats.refused), (1, 1));
+        assert_eq!(asset.settings.iter().find(|s| s.p == Some(9201)).unwrap().a, None);
+        assert!(asset.settings.iter().any(|s| s.p.is_none() && s.a.as_deref() == Some("book.fetch.mode")));
+        // A word that is not one of an enum's codes is no default (`Default Off, On`).
+        let sw = get(9203);
+        assert_eq!((sw.t.as_str(), sw.d.as_deref()), ("bool", None));
+    }
+
+    #[test]
+    fn examples_after_eg_are_no_codes_and_words_may_start_with_a_digit() {
+        let t = "<!-- Clock Style -->\n<!-- 0: hh-mm      eg. 23-59 -->\n<!-- 1: mm, hh   eg. Noon, 12 -->\n\
+                 <!-- Number: 0, 1 -->\n<P9301>0</P9301>\n";
+        let c = by_p(&parse(t), 9301).clone();
+        assert_eq!(c.e, vec![["0".to_string(), "hh-mm".to_string()], ["1".into(), "mm, hh".into()]]);
+        assert_eq!(v2_words("12Hour, 24Hour"), Some(vec!["12Hour".into(), "24Hour".into()]));
+        assert_eq!(v2_words("0, 1"), None, "numbers are codes, not words");
+        assert_eq!(v2_words("15-Yes, 0-No"), None, "codes with their meanings");
     }
 
     #[test]

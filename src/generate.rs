@@ -353,13 +353,37 @@ impl<'a> Generator<'a, '_> {
         for (key, setting) in &eff.0 {
             match key.parse::<PId>() {
                 Ok(id) => {
-                    match family.map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id)) {
+                    let alias = family
+                        .map_or_else(|| cat.alias_of(id), |f| cat.alias_in(f, id))
+                        .or_else(|| key_alias(family?, model?, id));
+                    match alias {
                         Some(alias) => {
-                            let param = match family {
-                                Some(f) => cat.lookup_in(f, key),
-                                None => cat.lookup(key),
+                            // The alias name first: it rules out all but key modes without a lookup.
+                            let key_mode = keys::mode_alias(&alias).and_then(|km| Some((keys::layout(model?)?, km)));
+                            let value = if let Some((layout, (kind, k))) = key_mode {
+                                match v2_key_mode(&layout, kind, k, &setting.value) {
+                                    Some(v) => v,
+                                    None => {
+                                        self.warn(
+                                            key,
+                                            format!(
+                                                "{key} = {:?} ({} mode) is a code with no XML v2 equivalent on {} and is left out of v2 files; set {} to a key type instead, or use XML version 1",
+                                                setting.value,
+                                                kind.key_name(k),
+                                                layout.family,
+                                                keys::KeyRef { kind, number: k, field: keys::Field::Type }.name(),
+                                            ),
+                                        );
+                                        continue;
+                                    }
+                                }
+                            } else {
+                                let param = match family {
+                                    Some(f) => cat.lookup_in(f, key),
+                                    None => cat.lookup(key),
+                                };
+                                param.map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value))
                             };
-                            let value = param.map_or_else(|| setting.value.clone(), |p| p.alias_value(&setting.value));
                             out.push((xml::Key::Alias(alias), value));
                         }
                         None => {
@@ -394,6 +418,36 @@ impl<'a> Generator<'a, '_> {
             message,
         });
     }
+}
+
+/// The v2 alias of a raw programmable-key P-value the catalog names no alias
+/// for (the templates name key 1's only: `P1367` is VPK 3's mode on GXP21xx,
+/// `pks.vpk.3.keyMode`), when the model has that key.
+fn key_alias(family: Family, model: &Model, id: PId) -> Option<String> {
+    let (kind, k, field) = keys::slot_of(family, id)?;
+    let layout = keys::layout(model)?;
+    if k > layout.count(kind) {
+        return None;
+    }
+    let s = keys::slots(layout.family, keys::Format::Aliases, kind, k)?;
+    Some(match field {
+        keys::Field::Type => s.mode,
+        keys::Field::Account => s.account,
+        keys::Field::Label => s.label,
+        keys::Field::Value => s.value,
+    })
+}
+
+/// A raw key-mode P-value on the v2 scale of its alias ([`keys::v2_mode`]):
+/// the P-value numbering differs from the alias's on some families (GXP21xx
+/// line keys: 11 = BLF in v1, 1 in v2). Empty stays empty; `None` when the
+/// code has no v2 equivalent.
+fn v2_key_mode(layout: &keys::Layout, kind: keys::KeyKind, k: u16, value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some(value.to_string());
+    }
+    let v1: i32 = value.trim().parse().ok()?;
+    keys::v2_mode(layout, kind, k, v1).map(|c| c.to_string())
 }
 
 /// The P-values of a layered result, in numeric order (P2 before P10).
@@ -533,7 +587,8 @@ mod tests {
         let out = generate(&site, &mut || [1; 8]).unwrap();
         let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
         let text = String::from_utf8(file.bytes.to_vec()).unwrap();
-        assert!(text.contains(r#"<item name="pks.vpk.1.keyMode">11</item>"#), "{text}");
+        // v1 11 = BLF (gxp21xx P1363); BLF is 1 on the v2 scale (gxp2170 pks.vpk.N.keyMode).
+        assert!(text.contains(r#"<item name="pks.vpk.1.keyMode">1</item>"#), "{text}");
         assert!(text.contains(r#"<item name="dateTime.timezone">auto</item>"#), "{text}");
         assert!(text.contains(r#"<item name="account.1.sip.unregisterOnReboot">Yes</item>"#), "{text}");
         assert!(text.contains(r#"<item name="users.admin.password">secret</item>"#), "{text}");
@@ -544,6 +599,214 @@ mod tests {
         let cat = Catalog::get();
         for id in [1363, 64, 81] {
             assert_eq!(cat.alias_of(PId::new(id)), None, "P{id}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod raw_key_mode_tests {
+    use super::*;
+    use crate::site::Device;
+
+    /// The v2 device XML and warnings for one device of `model` with raw `values`.
+    fn v2(model: &str, values: &[(&str, &str)]) -> (BTreeMap<String, String>, Vec<Issue>) {
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml::Version::V2;
+        site.provisioning.encrypt = Encrypt::Off;
+        let mut d = Device::new("000b82000011".parse().unwrap(), model.parse().unwrap());
+        for (k, v) in values {
+            d.values.set(*k, *v);
+        }
+        site.devices.push(d);
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
+        let entries = xml::read(&file.bytes)
+            .unwrap()
+            .entries
+            .into_iter()
+            .filter_map(|(k, v)| match k {
+                xml::Key::Alias(a) => Some((a, v)),
+                xml::Key::P(_) => None,
+            })
+            .collect();
+        (entries, out.warnings)
+    }
+
+    /// (raw P-value, v1 code, alias, v2 code): each case a device of its own.
+    fn table(model: &str, cases: &[(&str, &str, &str, &str)]) {
+        for (p, v1, alias, want) in cases {
+            let (got, warnings) = v2(model, &[(p, v1)]);
+            assert_eq!(got.get(*alias).map(String::as_str), Some(*want), "{model} {p} = {v1}: {got:?}");
+            assert!(warnings.is_empty(), "{model} {p} = {v1}: {warnings:?}");
+        }
+    }
+
+    /// GXP21xx: the P-values keep the gxp21xx v1 (1.0.5.32) line-key scale ("0 -
+    /// Line, 1 - Shared Line, 10 - Speeddial, 11 - BLF ... 19 - CallPark, 20 -
+    /// Intercom, 21 - LDAP Search"); gxp2170 v2 (1.0.11.79) keyMode: "SpeedDial
+    /// (0), BLF (1) ... CallPark (9) ... LDAPSearch (11) ... Line (31), SharedLine
+    /// (32)". Extension boards: the same 0-11 in both.
+    #[test]
+    fn gxp2170_raw_v1_key_modes_in_v2() {
+        let m = "pks.vpk.1.keyMode";
+        let e = "pks.ext.1.keyMode";
+        table(
+            "GXP2170",
+            &[
+                ("P1363", "0", m, "31"),
+                ("P1363", "1", m, "32"),
+                ("P1363", "10", m, "0"),
+                ("P1363", "11", m, "1"),
+                ("P1363", "12", m, "2"),
+                ("P1363", "13", m, "3"),
+                ("P1363", "14", m, "4"),
+                ("P1363", "15", m, "5"),
+                ("P1363", "16", m, "6"),
+                ("P1363", "17", m, "7"),
+                ("P1363", "18", m, "8"),
+                ("P1363", "19", m, "9"),
+                ("P1363", "20", m, "10"),
+                ("P1363", "21", m, "11"),
+                ("P1363", "", m, ""),
+                ("P23000", "0", e, "0"),
+                ("P23000", "1", e, "1"),
+                ("P23000", "9", e, "9"),
+                ("P23000", "11", e, "11"),
+            ],
+        );
+    }
+
+    /// GRP26xx: grp26xx v1 (1.0.3.6) and grp2612 v2 (1.0.9.103) number the modes
+    /// alike ("SpeedDial (0), BLF (1) ... DND (22), Redial (23) ... Line (31),
+    /// SharedLine (32)"), so every code keeps its number, the ones gsprov's key
+    /// types do not name (Redial 23, Phonebook 30) too.
+    #[test]
+    fn grp2614_raw_v1_key_modes_in_v2() {
+        let (v, p, e) = ("pks.vpk.1.keyMode", "pks.mpk.1.keyMode", "pks.ext.1.keyMode");
+        table(
+            "GRP2614",
+            &[
+                ("P1363", "31", v, "31"),
+                ("P1363", "32", v, "32"),
+                ("P1363", "0", v, "0"),
+                ("P1363", "1", v, "1"),
+                ("P1363", "-1", v, "-1"),
+                ("P1363", "23", v, "23"),
+                ("P323", "1", p, "1"),
+                ("P323", "9", p, "9"),
+                ("P323", "22", p, "22"),
+                ("P23000", "1", e, "1"),
+                ("P23000", "30", e, "30"),
+            ],
+        );
+    }
+
+    /// Raw P-values of keys past the first, which the templates name no alias
+    /// for, go to the key's v2 slot (keys::slots) with the mode translated:
+    /// GXP2170 line key 3 (P1367/P1368/P1469/P1470), GRP2614 VPK 7 (P23800..)
+    /// and MPK 8 (P353..). A key the model lacks keeps the old warning.
+    #[test]
+    fn raw_key_values_past_key_1_reach_their_v2_slots() {
+        let (got, warnings) = v2("GXP2170", &[("P1367", "11"), ("P1368", "1"), ("P1469", "Desk"), ("P1470", "203")]);
+        for (alias, want) in [
+            ("pks.vpk.3.keyMode", "1"),
+            ("pks.vpk.3.account", "1"),
+            ("pks.vpk.3.description", "Desk"),
+            ("pks.vpk.3.value", "203"),
+        ] {
+            assert_eq!(got.get(alias).map(String::as_str), Some(want), "{alias}: {got:?}");
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (got, warnings) = v2("GRP2614", &[("P23800", "1"), ("P23803", "207"), ("P353", "0"), ("P356", "5551")]);
+        for (alias, want) in [
+            ("pks.vpk.7.keyMode", "1"),
+            ("pks.vpk.7.value", "207"),
+            ("pks.mpk.8.keyMode", "0"),
+            ("pks.mpk.8.value", "5551"),
+        ] {
+            assert_eq!(got.get(alias).map(String::as_str), Some(want), "{alias}: {got:?}");
+        }
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // GXP2130 VPK 4 is dynamic (gxp2170 note 3): v1 Line (0) has no v2 code there.
+        let (got, warnings) = v2("GXP2130", &[("P1369", "0"), ("P1370", "0")]);
+        assert!(!got.contains_key("pks.vpk.4.keyMode") && got.contains_key("pks.vpk.4.account"), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.contains("VPK 4 mode") && warnings[0].message.contains("key.vpk.4.type"));
+        // A GRP2612W has no MPKs: P353 stays unplaced, with the warning it had.
+        let (got, warnings) = v2("GRP2612W", &[("P353", "0")]);
+        assert!(!got.keys().any(|k| k.starts_with("pks.mpk.")), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.starts_with("P353 has no XML v2 alias on GRP26xx"), "{warnings:?}");
+    }
+
+    /// A v1 code the v2 scale has no number for is left out, with one warning
+    /// naming the P-value, the family and the way out, however many devices.
+    #[test]
+    fn a_v1_code_without_a_v2_equivalent_is_one_warning() {
+        let (got, warnings) = v2("GXP2170", &[("P1363", "5"), ("P1364", "0")]);
+        assert!(!got.contains_key("pks.vpk.1.keyMode"), "{got:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        let w = &warnings[0].message;
+        for part in ["P1363", "GXP21xx", "VPK 1", "key.vpk.1.type", "XML version 1"] {
+            assert!(w.contains(part), "{part:?} in {w}");
+        }
+        let mut site = Site::default();
+        site.provisioning.xml_version = xml::Version::V2;
+        for mac in ["000b82000021", "000b82000022"] {
+            let mut d = Device::new(mac.parse().unwrap(), "GXP2170".parse().unwrap());
+            d.values.set("P1363", "x");
+            site.devices.push(d);
+        }
+        let out = generate(&site, &mut || [1; 8]).unwrap();
+        assert_eq!(out.warnings.len(), 1, "{:#?}", out.warnings);
+    }
+}
+
+#[cfg(test)]
+mod phonebook_v2_tests {
+    use super::*;
+    use crate::site::Device;
+
+    /// The site phonebook's download settings (P330/P331/P332, from P212 and
+    /// P237) as v2 aliases with the templates' words: gxp2170 (1.0.11.79) and
+    /// wp8x6 (1.0.1.44) "phonebook.download.mode: Disabled, EnabledUseHTTP,
+    /// EnabledUseTFTP, EnabledUseHTTPS", `.server`, `.interval`.
+    #[test]
+    fn site_phonebook_settings_are_v2_aliases_with_the_template_words() {
+        for (model, p212, mode) in [
+            ("GXP2170", "1", "EnabledUseHTTP"),
+            ("GXP2170", "2", "EnabledUseHTTPS"),
+            ("GXP2170", "0", "EnabledUseTFTP"),
+            ("WP826", "1", "EnabledUseHTTP"),
+        ] {
+            let mut site = Site::default();
+            site.provisioning.xml_version = xml::Version::V2;
+            site.provisioning.encrypt = Encrypt::Off;
+            site.phonebook.enabled = true;
+            site.defaults.set("P212", p212);
+            site.defaults.set("P237", "192.168.10.5:8080/prov");
+            site.devices.push(Device::new("000b82000031".parse().unwrap(), model.parse().unwrap()));
+            let out = generate(&site, &mut || [1; 8]).unwrap();
+            let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml).unwrap();
+            let got: BTreeMap<String, String> = xml::read(&file.bytes)
+                .unwrap()
+                .entries
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    xml::Key::Alias(a) => Some((a, v)),
+                    xml::Key::P(_) => None,
+                })
+                .collect();
+            let what = format!("{model} P212={p212}");
+            assert_eq!(got.get("phonebook.download.mode").map(String::as_str), Some(mode), "{what}: {got:?}");
+            assert_eq!(
+                got.get("phonebook.download.server").map(String::as_str),
+                Some("192.168.10.5:8080/prov"),
+                "{what}"
+            );
+            assert_eq!(got.get("phonebook.download.interval").map(String::as_str), Some("720"), "{what}");
+            let about: Vec<&Issue> = out.warnings.iter().filter(|w| w.location.contains("P33")).collect();
+            assert!(about.is_empty(), "{what}: {about:?}");
         }
     }
 }

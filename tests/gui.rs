@@ -972,6 +972,38 @@ fn an_enum_is_a_drop_down_of_labelled_values_that_sets_the_code() {
     assert_eq!(h.get_by_label("Syslog Level  ·  P208").value().as_deref(), Some("4 = ERROR"));
 }
 
+/// The bring-up view's "Time and NTP" group has the date and time display
+/// formats as drop-downs of the template's values (grp26xx and gxp21xx
+/// templates: P102 0-4 "yyyy-mm-dd" ... "MMMM dd, dddd", P122 "0 - 12 Hour,
+/// 1 - 24 Hour"; the gxp2170 v2 template names P122 without codes, so on a
+/// GXP2170 it stays a text field).
+#[test]
+fn date_and_time_formats_are_labelled_drop_downs_in_bring_up() {
+    let mut h = app();
+    params_of(&mut h, "Hygienist · GRP2612W");
+    set_text(&mut h, "Find parameter:", "display format");
+    h.get_by_label("Date Display Format  ·  P102").click();
+    h.run_ok();
+    h.get_by_label("0 = yyyy-mm-dd");
+    h.get_by_label("2 = dd-mm-yyyy").click();
+    h.run_ok();
+    h.get_by_label("Time Display Format  ·  P122").click();
+    h.run_ok();
+    h.get_by_label("0 = 12 Hour");
+    h.get_by_label("1 = 24 Hour").click();
+    h.run_ok();
+    let mac = "c074ada1b203".parse().unwrap();
+    let values = &h.state().doc.site.device(mac).unwrap().values;
+    assert_eq!((values.get("P102"), values.get("P122")), (Some("2"), Some("1")));
+    assert_eq!(h.get_by_label("Time Display Format  ·  P122").value().as_deref(), Some("1 = 24 Hour"));
+    h.get_by_label("Reception · GXP2170").click();
+    h.run_ok();
+    h.get_by_label("Date Display Format  ·  P102").click();
+    h.run_ok();
+    h.get_by_label("4 = MMMM dd, dddd");
+    assert_eq!(h.query_all_by_label_contains("= 2011").count(), 0, "no example dates as codes");
+}
+
 #[test]
 fn an_out_of_range_value_shows_its_error_beside_the_field_and_nothing_is_generated() {
     let mut h = app();

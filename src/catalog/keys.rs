@@ -407,6 +407,44 @@ pub fn slots(family: Family, format: Format, kind: KeyKind, k: u16) -> Option<Sl
     }
 }
 
+/// The key slot a P-value is on `family` (the inverse of [`slots`] in
+/// [`Format::PValues`]): `P1367` on GXP21xx is VPK 3's mode. Arithmetic, as
+/// it runs for every P-value a v2 file cannot otherwise name.
+pub fn slot_of(family: Family, id: PId) -> Option<(KeyKind, u16, Field)> {
+    let n = id.number();
+    let fields = [Field::Type, Field::Account, Field::Label, Field::Value];
+    let found = |kind: KeyKind, k: u32, field: Field| -> Option<(KeyKind, u16, Field)> {
+        let k = u16::try_from(k).ok()?;
+        let s = slots(family, Format::PValues, kind, k)?;
+        (s.all()[fields.iter().position(|f| *f == field)?] == id.to_string()).then_some((kind, k, field))
+    };
+    let line_keys = matches!(family, Family::Gxp21xx | Family::Gxp16xx | Family::Grp26xx);
+    match n {
+        // VPK 1-6: mode/account at 1363.., label/value at 1465.., two apart.
+        1363..=1374 if line_keys => found(
+            KeyKind::Vpk,
+            (n - 1363) / 2 + 1,
+            if (n - 1363).is_multiple_of(2) { Field::Type } else { Field::Account },
+        ),
+        1465..=1476 if line_keys => found(
+            KeyKind::Vpk,
+            (n - 1465) / 2 + 1,
+            if (n - 1465).is_multiple_of(2) { Field::Label } else { Field::Value },
+        ),
+        23800..=23967 => found(KeyKind::Vpk, (n - 23800) / 4 + 7, fields[((n - 23800) % 4) as usize]),
+        // MPK 1-7: mode at 323.., account/label/value at 301.. in threes.
+        323..=329 => found(KeyKind::Mpk, n - 323 + 1, Field::Type),
+        301..=321 => found(KeyKind::Mpk, (n - 301) / 3 + 1, fields[1 + ((n - 301) % 3) as usize]),
+        353..=396 => found(KeyKind::Mpk, (n - 353) / 4 + 8, fields[((n - 353) % 4) as usize]),
+        1440..=1463 => found(KeyKind::Mpk, (n - 1440) / 4 + 19, fields[((n - 1440) % 4) as usize]),
+        // EXT keys in fives, the fifth P-value of each not a key field.
+        23000.. if (n - 23000) % 5 < 4 && n - 23000 < 5 * u32::from(EXT_KEYS) => {
+            found(KeyKind::Ext, (n - 23000) / 5 + 1, fields[((n - 23000) % 5) as usize])
+        }
+        _ => None,
+    }
+}
+
 use KeyType as T;
 
 /// MPK / EXT / dynamic-VPK codes: gxp21xx v1 MPK comment ("0 - Speed Dial, 1 -
@@ -501,6 +539,32 @@ pub fn mode_code(layout: &Layout, format: Format, kind: KeyKind, k: u16, ty: Key
 /// The type a stored code means (for showing a raw P-value as a key).
 pub fn type_of_code(layout: &Layout, format: Format, kind: KeyKind, k: u16, code: i32) -> Option<KeyType> {
     codes(layout, format, kind, k).into_iter().find(|(_, c)| *c == code).map(|(t, _)| t)
+}
+
+/// The v2 (alias) code for a raw P-value mode code `v1` on key `k` of `kind`:
+/// v1 code -> [`KeyType`] -> v2 code, the one vocabulary both scales share.
+/// A code the vocabulary does not name passes unchanged where the family's two
+/// scales agree on every code both know (grp26xx v1 and grp2612 v2 for every
+/// key; gxp21xx v1 and gxp2170 v2 for MPKs and extension boards: the templates
+/// list the same numbers), since the v2 template lists it under the same number.
+/// `None` when the v2 scale has no equivalent (gxp21xx v1 line-key codes the
+/// vocabulary does not name; Line on a dynamic VPK).
+pub fn v2_mode(layout: &Layout, kind: KeyKind, k: u16, v1: i32) -> Option<i32> {
+    if let Some(ty) = type_of_code(layout, Format::PValues, kind, k, v1) {
+        return mode_code(layout, Format::Aliases, kind, k, ty);
+    }
+    let v2 = codes(layout, Format::Aliases, kind, k);
+    let same_scale = !v2.is_empty() && codes(layout, Format::PValues, kind, k).iter().all(|pair| v2.contains(pair));
+    same_scale.then_some(v1)
+}
+
+/// The key whose mode a v2 alias names (`pks.vpk.3.keyMode` -> VPK 3), the
+/// inverse of [`slots`]`(.., Format::Aliases, ..).mode`.
+pub fn mode_alias(alias: &str) -> Option<(KeyKind, u16)> {
+    let rest = alias.strip_prefix("pks.")?.strip_suffix(".keyMode")?;
+    let (kind, k) = rest.split_once('.')?;
+    let k: u16 = k.parse().ok().filter(|k| *k > 0)?;
+    Some((KeyKind::from_word(kind)?, k))
 }
 
 /// One field of a key as the site stores it.
@@ -704,6 +768,71 @@ mod tests {
             assert_eq!(code(12, KeyType::None), Some(-1));
             assert_eq!(type_of_code(&l, format, KeyKind::Vpk, 1, 31), Some(KeyType::Line));
         }
+    }
+
+    /// Raw v1 mode codes on the v2 scale. GXP21xx line keys: gxp21xx v1 P1363
+    /// "0 - Line, 1 - Shared Line, 10 - Speeddial, 11 - BLF ... 21 - LDAP Search"
+    /// against gxp2170 v2 "SpeedDial (0), BLF (1) ... Line (31), SharedLine (32)";
+    /// GXP21xx MPK/EXT and every GRP26xx key: one numbering in both.
+    #[test]
+    fn v1_mode_codes_on_the_v2_scale() {
+        let g2170 = lay("GXP2170");
+        let g2130 = lay("GXP2130");
+        let grp = lay("GRP2614");
+        let cases: [(&Layout, KeyKind, u16, i32, Option<i32>); 17] = [
+            (&g2170, KeyKind::Vpk, 1, 0, Some(31)),
+            (&g2170, KeyKind::Vpk, 1, 1, Some(32)),
+            (&g2170, KeyKind::Vpk, 1, 10, Some(0)),
+            (&g2170, KeyKind::Vpk, 1, 11, Some(1)),
+            (&g2170, KeyKind::Vpk, 1, 19, Some(9)),
+            (&g2170, KeyKind::Vpk, 1, 21, Some(11)),
+            (&g2170, KeyKind::Vpk, 1, 5, None),
+            (&g2130, KeyKind::Vpk, 4, 0, None),
+            (&g2130, KeyKind::Vpk, 4, 11, Some(1)),
+            (&g2170, KeyKind::Mpk, 1, 1, Some(1)),
+            (&g2170, KeyKind::Ext, 1, 9, Some(9)),
+            (&g2170, KeyKind::Ext, 1, -1, Some(-1)),
+            (&grp, KeyKind::Vpk, 1, 31, Some(31)),
+            (&grp, KeyKind::Vpk, 1, 1, Some(1)),
+            (&grp, KeyKind::Vpk, 1, 23, Some(23)),
+            (&grp, KeyKind::Mpk, 1, 22, Some(22)),
+            (&grp, KeyKind::Ext, 1, 30, Some(30)),
+        ];
+        for (l, kind, k, v1, want) in cases {
+            assert_eq!(v2_mode(l, kind, k, v1), want, "{} {kind} {k} code {v1}", l.family);
+        }
+        assert_eq!(mode_alias("pks.vpk.12.keyMode"), Some((KeyKind::Vpk, 12)));
+        assert_eq!(mode_alias("pks.ext.1.keyMode"), Some((KeyKind::Ext, 1)));
+        assert_eq!(mode_alias("pks.softkey.1.keyMode"), None, "softkeys are not programmable keys");
+        assert_eq!(mode_alias("pks.vpk.0.keyMode"), None);
+        assert_eq!(mode_alias("pks.vpk.1.value"), None);
+        assert_eq!(mode_alias("audio.headset.keyMode"), None);
+    }
+
+    /// [`slot_of`] is the exact inverse of [`slots`] for every key of every family.
+    #[test]
+    fn slot_of_inverts_slots() {
+        let mut seen = 0;
+        for family in [Family::Gxp21xx, Family::Gxp16xx, Family::Grp26xx] {
+            for kind in KeyKind::ALL {
+                for k in 1..=EXT_KEYS {
+                    let Some(s) = slots(family, Format::PValues, kind, k) else { continue };
+                    for (field, p) in Field::ALL.into_iter().zip(s.all()) {
+                        let id: PId = p.parse().unwrap();
+                        assert_eq!(slot_of(family, id), Some((kind, k, field)), "{family} {p}");
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen > 1500, "{seen}");
+        let none = |f, n| slot_of(f, PId::new(n));
+        assert_eq!(none(Family::Gxp21xx, 1375), None, "v1 names line keys 1-6 only");
+        assert_eq!(none(Family::Gxp21xx, 23800), None, "P23800.. are GRP26xx VPKs");
+        assert_eq!(none(Family::Gxp21xx, 23004), None);
+        assert_eq!(none(Family::Gxp16xx, 357), None, "GXP16xx has MPK 8 only");
+        assert_eq!(none(Family::Ht80x, 1363), None);
+        assert_eq!(none(Family::Grp26xx, 47), None);
     }
 
     #[test]

@@ -117,6 +117,9 @@ fn param_of(family: Family, templates: &[Source], s: Setting, curated: &Catalog)
     let codes: Vec<(String, String)> = s.e.iter().map(|[c, m]| (c.clone(), m.clone())).collect();
     let mut kind = match s.t.as_str() {
         "password" => ValueKind::Password,
+        // 0/1 that mean something other than off/on (P122 "12 Hour"/"24 Hour",
+        // P133 "Fixed"/"Adaptive"): a choice of two, shown and written as such.
+        "bool" if !is_off_on(&codes) => ValueKind::Enum(codes.clone()),
         "bool" => ValueKind::Bool,
         "enum" if !codes.is_empty() => ValueKind::Enum(codes.clone()),
         "enum" | "int" => match (ranges.iter().map(|r| r.0).min(), ranges.iter().map(|r| r.1).max()) {
@@ -172,6 +175,16 @@ fn param_of(family: Family, templates: &[Source], s: Setting, curated: &Catalog)
         source: src.map(|t| format!("{} {}", t.folder, t.firmware)).unwrap_or_default(),
         alias_from_other_family: s.pi,
     }
+}
+
+/// Whether 0/1 meanings are off/on (`No`, `Yes (default)`, `Disabled`): a
+/// switch. No meanings at all count as a switch too.
+fn is_off_on(codes: &[(String, String)]) -> bool {
+    const WORDS: [&str; 10] = ["no", "yes", "off", "on", "disabled", "enabled", "disable", "enable", "false", "true"];
+    codes.iter().all(|(_, m)| {
+        let first: String = m.trim().chars().take_while(char::is_ascii_alphabetic).collect();
+        WORDS.contains(&first.to_ascii_lowercase().as_str())
+    })
 }
 
 /// Whether a curated row speaks of the same setting on this family: its family
@@ -245,6 +258,36 @@ mod tests {
             assert!(!t.templates().is_empty(), "{f}");
             assert!(t.params().len() > 200, "{f}: {}", t.params().len());
         }
+    }
+
+    /// P102/P122 as the templates list them: gxp21xx/grp26xx "0: yyyy-mm-dd
+    /// eg. 2011-10-31 ... 4: MMMM dd, dddd" (the examples are no codes), grp26xx
+    /// "Time Display Format. 0 - 12 Hour, 1 - 24 Hour", grp2612 v2 "12Hour,
+    /// 24Hour". A 0/1 whose meanings are not off/on is a choice, not a switch,
+    /// and its v2 value is never Yes/No (gxp21xx P1650 "0 - HTTPS, 1 - HTTP").
+    #[test]
+    fn date_and_time_formats_are_choices_with_the_template_codes() {
+        let codes = |f: Family, k: &str| match &FamilyCatalog::get(f).get_key(k).unwrap().kind {
+            ValueKind::Enum(c) => c.iter().map(|(c, m)| format!("{c}={m}")).collect::<Vec<_>>(),
+            other => panic!("{f} {k}: {other:?}"),
+        };
+        for f in [Family::Gxp21xx, Family::Grp26xx, Family::Gxp16xx] {
+            assert_eq!(
+                codes(f, "P102"),
+                ["0=yyyy-mm-dd", "1=mm-dd-yyyy", "2=dd-mm-yyyy", "3=dddd, MMMM dd", "4=MMMM dd, dddd"],
+                "{f}"
+            );
+        }
+        assert_eq!(codes(Family::Grp26xx, "P122"), ["0=12 Hour", "1=24 Hour"]);
+        let p122 = FamilyCatalog::get(Family::Grp26xx).get_key("P122").unwrap();
+        assert_eq!(p122.alias_value("1"), "24Hour");
+        assert!(p122.check("2").is_err());
+        let p1650 = FamilyCatalog::get(Family::Gxp21xx).get_key("P1650").unwrap();
+        assert!(matches!(p1650.kind, ValueKind::Enum(_)), "{:?}", p1650.kind);
+        assert_eq!(p1650.alias_value("0"), "0");
+        // A real switch stays one.
+        let p735 = FamilyCatalog::get(Family::Grp26xx).get_key("P735").unwrap();
+        assert_eq!(p735.kind, ValueKind::Bool);
     }
 
     #[test]

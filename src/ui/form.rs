@@ -144,6 +144,10 @@ pub const BRING_UP: &[Pick] = &[
     pick(Group::Accounts, 271, &["active"]),
     pick(Group::Accounts, 47, &["sip server"]),
     pick(Group::Time, 30, &["ntp", "time"]),
+    // gxp21xx/grp26xx: P102 "Date Display Format" (0-4), P122 "Time Display
+    // Format" (0 - 12 Hour, 1 - 24 Hour).
+    pick(Group::Time, 102, &["date display", "date format"]),
+    pick(Group::Time, 122, &["time display", "time format"]),
     pick(Group::Admin, 2, &["admin"]),
     pick(Group::Admin, 196, &["user password"]),
     pick(Group::Provisioning, 212, &["via", "upgrade", "provision"]),
@@ -427,6 +431,15 @@ mod tests {
                 assert!(got.contains(&pid.to_string()), "{f}: bring-up lacks {pid}: {got:?}");
             }
         }
+        for f in [Family::Gxp21xx, Family::Grp26xx, Family::Gxp16xx, Family::Wp8xx] {
+            let got = fields(&build(&key(ListSource::Family(f), FormView::BringUp, ""), &|_, d| d));
+            for pid in ["P102", "P122"] {
+                assert!(got.contains(&pid.to_string()), "{f}: bring-up lacks {pid}: {got:?}");
+            }
+        }
+        // GAC25xx's P122 is labelled "Use" (24 hour format): not confirmed, left out.
+        let gac = fields(&build(&key(ListSource::Family(Family::Gac25xx), FormView::BringUp, ""), &|_, d| d));
+        assert!(gac.contains(&"P102".to_string()) && !gac.contains(&"P122".to_string()), "{gac:?}");
         // HT81x's P35 is "FXS Port", not a user ID: left out.
         let ht81 = fields(&build(&key(ListSource::Family(Family::Ht81x), FormView::BringUp, ""), &|_, d| d));
         assert!(!ht81.contains(&"P35".to_string()));
