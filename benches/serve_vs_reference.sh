@@ -90,6 +90,10 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   rm -rf "$T"
+  if [ -n "${CG_ROOT:-}" ]; then
+    for d in "$CG_ROOT"/*/; do rmdir "$d" 2>/dev/null || true; done
+    rmdir "$CG_ROOT" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -149,6 +153,30 @@ http {
 }
 EOF
 
+# One cgroup per server, for its CPU seconds (see cpu_seconds).
+CG_ROOT=""
+for root in $(awk '$3 == "cgroup2" { print $2 }' /proc/mounts) $(awk '$3 == "cgroup" && $4 ~ /cpuacct/ { print $2 }' /proc/mounts); do
+  if mkdir "$root/gsprov-bench-$$" 2>/dev/null; then
+    CG_ROOT=$root/gsprov-bench-$$
+    break
+  fi
+done
+if [ -z "$CG_ROOT" ]; then
+  echo "serve_vs_reference: no writable cgroup hierarchy: CPU seconds count only living processes (tftpd-hpa's finished children are missed)" >&2
+fi
+cg_dir() { [ -n "$CG_ROOT" ] && echo "$CG_ROOT/$1"; }
+# Becomes COMMAND (exec: the caller's subshell pid is the server's) inside cgroup WHO.
+in_cgroup() { # WHO COMMAND...
+  local who=$1
+  shift
+  if [ -n "$CG_ROOT" ]; then
+    mkdir -p "$CG_ROOT/$who"
+    exec bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$CG_ROOT/$who" "$@"
+  else
+    exec "$@"
+  fi
+}
+
 # Waits until a command succeeds (at most 20 s).
 wait_for() {
   local what=$1
@@ -167,8 +195,8 @@ wait_for() {
 start_gsprov() { # NAME BIN TFTP_PORT HTTP_PORT
   local name=$1 bin=$2 tftp=$3 http=$4
   cp "$T/bench.gsprov.toml" "$T/$name.gsprov.toml"
-  "$bin" serve "$T/$name.gsprov.toml" --bind 127.0.0.1 --tftp-port "$tftp" --http-port "$http" --no-https \
-    >"$T/$name.out" 2>"$T/$name.err" &
+  (in_cgroup "$name" "$bin" serve "$T/$name.gsprov.toml" --bind 127.0.0.1 --tftp-port "$tftp" --http-port "$http" \
+    --no-https >"$T/$name.out" 2>"$T/$name.err") &
   pids+=($!)
   eval "pid_$name=$!"
   wait_for "$name HTTP" curl -sf -o /dev/null -A "$UA" "http://127.0.0.1:$http/$CFG"
@@ -183,22 +211,36 @@ chmod 644 "$T/www/$CFG"
 CFG_BYTES=$(stat -c %s "$T/www/$CFG")
 
 # tftpd-hpa in the foreground (-L), chrooted to its root, as root.
-/usr/sbin/in.tftpd -L -a "127.0.0.1:$REF_TFTP" -s -u root "$T/tftproot" 2>"$T/tftpd.err" &
+(in_cgroup tftpd /usr/sbin/in.tftpd -L -a "127.0.0.1:$REF_TFTP" -s -u root "$T/tftproot" 2>"$T/tftpd.err") &
 pids+=($!)
 pid_tftpd=$!
-nginx -p "$T" -c "$T/nginx.conf" -e "$T/nginx-error.log" &
+(in_cgroup nginx nginx -p "$T" -c "$T/nginx.conf" -e "$T/nginx-error.log") &
 pids+=($!)
 pid_nginx=$!
 wait_for "nginx" curl -sf -o /dev/null "http://127.0.0.1:$REF_HTTP/$CFG"
 echo small >"$T/tftproot/ping"
 wait_for "tftpd-hpa" curl -sf -o /dev/null "tftp://127.0.0.1:$REF_TFTP/ping"
 
-# CPU seconds (user + sys) used so far by PID and its children, living and
-# reaped: /proc/<pid>/stat fields 14-17 (utime, stime, cutime, cstime), in
-# clock ticks. The fields are counted after the ")" that ends the command name.
+# CPU seconds (user + sys) used so far by server WHO. Each server runs in a
+# cgroup of its own (cgroup v2's cpu.stat usage_usec, or v1's cpuacct.usage),
+# so every process it forks counts, however short-lived: tftpd-hpa's
+# per-transfer children are never waited for by a parent that ignores SIGCHLD,
+# and /proc's cutime misses them. Without a writable cgroup hierarchy it falls
+# back to /proc/<pid>/stat fields 14-17 of the process and its living children
+# (and says so).
 TICKS=$(getconf CLK_TCK)
 cpu_seconds() {
-  local pid=$1 kids
+  local who=$1 cg pid kids
+  cg=$(cg_dir "$who")
+  if [ -n "$cg" ]; then
+    if [ -f "$cg/cpu.stat" ]; then
+      awk '$1 == "usage_usec" { printf "%.2f\n", $2 / 1e6 }' "$cg/cpu.stat"
+    else
+      awk '{ printf "%.2f\n", $1 / 1e9 }' "$cg/cpuacct.usage"
+    fi
+    return
+  fi
+  eval "pid=\$pid_$who"
   kids=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr '\n' ' ')
   # shellcheck disable=SC2086
   for p in $pid $kids; do cat "/proc/$p/stat" 2>/dev/null || true; done |
@@ -257,20 +299,20 @@ median() {
 # One measurement of server WHO (gs, old, ref) with KIND (tftp, http): appends
 # the value and the server's CPU seconds to the arrays WHO_KIND and WHO_KIND_cpu.
 measure() {
-  local who=$1 kind=$2 port pid before after value
+  local who=$1 kind=$2 port cg before after value
   case "$who/$kind" in
-    gs/tftp) port=$GS_TFTP pid=$pid_gs ;;
-    gs/http) port=$GS_HTTP pid=$pid_gs ;;
-    old/tftp) port=$OLD_TFTP pid=$pid_old ;;
-    old/http) port=$OLD_HTTP pid=$pid_old ;;
-    ref/tftp) port=$REF_TFTP pid=$pid_tftpd ;;
-    ref/http) port=$REF_HTTP pid=$pid_nginx ;;
+    gs/tftp) port=$GS_TFTP cg=gs ;;
+    gs/http) port=$GS_HTTP cg=gs ;;
+    old/tftp) port=$OLD_TFTP cg=old ;;
+    old/http) port=$OLD_HTTP cg=old ;;
+    ref/tftp) port=$REF_TFTP cg=tftpd ;;
+    ref/http) port=$REF_HTTP cg=nginx ;;
   esac
-  before=$(cpu_seconds "$pid")
+  before=$(cpu_seconds "$cg")
   value=$(TOLERATE=$([ "$who" = old ] && echo 1) "${kind}_round" "$port")
   # tftpd-hpa's per-transfer children end (and are reaped) just after their last ACK.
   sleep 0.5
-  after=$(cpu_seconds "$pid")
+  after=$(cpu_seconds "$cg")
   eval "${who}_${kind}+=(\"\$value\")"
   eval "${who}_${kind}_cpu+=(\"\$(awk -v a=\"\$before\" -v b=\"\$after\" 'BEGIN { printf \"%.2f\", b - a }')\")"
 }

@@ -555,6 +555,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 let mut next = Some(first);
                 let mut printed = 0;
                 let mut moved = false;
+                let mut drained = false;
                 while let Some(ev) = next {
                     if let Event::Completed(r) = &ev {
                         let before = r.mac.and_then(|m| status.device(m)).and_then(|d| d.firmware.clone());
@@ -564,13 +565,16 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                     print_event(&ev, args.json, bind, &mut bt)?;
                     printed += 1;
                     next = if printed < 512 { events.try_recv().ok() } else { None };
+                    drained = next.is_none() && printed < 512;
                 }
                 buf.flush()?;
                 // Under load, let the next burst gather instead of waiting in
                 // `recv`: a sender only wakes a receiver that waits, and that
                 // wake (a futex call and a context switch on the serving
-                // thread) cost more than printing the line (issue #15).
-                if printed > 1 {
+                // thread) cost more than printing the line (issue #15). Only
+                // once the queue is empty: a loop that stopped at its bound
+                // goes straight on, so the queue never grows while it sleeps.
+                if drained && printed > 1 {
                     #[expect(
                         clippy::disallowed_methods,
                         reason = "not synchronisation: a pause that lets a burst of events gather (see above)"
