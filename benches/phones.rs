@@ -3,7 +3,9 @@
 //! Starts the real [`Supervisor`] in-process on 127.0.0.1 (ports chosen by the
 //! system, request log on, HTTPS off), with a site of `PHONES` GXP2170s made in
 //! memory, then releases one thread per phone at the same instant (a barrier:
-//! the power comes back after an outage). Each phone does what a device does
+//! the power comes back after an outage). Each phone has its own address
+//! (phone i sends from 127.0.1.i+1, as real phones would: the servers limit
+//! transfers per address). Each phone does what a device does
 //! after boot: `GET /cfg<mac>.xml` over HTTP with its Grandstream User-Agent on
 //! a fresh connection (`Connection: close`, devices do not keep connections),
 //! then a TFTP RRQ for the same file with no options (512-byte blocks, lock
@@ -20,7 +22,7 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
 
@@ -56,11 +58,21 @@ struct Sample {
     retries: u32,
 }
 
+/// Phone `i`'s own loopback address (127.0.1.1 for the first, 250 a /24).
+fn phone_address(i: usize) -> SocketAddr {
+    let (hi, lo) = (i / 250, i % 250);
+    let third = u8::try_from(1 + hi).expect("at most 63,750 phones");
+    SocketAddr::from((Ipv4Addr::new(127, 0, third, lo as u8 + 1), 0))
+}
+
 fn http_fetch(addr: SocketAddr, i: usize, want: &[u8]) -> Sample {
     let m = mac(i);
     let started = Instant::now();
     let result = (|| -> std::io::Result<bool> {
-        let mut s = TcpStream::connect_timeout(&addr, GIVE_UP)?;
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        sock.bind(&phone_address(i).into())?;
+        sock.connect_timeout(&addr.into(), GIVE_UP)?;
+        let mut s: TcpStream = sock.into();
         s.set_read_timeout(Some(GIVE_UP))?;
         let req = format!(
             "GET /cfg{m}.xml HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Grandstream Model HW GXP2170 SW 1.0.11.3 DevId \
@@ -80,7 +92,7 @@ fn tftp_fetch(server: SocketAddr, i: usize, want: &[u8], blksize: Option<usize>)
     let started = Instant::now();
     let mut retries = 0;
     let result = (|| -> std::io::Result<bool> {
-        let sock = UdpSocket::bind("127.0.0.1:0")?;
+        let sock = UdpSocket::bind(phone_address(i))?;
         sock.set_read_timeout(Some(RETRY))?;
         let options = blksize.map(|b| vec![("blksize".to_string(), b.to_string())]).unwrap_or_default();
         let rrq = Packet::Rrq(Request { filename: format!("cfg{}.xml", mac(i)), mode: Mode::Octet, options });
