@@ -6,6 +6,7 @@
 #
 #   bash benches/generate_vs_openssl.sh [COUNT]        # COUNT defaults to 10000
 #   WORK=/some/dir bash benches/generate_vs_openssl.sh   # files on that file system
+#   GSPROV_BEFORE=/tmp/gsprov-old bash benches/generate_vs_openssl.sh   # and an older build, same run
 #
 # By default the files go to a fresh folder on tmpfs (/dev/shm) so the numbers measure
 # gsprov and openssl rather than the disk; WORK=<dir on disk> measures the disk too.
@@ -64,6 +65,15 @@ if command -v hyperfine >/dev/null; then
   json_num() { grep -o "\"$1\": *[0-9.e+-]*" "$work/gsprov.json" | head -1 | sed 's/.*: *//'; }
   gsprov_s=$(json_num mean)
   gsprov_cpu=$(calc "$(json_num user) + $(json_num system)")
+  if [ -n "${GSPROV_BEFORE:-}" ]; then
+    # The older build on the same site, interleaved with this one (hyperfine runs
+    # each command's runs back to back, so alternate whole rounds of 5).
+    for round in 1 2; do
+      hyperfine --warmup 1 --runs 5 --export-json "$work/round$round.json" \
+        "$gsprov generate $work/site.gsprov.toml --out $work/tree" \
+        "$GSPROV_BEFORE generate $work/site.gsprov.toml --out $work/tree-before" | grep -E "Time|User|±|faster" || true
+    done
+  fi
 else
   start=$(now)
   for _ in 1 2 3 4 5; do "$gsprov" generate "$work/site.gsprov.toml" --out "$work/tree" >/dev/null; done

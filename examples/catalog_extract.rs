@@ -20,49 +20,20 @@ use std::process::ExitCode;
 use gsprov::catalog::Family;
 use gsprov::catalog::asset::{FamilyAsset, Setting, Template};
 
-/// Which template folders make up each family, newest or most complete first
-/// (the first template that describes a P-id wins).
-const FAMILIES: &[(Family, &[&str])] = &[
-    (Family::Gxp21xx, &["gxp21xx", "gxp2170"]),
-    (Family::Gxp16xx, &["gxp16xx"]),
-    (Family::Gxp17xx, &["gxp17xx"]),
-    (Family::Gxp14xx, &["gxp1450", "gxp140x"]),
-    (Family::Gxp11xx, &["gxp116x", "gxp110x"]),
-    (Family::Gxp20xx, &["gxp20xx"]),
-    (Family::Grp26xx, &["grp26xx", "grp2612", "grp261x"]),
-    (Family::Ht50x, &["ht502", "ht503"]),
-    (Family::Ht70x, &["ht702", "ht704"]),
-    (Family::Ht80x, &["ht802", "ht801"]),
-    (Family::Ht81x, &["ht814", "ht818", "ht813"]),
-    (Family::Wp8xx, &["wp820", "wp810", "wp8x6"]),
-    (Family::Dp75x, &["dp750"]),
-    (Family::Dp71x, &["dp715"]),
-    (Family::Gxw40xx, &["gxw40xx"]),
-    (Family::Gxw42xx, &["gxw42xx"]),
-    (Family::Gxv, &["gxv3240", "gxv3370", "gxv3480"]),
-    (Family::Gac25xx, &["gac2500"]),
-    (Family::Ghp6xx, &["ghp6xx"]),
-];
+#[path = "support/families.rs"]
+mod families;
+use families::FAMILIES;
 
 /// Templates whose comments name the P-value of each alias: the alias -> P-id
 /// map read from them lets v2 templates without such comments be matched.
 const ALIAS_MAPS: &[&str] = &["grp2612", "grp2612w", "grp2614", "grp2615", "grp2616", "grp2613"];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(src), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!(
-            "usage: catalog_extract TEMPLATES_DIR OUTPUT_DIR   (e.g. ../shared/spec/templates/fusionpbx-grandstream assets/catalog)"
-        );
-        return ExitCode::from(2);
-    };
-    match run(Path::new(src), Path::new(out)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("catalog_extract: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    families::main(
+        "catalog_extract",
+        "TEMPLATES_DIR OUTPUT_DIR   (e.g. ../shared/spec/templates/fusionpbx-grandstream assets/catalog)",
+        run,
+    )
 }
 
 fn run(src: &Path, out: &Path) -> Result<(), String> {

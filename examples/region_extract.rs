@@ -20,50 +20,33 @@ use std::process::ExitCode;
 use gsprov::catalog::Family;
 use gsprov::catalog::timezone::{FamilyRegion, RegionAsset};
 
-/// Where each family's lists are read, first template with a list wins.
-const FAMILIES: &[(Family, &[&str])] = &[
-    (Family::Gxp21xx, &["gxp2170", "gxp21xx"]),
-    (Family::Gxp16xx, &["gxp16xx"]),
-    (Family::Gxp17xx, &["gxp17xx"]),
-    (Family::Gxp14xx, &["gxp1450", "gxp140x"]),
-    (Family::Gxp11xx, &["gxp116x", "gxp110x"]),
-    (Family::Gxp20xx, &["gxp20xx"]),
-    (Family::Grp26xx, &["grp26xx", "grp2612"]),
-    (Family::Ht50x, &["ht502", "ht503"]),
-    (Family::Ht70x, &["ht702", "ht704"]),
-    (Family::Ht80x, &["ht802", "ht801"]),
-    (Family::Ht81x, &["ht814", "ht818", "ht813"]),
-    (Family::Wp8xx, &["wp820", "wp810", "wp8x6"]),
-    (Family::Dp75x, &["dp750"]),
-    (Family::Dp71x, &["dp715"]),
-    (Family::Gxw40xx, &["gxw40xx"]),
-    (Family::Gxw42xx, &["gxw42xx"]),
-    (Family::Gxv, &["gxv3240", "gxv3370", "gxv3480"]),
-    (Family::Gac25xx, &["gac2500"]),
-    (Family::Ghp6xx, &["ghp6xx"]),
-];
+#[path = "support/families.rs"]
+mod families;
+
+/// Where each family's lists are read, first template with a list wins: the
+/// catalog's folders ([`families::FAMILIES`]) with one change, GXP21xx reads
+/// its v2 template (gxp2170) first, so its zones come in the spelling v2
+/// firmware shows (`TAZ+12`), not gxp21xx's v1 one.
+fn folders(family: Family, folders: &'static [&'static str]) -> Vec<&'static str> {
+    let mut v = folders.to_vec();
+    if family == Family::Gxp21xx
+        && let Some(i) = v.iter().position(|f| *f == "gxp2170")
+    {
+        let f = v.remove(i);
+        v.insert(0, f);
+    }
+    v
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(src), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: region_extract TEMPLATES_DIR OUTPUT_FILE");
-        return ExitCode::from(2);
-    };
-    match run(Path::new(src), Path::new(out)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("region_extract: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    families::main("region_extract", "TEMPLATES_DIR OUTPUT_FILE", run)
 }
 
 fn run(src: &Path, out: &Path) -> Result<(), String> {
     let mut families = Vec::new();
-    for (family, folders) in FAMILIES {
-        let mut region =
-            FamilyRegion { family: *family, zones_from: String::new(), zones: Vec::new(), languages: Vec::new() };
-        for folder in *folders {
+    for &(family, all) in families::FAMILIES {
+        let mut region = FamilyRegion { family, zones_from: String::new(), zones: Vec::new(), languages: Vec::new() };
+        for folder in folders(family, all) {
             let p = src.join(folder).join("mac-template.xml");
             let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             if region.zones.is_empty() {
