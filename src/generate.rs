@@ -430,12 +430,7 @@ fn key_alias(family: Family, model: &Model, id: PId) -> Option<String> {
         return None;
     }
     let s = keys::slots(layout.family, keys::Format::Aliases, kind, k)?;
-    Some(match field {
-        keys::Field::Type => s.mode,
-        keys::Field::Account => s.account,
-        keys::Field::Label => s.label,
-        keys::Field::Value => s.value,
-    })
+    Some(s.field(field).to_string())
 }
 
 /// A raw key-mode P-value on the v2 scale of its alias ([`keys::v2_mode`]):

@@ -259,6 +259,16 @@ impl Slots {
     pub fn all(&self) -> [&str; 4] {
         [&self.mode, &self.account, &self.label, &self.value]
     }
+
+    /// The output key of one field (the mode for [`Field::Type`]).
+    pub fn field(&self, f: Field) -> &str {
+        match f {
+            Field::Type => &self.mode,
+            Field::Account => &self.account,
+            Field::Label => &self.label,
+            Field::Value => &self.value,
+        }
+    }
 }
 
 /// The keys one model has, from the templates' notes.
@@ -412,11 +422,11 @@ pub fn slots(family: Family, format: Format, kind: KeyKind, k: u16) -> Option<Sl
 /// it runs for every P-value a v2 file cannot otherwise name.
 pub fn slot_of(family: Family, id: PId) -> Option<(KeyKind, u16, Field)> {
     let n = id.number();
-    let fields = [Field::Type, Field::Account, Field::Label, Field::Value];
+    let fields = Field::ALL;
     let found = |kind: KeyKind, k: u32, field: Field| -> Option<(KeyKind, u16, Field)> {
         let k = u16::try_from(k).ok()?;
         let s = slots(family, Format::PValues, kind, k)?;
-        (s.all()[fields.iter().position(|f| *f == field)?] == id.to_string()).then_some((kind, k, field))
+        (s.field(field) == id.to_string()).then_some((kind, k, field))
     };
     let line_keys = matches!(family, Family::Gxp21xx | Family::Gxp16xx | Family::Grp26xx);
     match n {
