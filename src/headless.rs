@@ -36,6 +36,9 @@ use crate::storage::{self, StorageError};
 /// again: lines appear at most this much later, and a flood of requests does
 /// not wake the printing thread once per request.
 const EVENT_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+/// Most events `serve` prints in one go, so a flood still shows up promptly
+/// and Ctrl-C is still seen; fewer means the queue was empty.
+const PRINT_BOUND: usize = 512;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -556,11 +559,10 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 // and one flush instead of one per line.
                 let mut buf = std::io::BufWriter::new(&mut *t.out);
                 let mut bt = Term { out: &mut buf, err: &mut *t.err };
-                // Bounded, so a flood still shows up promptly and Ctrl-C is still seen.
+                // Bounded by PRINT_BOUND.
                 let mut next = Some(first);
                 let mut printed = 0;
                 let mut moved = false;
-                let mut drained = false;
                 while let Some(ev) = next {
                     if let Event::Completed(r) = &ev {
                         let before = r.mac.and_then(|m| status.device(m)).and_then(|d| d.firmware.clone());
@@ -569,8 +571,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                     }
                     print_event(&ev, args.json, bind, &mut bt)?;
                     printed += 1;
-                    next = if printed < 512 { events.try_recv().ok() } else { None };
-                    drained = next.is_none() && printed < 512;
+                    next = if printed < PRINT_BOUND { events.try_recv().ok() } else { None };
                 }
                 buf.flush()?;
                 // Under load, let the next burst gather instead of waiting in
@@ -579,6 +580,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 // thread) cost more than printing the line (issue #15). Only
                 // once the queue is empty: a loop that stopped at its bound
                 // goes straight on, so the queue never grows while it sleeps.
+                let drained = printed < PRINT_BOUND;
                 if drained && printed > 1 {
                     #[expect(
                         clippy::disallowed_methods,
