@@ -34,6 +34,16 @@ fn bin() -> String {
 }
 
 /// The demo site in `dir` (plus `extra` TOML appended), with a firmware folder.
+/// A TCP connection to `to` from the loopback address `from` (one host among
+/// many: the servers' limits are per address). Only connecting may fail.
+fn connect_from(from: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from: SocketAddr = format!("{from}:0").parse().unwrap();
+    sock.bind(&from.into()).unwrap();
+    sock.connect(&to.into())?;
+    Ok(sock.into())
+}
+
 fn demo_into(dir: &Path, extra: &str) -> PathBuf {
     let site = dir.join("office.gsprov.toml");
     let mut toml =
@@ -542,14 +552,8 @@ fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
     // not take the descriptors TFTP and firmware need.
     let s = Serve::start_with(&site, &[], |c| with_nofile(c, 300, 300));
     let (tftp, http) = (s.port("tftp"), s.port("http"));
-    let idle: Vec<TcpStream> = (0..400)
-        .filter_map(|i| {
-            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            let from: SocketAddr = format!("127.0.2.{}:0", 1 + i % 25).parse().unwrap();
-            sock.bind(&from.into()).unwrap();
-            sock.connect(&http.into()).ok().map(|()| sock.into())
-        })
-        .collect();
+    let idle: Vec<TcpStream> =
+        (0..400).filter_map(|i| connect_from(&format!("127.0.2.{}", 1 + i % 25), http).ok()).collect();
     std::thread::sleep(Duration::from_millis(300));
     let t0 = Instant::now();
     assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000, "TFTP still serves");
@@ -575,10 +579,8 @@ fn slowloris_from_one_host_does_not_keep_a_real_client_waiting() {
     // 1,100 connections from 127.0.0.2, each trickling one byte a second.
     let mut slow: Vec<TcpStream> = Vec::new();
     for _ in 0..1100 {
-        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        sock.bind(&"127.0.0.2:0".parse::<SocketAddr>().unwrap().into()).unwrap();
-        if sock.connect(&http.into()).is_ok() {
-            slow.push(sock.into());
+        if let Ok(c) = connect_from("127.0.0.2", http) {
+            slow.push(c);
         }
     }
     for c in &mut slow {
@@ -620,10 +622,7 @@ fn many_connections_from_one_host_that_send_at_once_are_all_served() {
     let http = s.port("http");
     let mut conns: Vec<TcpStream> = (0..48)
         .map(|_| {
-            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            sock.bind(&"127.0.0.3:0".parse::<SocketAddr>().unwrap().into()).unwrap();
-            sock.connect(&http.into()).unwrap();
-            let c: TcpStream = sock.into();
+            let c = connect_from("127.0.0.3", http).unwrap();
             c.set_read_timeout(Some(WAIT)).unwrap();
             c
         })
