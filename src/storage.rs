@@ -61,14 +61,22 @@ pub fn read_text(path: &Path) -> Result<String, StorageError> {
 
 /// Parses a site from text; `path` only names it in errors.
 pub fn parse_site(path: &Path, text: &str) -> Result<Site, StorageError> {
-    let syntax = |e: toml::de::Error| {
-        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-        StorageError::Syntax { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
-    };
     // Nothing but blanks and comments: a truncated or wrong file, not a site.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(StorageError::Empty { path: path.to_path_buf() });
     }
+    match parse_in_halves(text) {
+        Some(site) => Ok(site),
+        None => parse_whole(path, text),
+    }
+}
+
+/// [`parse_site`] in one piece.
+fn parse_whole(path: &Path, text: &str) -> Result<Site, StorageError> {
+    let syntax = |e: toml::de::Error| {
+        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+        StorageError::Syntax { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
+    };
     // Parsed once (a 10,000-device site is megabytes); the document tree is
     // looked at before it is turned into a `Site`.
     let root = toml::de::DeTable::parse(text).map_err(syntax)?;
@@ -84,6 +92,87 @@ pub fn parse_site(path: &Path, text: &str) -> Result<Site, StorageError> {
         return Err(StorageError::NewerFormat { path: path.to_path_buf(), found });
     }
     serde::Deserialize::deserialize(toml::de::Deserializer::from(root)).map_err(syntax)
+}
+
+/// Site files above this size are parsed in two halves at once.
+const HALVES_ABOVE: usize = 256 * 1024;
+
+/// A large site parsed on two threads (issue #15: a 10,000-device site is 3.6
+/// MB, and parsing it was a fifth of `gsprov generate`'s time). The text is
+/// cut before a `[[devices]]` header line near the middle: the first half is
+/// the document up to there, the second that header and everything after it.
+/// `None` unless the cut provably keeps the meaning; then [`parse_site`]
+/// parses the whole text as usual, which also gives errors their true lines.
+/// Why the cut cannot change the meaning:
+/// - a header line inside a multi-line string leaves the first half with an
+///   unterminated string: an error, so `None`;
+/// - the second half must hold nothing but `devices` (its first line is a
+///   `[[devices]]` header, so `[devices.…]` headers there belong to its own
+///   devices); any other key or table is refused;
+/// - the first half's `devices` must be an array of tables made by
+///   `[[devices]]` headers (its span and its first element's are the same
+///   header), which the second half's devices extend; an inline `devices =
+///   [...]` could not be extended.
+fn parse_in_halves(text: &str) -> Option<Site> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Tail {
+        devices: Vec<crate::site::Device>,
+    }
+    if text.len() < HALVES_ABOVE {
+        return None;
+    }
+    let mid = middle_device_header(text)?;
+    let (head, tail) = text.split_at(mid);
+    let made_by_headers = |root: &toml::de::DeTable<'_>| {
+        root.get("devices").is_some_and(|d| {
+            let first = d.get_ref().as_array().and_then(|a| a.iter().next());
+            first.is_some_and(|f| f.span().start == d.span().start && head[d.span().start..].starts_with("[["))
+        })
+    };
+    let (site, tail) = std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("gsprov-parse".into())
+            .spawn_scoped(scope, || half::<Tail>(tail, |_| true));
+        let site = half::<Site>(head, made_by_headers);
+        let tail = match other {
+            Ok(h) => h.join().ok().flatten(),
+            Err(_) => half::<Tail>(tail, |_| true),
+        };
+        (site, tail)
+    });
+    let (mut site, tail) = (site?, tail?);
+    site.devices.extend(tail.devices);
+    Some(site)
+}
+
+/// One half of [`parse_in_halves`], checked as [`parse_site`] checks a whole
+/// text (integers beyond i64 and a newer format version go to the full parse,
+/// for its errors) and by `check`.
+fn half<T: serde::de::DeserializeOwned>(text: &str, check: impl Fn(&toml::de::DeTable<'_>) -> bool) -> Option<T> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let table = root.get_ref();
+    let newer =
+        table.get("format_version").and_then(|v| as_i64(v.get_ref())).is_some_and(|v| v > i64::from(FORMAT_VERSION));
+    if newer || !integers_fit_i64(table) || !check(table) {
+        return None;
+    }
+    serde::Deserialize::deserialize(toml::de::Deserializer::from(root)).ok()
+}
+
+/// The byte offset of the first `[[devices]]` header line (at a line start,
+/// comments allowed after it) from the middle of `text` on.
+fn middle_device_header(text: &str) -> Option<usize> {
+    let half = text.len() / 2;
+    let mut at = half + text[half..].find('\n')? + 1;
+    while at < text.len() {
+        let line = text[at..].split('\n').next().unwrap_or("");
+        if line.split('#').next().is_some_and(|l| l.trim_end() == "[[devices]]") {
+            return Some(at);
+        }
+        at += line.len() + 1;
+    }
+    None
 }
 
 fn as_i64(v: &toml::de::DeValue<'_>) -> Option<i64> {
@@ -825,6 +914,71 @@ mod tests {
         std::fs::write(&log, text).unwrap();
         let m = last_firmware(&log).unwrap();
         assert_eq!(m[&"000b82000001".parse().unwrap()], "1.0.11.3");
+    }
+
+    /// A site text over [`HALVES_ABOVE`]: `n` devices, each with an account
+    /// and values, and `extra` (a TOML line or more) in the middle device.
+    fn big_site_text(n: usize, extra: &str) -> String {
+        let mut t = String::from("format_version = 1\nname = \"big\"\n[defaults]\nP47 = \"pbx.example.com\"\n");
+        t.push_str("[models.GXP2170]\nP30 = \"pool.ntp.org\"\n");
+        for i in 0..n {
+            t.push_str(&format!("\n[[devices]]\nmac = \"000b82{i:06x}\"\nmodel = \"GXP2170\"\nlabel = \"Desk {i}\"\n"));
+            if i == n / 2 {
+                t.push_str(extra);
+            }
+            t.push_str(&format!(
+                "\n[devices.values]\nP64 = \"auto\"\n\n[[devices.accounts]]\nuser_id = \"{i}\"\npassword = \"s{i}\"\n"
+            ));
+        }
+        assert!(t.len() > HALVES_ABOVE, "{} bytes", t.len());
+        t
+    }
+
+    #[test]
+    fn a_large_site_parsed_in_halves_is_the_site_parsed_whole() {
+        let p = Path::new("big.gsprov.toml");
+        let text = big_site_text(3000, "notes = \"\"\"\nline one\n# [[devices]] in a string\n\"\"\"\n");
+        let halves = parse_in_halves(&text).expect("cut in halves");
+        let whole = parse_whole(p, &text).unwrap();
+        assert_eq!(halves.devices.len(), 3000);
+        assert!(halves == whole, "the halves differ from the whole");
+        assert!(parse_site(p, &text).unwrap() == whole);
+        // Windows line ends and a comment after the header.
+        let crlf = text.replace("[[devices]]\n", "[[devices]] # a desk\n").replace('\n', "\r\n");
+        let halves = parse_in_halves(&crlf).expect("cut in halves");
+        assert!(halves == parse_whole(p, &crlf).unwrap(), "the halves differ from the whole");
+    }
+
+    #[test]
+    fn a_cut_that_could_change_the_meaning_falls_back_to_the_whole_parse() {
+        let p = Path::new("big.gsprov.toml");
+        // A `[[devices]]` line inside a multi-line string near the middle: the
+        // cut there leaves the first half with an unterminated string.
+        let mut in_string = big_site_text(3000, "");
+        let label = in_string.len() / 2 + in_string[in_string.len() / 2..].find("\nlabel = ").unwrap() + 1;
+        in_string.insert_str(label, "notes = \"\"\"\n[[devices]]\nmac = \"000b82ffffff\"\n\"\"\"\n");
+        let cut = middle_device_header(&in_string).unwrap();
+        assert!(in_string[..cut].ends_with("notes = \"\"\"\n"), "the cut is inside the string");
+        assert_eq!(parse_in_halves(&in_string), None);
+        let whole = parse_site(p, &in_string).unwrap();
+        assert_eq!(whole.devices.len(), 3000);
+        assert_eq!(whole.devices.iter().filter(|d| d.notes.contains("[[devices]]")).count(), 1);
+        // Another table after the devices: the second half is not devices only.
+        let mut models_after = big_site_text(3000, "");
+        models_after.push_str("\n[models.GRP2612W]\nP30 = \"ntp.example.com\"\n");
+        assert_eq!(parse_in_halves(&models_after), None);
+        assert!(parse_site(p, &models_after).unwrap().models.contains_key("GRP2612W"));
+        // An inline `devices` array cannot be extended by `[[devices]]`: an error, whole.
+        let mut inline = String::from("devices = [{ mac = \"000b82000001\", model = \"GXP2170\" }]\n");
+        inline.push_str(&"# padding\n".repeat(HALVES_ABOVE / 10));
+        inline.push_str("\n[[devices]]\nmac = \"000b82000002\"\nmodel = \"GXP2170\"\n");
+        assert_eq!(parse_in_halves(&inline), None);
+        assert!(parse_site(p, &inline).unwrap_err().is_malformed());
+        // An error in the second half is reported at its line in the whole text.
+        let bad = big_site_text(3000, "").replace("mac = \"000b82000b00\"", "mac = \"zz\"");
+        let line = bad[..bad.find("\"zz\"").unwrap()].matches('\n').count() + 1;
+        let err = parse_site(p, &bad).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("big.gsprov.toml:{line}:7:")), "{err}");
     }
 
     #[test]
