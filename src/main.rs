@@ -1,6 +1,13 @@
 //! gsprov binary: parse the command line, set up logging, run one front end,
 //! map errors to exit codes. No logic of its own.
 
+// mimalloc instead of the system allocator: a 10,000-device generation and a
+// busy HTTP server allocate and free millions of small strings and maps, and
+// glibc's malloc/free were a tenth of their CPU (perf, issue #15; measured in
+// benches/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
