@@ -87,6 +87,10 @@ pub struct Output {
     pub files: Vec<File>,
     /// Values that could not be placed (e.g. no alias for XML v2), one per key.
     pub warnings: Vec<Issue>,
+    /// The site's DHCP-override warnings ([`Site::dhcp_override_issues`]) as
+    /// [`checked`]'s check found them, for front ends to print wherever files
+    /// go out. [`generate`] alone does not check, and leaves this empty.
+    pub dhcp_overrides: Vec<Issue>,
 }
 
 impl Output {
@@ -124,13 +128,14 @@ pub enum BuildError {
 /// The one way every front end turns a site into files (`gsprov generate`,
 /// `gsprov serve`, the desktop app's server and its export): check the site,
 /// refuse it when the check finds errors, else generate. The output's
-/// warnings are in [`Output::warnings`].
+/// warnings are in [`Output::warnings`] and [`Output::dhcp_overrides`].
 pub fn checked(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, BuildError> {
-    let errors: Vec<Issue> = site.check().into_iter().filter(|i| i.severity == Severity::Error).collect();
+    let (issues, dhcp_overrides) = site.check_keeping_dhcp_overrides();
+    let errors: Vec<Issue> = issues.into_iter().filter(|i| i.severity == Severity::Error).collect();
     if !errors.is_empty() {
         return Err(BuildError::SiteHasErrors(errors));
     }
-    Ok(generate(site, salt)?)
+    Ok(Output { dhcp_overrides, ..generate(site, salt)? })
 }
 
 /// The naming rules of a site, borrowed.

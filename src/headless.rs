@@ -418,7 +418,7 @@ fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Outpu
             // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
             print_issues(&site.exposure(), t)?;
             // So is DHCP silently replacing the time zone or NTP server the site sets.
-            print_issues(&site.dhcp_override_issues(), t)?;
+            print_issues(&output.dhcp_overrides, t)?;
             Ok((site, output))
         }
         Err(generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
