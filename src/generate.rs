@@ -4,7 +4,7 @@
 //! Pure: the caller supplies the salts (one per encrypted file), so the output is
 //! deterministic for a given salt source. Writing the files is `storage`'s job.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::formats::{binary, crypto, phonebook, xml};
 use crate::ids::{Mac, Model, PId};
 use crate::site::keys as site_keys;
 use crate::site::{
-    BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Setting, Severity, Site, Source, device_location,
+    BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Layering, Setting, Severity, Site, Source, device_location,
 };
 
 /// Which of the four requests a file answers (spec §2).
@@ -213,7 +213,7 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         naming: naming(site),
         out: Output::default(),
         warned: BTreeMap::new(),
-        model_layers: HashMap::new(),
+        layering: site.layering(),
     };
     for (i, d) in site.devices.iter().enumerate() {
         g.device(i, d)?;
@@ -284,35 +284,38 @@ struct Generator<'a, 's> {
     out: Output,
     /// One warning per key that could not be placed, not one per device.
     warned: BTreeMap<String, Issue>,
-    /// `Site::effective_model` per model, layered once and cloned for each device.
-    model_layers: HashMap<&'a Model, Effective>,
+    /// Each device's values, the model layers computed once per model.
+    layering: Layering<'a>,
 }
 
 impl<'a> Generator<'a, '_> {
     fn device(&mut self, index: usize, d: &'a crate::site::Device) -> Result<(), GenerateError> {
         let site = self.site;
         let p = &site.provisioning;
-        let base = self.model_layers.entry(&d.model).or_insert_with(|| site.effective_model(&d.model)).clone();
-        let layered = site.effective_on(base, d);
+        let layered = self.layering.effective(d);
         // Programmable keys (`key.*`) become this model's P-values for the binary
         // file, and P-values or v2 aliases for the XML.
         let reads_xml = d.model.reads_xml();
-        let xml_format = site_keys::xml_format(site);
-        let eff = if reads_xml && xml_format == keys::Format::Aliases {
-            // The v2 XML carries every key; the binary beside it what P-values can name.
-            Arc::new(site_keys::expand(&layered, &d.model, keys::Format::PValues).0)
-        } else {
-            Arc::new(self.keys_expanded(&layered, &d.model, keys::Format::PValues))
+        let (eff, xml_eff) = match site_keys::xml_format(site) {
+            keys::Format::PValues => {
+                let eff = Arc::new(self.keys_expanded_owned(layered, &d.model, keys::Format::PValues));
+                (eff.clone(), eff)
+            }
+            format => {
+                let eff = if reads_xml {
+                    // The v2 XML carries every key; the binary beside it what P-values can name.
+                    site_keys::expand(&layered, &d.model, keys::Format::PValues).0
+                } else {
+                    self.keys_expanded(&layered, &d.model, keys::Format::PValues)
+                };
+                (Arc::new(eff), Arc::new(self.keys_expanded(&layered, &d.model, format)))
+            }
         };
         let binary_values = match (p.binary, reads_xml) {
             (BinaryMode::Off, _) => None,
             (BinaryMode::Full, _) | (BinaryMode::Auto, false) => Some(Arc::new(with_password(self.site, &eff))),
             (BinaryMode::Bootstrap, _) => Some(Arc::new(bootstrap(self.site, &eff))),
             (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
-        };
-        let eff = match xml_format {
-            keys::Format::PValues => eff,
-            format => Arc::new(self.keys_expanded(&layered, &d.model, format)),
         };
         if let Some(values) = binary_values {
             self.binary_file(index, d, values, self.naming, FileKind::Binary)?;
@@ -324,7 +327,7 @@ impl<'a> Generator<'a, '_> {
         }
         if reads_xml && p.device_xml {
             let name = request::device_xml_name(d.mac, &self.naming);
-            self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())
+            self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), xml_eff, p.encrypts())
                 .map_err(|source| GenerateError::Xml { location: device_location(index, d), source })?;
         }
         Ok(())
@@ -458,6 +461,15 @@ impl<'a> Generator<'a, '_> {
     /// a key that cannot be placed is one warning.
     fn keys_expanded(&mut self, eff: &Effective, model: &Model, format: keys::Format) -> Effective {
         let (out, dropped) = site_keys::expand(eff, model, format);
+        for (key, why) in dropped {
+            self.warn(&format!("{model} {key}"), why);
+        }
+        out
+    }
+
+    /// [`Generator::keys_expanded`] of an `eff` the caller is done with ([`site_keys::expand_owned`]).
+    fn keys_expanded_owned(&mut self, eff: Effective, model: &Model, format: keys::Format) -> Effective {
+        let (out, dropped) = site_keys::expand_owned(eff, model, format);
         for (key, why) in dropped {
             self.warn(&format!("{model} {key}"), why);
         }

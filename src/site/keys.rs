@@ -202,6 +202,16 @@ pub fn expand(eff: &Effective, model: &Model, format: Format) -> (Effective, Vec
     (out, dropped)
 }
 
+/// [`expand`] of an `eff` the caller is done with: without programmable keys
+/// it is already the result, and is moved instead of copied (a device's
+/// values, in the common case of a site without keys).
+pub fn expand_owned(eff: Effective, model: &Model, format: Format) -> (Effective, Vec<(String, String)>) {
+    if !eff.0.keys().any(|k| catkeys::is_key_setting(k)) {
+        return (eff, Vec::new());
+    }
+    expand(&eff, model, format)
+}
+
 /// The format a model's keys are checked in: its XML's, or P-values for a
 /// unit that reads only the binary file. (A full binary file beside the XML
 /// carries what P-values can name; the XML, read last, has every key.)
@@ -495,6 +505,28 @@ mod tests {
         assert_eq!((eff.get("P1470"), &eff.0["P1470"].source), (Some("202"), &Source::Device));
         assert_eq!(eff.0["P1367"].source, Source::Model("GXP2170".parse().unwrap()));
         assert!(check(&site, &mut |_, _| {}).is_empty(), "{:?}", check(&site, &mut |_, _| {}));
+    }
+
+    #[test]
+    fn expand_owned_is_expand_with_keys_and_without() {
+        let mut site = site_with("GXP2170", XmlVersion::V1);
+        site.defaults.set("P47", "pbx.example");
+        let d = site.devices[0].clone();
+        for format in [Format::PValues, Format::Aliases] {
+            let eff = site.effective(&d);
+            assert_eq!(expand_owned(eff.clone(), &d.model, format), expand(&eff, &d.model, format), "no keys");
+        }
+        site.devices[0].values.set("key.vpk.3.type", "blf");
+        site.devices[0].values.set("key.vpk.3.value", "201");
+        site.devices[0].values.set("key.vpk.99.type", "blf");
+        let d = site.devices[0].clone();
+        for format in [Format::PValues, Format::Aliases] {
+            let eff = site.effective(&d);
+            let (owned, dropped) = expand_owned(eff.clone(), &d.model, format);
+            assert_eq!((&owned, &dropped), (&expand(&eff, &d.model, format).0, &expand(&eff, &d.model, format).1));
+            assert!(!dropped.is_empty(), "key 99 is beyond a GXP2170's keys");
+            assert!(owned.0.keys().all(|k| !k.starts_with("key.")), "{owned:?}");
+        }
     }
 
     #[test]
