@@ -4,7 +4,7 @@
 //! Pure: the caller supplies the salts (one per encrypted file), so the output is
 //! deterministic for a given salt source. Writing the files is `storage`'s job.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::formats::{binary, crypto, phonebook, xml};
 use crate::ids::{Mac, Model, PId};
 use crate::site::keys as site_keys;
 use crate::site::{
-    BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Setting, Severity, Site, Source, device_location,
+    BOOTSTRAP_KEYS, BinaryMode, Effective, Encrypt, Issue, Layering, Setting, Severity, Site, Source, device_location,
 };
 
 /// Which of the four requests a file answers (spec §2).
@@ -87,6 +87,10 @@ pub struct Output {
     pub files: Vec<File>,
     /// Values that could not be placed (e.g. no alias for XML v2), one per key.
     pub warnings: Vec<Issue>,
+    /// The site's DHCP-override warnings ([`Site::dhcp_override_issues`]) as
+    /// [`checked`]'s check found them, for front ends to print wherever files
+    /// go out. [`generate`] alone does not check, and leaves this empty.
+    pub dhcp_overrides: Vec<Issue>,
 }
 
 impl Output {
@@ -124,13 +128,42 @@ pub enum BuildError {
 /// The one way every front end turns a site into files (`gsprov generate`,
 /// `gsprov serve`, the desktop app's server and its export): check the site,
 /// refuse it when the check finds errors, else generate. The output's
-/// warnings are in [`Output::warnings`].
+/// warnings are in [`Output::warnings`] and [`Output::dhcp_overrides`].
+///
+/// Both only read the site, so on a large site the check runs on a second
+/// core while this thread generates (issue #15: a quarter of a 10,000-device
+/// run is the check); files generated for a site the check refuses are
+/// dropped unseen, and the generation's own error only counts once the check
+/// has passed, as if it had run after it. Nothing is written here either way.
 pub fn checked(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, BuildError> {
-    let errors: Vec<Issue> = site.check().into_iter().filter(|i| i.severity == Severity::Error).collect();
+    /// Below this many devices a thread costs more than the check it would overlap.
+    const MIN_DEVICES_FOR_THREADS: usize = 256;
+    let ((issues, dhcp_overrides), generated) = if site.devices.len() < MIN_DEVICES_FOR_THREADS {
+        (site.check_keeping_dhcp_overrides(), None)
+    } else {
+        std::thread::scope(|scope| {
+            let check = std::thread::Builder::new()
+                .name("gsprov-check".into())
+                .spawn_scoped(scope, || site.check_keeping_dhcp_overrides());
+            let generated = generate(site, salt);
+            let checked = match check {
+                // A panic in the check is the check's, as it was on one thread.
+                Ok(h) => h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No second thread: check after all.
+                Err(_) => site.check_keeping_dhcp_overrides(),
+            };
+            (checked, Some(generated))
+        })
+    };
+    let errors: Vec<Issue> = issues.into_iter().filter(|i| i.severity == Severity::Error).collect();
     if !errors.is_empty() {
         return Err(BuildError::SiteHasErrors(errors));
     }
-    Ok(generate(site, salt)?)
+    let output = match generated {
+        Some(generated) => generated?,
+        None => generate(site, salt)?,
+    };
+    Ok(Output { dhcp_overrides, ..output })
 }
 
 /// The naming rules of a site, borrowed.
@@ -139,8 +172,9 @@ pub fn naming(site: &Site) -> Naming<'_> {
     Naming { prefix: &p.prefix, postfix: &p.postfix, fw_prefix: &p.firmware_prefix, fw_postfix: &p.firmware_postfix }
 }
 
-/// A fresh random salt for each encrypted file, from the OS generator: the
-/// salt source every front end passes to [`generate`] (tests pass fixed ones).
+/// A fresh random salt for each encrypted file, from the OS generator, one
+/// system call per salt; front ends pass [`os_salts`], its batched form, to
+/// [`generate`] (tests pass fixed ones).
 pub fn os_salt() -> [u8; 8] {
     let mut s = [0u8; 8];
     // The OS generator only fails on exotic platforms; a fixed salt would still
@@ -152,6 +186,25 @@ pub fn os_salt() -> [u8; 8] {
     s
 }
 
+/// [`os_salt`] a batch at a time: one call to the OS generator per 512 salts,
+/// handed out in order, instead of one per encrypted file (10,000 system calls
+/// for a 10,000-device site). The salt source `generate` and `serve` pass.
+pub fn os_salts() -> impl FnMut() -> [u8; 8] {
+    const BATCH: usize = 512;
+    let mut batch = [[0u8; 8]; BATCH];
+    let mut next = BATCH;
+    move || {
+        if next == BATCH {
+            if getrandom::fill(batch.as_flattened_mut()).is_err() {
+                return os_salt();
+            }
+            next = 0;
+        }
+        next += 1;
+        batch[next - 1]
+    }
+}
+
 /// Builds every file of `site`. `salt` is called once per encrypted file.
 pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output, GenerateError> {
     let mut g = Generator {
@@ -160,7 +213,7 @@ pub fn generate(site: &Site, salt: &mut dyn FnMut() -> [u8; 8]) -> Result<Output
         naming: naming(site),
         out: Output::default(),
         warned: BTreeMap::new(),
-        model_layers: HashMap::new(),
+        layering: site.layering(),
     };
     for (i, d) in site.devices.iter().enumerate() {
         g.device(i, d)?;
@@ -231,35 +284,38 @@ struct Generator<'a, 's> {
     out: Output,
     /// One warning per key that could not be placed, not one per device.
     warned: BTreeMap<String, Issue>,
-    /// `Site::effective_model` per model, layered once and cloned for each device.
-    model_layers: HashMap<&'a Model, Effective>,
+    /// Each device's values, the model layers computed once per model.
+    layering: Layering<'a>,
 }
 
 impl<'a> Generator<'a, '_> {
     fn device(&mut self, index: usize, d: &'a crate::site::Device) -> Result<(), GenerateError> {
         let site = self.site;
         let p = &site.provisioning;
-        let base = self.model_layers.entry(&d.model).or_insert_with(|| site.effective_model(&d.model)).clone();
-        let layered = site.effective_on(base, d);
+        let layered = self.layering.effective(d);
         // Programmable keys (`key.*`) become this model's P-values for the binary
         // file, and P-values or v2 aliases for the XML.
         let reads_xml = d.model.reads_xml();
-        let xml_format = site_keys::xml_format(site);
-        let eff = if reads_xml && xml_format == keys::Format::Aliases {
-            // The v2 XML carries every key; the binary beside it what P-values can name.
-            Arc::new(site_keys::expand(&layered, &d.model, keys::Format::PValues).0)
-        } else {
-            Arc::new(self.keys_expanded(&layered, &d.model, keys::Format::PValues))
+        let (eff, xml_eff) = match site_keys::xml_format(site) {
+            keys::Format::PValues => {
+                let eff = Arc::new(self.keys_expanded_owned(layered, &d.model, keys::Format::PValues));
+                (eff.clone(), eff)
+            }
+            format => {
+                let eff = if reads_xml {
+                    // The v2 XML carries every key; the binary beside it what P-values can name.
+                    site_keys::expand(&layered, &d.model, keys::Format::PValues).0
+                } else {
+                    self.keys_expanded(&layered, &d.model, keys::Format::PValues)
+                };
+                (Arc::new(eff), Arc::new(self.keys_expanded(&layered, &d.model, format)))
+            }
         };
         let binary_values = match (p.binary, reads_xml) {
             (BinaryMode::Off, _) => None,
             (BinaryMode::Full, _) | (BinaryMode::Auto, false) => Some(Arc::new(with_password(self.site, &eff))),
             (BinaryMode::Bootstrap, _) => Some(Arc::new(bootstrap(self.site, &eff))),
             (BinaryMode::Auto, true) => p.encrypts().then(|| Arc::new(bootstrap(self.site, &eff))),
-        };
-        let eff = match xml_format {
-            keys::Format::PValues => eff,
-            format => Arc::new(self.keys_expanded(&layered, &d.model, format)),
         };
         if let Some(values) = binary_values {
             self.binary_file(index, d, values, self.naming, FileKind::Binary)?;
@@ -271,7 +327,7 @@ impl<'a> Generator<'a, '_> {
         }
         if reads_xml && p.device_xml {
             let name = request::device_xml_name(d.mac, &self.naming);
-            self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), eff, p.encrypts())
+            self.xml_file(name, FileKind::DeviceXml, Some(d.mac), Some(d.model.clone()), xml_eff, p.encrypts())
                 .map_err(|source| GenerateError::Xml { location: device_location(index, d), source })?;
         }
         Ok(())
@@ -405,6 +461,15 @@ impl<'a> Generator<'a, '_> {
     /// a key that cannot be placed is one warning.
     fn keys_expanded(&mut self, eff: &Effective, model: &Model, format: keys::Format) -> Effective {
         let (out, dropped) = site_keys::expand(eff, model, format);
+        for (key, why) in dropped {
+            self.warn(&format!("{model} {key}"), why);
+        }
+        out
+    }
+
+    /// [`Generator::keys_expanded`] of an `eff` the caller is done with ([`site_keys::expand_owned`]).
+    fn keys_expanded_owned(&mut self, eff: Effective, model: &Model, format: keys::Format) -> Effective {
+        let (out, dropped) = site_keys::expand_owned(eff, model, format);
         for (key, why) in dropped {
             self.warn(&format!("{model} {key}"), why);
         }
@@ -564,6 +629,57 @@ mod tests {
             let file = out.files.iter().find(|f| f.kind == FileKind::DeviceXml && f.device == Some(d.mac)).unwrap();
             assert_eq!(*file.settings, site.effective(d), "{}", d.mac);
         }
+    }
+
+    /// The demo site grown to `n` devices (copies of its first with fresh MACs).
+    fn demo_with(n: usize) -> Site {
+        let mut site = crate::site::demo();
+        let first = site.devices[0].clone();
+        for i in site.devices.len()..n {
+            let mut d = first.clone();
+            d.mac = format!("000b82{:06x}", 0x10_0000 + i).parse().unwrap();
+            site.devices.push(d);
+        }
+        site
+    }
+
+    #[test]
+    fn checked_on_two_threads_is_the_check_then_the_generation() {
+        let site = demo_with(300);
+        let mut salts = 0u8;
+        let out = checked(&site, &mut || {
+            salts = salts.wrapping_add(1);
+            [salts; 8]
+        })
+        .unwrap();
+        let mut again = 0u8;
+        let want = generate(&site, &mut || {
+            again = again.wrapping_add(1);
+            [again; 8]
+        })
+        .unwrap();
+        let files = |o: &Output| o.files.iter().map(|f| (f.name.clone(), f.bytes.to_vec())).collect::<Vec<_>>();
+        assert_eq!(files(&out), files(&want), "same files, order and bytes for the same salts");
+        assert_eq!(out.warnings, want.warnings);
+        assert_eq!(out.dhcp_overrides, site.dhcp_override_issues());
+        assert!(!out.dhcp_overrides.is_empty(), "the demo's P30 reaches phones whose P144 defaults to 1");
+
+        // An error anywhere refuses the whole site, with the check's errors.
+        let mut bad = site.clone();
+        bad.devices[299].values.set("P1362", "\u{1b}[2J");
+        let errors: Vec<Issue> = bad.check().into_iter().filter(|i| i.severity == Severity::Error).collect();
+        assert!(!errors.is_empty());
+        match checked(&bad, &mut || [0; 8]) {
+            Err(BuildError::SiteHasErrors(e)) => assert_eq!(e, errors),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn os_salts_come_in_batches_yet_differ() {
+        let mut salt = os_salts();
+        let salts: std::collections::BTreeSet<[u8; 8]> = (0..1500).map(|_| salt()).collect();
+        assert_eq!(salts.len(), 1500, "three batches, no salt twice");
     }
 
     #[test]

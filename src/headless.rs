@@ -412,13 +412,13 @@ pub fn firmware(args: &FirmwareArgs, t: &mut Term) -> Result<(), Error> {
 /// Loads, checks and generates a site, as `generate` does.
 fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, generate::Output), Error> {
     let site = storage::load_site(path)?;
-    match generate::checked(&site, &mut generate::os_salt) {
+    match generate::checked(&site, &mut generate::os_salts()) {
         Ok(output) => {
             print_issues(&output.warnings, t)?;
             // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
             print_issues(&site.exposure(), t)?;
             // So is DHCP silently replacing the time zone or NTP server the site sets.
-            print_issues(&site.dhcp_override_issues(), t)?;
+            print_issues(&output.dhcp_overrides, t)?;
             Ok((site, output))
         }
         Err(generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
@@ -440,7 +440,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     let mut steps = Steps::default();
     let (stepped, output) = match steps.update(&args.site, &site, &|m| reported.get(&m).cloned()) {
         Some(stepped) => {
-            let out = generate::checked(&stepped, &mut generate::os_salt).map_err(|e| match e {
+            let out = generate::checked(&stepped, &mut generate::os_salts()).map_err(|e| match e {
                 generate::BuildError::SiteHasErrors(errors) => Error::SiteHasErrors(errors.len()),
                 generate::BuildError::Generate(e) => e.into(),
             })?;
@@ -593,7 +593,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                     && let Some(stepped) =
                         steps.update(&args.site, &site, &|m| status.device(m).and_then(|d| d.firmware.clone()))
                 {
-                    match generate::checked(&stepped, &mut generate::os_salt) {
+                    match generate::checked(&stepped, &mut generate::os_salts()) {
                         Ok(out) => {
                             sup.replace_files(crate::serving::Served::new(&stepped, &out));
                             writeln!(t.err, "firmware steps changed; configs regenerated with the new P192 values")?;

@@ -104,7 +104,7 @@ const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let path = std::path::Path::new("office.gsprov.toml");
 /// let site = storage::load_site(path)?;
-/// let output = generate::checked(&site, &mut generate::os_salt)?;
+/// let output = generate::checked(&site, &mut generate::os_salts())?;
 /// let paths = storage::site_paths(path, &site.serving.firmware_dir);
 /// let config = ServeConfig::from_site(&site, &output, paths)?;
 ///

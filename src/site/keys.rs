@@ -202,6 +202,16 @@ pub fn expand(eff: &Effective, model: &Model, format: Format) -> (Effective, Vec
     (out, dropped)
 }
 
+/// [`expand`] of an `eff` the caller is done with: without programmable keys
+/// it is already the result, and is moved instead of copied (a device's
+/// values, in the common case of a site without keys).
+pub fn expand_owned(eff: Effective, model: &Model, format: Format) -> (Effective, Vec<(String, String)>) {
+    if !eff.0.keys().any(|k| catkeys::is_key_setting(k)) {
+        return (eff, Vec::new());
+    }
+    expand(&eff, model, format)
+}
+
 /// The format a model's keys are checked in: its XML's, or P-values for a
 /// unit that reads only the binary file. (A full binary file beside the XML
 /// carries what P-values can name; the XML, read last, has every key.)
@@ -211,8 +221,10 @@ fn format_for(site: &Site, model: &Model) -> Format {
 
 /// Problems with the site's keys: names, types, numbers beyond the model's
 /// keys, BLF without a value, a key the file format cannot carry, a raw value
-/// for the same slot at the same layer.
-pub fn check(site: &Site) -> Vec<Issue> {
+/// for the same slot at the same layer. Each device's layered values are
+/// handed to `each_device` (index, effective) once checked, so the rest of
+/// the site check need not layer them again.
+pub fn check(site: &Site, each_device: &mut dyn FnMut(usize, &Effective)) -> Vec<Issue> {
     let mut out = Vec::new();
     let err = error;
     for k in site.defaults.0.keys().filter(|k| catkeys::is_key_setting(k)) {
@@ -235,15 +247,18 @@ pub fn check(site: &Site) -> Vec<Issue> {
             check_layered(site, &format!("models.{m}"), &site.effective_model(&model), &model, false, &mut out);
         }
     }
+    let mut layering = site.layering();
     for (i, d) in site.devices.iter().enumerate() {
+        let eff = layering.effective(d);
         check_layered(
             site,
             &super::device_location(i, d),
-            &site.effective(d),
+            &eff,
             &d.model,
             site.models.contains_key(d.model.as_str()),
             &mut out,
         );
+        each_device(i, &eff);
     }
     out
 }
@@ -489,7 +504,29 @@ mod tests {
         let (eff, _) = expand(&site.effective(&d), &d.model, Format::PValues);
         assert_eq!((eff.get("P1470"), &eff.0["P1470"].source), (Some("202"), &Source::Device));
         assert_eq!(eff.0["P1367"].source, Source::Model("GXP2170".parse().unwrap()));
-        assert!(check(&site).is_empty(), "{:?}", check(&site));
+        assert!(check(&site, &mut |_, _| {}).is_empty(), "{:?}", check(&site, &mut |_, _| {}));
+    }
+
+    #[test]
+    fn expand_owned_is_expand_with_keys_and_without() {
+        let mut site = site_with("GXP2170", XmlVersion::V1);
+        site.defaults.set("P47", "pbx.example");
+        let d = site.devices[0].clone();
+        for format in [Format::PValues, Format::Aliases] {
+            let eff = site.effective(&d);
+            assert_eq!(expand_owned(eff.clone(), &d.model, format), expand(&eff, &d.model, format), "no keys");
+        }
+        site.devices[0].values.set("key.vpk.3.type", "blf");
+        site.devices[0].values.set("key.vpk.3.value", "201");
+        site.devices[0].values.set("key.vpk.99.type", "blf");
+        let d = site.devices[0].clone();
+        for format in [Format::PValues, Format::Aliases] {
+            let eff = site.effective(&d);
+            let (owned, dropped) = expand_owned(eff.clone(), &d.model, format);
+            assert_eq!((&owned, &dropped), (&expand(&eff, &d.model, format).0, &expand(&eff, &d.model, format).1));
+            assert!(!dropped.is_empty(), "key 99 is beyond a GXP2170's keys");
+            assert!(owned.0.keys().all(|k| !k.starts_with("key.")), "{owned:?}");
+        }
     }
 
     #[test]
@@ -508,7 +545,7 @@ mod tests {
             "the device's raw P1363 wins"
         );
         assert_eq!(eff.get("P1466"), Some("201"), "the other slots still come from the key");
-        assert!(check(&site).is_empty(), "{:?}", check(&site));
+        assert!(check(&site, &mut |_, _| {}).is_empty(), "{:?}", check(&site, &mut |_, _| {}));
         // The other way round: the device's key beats the model's raw value.
         site.devices[0].values = Values::default();
         site.models.get_mut("GRP2612W").unwrap().0.clear();
@@ -520,7 +557,7 @@ mod tests {
         assert_eq!(eff.get("P1363"), Some("0"));
         // Same layer: an error naming both.
         site.devices[0].values.set("pks.vpk.1.keyMode", "1");
-        let issues = check(&site);
+        let issues = check(&site, &mut |_, _| {});
         assert_eq!(issues.len(), 1, "{issues:?}");
         assert!(issues[0].location.ends_with(".values.pks.vpk.1.keyMode"), "{issues:?}");
         assert!(issues[0].message.contains("key.vpk.1"), "{issues:?}");
@@ -541,7 +578,7 @@ mod tests {
         v.set("key.vpk.7.value", "1");
         v.set("key.vpk.7.account", "9");
         v.set("key.vpk.x.type", "blf");
-        let issues = check(&site);
+        let issues = check(&site, &mut |_, _| {});
         let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
         let has = |loc: &str, msg: &str| {
             assert!(text.iter().any(|t| t.contains(loc) && t.contains(msg)), "{loc} / {msg} in {text:#?}")
@@ -562,7 +599,7 @@ mod tests {
         site.devices[0].values = Values::default();
         site.devices[0].values.set("key.vpk.7.type", "speed-dial");
         site.devices[0].values.set("key.vpk.7.value", "1");
-        let text: Vec<String> = check(&site).iter().map(ToString::to_string).collect();
+        let text: Vec<String> = check(&site, &mut |_, _| {}).iter().map(ToString::to_string).collect();
         assert!(
             text.len() == 1 && text[0].contains("no P-value on GXP21xx") && text[0].contains("xml_version = \"v2\""),
             "{text:#?}"

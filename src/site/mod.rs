@@ -397,6 +397,23 @@ pub struct Setting {
     pub source: Source,
 }
 
+/// [`Site::effective`] for many devices: the defaults and model layers once
+/// per model, cloned for each device (a 10,000-device site has a handful of
+/// models, and layering them is most of the work).
+pub struct Layering<'a> {
+    site: &'a Site,
+    models: std::collections::HashMap<&'a Model, Effective>,
+}
+
+impl<'a> Layering<'a> {
+    /// `self.site.effective(device)`.
+    pub fn effective(&mut self, device: &'a Device) -> Effective {
+        let site = self.site;
+        let base = self.models.entry(&device.model).or_insert_with(|| site.effective_model(&device.model)).clone();
+        site.effective_on(base, device)
+    }
+}
+
 /// The layered result for one device (or model, or the generic file).
 /// Keys are canonical: a P-id when one exists, else the alias.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -494,12 +511,19 @@ fn did_you_mean(cat: &'static Catalog, key: &str, families: &[catalog::Family]) 
 /// Checks one value against every family it reaches; with no devices or model
 /// templates yet, against the curated catalog. A value some families do not know
 /// is a warning naming them: those devices ignore it.
-fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach: &Reach, out: &mut Vec<Issue>) {
+fn check_value_in(
+    cat: &'static Catalog,
+    key: &str,
+    value: &str,
+    at: &dyn Fn() -> String,
+    reach: &Reach,
+    out: &mut Vec<Issue>,
+) {
     if reach.0.is_empty() {
         if cat.lookup(key).is_none() {
             out.push(Issue {
                 severity: Severity::Warning,
-                location: at.to_string(),
+                location: at(),
                 message: format!(
                     "{key} is not in the catalog; it is passed to the device as a raw override{}",
                     did_you_mean(cat, key, &[])
@@ -507,7 +531,7 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
             });
         }
         if let Err(e) = cat.validate(key, value) {
-            out.push(Issue { severity: Severity::Error, location: at.to_string(), message: e.to_string() });
+            out.push(Issue { severity: Severity::Error, location: at(), message: e.to_string() });
         }
         return;
     }
@@ -523,7 +547,7 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
                     } else {
                         format!("{e} (on {family})")
                     };
-                    out.push(Issue { severity: Severity::Error, location: at.to_string(), message });
+                    out.push(Issue { severity: Severity::Error, location: at(), message });
                 }
             }
         }
@@ -531,7 +555,7 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
     if unknown.len() == reach.0.len() {
         out.push(Issue {
             severity: Severity::Warning,
-            location: at.to_string(),
+            location: at(),
             message: format!(
                 "{key} is not in the catalog for {}; it is passed to the device as a raw override{}",
                 unknown.join(", "),
@@ -541,7 +565,7 @@ fn check_value_in(cat: &'static Catalog, key: &str, value: &str, at: &str, reach
     } else if !unknown.is_empty() {
         out.push(Issue {
             severity: Severity::Warning,
-            location: at.to_string(),
+            location: at(),
             message: format!(
                 "{key} is not a setting of {} (not in its template); those devices ignore it",
                 unknown.join(", ")
@@ -669,6 +693,12 @@ impl Site {
         eff
     }
 
+    /// Layers many devices with the defaults and model layers computed once
+    /// per model ([`Layering`]).
+    pub fn layering(&self) -> Layering<'_> {
+        Layering { site: self, models: std::collections::HashMap::new() }
+    }
+
     /// The families site-wide defaults reach: every device's and model template's.
     fn reach_of_defaults(&self) -> Reach {
         let mut models: Vec<Model> = self.devices.iter().map(|d| d.model.clone()).collect();
@@ -678,28 +708,37 @@ impl Site {
 
     /// Every problem in the site, errors first. An empty list means "ready".
     pub fn check(&self) -> Vec<Issue> {
+        self.check_keeping_dhcp_overrides().0
+    }
+
+    /// [`Site::check`], and apart from it its DHCP-override warnings
+    /// ([`Site::dhcp_override_issues`]), which front ends print wherever files
+    /// go out: the check layers every device once for them and for the key
+    /// checks, and a front end need not layer the site again to print them.
+    pub fn check_keeping_dhcp_overrides(&self) -> (Vec<Issue>, Vec<Issue>) {
         let mut out = Vec::new();
         let cat = Catalog::get();
-        let text = |loc: String, v: &str, multiline: bool, out: &mut Vec<Issue>| {
+        // Locations are built only for an issue: a clean 10,000-device site has none to name.
+        let text = |loc: &dyn Fn() -> String, v: &str, multiline: bool, out: &mut Vec<Issue>| {
             if let Some(message) = text_problem(v, multiline) {
-                out.push(Issue { severity: Severity::Error, location: loc, message });
+                out.push(Issue { severity: Severity::Error, location: loc(), message });
             }
         };
-        text("name".into(), &self.name, false, &mut out);
-        let check_values = |loc: &str, values: &Values, reach: &Reach, out: &mut Vec<Issue>| {
+        text(&|| "name".into(), &self.name, false, &mut out);
+        let check_values = |loc: &dyn Fn() -> String, values: &Values, reach: &Reach, out: &mut Vec<Issue>| {
             for (k, v) in values.0.iter().filter(|(k, _)| !catalog::keys::is_key_setting(k)) {
-                let at = format!("{loc}.{k}");
+                let at = || format!("{}.{k}", loc());
                 if let Some(message) = text_problem(k, false).or_else(|| text_problem(v, false)) {
-                    out.push(Issue { severity: Severity::Error, location: at, message });
+                    out.push(Issue { severity: Severity::Error, location: at(), message });
                     continue;
                 }
                 match canonical_key(k) {
-                    Err(e) => out.push(Issue { severity: Severity::Error, location: at, message: e.to_string() }),
+                    Err(e) => out.push(Issue { severity: Severity::Error, location: at(), message: e.to_string() }),
                     Ok(key) => {
                         if key == "P26015" && v.trim() == "1" {
                             out.push(Issue {
                                 severity: Severity::Warning,
-                                location: at.clone(),
+                                location: at(),
                                 message: "P26015 (Allow SIP Reset) = 1 lets a SIP NOTIFY factory-reset the device; gsprov never sends one, but set it to 0 unless you need it".into(),
                             });
                         }
@@ -715,28 +754,28 @@ impl Site {
                 out.push(Issue { severity: Severity::Warning, location: format!("models.{m}"), message: w });
             }
         }
-        check_values("defaults", &self.defaults, &self.reach_of_defaults(), &mut out);
+        check_values(&|| "defaults".into(), &self.defaults, &self.reach_of_defaults(), &mut out);
         for (m, values) in &self.models {
             if let Err(e) = m.parse::<Model>() {
                 out.push(Issue { severity: Severity::Error, location: format!("models.{m}"), message: e.to_string() });
             }
             let reach = m.parse::<Model>().map(|model| Reach::of(std::slice::from_ref(&model))).unwrap_or_default();
-            check_values(&format!("models.{m}"), values, &reach, &mut out);
+            check_values(&|| format!("models.{m}"), values, &reach, &mut out);
         }
         let mut seen: BTreeMap<Mac, usize> = BTreeMap::new();
         for (i, d) in self.devices.iter().enumerate() {
-            let loc = device_location(i, d);
+            let loc = || device_location(i, d);
             if let Some(first) = seen.insert(d.mac, i) {
                 out.push(Issue {
                     severity: Severity::Error,
-                    location: loc.clone(),
+                    location: loc(),
                     message: format!("MAC {} is listed twice (also device {})", d.mac.colon(), first + 1),
                 });
             }
             if !d.mac.is_grandstream() {
                 out.push(Issue {
                     severity: Severity::Warning,
-                    location: format!("{loc}.mac"),
+                    location: format!("{}.mac", loc()),
                     message: format!(
                         "{} is not a Grandstream OUI (00:0B:82, C0:74:AD, EC:74:D7); check the label",
                         d.mac.colon()
@@ -744,12 +783,17 @@ impl Site {
                 });
             }
             if let Some(w) = catalog::Family::of_model(&d.model).warning(&d.model) {
-                out.push(Issue { severity: Severity::Warning, location: format!("{loc}.model"), message: w });
+                out.push(Issue { severity: Severity::Warning, location: format!("{}.model", loc()), message: w });
             }
-            check_values(&format!("{loc}.values"), &d.values, &Reach::of(std::slice::from_ref(&d.model)), &mut out);
-            text(format!("{loc}.label"), &d.label, false, &mut out);
-            text(format!("{loc}.location"), &d.location, false, &mut out);
-            text(format!("{loc}.notes"), &d.notes, true, &mut out);
+            check_values(
+                &|| format!("{}.values", loc()),
+                &d.values,
+                &Reach::of(std::slice::from_ref(&d.model)),
+                &mut out,
+            );
+            text(&|| format!("{}.label", loc()), &d.label, false, &mut out);
+            text(&|| format!("{}.location", loc()), &d.location, false, &mut out);
+            text(&|| format!("{}.notes", loc()), &d.notes, true, &mut out);
             for (ai, a) in d.accounts.iter().enumerate() {
                 for (field, v) in [
                     ("user_id", &a.user_id),
@@ -759,7 +803,7 @@ impl Site {
                     ("name", &a.name),
                     ("sip_server", &a.sip_server),
                 ] {
-                    text(format!("{loc} account {}.{field}", ai + 1), v, false, &mut out);
+                    text(&|| format!("{} account {}.{field}", loc(), ai + 1), v, false, &mut out);
                 }
             }
             let lines = usize::from(d.model.lines());
@@ -767,37 +811,44 @@ impl Site {
             if d.accounts.len() > lines && !phone_like {
                 out.push(Issue {
                     severity: Severity::Error,
-                    location: format!("{loc}.accounts"),
+                    location: format!("{}.accounts", loc()),
                     message: format!("{} has {lines} port(s) but {} accounts are listed", d.model, d.accounts.len()),
                 });
             }
             for (ai, a) in d.accounts.iter().enumerate() {
-                let aloc = format!("{loc} account {}", ai + 1);
+                let aloc = || format!("{} account {}", loc(), ai + 1);
                 if a.active && a.user_id.is_empty() {
                     out.push(Issue {
                         severity: Severity::Warning,
-                        location: aloc.clone(),
+                        location: aloc(),
                         message: "active account without a user ID".into(),
                     });
                 }
                 if !a.sip_server.is_empty()
                     && let Err(p) = crate::catalog::check_value(&crate::catalog::ValueKind::Host, &a.sip_server)
                 {
-                    out.push(Issue { severity: Severity::Error, location: format!("{aloc}.sip_server"), message: p });
+                    out.push(Issue {
+                        severity: Severity::Error,
+                        location: format!("{}.sip_server", aloc()),
+                        message: p,
+                    });
                 }
                 if phone_like && ai >= 6 && self.provisioning.xml_version == XmlVersion::V1 {
                     out.push(Issue {
                         severity: Severity::Warning,
-                        location: aloc,
+                        location: aloc(),
                         message: format!("account {} exists only as an XML v2 alias; set provisioning.xml_version = \"v2\" or it is left out", ai + 1),
                     });
                 }
             }
         }
-        out.extend(keys::check(self));
+        // Each device is layered once, for the key checks and the DHCP overrides.
+        let mut unset = Vec::with_capacity(self.devices.len());
+        out.extend(keys::check(self, &mut |_, eff| unset.push(region::OverridesUnset::of(eff))));
         out.extend(self.check_firmware());
         out.extend(self.check_phonebook());
-        out.extend(self.dhcp_override_issues());
+        let dhcp = region::issues_of(&self.dhcp_overrides_given(&unset));
+        out.extend(dhcp.iter().cloned());
         out.extend(self.exposure());
         let p = &self.provisioning;
         if p.encrypt != Encrypt::Off && p.xml_password.is_empty() {
@@ -835,7 +886,7 @@ impl Site {
             }
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.severity));
-        out
+        (out, dhcp)
     }
 
     /// Problems in `[firmware]`: names that are not models or MACs, versions

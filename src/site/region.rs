@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Issue, Severity, Site, Values};
+use super::{Effective, Issue, Severity, Site, Values};
 use crate::catalog::Family;
 use crate::catalog::timezone::{DHCP_OVERRIDES, OverrideDefault, override_default};
 use crate::ids::Mac;
@@ -78,22 +78,44 @@ fn names(f: &[Family]) -> String {
     f.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
 }
 
+/// Which of [`DHCP_OVERRIDES`]' keys one device's layered values leave unset,
+/// by index: all [`Site::dhcp_overrides`] needs of a device's effective, so the
+/// check computes each effective once for this and the key checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverridesUnset([bool; DHCP_OVERRIDES.len()]);
+
+impl OverridesUnset {
+    pub fn of(eff: &Effective) -> OverridesUnset {
+        OverridesUnset(DHCP_OVERRIDES.map(|o| eff.get(o.key).is_none()))
+    }
+}
+
 impl Site {
     /// Every layer that sets P64 (other than `auto`) or P30 while a device it
     /// reaches leaves the matching DHCP override unset with a default that is
     /// (or may be) 1.
     pub fn dhcp_overrides(&self) -> Vec<DhcpOverrideFinding> {
-        let mut layers: Vec<(Layer, &Values, String)> = vec![(Layer::Defaults, &self.defaults, "defaults".into())];
-        layers.extend(self.models.iter().map(|(m, v)| (Layer::Model(m.clone()), v, format!("models.{m}"))));
-        layers.extend(
-            self.devices
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (Layer::Device(d.mac), &d.values, format!("{}.values", super::device_location(i, d)))),
-        );
+        let mut layering = self.layering();
+        let unset: Vec<OverridesUnset> =
+            self.devices.iter().map(|d| OverridesUnset::of(&layering.effective(d))).collect();
+        self.dhcp_overrides_given(&unset)
+    }
+
+    /// [`Site::dhcp_overrides`], given what each device (by index) leaves unset.
+    pub(super) fn dhcp_overrides_given(&self, unset: &[OverridesUnset]) -> Vec<DhcpOverrideFinding> {
+        debug_assert_eq!(unset.len(), self.devices.len());
+        // Each layer with its device's index (a MAC may be listed twice), which names it.
+        let mut layers: Vec<(Layer, &Values, usize)> = vec![(Layer::Defaults, &self.defaults, 0)];
+        layers.extend(self.models.iter().map(|(m, v)| (Layer::Model(m.clone()), v, 0)));
+        layers.extend(self.devices.iter().enumerate().map(|(i, d)| (Layer::Device(d.mac), &d.values, i)));
+        let location = |layer: &Layer, i: usize| match layer {
+            Layer::Defaults => "defaults".to_string(),
+            Layer::Model(m) => format!("models.{m}"),
+            Layer::Device(_) => format!("{}.values", super::device_location(i, &self.devices[i])),
+        };
         let mut out = Vec::new();
-        for (layer, values, location) in layers {
-            for o in DHCP_OVERRIDES {
+        for (layer, values, i) in layers {
+            for (oi, o) in DHCP_OVERRIDES.iter().enumerate() {
                 let guarded = o.guards[0];
                 let set = values.get(guarded).map(str::trim).filter(|v| !v.is_empty());
                 // `auto` asks for the automatic time zone: nothing of the technician's to override.
@@ -101,9 +123,81 @@ impl Site {
                     continue;
                 }
                 let (mut on, mut unstated) = (BTreeSet::new(), BTreeSet::new());
-                for d in self.devices.iter().filter(|d| reaches(&layer, d)) {
-                    let eff = self.effective(d);
-                    if eff.get(o.key).is_some() {
+                for (d, _) in self.devices.iter().zip(unset).filter(|(d, u)| u.0[oi] && reaches(&layer, d)) {
+                    let family = Family::of_model(&d.model).family;
+                    match override_default(family, o.key) {
+                        OverrideDefault::On => on.insert(family),
+                        OverrideDefault::Unstated => unstated.insert(family),
+                        OverrideDefault::Off | OverrideDefault::Absent => false,
+                    };
+                }
+                if on.is_empty() && unstated.is_empty() {
+                    continue;
+                }
+                out.push(DhcpOverrideFinding {
+                    location: location(&layer, i),
+                    layer: layer.clone(),
+                    guarded,
+                    key: o.key,
+                    on_by_default: on.into_iter().collect(),
+                    unstated: unstated.into_iter().collect(),
+                    option: o.option,
+                    what: o.what,
+                });
+            }
+        }
+        out
+    }
+
+    /// [`Site::dhcp_overrides`] as check warnings (also printed by `serve` and `generate`).
+    pub fn dhcp_override_issues(&self) -> Vec<Issue> {
+        issues_of(&self.dhcp_overrides())
+    }
+}
+
+/// Findings as check warnings.
+pub(super) fn issues_of(findings: &[DhcpOverrideFinding]) -> Vec<Issue> {
+    findings
+        .iter()
+        .map(|f| Issue {
+            severity: Severity::Warning,
+            location: format!("{}.{}", f.location, f.guarded),
+            message: f.message(),
+        })
+        .collect()
+}
+
+fn reaches(layer: &Layer, d: &super::Device) -> bool {
+    match layer {
+        Layer::Defaults => true,
+        Layer::Model(m) => d.model.as_str().eq_ignore_ascii_case(m),
+        Layer::Device(mac) => d.mac == *mac,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The findings as first written: every device layered afresh for every
+    /// layer and override it is reached by.
+    fn layered_per_finding(site: &Site) -> Vec<DhcpOverrideFinding> {
+        let mut layers: Vec<(Layer, &Values, String)> = vec![(Layer::Defaults, &site.defaults, "defaults".into())];
+        layers.extend(site.models.iter().map(|(m, v)| (Layer::Model(m.clone()), v, format!("models.{m}"))));
+        layers.extend(site.devices.iter().enumerate().map(|(i, d)| {
+            (Layer::Device(d.mac), &d.values, format!("{}.values", super::super::device_location(i, d)))
+        }));
+        let mut out = Vec::new();
+        for (layer, values, location) in layers {
+            for o in DHCP_OVERRIDES {
+                let guarded = o.guards[0];
+                let set = values.get(guarded).map(str::trim).filter(|v| !v.is_empty());
+                if set.is_none_or(|v| guarded == "P64" && v.eq_ignore_ascii_case("auto")) {
+                    continue;
+                }
+                let (mut on, mut unstated) = (BTreeSet::new(), BTreeSet::new());
+                for d in site.devices.iter().filter(|d| reaches(&layer, d)) {
+                    if site.effective(d).get(o.key).is_some() {
                         continue;
                     }
                     let family = Family::of_model(&d.model).family;
@@ -131,30 +225,33 @@ impl Site {
         out
     }
 
-    /// [`Site::dhcp_overrides`] as check warnings (also printed by `serve` and `generate`).
-    pub fn dhcp_override_issues(&self) -> Vec<Issue> {
-        self.dhcp_overrides()
-            .iter()
-            .map(|f| Issue {
-                severity: Severity::Warning,
-                location: format!("{}.{}", f.location, f.guarded),
-                message: f.message(),
-            })
-            .collect()
+    #[test]
+    fn findings_from_one_layering_per_device_equal_layering_per_finding() {
+        let mut site = crate::site::demo();
+        site.defaults.set("P64", "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00");
+        // A model layer that sets NTP, one whose template turns the override off,
+        // a device that sets both, one that turns P143 off in its own values, and
+        // a MAC listed twice (each listing is named by its own index).
+        let models: Vec<String> = site.devices.iter().map(|d| d.model.as_str().to_string()).collect();
+        let (a, b) = (models[0].clone(), models.iter().find(|m| **m != models[0]).expect("two models").clone());
+        site.models.entry(a).or_default().set("P30", "ntp.a.example");
+        site.models.entry(b).or_default().set("P144", "0");
+        site.devices[0].values.set("P30", "ntp.device.example");
+        site.devices[0].values.set("P64", "EST5EDT");
+        site.devices[1].values.set("P143", "0");
+        let twice = site.devices[2].clone();
+        site.devices.push(twice);
+        let site_issues = site.check();
+        let want = layered_per_finding(&site);
+        assert!(want.len() >= 3, "a finding per kind of layer: {want:#?}");
+        assert!(want.iter().any(|f| matches!(f.layer, Layer::Model(_))), "{want:#?}");
+        assert!(want.iter().any(|f| matches!(f.layer, Layer::Device(_))), "{want:#?}");
+        assert_eq!(site.dhcp_overrides(), want);
+        let issues = site.dhcp_override_issues();
+        assert_eq!(site.check_keeping_dhcp_overrides().1, issues);
+        let in_check: Vec<&Issue> = site_issues.iter().filter(|i| issues.contains(i)).collect();
+        assert_eq!(in_check.len(), issues.len(), "the check carries every finding: {site_issues:#?}");
     }
-}
-
-fn reaches(layer: &Layer, d: &super::Device) -> bool {
-    match layer {
-        Layer::Defaults => true,
-        Layer::Model(m) => d.model.as_str().eq_ignore_ascii_case(m),
-        Layer::Device(mac) => d.mac == *mac,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn a_time_zone_with_p143_left_at_its_default_warns_and_the_fix_clears_it() {

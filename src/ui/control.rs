@@ -235,7 +235,7 @@ fn run(
         wake();
     };
     let mut steps = Stepping::default();
-    let replace = |sup: &mut Supervisor, site: &Site| match generate::checked(site, &mut generate::os_salt) {
+    let replace = |sup: &mut Supervisor, site: &Site| match generate::checked(site, &mut generate::os_salts()) {
         Ok(out) => {
             let (files, bytes) = (out.files.len(), out.total_bytes());
             let served = Served::new(site, &out);
@@ -299,7 +299,7 @@ fn config(
     policy: Policy,
     pnp: Option<std::net::Ipv4Addr>,
 ) -> Result<(ServeConfig, usize, usize), String> {
-    let out = generate::checked(site, &mut generate::os_salt).map_err(|e| build_error(&e))?;
+    let out = generate::checked(site, &mut generate::os_salts()).map_err(|e| build_error(&e))?;
     let paths = match &site_path {
         Some(p) => storage::site_paths(p, &site.serving.firmware_dir),
         // Unsaved site: firmware folder as typed, no log file, certificate in memory.

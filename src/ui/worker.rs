@@ -278,7 +278,7 @@ fn run(job: Job) -> Done {
             };
             // The same check-then-generate as `gsprov generate`: a site with
             // errors is refused here too, and nothing is written.
-            let output = match generate::checked(&site, &mut generate::os_salt) {
+            let output = match generate::checked(&site, &mut generate::os_salts()) {
                 Ok(o) => o,
                 Err(e) => return failed("export", super::control::build_error(&e)),
             };
@@ -356,7 +356,7 @@ mod tests {
         let out = dir.path().join("tftp");
         let mut site = crate::site::demo();
         site.defaults.set("P212", "banana");
-        let errors = match generate::checked(&site, &mut generate::os_salt) {
+        let errors = match generate::checked(&site, &mut generate::os_salts()) {
             Err(generate::BuildError::SiteHasErrors(e)) => e,
             other => panic!("the check must refuse P212 = banana, got {other:?}"),
         };
