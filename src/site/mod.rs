@@ -682,9 +682,9 @@ impl Site {
     }
 
     /// [`Site::effective`] on top of `model_layers`, which must be
-    /// `self.effective_model(&device.model)`: a caller layering thousands of
-    /// devices computes the shared layers once per model and clones them.
-    pub fn effective_on(&self, model_layers: Effective, device: &Device) -> Effective {
+    /// `self.effective_model(&device.model)`. Callers layering many devices
+    /// use [`Layering`], which computes those once per model.
+    fn effective_on(&self, model_layers: Effective, device: &Device) -> Effective {
         let mut eff = model_layers;
         expand_accounts(device, &mut eff);
         eff.layer(&device.values, &Source::Device);
