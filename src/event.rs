@@ -214,7 +214,8 @@ pub enum Event {
     /// A server could not start, or stopped on an error. `error` reads well
     /// to a technician and says what to do.
     Failed { protocol: Protocol, error: ServiceError },
-    /// A transfer began (a request is being served).
+    /// A transfer that is shown while it runs began: firmware, and files of
+    /// 256 KB or more (a config file has only its [`Event::Completed`]).
     Received(Transfer),
     /// Bytes sent so far (firmware and other large files, at most 4 per second).
     Progress { id: RequestId, sent: u64, total: Option<u64> },

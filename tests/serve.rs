@@ -436,15 +436,17 @@ fn firmware_transfers_report_progress_and_wake_the_front_end() {
             let (code, _) = http_get(s.http, &format!("/{name}"), &ua(&m, "GXP2170"));
             assert_eq!(code, 200);
         }
-        let (mut id, mut progress) = (None, Vec::new());
+        let (mut id, mut progress, mut announced) = (None, Vec::new(), false);
         let record = loop {
             match s.next_event() {
-                Event::Received(t) if t.name == name => id = Some(t.id),
+                Event::Received(t) if t.name == name => (id, announced) = (Some(t.id), true),
                 Event::Progress { id: pid, sent, total } if Some(pid) == id => progress.push((sent, total)),
-                Event::Completed(r) if Some(r.id) == id => break r,
+                Event::Completed(r) if Some(r.id) == id || r.file.as_deref() == Some(name.as_str()) => break r,
                 _ => {}
             }
         };
+        // Firmware is shown live; a config file only when it has ended.
+        assert_eq!(announced, name == FW, "{name} via TFTP {via_tftp}: announced");
         assert_eq!(record.outcome, Outcome::Served);
         if name == FW {
             assert!(progress.len() >= 10, "{name} via TFTP {via_tftp}: {} progress events", progress.len());
@@ -1294,4 +1296,103 @@ fn the_site_phonebook_is_served_over_http_and_tftp_and_is_well_formed() {
     );
     let (_, err) = interrupt_and_collect(child, lines);
     assert!(!err.contains("phonebook"), "no phonebook warning for this site: {err}");
+}
+
+/// Keeps this thread on `cpu` (the test's client changes CPU on purpose).
+#[cfg(target_os = "linux")]
+#[expect(unsafe_code, reason = "sched_setaffinity has no safe wrapper in std; it only reads a local set")]
+fn run_on(cpu: usize) {
+    // SAFETY: an all-zero set is valid; cpu comes from the allowed set (< CPU_SETSIZE).
+    let ok = unsafe {
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one)
+    };
+    assert_eq!(ok, 0, "sched_setaffinity to CPU {cpu}");
+}
+
+/// The CPUs this thread may run on.
+#[cfg(target_os = "linux")]
+#[expect(
+    unsafe_code,
+    reason = "sched_getaffinity and CPU_ISSET have no safe wrapper in std; they only touch a local set"
+)]
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: an all-zero set is valid; the call writes at most its size; indexes stay below CPU_SETSIZE.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set), 0);
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+    }
+}
+
+/// HTTP connections run on the runtime of the CPU their packets arrive on and
+/// move when the client's packets start arriving on another (every 64
+/// requests the server looks). A kept-alive connection whose client changes
+/// CPU twice is served whole: every response complete and in order, every
+/// request recorded once.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_kept_alive_connection_is_served_whole_while_its_client_changes_cpu() {
+    let mut s = Server::start(site(2));
+    let cpus = allowed_cpus();
+    let m = mac(0);
+    let want = s.files[&format!("cfg{m}.xml")].clone();
+    let other = mac(1);
+    let want_other = s.files[&format!("cfg{other}.xml")].clone();
+    let agent = ua(&m, "GXP2170");
+    let addr = s.http;
+    let n = 3 * 64 + 7;
+    let client = std::thread::Builder::new()
+        .name("client".into())
+        .spawn(move || {
+            run_on(cpus[0]);
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut pending = Vec::new();
+            for i in 0..n {
+                if i % 64 == 0 {
+                    run_on(cpus[(i / 64) % cpus.len()]);
+                }
+                // Two files in turn: a response in the wrong place would show.
+                let (file, body) = if i % 2 == 0 { (&m, &want) } else { (&other, &want_other) };
+                let req = format!("GET /cfg{file}.xml HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\n\r\n");
+                c.write_all(req.as_bytes()).unwrap();
+                let (head, got) = read_response(&mut c, &mut pending);
+                assert!(head.starts_with("HTTP/1.1 200 "), "request {i}: {head}");
+                assert_eq!(&got, body, "request {i}");
+            }
+        })
+        .unwrap();
+    client.join().unwrap();
+    s.wait_records(n);
+    let served = s.records.iter().filter(|r| r.protocol == Protocol::Http && r.outcome == Outcome::Served).count();
+    assert_eq!(served, n);
+}
+
+/// One response from a kept-alive connection: its head and its body (by
+/// Content-Length); bytes read past it stay in `pending`.
+fn read_response(c: &mut TcpStream, pending: &mut Vec<u8>) -> (String, Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).to_string();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                .and_then(|v| v.parse().ok())
+                .expect("Content-Length");
+            while pending.len() < end + 4 + len {
+                let got = c.read(&mut chunk).unwrap();
+                assert!(got > 0, "connection closed inside a response");
+                pending.extend_from_slice(&chunk[..got]);
+            }
+            let body = pending[end + 4..end + 4 + len].to_vec();
+            pending.drain(..end + 4 + len);
+            return (head, body);
+        }
+        let got = c.read(&mut chunk).unwrap();
+        assert!(got > 0, "connection closed before a response");
+        pending.extend_from_slice(&chunk[..got]);
+    }
 }

@@ -29,7 +29,8 @@ pub mod xml;
 /// newlines...) become visible escapes (`\u{1b}`), so a User-Agent or a name
 /// from the network cannot move the cursor, retitle the window or forge a line.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    // Printable ASCII needs no look at characters (the usual case, per request).
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) || !text.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -1,6 +1,8 @@
 //! The HTTP and HTTPS servers: GET and HEAD with Content-Length, Range,
 //! optional Basic and Digest authentication (MD5, qop=auth, stateless nonces
-//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls.
+//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls. A plain
+//! connection runs on the runtime of the CPU its packets arrive on and moves
+//! with them ([`super::cpu`]); TLS connections stay on the shared runtime.
 //!
 //! Why not tiny_http (0.12), as first planned: it reads a request line without
 //! a length limit (an over-long line grows memory until the client stops), has
@@ -26,7 +28,6 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::{Body, Meter, ServiceError, Shared, Throttle, bind_error, lock};
-use crate::event::Event;
 use crate::formats::http::{self, Credentials, HeadError, Range, RequestHead};
 use crate::formats::useragent;
 use crate::generate::FileKind;
@@ -59,6 +60,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Body chunk size.
 const CHUNK: usize = 64 * 1024;
+/// Requests between two looks at which CPU a kept-alive connection's packets
+/// arrive on ([`Conn::moves_to`]): a look is a system call.
+const MOVE_CHECK: u32 = 64;
 /// How long a Digest nonce stays valid.
 const NONCE_LIFETIME: u64 = 300;
 const REALM: &str = "gsprov";
@@ -138,29 +142,92 @@ pub(super) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let (shared, cancel, done, tls) = (shared.clone(), cancel.clone(), done.clone(), tls.clone());
-        tokio::spawn(async move {
-            // Declared first, dropped last: the connection closes before the supervisor hears.
-            let _done = done;
-            let _permit = permit;
-            let probation = held.probation;
-            let _held = held;
-            let (shared, cancel, tls, stream) = (shared, cancel, tls, stream);
-            match tls {
-                None => connection(stream, peer, protocol, &shared, &cancel, probation).await,
-                Some(acceptor) => {
+        let guards = Guards { _permit: permit, _held: held, _done: done.clone() };
+        let (shared, cancel) = (shared.clone(), cancel.clone());
+        match tls.clone() {
+            None => match shared.cores.for_stream(&stream).cloned() {
+                // On the runtime of the CPU its packets arrive on ([`super::cpu`]).
+                Some(core) => hand_over(core, stream, guards, peer, protocol, shared, cancel, None),
+                None => {
+                    tokio::spawn(plain(stream, guards, peer, protocol, shared, cancel, None));
+                }
+            },
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    let probation = guards._held.probation;
                     let hs = tokio::select! {
                         _ = cancel.cancelled() => return,
                         r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
                     };
                     match hs {
-                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, protocol, &shared, &cancel, probation).await,
+                        Ok(Ok(tls_stream)) => {
+                            connection(tls_stream, peer, protocol, &shared, &cancel, probation, None).await;
+                        }
                         Ok(Err(e)) => tracing::debug!("https: handshake with {peer} failed: {e}"),
                         Err(_) => tracing::debug!("https: handshake with {peer} timed out"),
                     }
-                }
+                    drop(guards);
+                });
             }
-        });
+        }
+    }
+}
+
+/// What a connection holds until it closes. Fields drop in order: the
+/// supervisor's completion sender last, after the connection has closed.
+struct Guards {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _held: Held,
+    _done: tokio::sync::mpsc::Sender<()>,
+}
+
+/// Serves a plain HTTP connection; when its packets have moved to another
+/// CPU ([`Conn::moves_to`]) it goes on on that CPU's runtime. `resumed`: the
+/// bytes already read, for a connection that moved.
+fn plain(
+    stream: TcpStream,
+    guards: Guards,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    resumed: Option<Vec<u8>>,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let probation = guards._held.probation;
+        if let Some((stream, buf, core)) =
+            connection(stream, peer, protocol, &shared, &cancel, probation, resumed).await
+        {
+            hand_over(core, stream, guards, peer, protocol, shared, cancel, Some(buf));
+        } else {
+            drop(guards);
+        }
+    })
+}
+
+/// Moves a plain connection to `core`'s runtime (a stream belongs to the
+/// reactor of the runtime it runs on, so it goes across as a std stream).
+#[expect(clippy::too_many_arguments, reason = "as for `plain`")]
+fn hand_over(
+    core: tokio::runtime::Handle,
+    stream: TcpStream,
+    guards: Guards,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    resumed: Option<Vec<u8>>,
+) {
+    match stream.into_std() {
+        Ok(std) => {
+            core.spawn(async move {
+                match TcpStream::from_std(std) {
+                    Ok(stream) => plain(stream, guards, peer, protocol, shared, cancel, resumed).await,
+                    Err(e) => tracing::warn!("{protocol}: cannot hand the connection from {peer} over: {e}"),
+                }
+            });
+        }
+        Err(e) => tracing::warn!("{protocol}: cannot hand the connection from {peer} over: {e}"),
     }
 }
 
@@ -205,11 +272,21 @@ impl Drop for Held {
 /// A connection that can be cut hard (RST), so a stop leaves no TIME_WAIT.
 trait Conn: AsyncRead + AsyncWrite + Unpin + Send {
     fn abort(&self);
+
+    /// The runtime it should move to: its packets now arrive on another CPU
+    /// than the one serving it. Never for TLS (its state stays where it is).
+    fn moves_to(&self, _cores: &super::cpu::CoreHandles) -> Option<tokio::runtime::Handle> {
+        None
+    }
 }
 
 impl Conn for TcpStream {
     fn abort(&self) {
         let _ = self.set_zero_linger();
+    }
+
+    fn moves_to(&self, cores: &super::cpu::CoreHandles) -> Option<tokio::runtime::Handle> {
+        cores.moving(self).cloned()
     }
 }
 
@@ -253,15 +330,25 @@ async fn connection<S: Conn>(
     shared: &Shared,
     cancel: &CancellationToken,
     probation: bool,
-) {
-    let mut buf = Vec::with_capacity(4096);
-    let mut wait = if probation { PROBATION_HEAD_TIMEOUT } else { HEAD_TIMEOUT };
-    let mut first = true;
+    resumed: Option<Vec<u8>>,
+) -> Option<(S, Vec<u8>, tokio::runtime::Handle)> {
+    let mut first = resumed.is_none();
+    let mut wait = match (first, probation) {
+        (false, _) => KEEP_ALIVE_TIMEOUT,
+        (true, true) => PROBATION_HEAD_TIMEOUT,
+        (true, false) => HEAD_TIMEOUT,
+    };
+    let mut buf = resumed.unwrap_or_else(|| Vec::with_capacity(4096));
+    let mut served = 0u32;
+    // One waiter on the token for the connection's life, not one per request:
+    // every connection shares the token, and registering a waiter locks it.
+    let stopped = cancel.cancelled();
+    tokio::pin!(stopped);
     loop {
         let head = tokio::select! {
-            _ = cancel.cancelled() => {
+            _ = &mut stopped => {
                 io.abort();
-                return;
+                return None;
             }
             r = tokio::time::timeout(wait, read_head(&mut io, &mut buf)) => {
                 r.unwrap_or(Head::TimedOut { partial: !buf.is_empty() })
@@ -295,12 +382,19 @@ async fn connection<S: Conn>(
             break;
         }
         first = false;
+        served = served.wrapping_add(1);
+        if served.is_multiple_of(MOVE_CHECK)
+            && let Some(core) = io.moves_to(&shared.cores)
+        {
+            return Some((io, buf, core));
+        }
     }
     if cancel.is_cancelled() {
         io.abort();
     } else {
         let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
     }
+    None
 }
 
 /// Answers an unreadable request and records it.
@@ -338,12 +432,31 @@ async fn write_simple<S: Conn>(
     headers.extend(extra.iter().cloned());
     let mut out = http::response_head(status, &headers);
     out.extend_from_slice(body.as_bytes());
-    tokio::time::timeout(WRITE_TIMEOUT, async {
-        io.write_all(&out).await?;
-        io.flush().await
+    let write = write_and_flush(io, &out);
+    tokio::pin!(write);
+    if let Some(done) = at_once(write.as_mut()).await {
+        return done;
+    }
+    tokio::time::timeout(WRITE_TIMEOUT, write).await.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+async fn write_and_flush<S: Conn>(io: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    io.write_all(bytes).await?;
+    io.flush().await
+}
+
+/// Polls `f` once: its result when it is done at once, `None` when it has to
+/// wait (then it goes on where it stopped when awaited). A response that fits
+/// the socket's buffer, nearly every one, is written without a timer or a
+/// cancellation waiter.
+async fn at_once<F: Future>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
     })
     .await
-    .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 /// A header value: printable ASCII only, at most 1000 characters.
@@ -485,7 +598,7 @@ async fn handle<S: Conn>(
         shared.complete(p);
         return keep && ok;
     }
-    shared.emit(Event::Received(p.transfer(source.name(), kind, Some(size))));
+    p.announce(shared, source.name(), kind, Some(size));
     let mut meter = Meter::new(shared, p.id(), Some(kind), Some(len));
     let mut sent = 0u64;
     let result =
@@ -510,13 +623,25 @@ async fn handle<S: Conn>(
 type Failure = (Interruption, String);
 
 async fn write_all<S: Conn>(io: &mut S, bytes: &[u8], cancel: &CancellationToken) -> Result<(), Failure> {
-    tokio::select! {
-        _ = cancel.cancelled() => Err((Interruption::Stopped, "the servers were stopped during the transfer".into())),
-        r = tokio::time::timeout(WRITE_TIMEOUT, async { io.write_all(bytes).await?; io.flush().await }) => match r {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err((Interruption::ClientGone, format!("the device closed the connection ({e})"))),
-            Err(_) => Err((Interruption::TimedOut, format!("the device stopped reading for {} s", WRITE_TIMEOUT.as_secs()))),
+    let stopped = || (Interruption::Stopped, "the servers were stopped during the transfer".to_string());
+    if cancel.is_cancelled() {
+        return Err(stopped());
+    }
+    let write = write_and_flush(io, bytes);
+    tokio::pin!(write);
+    let r = match at_once(write.as_mut()).await {
+        Some(r) => Ok(r),
+        None => tokio::select! {
+            _ = cancel.cancelled() => return Err(stopped()),
+            r = tokio::time::timeout(WRITE_TIMEOUT, write) => r,
         },
+    };
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err((Interruption::ClientGone, format!("the device closed the connection ({e})"))),
+        Err(_) => {
+            Err((Interruption::TimedOut, format!("the device stopped reading for {} s", WRITE_TIMEOUT.as_secs())))
+        }
     }
 }
 

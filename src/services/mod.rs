@@ -7,7 +7,9 @@
 //! not wait on the servers). [`interfaces`] lists the network interfaces;
 //! [`discovery`] folds what discovery sees into one list (pure).
 //!
-//! The supervisor owns one tokio runtime (two workers), starts and stops the
+//! The supervisor owns one tokio runtime (two workers) and, once HTTP runs,
+//! one single-threaded runtime per CPU for HTTP connections ([`cpu`]: each
+//! connection runs on the CPU its packets arrive on); it starts and stops the
 //! servers ([`Command`]), tracks every task (a cancellation token plus a
 //! completion channel each task holds a sender of, as in mini-redis), and
 //! reports everything as [`Event`]s on a std channel, calling an optional
@@ -22,6 +24,7 @@
 //! pure [`router`]'s; the servers only move bytes.
 
 pub mod client;
+mod cpu;
 mod dhcp;
 mod http;
 pub mod interfaces;
@@ -146,6 +149,9 @@ pub struct Supervisor {
     discovery: Option<DiscoveryRun>,
     /// The open-file limit after [`raise_open_file_limit`].
     open_files: u64,
+    /// The per-CPU runtimes HTTP(S) connections run on, started with the
+    /// first HTTP server and kept (two idle threads cost nothing).
+    cores: Option<cpu::Cores>,
 }
 
 /// The discovery sources running now.
@@ -200,6 +206,7 @@ impl Supervisor {
             run: None,
             discovery: None,
             open_files: raise_open_file_limit(),
+            cores: None,
         };
         Ok((sup, rx))
     }
@@ -274,6 +281,11 @@ impl Supervisor {
             secret = (self.clock)().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes();
         }
         let status = Status::new(&config.served);
+        let cores = if enabled.iter().any(|(p, _)| matches!(p, Protocol::Http | Protocol::Https)) {
+            self.cores.get_or_insert_with(cpu::Cores::start).handles()
+        } else {
+            cpu::CoreHandles::default()
+        };
         let shared = Arc::new(Shared {
             served: RwLock::new(config.served.clone()),
             policy: RwLock::new(Arc::new(config.policy.clone())),
@@ -296,6 +308,7 @@ impl Supervisor {
             http_connections: connection_cap(self.open_files),
             firmware_slots: (config.max_firmware_transfers > 0)
                 .then(|| Arc::new(FirmwareGate::new(config.max_firmware_transfers))),
+            cores,
         });
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -781,6 +794,8 @@ pub(crate) struct Shared {
     pub(crate) http_connections: usize,
     /// Firmware transfers at once, both protocols; `None`: no limit.
     firmware_slots: Option<Arc<FirmwareGate>>,
+    /// Where HTTP(S) connections run ([`cpu::Cores`]).
+    pub(crate) cores: cpu::CoreHandles,
 }
 
 /// Firmware transfers at once (`[firmware] max_transfers`), TFTP and HTTP(S)
@@ -1093,6 +1108,14 @@ impl Pending {
         }
     }
 
+    /// Announces the transfer to the front ends ([`Event::Received`]) when they
+    /// show it live ([`shown_live`]).
+    pub(crate) fn announce(&self, shared: &Shared, name: &str, kind: ContentKind, size: Option<u64>) {
+        if shown_live(Some(kind), size) {
+            shared.emit(Event::Received(self.transfer(name, kind, size)));
+        }
+    }
+
     pub(crate) fn transfer(&self, name: &str, kind: ContentKind, size: Option<u64>) -> Transfer {
         Transfer {
             id: self.record.id,
@@ -1107,6 +1130,15 @@ impl Pending {
 }
 
 /// Throttled progress events for one transfer.
+/// Whether the front ends show a transfer while it runs ([`Event::Received`],
+/// then [`Event::Progress`]): firmware, and any file of [`PROGRESS_MIN`] or
+/// more. A config file is sent in one write within a millisecond; its
+/// [`Event::Completed`] is all there is to show, and two events per request
+/// cost a busy HTTP server about 2% of its CPU.
+pub(crate) fn shown_live(kind: Option<ContentKind>, size: Option<u64>) -> bool {
+    kind == Some(ContentKind::Firmware) || size.is_some_and(|t| t >= PROGRESS_MIN)
+}
+
 pub(crate) struct Meter<'a> {
     shared: &'a Shared,
     id: RequestId,
@@ -1117,8 +1149,7 @@ pub(crate) struct Meter<'a> {
 
 impl<'a> Meter<'a> {
     pub(crate) fn new(shared: &'a Shared, id: RequestId, kind: Option<ContentKind>, total: Option<u64>) -> Self {
-        let enabled = kind == Some(ContentKind::Firmware) || total.is_some_and(|t| t >= PROGRESS_MIN);
-        Meter { shared, id, total, last: Instant::now(), enabled }
+        Meter { shared, id, total, last: Instant::now(), enabled: shown_live(kind, total) }
     }
 
     pub(crate) fn update(&mut self, sent: u64) {

@@ -9,7 +9,9 @@
 //! woken by the kernel straight into that path; a task goes through the
 //! reactor, the scheduler and a timer per block, and twenty transfers shared
 //! two workers (measured: `benches/serve_vs_reference.sh`, `benches/SERVING.md`).
-//! The thread checks the cancellation token at least every [`CANCEL_POLL`].
+//! The thread checks the cancellation token at least every [`CANCEL_POLL`],
+//! and every [`FOLLOW_EVERY`] blocks moves to the CPU its client's packets
+//! arrive on ([`cpu::Follow`]).
 //!
 //! Why not the `async-tftp` crate (0.4): it runs its own executor and reactor
 //! (async-executor/async-io) beside our tokio runtime; its `Handler` only opens
@@ -32,8 +34,7 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::{Meter, ServiceError, Shared, Throttle, bind_error, lock};
-use crate::event::Event;
+use super::{Meter, ServiceError, Shared, Throttle, bind_error, cpu, lock};
 use crate::formats::tftp::{self, ErrorCode, Mode, Packet};
 use crate::formats::useragent::UserAgent;
 use crate::serving::router::{Source, Verdict};
@@ -47,6 +48,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_TRIES: u32 = 6;
 /// Longest a transfer thread waits without looking at the cancellation token.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
+/// Blocks between two looks at which CPU receives the client's packets.
+const FOLLOW_EVERY: u64 = 256;
 /// Read-ahead of a firmware file.
 const FILE_BUFFER: usize = 64 * 1024;
 /// Transfers at once from any addresses, before the reserve. Each holds a
@@ -292,7 +295,7 @@ async fn transfer(
     // netascii is served byte for byte: translating line ends would corrupt
     // binary and encrypted files, and devices ask in octet mode.
     let (neg, oack) = tftp::negotiate(&req, Some(size), tftp::MAX_BLKSIZE, MAX_WINDOW);
-    shared.emit(Event::Received(p.transfer(source.name(), source.kind(), Some(size))));
+    p.announce(&shared, source.name(), source.kind(), Some(size));
     let job = Job { sock, body, neg, oack, size, id: p.id(), kind: source.kind() };
     let thread = {
         let (shared, cancel) = (shared.clone(), cancel.clone());
@@ -419,6 +422,8 @@ fn send_file(
     let mut next = 1u64;
     let mut tries = 0u32;
     let mut rbuf = vec![0u8; 2048];
+    let mut follow = cpu::Follow::new();
+    let mut follow_at = 0u64;
     loop {
         if cancel.is_cancelled() {
             return Err(stopped());
@@ -450,6 +455,10 @@ fn send_file(
                 tries = 0;
                 *sent = (base.saturating_sub(1) * blk as u64).min(size);
                 meter.update(*sent);
+                if n >= follow_at {
+                    follow.follow(sock);
+                    follow_at = n + FOLLOW_EVERY;
+                }
                 if base > last_block {
                     *sent = size;
                     return Ok(());

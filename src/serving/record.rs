@@ -338,7 +338,7 @@ pub struct RequestRecord {
 }
 
 fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*t))
+    s.serialize_str(Stamp::of(*t).as_str())
 }
 
 fn ser_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -379,9 +379,102 @@ impl RequestRecord {
         }
     }
 
-    /// One JSON object, no newline.
+    /// One JSON object, no newline: what the derived `Serialize` writes (a
+    /// test holds the two equal), written field by field. Through serde it
+    /// was 7% of a served request's CPU: the flattened fields make it a map,
+    /// every key is escaped, the address formatted through `Display`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"record not serialisable: {e}\"}}"))
+        let mut out = Vec::with_capacity(320 + self.path.len() + self.explanation.len());
+        match self.write_json(&mut out) {
+            Ok(()) => String::from_utf8(out).unwrap_or_else(|e| format!("{{\"error\":\"record not UTF-8: {e}\"}}")),
+            Err(e) => format!("{{\"error\":\"record not serialisable: {e}\"}}"),
+        }
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        // Leaf values keep their own `Serialize` (names, escaping, numbers).
+        fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, v: &T) -> serde_json::Result<()> {
+            out.push(b',');
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut *out, v)
+        }
+        fn text(out: &mut Vec<u8>, key: &str, v: &str) -> serde_json::Result<()> {
+            // Nothing to escape (the usual case): the bytes as they are.
+            if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":\"");
+                out.extend_from_slice(v.as_bytes());
+                out.push(b'"');
+                Ok(())
+            } else {
+                value(out, key, v)
+            }
+        }
+        fn optional(out: &mut Vec<u8>, key: &str, v: Option<&str>) -> serde_json::Result<()> {
+            match v {
+                Some(v) => text(out, key, v),
+                None => value(out, key, &()),
+            }
+        }
+        out.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut *out, &self.id)?;
+        text(out, "time", Stamp::of(self.time).as_str())?;
+        {
+            use std::io::Write as _;
+            // `Display` of an address never needs escaping.
+            out.extend_from_slice(b",\"client\":\"");
+            write!(out, "{}", self.client).map_err(serde_json::Error::io)?;
+            out.push(b'"');
+        }
+        value(out, "protocol", &self.protocol)?;
+        text(out, "method", &self.method)?;
+        text(out, "path", &self.path)?;
+        optional(out, "user_agent", self.user_agent.as_deref())?;
+        value(out, "model", &self.model)?;
+        optional(out, "firmware", self.firmware.as_deref())?;
+        value(out, "mac", &self.mac)?;
+        optional(out, "file", self.file.as_deref())?;
+        value(out, "kind", &self.kind)?;
+        match self.outcome {
+            Outcome::Served => text(out, "result", "served")?,
+            Outcome::Refused { reason, expected } => {
+                text(out, "result", "refused")?;
+                value(out, "reason", &reason)?;
+                value(out, "expected", &expected)?;
+            }
+            Outcome::Interrupted { reason } => {
+                text(out, "result", "interrupted")?;
+                value(out, "reason", &reason)?;
+            }
+        }
+        value(out, "outcome", &self.outcome.disposition())?;
+        match self.status {
+            Wire::None => text(out, "reply", "none")?,
+            Wire::Http(code) => {
+                text(out, "reply", "http")?;
+                value(out, "status", &code)?;
+            }
+            Wire::Sip(code) => {
+                text(out, "reply", "sip")?;
+                value(out, "status", &code)?;
+            }
+            Wire::TftpError(code) => {
+                text(out, "reply", "tftp-error")?;
+                value(out, "status", &code)?;
+            }
+        }
+        value(out, "bytes", &self.bytes)?;
+        value(out, "size", &self.size)?;
+        value(out, "duration_ms", &(self.duration.as_millis() as u64))?;
+        text(out, "explanation", &self.explanation)?;
+        if self.self_test {
+            value(out, "self_test", &true)?;
+        }
+        out.push(b'}');
+        Ok(())
     }
 }
 
@@ -389,7 +482,7 @@ impl fmt::Display for RequestRecord {
     /// `12:00:01 10.0.0.5:3456 HTTP GET /cfg000b82a1b201.xml -> served 2.1 kB in 3 ms (GXP2170 1.0.11.3 000b82a1b201): <explanation>`.
     /// One line, always: control characters from the network are escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut line = String::with_capacity(160);
+        let mut line = String::with_capacity(160 + self.path.len() + self.explanation.len());
         self.write_line(&mut line)?;
         f.write_str(&crate::formats::printable(&line))
     }
@@ -398,10 +491,9 @@ impl fmt::Display for RequestRecord {
 impl RequestRecord {
     fn write_line(&self, f: &mut String) -> fmt::Result {
         use std::fmt::Write as _;
-        let time = rfc3339(self.time);
-        let clock = time.get(11..19).unwrap_or(&time);
+        let stamp = Stamp::of(self.time);
         let tag = if self.self_test { "[self-test] " } else { "" };
-        write!(f, "{clock} {tag}{} {} {} {} -> ", self.client, self.protocol, self.method, self.path)?;
+        write!(f, "{} {tag}{} {} {} {} -> ", stamp.clock(), self.client, self.protocol, self.method, self.path)?;
         let word = self.outcome.disposition().word();
         match (self.outcome, self.outcome.detail()) {
             (Outcome::Served, _) => write!(f, "{word} {} B", self.bytes)?,
@@ -410,13 +502,24 @@ impl RequestRecord {
             (_, None) => f.push_str(word),
         }
         write!(f, " in {} ms", self.duration.as_millis())?;
-        let who: Vec<String> =
-            [self.model.as_ref().map(|m| m.to_string()), self.firmware.clone(), self.mac.map(|m| m.to_string())]
-                .into_iter()
-                .flatten()
-                .collect();
-        if !who.is_empty() {
-            write!(f, " ({})", who.join(" "))?;
+        // ` (GXP2170 1.0.11.3 000b82a1b201)`: what is known of the device.
+        let mut open = false;
+        let mut part = |f: &mut String, show: &dyn fmt::Display| {
+            f.push_str(if open { " " } else { " (" });
+            open = true;
+            write!(f, "{show}")
+        };
+        if let Some(m) = &self.model {
+            part(f, m)?;
+        }
+        if let Some(v) = &self.firmware {
+            part(f, v)?;
+        }
+        if let Some(m) = &self.mac {
+            part(f, m)?;
+        }
+        if open {
+            f.push(')');
         }
         if !self.explanation.is_empty() {
             write!(f, ": {}", self.explanation)?;
@@ -428,10 +531,57 @@ impl RequestRecord {
 /// `2026-01-02T03:04:05.678Z` (UTC, milliseconds): the request log's and the
 /// reports' time stamps.
 pub fn rfc3339(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+    Stamp::of(t).as_str().to_string()
+}
+
+/// A time as [`rfc3339`] writes it, on the stack: every request's record is
+/// stamped twice (the log line, the printed clock), so no allocation and no
+/// format-description interpreter (it was 3% of an HTTP request's CPU).
+/// The calendar is `time`'s; only the digits are written here.
+pub(crate) struct Stamp([u8; 24]);
+
+impl Stamp {
+    pub(crate) fn of(t: SystemTime) -> Stamp {
+        let t = time::OffsetDateTime::from(t);
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            // Not a clock anyone runs; `time`'s own formatting says what it is.
+            let format = time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            );
+            let text = t.format(&format).unwrap_or_default();
+            let mut out = *b"1970-01-01T00:00:00.000Z";
+            if text.len() == out.len() {
+                out.copy_from_slice(text.as_bytes());
+            }
+            return Stamp(out);
+        }
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, u32::from(u8::from(t.month())));
+        put(8, 2, u32::from(t.day()));
+        put(11, 2, u32::from(t.hour()));
+        put(14, 2, u32::from(t.minute()));
+        put(17, 2, u32::from(t.second()));
+        put(20, 3, u32::from(t.millisecond()));
+        Stamp(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00.000Z")
+    }
+
+    /// `03:04:05`.
+    pub(crate) fn clock(&self) -> &str {
+        &self.as_str()[11..19]
+    }
 }
 
 /// A file in the firmware folder, as listed by `storage::list_firmware`: at
@@ -490,6 +640,126 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_123)), "2000-02-29T00:00:00.123Z");
         assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_767_225_599)), "2025-12-31T23:59:59.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH - Duration::from_millis(1)), "1969-12-31T23:59:59.999Z");
+        assert_eq!(Stamp::of(UNIX_EPOCH + Duration::from_secs(1_767_225_599)).clock(), "23:59:59");
+    }
+
+    fn arbitrary_record() -> impl proptest::strategy::Strategy<Value = RequestRecord> {
+        use proptest::prelude::*;
+        let text = || "(\\PC|[\"\\\\\u{0}-\u{1f}\u{7f}]){0,12}";
+        let outcome = prop_oneof![
+            Just(Outcome::Served),
+            (0usize..8, any::<bool>()).prop_map(|(r, expected)| Outcome::Refused {
+                reason: [
+                    Refusal::NotFound,
+                    Refusal::Policy,
+                    Refusal::BadName,
+                    Refusal::Unauthorized,
+                    Refusal::ReadOnly,
+                    Refusal::Malformed,
+                    Refusal::BadRange,
+                    Refusal::Busy
+                ][r],
+                expected
+            }),
+            (0usize..4).prop_map(|r| Outcome::Interrupted {
+                reason: [
+                    Interruption::ClientGone,
+                    Interruption::TimedOut,
+                    Interruption::Stopped,
+                    Interruption::ReadError
+                ][r]
+            }),
+        ];
+        let wire = prop_oneof![
+            Just(Wire::None),
+            any::<u16>().prop_map(Wire::Http),
+            any::<u16>().prop_map(Wire::Sip),
+            any::<u16>().prop_map(Wire::TftpError),
+        ];
+        let kind = prop_oneof![
+            Just(None),
+            Just(Some(ContentKind::Firmware)),
+            Just(Some(ContentKind::Config(FileKind::Binary))),
+            Just(Some(ContentKind::Config(FileKind::DeviceXml))),
+            Just(Some(ContentKind::Config(FileKind::Phonebook))),
+        ];
+        let client = prop_oneof![
+            (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, port)| SocketAddr::from((ip, port))),
+            (any::<[u16; 8]>(), any::<u16>()).prop_map(|(ip, port)| SocketAddr::from((ip, port))),
+        ];
+        let strings = (
+            text(),
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            text(),
+        );
+        let macs = (proptest::option::of(any::<[u8; 6]>()), proptest::option::of("[A-Z0-9]{3,8}"));
+        (
+            (any::<u64>(), 0u64..4_000_000_000_000, client),
+            strings,
+            macs,
+            (kind, outcome, wire),
+            (any::<u64>(), proptest::option::of(any::<u64>()), 0u64..10_000_000, any::<bool>()),
+        )
+            .prop_map(
+                |(
+                    (id, ms, client),
+                    (method, path, user_agent, firmware, file, explanation),
+                    (mac, model),
+                    (kind, outcome, status),
+                    (bytes, size, duration, self_test),
+                )| {
+                    RequestRecord {
+                        id,
+                        time: UNIX_EPOCH + Duration::from_millis(ms),
+                        client,
+                        protocol: Protocol::Http,
+                        method,
+                        path,
+                        user_agent,
+                        model: model.map(|m| m.parse().unwrap()),
+                        firmware,
+                        mac: mac.map(Mac::from_bytes),
+                        file,
+                        kind,
+                        outcome,
+                        status,
+                        bytes,
+                        size,
+                        duration: Duration::from_micros(duration),
+                        explanation,
+                        self_test,
+                    }
+                },
+            )
+    }
+
+    proptest::proptest! {
+        /// The hand-written line is what the derived `Serialize` writes, byte
+        /// for byte, with every kind of outcome, reply, address and string
+        /// (quotes, backslashes, control characters, any Unicode).
+        #[test]
+        fn to_json_is_the_derived_serialisation(r in arbitrary_record()) {
+            proptest::prop_assert_eq!(r.to_json(), serde_json::to_string(&r).unwrap());
+        }
+
+        /// The digits written by hand are what `time`'s formatter writes, from
+        /// year 0 to 9999, to the millisecond.
+        #[test]
+        fn stamp_is_times_own_format(ms in -62_167_219_200_000i64..253_402_300_799_999i64) {
+            let t = if ms >= 0 {
+                UNIX_EPOCH + Duration::from_millis(ms as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+            };
+            let format = time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            );
+            proptest::prop_assert_eq!(rfc3339(t), time::OffsetDateTime::from(t).format(&format).unwrap());
+        }
     }
 
     #[test]

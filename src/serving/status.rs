@@ -327,7 +327,7 @@ impl Status {
         entry.truth.record(r);
         entry.last_seen = Some(r.time);
         entry.ip = Some(ip);
-        if r.firmware.is_some() {
+        if r.firmware.is_some() && entry.firmware != r.firmware {
             entry.firmware = r.firmware.clone();
         }
         if entry.model.is_none() {
