@@ -14,6 +14,8 @@ pub const MAX_REQUEST_LINE: usize = 8 * 1024;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most header lines accepted.
 pub const MAX_HEADERS: usize = 64;
+// Header offsets are kept as u16.
+const _: () = assert!(MAX_HEAD < u16::MAX as usize);
 
 /// A parsed request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +25,31 @@ pub struct RequestHead {
     pub target: String,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor: u8,
-    /// Header names lower-cased, values trimmed, in order.
-    pub headers: Vec<(String, String)>,
+    /// The header lines as sent, in one buffer (one allocation per request,
+    /// not two per header), and where each name and trimmed value is in it.
+    fields: String,
+    spans: Vec<HeaderSpan>,
+}
+
+/// Byte ranges of a header's name and value in [`RequestHead::fields`]
+/// (a head is at most [`MAX_HEAD`] bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeaderSpan {
+    name: (u16, u16),
+    value: (u16, u16),
 }
 
 impl RequestHead {
-    /// The first header with this (lower-case) name.
+    /// The first header with this name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        let text = |(a, b): (u16, u16)| self.fields.get(usize::from(a)..usize::from(b)).unwrap_or("");
+        self.spans.iter().find(|h| text(h.name).eq_ignore_ascii_case(name)).map(|h| text(h.value))
+    }
+
+    /// The headers in order: names as sent, values trimmed.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let text = |(a, b): (u16, u16)| self.fields.get(usize::from(a)..usize::from(b)).unwrap_or("");
+        self.spans.iter().map(move |h| (text(h.name), text(h.value)))
     }
 
     /// Whether the connection stays open after the response (HTTP/1.1 default).
@@ -136,8 +155,15 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, He
         v if v.starts_with("HTTP/") => return Err(HeadError::Version(v.to_string())),
         _ => return Err(HeadError::Malformed("bad HTTP version")),
     };
-    let mut headers = Vec::new();
-    for l in lines {
+    // Everything after the request line, as sent: names and values are found in it.
+    let fields_at = text.find('\n').map_or(text.len(), |i| i + 1);
+    let fields = text.get(fields_at..).unwrap_or("");
+    let mut spans = Vec::with_capacity(8);
+    let mut at = 0usize;
+    for raw in fields.split('\n') {
+        let start = at;
+        at += raw.len() + 1;
+        let l = raw.strip_suffix('\r').unwrap_or(raw);
         if l.is_empty() {
             continue;
         }
@@ -148,12 +174,24 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, He
         if name.is_empty() || !name.bytes().all(is_tchar) {
             return Err(HeadError::Malformed("bad header name"));
         }
-        if headers.len() == MAX_HEADERS {
+        if spans.len() == MAX_HEADERS {
             return Err(HeadError::TooManyHeaders);
         }
-        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        let value_at = start + name.len() + 1;
+        let trimmed = value.trim();
+        let lead = value.len() - value.trim_start().len();
+        // A head is at most MAX_HEAD (16 KB) bytes: every offset fits in u16.
+        let span = |a: usize, len: usize| (a as u16, (a + len) as u16);
+        spans.push(HeaderSpan { name: span(start, name.len()), value: span(value_at + lead, trimmed.len()) });
     }
-    Ok(Some((RequestHead { method: method.to_string(), target: target.to_string(), minor, headers }, skip + end)))
+    let head = RequestHead {
+        method: method.to_string(),
+        target: target.to_string(),
+        minor,
+        fields: fields.to_string(),
+        spans,
+    };
+    Ok(Some((head, skip + end)))
 }
 
 /// A parsed response head (client side).
@@ -516,6 +554,31 @@ pub fn mask_target(target: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn headers_are_found_in_any_case_with_values_trimmed_and_in_order() {
+        let raw = b"GET /cfg.xml HTTP/1.1\r\nHost: 10.0.0.1\r\nuser-AGENT:   Grandstream GXP2170  \r\nX-Empty:\r\nRange:bytes=0-9\nHost: second\r\n\r\nNEXT";
+        let (h, used) = parse_request_head(raw).unwrap().unwrap();
+        assert_eq!(&raw[used..], b"NEXT");
+        assert_eq!((h.method.as_str(), h.target.as_str(), h.minor), ("GET", "/cfg.xml", 1));
+        assert_eq!(h.header("user-agent"), Some("Grandstream GXP2170"));
+        assert_eq!(h.header("USER-AGENT"), Some("Grandstream GXP2170"));
+        assert_eq!(h.header("x-empty"), Some(""));
+        assert_eq!(h.header("range"), Some("bytes=0-9"));
+        assert_eq!(h.header("host"), Some("10.0.0.1"), "the first of two");
+        assert_eq!(h.header("missing"), None);
+        let all: Vec<(&str, &str)> = h.headers().collect();
+        assert_eq!(
+            all,
+            [
+                ("Host", "10.0.0.1"),
+                ("user-AGENT", "Grandstream GXP2170"),
+                ("X-Empty", ""),
+                ("Range", "bytes=0-9"),
+                ("Host", "second")
+            ]
+        );
+    }
 
     #[test]
     fn request_heads() {

@@ -423,10 +423,11 @@ impl RequestRecord {
         serde_json::to_writer(&mut *out, &self.id)?;
         text(out, "time", Stamp::of(self.time).as_str())?;
         {
-            use std::io::Write as _;
-            // `Display` of an address never needs escaping.
+            // An address never needs escaping.
+            let mut client = String::with_capacity(48);
+            push_addr(&mut client, self.client);
             out.extend_from_slice(b",\"client\":\"");
-            write!(out, "{}", self.client).map_err(serde_json::Error::io)?;
+            out.extend_from_slice(client.as_bytes());
             out.push(b'"');
         }
         value(out, "protocol", &self.protocol)?;
@@ -493,7 +494,11 @@ impl RequestRecord {
         use std::fmt::Write as _;
         let stamp = Stamp::of(self.time);
         let tag = if self.self_test { "[self-test] " } else { "" };
-        write!(f, "{} {tag}{} {} {} {} -> ", stamp.clock(), self.client, self.protocol, self.method, self.path)?;
+        f.push_str(stamp.clock());
+        f.push(' ');
+        f.push_str(tag);
+        push_addr(f, self.client);
+        write!(f, " {} {} {} -> ", self.protocol, self.method, self.path)?;
         let word = self.outcome.disposition().word();
         match (self.outcome, self.outcome.detail()) {
             (Outcome::Served, _) => write!(f, "{word} {} B", self.bytes)?,
@@ -532,6 +537,41 @@ impl RequestRecord {
 /// reports' time stamps.
 pub fn rfc3339(t: SystemTime) -> String {
     Stamp::of(t).as_str().to_string()
+}
+
+/// `addr` as its `Display` writes it (`10.0.0.5:3456`, `[::1]:69`), IPv4
+/// without the formatting machinery (every record writes its client twice).
+fn push_addr(out: &mut String, addr: SocketAddr) {
+    use std::fmt::Write as _;
+    fn push_number(out: &mut String, v: u16) {
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut v = v;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    }
+    match addr {
+        SocketAddr::V4(a) => {
+            for (i, o) in a.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_number(out, u16::from(o));
+            }
+            out.push(':');
+            push_number(out, a.port());
+        }
+        SocketAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
+    }
 }
 
 /// A time as [`rfc3339`] writes it, on the stack: every request's record is
@@ -744,6 +784,14 @@ mod tests {
         #[test]
         fn to_json_is_the_derived_serialisation(r in arbitrary_record()) {
             proptest::prop_assert_eq!(r.to_json(), serde_json::to_string(&r).unwrap());
+        }
+
+        /// Addresses are written as their `Display` writes them.
+        #[test]
+        fn push_addr_is_display(a in proptest::prelude::any::<SocketAddr>()) {
+            let mut out = String::from("x");
+            push_addr(&mut out, a);
+            proptest::prop_assert_eq!(out, format!("x{a}"));
         }
 
         /// The digits written by hand are what `time`'s formatter writes, from
