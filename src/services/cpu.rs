@@ -13,9 +13,10 @@
 //! - [`Follow`]: a TFTP transfer thread moves to its client's CPU, and is not
 //!   pinned there (the scheduler may still move it; the next look moves it back).
 //! - [`Cores`]: one single-threaded runtime per CPU, on a thread kept on that
-//!   CPU, for HTTP connections: a connection runs on the runtime of the CPU
-//!   its packets arrive on, as a per-CPU server (nginx with
-//!   `worker_cpu_affinity`, `SO_REUSEPORT` groups) would place it.
+//!   CPU, for kept-alive HTTP connections: a connection that has served a
+//!   few dozen requests moves to the runtime of the CPU its packets arrive
+//!   on, as a per-CPU server (nginx with `worker_cpu_affinity`, `SO_REUSEPORT`
+//!   groups) would place it.
 //!
 //! Linux only; elsewhere [`Follow`] does nothing and [`Cores`] has no CPUs
 //! (every connection stays on the shared runtime).
@@ -173,20 +174,6 @@ impl Cores {
 pub(crate) struct CoreHandles(Vec<(usize, tokio::runtime::Handle)>);
 
 impl CoreHandles {
-    /// The runtime of the CPU that receives `stream`'s packets, if there is one.
-    pub(crate) fn for_stream(&self, stream: &tokio::net::TcpStream) -> Option<&tokio::runtime::Handle> {
-        #[cfg(target_os = "linux")]
-        {
-            let cpu = incoming(socket2::SockRef::from(stream))?;
-            self.0.iter().find(|(c, _)| *c == cpu).map(|(_, h)| h)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = stream;
-            None
-        }
-    }
-
     /// The runtime to move `stream` to: that of the CPU its packets arrive
     /// on, when this thread runs on another CPU.
     pub(crate) fn moving(&self, stream: &tokio::net::TcpStream) -> Option<&tokio::runtime::Handle> {
@@ -299,20 +286,22 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_is_placed_on_the_runtime_of_its_packets_cpu_and_moves_with_them() {
+    fn a_connection_moves_to_the_runtime_of_its_packets_cpu_and_follows_them() {
         let cpus = cpus();
         let cores = super::Cores::start();
         let handles = cores.handles();
         if cpus.len() < 2 {
-            // One CPU: nothing to place; every connection stays on the shared runtime.
+            // One CPU: no runtimes; every connection stays on the shared runtime.
             assert!(cores.cores.is_empty());
             return;
         }
         assert_eq!(cores.cores.iter().map(|c| c.cpu).collect::<Vec<_>>(), cpus);
+        // The server side starts on the first CPU, the client on the second.
+        let original = sys::allowed().unwrap();
+        assert!(sys::set(&sys::only(cpus[0]).unwrap()));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
-        // A client on the second CPU connects and sends; then from the first.
         let (go_tx, go_rx) = std::sync::mpsc::channel::<usize>();
         let first = cpus[1];
         let client = std::thread::Builder::new()
@@ -328,20 +317,20 @@ mod tests {
                 let _ = go_rx.recv();
             })
             .unwrap();
-        let (stream, _) = rt.block_on(listener.accept()).unwrap();
-        let mut buf = [0u8; 3];
         rt.block_on(async {
             use tokio::io::AsyncReadExt as _;
-            let mut s = stream;
-            s.read_exact(&mut buf).await.unwrap();
-            let core = handles.for_stream(&s).expect("a runtime for the client's CPU").clone();
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut one = [0u8; 3];
+            s.read_exact(&mut one).await.unwrap();
+            assert_eq!(&one, b"one");
+            let core = handles.moving(&s).expect("moves to the runtime of the client's CPU").clone();
             // A task there runs on that CPU, and from there the connection stays.
             let std = s.into_std().unwrap();
-            let handles2 = handles.clone();
+            let there = handles.clone();
             let (on, stays, std) = core
                 .spawn(async move {
                     let s = tokio::net::TcpStream::from_std(std).unwrap();
-                    let stays = handles2.moving(&s).is_none();
+                    let stays = there.moving(&s).is_none();
                     (sys::current(), stays, s.into_std().unwrap())
                 })
                 .await
@@ -349,14 +338,14 @@ mod tests {
             assert_eq!((on, stays), (Some(cpus[1]), true));
             // The client's packets now come from the first CPU: it moves there.
             go_tx.send(cpus[0]).unwrap();
-            let handles3 = handles.clone();
+            let there = handles.clone();
             let to = core
                 .spawn(async move {
                     let mut s = tokio::net::TcpStream::from_std(std).unwrap();
                     let mut two = [0u8; 3];
                     s.read_exact(&mut two).await.unwrap();
                     assert_eq!(&two, b"two");
-                    handles3.moving(&s).cloned().map(|h| (h, s.into_std().unwrap()))
+                    there.moving(&s).cloned().map(|h| (h, s.into_std().unwrap()))
                 })
                 .await
                 .unwrap();
@@ -364,7 +353,7 @@ mod tests {
             let on = to.spawn(async { sys::current() }).await.unwrap();
             assert_eq!(on, Some(cpus[0]));
         });
-        assert_eq!(&buf, b"one");
+        assert!(sys::set(&original));
         go_tx.send(0).unwrap();
         client.join().unwrap();
     }

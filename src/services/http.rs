@@ -1,8 +1,9 @@
 //! The HTTP and HTTPS servers: GET and HEAD with Content-Length, Range,
 //! optional Basic and Digest authentication (MD5, qop=auth, stateless nonces
-//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls. A plain
-//! connection runs on the runtime of the CPU its packets arrive on and moves
-//! with them ([`super::cpu`]); TLS connections stay on the shared runtime.
+//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls. A
+//! kept-alive plain connection moves, after [`MOVE_CHECK`] requests, to the
+//! runtime of the CPU its packets arrive on, and follows them ([`super::cpu`]);
+//! TLS connections stay on the shared runtime.
 //!
 //! Why not tiny_http (0.12), as first planned: it reads a request line without
 //! a length limit (an over-long line grows memory until the client stops), has
@@ -145,13 +146,13 @@ pub(super) async fn serve(
         let guards = Guards { _permit: permit, _held: held, _done: done.clone() };
         let (shared, cancel) = (shared.clone(), cancel.clone());
         match tls.clone() {
-            None => match shared.cores.for_stream(&stream).cloned() {
-                // On the runtime of the CPU its packets arrive on ([`super::cpu`]).
-                Some(core) => hand_over(core, stream, guards, peer, protocol, shared, cancel, None),
-                None => {
-                    tokio::spawn(plain(stream, guards, peer, protocol, shared, cancel, None));
-                }
-            },
+            // Starts here; moves to the runtime of its packets' CPU once it has
+            // served MOVE_CHECK requests ([`plain`]). A device's connection
+            // carries one request (`Connection: close`): moving it at once
+            // would cost more than it saves (measured with `benches/phones.rs`).
+            None => {
+                tokio::spawn(plain(stream, guards, peer, protocol, shared, cancel, None));
+            }
             Some(acceptor) => {
                 tokio::spawn(async move {
                     let probation = guards._held.probation;

@@ -8,8 +8,8 @@
 //! [`discovery`] folds what discovery sees into one list (pure).
 //!
 //! The supervisor owns one tokio runtime (two workers) and, once HTTP runs,
-//! one single-threaded runtime per CPU for HTTP connections ([`cpu`]: each
-//! connection runs on the CPU its packets arrive on); it starts and stops the
+//! one single-threaded runtime per CPU ([`cpu`]: a kept-alive HTTP connection
+//! moves to the CPU its packets arrive on); it starts and stops the
 //! servers ([`Command`]), tracks every task (a cancellation token plus a
 //! completion channel each task holds a sender of, as in mini-redis), and
 //! reports everything as [`Event`]s on a std channel, calling an optional
@@ -1129,7 +1129,6 @@ impl Pending {
     }
 }
 
-/// Throttled progress events for one transfer.
 /// Whether the front ends show a transfer while it runs ([`Event::Received`],
 /// then [`Event::Progress`]): firmware, and any file of [`PROGRESS_MIN`] or
 /// more. A config file is sent in one write within a millisecond; its
@@ -1139,6 +1138,7 @@ pub(crate) fn shown_live(kind: Option<ContentKind>, size: Option<u64>) -> bool {
     kind == Some(ContentKind::Firmware) || size.is_some_and(|t| t >= PROGRESS_MIN)
 }
 
+/// Throttled progress events for one transfer.
 pub(crate) struct Meter<'a> {
     shared: &'a Shared,
     id: RequestId,
