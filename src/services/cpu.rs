@@ -120,6 +120,12 @@ impl Follow {
     }
 }
 
+#[cfg(target_os = "linux")]
+thread_local! {
+    /// The CPU whose runtime this thread runs (`None`: not a per-CPU thread).
+    static HOME: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
 /// Most per-CPU runtimes: beyond this many CPUs a LAN's devices cannot keep
 /// them busy, and each holds a thread.
 const MAX_CORES: usize = 8;
@@ -175,7 +181,8 @@ pub(crate) struct CoreHandles(Vec<(usize, tokio::runtime::Handle)>);
 
 impl CoreHandles {
     /// The runtime to move `stream` to: that of the CPU its packets arrive
-    /// on, when this thread runs on another CPU.
+    /// on, unless this is already that CPU's runtime. From the shared runtime
+    /// a connection always moves (its workers run on any CPU).
     pub(crate) fn moving(&self, stream: &tokio::net::TcpStream) -> Option<&tokio::runtime::Handle> {
         #[cfg(target_os = "linux")]
         {
@@ -183,7 +190,7 @@ impl CoreHandles {
                 return None;
             }
             let cpu = incoming(socket2::SockRef::from(stream))?;
-            if sys::current() == Some(cpu) {
+            if HOME.get() == Some(cpu) {
                 return None;
             }
             self.0.iter().find(|(c, _)| *c == cpu).map(|(_, h)| h)
@@ -203,6 +210,7 @@ impl Core {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new().name(format!("gsprov-cpu{cpu}")).spawn(move || {
             let pinned = sys::only(cpu).is_some_and(|one| sys::set(&one));
+            HOME.set(Some(cpu));
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let rt = match (pinned, rt) {
                 (true, Ok(rt)) => rt,
