@@ -1326,11 +1326,11 @@ fn allowed_cpus() -> Vec<usize> {
     }
 }
 
-/// HTTP connections run on the runtime of the CPU their packets arrive on and
-/// move when the client's packets start arriving on another (every 64
-/// requests the server looks). A kept-alive connection whose client changes
-/// CPU twice is served whole: every response complete and in order, every
-/// request recorded once.
+/// A kept-alive HTTP connection moves to the runtime of the CPU its packets
+/// arrive on, and again when the client's packets start arriving on another
+/// (the server looks every 64 requests). One whose client changes CPU twice is
+/// served whole: every response complete and in order, every request recorded
+/// once.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_kept_alive_connection_is_served_whole_while_its_client_changes_cpu() {
@@ -1372,6 +1372,7 @@ fn a_kept_alive_connection_is_served_whole_while_its_client_changes_cpu() {
 
 /// One response from a kept-alive connection: its head and its body (by
 /// Content-Length); bytes read past it stay in `pending`.
+#[cfg(target_os = "linux")]
 fn read_response(c: &mut TcpStream, pending: &mut Vec<u8>) -> (String, Vec<u8>) {
     let mut chunk = [0u8; 4096];
     loop {
