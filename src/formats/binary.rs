@@ -248,18 +248,7 @@ fn decimal_len(mut n: u32) -> usize {
 }
 
 fn push_decimal(out: &mut Vec<u8>, n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(super::decimal(n, &mut [0u8; 10]).as_bytes());
 }
 
 /// A parsed `cfg<mac>` file. Integrity problems are flags, not errors, so a

@@ -25,6 +25,23 @@ pub mod useragent;
 pub mod webapi;
 pub mod xml;
 
+/// `n` in decimal, written into `buf` without the formatting machinery: for
+/// hot paths (the binary encoder's P-numbers, the request log's addresses).
+pub(crate) fn decimal(n: u32, buf: &mut [u8; 10]) -> &str {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 /// `text` fit for a terminal or a log line: control characters (ESC, BEL, CR,
 /// newlines...) become visible escapes (`\u{1b}`), so a User-Agent or a name
 /// from the network cannot move the cursor, retitle the window or forge a line.

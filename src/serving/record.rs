@@ -544,18 +544,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 fn push_addr(out: &mut String, addr: SocketAddr) {
     use std::fmt::Write as _;
     fn push_number(out: &mut String, v: u16) {
-        let mut digits = [0u8; 5];
-        let mut at = digits.len();
-        let mut v = v;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        out.extend(digits[at..].iter().map(|&d| char::from(d)));
+        out.push_str(crate::formats::decimal(u32::from(v), &mut [0u8; 10]));
     }
     match addr {
         SocketAddr::V4(a) => {
