@@ -151,7 +151,7 @@ pub(super) async fn serve(
             // carries one request (`Connection: close`): moving it at once
             // would cost more than it saves (measured with `benches/phones.rs`).
             None => {
-                tokio::spawn(plain(stream, guards, peer, protocol, shared, cancel, None));
+                tokio::spawn(plain(stream, Plain { guards, peer, protocol, shared, cancel }, None));
             }
             Some(acceptor) => {
                 tokio::spawn(async move {
@@ -182,48 +182,39 @@ struct Guards {
     _done: tokio::sync::mpsc::Sender<()>,
 }
 
-/// Serves a plain HTTP connection; when its packets have moved to another
-/// CPU ([`Conn::moves_to`]) it goes on on that CPU's runtime. `resumed`: the
-/// bytes already read, for a connection that moved.
-fn plain(
-    stream: TcpStream,
+/// A plain connection's context: what it holds and who it serves, moved
+/// with it when it changes runtime.
+struct Plain {
     guards: Guards,
     peer: SocketAddr,
     protocol: Protocol,
     shared: Arc<Shared>,
     cancel: CancellationToken,
-    resumed: Option<Vec<u8>>,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+}
+
+/// Serves a plain HTTP connection; when its packets have moved to another
+/// CPU ([`Conn::moves_to`]) it goes on on that CPU's runtime. `resumed`: the
+/// bytes already read, for a connection that moved.
+fn plain(stream: TcpStream, c: Plain, resumed: Option<Vec<u8>>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
-        let probation = guards._held.probation;
+        let probation = c.guards._held.probation;
         if let Some((stream, buf, core)) =
-            connection(stream, peer, protocol, &shared, &cancel, probation, resumed).await
+            connection(stream, c.peer, c.protocol, &c.shared, &c.cancel, probation, resumed).await
         {
-            hand_over(core, stream, guards, peer, protocol, shared, cancel, Some(buf));
-        } else {
-            drop(guards);
+            hand_over(core, stream, c, buf);
         }
     })
 }
 
 /// Moves a plain connection to `core`'s runtime (a stream belongs to the
 /// reactor of the runtime it runs on, so it goes across as a std stream).
-#[expect(clippy::too_many_arguments, reason = "as for `plain`")]
-fn hand_over(
-    core: tokio::runtime::Handle,
-    stream: TcpStream,
-    guards: Guards,
-    peer: SocketAddr,
-    protocol: Protocol,
-    shared: Arc<Shared>,
-    cancel: CancellationToken,
-    resumed: Option<Vec<u8>>,
-) {
+fn hand_over(core: tokio::runtime::Handle, stream: TcpStream, c: Plain, resumed: Vec<u8>) {
+    let (protocol, peer) = (c.protocol, c.peer);
     match stream.into_std() {
         Ok(std) => {
             core.spawn(async move {
                 match TcpStream::from_std(std) {
-                    Ok(stream) => plain(stream, guards, peer, protocol, shared, cancel, resumed).await,
+                    Ok(stream) => plain(stream, c, Some(resumed)).await,
                     Err(e) => tracing::warn!("{protocol}: cannot hand the connection from {peer} over: {e}"),
                 }
             });
