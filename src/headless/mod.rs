@@ -1,0 +1,151 @@
+//! The terminal front end: one file per command (`new`, `check`, `generate`,
+//! `import`, `decode`, `firmware`, `serve`, `discover`, `interfaces`, `fetch`,
+//! `notify`, `check-device`, `params`) and the printers they share
+//! ([`print`]). Prints to the writers it is given; every failure is a typed
+//! [`Error`] whose [`Error::exit_code`] is the documented exit code. Owns no
+//! socket or thread: serving goes through `services::Supervisor`, fetching
+//! through `services::client`.
+
+mod check;
+mod check_device;
+mod decode;
+mod discover;
+mod fetch;
+mod firmware;
+mod generate;
+mod import;
+mod interfaces;
+mod new;
+mod notify;
+mod params;
+mod print;
+mod serve;
+mod targets;
+
+pub use check::check;
+pub use check_device::check_device;
+pub use decode::decode;
+pub use discover::discover;
+pub use fetch::fetch;
+pub use firmware::firmware;
+pub use generate::generate;
+pub use import::import;
+pub use interfaces::interfaces;
+pub use new::new;
+pub use notify::notify;
+pub use params::params;
+pub use serve::serve;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{ArgsError, exit};
+use crate::event::{self, ServiceError};
+use crate::services::client::FetchError;
+use crate::services::interfaces::InterfaceError;
+use crate::serving::Protocol;
+use crate::site::{self, Severity, Site};
+use crate::storage::{self, StorageError};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0} error(s) in the site; nothing was generated (see above, or run `gsprov check`)")]
+    SiteHasErrors(usize),
+    #[error("{0} error(s) found")]
+    CheckFailed(usize),
+    #[error("{0}")]
+    Import(#[from] site::ImportError),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+    #[error("{path}: {message}")]
+    Undecodable { path: String, message: String },
+    #[error("{0} exists; use --force to replace it (the old file is kept as .bak)")]
+    Exists(String),
+    #[error("cannot write to the terminal: {0}")]
+    Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] event::ConfigError),
+    #[error("nothing to serve: TFTP, HTTP and HTTPS are all off")]
+    NothingToServe,
+    #[error("{protocol} server: {error}")]
+    Service { protocol: Protocol, error: ServiceError },
+    #[error("{url}: {error}")]
+    Fetch { url: String, error: FetchError },
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    #[error("{0}")]
+    PnpInterface(String),
+    #[error("{0}")]
+    Target(String),
+    #[error("{failed} of {total} device(s) did not take the {what} (see above)")]
+    DevicesFailed { what: &'static str, failed: usize, total: usize },
+    #[error("{failed} of {total} device(s) are not confirmed to hold the served configuration (see above)")]
+    ChecksFailed { failed: usize, total: usize },
+    #[error("{0}; nothing is served")]
+    FirmwareExposed(String),
+    #[error(transparent)]
+    Args(#[from] ArgsError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Storage(e) if e.is_malformed() => exit::MALFORMED,
+            Error::Storage(_) | Error::Output(_) | Error::Exists(_) => exit::IO,
+            Error::SiteHasErrors(_) | Error::CheckFailed(_) | Error::Import(_) | Error::Generate(_) => exit::PROBLEMS,
+            Error::Undecodable { .. } => exit::MALFORMED,
+            Error::Config(_) | Error::NothingToServe => exit::PROBLEMS,
+            Error::Service { .. } => exit::SERVICE,
+            Error::Fetch { error: FetchError::BadUrl(_), .. } => exit::USAGE,
+            Error::Fetch { error, .. } if error.is_refusal() => exit::PROBLEMS,
+            Error::Fetch { .. } => exit::SERVICE,
+            Error::Interface(InterfaceError::List(_)) => exit::SERVICE,
+            Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
+            Error::Target(_) | Error::DevicesFailed { .. } | Error::ChecksFailed { .. } => exit::PROBLEMS,
+            Error::Args(_) => exit::USAGE,
+        }
+    }
+}
+
+/// Where a command prints: results to `out`, problems and notes to `err`.
+pub struct Term<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+pub(super) fn print_issues(issues: &[site::Issue], t: &mut Term) -> Result<usize, Error> {
+    for i in issues {
+        writeln!(t.err, "{i}")?;
+    }
+    Ok(issues.iter().filter(|i| i.severity == Severity::Error).count())
+}
+
+/// Loads, checks and generates a site, as `generate` does.
+pub(super) fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, crate::generate::Output), Error> {
+    let site = storage::load_site(path)?;
+    match crate::generate::checked(&site, &mut crate::generate::os_salts()) {
+        Ok(output) => {
+            print_issues(&output.warnings, t)?;
+            // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
+            print_issues(&site.exposure(), t)?;
+            // So is DHCP silently replacing the time zone or NTP server the site sets.
+            print_issues(&output.dhcp_overrides, t)?;
+            Ok((site, output))
+        }
+        Err(crate::generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
+        Err(crate::generate::BuildError::Generate(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_site_parses() {
+        assert!(site::demo().devices.len() >= 4);
+    }
+}
