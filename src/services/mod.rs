@@ -1,14 +1,19 @@
 //! Everything that owns a socket or a thread, behind one [`Supervisor`]: the
-//! TFTP, HTTP and HTTPS servers, the SIP plug-and-play responder (`pnp`),
+//! TFTP, HTTP and HTTPS servers, the SIP plug-and-play responder ([`pnp`]),
 //! discovery (mDNS browsing, the neighbour table and the explicit sweep
-//! ([`neighbours`]), the DHCP preflight), the request-log writer, the
-//! `gsprov fetch` client ([`client`]), and the desktop app's file worker
-//! ([`files`], a plain named thread of its own: file dialogs and saves must
-//! not wait on the servers). [`interfaces`] lists the network interfaces;
-//! [`discovery`] folds what discovery sees into one list (pure).
+//! ([`neighbours`]), the DHCP preflight), the syslog receiver, the
+//! `gsprov fetch` client ([`client`]), the resync/reboot NOTIFY sender
+//! ([`notify`]) and the device web API client ([`webapi`]). [`interfaces`]
+//! lists the network interfaces.
+//!
+//! One file per job: this one is the supervisor (start, stop, reconfigure,
+//! task tracking); `request` is what every task of a run shares and the life
+//! of one request; `firmware` the firmware folder's listing cache and the
+//! limit on firmware transfers; `journal` the request-log writer; `limits`
+//! the open-file limit and bind errors; `cpu` where work runs.
 //!
 //! The supervisor owns one tokio runtime (two workers) and, once HTTP runs,
-//! one single-threaded runtime per CPU ([`cpu`]: a kept-alive HTTP connection
+//! one single-threaded runtime per CPU (`cpu`: a kept-alive HTTP connection
 //! moves to the CPU its packets arrive on); it starts and stops the
 //! servers ([`Command`]), tracks every task (a cancellation token plus a
 //! completion channel each task holds a sender of, as in mini-redis), and
@@ -21,43 +26,46 @@
 //! Must not touch: site files and exported trees (only [`crate::storage`]
 //! reads and writes files: the firmware folder, the request log and the
 //! certificate go through it). Decisions about what a request gets are the
-//! pure [`router`]'s; the servers only move bytes.
+//! pure [`crate::serving::router`]'s; the servers only move bytes.
 
 pub mod client;
 mod cpu;
 mod dhcp;
+mod firmware;
 mod http;
 pub mod interfaces;
+mod journal;
+mod limits;
 mod mdns;
 pub mod neighbours;
 pub mod notify;
 pub mod pnp;
+mod request;
 mod syslog;
 mod tftp;
 mod tls;
 pub mod webapi;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::event::DiscoveryConfig;
-use crate::event::Transfer;
 pub use crate::event::{Command, Event, ServeConfig, ServiceError};
-use crate::formats::useragent::UserAgent;
 use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
-use crate::serving::router::{self, Decision, Facts, FirmwareListing};
-use crate::serving::{ContentKind, Outcome, RequestId, RequestRecord, Wire};
 use crate::serving::{Policy, Protocol, Served};
 use crate::serving::{discovery, status::Status};
-use crate::storage;
+
+use firmware::{FirmwareGate, FirmwareSource};
+use journal::{Journal, start_journal};
+pub use limits::raise_open_file_limit;
+pub(crate) use limits::{bind_error, connection_cap, fd_hint};
+use neighbours::neighbour_poll;
+pub(crate) use request::{Body, Meter, Shared, Throttle};
 
 /// Called after every event, from service threads (e.g. `egui::Context::request_repaint`).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -83,14 +91,8 @@ impl Default for Hooks {
 
 /// How long [`Supervisor::stop`] waits for tasks before giving up on them.
 const STOP_BUDGET: Duration = Duration::from_millis(900);
-/// How long a firmware folder listing is trusted before it is read again.
-const LISTING_TTL: Duration = Duration::from_secs(2);
 /// Minimum time between two progress events of one transfer.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-/// Transfers smaller than this report no progress (config files).
-const PROGRESS_MIN: u64 = 256 * 1024;
-/// How long the request log writer lets lines gather before writing them.
-const JOURNAL_GATHER: Duration = Duration::from_millis(5);
 
 /// Starts, stops and reconfigures the servers; see the module docs.
 ///
@@ -171,11 +173,6 @@ struct Run {
     done: tokio::sync::mpsc::Receiver<()>,
     started: Vec<(Protocol, SocketAddr)>,
     journal: Option<Journal>,
-}
-
-struct Journal {
-    thread: JoinHandle<()>,
-    finished: mpsc::Receiver<()>,
 }
 
 impl Supervisor {
@@ -613,101 +610,6 @@ impl Drop for Supervisor {
     }
 }
 
-/// Reads the neighbour table every `every` (and when `reread` is notified)
-/// and reports each new Grandstream (IP, MAC) pair.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a spawned task owns its world, each piece injected by the caller (STYLE.md rule 6)"
-)]
-async fn neighbour_poll(
-    done: tokio::sync::mpsc::Sender<()>,
-    table: Arc<dyn neighbours::NeighbourTable>,
-    iface: crate::serving::discovery::NetInterface,
-    every: Duration,
-    reread: Arc<tokio::sync::Notify>,
-    events: Emitter,
-    clock: Clock,
-    cancel: CancellationToken,
-) {
-    let _done = done;
-    let mut seen = std::collections::HashSet::new();
-    let mut failed = false;
-    loop {
-        let t = table.clone();
-        let read = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = tokio::task::spawn_blocking(move || t.read()) => r,
-        };
-        match read {
-            Ok(Ok(rows)) => {
-                failed = false;
-                for s in neighbours::sightings(&rows, Some(&iface), clock()) {
-                    if seen.insert((s.ip, s.mac)) {
-                        events.emit(Event::Discovery(DiscoveryEvent::Seen(s)));
-                    }
-                }
-            }
-            Ok(Err(error)) if !failed => {
-                failed = true;
-                events.emit(Event::Discovery(DiscoveryEvent::Failed { task: DiscoveryTask::Neighbours, error }));
-            }
-            Ok(Err(_)) => {}
-            Err(e) => tracing::warn!("neighbour table reader: {e}"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(every) => {}
-            _ = reread.notified() => {}
-        }
-    }
-}
-
-fn start_journal(path: &std::path::Path) -> Result<(mpsc::Sender<String>, Journal), ServiceError> {
-    let log_err =
-        |e: storage::StorageError| ServiceError::RequestLog { path: path.display().to_string(), reason: e.to_string() };
-    let mut log = storage::AppendLog::open(path).map_err(log_err)?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let (fin_tx, fin_rx) = mpsc::channel();
-    let shown = path.display().to_string();
-    let thread = std::thread::Builder::new()
-        .name("gsprov-journal".into())
-        .spawn(move || {
-            let mut failed = false;
-            let mut write = |log: &mut storage::AppendLog, line: &str| match log.append(line) {
-                Ok(true) => tracing::warn!(
-                    "request log {shown} reached {} MB: the older half is now {} (the one before it was dropped)",
-                    storage::MAX_LOG_BYTES / (1024 * 1024),
-                    storage::AppendLog::rotated_path(std::path::Path::new(&shown)).display()
-                ),
-                Ok(false) => {}
-                Err(e) if !failed => {
-                    failed = true;
-                    tracing::error!("request log {shown}: {e}");
-                }
-                Err(_) => {}
-            };
-            while let Ok(line) = rx.recv() {
-                write(&mut log, &line);
-                // Let a burst gather, then write it at once. While this thread
-                // sleeps instead of waiting in `recv`, a sender does not have
-                // to wake it: under load that wake was a syscall per request.
-                #[expect(
-                    clippy::disallowed_methods,
-                    reason = "not synchronisation: a pause that lets a burst of lines gather (see above)"
-                )]
-                std::thread::sleep(JOURNAL_GATHER);
-                while let Ok(line) = rx.try_recv() {
-                    write(&mut log, &line);
-                }
-                let _ = log.flush();
-            }
-            let _ = log.flush();
-            let _ = fin_tx.send(());
-        })
-        .map_err(|e| ServiceError::Crashed { reason: format!("cannot start the request log writer: {e}") })?;
-    Ok((tx, Journal { thread, finished: fin_rx }))
-}
-
 /// Locks, ignoring poisoning: services never panic, and a poisoned status is
 /// still the best information there is.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -731,581 +633,9 @@ impl Emitter {
     }
 }
 
-/// The firmware folder, listed at most every [`LISTING_TTL`].
-struct FirmwareSource {
-    dir: Option<PathBuf>,
-    /// Files gsprov writes that must never be served, wherever they are.
-    exclude: Vec<PathBuf>,
-    cache: Mutex<Option<(Instant, Arc<FirmwareListing>)>>,
-}
-
-impl FirmwareSource {
-    fn new(dir: Option<PathBuf>, exclude: Vec<PathBuf>) -> Self {
-        FirmwareSource { dir, exclude, cache: Mutex::new(None) }
-    }
-
-    fn listing(&self) -> Arc<FirmwareListing> {
-        let mut cache = lock(&self.cache);
-        if let Some((at, l)) = cache.as_ref()
-            && at.elapsed() < LISTING_TTL
-        {
-            return l.clone();
-        }
-        let listing = Arc::new(match &self.dir {
-            None => FirmwareListing::default(),
-            Some(d) => {
-                let shown = Some(d.display().to_string());
-                match storage::list_firmware(d, &self.exclude) {
-                    Ok(files) => FirmwareListing::new(shown, files, None),
-                    Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
-                }
-            }
-        });
-        *cache = Some((Instant::now(), listing.clone()));
-        listing
-    }
-
-    fn open(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
-        let dir = self.dir.as_deref().unwrap_or(std::path::Path::new("."));
-        storage::open_firmware(dir, name)
-    }
-}
-
-/// What every task of one run shares.
-pub(crate) struct Shared {
-    served: RwLock<Served>,
-    policy: RwLock<Arc<Policy>>,
-    firmware: FirmwareSource,
-    status: Mutex<Status>,
-    events: Emitter,
-    journal: Option<mpsc::Sender<String>>,
-    clock: Clock,
-    progress_interval: Duration,
-    next_id: Arc<AtomicU64>,
-    self_tests: client::SelfTests,
-    window_closed: AtomicBool,
-    pub(crate) bind: IpAddr,
-    pub(crate) digest_secret: [u8; 16],
-    /// Junk and busy refusals, recorded at most once a second per address.
-    pub(crate) junk: Throttle,
-    /// Digest nonce counts seen (replay protection).
-    pub(crate) nonces: http::NonceBook,
-    /// Connections one HTTP(S) listener serves at once.
-    pub(crate) http_connections: usize,
-    /// Firmware transfers at once, both protocols; `None`: no limit.
-    firmware_slots: Option<Arc<FirmwareGate>>,
-    /// Where HTTP(S) connections run ([`cpu::Cores`]).
-    pub(crate) cores: cpu::CoreHandles,
-}
-
-/// Firmware transfers at once (`[firmware] max_transfers`), TFTP and HTTP(S)
-/// together. The next ones wait (they are not refused). One address holds at
-/// most `limit - limit / 4` of them (at least one), so a host with stalled or
-/// abandoned transfers cannot take every slot from the devices that come
-/// next, as the TFTP server keeps a reserve for new addresses.
-pub(crate) struct FirmwareGate {
-    limit: usize,
-    per_address: usize,
-    held: Mutex<(usize, HashMap<IpAddr, usize>)>,
-    freed: tokio::sync::Notify,
-}
-
-impl FirmwareGate {
-    pub(crate) fn new(limit: usize) -> FirmwareGate {
-        FirmwareGate {
-            limit,
-            per_address: (limit - limit / 4).max(1),
-            held: Mutex::default(),
-            freed: tokio::sync::Notify::new(),
-        }
-    }
-
-    fn try_take(&self, ip: IpAddr) -> bool {
-        let mut g = lock(&self.held);
-        let (total, per) = &mut *g;
-        let mine = per.get(&ip).copied().unwrap_or(0);
-        if *total >= self.limit || mine >= self.per_address {
-            return false;
-        }
-        *total += 1;
-        *per.entry(ip).or_insert(0) += 1;
-        true
-    }
-
-    /// Waits for a slot for `ip`; `None` when `cancel` fires first.
-    async fn take(self: &Arc<Self>, ip: IpAddr, cancel: &CancellationToken) -> Option<FirmwareSlot> {
-        let started = Instant::now();
-        let mut waited = false;
-        loop {
-            // Registered before the check, so a slot freed in between still wakes this task.
-            let notified = self.freed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.try_take(ip) {
-                let waited = waited.then(|| (started.elapsed(), self.limit));
-                return Some(FirmwareSlot { gate: Some((self.clone(), ip)), waited });
-            }
-            waited = true;
-            tokio::select! {
-                _ = cancel.cancelled() => return None,
-                _ = &mut notified => {}
-            }
-        }
-    }
-}
-
-/// A firmware transfer slot, held for the transfer (released on drop).
-pub(crate) struct FirmwareSlot {
-    gate: Option<(Arc<FirmwareGate>, IpAddr)>,
-    /// How long the transfer waited for it, and the limit, when it waited.
-    pub(crate) waited: Option<(Duration, usize)>,
-}
-
-impl FirmwareSlot {
-    /// For the record's explanation: `; waited 1.2 s for a firmware transfer slot (...)`.
-    pub(crate) fn note(&self) -> String {
-        match self.waited {
-            Some((d, limit)) => format!(
-                "; waited {:.1} s for a firmware transfer slot ([firmware] max_transfers = {limit} at once)",
-                d.as_secs_f64()
-            ),
-            None => String::new(),
-        }
-    }
-}
-
-impl Drop for FirmwareSlot {
-    fn drop(&mut self) {
-        let Some((gate, ip)) = self.gate.take() else { return };
-        {
-            let mut g = lock(&gate.held);
-            let (total, per) = &mut *g;
-            *total = total.saturating_sub(1);
-            if let Some(n) = per.get_mut(&ip) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    per.remove(&ip);
-                }
-            }
-        }
-        gate.freed.notify_waiters();
-    }
-}
-
-impl Shared {
-    pub(crate) fn now(&self) -> SystemTime {
-        (self.clock)()
-    }
-
-    /// Whether the site lists this MAC.
-    pub(crate) fn is_known(&self, mac: crate::ids::Mac) -> bool {
-        self.served.read().unwrap_or_else(PoisonError::into_inner).device(mac).is_some()
-    }
-
-    pub(crate) fn policy(&self) -> Arc<Policy> {
-        self.policy.read().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    /// Asks the router.
-    pub(crate) fn decide(
-        &self,
-        protocol: Protocol,
-        target: &str,
-        client: SocketAddr,
-        ua: &UserAgent,
-        now: SystemTime,
-    ) -> Decision {
-        let served = self.served.read().unwrap_or_else(PoisonError::into_inner).clone();
-        let policy = self.policy();
-        let listing = self.firmware.listing();
-        let (ip_mac, ip_firmware, all_configured) = {
-            let st = lock(&self.status);
-            let mac = st.mac_for_ip(client.ip());
-            let fw = mac.and_then(|m| st.device(m)).and_then(|d| d.firmware.clone());
-            (mac, fw, st.all_configured())
-        };
-        let req = router::Request {
-            protocol,
-            target,
-            client,
-            user_agent: ua,
-            ip_mac,
-            ip_firmware: ip_firmware.as_deref(),
-            now,
-        };
-        router::route(&req, &served, &listing, &policy, Facts { all_configured })
-    }
-
-    pub(crate) fn open_firmware(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
-        self.firmware.open(name)
-    }
-
-    /// Waits for a firmware transfer slot (`[firmware] max_transfers`); `None`
-    /// when the servers are stopped first. Waiting, not refusing: fifty phones
-    /// booting at once are served a few at a time instead of all stalling.
-    pub(crate) async fn firmware_slot(&self, ip: IpAddr, cancel: &CancellationToken) -> Option<FirmwareSlot> {
-        match &self.firmware_slots {
-            None => Some(FirmwareSlot { gate: None, waited: None }),
-            Some(gate) => gate.take(ip, cancel).await,
-        }
-    }
-
-    /// Starts a record for a request that just arrived.
-    pub(crate) fn begin(&self, protocol: Protocol, client: SocketAddr, method: &str, path: &str) -> Pending {
-        Pending {
-            started: Instant::now(),
-            record: RequestRecord {
-                self_test: self.self_tests.contains(client),
-                ..RequestRecord::new(
-                    self.next_id.fetch_add(1, Ordering::Relaxed),
-                    self.now(),
-                    client,
-                    protocol,
-                    method,
-                    &crate::formats::http::mask_target(path),
-                )
-            },
-        }
-    }
-
-    pub(crate) fn emit(&self, e: Event) {
-        self.events.emit(e);
-    }
-
-    /// Ends a request that sent no body (or was cut): how it ended, what went
-    /// back on the wire, and why (`None` keeps the router's explanation).
-    pub(crate) fn finish(&self, mut p: Pending, outcome: Outcome, wire: Wire, why: Option<String>) {
-        p.record.outcome = outcome;
-        p.record.status = wire;
-        if let Some(why) = why {
-            p.record.explanation = why;
-        }
-        self.complete(p);
-    }
-
-    /// The MAC this address last made a request as.
-    pub(crate) fn mac_for_ip(&self, ip: IpAddr) -> Option<crate::ids::Mac> {
-        lock(&self.status).mac_for_ip(ip)
-    }
-
-    /// Ends a record that is not a request (a syslog line): request log and
-    /// event, but no status fold and no serving window.
-    pub(crate) fn note(&self, mut p: Pending) {
-        p.record.duration = p.started.elapsed();
-        if let Some(j) = &self.journal {
-            let _ = j.send(p.record.to_json());
-        }
-        self.events.emit(Event::Completed(p.record));
-    }
-
-    /// Ends a request: status fold, request log, event, serving window.
-    pub(crate) fn complete(&self, mut p: Pending) {
-        p.record.duration = p.started.elapsed();
-        let rec = p.record;
-        let all_configured = {
-            let mut st = lock(&self.status);
-            st.apply(&rec);
-            st.all_configured()
-        };
-        if let Some(j) = &self.journal {
-            let _ = j.send(rec.to_json());
-        }
-        self.events.emit(Event::Completed(rec));
-        if all_configured
-            && self.policy().window.until_all_configured
-            && !self.window_closed.swap(true, Ordering::SeqCst)
-        {
-            self.events.emit(Event::WindowClosed {
-                reason: "every known device has fetched its config; further requests are refused".into(),
-            });
-        }
-    }
-}
-
-/// How many sources a [`Throttle`] remembers: a flood of spoofed addresses
-/// cannot grow memory.
-const THROTTLE_SOURCES: usize = 4096;
-
-/// An address and the kind of junk it sent (`"tftp-malformed"`, ...).
-type JunkKey = (IpAddr, &'static str);
-
-/// Repeated junk from one address (malformed packets, requests refused as
-/// busy): the first in each period is recorded, the rest only counted and
-/// named in the next record. Keeps one host from filling the request log.
-pub(crate) struct Throttle {
-    every: Duration,
-    /// (address, kind of junk) -> (last recorded, counted since).
-    seen: Mutex<std::collections::HashMap<JunkKey, (Instant, u64)>>,
-}
-
-impl Throttle {
-    pub(crate) fn new(every: Duration) -> Self {
-        Throttle { every, seen: Mutex::default() }
-    }
-
-    /// `Some(n)`: record this one (`n` of the same kind were not recorded
-    /// since the last record from this address); `None`: count it only.
-    pub(crate) fn admit(&self, ip: IpAddr, kind: &'static str) -> Option<u64> {
-        let now = Instant::now();
-        let mut seen = lock(&self.seen);
-        if let Some((at, dropped)) = seen.get_mut(&(ip, kind)) {
-            if now.duration_since(*at) < self.every {
-                *dropped += 1;
-                return None;
-            }
-            let n = std::mem::take(dropped);
-            *at = now;
-            return Some(n);
-        }
-        if seen.len() >= THROTTLE_SOURCES {
-            let every = self.every;
-            seen.retain(|_, (at, _)| now.duration_since(*at) < every);
-            if seen.len() >= THROTTLE_SOURCES {
-                tracing::warn!(
-                    "more than {THROTTLE_SOURCES} addresses sent junk within {every:?}; their counts were reset"
-                );
-                seen.clear();
-            }
-        }
-        seen.insert((ip, kind), (now, 0));
-        Some(0)
-    }
-
-    /// The note a record carries about what was not recorded.
-    pub(crate) fn note(dropped: u64) -> String {
-        if dropped == 0 {
-            String::new()
-        } else {
-            format!(" ({dropped} more like it from this address since the last record were counted, not recorded)")
-        }
-    }
-}
-
-/// A request in progress, becoming its [`RequestRecord`].
-pub(crate) struct Pending {
-    started: Instant,
-    pub(crate) record: RequestRecord,
-}
-
-impl Pending {
-    pub(crate) fn id(&self) -> RequestId {
-        self.record.id
-    }
-
-    pub(crate) fn set_user_agent(&mut self, raw: Option<&str>, ua: &UserAgent) {
-        self.record.user_agent = raw.map(str::to_string);
-        self.record.model = ua.model.clone();
-        self.record.firmware = ua.firmware.clone();
-    }
-
-    pub(crate) fn set_decision(&mut self, d: &Decision) {
-        self.record.mac = d.mac;
-        self.record.kind = d.kind;
-        self.record.explanation = d.explanation.clone();
-        if let router::Verdict::Serve(src) = &d.verdict {
-            self.record.file = Some(src.name().to_string());
-            self.record.size = Some(src.size());
-        }
-    }
-
-    /// Announces the transfer to the front ends ([`Event::Received`]) when they
-    /// show it live ([`shown_live`]).
-    pub(crate) fn announce(&self, shared: &Shared, name: &str, kind: ContentKind, size: Option<u64>) {
-        if shown_live(Some(kind), size) {
-            shared.emit(Event::Received(self.transfer(name, kind, size)));
-        }
-    }
-
-    pub(crate) fn transfer(&self, name: &str, kind: ContentKind, size: Option<u64>) -> Transfer {
-        Transfer {
-            id: self.record.id,
-            protocol: self.record.protocol,
-            client: self.record.client,
-            name: name.to_string(),
-            kind,
-            size,
-            mac: self.record.mac,
-        }
-    }
-}
-
-/// Whether the front ends show a transfer while it runs ([`Event::Received`],
-/// then [`Event::Progress`]): firmware, and any file of [`PROGRESS_MIN`] or
-/// more. A config file is sent in one write within a millisecond; its
-/// [`Event::Completed`] is all there is to show, and two events per request
-/// cost a busy HTTP server about 2% of its CPU.
-pub(crate) fn shown_live(kind: Option<ContentKind>, size: Option<u64>) -> bool {
-    kind == Some(ContentKind::Firmware) || size.is_some_and(|t| t >= PROGRESS_MIN)
-}
-
-/// Throttled progress events for one transfer.
-pub(crate) struct Meter<'a> {
-    shared: &'a Shared,
-    id: RequestId,
-    total: Option<u64>,
-    last: Instant,
-    enabled: bool,
-}
-
-impl<'a> Meter<'a> {
-    pub(crate) fn new(shared: &'a Shared, id: RequestId, kind: Option<ContentKind>, total: Option<u64>) -> Self {
-        Meter { shared, id, total, last: Instant::now(), enabled: shown_live(kind, total) }
-    }
-
-    pub(crate) fn update(&mut self, sent: u64) {
-        if self.enabled && self.last.elapsed() >= self.shared.progress_interval {
-            self.last = Instant::now();
-            self.shared.emit(Event::Progress { id: self.id, sent, total: self.total });
-        }
-    }
-}
-
-/// File descriptors kept for everything but HTTP: each TFTP transfer slot
-/// (a socket and a firmware file), the listeners, the request log, the runtime.
-const FD_RESERVE: u64 = 2 * 384 + 128;
-
-/// Connections one HTTP(S) listener may hold, from the open-file limit: each
-/// uses up to two descriptors (socket and firmware file), HTTP and HTTPS share
-/// what is left after [`FD_RESERVE`]. At least 16, at most 4096.
-pub(crate) fn connection_cap(open_files: u64) -> usize {
-    (open_files.saturating_sub(FD_RESERVE) / 4).clamp(16, http::MAX_CONNECTIONS as u64) as usize
-}
-
-/// Raises the soft open-file limit to the hard limit (a process starts with
-/// 1024 on most Linux systems; every connection and transfer needs one or
-/// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
-#[expect(unsafe_code, reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct")]
-pub fn raise_open_file_limit() -> u64 {
-    #[cfg(unix)]
-    {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-                return 1024;
-            }
-            if lim.rlim_cur < lim.rlim_max {
-                let old = lim.rlim_cur;
-                lim.rlim_cur = lim.rlim_max;
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    lim.rlim_cur = old;
-                }
-            }
-        }
-        // rlim_t is u64 on Linux and macOS; the conversion is for the others.
-        #[cfg_attr(
-            any(target_os = "linux", target_os = "macos"),
-            expect(clippy::useless_conversion, reason = "rlim_t is u64 here, not on every unix")
-        )]
-        u64::from(lim.rlim_cur)
-    }
-    #[cfg(not(unix))]
-    {
-        u64::MAX
-    }
-}
-
-/// What to add to an error that is the open-file limit (EMFILE/ENFILE), so
-/// it is not taken for a missing file.
-pub(crate) fn fd_hint(error: &str) -> &'static str {
-    if error.contains("os error 24") || error.contains("os error 23") || error.contains("Too many open files") {
-        " (this is gsprov's open-file limit, not a missing file: too many connections at once; raise the limit \
-         with `ulimit -n` before starting gsprov)"
-    } else {
-        ""
-    }
-}
-
-/// Maps a bind error to what a technician can do about it.
-pub(crate) fn bind_error(addr: SocketAddr, e: &std::io::Error) -> ServiceError {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
-            ServiceError::PrivilegedPort { port: addr.port() }
-        }
-        std::io::ErrorKind::AddrInUse => ServiceError::PortInUse { port: addr.port() },
-        std::io::ErrorKind::AddrNotAvailable => ServiceError::AddressNotAvailable { ip: addr.ip() },
-        _ => ServiceError::Bind { addr, reason: e.to_string() },
-    }
-}
-
-/// The bytes of a served file: shared memory, or a firmware file read in chunks.
-pub(crate) enum Body {
-    Memory { bytes: Arc<[u8]>, pos: usize },
-    File(tokio::io::BufReader<tokio::fs::File>),
-}
-
-impl Body {
-    /// Opens what the router chose.
-    pub(crate) fn open(shared: &Shared, src: &router::Source) -> Result<Body, storage::StorageError> {
-        Ok(match src {
-            router::Source::Generated(f) => Body::Memory { bytes: f.bytes.clone(), pos: 0 },
-            router::Source::Firmware(f) => {
-                let file = shared.open_firmware(&f.name)?;
-                Body::File(tokio::io::BufReader::with_capacity(64 * 1024, tokio::fs::File::from_std(file)))
-            }
-        })
-    }
-
-    /// Skips the first `n` bytes (HTTP ranges).
-    pub(crate) async fn skip(&mut self, n: u64) -> std::io::Result<()> {
-        use tokio::io::AsyncSeekExt;
-        match self {
-            Body::Memory { pos, .. } => *pos = n as usize,
-            Body::File(f) => {
-                f.seek(std::io::SeekFrom::Start(n)).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends up to `n` bytes to `out`; fewer only at the end of the file.
-    pub(crate) async fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> std::io::Result<usize> {
-        use tokio::io::AsyncReadExt;
-        match self {
-            Body::Memory { bytes, pos } => {
-                let end = (*pos + n).min(bytes.len());
-                let start = (*pos).min(end);
-                out.extend_from_slice(&bytes[start..end]);
-                *pos = end;
-                Ok(end - start)
-            }
-            Body::File(f) => {
-                let before = out.len();
-                out.reserve(n);
-                let mut limited = f.take(n as u64);
-                loop {
-                    let got = limited.read_buf(out).await?;
-                    if got == 0 || out.len() - before >= n {
-                        break;
-                    }
-                }
-                Ok(out.len() - before)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bind_errors_say_what_to_do() {
-        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
-        let e = |k| std::io::Error::from(k);
-        use std::io::ErrorKind::*;
-        let priv_port = bind_error(a("0.0.0.0:69"), &e(PermissionDenied)).to_string();
-        assert_eq!(
-            priv_port,
-            "port 69 needs root/CAP_NET_BIND_SERVICE: run with sudo, use setcap (see README), or choose another port"
-        );
-        assert_eq!(
-            bind_error(a("0.0.0.0:8080"), &e(AddrInUse)).to_string(),
-            "port 8080 is already in use by another program: stop that program or choose another port"
-        );
-        assert!(matches!(bind_error(a("10.9.9.9:80"), &e(AddrNotAvailable)), ServiceError::AddressNotAvailable { .. }));
-        assert!(matches!(bind_error(a("0.0.0.0:8080"), &e(PermissionDenied)), ServiceError::Bind { .. }));
-    }
 
     #[test]
     fn supervisor_without_servers_starts_and_stops() {

@@ -130,6 +130,58 @@ pub(super) async fn sweep(cfg: SweepConfig, own: Ipv4Addr, targets: Vec<Ipv4Addr
     sent
 }
 
+/// Reads the neighbour table every `every` (and when `reread` is notified)
+/// and reports each new Grandstream (IP, MAC) pair.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a spawned task owns its world, each piece injected by the caller (STYLE.md rule 6)"
+)]
+pub(super) async fn neighbour_poll(
+    done: tokio::sync::mpsc::Sender<()>,
+    table: std::sync::Arc<dyn NeighbourTable>,
+    iface: NetInterface,
+    every: Duration,
+    reread: std::sync::Arc<tokio::sync::Notify>,
+    events: super::Emitter,
+    clock: super::Clock,
+    cancel: CancellationToken,
+) {
+    let _done = done;
+    let mut seen = std::collections::HashSet::new();
+    let mut failed = false;
+    loop {
+        let t = table.clone();
+        let read = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = tokio::task::spawn_blocking(move || t.read()) => r,
+        };
+        match read {
+            Ok(Ok(rows)) => {
+                failed = false;
+                for s in sightings(&rows, Some(&iface), clock()) {
+                    if seen.insert((s.ip, s.mac)) {
+                        events.emit(crate::event::Event::Discovery(crate::serving::discovery::DiscoveryEvent::Seen(s)));
+                    }
+                }
+            }
+            Ok(Err(error)) if !failed => {
+                failed = true;
+                events.emit(crate::event::Event::Discovery(crate::serving::discovery::DiscoveryEvent::Failed {
+                    task: crate::serving::discovery::DiscoveryTask::Neighbours,
+                    error,
+                }));
+            }
+            Ok(Err(_)) => {}
+            Err(e) => tracing::warn!("neighbour table reader: {e}"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+            _ = reread.notified() => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
