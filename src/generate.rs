@@ -18,7 +18,7 @@ use crate::site::{
 };
 
 /// Which of the four requests a file answers (spec §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     /// `cfg<mac>` (and its `cfg<mac>.bin` alias).
@@ -572,6 +572,7 @@ pub fn nginx_conf(site: &Site) -> String {
          {auth}\
          \x20   # Devices may ask in upper case (spec 9.1); the files are stored as named.\n\
          \x20   location ~* \\.xml {{ default_type application/xml; try_files $uri =404; }}\n\
+         \x20   # Firmware, with the <model>/<version>/ subfolders of stepped upgrades.\n\
          \x20   location /firmware/ {{ default_type application/octet-stream; try_files $uri =404; }}\n\
          \x20   location / {{ default_type application/octet-stream; try_files $uri =404; }}\n\
          }}\n",
@@ -586,7 +587,12 @@ pub fn tree_readme(site: &Site, out: &Output) -> String {
          Serve this folder over TFTP or HTTP(S) and point the devices at it (P237 config\n\
          server path, P212 method, or DHCP option 66). Devices request, in order:\n\
          cfg<mac> (binary), cfg<mac>.xml, cfg<model>.xml, then cfg.xml; a 404 moves them on.\n\
-         nginx.conf beside this file is a ready server block.\n\n",
+         nginx.conf beside this file is a ready server block.\n\n\
+         Firmware: each device's P192 (firmware server path) is as generated. A device whose\n\
+         next firmware step gsprov knew of (from the firmware it reported) points into the\n\
+         firmware folder's <model>/<version>/ subfolder; copy the firmware folder with its\n\
+         subfolders to firmware/ beside these files (nginx.conf serves /firmware/ and every\n\
+         subfolder under it) and keep each device's P192 pointing at this server.\n\n",
         site.name
     );
     if site.provisioning.encrypts() {

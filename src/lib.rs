@@ -30,6 +30,11 @@
 //!   and sweep, the DHCP preflight, the interface list, the `gsprov fetch` client,
 //!   the syslog receiver, the resync/reboot NOTIFY sender and the check-device
 //!   web API client.
+//! - [`session`]: the serving job both front ends share: a site prepared for
+//!   its devices (firmware folder judged, firmware steps applied, files
+//!   generated: one truth for a device's bytes), the serving session that
+//!   owns the Supervisor and keeps the served files current, and the memory
+//!   of what happened (the request log read back on open).
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
 //!   `fetch`, ...). [`ui`]: the desktop app (eframe/egui) with its own threads
@@ -55,6 +60,8 @@ pub mod event;
 pub mod storage;
 
 pub mod services;
+
+pub mod session;
 
 pub mod cli;
 

@@ -550,26 +550,27 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
     Ok(out)
 }
 
-/// The firmware each device last reported in its User-Agent, from the same
-/// tail of the request log as [`last_clients`].
-pub fn last_firmware(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, String>, StorageError> {
-    let mut out = std::collections::BTreeMap::new();
-    for v in log_tail(log)? {
-        let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
-        if let (Some(mac), Some(fw)) = (mac, v["firmware"].as_str()) {
-            out.insert(mac, fw.to_string());
-        }
-    }
-    Ok(out)
+/// The requests in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
+/// oldest first, read back as records (the memory of serving a front end
+/// shows again on open). A missing log has none; lines that are not records
+/// (a cut first line, garbage) are skipped.
+pub fn request_history(log: &Path) -> Result<Vec<crate::serving::RequestRecord>, StorageError> {
+    Ok(log_tail_text(log)?.lines().filter_map(crate::serving::RequestRecord::from_json).collect())
 }
 
 /// The JSON records in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
 /// oldest first. A missing log has none; unreadable lines are skipped.
 fn log_tail(log: &Path) -> Result<Vec<serde_json::Value>, StorageError> {
+    Ok(log_tail_text(log)?.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+}
+
+/// The last [`REQUEST_LOG_TAIL`] bytes of a request log as text (empty when
+/// there is no log).
+fn log_tail_text(log: &Path) -> Result<String, StorageError> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = match fs::File::open(log) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
         Err(e) => return Err(StorageError::Read { path: log.to_path_buf(), source: e }),
     };
     let io = |e| StorageError::Read { path: log.to_path_buf(), source: e };
@@ -577,7 +578,7 @@ fn log_tail(log: &Path) -> Result<Vec<serde_json::Value>, StorageError> {
     f.seek(SeekFrom::Start(len.saturating_sub(REQUEST_LOG_TAIL))).map_err(io)?;
     let mut bytes = Vec::new();
     f.take(REQUEST_LOG_TAIL).read_to_end(&mut bytes).map_err(io)?;
-    Ok(String::from_utf8_lossy(&bytes).lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// How much of a request log [`last_clients`] reads.
@@ -667,8 +668,8 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
 /// The firmware folder `firmware_dir` of the site at `site_path`, listed with
 /// headers as the servers see it (minus the site's own files); a folder that
 /// must not be served or cannot be listed comes back empty with the reason.
-pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::router::FirmwareListing {
-    use crate::serving::router::FirmwareListing;
+pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::firmware::FirmwareListing {
+    use crate::serving::firmware::FirmwareListing;
     let paths = site_paths(site_path, firmware_dir);
     if let Some(problem) = firmware_dir_problem(site_path, &paths) {
         return FirmwareListing::new(paths.firmware_dir.map(|d| d.display().to_string()), Vec::new(), Some(problem));
@@ -904,16 +905,6 @@ mod tests {
         let m = last_clients(&log).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
-    }
-
-    #[test]
-    fn last_firmware_reads_the_newest_version_per_mac() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("x.requests.jsonl");
-        let text = "{\"mac\":\"000b82000001\",\"firmware\":\"1.0.9.69\"}\n{\"mac\":\"000b82000001\",\"firmware\":null}\n{\"mac\":\"000b82000001\",\"firmware\":\"1.0.11.3\"}\n";
-        std::fs::write(&log, text).unwrap();
-        let m = last_firmware(&log).unwrap();
-        assert_eq!(m[&"000b82000001".parse().unwrap()], "1.0.11.3");
     }
 
     /// A site text over [`HALVES_ABOVE`]: `n` devices, each with an account

@@ -53,10 +53,14 @@ fn encrypted_xml_decrypts_with_openssl_to_the_plain_build() {
     assert!(tool("openssl"), "openssl is needed (installed by .ci/run)");
     let dir = tempfile::tempdir().unwrap();
     let enc = dir.path().join("enc");
-    generate(&demo(), &enc);
+    // Both builds from copies side by side (the demo in assets/ sits beside
+    // its firmware folder and request log: its devices get firmware steps).
+    let demo_text = std::fs::read_to_string(demo()).unwrap();
+    let enc_site = dir.path().join("enc.gsprov.toml");
+    std::fs::write(&enc_site, &demo_text).unwrap();
+    generate(&enc_site, &enc);
     // The same site with encryption off gives the plaintext to compare with.
     let plain_site = dir.path().join("plain.gsprov.toml");
-    let demo_text = std::fs::read_to_string(demo()).unwrap();
     std::fs::write(&plain_site, demo_text.replace("encrypt = \"device-files\"", "encrypt = \"off\"")).unwrap();
     let plain = dir.path().join("plain");
     generate(&plain_site, &plain);
@@ -597,11 +601,18 @@ fn firmware_site(dir: &Path) -> PathBuf {
          [[devices]]\nmac = \"000b82a1b203\"\nmodel = \"HT802\"\nlabel = \"Fax\"\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.join("fw.requests.jsonl"),
-        "{\"mac\":\"000b82a1b201\",\"client\":\"127.0.0.1:5000\",\"firmware\":\"1.0.9.69\"}\n",
-    )
-    .unwrap();
+    // The request log: the device said it runs 1.0.9.69.
+    let mut said = gsprov::serving::RequestRecord::new(
+        1,
+        std::time::SystemTime::now(),
+        "127.0.0.1:5000".parse().unwrap(),
+        gsprov::serving::Protocol::Http,
+        "GET",
+        "/cfg000b82a1b201.xml",
+    );
+    said.mac = Some("000b82a1b201".parse().unwrap());
+    said.firmware = Some("1.0.9.69".into());
+    std::fs::write(dir.join("fw.requests.jsonl"), format!("{}\n", said.to_json())).unwrap();
     site
 }
 

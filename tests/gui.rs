@@ -1183,3 +1183,108 @@ fn programmable_key_on_a_model_is_inherited_overridden_and_reset() {
     );
     assert!(h.state().doc.derived().errors == 0, "{:?}", h.state().doc.derived().issues);
 }
+
+/// Issue 24: Start servers refuses what `gsprov serve` refuses, in the same
+/// words (a firmware folder that holds the site); a missing firmware folder
+/// shows in the Server view before the click, in `gsprov check`'s words.
+#[test]
+fn start_servers_judges_the_firmware_folder_as_gsprov_serve_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exposed.gsprov.toml");
+    std::fs::write(&path, gsprov::site::DEMO.replace("firmware_dir = \"firmware\"", "firmware_dir = \".\"")).unwrap();
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
+    serve_http_on_loopback(&mut h);
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    wait_for(&mut h, "the refusal", |a| a.rt.serving.start_error.is_some());
+    let refused = h.state().rt.serving.start_error.clone().unwrap();
+    assert!(!h.state().rt.serving.running());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(["serve", path.to_str().unwrap(), "--bind", "127.0.0.1", "--http-port", "0"])
+        .output()
+        .unwrap();
+    let terminal = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(refused.ends_with("; nothing is served"), "{refused}");
+    assert!(terminal.contains(&refused), "the app: {refused}\nthe terminal: {terminal}");
+    // Said where the click was, and beside the folder before it.
+    h.get_by_label_contains("; nothing is served");
+    let said = h.query_all_by_label_contains("also holds").count();
+    assert_eq!(said, 2, "the refusal, and the firmware folder's line before the click");
+
+    // A firmware folder that does not exist: said before Start servers is clicked.
+    h.state_mut().doc.edit(|s| s.serving.firmware_dir = "no-such-folder".into());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.query_all_by_label_contains("Firmware folder: the firmware folder").next().is_none() {
+        assert!(Instant::now() < deadline, "the missing folder is never said");
+        h.step();
+        std::thread::yield_now();
+    }
+    h.run_ok();
+    h.get_by_label_contains("no-such-folder does not exist: devices that ask for firmware get a 404");
+}
+
+/// Issue 24: a site reopened after serving shows what its request log
+/// remembers: the status board, the live log and the firmware each device
+/// runs, as `gsprov firmware` reads them.
+#[test]
+fn a_reopened_site_shows_what_its_request_log_remembers() {
+    use gsprov::serving::{ContentKind, DeviceState, Protocol, RequestRecord, Wire};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("office.gsprov.toml");
+    std::fs::write(&path, gsprov::site::DEMO).unwrap();
+    let mac: gsprov::ids::Mac = "000b82a1b201".parse().unwrap();
+    let mut r = RequestRecord::new(
+        7,
+        // The log keeps milliseconds.
+        std::time::UNIX_EPOCH + Duration::from_millis(1_796_594_558_383),
+        "127.0.0.21:5060".parse().unwrap(),
+        Protocol::Http,
+        "GET",
+        "/cfg000b82a1b201.xml",
+    );
+    r.user_agent = Some("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201".into());
+    r.model = Some("GXP2170".parse().unwrap());
+    r.firmware = Some("1.0.11.3".into());
+    r.mac = Some(mac);
+    r.file = Some("cfg000b82a1b201.xml".into());
+    r.kind = Some(ContentKind::Config(gsprov::generate::FileKind::DeviceXml));
+    r.status = Wire::Http(200);
+    r.bytes = 900;
+    r.size = Some(900);
+    r.explanation = "served".into();
+    std::fs::write(dir.path().join("office.requests.jsonl"), format!("{}\n", r.to_json())).unwrap();
+
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
+    let status = h.state().rt.serving.status.device(mac).cloned().expect("the device is on the board");
+    assert_eq!(status.state, DeviceState::GotConfig);
+    assert_eq!(status.firmware.as_deref(), Some("1.0.11.3"));
+    assert_eq!(h.state().rt.serving.log, vec![r]);
+    h.get_by_label_contains("(its request log remembers 1 request)");
+
+    // The firmware view knows its firmware, as `gsprov firmware` does.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gsprov"))
+        .args(["firmware", path.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let view: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = view["devices"].as_array().unwrap().iter().find(|d| d["mac"] == "000b82a1b201").unwrap().clone();
+    assert_eq!(row["plan"]["current"], "1.0.11.3");
+    h.query_all_by_label("Firmware").next().expect("the Firmware tab").click();
+    let path_text = row["path"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.query_all_by_label(&path_text).next().is_none() {
+        assert!(Instant::now() < deadline, "the firmware view never shows {path_text}");
+        h.step();
+        std::thread::yield_now();
+    }
+    // The live log shows the request.
+    h.get_by_label("Live log").click();
+    h.run_ok();
+    h.get_by_label("1 of 1 requests");
+    h.get_by_label("/cfg000b82a1b201.xml");
+}

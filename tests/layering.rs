@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["event"],
     &["storage"],
     &["services"],
+    &["session"],
     &["cli"],
     &["headless", "ui"],
 ];

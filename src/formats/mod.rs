@@ -1,8 +1,13 @@
 //! Pure bytes <-> types for everything a Grandstream device reads or sends:
-//! the legacy binary `cfg<mac>` file, XML v1/v2, OpenSSL-salted AES-256-CBC,
-//! request file names and User-Agent strings, SIP plug-and-play messages, the
-//! resync/reboot NOTIFY and its digest answer, syslog lines, DHCP
-//! preflight packets, the OS neighbour table's text and firmware image headers.
+//! the legacy binary `cfg<mac>` file ([`binary`]), XML v1/v2 ([`xml`]),
+//! OpenSSL-salted AES-256-CBC ([`crypto`]), any served file read back
+//! ([`decode`]), the site phonebook ([`phonebook`]), request file names
+//! ([`request`]) and User-Agent strings ([`useragent`]), TFTP packets
+//! ([`tftp`]) and HTTP request heads ([`http`]), SIP plug-and-play messages
+//! ([`sip`]), the resync/reboot NOTIFY and its digest answer ([`resync`]),
+//! syslog lines ([`syslog`]), DHCP packets ([`dhcp`]), the OS neighbour
+//! table's text ([`neigh`]), the device web API's requests and answers
+//! ([`webapi`]) and firmware image headers ([`firmware`]).
 //!
 //! Nothing here touches the file system, sockets, the clock or a random number
 //! generator: salts and times come from the caller, so every function is

@@ -3,6 +3,7 @@
 use crate::cli::CheckArgs;
 use crate::services::interfaces;
 use crate::serving::address;
+use crate::session;
 use crate::site::{self, Severity};
 use crate::storage;
 
@@ -25,9 +26,10 @@ pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
             }),
         }
     }
-    let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
-    if let Some(message) = storage::firmware_dir_problem(&args.site, &paths) {
-        issues.insert(0, site::Issue { severity: Severity::Error, location: "serving.firmware_dir".into(), message });
+    // The firmware folder as `serve` and Start servers judge it: exposed (an
+    // error, first), missing or unreadable (a warning).
+    for (i, issue) in session::firmware_folder(Some(&args.site), &site.serving.firmware_dir).into_iter().enumerate() {
+        issues.insert(i, issue);
     }
     if args.json {
         for i in &issues {

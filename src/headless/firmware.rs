@@ -1,60 +1,19 @@
 //! `gsprov firmware`: the firmware view (folder, models, each device's next step).
 
-use std::path::Path;
-
 use crate::cli::FirmwareArgs;
 use crate::formats::printable;
-use crate::site::Site;
+use crate::session;
 use crate::storage;
 
 use super::{Error, Term};
-
-/// The per-device P192 values of the firmware steps last applied.
-#[derive(Default)]
-pub(super) struct Steps(std::collections::BTreeMap<crate::ids::Mac, String>);
-
-impl Steps {
-    /// The site to generate from when the steps changed since the last call
-    /// (the first call with any step counts as a change), else `None`.
-    pub(super) fn update(
-        &mut self,
-        site_path: &Path,
-        site: &Site,
-        current: &dyn Fn(crate::ids::Mac) -> Option<String>,
-    ) -> Option<Site> {
-        let listing = firmware_listing(site_path, site);
-        let view = crate::serving::firmware::view(site, &listing, current);
-        let now: std::collections::BTreeMap<_, _> =
-            view.devices.iter().filter_map(|d| d.p192.clone().map(|p| (d.mac, p))).collect();
-        if now == self.0 {
-            return None;
-        }
-        self.0 = now;
-        Some(crate::serving::firmware::with_steps(site, &view))
-    }
-}
-
-pub(super) fn firmware_listing(site_path: &Path, site: &Site) -> crate::serving::router::FirmwareListing {
-    storage::site_firmware(site_path, &site.serving.firmware_dir)
-}
-
-/// The firmware each device last reported, from the site's request log.
-pub(super) fn reported_firmware(
-    site_path: &Path,
-) -> Result<std::collections::BTreeMap<crate::ids::Mac, String>, Error> {
-    match storage::site_paths(site_path, "").request_log {
-        Some(log) => Ok(storage::last_firmware(&log)?),
-        None => Ok(Default::default()),
-    }
-}
 
 /// `gsprov firmware SITE`: the firmware view. Exits with the problems code when
 /// a flag is an error (a truncated or unreadable image, a missing pinned target).
 pub fn firmware(args: &FirmwareArgs, t: &mut Term) -> Result<(), Error> {
     use crate::serving::firmware::{self as fw, Level};
     let site = storage::load_site(&args.site)?;
-    let listing = firmware_listing(&args.site, &site);
-    let reported = reported_firmware(&args.site)?;
+    let listing = session::listing(Some(&args.site), &site.serving.firmware_dir);
+    let reported = session::History::read(&args.site)?.known_firmware();
     let view = fw::view(&site, &listing, &|m| reported.get(&m).cloned());
     if args.json {
         writeln!(t.out, "{}", serde_json::to_string(&view).unwrap_or_default())?;

@@ -37,15 +37,14 @@ pub use params::params;
 pub use serve::serve;
 
 use std::io::Write;
-use std::path::Path;
 
 use crate::cli::{ArgsError, exit};
 use crate::event::{self, ServiceError};
 use crate::services::client::FetchError;
 use crate::services::interfaces::InterfaceError;
 use crate::serving::Protocol;
-use crate::site::{self, Severity, Site};
-use crate::storage::{self, StorageError};
+use crate::site::{self, Severity};
+use crate::storage::StorageError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,21 +122,14 @@ pub(super) fn print_issues(issues: &[site::Issue], t: &mut Term) -> Result<usize
     Ok(issues.iter().filter(|i| i.severity == Severity::Error).count())
 }
 
-/// Loads, checks and generates a site, as `generate` does.
-pub(super) fn load_and_generate(path: &Path, t: &mut Term) -> Result<(Site, crate::generate::Output), Error> {
-    let site = storage::load_site(path)?;
-    match crate::generate::checked(&site, &mut crate::generate::os_salts()) {
-        Ok(output) => {
-            print_issues(&output.warnings, t)?;
-            // Secrets going out unprotected are said wherever files are written or served, not only by `check`.
-            print_issues(&site.exposure(), t)?;
-            // So is DHCP silently replacing the time zone or NTP server the site sets.
-            print_issues(&output.dhcp_overrides, t)?;
-            Ok((site, output))
-        }
-        Err(crate::generate::BuildError::SiteHasErrors(errors)) => Err(Error::SiteHasErrors(print_issues(&errors, t)?)),
-        Err(crate::generate::BuildError::Generate(e)) => Err(e.into()),
-    }
+/// A site that cannot be generated, as every command reports it: its errors
+/// printed one per line, then the error to return. (`Err` only when the
+/// terminal cannot be written.)
+pub(super) fn build_error(e: crate::generate::BuildError, t: &mut Term) -> Result<Error, Error> {
+    Ok(match e {
+        crate::generate::BuildError::SiteHasErrors(errors) => Error::SiteHasErrors(print_issues(&errors, t)?),
+        crate::generate::BuildError::Generate(e) => e.into(),
+    })
 }
 
 #[cfg(test)]

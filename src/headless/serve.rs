@@ -5,22 +5,22 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::PnpOptions;
-use crate::cli::ServeOptions;
+use crate::cli::{PortChoice, ServeOptions};
+use crate::event;
+use crate::event::Event;
 use crate::event::PnpConfig;
-use crate::event::{Event, ServeConfig};
 use crate::formats::printable;
-use crate::generate;
+use crate::services::Hooks;
 use crate::services::interfaces::{self, InterfaceError};
-use crate::services::{Hooks, Supervisor};
 use crate::serving::Protocol;
 use crate::serving::Status;
 use crate::serving::address;
+use crate::session::{self, Session};
 use crate::site::{self, Site};
 use crate::storage;
 
-use super::firmware::{Steps, reported_firmware};
 use super::print::{print_event, print_summary};
-use super::{Error, Term, load_and_generate};
+use super::{Error, Term, build_error, print_issues};
 
 /// How long `serve` lets request events gather after a burst before it looks
 /// again: lines appear at most this much later, and a flood of requests does
@@ -33,47 +33,32 @@ const PRINT_BOUND: usize = 512;
 /// `gsprov serve`: starts the servers, prints one line (or JSON object) per
 /// request until `interrupt` receives, then stops and prints a status summary.
 pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Receiver<()>) -> Result<(), Error> {
-    let (site, output) = load_and_generate(&args.site, t)?;
-    let paths = storage::site_paths(&args.site, &site.serving.firmware_dir);
-    if let Some(problem) = storage::firmware_dir_problem(&args.site, &paths) {
-        return Err(Error::FirmwareExposed(problem));
-    }
-    // Stepped upgrades: devices whose next image is in a <model>/<version>/
-    // folder get P192 pointing there, from what they last reported.
-    let reported = reported_firmware(&args.site)?;
-    let mut steps = Steps::default();
-    let (stepped, output) = match steps.update(&args.site, &site, &|m| reported.get(&m).cloned()) {
-        Some(stepped) => {
-            let out = generate::checked(&stepped, &mut generate::os_salts()).map_err(|e| match e {
-                generate::BuildError::SiteHasErrors(errors) => Error::SiteHasErrors(errors.len()),
-                generate::BuildError::Generate(e) => e.into(),
-            })?;
-            (stepped, out)
-        }
-        None => (site.clone(), output),
+    let site = storage::load_site(&args.site)?;
+    // What the site's devices did before (the request log): their status and
+    // the firmware they run, so each gets its next firmware step at once.
+    let history = session::History::read(&args.site)?;
+    let bind = match args.bind {
+        Some(b) => b,
+        None => site.serving.bind.trim().parse().map_err(|_| event::ConfigError::Bind(site.serving.bind.clone()))?,
     };
-    let mut config = ServeConfig::from_site(&stepped, &output, paths)?;
-    if let Some(b) = args.bind {
-        config.bind = b;
-    }
-    config.tftp_port = args.tftp.apply(config.tftp_port);
-    config.http_port = args.http.apply(config.http_port);
-    config.https_port = args.https.apply(config.https_port);
-    if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
-        return Err(Error::NothingToServe);
-    }
-    if let Some(pnp) = &args.pnp {
-        config.pnp = Some(pnp_config(pnp, config.bind)?);
-    }
-    config.syslog = args.syslog;
-    let served = config.served.clone();
-    let config_tftp = config.tftp_port.is_some();
-    let firmware_dir = config.firmware_dir.clone();
-    let bind = config.bind;
-    let (mut sup, events) =
-        Supervisor::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Tftp, error })?;
-    sup.start(config);
-    let mut status = Status::new(&served);
+    let choices = session::Choices {
+        bind: args.bind,
+        tftp: port_choice(args.tftp),
+        http: port_choice(args.http),
+        https: port_choice(args.https),
+        policy: None,
+        pnp: args.pnp.as_ref().map(|p| pnp_config(p, bind)).transpose()?,
+        syslog: args.syslog,
+    };
+    let (mut session, events) =
+        Session::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Tftp, error })?;
+    let started = match session.start(site.clone(), Some(args.site.clone()), history.known_firmware(), &choices) {
+        Ok(started) => started,
+        Err(e) => return Err(start_error(e, t)?),
+    };
+    print_issues(&started.notes, t)?;
+    let session::Started { served, tftp: config_tftp, firmware_dir, .. } = started;
+    let mut status = history.fold(Status::new(&served));
     let mut first_failure = None;
     let mut bound = Vec::new();
     while let Ok(ev) = events.try_recv() {
@@ -96,7 +81,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
         }
     }
     if let Some(e) = first_failure {
-        sup.stop();
+        session.stop();
         while let Ok(ev) = events.try_recv() {
             print_event(&ev, args.json, bind, t)?;
         }
@@ -193,18 +178,15 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                     std::thread::sleep(EVENT_GATHER);
                 }
                 // A device came back with another version: advance its step.
-                if moved
-                    && let Some(stepped) =
-                        steps.update(&args.site, &site, &|m| status.device(m).and_then(|d| d.firmware.clone()))
-                {
-                    match generate::checked(&stepped, &mut generate::os_salts()) {
-                        Ok(out) => {
-                            sup.replace_files(crate::serving::Served::new(&stepped, &out));
-                            writeln!(t.err, "firmware steps changed; configs regenerated with the new P192 values")?;
+                if moved {
+                    match session.learn(session::known_firmware(&status)) {
+                        Some(Ok(_)) => {
+                            writeln!(t.err, "firmware steps changed; configs regenerated with the new P192 values")?
                         }
-                        Err(e) => {
+                        Some(Err(e)) => {
                             writeln!(t.err, "firmware steps changed but the configs could not be regenerated: {e}")?
                         }
+                        None => {}
                     }
                 }
             }
@@ -212,7 +194,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    sup.stop();
+    session.stop();
     while let Ok(ev) = events.try_recv() {
         if let Event::Completed(r) = &ev {
             status.apply(r);
@@ -222,6 +204,26 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     print_summary(&status, args.json, t)?;
     t.out.flush()?;
     Ok(())
+}
+
+/// A port flag as the session takes it: `None` keeps the site's setting.
+fn port_choice(p: PortChoice) -> Option<Option<u16>> {
+    match p {
+        PortChoice::Site => None,
+        PortChoice::On(port) => Some(Some(port)),
+        PortChoice::Off => Some(None),
+    }
+}
+
+/// Why the session did not start, as this command reports it (the site's
+/// errors are printed first, one per line).
+fn start_error(e: session::StartError, t: &mut Term) -> Result<Error, Error> {
+    Ok(match e {
+        session::StartError::Build(e) => build_error(e, t)?,
+        session::StartError::Config(e) => e.into(),
+        session::StartError::NothingToServe => Error::NothingToServe,
+        session::StartError::FirmwareExposed(problem) => Error::FirmwareExposed(problem),
+    })
 }
 
 /// Warns when the devices are told (P237/P192/P212 in the site defaults) to

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::serving::router::FirmwareListing;
+use crate::serving::firmware::FirmwareListing;
 use crate::storage;
 
 use super::lock;

@@ -16,7 +16,7 @@
 //! refusal marked expected and a reason ("already at 1.0.11.3"), so the device
 //! carries on with what it runs and the log says why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -24,7 +24,6 @@ use crate::formats::firmware::{Completeness, Layout, Version};
 use crate::formats::request;
 use crate::generate;
 use crate::ids::{Mac, Model};
-use crate::serving::router::FirmwareListing;
 use crate::serving::{FirmwareFile, Image};
 use crate::site::{Firmware as Rules, FirmwarePin, Site};
 
@@ -360,6 +359,33 @@ impl View {
     }
 }
 
+/// The firmware folder as last listed.
+#[derive(Debug, Clone, Default)]
+pub struct FirmwareListing {
+    /// Lower-case name -> entry.
+    files: HashMap<String, FirmwareFile>,
+    /// For explanations: the folder, and why it could not be listed.
+    pub dir: Option<String>,
+    pub problem: Option<String>,
+}
+
+impl FirmwareListing {
+    pub fn new(dir: Option<String>, files: Vec<FirmwareFile>, problem: Option<String>) -> Self {
+        FirmwareListing { files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(), dir, problem }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&FirmwareFile> {
+        self.files.get(&name.to_ascii_lowercase())
+    }
+
+    /// Every listed file, sorted by name.
+    pub fn files(&self) -> Vec<&FirmwareFile> {
+        let mut all: Vec<&FirmwareFile> = self.files.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+}
+
 /// The name `model` requests with the site's P232/P233, if known.
 pub fn request_name(site: &Site, model: &Model) -> Option<String> {
     base_name(&site.firmware, model).map(|b| request::firmware_name(&b, &generate::naming(site)))
@@ -542,6 +568,22 @@ fn name_stem(site: &Site, base: &str) -> Option<String> {
         .and_then(|s| s.strip_suffix(p.firmware_postfix.to_ascii_lowercase().as_str()))
         .unwrap_or(&lower);
     core.strip_suffix("fw.bin").filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The site as its devices get it, and the P192 each stepped device gets:
+/// a device whose next firmware step is in a `<model>/<version>/` folder of
+/// `listing` has P192 pointing there, from the firmware it runs (`current`,
+/// `None` when unknown: then the site's own P192). `gsprov generate`, the
+/// Files view and the servers all generate from this, so they hand out the
+/// same bytes.
+pub fn stepped(
+    site: &Site,
+    listing: &FirmwareListing,
+    current: &dyn Fn(Mac) -> Option<String>,
+) -> (Site, BTreeMap<Mac, String>) {
+    let view = view(site, listing, current);
+    let steps = view.devices.iter().filter_map(|d| d.p192.clone().map(|p| (d.mac, p))).collect();
+    (with_steps(site, &view), steps)
 }
 
 /// `site` with P192 set on each device whose next step is in a subfolder, so

@@ -12,13 +12,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::generate::FileKind;
 use crate::ids::{Mac, Model};
 
 /// A server, and the protocol of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tftp,
@@ -233,7 +233,7 @@ impl Outcome {
 }
 
 /// Why nothing was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Refusal {
     /// No such file in the served set or the firmware folder.
@@ -256,7 +256,7 @@ pub enum Refusal {
 }
 
 /// Why a transfer stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Interruption {
     /// The client closed the connection or sent a TFTP error.
@@ -377,6 +377,62 @@ impl RequestRecord {
             explanation: String::new(),
             self_test: false,
         }
+    }
+
+    /// A request-log line read back (the memory of a site's serving, read on
+    /// open): `None` for a line that is not a record this version wrote
+    /// (garbage, a cut line, another program's JSON). Times and durations
+    /// come back to the millisecond the log keeps.
+    pub fn from_json(line: &str) -> Option<RequestRecord> {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let enum_of = |k: &str| v.get(k).cloned().filter(|x| !x.is_null());
+        let outcome = match v.get("result")?.as_str()? {
+            "served" => Outcome::Served,
+            "refused" => Outcome::Refused {
+                reason: serde_json::from_value(enum_of("reason")?).ok()?,
+                expected: v.get("expected")?.as_bool()?,
+            },
+            "interrupted" => Outcome::Interrupted { reason: serde_json::from_value(enum_of("reason")?).ok()? },
+            _ => return None,
+        };
+        let code = || v.get("status").and_then(|s| s.as_u64()).and_then(|s| u16::try_from(s).ok());
+        let status = match v.get("reply")?.as_str()? {
+            "none" => Wire::None,
+            "http" => Wire::Http(code()?),
+            "sip" => Wire::Sip(code()?),
+            "tftp-error" => Wire::TftpError(code()?),
+            _ => return None,
+        };
+        let kind = match text("kind") {
+            None => None,
+            Some(k) if k == "firmware" => Some(ContentKind::Firmware),
+            Some(k) => Some(ContentKind::Config(serde_json::from_value(serde_json::Value::String(k)).ok()?)),
+        };
+        let format =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        let time = SystemTime::from(time::PrimitiveDateTime::parse(&text("time")?, &format).ok()?.assume_utc());
+        Some(RequestRecord {
+            id: v.get("id")?.as_u64()?,
+            time,
+            client: text("client")?.parse().ok()?,
+            protocol: serde_json::from_value(enum_of("protocol")?).ok()?,
+            method: text("method")?,
+            path: text("path")?,
+            user_agent: text("user_agent"),
+            model: text("model").and_then(|m| m.parse().ok()),
+            firmware: text("firmware"),
+            mac: text("mac").and_then(|m| m.parse().ok()),
+            file: text("file"),
+            kind,
+            outcome,
+            status,
+            bytes: v.get("bytes")?.as_u64()?,
+            size: v.get("size").and_then(|s| s.as_u64()),
+            duration: Duration::from_millis(v.get("duration_ms")?.as_u64()?),
+            explanation: text("explanation")?,
+            self_test: v.get("self_test").and_then(|s| s.as_bool()).unwrap_or(false),
+        })
     }
 
     /// One JSON object, no newline: what the derived `Serialize` writes (a
@@ -776,6 +832,15 @@ mod tests {
         #[test]
         fn to_json_is_the_derived_serialisation(r in arbitrary_record()) {
             proptest::prop_assert_eq!(r.to_json(), serde_json::to_string(&r).unwrap());
+        }
+
+        /// A logged line reads back as the record it was, to the millisecond
+        /// the log keeps (the memory of serving that a restart reads).
+        #[test]
+        fn from_json_reads_back_to_json(r in arbitrary_record()) {
+            let back = RequestRecord::from_json(&r.to_json());
+            let kept = RequestRecord { duration: Duration::from_millis(r.duration.as_millis() as u64), ..r };
+            proptest::prop_assert_eq!(back, Some(kept));
         }
 
         /// Addresses are written as their `Display` writes them.

@@ -8,7 +8,6 @@
 //! firmware is answered with an entry of the listing, so nothing outside the
 //! served set can be named, let alone read.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use crate::formats::useragent::UserAgent;
 use crate::generate::{File, FileKind};
 use crate::ids::Mac;
 use crate::serving::FirmwareFile;
+use crate::serving::firmware::FirmwareListing;
 use crate::serving::{ContentKind, Policy, Protocol, Refusal, Served, rfc3339};
 use crate::site::BinaryMode;
 
@@ -34,41 +34,14 @@ pub const FOLDER_EMPTY: &str = "(it is empty)";
 pub const NO_FOLDER: &str = "no firmware folder is set";
 pub const FOLDER_UNREADABLE: &str = "cannot be read";
 
-/// The firmware folder as last listed.
-#[derive(Debug, Clone, Default)]
-pub struct FirmwareListing {
-    /// Lower-case name -> entry.
-    files: HashMap<String, FirmwareFile>,
-    /// For explanations: the folder, and why it could not be listed.
-    pub dir: Option<String>,
-    pub problem: Option<String>,
-}
-
-impl FirmwareListing {
-    pub fn new(dir: Option<String>, files: Vec<FirmwareFile>, problem: Option<String>) -> Self {
-        FirmwareListing { files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(), dir, problem }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&FirmwareFile> {
-        self.files.get(&name.to_ascii_lowercase())
-    }
-
-    /// Every listed file, sorted by name.
-    pub fn files(&self) -> Vec<&FirmwareFile> {
-        let mut all: Vec<&FirmwareFile> = self.files.values().collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
-    }
-
-    fn sample(&self) -> String {
-        let mut names: Vec<&str> = self.files.values().map(|f| f.name.as_str()).collect();
-        names.sort_unstable();
-        let shown = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
-        match names.len() {
-            0 => FOLDER_EMPTY.trim_matches(['(', ')']).into(),
-            n if n > 8 => format!("it holds {shown} and {} more", n - 8),
-            _ => format!("it holds {shown}"),
-        }
+/// What a firmware listing holds, for an explanation.
+fn sample(listing: &FirmwareListing) -> String {
+    let files = listing.files();
+    let shown = files.iter().take(8).map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+    match files.len() {
+        0 => FOLDER_EMPTY.trim_matches(['(', ')']).into(),
+        n if n > 8 => format!("it holds {shown} and {} more", n - 8),
+        _ => format!("it holds {shown}"),
     }
 }
 
@@ -589,7 +562,7 @@ fn explain_miss(
                     );
                 }
                 (Some(d), Some(p)) => format!("the firmware folder {d} cannot be read ({p})"),
-                (Some(d), None) => format!("{name} is not in the firmware folder {d} ({})", firmware.sample()),
+                (Some(d), None) => format!("{name} is not in the firmware folder {d} ({})", sample(firmware)),
             };
             not_found(
                 false,

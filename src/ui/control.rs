@@ -1,5 +1,6 @@
 //! The desktop app's line to the servers: one named thread that owns the
-//! [`Supervisor`] and does the work a frame must not wait for (generating the
+//! serving [`Session`] (the job `gsprov serve` runs too: this thread only
+//! forwards) and does the work a frame must not wait for (generating the
 //! files, binding, creating the HTTPS certificate, the "fetch as this phone"
 //! self-test). The UI sends [`Request`]s; supervisor [`Event`]s and [`Reply`]s
 //! come back on channels, each waking the UI.
@@ -12,22 +13,22 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::event::{Command, Event, ServeConfig, SitePaths};
+use crate::event::{Command, Event};
 use crate::formats::decode::Decoded;
-use crate::generate;
+use crate::generate::BuildError;
 use crate::ids::{Mac, Model};
 use crate::services::client::{self, FetchOptions};
-use crate::services::{Hooks, Supervisor, interfaces, notify, webapi};
+use crate::services::{Hooks, interfaces, notify, webapi};
 use crate::serving::truth::{ActionKind, ActionRecord};
 use crate::serving::{Policy, Protocol, Served};
+use crate::session::{self, Known, Session};
 use crate::site::Site;
-use crate::storage;
 
 /// What the UI asks for.
 #[derive(Debug)]
@@ -41,6 +42,9 @@ pub enum Request {
         pnp: Option<std::net::Ipv4Addr>,
         /// Also receive syslog on this UDP port.
         syslog: Option<u16>,
+        /// The firmware each device is known to run (the status board's, the
+        /// request log's after a restart): each device's next firmware step.
+        known: Known,
     },
     /// A command the supervisor takes as is: stop, policy, discovery.
     Supervisor(Command),
@@ -57,36 +61,9 @@ pub enum Request {
     /// device whose next firmware step changed gets its files regenerated with
     /// the new P192, as `gsprov serve` does.
     Reported(BTreeMap<Mac, String>),
-}
-
-/// The site being served and what the devices reported, so each device's
-/// P192 points at its next firmware step (`serving::firmware::with_steps`).
-#[derive(Default)]
-struct Stepping {
-    serving: Option<(Box<Site>, Option<PathBuf>)>,
-    reported: BTreeMap<Mac, String>,
-    /// The per-device P192 values the files being served carry.
-    applied: BTreeMap<Mac, String>,
-}
-
-impl Stepping {
-    /// The site to generate from: `site` with the step P192 values set.
-    fn stepped(&mut self, site: &Site, site_path: Option<&Path>) -> Site {
-        // An unsaved site's folder is as typed, relative to the working folder (as in `config`).
-        let path = site_path.unwrap_or(Path::new("unsaved.gsprov.toml"));
-        let listing = storage::site_firmware(path, &site.serving.firmware_dir);
-        let view = crate::serving::firmware::view(site, &listing, &|m| self.reported.get(&m).cloned());
-        self.applied = view.devices.iter().filter_map(|d| d.p192.clone().map(|p| (d.mac, p))).collect();
-        crate::serving::firmware::with_steps(site, &view)
-    }
-
-    /// Whether the steps differ from those being served, after new reports.
-    fn changed(&mut self) -> Option<Site> {
-        let (site, path) = self.serving.clone()?;
-        let before = self.applied.clone();
-        let stepped = self.stepped(&site, path.as_deref());
-        (self.applied != before).then_some(stepped)
-    }
+    /// The firmware folder was read again: while serving, devices whose next
+    /// step changed get their files regenerated.
+    FirmwareReread,
 }
 
 /// Answers to requests (servers report through [`Event`]s).
@@ -98,6 +75,10 @@ pub enum Reply {
         files: usize,
         bytes: usize,
         served: Served,
+        /// What serving starts with that the technician should know (the
+        /// firmware folder missing, secrets going out unprotected, ...):
+        /// with a start; `None` after an edit (the start's still hold).
+        notes: Option<Vec<String>>,
     },
     /// The site could not be generated or configured; nothing was started.
     StartFailed(String),
@@ -138,7 +119,7 @@ struct ActionJob {
 
 impl Control {
     pub fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Result<Control, crate::event::ServiceError> {
-        let (supervisor, events) = Supervisor::new(Hooks { wake: Some(wake.clone()), ..Hooks::default() })?;
+        let (session, events) = Session::new(Hooks { wake: Some(wake.clone()), ..Hooks::default() })?;
         let (tx, rx) = mpsc::channel::<Request>();
         let (reply_tx, replies) = mpsc::channel::<Reply>();
         let (jobs_tx, jobs) = mpsc::channel::<ActionJob>();
@@ -152,7 +133,7 @@ impl Control {
         };
         let thread = std::thread::Builder::new()
             .name("gsprov-control".into())
-            .spawn(move || run(supervisor, rx, reply_tx, jobs_tx, wake))
+            .spawn(move || run(session, rx, reply_tx, jobs_tx, wake))
             .map_err(crashed)?;
         Ok(Control { tx: Some(tx), events, replies, thread: Some(thread), actions: Some(actions) })
     }
@@ -224,7 +205,7 @@ fn run_actions(jobs: Receiver<ActionJob>, replies: &Sender<Reply>, wake: &(dyn F
 }
 
 fn run(
-    mut sup: Supervisor,
+    mut session: Session,
     rx: Receiver<Request>,
     replies: Sender<Reply>,
     jobs: Sender<ActionJob>,
@@ -234,96 +215,80 @@ fn run(
         let _ = replies.send(r);
         wake();
     };
-    let mut steps = Stepping::default();
-    let replace = |sup: &mut Supervisor, site: &Site| match generate::checked(site, &mut generate::os_salts()) {
-        Ok(out) => {
-            let (files, bytes) = (out.files.len(), out.total_bytes());
-            let served = Served::new(site, &out);
-            sup.apply(Command::ReplaceFiles(served.clone()));
-            reply(Reply::Serving { files, bytes, served });
-        }
-        Err(e) => reply(Reply::UpdateRefused(build_error(&e))),
+    let regenerated = |r: Option<Result<session::Regenerated, BuildError>>| match r {
+        Some(Ok(r)) => reply(Reply::Serving { files: r.files, bytes: r.bytes, served: r.served, notes: None }),
+        Some(Err(e)) => reply(Reply::UpdateRefused(build_error(&e))),
+        None => {}
     };
-    for req in rx {
-        match req {
-            Request::Start { site, site_path, policy, pnp, syslog } => {
-                let stepped = steps.stepped(&site, site_path.as_deref());
-                match config(&stepped, site_path.clone(), policy, pnp) {
-                    Ok((mut cfg, files, bytes)) => {
-                        cfg.syslog = syslog;
-                        steps.serving = Some((site, site_path));
-                        reply(Reply::Serving { files, bytes, served: cfg.served.clone() });
-                        sup.apply(Command::Start(Box::new(cfg)));
+    while let Ok(first) = rx.recv() {
+        // Edits made while the last one was being generated: only the latest
+        // is generated (each carries the whole site).
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        let last_update = batch.iter().rposition(|r| matches!(r, Request::Update { .. }));
+        for (i, req) in batch.into_iter().enumerate() {
+            match req {
+                Request::Start { site, site_path, policy, pnp, syslog, known } => {
+                    let choices = session::Choices {
+                        policy: Some(policy),
+                        pnp: pnp.map(crate::event::PnpConfig::new),
+                        syslog,
+                        ..session::Choices::default()
+                    };
+                    match session.start(*site, site_path, known, &choices) {
+                        Ok(s) => reply(Reply::Serving {
+                            files: s.files,
+                            bytes: s.bytes,
+                            served: s.served,
+                            notes: Some(s.notes.iter().map(|i| i.to_string()).collect()),
+                        }),
+                        Err(e) => reply(Reply::StartFailed(start_error(&e))),
                     }
-                    Err(e) => reply(Reply::StartFailed(e)),
                 }
-            }
-            Request::Supervisor(c) => {
-                if matches!(c, Command::Stop) {
-                    steps.serving = None;
+                Request::Supervisor(c) => {
+                    if matches!(c, Command::Stop) {
+                        session.stop();
+                    } else {
+                        session.supervisor().apply(c)
+                    }
                 }
-                sup.apply(c)
-            }
-            Request::Update { site } => {
-                let path = steps.serving.as_ref().and_then(|(_, p)| p.clone());
-                let stepped = steps.stepped(&site, path.as_deref());
-                if let Some(serving) = &mut steps.serving {
-                    serving.0 = site;
+                Request::Update { site } if Some(i) == last_update => regenerated(session.update(*site)),
+                Request::Update { .. } => {}
+                Request::Reported(reported) => regenerated(session.learn(reported)),
+                Request::FirmwareReread => regenerated(session.reread_firmware()),
+                Request::ListInterfaces => {
+                    reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
                 }
-                replace(&mut sup, &stepped);
-            }
-            Request::Reported(reported) => {
-                steps.reported = reported;
-                if let Some(stepped) = steps.changed() {
-                    replace(&mut sup, &stepped);
+                Request::Fetch { url, mac, model, firmware, site } => {
+                    let marks = session.supervisor().self_tests();
+                    reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site, marks)));
                 }
-            }
-            Request::ListInterfaces => {
-                reply(Reply::Interfaces(interfaces::list().map_err(|e| e.to_string())));
-            }
-            Request::Fetch { url, mac, model, firmware, site } => {
-                reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site, sup.self_tests())));
-            }
-            Request::Act { kind, site, devices } => {
-                // The actions thread lives as long as this loop's sender.
-                let _ = jobs.send(ActionJob { kind, site, devices });
+                Request::Act { kind, site, devices } => {
+                    // The actions thread lives as long as this loop's sender.
+                    let _ = jobs.send(ActionJob { kind, site, devices });
+                }
             }
         }
     }
-    sup.stop();
+    session.stop();
 }
 
-fn config(
-    site: &Site,
-    site_path: Option<PathBuf>,
-    policy: Policy,
-    pnp: Option<std::net::Ipv4Addr>,
-) -> Result<(ServeConfig, usize, usize), String> {
-    let out = generate::checked(site, &mut generate::os_salts()).map_err(|e| build_error(&e))?;
-    let paths = match &site_path {
-        Some(p) => storage::site_paths(p, &site.serving.firmware_dir),
-        // Unsaved site: firmware folder as typed, no log file, certificate in memory.
-        None => SitePaths {
-            firmware_dir: (!site.serving.firmware_dir.trim().is_empty())
-                .then(|| PathBuf::from(site.serving.firmware_dir.trim())),
-            request_log: None,
-            tls_identity: None,
-        },
-    };
-    let mut cfg = ServeConfig::from_site(site, &out, paths).map_err(|e| e.to_string())?;
-    cfg.policy = policy;
-    cfg.pnp = pnp.map(crate::event::PnpConfig::new);
-    Ok((cfg, out.files.len(), out.total_bytes()))
+/// Why Start servers did nothing, in the words `gsprov serve` uses.
+fn start_error(e: &session::StartError) -> String {
+    match e {
+        session::StartError::Build(e) => build_error(e),
+        e => e.to_string(),
+    }
 }
 
 /// What the technician reads when a site cannot be served or exported.
-pub(crate) fn build_error(e: &generate::BuildError) -> String {
+pub(crate) fn build_error(e: &BuildError) -> String {
     match e {
-        generate::BuildError::SiteHasErrors(errors) => {
+        BuildError::SiteHasErrors(errors) => {
             let lines: Vec<String> = errors.iter().map(|i| i.to_string()).collect();
             format!("the site has {} error(s); fix them first:\n{}", errors.len(), lines.join("\n"))
         }
-        generate::BuildError::Generate(e) => e.to_string(),
+        BuildError::Generate(e) => e.to_string(),
     }
 }
 
@@ -386,6 +351,7 @@ mod tests {
             policy: Policy::default(),
             pnp: None,
             syslog: None,
+            known: Known::default(),
         });
         let recv = Duration::from_secs(10);
         assert!(matches!(control.replies.recv_timeout(recv).unwrap(), Reply::Serving { files: 20, .. }));

@@ -1,21 +1,32 @@
 //! Files view: for the selected device, the exact files that will be served,
 //! with their names (prefix/postfix applied), an XML preview, the binary file as
-//! hex beside its decoded parameters, the encrypted flag and size.
+//! hex beside its decoded parameters, the encrypted flag and size. Built the
+//! way the servers build them: with the device's firmware step (P192) from the
+//! firmware it is known to run, and saying which firmware that assumed.
 
 use super::{Action, Doc, Runtime};
 use crate::formats::binary;
 use crate::generate::{self, FileKind};
 use crate::ids::Mac;
+use crate::serving::firmware::FirmwareListing;
 use crate::site::{Encrypt, Site};
 
 /// One device's files as it will get them, or why they cannot be built.
 type Previews = Result<Vec<Preview>, String>;
 
+/// A device's files and the firmware step (P192) they carry, if any.
+pub type DeviceFiles = (Vec<Preview>, Option<String>);
+
+/// What a device's previews were built from: the site's revision, the
+/// device, the firmware it is known to run and the firmware listing's.
+type CacheKey = (u64, Mac, Option<String>, u64);
+
 /// Preview cache: generating on every frame would waste the frame budget.
 #[derive(Default)]
 pub struct FilesUi {
-    /// (revision, device) -> its files and the site's secrets to mask in them.
-    cache: Option<(u64, Mac, Previews, Vec<String>)>,
+    /// Key -> the device's files, the site's secrets to mask in them, and the
+    /// firmware line (which firmware the P192 assumed).
+    cache: Option<(CacheKey, Previews, Vec<String>, String)>,
     pub chosen: usize,
 }
 
@@ -29,21 +40,29 @@ pub struct Preview {
     pub plain: Vec<u8>,
 }
 
-/// Generates the files one device will fetch. Encrypted files are shown as
-/// their plaintext, with the flag set; the salt is fixed because only the size
-/// of the served bytes is shown.
-pub fn previews(site: &Site, mac: Mac) -> Result<Vec<Preview>, String> {
+/// Generates the files one device will fetch, with its firmware step from
+/// `listing` and the firmware it runs (`current`), as the servers and
+/// `gsprov generate` do ([`crate::serving::firmware::stepped`]). Encrypted
+/// files are shown as their plaintext, with the flag set; the salt is fixed
+/// because only the size of the served bytes is shown.
+pub fn previews(
+    site: &Site,
+    mac: Mac,
+    listing: &FirmwareListing,
+    current: Option<&str>,
+) -> Result<DeviceFiles, String> {
     let Some(device) = site.device(mac) else { return Err("device not in the site".into()) };
     let mut one = site.clone();
     one.devices = vec![device.clone()];
     one.models.retain(|m, _| m.eq_ignore_ascii_case(device.model.as_str()));
+    let (one, mut steps) = crate::serving::firmware::stepped(&one, listing, &|_| current.map(str::to_string));
     let served = generate::generate(&one, &mut || [0u8; 8]).map_err(|e| e.to_string())?;
     let mut plain_site = one.clone();
     plain_site.provisioning.encrypt = Encrypt::Off;
     let plain = generate::generate(&plain_site, &mut || [0u8; 8]).map_err(|e| e.to_string())?;
     // The phonebook lists the whole site, not only the device previewed here.
     let phonebook = generate::phonebook_file(site).map_err(|e| e.to_string())?;
-    Ok(served
+    let files = served
         .files
         .iter()
         .filter(|f| f.model.as_ref().is_none_or(|m| *m == device.model))
@@ -73,7 +92,8 @@ pub fn previews(site: &Site, mac: Mac) -> Result<Vec<Preview>, String> {
                 plain: clear,
             }
         })
-        .collect())
+        .collect();
+    Ok((files, steps.remove(&mac)))
 }
 
 pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action> {
@@ -81,15 +101,36 @@ pub fn files_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action
         ui.label("Add a device to see its files.");
         return None;
     };
+    // The firmware step needs the folder's listing, as the servers read it.
+    super::firmware::ensure_listing(doc, rt, false);
+    let current = rt.serving.status.device(mac).and_then(|d| d.firmware.clone());
+    let key: CacheKey = (doc.revision(), mac, current.clone(), rt.firmware.generation());
     let st = &mut rt.files;
-    if st.cache.as_ref().is_none_or(|(rev, m, _, _)| *rev != doc.revision() || *m != mac) {
-        st.cache = Some((doc.revision(), mac, previews(&doc.site, mac), site_secrets(&doc.site)));
+    if st.cache.as_ref().is_none_or(|(k, ..)| *k != key) {
+        let empty = FirmwareListing::default();
+        let listing = rt.firmware.current(doc).unwrap_or(&empty);
+        let built = previews(&doc.site, mac, listing, current.as_deref());
+        let step = built.as_ref().ok().and_then(|(_, p192)| p192.clone());
+        let line = match (&current, step) {
+            (Some(fw), Some(p192)) => format!("Firmware {fw} (last reported): P192 points at its next step, {p192}"),
+            (Some(fw), None) => {
+                format!("Firmware {fw} (last reported): no firmware step in the folder; the site's P192")
+            }
+            (None, Some(p192)) => format!(
+                "Firmware unknown (this device has not asked yet): P192 points at the first step of its upgrade path, \
+                 {p192}"
+            ),
+            (None, None) => "Firmware unknown (this device has not asked yet): the site's P192".into(),
+        };
+        let built = built.map(|(files, _)| files);
+        st.cache = Some((key, built, site_secrets(&doc.site), line));
     }
-    let Some((_, _, result, site_secrets)) = &st.cache else { return None };
+    let Some((_, result, site_secrets, firmware_line)) = &st.cache else { return None };
     let secrets: &[String] = if rt.show_secrets { &[] } else { site_secrets };
     let device = doc.site.device(mac);
     ui.heading(format!("Files for {} {}", mac.colon(), device.map(|d| d.label.as_str()).unwrap_or("")));
     ui.weak("The device asks for these in order; a 404 moves it to the next (cfg<mac>, cfg<mac>.xml, cfg<model>.xml, cfg.xml).");
+    ui.label(firmware_line);
     let files = match result {
         Ok(f) => f,
         Err(e) => {

@@ -10,8 +10,8 @@
 use super::{Action, Doc, Runtime};
 use crate::formats::firmware;
 use crate::serving::FirmwareFile;
+use crate::serving::firmware::FirmwareListing;
 use crate::serving::firmware::{Level, View};
-use crate::serving::router::FirmwareListing;
 use crate::ui::worker::Job;
 
 /// The last listing and what it was for.
@@ -21,15 +21,43 @@ pub struct FirmwareUi {
     listing: Option<(Option<(std::path::PathBuf, String)>, FirmwareListing)>,
     /// A listing was asked of the worker for this key.
     pending: Option<(std::path::PathBuf, String)>,
+    /// The listed folder's problems, as `gsprov check` says them.
+    problems: Vec<crate::site::Issue>,
+    /// Bumped with every new listing, so views built from it can cache.
+    generation: u64,
 }
 
 impl FirmwareUi {
+    /// The listing for `doc`'s site and firmware folder, once the worker answered.
+    pub fn current(&self, doc: &Doc) -> Option<&FirmwareListing> {
+        let key = doc.path.clone().map(|p| (p, doc.site.serving.firmware_dir.clone()));
+        self.listing.as_ref().filter(|(k, _)| *k == key).map(|(_, l)| l)
+    }
+
     /// Stores what the worker listed.
-    pub fn listed(&mut self, site_path: std::path::PathBuf, firmware_dir: String, listing: FirmwareListing) {
+    pub fn listed(
+        &mut self,
+        site_path: std::path::PathBuf,
+        firmware_dir: String,
+        listing: FirmwareListing,
+        problems: Vec<crate::site::Issue>,
+    ) {
         if self.pending.as_ref() == Some(&(site_path.clone(), firmware_dir.clone())) {
             self.pending = None;
         }
         self.listing = Some((Some((site_path, firmware_dir)), listing));
+        self.problems = problems;
+        self.generation += 1;
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// What is wrong with `doc`'s firmware folder (exposed, missing,
+    /// unreadable), in `gsprov check`'s words, once the worker listed it.
+    pub fn problems(&self, doc: &Doc) -> &[crate::site::Issue] {
+        if self.current(doc).is_some() { &self.problems } else { &[] }
     }
 }
 
@@ -49,29 +77,48 @@ fn demo_listing() -> FirmwareListing {
     FirmwareListing::new(Some("the demo's synthetic images (assets/firmware)".into()), files, None)
 }
 
-pub fn firmware_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action> {
+/// Asks the file worker for the site's firmware folder as the servers see it
+/// when the site or its folder changed (or `again`): the Firmware, Server and
+/// Files views all read the answer ([`FirmwareUi::current`]).
+pub fn ensure_listing(doc: &Doc, rt: &mut Runtime, again: bool) {
     let key = doc.path.clone().map(|p| (p, doc.site.serving.firmware_dir.clone()));
     let fresh = rt.firmware.listing.as_ref().is_some_and(|(k, _)| *k == key);
-    let mut refresh = ui.horizontal(|ui| {
-        ui.heading("Firmware");
-        ui.button("Read the folder again").clicked()
-    });
     match &key {
-        None if !fresh => rt.firmware.listing = Some((None, demo_listing())),
-        Some(k) if (!fresh || refresh.inner) && rt.firmware.pending.as_ref() != Some(k) => {
+        None if !fresh => {
+            rt.firmware.listing = Some((None, demo_listing()));
+            rt.firmware.problems.clear();
+            rt.firmware.generation += 1;
+        }
+        Some(k) if (!fresh || again) && rt.firmware.pending.as_ref() != Some(k) => {
             rt.firmware.pending = Some(k.clone());
             rt.worker.send(Job::ListFirmware { site_path: k.0.clone(), firmware_dir: k.1.clone() });
-            refresh.inner = false;
+            if again && rt.serving.running() {
+                // The running servers re-list the folder by themselves; the
+                // session regenerates the files whose firmware step changed.
+                if let Some(c) = &rt.serving.control {
+                    c.send(crate::ui::control::Request::FirmwareReread);
+                }
+            }
         }
         _ => {}
     }
+}
+
+pub fn firmware_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action> {
+    let again = ui
+        .horizontal(|ui| {
+            ui.heading("Firmware");
+            ui.button("Read the folder again").clicked()
+        })
+        .inner;
+    ensure_listing(doc, rt, again);
     if rt.firmware.pending.is_some() {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Reading the firmware folder…");
         });
     }
-    let (_, listing) = rt.firmware.listing.as_ref().filter(|(k, _)| *k == key)?;
+    let listing = rt.firmware.current(doc)?;
     let status = &rt.serving.status;
     let view =
         crate::serving::firmware::view(&doc.site, listing, &|m| status.device(m).and_then(|d| d.firmware.clone()));

@@ -10,7 +10,7 @@
 mod control;
 mod devices;
 mod doc;
-mod files;
+pub mod files;
 mod firmware;
 mod form;
 mod import;
@@ -237,14 +237,32 @@ impl App {
             let Ok(done) = self.rt.worker.results.try_recv() else { break };
             self.rt.busy = None;
             match done {
-                Done::Opened { path, site } => {
+                Done::Opened { path, site, memory } => {
                     self.remember_dir(&path);
                     self.doc = Doc::new(*site, Some(path.clone()));
                     self.rt.selected.clear();
                     self.rt.focus = None;
                     self.rt.level = Level::Defaults;
                     self.remember(path.clone());
-                    self.notify(format!("Opened {}", path.display()), false);
+                    match memory {
+                        // The request log is this site's history: the board, the
+                        // live log and the firmware view show it again, as
+                        // `gsprov firmware` reads it (not while other servers run).
+                        Ok(m) if !self.rt.serving.running() => {
+                            let n = m.log.len();
+                            self.rt.serving.remember(m.status, m.log);
+                            let plural = if n == 1 { "" } else { "s" };
+                            let seen = if n == 0 {
+                                String::new()
+                            } else {
+                                format!(" (its request log remembers {n} request{plural})")
+                            };
+                            self.notify(format!("Opened {}{seen}", path.display()), false);
+                        }
+                        Ok(_) => self.notify(format!("Opened {}", path.display()), false),
+                        Err(e) => self
+                            .notify(format!("Opened {}; its request log could not be read: {e}", path.display()), true),
+                    }
                 }
                 Done::Saved { path, site } => {
                     self.remember_dir(&path);
@@ -269,8 +287,8 @@ impl App {
                     self.remember_dir(&csv);
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
                 }
-                Done::FirmwareListed { site_path, firmware_dir, listing } => {
-                    self.rt.firmware.listed(site_path, firmware_dir, *listing)
+                Done::FirmwareListed { site_path, firmware_dir, listing, problems } => {
+                    self.rt.firmware.listed(site_path, firmware_dir, *listing, problems)
                 }
                 Done::Cancelled => {}
                 Done::NoDialog { job, why } => self.ask_path(*job, why),

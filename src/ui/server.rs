@@ -51,6 +51,7 @@ pub fn start(doc: &Doc, rt: &Runtime) -> Action {
         policy,
         pnp,
         syslog: rt.serving.syslog,
+        known: crate::session::known_firmware(&rt.serving.status),
     })
 }
 
@@ -189,6 +190,22 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         });
         if rt.serving.syslog.is_some() {
             syslog_here_ui(ui, doc, rt);
+        }
+        // The firmware folder as `gsprov check` and Start servers judge it,
+        // before the click; while serving, what the start said.
+        if !running && rt.serving.starting.is_none() {
+            super::firmware::ensure_listing(doc, rt, false);
+            for p in rt.firmware.problems(doc) {
+                let color = match p.severity {
+                    crate::site::Severity::Error => ui.visuals().error_fg_color,
+                    crate::site::Severity::Warning => ui.visuals().warn_fg_color,
+                };
+                ui.colored_label(color, format!("Firmware folder: {}", p.message));
+            }
+        } else {
+            for n in &rt.serving.notes {
+                ui.colored_label(ui.visuals().warn_fg_color, n);
+            }
         }
         if let Some(e) = &rt.serving.start_error {
             ui.colored_label(ui.visuals().error_fg_color, e);

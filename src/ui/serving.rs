@@ -44,6 +44,10 @@ pub struct Serving {
     pub window_closed: Option<String>,
     /// (files, bytes) being served.
     pub files: Option<(usize, usize)>,
+    /// What the last start said the technician should know (the firmware
+    /// folder missing, secrets going out unprotected, ...), as `gsprov serve`
+    /// prints it.
+    pub notes: Vec<String>,
     /// Site revision the served files were generated from.
     pub served_revision: Option<u64>,
     pub fetch: Option<FetchResult>,
@@ -88,6 +92,7 @@ impl Serving {
             start_error: None,
             window_closed: None,
             files: None,
+            notes: Vec::new(),
             served_revision: None,
             fetch: None,
             fetching: false,
@@ -115,6 +120,16 @@ impl Serving {
                 ServerState::Failed(_) => None,
             })
             .collect()
+    }
+
+    /// Shows a site's remembered serving (its request log read back on open):
+    /// the status board and the live log start from there.
+    pub fn remember(&mut self, status: Status, log: Vec<RequestRecord>) {
+        self.status = status;
+        self.log = log;
+        self.log_generation += 1;
+        self.in_flight.clear();
+        self.reported.clear();
     }
 
     /// Applies one supervisor event.
@@ -169,8 +184,11 @@ impl Serving {
 
     pub fn reply(&mut self, r: Reply) {
         match r {
-            Reply::Serving { files, bytes, served } => {
+            Reply::Serving { files, bytes, served, notes } => {
                 self.files = Some((files, bytes));
+                if let Some(notes) = notes {
+                    self.notes = notes;
+                }
                 self.status.set_known(&served);
                 self.discovery.set_known(&served);
                 self.start_error = None;

@@ -122,12 +122,23 @@ fn dialog<T>(show: impl FnOnce() -> Option<T>) -> Result<Option<T>, String> {
     }
 }
 
+/// A site's serving as its request log remembers it: the status board and
+/// the live log, as they were when the app last served it.
+#[derive(Debug)]
+pub struct Memory {
+    pub status: crate::serving::Status,
+    pub log: Vec<crate::serving::RequestRecord>,
+}
+
 /// What happened, past tense.
 #[derive(Debug)]
 pub enum Done {
     Opened {
         path: PathBuf,
         site: Box<Site>,
+        /// What the site's request log remembers (status board, live log),
+        /// or why it could not be read.
+        memory: Result<Box<Memory>, String>,
     },
     Saved {
         path: PathBuf,
@@ -153,7 +164,9 @@ pub enum Done {
     FirmwareListed {
         site_path: PathBuf,
         firmware_dir: String,
-        listing: Box<crate::serving::router::FirmwareListing>,
+        listing: Box<crate::serving::firmware::FirmwareListing>,
+        /// The folder judged as `gsprov check` and Start servers judge it.
+        problems: Vec<crate::site::Issue>,
     },
     /// The user closed a dialog without choosing.
     Cancelled,
@@ -221,7 +234,12 @@ fn failed(what: &'static str, e: impl std::fmt::Display) -> Done {
 fn run(job: Job) -> Done {
     match job {
         Job::Open(path) => match storage::load_site(&path) {
-            Ok(site) => Done::Opened { path, site: Box::new(site) },
+            Ok(site) => {
+                let memory = crate::session::History::read(&path)
+                    .map(|history| Box::new(Memory { status: history.status(&site), log: history.records }))
+                    .map_err(|e| e.to_string());
+                Done::Opened { path, site: Box::new(site), memory }
+            }
             Err(e) => failed("open", e),
         },
         Job::PickAndOpen => {
@@ -289,8 +307,9 @@ fn run(job: Job) -> Done {
             }
         }
         Job::ListFirmware { site_path, firmware_dir } => {
-            let listing = Box::new(storage::site_firmware(&site_path, &firmware_dir));
-            Done::FirmwareListed { site_path, firmware_dir, listing }
+            let listing = Box::new(crate::session::listing(Some(&site_path), &firmware_dir));
+            let problems = crate::session::firmware_folder(Some(&site_path), &firmware_dir);
+            Done::FirmwareListed { site_path, firmware_dir, listing, problems }
         }
         Job::PickFolder => match dialog(|| rfd::FileDialog::new().set_title("Firmware folder").pick_folder()) {
             Ok(Some(p)) => Done::FolderPicked(p),

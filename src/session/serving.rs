@@ -1,0 +1,233 @@
+//! The serving session: one [`Supervisor`] and the site it serves. It builds
+//! the serving config once (the site plus the front end's runtime choices),
+//! refuses what must not be served with the same words in both front ends,
+//! and keeps the served files current: after an edit, when a device reports
+//! another firmware version (its next step changes), and when the firmware
+//! folder is read again.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+
+use crate::event::{ConfigError, Event, PnpConfig, ServeConfig, ServiceError};
+use crate::generate::BuildError;
+use crate::ids::Mac;
+use crate::services::{Hooks, Supervisor};
+use crate::serving::{Policy, Protocol, Served};
+use crate::site::{Issue, Severity, Site};
+
+use super::prepare::{self, Known, Prepared};
+
+/// What a front end decides at run time, over the site's `[serving]`.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// Bind here instead of the site's `serving.bind`.
+    pub bind: Option<IpAddr>,
+    /// Per file server: `None` keeps the site's setting, `Some(None)` turns
+    /// it off, `Some(Some(port))` serves on that port.
+    pub tftp: Option<Option<u16>>,
+    pub http: Option<Option<u16>>,
+    pub https: Option<Option<u16>>,
+    /// The policy (serving window, ...) instead of the site's.
+    pub policy: Option<Policy>,
+    /// Answer SIP plug-and-play SUBSCRIBEs.
+    pub pnp: Option<PnpConfig>,
+    /// Receive syslog on this UDP port.
+    pub syslog: Option<u16>,
+}
+
+/// Why nothing was started. The words are the same in the terminal and the app.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("nothing to serve: TFTP, HTTP and HTTPS are all off")]
+    NothingToServe,
+    #[error("{0}; nothing is served")]
+    FirmwareExposed(String),
+}
+
+/// What was started (the servers report as [`Event`]s).
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub files: usize,
+    pub bytes: usize,
+    pub served: Served,
+    pub bind: IpAddr,
+    pub tftp: bool,
+    pub firmware_dir: Option<PathBuf>,
+    pub request_log: Option<PathBuf>,
+    /// Devices sent to a firmware step, with the P192 each got.
+    pub steps: BTreeMap<Mac, String>,
+    /// Warnings owed where serving starts (see [`Prepared::notes`]), the
+    /// firmware folder's among them.
+    pub notes: Vec<Issue>,
+}
+
+/// New files handed to the running servers.
+#[derive(Debug, Clone)]
+pub struct Regenerated {
+    pub files: usize,
+    pub bytes: usize,
+    pub served: Served,
+    /// The firmware steps changed (a device reported another version, or the
+    /// folder was read again), not only the site.
+    pub steps_changed: bool,
+}
+
+/// The site being served.
+struct Current {
+    site: Site,
+    path: Option<PathBuf>,
+    known: Known,
+    steps: BTreeMap<Mac, String>,
+}
+
+/// The serving job: one per front end (the terminal's `serve`, the app's
+/// control thread).
+pub struct Session {
+    sup: Supervisor,
+    current: Option<Current>,
+}
+
+impl Session {
+    /// The supervisor's runtime, no server running yet, and its event channel.
+    pub fn new(hooks: Hooks) -> Result<(Session, Receiver<Event>), ServiceError> {
+        let (sup, events) = Supervisor::new(hooks)?;
+        Ok((Session { sup, current: None }, events))
+    }
+
+    /// For what the session does not own: discovery, the policy, self-test marks.
+    pub fn supervisor(&mut self) -> &mut Supervisor {
+        &mut self.sup
+    }
+
+    pub fn is_serving(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Checks, prepares and starts serving `site` (saved at `path`, or
+    /// unsaved), its devices known to run `known`. Refuses, with nothing
+    /// started, a site with errors, an exposed firmware folder or no server on.
+    pub fn start(
+        &mut self,
+        site: Site,
+        path: Option<PathBuf>,
+        known: Known,
+        choices: &Choices,
+    ) -> Result<Started, StartError> {
+        self.stop();
+        let listing = prepare::listing(path.as_deref(), &site.serving.firmware_dir);
+        let prepared = prepare::prepare(&site, &listing, &known)?;
+        let folder = prepare::firmware_folder(path.as_deref(), &site.serving.firmware_dir);
+        if let Some(exposed) = folder.iter().find(|i| i.severity == Severity::Error) {
+            return Err(StartError::FirmwareExposed(exposed.message.clone()));
+        }
+        let paths = prepare::site_paths(path.as_deref(), &site.serving.firmware_dir);
+        let mut config = ServeConfig::from_site(&prepared.site, &prepared.output, paths)?;
+        apply(&mut config, choices);
+        if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
+            return Err(StartError::NothingToServe);
+        }
+        let Prepared { output, steps, mut notes, .. } = prepared;
+        notes.extend(folder);
+        let started = Started {
+            files: output.files.len(),
+            bytes: output.total_bytes(),
+            served: config.served.clone(),
+            bind: config.bind,
+            tftp: config.tftp_port.is_some(),
+            firmware_dir: config.firmware_dir.clone(),
+            request_log: config.request_log.clone(),
+            steps: steps.clone(),
+            notes,
+        };
+        self.sup.start(config);
+        self.current = Some(Current { site, path, known, steps });
+        Ok(started)
+    }
+
+    /// Serves the edited `site` (transfers in flight keep their bytes).
+    /// `None` when not serving; an error leaves the files from before the edit.
+    pub fn update(&mut self, site: Site) -> Option<Result<Regenerated, BuildError>> {
+        let current = self.current.as_mut()?;
+        current.site = site;
+        Some(regenerate(&mut self.sup, current, true))
+    }
+
+    /// Devices reported these firmware versions: files are regenerated only
+    /// when a device's next step changed. `None`: nothing to do.
+    pub fn learn(&mut self, known: Known) -> Option<Result<Regenerated, BuildError>> {
+        let current = self.current.as_mut()?;
+        let before = current.known.clone();
+        current.known.extend(known);
+        if current.known == before {
+            return None;
+        }
+        self.restep()
+    }
+
+    /// The firmware folder changed (read again): files are regenerated only
+    /// when a device's next step changed.
+    pub fn reread_firmware(&mut self) -> Option<Result<Regenerated, BuildError>> {
+        self.restep()
+    }
+
+    fn restep(&mut self) -> Option<Result<Regenerated, BuildError>> {
+        let current = self.current.as_mut()?;
+        let listing = prepare::listing(current.path.as_deref(), &current.site.serving.firmware_dir);
+        let (_, steps) =
+            crate::serving::firmware::stepped(&current.site, &listing, &|m| current.known.get(&m).cloned());
+        if steps == current.steps {
+            return None;
+        }
+        Some(regenerate(&mut self.sup, current, false))
+    }
+
+    /// The site file being served, if saved.
+    pub fn site_path(&self) -> Option<&Path> {
+        self.current.as_ref().and_then(|c| c.path.as_deref())
+    }
+
+    /// Stops the servers (within a second); a no-op when none run.
+    pub fn stop(&mut self) {
+        self.current = None;
+        self.sup.stop();
+    }
+}
+
+/// Generates `current` again and serves the result. `edit`: the site
+/// changed (else only the firmware steps did).
+fn regenerate(sup: &mut Supervisor, current: &mut Current, edit: bool) -> Result<Regenerated, BuildError> {
+    let listing = prepare::listing(current.path.as_deref(), &current.site.serving.firmware_dir);
+    let prepared = prepare::prepare(&current.site, &listing, &current.known)?;
+    let steps_changed = !edit || prepared.steps != current.steps;
+    current.steps = prepared.steps;
+    let served = Served::new(&prepared.site, &prepared.output);
+    sup.replace_files(served.clone());
+    Ok(Regenerated { files: prepared.output.files.len(), bytes: prepared.output.total_bytes(), served, steps_changed })
+}
+
+/// The front end's choices over the site's serving config.
+fn apply(config: &mut ServeConfig, c: &Choices) {
+    if let Some(b) = c.bind {
+        config.bind = b;
+    }
+    if let Some(p) = c.tftp {
+        config.tftp_port = p;
+    }
+    if let Some(p) = c.http {
+        config.http_port = p;
+    }
+    if let Some(p) = c.https {
+        config.https_port = p;
+    }
+    if let Some(p) = &c.policy {
+        config.policy = p.clone();
+    }
+    config.pnp = c.pnp.clone();
+    config.syslog = c.syslog;
+}
