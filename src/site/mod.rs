@@ -19,9 +19,9 @@ mod saved;
 
 pub use check::{Issue, Severity, device_location, text_problem};
 pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
-pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layering, Setting, Source, canonical_key};
+pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layer, Layering, Setting, Source, canonical_key};
 pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
-pub use region::{DhcpOverrideFinding, Layer};
+pub use region::DhcpOverrideFinding;
 pub use saved::{
     Account, BinaryMode, DEFAULT_MAX_FIRMWARE_TRANSFERS, DEMO, Device, Encrypt, FORMAT_VERSION, Firmware, FirmwarePin,
     HttpAuth, Provisioning, Serving, Site, Values, demo,

@@ -31,12 +31,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Mac, Model};
-use crate::site::Site;
+use crate::site::{Layer, Site};
 use crate::ui::worker::{Done, Job, Worker};
 
 pub use doc::{Derived, Doc};
 pub use form::FormView;
-pub use params::Level;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older
 /// saved state still loads).
@@ -104,7 +103,7 @@ pub struct Runtime {
     /// dumps, the self-test): off by default.
     pub show_secrets: bool,
     pub focus: Option<Mac>,
-    pub level: Level,
+    pub level: Layer,
     pub devices: devices::DevicesUi,
     pub import: import::ImportUi,
     pub params: params::ParamsUi,
@@ -159,7 +158,7 @@ impl App {
                 selected: BTreeSet::new(),
                 show_secrets: false,
                 focus: None,
-                level: Level::Defaults,
+                level: Layer::Defaults,
                 devices: devices::DevicesUi::default(),
                 import: import::ImportUi::default(),
                 params: params::ParamsUi::default(),
@@ -242,7 +241,7 @@ impl App {
                     self.doc = Doc::new(*site, Some(path.clone()));
                     self.rt.selected.clear();
                     self.rt.focus = None;
-                    self.rt.level = Level::Defaults;
+                    self.rt.level = Layer::Defaults;
                     self.remember(path.clone());
                     self.notify(format!("Opened {}", path.display()), false);
                 }
@@ -388,7 +387,7 @@ impl App {
                 self.doc = Doc::new(Site { name: "New site".into(), ..Site::default() }, None);
                 self.rt.selected.clear();
                 self.rt.focus = None;
-                self.rt.level = Level::Defaults;
+                self.rt.level = Layer::Defaults;
             }
             Action::OpenDemo => {
                 self.doc = Doc::new(crate::site::demo(), None);
@@ -413,7 +412,7 @@ impl App {
             }
             Action::EditDevice(mac) => {
                 self.rt.focus = Some(mac);
-                self.rt.level = Level::Device(mac);
+                self.rt.level = Layer::Device(mac);
                 self.state.view = View::Parameters;
             }
             Action::Serve(request) => self.serve(request),
@@ -667,7 +666,7 @@ impl eframe::App for App {
         egui::CentralPanel::default().show(ui, |ui| {
             let a = match self.state.view {
                 View::Devices => devices::devices_ui(ui, &mut self.doc, &mut self.rt),
-                View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt),
+                View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt.level, &mut self.rt.params),
                 View::Files => files::files_ui(ui, &self.doc, &mut self.rt),
                 View::Firmware => firmware::firmware_ui(ui, &self.doc, &mut self.rt),
                 View::Server => server::server_ui(ui, &mut self.doc, &mut self.rt),
