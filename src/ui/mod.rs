@@ -245,12 +245,21 @@ impl App {
                     self.remember(path.clone());
                     self.notify(format!("Opened {}", path.display()), false);
                 }
-                Done::Saved { path, site } => {
+                Done::Saved { path, site, firmware_dir_moved } => {
                     self.remember_dir(&path);
+                    let mut said = format!("Saved {}", path.display());
+                    if let Some((was, now)) = firmware_dir_moved {
+                        // The open site names the folder as the saved file does.
+                        self.doc.edit(|s| s.serving.firmware_dir = now.clone());
+                        said.push_str(&format!(
+                            "; the firmware folder {was:?} is now written as {now:?}, the same folder seen from the \
+                             new place"
+                        ));
+                    }
                     self.doc.mark_saved(*site);
                     self.doc.path = Some(path.clone());
                     self.remember(path.clone());
-                    self.notify(format!("Saved {}", path.display()), false);
+                    self.notify(said, false);
                 }
                 Done::CsvRead { path, text, encoding } => {
                     self.remember_dir(&path);
@@ -397,12 +406,16 @@ impl App {
             Action::Open(Some(p)) => self.start(Job::Open(p), "Opening site"),
             Action::Open(None) => self.start(Job::PickAndOpen, "Choosing a site"),
             Action::Save => match self.doc.path.clone() {
-                Some(path) => self.start(Job::Save { path, site: Box::new(self.doc.site.clone()) }, "Saving"),
+                Some(path) => {
+                    let site = Box::new(self.doc.site.clone());
+                    self.start(Job::Save { from: Some(path.clone()), path, site }, "Saving")
+                }
                 None => self.apply_now(Action::SaveAs),
             },
             Action::SaveAs => {
                 let suggested = format!("{}.gsprov.toml", slug(&self.doc.site.name));
-                self.start(Job::PickAndSave { site: Box::new(self.doc.site.clone()), suggested }, "Saving");
+                let (site, from) = (Box::new(self.doc.site.clone()), self.doc.path.clone());
+                self.start(Job::PickAndSave { site, suggested, from }, "Saving");
             }
             Action::ImportCsv => self.rt.import.open = true,
             Action::Export => self.start(Job::Export { site: Box::new(self.doc.site.clone()), dir: None }, "Exporting"),
