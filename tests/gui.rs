@@ -1225,3 +1225,33 @@ fn a_lower_case_model_template_is_the_one_every_panel_edits() {
         (Some("de"), Some("201"), Some("ntp.hand.example"))
     );
 }
+
+/// Issue 24: "Save as" into another folder keeps a relative firmware folder
+/// on the same files: the saved file and the open site name it from the new
+/// place, the technician's comments stay, and the app says what it rewrote.
+#[test]
+fn save_as_into_another_folder_keeps_the_firmware_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let office = root.path().join("office");
+    std::fs::create_dir_all(office.join("firmware")).unwrap();
+    let from = office.join("demo.gsprov.toml");
+    std::fs::write(&from, gsprov::site::DEMO).unwrap();
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(from.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(from.as_path()));
+    h.state_mut().rt.typed_paths = true;
+    h.state_mut().apply(gsprov::ui::Action::SaveAs);
+    h.run_ok();
+    let to = root.path().join("elsewhere/copy.gsprov.toml");
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    set_text(&mut h, "Path", to.to_str().unwrap());
+    h.get_by_label("OK").click();
+    wait_for(&mut h, "the save", |a| a.doc.path.as_deref() == Some(to.as_path()));
+    let fw = std::fs::canonicalize(office.join("firmware")).unwrap().to_string_lossy().into_owned();
+    h.get_by_label_contains(&format!("the firmware folder \"firmware\" is now written as {fw:?}"));
+    assert_eq!(h.state().doc.site.serving.firmware_dir, fw);
+    assert!(!h.state().doc.dirty());
+    let text = std::fs::read_to_string(&to).unwrap();
+    assert!(text.contains("# keep the units off the vendor cloud"), "{text}");
+    assert_eq!(gsprov::storage::load_site(&to).unwrap(), h.state().doc.site);
+}

@@ -200,7 +200,7 @@ fn merge_table(old: &mut dyn TableLike, new: &dyn TableLike, ctx: Ctx, d: &Defau
                 Ctx::Models => new.iter().any(|(n, _)| matching_key(old, n, ctx).as_deref() == Some(k)),
                 _ => new.contains_key(k),
             };
-            !kept && !default_of(k).zip(old.get(k)).is_some_and(|(def, o)| same(o, def, ctx, k))
+            !kept && !default_of(k).zip(old.get(k)).is_some_and(|(def, o)| reads_as_default(o, def, ctx, k))
         })
         .collect();
     for k in &gone {
@@ -212,10 +212,13 @@ fn merge_table(old: &mut dyn TableLike, new: &dyn TableLike, ctx: Ctx, d: &Defau
     for (key, new_item) in new.iter() {
         let child = ctx.child(key);
         let keep_always = fresh_root && matches!(key, "format_version" | "name");
-        let is_default = !keep_always && default_of(key).is_some_and(|def| same(new_item, def, ctx, key));
+        let is_default = !keep_always && default_of(key).is_some_and(|def| reads_as_default(new_item, def, ctx, key));
         match matching_key(old, key, ctx) {
             Some(old_key) => {
-                if is_default && old.get(&old_key).is_some_and(|o| !same(o, new_item, ctx, key)) {
+                let old_is_default = || {
+                    default_of(key).zip(old.get(&old_key)).is_some_and(|(def, o)| reads_as_default(o, def, ctx, key))
+                };
+                if is_default && !old_is_default() {
                     // Back to what a missing field reads as: the line goes.
                     old.remove(&old_key);
                 } else if let Some(old_item) = old.get_mut(&old_key) {
@@ -279,12 +282,17 @@ fn merge_item(old: &mut Item, new: &Item, parent: Ctx, ctx: Option<Ctx>, key: &s
                 Some(a) => a.iter().cloned().map(Some).collect(),
                 None => Vec::new(),
             };
+            // Devices are found by MAC (the first table of each), accounts and contacts by place.
+            let by_mac: std::collections::HashMap<Mac, usize> = match ctx {
+                Ctx::Struct(Kind::Device) => {
+                    olds.iter().enumerate().rev().filter_map(|(j, t)| Some((mac_of(t.as_ref()?)?, j))).collect()
+                }
+                _ => Default::default(),
+            };
             let mut out = ArrayOfTables::new();
             for (i, n) in n.iter().enumerate() {
-                // Devices are found by MAC, accounts and contacts by place.
                 let at = if ctx == Ctx::Struct(Kind::Device) {
-                    let mac = mac_of(n);
-                    olds.iter().position(|o| o.as_ref().is_some_and(|t| mac.is_some() && mac_of(t) == mac))
+                    mac_of(n).and_then(|m| by_mac.get(&m).copied())
                 } else {
                     olds.get(i).and_then(|o| o.as_ref()).map(|_| i)
                 };
@@ -323,6 +331,17 @@ fn is_empty(item: &Item) -> bool {
         Item::Value(Value::Array(a)) => a.is_empty(),
         Item::Value(Value::InlineTable(t)) => t.is_empty(),
         Item::Value(_) => false,
+    }
+}
+
+/// Whether `item` under `key` reads as `default` does: a struct table whose
+/// every field is (or is missing and so reads as) the default's.
+fn reads_as_default(item: &Item, default: &Item, ctx: Ctx, key: &str) -> bool {
+    match (item.as_table_like(), default.as_table_like(), ctx.child(key)) {
+        (Some(t), Some(d), Some(child @ Ctx::Struct(_))) => {
+            t.iter().all(|(k, v)| d.get(k).is_some_and(|dv| reads_as_default(v, dv, child, k)))
+        }
+        _ => same(item, default, ctx, key),
     }
 }
 
@@ -472,6 +491,20 @@ mod tests {
         assert_eq!(toml::from_str::<Site>(&text).unwrap(), site);
         // No old text, or old text that is not TOML: afresh alike.
         assert_eq!(saved_text(&site, Some("not [toml")), text);
+    }
+
+    #[test]
+    fn a_section_written_at_its_defaults_by_hand_stays_and_goes_only_when_changed() {
+        let hand = "name = \"x\"\n\n[firmware]\nallow_downgrade = false # as shipped\n\n[serving]\ntftp = true\n";
+        let mut site: Site = toml::from_str(hand).unwrap();
+        site.name = "y".into();
+        assert_eq!(saved_text(&site, Some(hand)), swap(hand, "\"x\"", "\"y\""));
+        site.serving.tftp = false;
+        site.firmware.max_transfers = 2;
+        let want = swap(hand, "\"x\"", "\"y\"");
+        let want = swap(&want, "tftp = true", "tftp = false");
+        let want = swap(&want, "# as shipped\n", "# as shipped\nmax_transfers = 2\n");
+        assert_eq!(saved_text(&site, Some(hand)), want);
     }
 
     #[test]
