@@ -514,4 +514,86 @@ mod tests {
         let saved = saved_text(&site, Some(DEMO));
         assert_eq!(toml::from_str::<Site>(&saved).unwrap(), site);
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SetDefault(u32, String),
+        RemoveDefault(usize),
+        SetModel(bool, u32, String),
+        Label(usize, String),
+        Notes(usize, String),
+        AddDevice(u32, String),
+        RemoveDevice(usize),
+        AddAccount(usize, String),
+        RemoveAccount(usize),
+        TftpPort(u16),
+        Tftp(bool),
+    }
+
+    fn apply(site: &mut Site, op: Op) {
+        let n = site.devices.len();
+        match op {
+            Op::SetDefault(p, v) => site.defaults.set(format!("P{p}"), v),
+            Op::RemoveDefault(i) => {
+                if let Some(k) = site.defaults.0.keys().nth(i % site.defaults.0.len().max(1)).cloned() {
+                    site.defaults.remove(&k);
+                }
+            }
+            Op::SetModel(ht, p, v) => {
+                site.models.get_mut(if ht { "HT802" } else { "GXP2170" }).unwrap().set(format!("P{p}"), v)
+            }
+            Op::Label(i, v) if n > 0 => site.devices[i % n].label = v,
+            Op::Notes(i, v) if n > 0 => site.devices[i % n].notes = v,
+            Op::AddDevice(m, label) => {
+                let mut d = Device::new(format!("000b82{m:06x}").parse().unwrap(), "GXP2135".parse().unwrap());
+                d.label = label;
+                site.devices.push(d);
+            }
+            Op::RemoveDevice(i) if n > 0 => {
+                site.devices.remove(i % n);
+            }
+            Op::AddAccount(i, user) if n > 0 => {
+                site.devices[i % n].accounts.push(Account { user_id: user, ..Account::default() })
+            }
+            Op::RemoveAccount(i) if n > 0 => {
+                site.devices[i % n].accounts.pop();
+            }
+            Op::TftpPort(p) => site.serving.tftp_port = p,
+            Op::Tftp(on) => site.serving.tftp = on,
+            _ => {}
+        }
+    }
+
+    fn any_op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let text = "[a-zA-Z0-9 .:#'\"\\\\]{0,10}";
+        prop_oneof![
+            (1u32..3000, text).prop_map(|(p, v)| Op::SetDefault(p, v)),
+            any::<usize>().prop_map(Op::RemoveDefault),
+            (any::<bool>(), 1u32..3000, text).prop_map(|(h, p, v)| Op::SetModel(h, p, v)),
+            (any::<usize>(), text).prop_map(|(i, v)| Op::Label(i, v)),
+            (any::<usize>(), text).prop_map(|(i, v)| Op::Notes(i, v)),
+            (0u32..0xffffff, text).prop_map(|(m, v)| Op::AddDevice(m, v)),
+            any::<usize>().prop_map(Op::RemoveDevice),
+            (any::<usize>(), "[0-9]{0,4}").prop_map(|(i, v)| Op::AddAccount(i, v)),
+            any::<usize>().prop_map(Op::RemoveAccount),
+            any::<u16>().prop_map(Op::TftpPort),
+            any::<bool>().prop_map(Op::Tftp),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any run of edits (that keeps the device order) is written into the
+        /// demo's own text (its header comment stays), and reads back as the site.
+        #[test]
+        fn prop_edits_are_written_in_place_and_read_back(ops in proptest::collection::vec(any_op(), 0..12)) {
+            let mut site = demo();
+            for op in ops {
+                apply(&mut site, op);
+            }
+            let saved = saved_text(&site, Some(DEMO));
+            proptest::prop_assert!(saved.starts_with("# gsprov demo site: a small dental office."), "{}", saved);
+            proptest::prop_assert_eq!(toml::from_str::<Site>(&saved).unwrap(), site);
+        }
+    }
 }
