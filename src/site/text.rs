@@ -15,6 +15,7 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
+use toml_edit::visit_mut::VisitMut;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Key, Table, TableLike, Value};
 
 use super::{Account, Device, Firmware, FirmwarePin, HttpAuth, Phonebook, PhonebookContact, Site};
@@ -52,9 +53,33 @@ fn reads_as(text: &str, site: &Site) -> bool {
     toml::from_str::<Site>(text).is_ok_and(|back| back == *site)
 }
 
-/// `value` as a TOML document (a table for a struct).
+/// `value` as a TOML document (a table for a struct), shaped as its text
+/// would read: tables and arrays of tables, not inline ones (serialised
+/// straight into a document: no text to write and parse again).
 fn document_of<T: Serialize>(value: &T) -> DocumentMut {
-    toml::to_string(value).ok().and_then(|t| t.parse().ok()).unwrap_or_default()
+    let mut doc = toml_edit::ser::to_document(value).unwrap_or_default();
+    Standard.visit_document_mut(&mut doc);
+    doc
+}
+
+/// Makes inline tables `[tables]` and arrays of them `[[arrays of tables]]`.
+struct Standard;
+
+impl VisitMut for Standard {
+    fn visit_item_mut(&mut self, node: &mut Item) {
+        let item = std::mem::take(node);
+        let item = item.into_table().map(Item::Table).unwrap_or_else(|i| i);
+        *node = item.into_array_of_tables().map(Item::ArrayOfTables).unwrap_or_else(|i| i);
+        toml_edit::visit_mut::visit_item_mut(self, node);
+    }
+
+    fn visit_table_mut(&mut self, node: &mut Table) {
+        toml_edit::visit_mut::visit_table_mut(self, node);
+        // Only tables under it: no header of its own (`[models.GXP2170]`, not `[models]` first).
+        if !node.is_empty() && node.iter().all(|(_, v)| v.is_table() || v.is_array_of_tables()) {
+            node.set_implicit(true);
+        }
+    }
 }
 
 /// What loading gives each field that is missing, per kind of table.
