@@ -380,7 +380,7 @@ pub fn demo() -> Site {
     toml::from_str(DEMO).expect("the demo site parses (unit-tested)")
 }
 
-/// The demo site's text, as `gsprov new --demo` writes it.
+/// The demo site's text (`assets/demo.gsprov.toml`), comments and all.
 pub const DEMO: &str = include_str!("../../assets/demo.gsprov.toml");
 
 impl Site {
