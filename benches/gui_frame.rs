@@ -18,7 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use egui_kittest::Harness;
 use gsprov::serving::{Outcome, Protocol, Refusal, RequestRecord};
-use gsprov::ui::{App, FormView, Level, View};
+use gsprov::site::Layer;
+use gsprov::ui::{App, FormView, View};
 
 /// CPU time consumed by this thread, in milliseconds.
 fn thread_cpu_ms() -> f64 {
@@ -136,7 +137,7 @@ fn main() {
             let app = h.state_mut();
             app.state.view = view;
             app.rt.focus = Some(first_mac);
-            app.rt.level = Level::Device(first_mac);
+            app.rt.level = Layer::Device(first_mac);
         }
         measure(&mut h, name, |h, i| {
             if view == View::Log && i % 20 == 0 {
@@ -157,7 +158,7 @@ fn main() {
     {
         let app = h.state_mut();
         app.state.view = View::Parameters;
-        app.rt.level = Level::Device(grp);
+        app.rt.level = Layer::Device(grp);
         app.rt.params.view = FormView::All;
         app.rt.params.all_open = Some(true);
     }
@@ -174,7 +175,7 @@ fn main() {
         p.all_open = None;
     }
     measure(&mut h, "params bring", |_, _| {});
-    h.state_mut().rt.level = Level::Device(first_mac);
+    h.state_mut().rt.level = Layer::Device(first_mac);
     // Idle: nothing arrives. A real window draws a frame only when the app
     // asks for one; count the frames it asks for in one second per view
     // (target ~0: an idle window costs ~0 CPU, issue 10).

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use gsprov::ids::{Mac, Model};
 use gsprov::services::client::{self, FetchOptions};
-use gsprov::ui::{App, FormView, Level, View};
+use gsprov::site::Layer;
+use gsprov::ui::{App, FormView, View};
 
 struct Shooter {
     app: App,
@@ -184,13 +185,13 @@ impl eframe::App for Shooter {
             _ => (FormView::BringUp, None),
         };
         if name == "form-defaults" {
-            self.app.rt.level = Level::Defaults;
+            self.app.rt.level = Layer::Defaults;
         }
         if select {
             let mac: Mac = if name == "form-all" { "c074ada1b203" } else { "000b82a1b201" }.parse().unwrap();
             self.app.rt.focus = Some(mac);
             self.app.rt.selected = [mac].into();
-            self.app.rt.level = Level::Device(mac);
+            self.app.rt.level = Layer::Device(mac);
         }
         if let Some(img) = self.pending.lock().unwrap().take() {
             save_png(&self.out.join(format!("{name}.png")), &img);

@@ -11,7 +11,8 @@
 //!   device web API's requests and answers).
 //! - [`catalog`]: the P-value catalog (`assets/p-values.json`), value validation,
 //!   account and port layouts.
-//! - [`site`]: the technician's project as saved, layering defaults -> model ->
+//! - [`site`]: the technician's project as saved (and its text, edited in
+//!   place so comments and order survive), layering defaults -> model ->
 //!   device with provenance, validation, CSV import, the demo site.
 //! - [`generate`]: site -> the files each device will request; [`generate::checked`]
 //!   is the one check-then-generate every front end uses.

@@ -14,6 +14,9 @@ use crate::generate::Output;
 use crate::serving::FirmwareFile;
 use crate::site::{FORMAT_VERSION, Site};
 
+mod save;
+pub use save::{Saved, firmware_dir_from, save_site, save_site_as, site_to_toml};
+
 /// Marks a folder as written by gsprov, so a later export may replace it.
 pub const EXPORT_MARKER: &str = ".gsprov-export";
 
@@ -201,20 +204,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 pub fn load_site(path: &Path) -> Result<Site, StorageError> {
     parse_site(path, &read_text(path)?)
-}
-
-/// Serialises a site the way it is saved.
-pub fn site_to_toml(site: &Site) -> String {
-    let mut s = toml::to_string_pretty(site).unwrap_or_else(|e| format!("# serialisation failed: {e}\n"));
-    s.insert_str(0, "# gsprov site file. Edit with gsprov, or by hand: `gsprov check` validates it.\n");
-    s
-}
-
-/// Atomic save: write a temporary file beside the target, fsync, keep the old
-/// file as `<name>.bak`, rename into place. A crash leaves either the old or the
-/// new file, never half of one.
-pub fn save_site(path: &Path, site: &Site) -> Result<(), StorageError> {
-    write_atomic(path, site_to_toml(site).as_bytes(), true)
 }
 
 /// Writes `bytes` to `path` atomically; with `backup`, the previous file is kept as `.bak`.

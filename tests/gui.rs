@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use gsprov::ui::{App, Level, View};
+use gsprov::site::Layer;
+use gsprov::ui::{App, View};
 
 fn app() -> Harness<'static, App> {
     let mut h =
@@ -100,7 +101,7 @@ fn add_device_with_a_bad_then_a_good_mac() {
     // The new device is the one "Edit parameters" opens (issue 10: it stayed disabled).
     h.get_by_label("Edit parameters").click();
     h.run_ok();
-    assert_eq!(h.state().rt.level, Level::Device("000b82123456".parse().unwrap()));
+    assert_eq!(h.state().rt.level, Layer::Device("000b82123456".parse().unwrap()));
     assert_eq!(h.state().state.view, View::Parameters);
     h.get_by_label("Devices").click();
     h.run_ok();
@@ -116,7 +117,7 @@ fn model_value_is_inherited_then_overridden_then_reset() {
     h.run_ok();
     h.get_by_label("GXP2170  (1)").click();
     h.run_ok();
-    assert_eq!(h.state().rt.level, Level::Model("GXP2170".parse().unwrap()));
+    assert_eq!(h.state().rt.level, Layer::Model("GXP2170".parse().unwrap()));
     set_text(&mut h, "Find parameter:", "P30");
     set_text(&mut h, "NTP server  ·  P30", "ntp.model.example");
     assert_eq!(h.state().doc.site.models["GXP2170"].get("P30"), Some("ntp.model.example"));
@@ -1052,7 +1053,7 @@ fn a_time_zone_picked_by_city_reaches_the_xml_and_the_dhcp_override_warning_is_f
     use gsprov::catalog::{Family, timezone};
     let mut h = app();
     h.state_mut().state.view = View::Parameters;
-    h.state_mut().rt.level = Level::Defaults;
+    h.state_mut().rt.level = Layer::Defaults;
     h.run_ok();
     // The demo sets P64 = auto: nothing for DHCP to override yet.
     assert!(h.query_by_label("Set P143 = 0 at this level").is_none());
@@ -1085,7 +1086,7 @@ fn a_time_zone_picked_by_city_reaches_the_xml_and_the_dhcp_override_warning_is_f
 fn the_language_picker_offers_the_model_familys_languages() {
     let mut h = app();
     h.state_mut().state.view = View::Parameters;
-    h.state_mut().rt.level = Level::Model("GXP1625".parse().unwrap());
+    h.state_mut().rt.level = Layer::Model("GXP1625".parse().unwrap());
     h.run_ok();
     h.get_by_label("Display language (P1362)").click();
     h.run_ok();
@@ -1287,4 +1288,75 @@ fn a_reopened_site_shows_what_its_request_log_remembers() {
     h.run_ok();
     h.get_by_label("1 of 1 requests");
     h.get_by_label("/cfg000b82a1b201.xml");
+}
+
+/// Issue 24: a hand-written `[models.gxp2170]` is the GXP2170 template every
+/// panel of the Parameters view edits (the form, the key grid, "Add
+/// template"); none of them makes a second one.
+#[test]
+fn a_lower_case_model_template_is_the_one_every_panel_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hand.gsprov.toml");
+    let text = "name = \"Hand\"\n\n# the phones of the front desk\n[models.gxp2170]\nP1362 = \"de\"\n\n\
+                [[devices]]\nmac = \"000b82a1b201\"\nmodel = \"GXP2170\"\nlabel = \"Desk\"\n";
+    std::fs::write(&path, text).unwrap();
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(path.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(path.as_path()));
+    let templates = |h: &Harness<'static, App>| h.state().doc.site.models.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(templates(&h), ["GXP2170"]);
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    h.get_by_label("GXP2170  (1)").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.level, Layer::Model("GXP2170".parse().unwrap()));
+    // The key grid writes into it...
+    h.get_by_label("Programmable keys (0 set)").click();
+    h.run_ok();
+    set_text(&mut h, "VPK 3 value", "201");
+    h.get_by_label("VPK 3 set here");
+    // ... and so does the form.
+    set_text(&mut h, "Find parameter:", "P30");
+    set_text(&mut h, "NTP server  ·  P30", "ntp.hand.example");
+    // "Add template" for the same model in lower case only selects it.
+    h.state_mut().rt.params.new_model = "gxp2170".into();
+    h.run_ok();
+    h.get_by_label("Add template").click();
+    h.run_ok();
+    assert_eq!(templates(&h), ["GXP2170"]);
+    let t = &h.state().doc.site.models["GXP2170"];
+    assert_eq!(
+        (t.get("P1362"), t.get("key.vpk.3.value"), t.get("P30")),
+        (Some("de"), Some("201"), Some("ntp.hand.example"))
+    );
+}
+
+/// Issue 24: "Save as" into another folder keeps a relative firmware folder
+/// on the same files: the saved file and the open site name it from the new
+/// place, the technician's comments stay, and the app says what it rewrote.
+#[test]
+fn save_as_into_another_folder_keeps_the_firmware_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let office = root.path().join("office");
+    std::fs::create_dir_all(office.join("firmware")).unwrap();
+    let from = office.join("demo.gsprov.toml");
+    std::fs::write(&from, gsprov::site::DEMO).unwrap();
+    let mut h = app();
+    h.state_mut().apply(gsprov::ui::Action::Open(Some(from.clone())));
+    wait_for(&mut h, "the open", |a| a.doc.path.as_deref() == Some(from.as_path()));
+    h.state_mut().rt.typed_paths = true;
+    h.state_mut().apply(gsprov::ui::Action::SaveAs);
+    h.run_ok();
+    let to = root.path().join("elsewhere/copy.gsprov.toml");
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    set_text(&mut h, "Path", to.to_str().unwrap());
+    h.get_by_label("OK").click();
+    wait_for(&mut h, "the save", |a| a.doc.path.as_deref() == Some(to.as_path()));
+    let fw = std::fs::canonicalize(office.join("firmware")).unwrap().to_string_lossy().into_owned();
+    h.get_by_label_contains(&format!("the firmware folder \"firmware\" is now written as {fw:?}"));
+    assert_eq!(h.state().doc.site.serving.firmware_dir, fw);
+    assert!(!h.state().doc.dirty());
+    let text = std::fs::read_to_string(&to).unwrap();
+    assert!(text.contains("# keep the units off the vendor cloud"), "{text}");
+    assert_eq!(gsprov::storage::load_site(&to).unwrap(), h.state().doc.site);
 }

@@ -534,6 +534,39 @@ fn with_nofile(c: &mut Command, soft: u64, hard: u64) {
     }
 }
 
+/// The sockets a process holds: each connection the server accepted is one.
+fn sockets_of(pid: u32) -> usize {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+    fds.filter_map(Result::ok)
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:")))
+        .count()
+}
+
+/// Connections the kernel holds for the IPv4 TCP listener on `addr` until the
+/// server accepts them: `rx_queue` of a LISTEN line in /proc/net/tcp is its
+/// accept queue.
+fn accept_queue(addr: SocketAddr) -> usize {
+    let SocketAddr::V4(a) = addr else { panic!("{addr} is not IPv4") };
+    let local = format!("{:08X}:{:04X}", u32::from_le_bytes(a.ip().octets()), a.port());
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f[1] == local && f[3] == "0A")
+        .map(|f| usize::from_str_radix(f[4].split(':').nth(1).unwrap(), 16).unwrap())
+        .unwrap_or_else(|| panic!("no listener {local} in /proc/net/tcp"))
+}
+
+/// Waits until `done` holds (read from the server's own state), or fails after [`WAIT`].
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
 fn soft_nofile(pid: u32) -> u64 {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
@@ -552,9 +585,14 @@ fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
     // not take the descriptors TFTP and firmware need.
     let s = Serve::start_with(&site, &[], |c| with_nofile(c, 300, 300));
     let (tftp, http) = (s.port("tftp"), s.port("http"));
+    let before = sockets_of(s.pid());
     let idle: Vec<TcpStream> =
         (0..400).filter_map(|i| connect_from(&format!("127.0.2.{}", 1 + i % 25), http).ok()).collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Under load: the server took every connection it has a slot for, and the rest wait for one.
+    wait_until("every idle connection accepted or queued", || {
+        sockets_of(s.pid()).saturating_sub(before) + accept_queue(http) >= idle.len()
+    });
+    assert!(accept_queue(http) > 0, "the server's connection slots are full");
     let t0 = Instant::now();
     assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000, "TFTP still serves");
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
@@ -620,6 +658,7 @@ fn many_connections_from_one_host_that_send_at_once_are_all_served() {
     let site = demo_into(dir.path(), "");
     let s = Serve::start(&site, &[]);
     let http = s.port("http");
+    let before = sockets_of(s.pid());
     let mut conns: Vec<TcpStream> = (0..48)
         .map(|_| {
             let c = connect_from("127.0.0.3", http).unwrap();
@@ -627,8 +666,8 @@ fn many_connections_from_one_host_that_send_at_once_are_all_served() {
             c
         })
         .collect();
-    // Let the server accept all of them before the first request is sent.
-    std::thread::sleep(Duration::from_millis(100));
+    // The server holds all of them before the first request is sent.
+    wait_until("the server to accept all 48", || sockets_of(s.pid()) >= before + conns.len());
     for round in 0..2 {
         for c in &mut conns {
             c.write_all(format!("HEAD /{FW} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();

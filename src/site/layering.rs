@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::{Device, Site, Values};
 use crate::catalog::Catalog;
-use crate::ids::{Family, Model, PId};
+use crate::ids::{Family, Mac, Model, PId};
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,11 +120,83 @@ pub fn canonical_key(key: &str) -> Result<String, KeyError> {
 /// The bootstrap values a binary file carries for XML-capable units.
 pub const BOOTSTRAP_KEYS: [&str; 5] = ["P212", "P237", "P234", "P235", "P1359"];
 
+/// One layer of the site: what the site defaults, a model template or one
+/// device sets itself. The Parameters view edits one; findings name one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    #[default]
+    Defaults,
+    Model(Model),
+    Device(Mac),
+}
+
 impl Site {
-    fn model_values(&self, model: &Model) -> Option<&Values> {
-        self.models
-            .get(model.as_str())
-            .or_else(|| self.models.iter().find(|(k, _)| k.eq_ignore_ascii_case(model.as_str())).map(|(_, v)| v))
+    /// The key of `model`'s template in `models`. Keys are normalised on load
+    /// (`[models.gxp2170]` is `GXP2170`); a site built in code may still spell
+    /// one in lower case, so the look-up ignores case.
+    pub fn model_key(&self, model: &Model) -> Option<&str> {
+        let m = model.as_str();
+        match self.models.get_key_value(m) {
+            Some((k, _)) => Some(k.as_str()),
+            None => self.models.keys().find(|k| k.eq_ignore_ascii_case(m)).map(String::as_str),
+        }
+    }
+
+    /// The values `layer` sets itself (nothing inherited); `None` for a model
+    /// without a template or a device not in the site.
+    pub fn values_at(&self, layer: &Layer) -> Option<&Values> {
+        match layer {
+            Layer::Defaults => Some(&self.defaults),
+            Layer::Model(m) => self.model_key(m).and_then(|k| self.models.get(k)),
+            Layer::Device(mac) => self.device(*mac).map(|d| &d.values),
+        }
+    }
+
+    /// [`Site::values_at`] to edit: a model's template is made on its first
+    /// value (under the key it already has, in whatever case); `None` only for
+    /// a device not in the site.
+    pub fn values_at_mut(&mut self, layer: &Layer) -> Option<&mut Values> {
+        match layer {
+            Layer::Defaults => Some(&mut self.defaults),
+            Layer::Model(m) => {
+                let key = self.model_key(m).unwrap_or(m.as_str()).to_string();
+                Some(self.models.entry(key).or_default())
+            }
+            Layer::Device(mac) => self.device_mut(*mac).map(|d| &mut d.values),
+        }
+    }
+
+    /// What `layer` gets: its own values over what it inherits (with
+    /// provenance); `None` for a device not in the site.
+    pub fn effective_at(&self, layer: &Layer) -> Option<Effective> {
+        Some(match layer {
+            Layer::Defaults => self.effective_generic(),
+            Layer::Model(m) => self.effective_model(m),
+            Layer::Device(mac) => self.effective(self.device(*mac)?),
+        })
+    }
+
+    /// What `layer` would get without its own values: nothing for the
+    /// defaults, the defaults for a model, the model and accounts for a device.
+    pub fn inherited_at(&self, layer: &Layer) -> Option<Effective> {
+        Some(match layer {
+            Layer::Defaults => Effective::default(),
+            Layer::Model(_) => self.effective_generic(),
+            Layer::Device(mac) => {
+                let mut bare = self.device(*mac)?.clone();
+                bare.values = Values::default();
+                self.effective(&bare)
+            }
+        })
+    }
+
+    /// The model whose settings apply at `layer` (none at the defaults).
+    pub fn model_at(&self, layer: &Layer) -> Option<Model> {
+        match layer {
+            Layer::Defaults => None,
+            Layer::Model(m) => Some(m.clone()),
+            Layer::Device(mac) => self.device(*mac).map(|d| d.model.clone()),
+        }
     }
 
     /// Values forced by the provisioning settings, so every file agrees with the
@@ -154,7 +226,7 @@ impl Site {
     pub fn effective_model(&self, model: &Model) -> Effective {
         let mut eff = Effective::default();
         eff.layer(&self.defaults, &Source::Defaults);
-        if let Some(v) = self.model_values(model) {
+        if let Some(v) = self.model_key(model).and_then(|k| self.models.get(k)) {
             eff.layer(v, &Source::Model(model.clone()));
         }
         self.provisioning_layer(&mut eff);
@@ -296,5 +368,46 @@ mod tests {
         assert_eq!(eff.get("P1804"), Some("105"));
         assert_eq!(eff.get("account.7.sip.userid"), Some("106"));
         assert_eq!(eff.get("account.7.enable"), Some("Yes"));
+    }
+
+    #[test]
+    fn every_layer_answers_which_values_it_holds_in_one_place() {
+        // Built in code with a lower-case key, as a hand-edited site could be before normalising.
+        let mut site = Site::default();
+        site.models.insert("gxp2170".into(), Values([("P1362".to_string(), "de".to_string())].into()));
+        let d = Device::new("000b82000001".parse().unwrap(), "GXP2170".parse().unwrap());
+        let mac = d.mac;
+        site.devices.push(d);
+        let gxp: Model = "GXP2170".parse().unwrap();
+        let model = Layer::Model(gxp.clone());
+        assert_eq!(site.values_at(&model).and_then(|v| v.get("P1362")), Some("de"));
+        assert_eq!(site.model_key(&gxp), Some("gxp2170"));
+        // An edit lands in the template the site has, not in a second one.
+        site.values_at_mut(&model).unwrap().set("P64", "TZA+1");
+        assert_eq!(site.models.len(), 1, "{:?}", site.models);
+        assert_eq!(site.models["gxp2170"].get("P64"), Some("TZA+1"));
+        assert_eq!(site.effective_at(&Layer::Device(mac)).unwrap().get("P64"), Some("TZA+1"));
+        // A model with no template gets one on its first value, under its own name.
+        let ht = Layer::Model("HT802".parse().unwrap());
+        assert_eq!(site.values_at(&ht), None);
+        site.values_at_mut(&ht).unwrap().set("P30", "ntp.example");
+        assert_eq!(site.models["HT802"].get("P30"), Some("ntp.example"));
+        // Defaults and devices.
+        site.values_at_mut(&Layer::Defaults).unwrap().set("P47", "pbx.example");
+        assert_eq!(site.values_at(&Layer::Defaults).unwrap().get("P47"), Some("pbx.example"));
+        site.values_at_mut(&Layer::Device(mac)).unwrap().set("P30", "own.example");
+        assert_eq!(site.values_at(&Layer::Device(mac)).unwrap().get("P30"), Some("own.example"));
+        let gone = Layer::Device("000b82ffffff".parse().unwrap());
+        assert!(site.values_at(&gone).is_none() && site.values_at_mut(&gone).is_none());
+        assert!(site.effective_at(&gone).is_none() && site.inherited_at(&gone).is_none());
+        // What a layer inherits: without its own values.
+        let inherited = site.inherited_at(&Layer::Device(mac)).unwrap();
+        assert_eq!(inherited.get("P30"), None, "the device's own P30 is not inherited");
+        assert_eq!(inherited.0["P64"].source, Source::Model(gxp.clone()));
+        assert_eq!(site.inherited_at(&model).unwrap().get("P47"), Some("pbx.example"));
+        assert!(site.inherited_at(&Layer::Defaults).unwrap().0.is_empty());
+        assert_eq!(site.model_at(&Layer::Device(mac)), Some(gxp.clone()));
+        assert_eq!(site.model_at(&model), Some(gxp));
+        assert_eq!(site.model_at(&Layer::Defaults), None);
     }
 }

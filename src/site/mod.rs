@@ -4,6 +4,7 @@
 //! - `layering`: defaults -> model -> device with the provenance of every
 //!   effective value ([`Site::effective`], [`Effective`], [`canonical_key`]);
 //! - `check`: validation ([`Site::check`], [`Issue`], [`Site::exposure`]);
+//! - `text`: the saved text, the technician's own file edited in place;
 //! - `import` (CSV), [`keys`] (programmable keys), `phonebook`, `region`
 //!   (time and region checks).
 //!
@@ -16,13 +17,15 @@ mod layering;
 mod phonebook;
 mod region;
 mod saved;
+mod text;
 
 pub use check::{Issue, Severity, device_location, text_problem};
 pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
-pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layering, Setting, Source, canonical_key};
+pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layer, Layering, Setting, Source, canonical_key};
 pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
-pub use region::{DhcpOverrideFinding, Layer};
+pub use region::DhcpOverrideFinding;
 pub use saved::{
     Account, BinaryMode, DEFAULT_MAX_FIRMWARE_TRANSFERS, DEMO, Device, Encrypt, FORMAT_VERSION, Firmware, FirmwarePin,
     HttpAuth, Provisioning, Serving, Site, Values, demo,
 };
+pub use text::{HEADER, saved_text};

@@ -10,19 +10,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{Effective, Issue, Severity, Site, Values};
+use super::{Effective, Issue, Layer, Severity, Site, Values};
 use crate::catalog::Family;
 use crate::catalog::timezone::{DHCP_OVERRIDES, OverrideDefault, override_default};
-use crate::ids::Mac;
-
-/// Which layer of the site a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Layer {
-    Defaults,
-    /// A model template, by its key in `models`.
-    Model(String),
-    Device(Mac),
-}
 
 /// One layer setting what DHCP may override.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,11 +96,12 @@ impl Site {
         debug_assert_eq!(unset.len(), self.devices.len());
         // Each layer with its device's index (a MAC may be listed twice), which names it.
         let mut layers: Vec<(Layer, &Values, usize)> = vec![(Layer::Defaults, &self.defaults, 0)];
-        layers.extend(self.models.iter().map(|(m, v)| (Layer::Model(m.clone()), v, 0)));
+        // A template key that is no model name reaches no device: no finding.
+        layers.extend(self.models.iter().filter_map(|(m, v)| Some((Layer::Model(m.parse().ok()?), v, 0))));
         layers.extend(self.devices.iter().enumerate().map(|(i, d)| (Layer::Device(d.mac), &d.values, i)));
         let location = |layer: &Layer, i: usize| match layer {
             Layer::Defaults => "defaults".to_string(),
-            Layer::Model(m) => format!("models.{m}"),
+            Layer::Model(m) => format!("models.{}", self.model_key(m).unwrap_or(m.as_str())),
             Layer::Device(_) => format!("{}.values", super::device_location(i, &self.devices[i])),
         };
         let mut out = Vec::new();
@@ -170,7 +161,7 @@ pub(super) fn issues_of(findings: &[DhcpOverrideFinding]) -> Vec<Issue> {
 fn reaches(layer: &Layer, d: &super::Device) -> bool {
     match layer {
         Layer::Defaults => true,
-        Layer::Model(m) => d.model.as_str().eq_ignore_ascii_case(m),
+        Layer::Model(m) => d.model == *m,
         Layer::Device(mac) => d.mac == *mac,
     }
 }
@@ -183,7 +174,9 @@ mod tests {
     /// layer and override it is reached by.
     fn layered_per_finding(site: &Site) -> Vec<DhcpOverrideFinding> {
         let mut layers: Vec<(Layer, &Values, String)> = vec![(Layer::Defaults, &site.defaults, "defaults".into())];
-        layers.extend(site.models.iter().map(|(m, v)| (Layer::Model(m.clone()), v, format!("models.{m}"))));
+        layers.extend(
+            site.models.iter().filter_map(|(m, v)| Some((Layer::Model(m.parse().ok()?), v, format!("models.{m}")))),
+        );
         layers.extend(site.devices.iter().enumerate().map(|(i, d)| {
             (Layer::Device(d.mac), &d.values, format!("{}.values", super::super::device_location(i, d)))
         }));

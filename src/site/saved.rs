@@ -82,7 +82,10 @@ pub struct Site {
     pub phonebook: Phonebook,
     /// Site-wide values, the bottom layer.
     pub defaults: Values,
-    /// Per-model templates, keyed by model name (`GXP2170`).
+    /// Per-model templates, keyed by model name (`GXP2170`; a key that is a
+    /// model name is read in its canonical upper case: `[models.gxp2170]` is
+    /// `GXP2170`).
+    #[serde(deserialize_with = "model_keys")]
     pub models: BTreeMap<String, Values>,
     pub devices: Vec<Device>,
 }
@@ -272,6 +275,25 @@ impl Firmware {
     }
 }
 
+/// `[models]` with each key that names a model in the model's own spelling,
+/// so every look-up finds it; two spellings of one model are an error, not a
+/// silent merge. Keys that are no model name stay as written (`check` names them).
+fn model_keys<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Values>, D::Error> {
+    let raw = BTreeMap::<String, Values>::deserialize(d)?;
+    let mut written: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (key, values) in raw {
+        let canonical = key.parse::<Model>().map_or_else(|_| key.clone(), |m| m.as_str().to_string());
+        if let Some(other) = written.insert(canonical.clone(), key.clone()) {
+            return Err(serde::de::Error::custom(format!(
+                "[models.{other}] and [models.{key}] are both the template of {canonical}; merge them into one"
+            )));
+        }
+        out.insert(canonical, values);
+    }
+    Ok(out)
+}
+
 /// A pinned target and policy for one model or device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -358,7 +380,7 @@ pub fn demo() -> Site {
     toml::from_str(DEMO).expect("the demo site parses (unit-tested)")
 }
 
-/// The demo site's text, as `gsprov new --demo` writes it.
+/// The demo site's text (`assets/demo.gsprov.toml`), comments and all.
 pub const DEMO: &str = include_str!("../../assets/demo.gsprov.toml");
 
 impl Site {
@@ -443,5 +465,19 @@ mod tests {
         for (i, d) in site.devices.iter().enumerate() {
             assert_eq!(d.accounts[0].user_id, (201 + i).to_string());
         }
+    }
+
+    #[test]
+    fn model_template_keys_are_read_in_the_models_own_spelling() {
+        let site: Site =
+            toml::from_str("[models.gxp2170]\nP1362 = \"de\"\n[models.\"not a model\"]\nP1 = 1\n").unwrap();
+        assert_eq!(site.models.keys().collect::<Vec<_>>(), ["GXP2170", "not a model"]);
+        assert_eq!(site.models["GXP2170"].get("P1362"), Some("de"));
+        let err =
+            toml::from_str::<Site>("[models.gxp2170]\nP1 = 1\n[models.GXP2170]\nP2 = 2\n").unwrap_err().to_string();
+        assert!(
+            err.contains("[models.GXP2170] and [models.gxp2170] are both the template of GXP2170; merge them into one"),
+            "{err}"
+        );
     }
 }

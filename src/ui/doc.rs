@@ -12,8 +12,11 @@ pub struct Doc {
     pub path: Option<PathBuf>,
     /// The site as last loaded or saved: edits are "unsaved" while they differ.
     pub saved: Site,
-    /// Bumped on every edit; caches key on it. Private: only [`Doc::edit`] and
-    /// [`Doc::edit_if`] change it, so no edit can forget to.
+    /// Moves on every edit; caches key on it. Private: only [`Doc::edit`] and
+    /// [`Doc::edit_if`] change it, so no edit can forget to. Drawn from one
+    /// counter for the whole process, so a site opened in place of another
+    /// never shows the other's revision (the panels' caches would take the old
+    /// site's rows for the new one's: a 5-device list over a 1-device site).
     revision: u64,
     /// (revision, saved generation) -> (unsaved?, problems): comparing and
     /// checking a 1,000-device site every frame would eat the frame budget.
@@ -29,9 +32,16 @@ pub struct Derived {
     pub errors: usize,
 }
 
+/// The next revision of any document of this process.
+fn next_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Doc {
     pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
-        Doc { saved: site.clone(), site, path, revision: 0, derived: Default::default(), saved_generation: 0 }
+        let revision = next_revision();
+        Doc { saved: site.clone(), site, path, revision, derived: Default::default(), saved_generation: 0 }
     }
 
     /// Marks the current site as saved.
@@ -58,7 +68,7 @@ impl Doc {
     /// on [`Doc::revision`] recomputes, and running servers get the new files).
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Site) -> R) -> R {
         let r = f(&mut self.site);
-        self.revision += 1;
+        self.revision = next_revision();
         r
     }
 
@@ -67,7 +77,7 @@ impl Doc {
     pub fn edit_if(&mut self, f: impl FnOnce(&mut Site) -> bool) -> bool {
         let changed = f(&mut self.site);
         if changed {
-            self.revision += 1;
+            self.revision = next_revision();
         }
         changed
     }

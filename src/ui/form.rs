@@ -219,7 +219,7 @@ pub struct List {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKey {
     pub revision: u64,
-    pub level: super::Level,
+    pub level: crate::site::Layer,
     pub source: ListSource,
     pub view: FormView,
     pub find: String,
@@ -406,7 +406,7 @@ mod tests {
     fn key(source: ListSource, view: FormView, find: &str) -> ListKey {
         ListKey {
             revision: 0,
-            level: super::super::Level::Defaults,
+            level: crate::site::Layer::Defaults,
             source,
             view,
             find: find.into(),

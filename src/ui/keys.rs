@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::Doc;
-use super::params::Level;
 use crate::catalog::keys::{self as catkeys, Field, Format, KeyKind, KeyRef, KeyType, Layout};
-use crate::ids::Model;
 use crate::site::keys::{self as site_keys, Entry, Fill};
-use crate::site::{Site, Source, Values, device_location};
+use crate::site::{Layer, Source, Values, device_location};
 
 type Keys = BTreeMap<(KeyKind, u16), Entry>;
 
@@ -27,7 +25,7 @@ pub struct KeysUi {
     /// (message, is an error) of the last fill.
     pub message: Option<(String, bool)>,
     /// (revision, level) -> (effective keys, inherited keys, this level's problems).
-    cache: Option<(u64, Level, Rc<Cached>)>,
+    cache: Option<(u64, Layer, Rc<Cached>)>,
 }
 
 impl Default for KeysUi {
@@ -51,42 +49,20 @@ struct Cached {
     problems: Vec<String>,
 }
 
-fn model_of(site: &Site, level: &Level) -> Option<Model> {
-    match level {
-        Level::Defaults => None,
-        Level::Model(m) => Some(m.clone()),
-        Level::Device(mac) => site.device(*mac).map(|d| d.model.clone()),
-    }
-}
-
-fn own_values<'a>(site: &'a Site, level: &Level) -> Option<&'a Values> {
-    match level {
-        Level::Defaults => None,
-        Level::Model(m) => site.models.get(m.as_str()),
-        Level::Device(mac) => site.device(*mac).map(|d| &d.values),
-    }
-}
-
-fn own_values_mut<'a>(site: &'a mut Site, level: &Level) -> Option<&'a mut Values> {
-    match level {
-        Level::Defaults => None,
-        Level::Model(m) => Some(site.models.entry(m.as_str().to_string()).or_default()),
-        Level::Device(mac) => site.device_mut(*mac).map(|d| &mut d.values),
-    }
-}
-
-fn compute(doc: &Doc, level: &Level) -> Cached {
+fn compute(doc: &Doc, level: &Layer) -> Cached {
     let site = &doc.site;
+    // Keys differ by family: none at the site defaults.
     let (effective, inherited, loc) = match level {
-        Level::Defaults => return Cached::default(),
-        Level::Model(m) => (site.effective_model(m), Default::default(), format!("models.{m}")),
-        Level::Device(mac) => {
+        Layer::Defaults => return Cached::default(),
+        Layer::Model(m) => {
+            (site.effective_model(m), Default::default(), format!("models.{}", site.model_key(m).unwrap_or(m.as_str())))
+        }
+        Layer::Device(mac) => {
             let Some((i, d)) = site.devices.iter().enumerate().find(|(_, d)| d.mac == *mac) else {
                 return Cached::default();
             };
-            let mut bare = d.clone();
-            bare.values = Values::default();
-            (site.effective(d), site.effective(&bare), device_location(i, d))
+            let inherited = site.inherited_at(level).unwrap_or_default();
+            (site.effective(d), inherited, device_location(i, d))
         }
     };
     let problems = doc
@@ -109,8 +85,8 @@ fn provenance(source: &Source) -> String {
 
 /// The key grid for a model template or a device; nothing at the site defaults
 /// (keys differ by family). `format` is the site's XML format.
-pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut KeysUi) {
-    let Some(model) = model_of(&doc.site, level) else { return };
+pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut KeysUi) {
+    let Some(model) = doc.site.model_at(level) else { return };
     let Some(layout) = catkeys::layout(&model) else {
         egui::CollapsingHeader::new("Programmable keys").id_salt("keys").show(ui, |ui| {
             ui.weak(format!("{model}: gsprov has no key map for this family (GXP21xx, GXP16xx and GRP26xx have one)."));
@@ -122,7 +98,9 @@ pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut KeysUi)
     }
     let cached = st.cache.as_ref().map(|c| c.2.clone()).unwrap_or_default();
     let format = site_keys::xml_format(&doc.site);
-    let own: Values = own_values(&doc.site, level)
+    let own: Values = doc
+        .site
+        .values_at(level)
         .map(|v| {
             Values(
                 v.0.iter().filter(|(k, _)| catkeys::is_key_setting(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -179,7 +157,7 @@ pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut KeysUi)
     }
     let mut message = None;
     doc.edit_if(|site| {
-        let Some(v) = own_values_mut(site, level) else { return false };
+        let Some(v) = site.values_at_mut(level) else { return false };
         let mut changed = false;
         for (key, value) in edits {
             changed = true;

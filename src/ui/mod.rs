@@ -31,12 +31,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Mac, Model};
-use crate::site::Site;
+use crate::site::{Layer, Site};
 use crate::ui::worker::{Done, Job, Worker};
 
 pub use doc::{Derived, Doc};
 pub use form::FormView;
-pub use params::Level;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older
 /// saved state still loads).
@@ -104,7 +103,7 @@ pub struct Runtime {
     /// dumps, the self-test): off by default.
     pub show_secrets: bool,
     pub focus: Option<Mac>,
-    pub level: Level,
+    pub level: Layer,
     pub devices: devices::DevicesUi,
     pub import: import::ImportUi,
     pub params: params::ParamsUi,
@@ -159,7 +158,7 @@ impl App {
                 selected: BTreeSet::new(),
                 show_secrets: false,
                 focus: None,
-                level: Level::Defaults,
+                level: Layer::Defaults,
                 devices: devices::DevicesUi::default(),
                 import: import::ImportUi::default(),
                 params: params::ParamsUi::default(),
@@ -242,7 +241,7 @@ impl App {
                     self.doc = Doc::new(*site, Some(path.clone()));
                     self.rt.selected.clear();
                     self.rt.focus = None;
-                    self.rt.level = Level::Defaults;
+                    self.rt.level = Layer::Defaults;
                     self.remember(path.clone());
                     match memory {
                         // The request log is this site's history: the board, the
@@ -264,12 +263,21 @@ impl App {
                             .notify(format!("Opened {}; its request log could not be read: {e}", path.display()), true),
                     }
                 }
-                Done::Saved { path, site } => {
+                Done::Saved { path, site, firmware_dir_moved } => {
                     self.remember_dir(&path);
+                    let mut said = format!("Saved {}", path.display());
+                    if let Some((was, now)) = firmware_dir_moved {
+                        // The open site names the folder as the saved file does.
+                        self.doc.edit(|s| s.serving.firmware_dir = now.clone());
+                        said.push_str(&format!(
+                            "; the firmware folder {was:?} is now written as {now:?}, the same folder seen from the \
+                             new place"
+                        ));
+                    }
                     self.doc.mark_saved(*site);
                     self.doc.path = Some(path.clone());
                     self.remember(path.clone());
-                    self.notify(format!("Saved {}", path.display()), false);
+                    self.notify(said, false);
                 }
                 Done::CsvRead { path, text, encoding } => {
                     self.remember_dir(&path);
@@ -406,7 +414,7 @@ impl App {
                 self.doc = Doc::new(Site { name: "New site".into(), ..Site::default() }, None);
                 self.rt.selected.clear();
                 self.rt.focus = None;
-                self.rt.level = Level::Defaults;
+                self.rt.level = Layer::Defaults;
             }
             Action::OpenDemo => {
                 self.doc = Doc::new(crate::site::demo(), None);
@@ -416,12 +424,16 @@ impl App {
             Action::Open(Some(p)) => self.start(Job::Open(p), "Opening site"),
             Action::Open(None) => self.start(Job::PickAndOpen, "Choosing a site"),
             Action::Save => match self.doc.path.clone() {
-                Some(path) => self.start(Job::Save { path, site: Box::new(self.doc.site.clone()) }, "Saving"),
+                Some(path) => {
+                    let site = Box::new(self.doc.site.clone());
+                    self.start(Job::Save { from: Some(path.clone()), path, site }, "Saving")
+                }
                 None => self.apply_now(Action::SaveAs),
             },
             Action::SaveAs => {
                 let suggested = format!("{}.gsprov.toml", slug(&self.doc.site.name));
-                self.start(Job::PickAndSave { site: Box::new(self.doc.site.clone()), suggested }, "Saving");
+                let (site, from) = (Box::new(self.doc.site.clone()), self.doc.path.clone());
+                self.start(Job::PickAndSave { site, suggested, from }, "Saving");
             }
             Action::ImportCsv => self.rt.import.open = true,
             Action::Export => self.start(Job::Export { site: Box::new(self.doc.site.clone()), dir: None }, "Exporting"),
@@ -431,7 +443,7 @@ impl App {
             }
             Action::EditDevice(mac) => {
                 self.rt.focus = Some(mac);
-                self.rt.level = Level::Device(mac);
+                self.rt.level = Layer::Device(mac);
                 self.state.view = View::Parameters;
             }
             Action::Serve(request) => self.serve(request),
@@ -685,7 +697,7 @@ impl eframe::App for App {
         egui::CentralPanel::default().show(ui, |ui| {
             let a = match self.state.view {
                 View::Devices => devices::devices_ui(ui, &mut self.doc, &mut self.rt),
-                View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt),
+                View::Parameters => params::params_ui(ui, &mut self.doc, &mut self.rt.level, &mut self.rt.params),
                 View::Files => files::files_ui(ui, &self.doc, &mut self.rt),
                 View::Firmware => firmware::firmware_ui(ui, &self.doc, &mut self.rt),
                 View::Server => server::server_ui(ui, &mut self.doc, &mut self.rt),

@@ -6,19 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::form::{self, FormView, ListSource, Reach, Row};
-use super::{Action, Doc, Runtime};
+use super::{Action, Doc};
 use crate::catalog::{Catalog, Family, FamilyCatalog, Param, ValueKind};
 use crate::ids::{Mac, Model};
-use crate::site::{Account, Effective, Site, Source, Values, canonical_key};
-
-/// Which layer the form edits.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Level {
-    #[default]
-    Defaults,
-    Model(Model),
-    Device(Mac),
-}
+use crate::site::{Account, Effective, Layer, Site, Source, canonical_key};
 
 #[derive(Default)]
 pub struct ParamsUi {
@@ -47,40 +38,12 @@ pub struct ParamsUi {
     reach: Option<(u64, Rc<Reach>)>,
 }
 
-/// (site revision, level, (effective, inherited)).
-type LayerCache = (u64, Level, Rc<(Effective, Effective)>);
+/// (site revision, layer, (effective, inherited)).
+type LayerCache = (u64, Layer, Rc<(Effective, Effective)>);
 
-fn values<'a>(doc: &'a Doc, level: &Level) -> Option<&'a Values> {
-    match level {
-        Level::Defaults => Some(&doc.site.defaults),
-        Level::Model(m) => doc.site.models.get(m.as_str()),
-        Level::Device(mac) => doc.site.device(*mac).map(|d| &d.values),
-    }
-}
-
-fn values_mut<'a>(site: &'a mut Site, level: &Level) -> Option<&'a mut Values> {
-    match level {
-        Level::Defaults => Some(&mut site.defaults),
-        Level::Model(m) => Some(site.models.entry(m.as_str().to_string()).or_default()),
-        Level::Device(mac) => site.device_mut(*mac).map(|d| &mut d.values),
-    }
-}
-
-/// (effective with this level, what this level would inherit without its own values).
-fn layers(doc: &Doc, level: &Level) -> (Effective, Effective) {
-    let site = &doc.site;
-    match level {
-        Level::Defaults => (site.effective_generic(), Effective::default()),
-        Level::Model(m) => (site.effective_model(m), site.effective_generic()),
-        Level::Device(mac) => match site.device(*mac) {
-            Some(d) => {
-                let mut bare = d.clone();
-                bare.values = Values::default();
-                (site.effective(d), site.effective(&bare))
-            }
-            None => Default::default(),
-        },
-    }
+/// (effective with this layer, what this layer would inherit without its own values).
+fn layers(site: &Site, level: &Layer) -> (Effective, Effective) {
+    site.effective_at(level).zip(site.inherited_at(level)).unwrap_or_default()
 }
 
 fn describe(source: &Source) -> String {
@@ -94,17 +57,19 @@ fn describe(source: &Source) -> String {
     }
 }
 
-pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
+/// The Parameters view: the layer picker and the layer's form. It draws and
+/// edits the site and its own state, the layer shown and the form's.
+pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, layer: &mut Layer, st: &mut ParamsUi) -> Option<Action> {
     let mut action = None;
     egui::Panel::left("levels").resizable(true).default_size(210.0).show(ui, |ui| {
-        action = level_picker_ui(ui, doc, rt);
+        action = level_picker_ui(ui, doc, layer, st);
     });
     egui::CentralPanel::default().show(ui, |ui| {
-        let level = rt.level.clone();
+        let level = layer.clone();
         let title = match &level {
-            Level::Defaults => "Site defaults (every device)".to_string(),
-            Level::Model(m) => format!("Model template {m}"),
-            Level::Device(mac) => match doc.site.device(*mac) {
+            Layer::Defaults => "Site defaults (every device)".to_string(),
+            Layer::Model(m) => format!("Model template {m}"),
+            Layer::Device(mac) => match doc.site.device(*mac) {
                 Some(d) => format!("Device {} {} {}", d.mac.colon(), d.model, d.label),
                 None => "Device (removed)".into(),
             },
@@ -112,51 +77,50 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         ui.heading(title);
         ui.horizontal(|ui| {
             let l = ui.label("Find parameter:");
-            ui.add(
-                egui::TextEdit::singleline(&mut rt.params.find).hint_text("label, P-id or alias").desired_width(220.0),
-            )
-            .labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(&mut st.find).hint_text("label, P-id or alias").desired_width(220.0))
+                .labelled_by(l.id);
         });
         ui.separator();
         // One scroll area for the page; the form lays out only its visible rows.
         egui::ScrollArea::vertical().auto_shrink([false, false]).show_viewport(ui, |ui, viewport| {
             match &level {
-                Level::Device(mac) => device_fields_ui(ui, doc, *mac),
-                Level::Defaults => provisioning_ui(ui, doc, &mut rt.params),
-                Level::Model(_) => {}
+                Layer::Device(mac) => device_fields_ui(ui, doc, *mac),
+                Layer::Defaults => provisioning_ui(ui, doc, &mut st.reveal),
+                Layer::Model(_) => {}
             }
             super::region::region_ui(ui, doc, &level);
-            super::keys::keys_ui(ui, doc, &level, &mut rt.params.keys);
-            form_ui(ui, doc, &level, &mut rt.params, viewport);
+            super::keys::keys_ui(ui, doc, &level, &mut st.keys);
+            form_ui(ui, doc, &level, st, viewport);
         });
     });
     action
 }
 
-fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
+fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, layer: &mut Layer, st: &mut ParamsUi) -> Option<Action> {
     let mut action = None;
     ui.strong("Site");
-    ui.selectable_value(&mut rt.level, Level::Defaults, "Site defaults");
+    ui.selectable_value(layer, Layer::Defaults, "Site defaults");
     ui.add_space(6.0);
     ui.strong("Model templates");
     for m in doc.site.models_in_use() {
         let n = doc.site.devices.iter().filter(|d| d.model == m).count();
         let text = format!("{m}  ({n})");
-        if ui.selectable_label(rt.level == Level::Model(m.clone()), text).clicked() {
-            rt.level = Level::Model(m);
+        if ui.selectable_label(*layer == Layer::Model(m.clone()), text).clicked() {
+            *layer = Layer::Model(m);
         }
     }
     ui.horizontal(|ui| {
-        ui.add(egui::TextEdit::singleline(&mut rt.params.new_model).hint_text("model").desired_width(90.0));
-        let model: Option<Model> = rt.params.new_model.parse().ok();
+        ui.add(egui::TextEdit::singleline(&mut st.new_model).hint_text("model").desired_width(90.0));
+        let model: Option<Model> = st.new_model.parse().ok();
         if ui.add_enabled(model.is_some(), egui::Button::new("Add template")).clicked()
             && let Some(m) = model
         {
+            // Under the key a hand-written `[models.gxp2170]` already has, if any.
             doc.edit(|site| {
-                site.models.entry(m.as_str().into()).or_default();
+                site.values_at_mut(&Layer::Model(m.clone()));
             });
-            rt.level = Level::Model(m);
-            rt.params.new_model.clear();
+            *layer = Layer::Model(m);
+            st.new_model.clear();
         }
     });
     ui.add_space(6.0);
@@ -170,9 +134,9 @@ fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option
         |ui, range| {
             for d in &doc.site.devices[range] {
                 let text = if d.label.is_empty() { d.mac.colon() } else { format!("{} · {}", d.label, d.model) };
-                let r = ui.selectable_label(rt.level == Level::Device(d.mac), text).on_hover_text(d.mac.colon());
+                let r = ui.selectable_label(*layer == Layer::Device(d.mac), text).on_hover_text(d.mac.colon());
                 if r.clicked() {
-                    rt.level = Level::Device(d.mac);
+                    *layer = Layer::Device(d.mac);
                     action = Some(Action::Select(d.mac));
                 }
             }
@@ -182,7 +146,7 @@ fn level_picker_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option
 }
 
 /// The site's `[provisioning]` settings: file naming, encryption, formats.
-fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut ParamsUi) {
+fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, reveal: &mut BTreeSet<String>) {
     use crate::formats::binary::Escape;
     use crate::formats::crypto::Digest;
     use crate::formats::xml::Version;
@@ -207,16 +171,16 @@ fn provisioning_ui(ui: &mut egui::Ui, doc: &mut Doc, st: &mut ParamsUi) {
             }
             let l = ui.label("XML password (P1359)");
             ui.horizontal(|ui| {
-                let shown = st.reveal.contains("xml_password");
+                let shown = reveal.contains("xml_password");
                 changed |= ui
                     .add(egui::TextEdit::singleline(&mut p.xml_password).password(!shown).desired_width(160.0))
                     .labelled_by(l.id)
                     .changed();
                 if ui.small_button(if shown { "hide" } else { "show" }).clicked() {
                     if shown {
-                        st.reveal.remove("xml_password");
+                        reveal.remove("xml_password");
                     } else {
-                        st.reveal.insert("xml_password".into());
+                        reveal.insert("xml_password".into());
                     }
                 }
             });
@@ -382,11 +346,11 @@ fn account_ui(ui: &mut egui::Ui, what: &str, i: usize, a: &mut Account, remove: 
     changed
 }
 
-fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, viewport: egui::Rect) {
+fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut ParamsUi, viewport: egui::Rect) {
     let cat = Catalog::get();
     // Which family's settings, and which families the values here reach.
     let (source, reach, guess) = match level {
-        Level::Defaults => {
+        Layer::Defaults => {
             if st.reach.as_ref().is_none_or(|(rev, _)| *rev != doc.revision()) {
                 let site = &doc.site;
                 let models = site
@@ -400,11 +364,11 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
             let picked = st.family.filter(|f| reach.iter().any(|(g, _)| g == f)).or_else(|| reach.first().map(|r| r.0));
             (picked.map_or(ListSource::Curated, ListSource::Family), reach, None)
         }
-        Level::Model(m) => {
+        Layer::Model(m) => {
             let fm = Family::of_model(m);
             (ListSource::Family(fm.family), Rc::new(vec![(fm.family, vec![m.to_string()])]), fm.warning(m))
         }
-        Level::Device(mac) => match doc.site.device(*mac) {
+        Layer::Device(mac) => match doc.site.device(*mac) {
             Some(d) => {
                 let fm = Family::of_model(&d.model);
                 (
@@ -422,7 +386,7 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
         ui.selectable_value(&mut st.view, FormView::All, "All parameters")
             .on_hover_text("Every setting of the family, in the template's sections");
         ui.separator();
-        if matches!(level, Level::Defaults) && reach.len() > 1 {
+        if matches!(level, Layer::Defaults) && reach.len() > 1 {
             let l = ui.label("Show the settings of:");
             let current = match source {
                 ListSource::Family(f) => f.name(),
@@ -448,10 +412,10 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
         }
     });
     match (level, source) {
-        (Level::Defaults, ListSource::Curated) => {
+        (Layer::Defaults, ListSource::Curated) => {
             ui.weak("No devices or model templates yet: listing the curated settings common to the families; add a device or a model template to see its family's settings.");
         }
-        (Level::Defaults, ListSource::Family(f)) => {
+        (Layer::Defaults, ListSource::Family(f)) => {
             let all: Vec<String> = reach.iter().map(|(f, m)| form::describe_reach(*f, m)).collect();
             let text = if reach.len() > 1 {
                 format!(
@@ -485,7 +449,7 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
         find: st.find.trim().to_string(),
         open_generation: st.open_generation,
         all_open: st.all_open,
-        device_level: matches!(level, Level::Device(_)),
+        device_level: matches!(level, Layer::Device(_)),
     };
     if st.list.as_ref().is_none_or(|(k, _)| *k != key) {
         let (all_open, toggled) = (st.all_open, &st.toggled);
@@ -495,11 +459,13 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
     }
     let list = st.list.as_ref().map(|l| l.1.clone()).unwrap_or_default();
     if st.layers.as_ref().is_none_or(|(rev, l, _)| *rev != doc.revision() || l != level) {
-        st.layers = Some((doc.revision(), level.clone(), Rc::new(layers(doc, level))));
+        st.layers = Some((doc.revision(), level.clone(), Rc::new(layers(&doc.site, level))));
     }
     let cached = st.layers.as_ref().map(|c| c.2.clone()).unwrap_or_default();
     let (effective, inherited) = (&cached.0, &cached.1);
-    let own: BTreeMap<String, String> = values(doc, level)
+    let own: BTreeMap<String, String> = doc
+        .site
+        .values_at(level)
         .map(|v| v.0.iter().map(|(k, v)| (canonical_key(k).unwrap_or_else(|_| k.clone()), v.clone())).collect())
         .unwrap_or_default();
     if !st.find.trim().is_empty() {
@@ -543,7 +509,7 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, st: &mut ParamsUi, v
     raw_ui(ui, source, cat, &own, &mut edits, st);
     if !edits.is_empty() {
         doc.edit_if(|site| {
-            let Some(v) = values_mut(site, level) else { return false };
+            let Some(v) = site.values_at_mut(level) else { return false };
             for (key, value) in edits {
                 // Drop any other spelling of the same key (alias vs P-id) first.
                 let spellings: Vec<String> =

@@ -10,10 +10,9 @@
 use std::sync::Arc;
 
 use super::Doc;
-use super::params::Level;
 use crate::catalog::Family;
 use crate::catalog::timezone::{self, Zone};
-use crate::site::{DhcpOverrideFinding, Layer, Site, Values};
+use crate::site::{DhcpOverrideFinding, Layer, Site};
 
 /// The label of the time zone search field.
 pub const FIND_ZONE: &str = "Find a time zone (city or GMT offset)";
@@ -26,55 +25,31 @@ struct Cache {
 }
 
 /// The families the level's values reach.
-fn families(site: &Site, level: &Level) -> Vec<Family> {
+fn families(site: &Site, level: &Layer) -> Vec<Family> {
     let mut out: Vec<Family> = match level {
-        Level::Defaults => site
+        Layer::Defaults => site
             .devices
             .iter()
             .map(|d| d.model.clone())
             .chain(site.models.keys().filter_map(|m| m.parse().ok()))
             .map(|m| Family::of_model(&m).family)
             .collect(),
-        Level::Model(m) => vec![Family::of_model(m).family],
-        Level::Device(mac) => site.device(*mac).map(|d| vec![Family::of_model(&d.model).family]).unwrap_or_default(),
+        Layer::Model(m) => vec![Family::of_model(m).family],
+        Layer::Device(mac) => site.device(*mac).map(|d| vec![Family::of_model(&d.model).family]).unwrap_or_default(),
     };
     out.sort();
     out.dedup();
     out
 }
 
-fn layer_of(level: &Level) -> Layer {
-    match level {
-        Level::Defaults => Layer::Defaults,
-        Level::Model(m) => Layer::Model(m.as_str().to_string()),
-        Level::Device(mac) => Layer::Device(*mac),
-    }
-}
-
-fn values_mut<'a>(site: &'a mut Site, level: &Level) -> Option<&'a mut Values> {
-    match level {
-        Level::Defaults => Some(&mut site.defaults),
-        Level::Model(m) => {
-            let key = site.models.keys().find(|k| k.eq_ignore_ascii_case(m.as_str())).cloned();
-            Some(site.models.entry(key.unwrap_or_else(|| m.as_str().to_string())).or_default())
-        }
-        Level::Device(mac) => site.device_mut(*mac).map(|d| &mut d.values),
-    }
-}
-
 /// The value this level sets, else the one it inherits.
-fn current(site: &Site, level: &Level, key: &str) -> Option<String> {
-    let eff = match level {
-        Level::Defaults => site.effective_generic(),
-        Level::Model(m) => site.effective_model(m),
-        Level::Device(mac) => site.effective(site.device(*mac)?),
-    };
-    eff.get(key).map(str::to_string)
+fn current(site: &Site, level: &Layer, key: &str) -> Option<String> {
+    site.effective_at(level)?.get(key).map(str::to_string)
 }
 
-fn set(doc: &mut Doc, level: &Level, key: &str, value: &str) {
+fn set(doc: &mut Doc, level: &Layer, key: &str, value: &str) {
     doc.edit(|site| {
-        if let Some(v) = values_mut(site, level) {
+        if let Some(v) = site.values_at_mut(level) {
             v.set(key, value);
         }
     });
@@ -104,7 +79,7 @@ fn common_languages(families: &[Family]) -> Vec<&'static (String, String)> {
         .collect()
 }
 
-pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level) {
+pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer) {
     let fams = families(&doc.site, level);
     if fams.is_empty() {
         return;
@@ -118,8 +93,7 @@ pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level) {
     egui::CollapsingHeader::new("Time and region").default_open(true).show(ui, |ui| {
         zone_ui(ui, doc, level, &fams, &mut cache.find);
         language_ui(ui, doc, level, &fams);
-        let here = layer_of(level);
-        for f in cache.findings.iter().filter(|f| f.layer == here) {
+        for f in cache.findings.iter().filter(|f| f.layer == *level) {
             ui.horizontal_wrapped(|ui| {
                 ui.colored_label(ui.visuals().warn_fg_color, f.message());
                 if ui.button(f.fix_label()).clicked() {
@@ -133,7 +107,7 @@ pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level) {
     ui.separator();
 }
 
-fn zone_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, fams: &[Family], find: &mut String) {
+fn zone_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, fams: &[Family], find: &mut String) {
     let (zones, unlisted) = common_zones(fams);
     let now = current(&doc.site, level, "P64");
     let shown = match now.as_deref() {
@@ -201,7 +175,7 @@ fn zone_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, fams: &[Family], fin
     }
 }
 
-fn language_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Level, fams: &[Family]) {
+fn language_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, fams: &[Family]) {
     let langs = common_languages(fams);
     if langs.is_empty() {
         return;

@@ -19,10 +19,11 @@ pub enum Job {
     Open(PathBuf),
     /// Show an open dialog, then load the chosen site.
     PickAndOpen,
-    /// Save to a path (atomic, keeps a .bak).
-    Save { path: PathBuf, site: Box<Site> },
+    /// Save to a path (atomic, keeps a .bak), keeping the text of `from`, the
+    /// file the site was opened from (`None` for a new site).
+    Save { path: PathBuf, site: Box<Site>, from: Option<PathBuf> },
     /// Show a save dialog, then save there.
-    PickAndSave { site: Box<Site>, suggested: String },
+    PickAndSave { site: Box<Site>, suggested: String, from: Option<PathBuf> },
     /// Show an open dialog for a CSV file and return its text.
     PickCsv,
     /// Read a CSV file's text.
@@ -46,7 +47,7 @@ impl Job {
     pub fn with_path(self, path: PathBuf) -> Job {
         match self {
             Job::PickAndOpen => Job::Open(path),
-            Job::PickAndSave { site, .. } => Job::Save { path, site },
+            Job::PickAndSave { site, from, .. } => Job::Save { path, site, from },
             Job::PickCsv => Job::ReadCsv(path),
             Job::Export { site, .. } => Job::Export { site, dir: Some(path) },
             Job::PickFolder => Job::UseFolder(path),
@@ -142,7 +143,10 @@ pub enum Done {
     },
     Saved {
         path: PathBuf,
+        /// The site as saved (its firmware folder rewritten for a new folder).
         site: Box<Site>,
+        /// (as it was, as it is now) when "Save as" rewrote the firmware folder.
+        firmware_dir_moved: Option<(String, String)>,
     },
     CsvRead {
         path: PathBuf,
@@ -251,11 +255,11 @@ fn run(job: Job) -> Done {
                 Err(why) => Done::NoDialog { job: Box::new(Job::PickAndOpen), why },
             }
         }
-        Job::Save { path, site } => match storage::save_site(&path, &site) {
-            Ok(()) => Done::Saved { path, site },
+        Job::Save { path, site, from } => match storage::save_site_as(&path, &site, from.as_deref()) {
+            Ok(saved) => Done::Saved { path, site: Box::new(saved.site), firmware_dir_moved: saved.firmware_dir_moved },
             Err(e) => failed("save", e),
         },
-        Job::PickAndSave { site, suggested } => {
+        Job::PickAndSave { site, suggested, from } => {
             let save = || {
                 rfd::FileDialog::new()
                     .add_filter("gsprov site", &["toml"])
@@ -264,9 +268,9 @@ fn run(job: Job) -> Done {
                     .save_file()
             };
             match dialog(save) {
-                Ok(Some(path)) => run(Job::Save { path, site }),
+                Ok(Some(path)) => run(Job::Save { path, site, from }),
                 Ok(None) => Done::Cancelled,
-                Err(why) => Done::NoDialog { job: Box::new(Job::PickAndSave { site, suggested }), why },
+                Err(why) => Done::NoDialog { job: Box::new(Job::PickAndSave { site, suggested, from }), why },
             }
         }
         Job::PickCsv => {
@@ -356,7 +360,7 @@ mod tests {
             w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }));
         let site = Site { name: "worker test".into(), ..Site::default() };
-        worker.send(Job::Save { path: path.clone(), site: Box::new(site) });
+        worker.send(Job::Save { path: path.clone(), site: Box::new(site), from: None });
         assert!(matches!(worker.results.recv().unwrap(), Done::Saved { .. }));
         worker.send(Job::Open(path));
         match worker.results.recv().unwrap() {
@@ -392,6 +396,11 @@ mod tests {
             run(Job::Export { site: Box::new(crate::site::demo()), dir: Some(out.clone()) }),
             Done::Exported { .. }
         ));
-        assert!(out.join("cfg.xml").exists() || std::fs::read_dir(&out).unwrap().count() > 0);
+        // Every file `generate` makes is in the tree (the demo writes cfg.xml too).
+        let made = generate::checked(&crate::site::demo(), &mut generate::os_salts()).unwrap();
+        assert!(made.files.iter().any(|f| f.name == "cfg.xml"));
+        for f in &made.files {
+            assert!(out.join(&f.name).is_file(), "{} not exported", f.name);
+        }
     }
 }
