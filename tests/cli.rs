@@ -422,6 +422,9 @@ fn new_writes_a_site_that_checks_clean() {
     let site = dir.path().join("n.gsprov.toml");
     let o = gsprov(&["new", site.to_str().unwrap(), "--demo"]);
     assert!(o.status.success());
+    // The demo as shipped, comments and all (its header invites hand edits).
+    let written = std::fs::read_to_string(&site).unwrap();
+    assert!(written.contains("# keep the units off the vendor cloud"), "{written}");
     let o = gsprov(&["new", site.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "refuses to overwrite");
     let o = gsprov(&["check", site.to_str().unwrap()]);
