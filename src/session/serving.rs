@@ -231,3 +231,48 @@ fn apply(config: &mut ServeConfig, c: &Choices) {
     config.pnp = c.pnp.clone();
     config.syslog = c.syslog;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device's files are generated again when its next firmware step
+    /// changes (it reported another version; the folder gained an image),
+    /// and only then.
+    #[test]
+    fn reports_and_a_reread_folder_regenerate_only_when_a_step_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("office.gsprov.toml");
+        let mut site = crate::site::demo();
+        site.serving.bind = "127.0.0.1".into();
+        site.serving.http_port = 0;
+        site.serving.tftp = false;
+        site.serving.https = false;
+        crate::storage::save_site(&path, &site).unwrap();
+        let images = crate::formats::firmware::demo_images();
+        let put = |name: &str| {
+            let (_, bytes) = images.iter().find(|(n, _)| *n == name).unwrap();
+            let to = dir.path().join("firmware").join(name);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::write(to, bytes).unwrap();
+        };
+        put("gxp2170/1.0.11.3/gxp2170fw.bin");
+        let mac: Mac = "000b82a1b201".parse().unwrap();
+        let (mut session, _events) = Session::new(Hooks::default()).unwrap();
+        let started = session.start(site, Some(path), Known::default(), &Choices::default()).unwrap();
+        // Not seen yet: the first step of its path.
+        assert!(started.steps[&mac].ends_with("/gxp2170/1.0.11.3"), "{:?}", started.steps);
+        // The same step for an older version: nothing to regenerate.
+        assert!(session.learn([(mac, "1.0.9.69".to_string())].into()).is_none());
+        // On 1.0.11.3 it has no step left: its files go back to the site's P192.
+        let r = session.learn([(mac, "1.0.11.3".to_string())].into()).unwrap().unwrap();
+        assert!(r.steps_changed);
+        assert!(session.reread_firmware().is_none(), "the folder did not change");
+        put("gxp2170/1.0.11.79/gxp2170fw.bin");
+        let r = session.reread_firmware().expect("a new step").unwrap();
+        assert!(r.steps_changed);
+        assert!(session.reread_firmware().is_none());
+        session.stop();
+        assert!(!session.is_serving());
+    }
+}
