@@ -23,6 +23,8 @@ use gsprov::catalog::asset::{FamilyAsset, Setting, Template};
 #[path = "support/families.rs"]
 mod families;
 use families::FAMILIES;
+#[path = "support/region.rs"]
+mod region;
 
 /// Templates whose comments name the P-value of each alias: the alias -> P-id
 /// map read from them lets v2 templates without such comments be matched.
@@ -55,12 +57,24 @@ fn run(src: &Path, out: &Path) -> Result<(), String> {
         for folder in *folders {
             parsed.push((folder.to_string(), parse(&read(folder)?)));
         }
-        let (asset, stats) = merge(*family, parsed, &global_alias);
+        let (mut asset, stats) = merge(*family, parsed, &global_alias);
+        let mut lists = Lists::default();
+        for folder in region::folders(*family, folders) {
+            let text = read(folder)?;
+            if lists.zones.is_empty() {
+                lists.zones = region::zones(&text);
+                lists.zone_label = region::zone_label(&text);
+            }
+            if lists.languages.is_empty() {
+                lists.languages = region::languages(&text);
+            }
+        }
+        finish(*family, &mut asset.settings, &lists);
         let json = serde_json::to_string(&asset).map_err(|e| e.to_string())?;
         let path = out.join(format!("{}.json", family.name()));
         std::fs::write(&path, json + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!(
-            "{:8} {:4} settings ({} with a P-id, {} with an alias, {} enums, {} ranges, {} defaults; {} aliases matched via another family, {} alias matches refused on label)",
+            "{:8} {:4} settings ({} with a P-id, {} with an alias, {} enums, {} ranges, {} defaults; {} aliases matched via another family, {} alias matches refused on label; {} time zones, {} languages)",
             family.name(),
             asset.settings.len(),
             asset.settings.iter().filter(|s| s.p.is_some()).count(),
@@ -70,6 +84,8 @@ fn run(src: &Path, out: &Path) -> Result<(), String> {
             asset.settings.iter().filter(|s| s.d.is_some()).count(),
             stats.inferred,
             stats.refused,
+            lists.zones.len(),
+            lists.languages.len(),
         );
     }
     Ok(())
@@ -151,6 +167,198 @@ fn merge(family: Family, parsed: Vec<(String, Parsed)>, global_alias: &HashMap<S
         pair_words(s);
     }
     (FamilyAsset { family, templates, settings }, stats)
+}
+
+/// The lists a family's templates give for the time zone (P64) and the display
+/// language (P1362): the values of those settings, so every reader (the form,
+/// the bring-up view, validation, v2 translation) reads one entry.
+#[derive(Debug, Default)]
+struct Lists {
+    zones: Vec<[String; 2]>,
+    zone_label: Option<String>,
+    languages: Vec<[String; 2]>,
+}
+
+/// The last pass over a family's merged settings: the lists become the values
+/// of their settings, 0/1 switches become switches, and every setting gets a
+/// label of its own (never empty, never a value's meaning or a column heading,
+/// never one shared with another setting of its section).
+fn finish(family: Family, settings: &mut [Setting], lists: &Lists) {
+    for s in settings.iter_mut() {
+        let alias = s.a.as_deref().unwrap_or("").to_ascii_lowercase();
+        if (s.p == Some(64) || alias == "datetime.timezone") && !lists.zones.is_empty() {
+            make_list(s, &lists.zones);
+            if let Some(l) = &lists.zone_label
+                && (s.l.is_empty() || junk_label(s))
+            {
+                s.l = l.clone();
+            }
+        }
+        if (s.p == Some(1362) || alias == "language.gui") && !lists.languages.is_empty() {
+            make_list(s, &lists.languages);
+        }
+        // `Number: 0, 1` with no meanings listed: a switch.
+        if s.t == "int" && s.e.is_empty() && !s.r.is_empty() && s.r.iter().all(|[a, b]| *a >= 0 && *b <= 1) {
+            let covers = |n: i64| s.r.iter().any(|[a, b]| (*a..=*b).contains(&n));
+            if covers(0) && covers(1) {
+                s.t = "bool".into();
+            }
+        }
+        if s.l.is_empty() || junk_label(s) {
+            s.l = match s.a.as_deref() {
+                Some(a) => label_from_alias(a),
+                None => format!("P{}, not described by the {} template", s.p.unwrap_or(0), family.name()),
+            };
+        }
+    }
+    tell_apart(family, settings);
+}
+
+fn make_list(s: &mut Setting, list: &[[String; 2]]) {
+    s.e = list.to_vec();
+    s.t = "enum".into();
+    s.r.clear();
+    s.w.clear();
+    s.len = None;
+    if s.d.as_ref().is_some_and(|d| !list.iter().any(|[c, _]| c == d)) {
+        s.d = None;
+    }
+}
+
+/// A label that is no label: a column heading of a value list (`Web GUI
+/// Option`, `P value`), a note or type line, or one of the setting's own
+/// value meanings (`Automatic` over a time zone list).
+fn junk_label(s: &Setting) -> bool {
+    let lower = s.l.to_ascii_lowercase();
+    let lead = ["note", "default", "number", "string", "mandatory", "p value", "web gui option", "eg.", "e.g."];
+    lower.contains("web gui option")
+        || lower.contains("note:")
+        || lead.iter().any(|w| lower.starts_with(w))
+        || s.e.iter().any(|[code, meaning]| {
+            let m = meaning.to_ascii_lowercase();
+            lower == m || lower == code.to_ascii_lowercase() || lower.starts_with(&format!("{} ", code.to_ascii_lowercase())) && lower.ends_with(&m)
+        })
+}
+
+/// `account.1.sip.server` -> `Account 1 / SIP server`: a label for a setting
+/// the template has no words for, from its v2 alias. A number closes a group.
+fn label_from_alias(alias: &str) -> String {
+    const UPPER: &[&str] = &[
+        "sip", "dhcp", "ntp", "http", "https", "tftp", "ftp", "ftps", "xml", "lcd", "vlan", "qos", "dns", "ip", "ldap",
+        "stun", "nat", "rtp", "rtcp", "srtp", "tls", "tcp", "udp", "url", "uri", "id", "mac", "lan", "pc", "blf", "mpk",
+        "vpk", "dtmf", "ptt", "ssh", "snmp", "acs", "gui", "led", "usb", "ehs", "pnp", "vpn", "lldp", "cdp", "sdp", "mwi",
+        "ca", "xsi", "dnd", "bw", "ice", "turn", "rport", "ipv4", "ipv6", "ui", "cdr", "tr069", "wifi", "pbx", "ptime",
+    ];
+    let mut groups: Vec<String> = Vec::new();
+    let mut cur: Vec<String> = Vec::new();
+    for part in alias.split('.') {
+        if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            cur.push(part.to_string());
+            groups.push(cur.join(" "));
+            cur.clear();
+            continue;
+        }
+        for w in word_list(part) {
+            let lw = w.to_ascii_lowercase();
+            cur.push(if UPPER.contains(&lw.as_str()) { lw.to_ascii_uppercase() } else { lw });
+        }
+    }
+    if !cur.is_empty() {
+        groups.push(cur.join(" "));
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let mut c = g.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => g,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// `allowOption2` -> allow, Option2; `serverCertificate` -> server, Certificate.
+fn word_list(part: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = part.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let boundary = c.is_ascii_uppercase()
+            && i > 0
+            && (chars[i - 1].is_ascii_lowercase()
+                || chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(char::is_ascii_lowercase));
+        if (!c.is_ascii_alphanumeric() || boundary) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if c.is_ascii_alphanumeric() {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Different P-values that a section labels alike (the template describes the
+/// first of a row and leaves the rest, or repeats a description) get told
+/// apart: by the account of a phone's account layout (`(account 2)`), by what
+/// differs in their aliases, or else by their order (`#2`).
+fn tell_apart(family: Family, settings: &mut [Setting]) {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, s) in settings.iter().enumerate() {
+        if s.p.is_some() {
+            groups.entry((s.s.clone(), s.l.to_ascii_lowercase())).or_default().push(i);
+        }
+    }
+    let cat = gsprov::catalog::Catalog::get();
+    let phone = matches!(family.kind(), gsprov::ids::Family::Phone | gsprov::ids::Family::AndroidPhone);
+    for idx in groups.into_values().filter(|g| g.len() > 1) {
+        let accounts: Vec<Option<u8>> = idx
+            .iter()
+            .map(|&i| {
+                let p = gsprov::ids::PId::new(settings[i].p.unwrap_or(0));
+                if !phone {
+                    return None;
+                }
+                match cat.account_template(p) {
+                    Some((n, _)) => Some(n),
+                    None => cat.by_id(p).map(|_| 1),
+                }
+            })
+            .collect();
+        let distinct: std::collections::HashSet<_> = accounts.iter().collect();
+        if accounts.iter().all(Option::is_some) && distinct.len() == accounts.len() {
+            for (&i, n) in idx.iter().zip(&accounts) {
+                let s = &mut settings[i];
+                s.l = format!("{} (account {})", s.l, n.unwrap_or(1));
+            }
+            continue;
+        }
+        let aliases: Vec<Option<Vec<String>>> =
+            idx.iter().map(|&i| settings[i].a.as_ref().map(|a| a.split('.').map(String::from).collect())).collect();
+        let same_shape = aliases.iter().all(|a| a.as_ref().is_some_and(|a| Some(a.len()) == aliases[0].as_ref().map(Vec::len)));
+        if same_shape {
+            let parts: Vec<&Vec<String>> = aliases.iter().flatten().collect();
+            let differ: Vec<usize> = (0..parts[0].len()).filter(|&k| parts.iter().any(|p| p[k] != parts[0][k])).collect();
+            let tags: Vec<String> = parts.iter().map(|p| differ.iter().map(|&k| p[k].as_str()).collect::<Vec<_>>().join(" ")).collect();
+            let unique: std::collections::HashSet<_> = tags.iter().collect();
+            if !differ.is_empty() && unique.len() == tags.len() {
+                for (&i, t) in idx.iter().zip(&tags) {
+                    let s = &mut settings[i];
+                    let t = if t.chars().all(|c| c.is_ascii_digit() || c == ' ') { format!("#{t}") } else { t.clone() };
+                    s.l = format!("{} ({t})", s.l);
+                }
+                continue;
+            }
+        }
+        for (n, &i) in idx.iter().enumerate() {
+            let s = &mut settings[i];
+            s.l = format!("{} #{}", s.l, n + 1);
+        }
+    }
 }
 
 /// Adds what a later template knows to an earlier one's setting.
@@ -506,6 +714,7 @@ fn describe(block: &[String]) -> Setting {
     let mut numeric = false;
     let mut stringy = false;
     let mut descriptive: Vec<&str> = Vec::new();
+    let mut yes_no = false;
     for line in block {
         let lower = line.to_ascii_lowercase();
         if lower.starts_with("mandatory") {
@@ -538,6 +747,12 @@ fn describe(block: &[String]) -> Setting {
             s.w = words.into_iter().map(|w| [String::new(), w]).collect();
             continue;
         }
+        if let Some((_, rest)) = line.split_once(" Number:") {
+            numeric = true;
+            if s.r.is_empty() {
+                s.r = ranges(rest.trim_start());
+            }
+        }
         let codes = enum_codes(line);
         let consumed = !codes.is_empty() && codes_cover_line(line);
         for c in codes {
@@ -554,8 +769,20 @@ fn describe(block: &[String]) -> Setting {
         if !consumed {
             descriptive.push(line);
         }
+        // `Validate Server Certificates. Yes or No`, `... No, Yes.`: a v2
+        // switch described in words only.
+        yes_no |= line.split(". ").skip(1).any(|t| {
+            let t = t.trim().trim_end_matches('.').to_ascii_lowercase();
+            ["yes or no", "no or yes", "yes, no", "no, yes", "yes/no", "no/yes"].contains(&t.as_str())
+        });
     }
     s.l = label_of(&descriptive);
+    if yes_no && s.e.is_empty() && !numeric && !stringy {
+        // No v2 words: whether `Yes` means on is the alias's business (P4428
+        // `sip.notify.challenge` is the inverse of its P-value).
+        s.e = vec![["0".into(), "No".into()], ["1".into(), "Yes".into()]];
+        s.w.clear();
+    }
     if !s.e.is_empty() {
         let codes: Vec<&str> = s.e.iter().map(|[c, _]| c.as_str()).collect();
         let only_01 = s.r.iter().all(|[a, b]| *a >= 0 && *b <= 1);
@@ -697,7 +924,7 @@ fn code_then_meaning(seg: &str) -> Option<(String, String)> {
         .or_else(|| rest.strip_prefix(':'))?;
     let meaning = clean_meaning(rest);
     // `0 - 64800` is a range, not a meaning.
-    if meaning.is_empty() || meaning.parse::<f64>().is_ok() || meaning.len() > 48 {
+    if meaning.is_empty() || meaning.parse::<f64>().is_ok() || meaning.len() > 64 {
         return None;
     }
     Some((code.to_string(), meaning))
@@ -723,7 +950,7 @@ fn meaning_then_code(seg: &str) -> Option<(String, String)> {
         return None;
     }
     let meaning = clean_meaning(&inner[..open]);
-    if meaning.is_empty() || meaning.len() > 48 {
+    if meaning.is_empty() || meaning.len() > 64 {
         return None;
     }
     Some((n.to_string(), meaning))
@@ -737,7 +964,9 @@ fn clean_meaning(s: &str) -> String {
     }
     let m = m.trim().trim_end_matches(['.', ',', ';']).trim();
     let m = if m.ends_with(')') && !m.contains('(') { m.trim_end_matches(')') } else { m };
-    m.trim().to_string()
+    // Typing slips in the templates that the web UI does not show
+    // (gxp21xx P238 "Always Skip the Firmware Checkv").
+    m.trim().replace("Checkv", "Check")
 }
 
 /// Whether a line is nothing but code/meaning pairs (and perhaps a default).
@@ -790,11 +1019,24 @@ fn label_of(lines: &[&str]) -> String {
         let t = l.trim().trim_end_matches('.').to_ascii_lowercase();
         t.starts_with("end ") || t.ends_with(" only") || t.starts_with("note")
     };
-    let lines: Vec<&str> = lines.iter().skip_while(|l| stray(l)).copied().collect();
+    let mut lines: Vec<&str> = lines.iter().skip_while(|l| stray(l)).copied().collect();
+    // A menu path left over a setting's own words (`Maintenance/Upgrade and
+    // Provisioning` over `Firmware Upgrade and Provisioning`) is no label;
+    // `HTTP/HTTPS Login` is.
+    const MENUS: [&str; 8] = ["maintenance", "network", "settings", "account", "status", "phone", "system", "advanced"];
+    if lines.len() > 1
+        && let Some((menu, _)) = lines[0].split_once('/')
+        && MENUS.iter().any(|m| menu.trim().to_ascii_lowercase().starts_with(m))
+        && !lines[0].contains(". ")
+    {
+        lines.remove(0);
+    }
     let Some(first) = lines.first() else { return String::new() };
     let head_of = |line: &str| -> String {
         // `Label<TAB><TAB>value` rows (time-zone lists) keep the label part.
         let line = line.split('\t').next().unwrap_or(line);
+        // `Hunting group Number: 0 to 2`: the type line run into the label.
+        let line = line.split(" Number:").next().unwrap_or(line);
         let h = line.split(". ").next().unwrap_or(line);
         let h = match code_start(h) {
             Some(i) => &h[..i],
@@ -807,9 +1049,32 @@ fn label_of(lines: &[&str]) -> String {
     let short_lead = head.split_whitespace().count() <= 4 && first.split(". ").count() == 1;
     if short_lead && let Some(next) = lines.get(1) {
         let n = head_of(next);
-        if !n.is_empty()
+        if n.chars().any(|c| c.is_ascii_alphabetic())
             && n.split_whitespace().count() <= 8
             && (first.trim().ends_with('.') || n.split_whitespace().count() <= 3)
+        {
+            label = format!("{head}: {n}");
+        }
+    }
+    // `Layer 2 QoS. 802.1Q/VLAN Tag (...)` and `Layer 2 QoS. 802.1p priority
+    // value`: a lead-in of a few words names a group; the phrase after it
+    // names the setting.
+    if label == head
+        && head.split_whitespace().count() <= 3
+        && let Some(second) = first.split(". ").nth(1)
+    {
+        let n = head_of(second);
+        let lower = n.to_ascii_lowercase();
+        let prose = [
+            "default", "number", "string", "if ", "when ", "this ", "the ", "it ", "note", "set ", "range", "max", "min",
+            "only", "between", "(", "0 ", "1 ", "yes", "no ", "no,",
+        ];
+        if n.chars().any(|c| c.is_ascii_alphabetic())
+            && n.split_whitespace().count() <= 8
+            && enum_codes(second).is_empty()
+            && v2_words(second).is_none()
+            && !lower.contains("default")
+            && !prose.iter().any(|p| lower.starts_with(p))
         {
             label = format!("{head}: {n}");
         }

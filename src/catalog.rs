@@ -16,6 +16,8 @@ use crate::ids::{Family as DeviceKind, Model, PId};
 pub mod asset;
 mod family;
 pub mod keys;
+#[cfg(test)]
+mod lint;
 pub mod phonebook;
 mod table;
 pub mod timezone;
@@ -542,6 +544,14 @@ pub fn check_value(kind: &ValueKind, value: &str) -> Result<(), String> {
         ValueKind::Enum(codes) => {
             if codes.iter().any(|(c, _)| c == value) {
                 Ok(())
+            } else if codes.len() > 12 {
+                // A time zone or language list: the whole list is no message.
+                let some: Vec<String> = codes.iter().take(3).map(|(c, l)| format!("{c}={l}")).collect();
+                Err(format!(
+                    "{value:?} is not one of the {} values listed (such as {}, ...; `gsprov params MODEL --search` shows them all)",
+                    codes.len(),
+                    some.join(", ")
+                ))
             } else {
                 let list: Vec<String> = codes.iter().map(|(c, l)| format!("{c}={l}")).collect();
                 Err(format!("{value:?} is not one of {}", list.join(", ")))

@@ -131,7 +131,7 @@ fn param_of(family: Family, templates: &[Source], s: Setting, curated: &Catalog)
     };
     let mut notes = String::new();
     let mut alias = s.a.clone();
-    let mut label = s.l.clone();
+    let label = s.l.clone();
     // The curated catalog knows value shapes the templates only call "String".
     if let Some(c) = id.and_then(|id| curated.by_id(id))
         && curated_applies(c, family)
@@ -142,16 +142,26 @@ fn param_of(family: Family, templates: &[Source], s: Setting, curated: &Catalog)
         {
             kind = c.kind.clone();
         }
-        // Codes the curated row documents for newer firmware (P212 3=FTP, 4=FTPS)
-        // are accepted too; its label was checked against the guides.
+        // Codes the curated row documents for newer firmware (P212 3=FTP, 4=FTPS;
+        // P194's schedules, which v2 templates list as words) are accepted too.
+        // The label stays the family's own: the curated one is written for
+        // several families at once.
+        if matches!(kind, ValueKind::Bool)
+            && let ValueKind::Enum(more) = &c.kind
+            && more.len() > 2
+            && more.iter().any(|(k, _)| k == "0")
+            && more.iter().any(|(k, _)| k == "1")
+        {
+            kind = ValueKind::Enum(codes.clone());
+        }
         if let (ValueKind::Enum(own), ValueKind::Enum(more)) = (&mut kind, &c.kind) {
             for (code, meaning) in more {
                 if !own.iter().any(|(k, _)| k == code) {
                     own.push((code.clone(), meaning.clone()));
                 }
             }
+            own.sort_by_key(|(k, _)| k.parse::<i64>().unwrap_or(i64::MAX));
         }
-        label = c.label.clone();
         notes = c.notes.clone();
         if alias.is_none() && family.reads_aliases() {
             alias = c.alias.clone();

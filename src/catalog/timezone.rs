@@ -1,10 +1,12 @@
 //! Time and region per family: the time zone values P64 takes (`auto`,
 //! `TZA+12`, POSIX rules such as `CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00`,
 //! `customize` for the self-defined rule in P246) and the display languages
-//! P1362 takes, each with its meaning, as the family's template lists them
-//! (`assets/catalog/region.json`, written by `examples/region_extract.rs`);
-//! and the DHCP overrides P143 (DHCP option 2 over the time zone) and P144
-//! (DHCP option 42 over the NTP server P30) with each family's stated default.
+//! P1362 takes, each with its meaning, read from the family's catalog entries
+//! (their values, written by `examples/catalog_extract.rs` from the template's
+//! lists: one truth for the form, the bring-up view, validation and v2
+//! translation); and the DHCP overrides P143 (DHCP option 2 over the time
+//! zone) and P144 (DHCP option 42 over the NTP server P30) with each family's
+//! stated default.
 //!
 //! The families do not agree: GXP16xx lists `TZA+12` for GMT-12:00 where the
 //! GXP21xx v2 and GRP26xx templates list `TAZ+12`; WP8xx languages are
@@ -12,31 +14,9 @@
 
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
-
+use super::ValueKind;
 use super::family::Family;
 use super::table::FamilyCatalog;
-
-/// `assets/catalog/region.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegionAsset {
-    pub families: Vec<FamilyRegion>,
-}
-
-/// One family's lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FamilyRegion {
-    pub family: Family,
-    /// Template folder the time zones came from (empty: none listed).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub zones_from: String,
-    /// `[value, meaning]`, in the template's order (west to east).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub zones: Vec<[String; 2]>,
-    /// `[code, name]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub languages: Vec<[String; 2]>,
-}
 
 /// One time zone of a family's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,21 +47,30 @@ impl Zone {
     }
 }
 
-/// One family's zones and (code, name) languages.
-type Lists = (Family, Vec<Zone>, Vec<(String, String)>);
+/// The time zone setting's key as `family` stores it: P64, or on families
+/// whose template has only the v2 alias (GHP6xx), the alias.
+pub const ZONE_KEYS: [&str; 3] = ["P64", "dateTime.timezone", "datetime.timezone"];
+/// The display language setting's keys.
+pub const LANGUAGE_KEYS: [&str; 2] = ["P1362", "language.gui"];
 
-fn asset() -> &'static [Lists] {
-    static PARSED: OnceLock<Vec<Lists>> = OnceLock::new();
+/// The values of the first of `keys` that `family`'s catalog lists values for.
+fn listed(family: Family, keys: &[&str]) -> &'static [(String, String)] {
+    keys.iter()
+        .filter_map(|k| FamilyCatalog::get(family).get_key(k))
+        .find_map(|p| match &p.kind {
+            ValueKind::Enum(codes) => Some(codes.as_slice()),
+            _ => None,
+        })
+        .unwrap_or(&[])
+}
+
+/// One family's zones, split for display.
+fn zone_lists() -> &'static [Vec<Zone>] {
+    static PARSED: OnceLock<Vec<Vec<Zone>>> = OnceLock::new();
     PARSED.get_or_init(|| {
-        let a: RegionAsset = serde_json::from_str(include_str!("../../assets/catalog/region.json"))
-            .expect("assets/catalog/region.json is valid (unit-tested)");
-        a.families
-            .into_iter()
-            .map(|f| {
-                let zones = f.zones.into_iter().map(|[v, m]| zone_of(v, &m)).collect();
-                let langs = f.languages.into_iter().map(|[c, n]| (c, n)).collect();
-                (f.family, zones, langs)
-            })
+        Family::ALL
+            .iter()
+            .map(|f| listed(*f, &ZONE_KEYS).iter().map(|(v, m)| zone_of(v.clone(), m)).collect())
             .collect()
     })
 }
@@ -99,10 +88,11 @@ fn zone_of(value: String, meaning: &str) -> Zone {
     Zone { value, offset: offset.to_string(), place: place.to_string() }
 }
 
-/// The time zones `family`'s template lists for P64 (empty: none listed, the
+/// The time zones `family`'s catalog lists for P64 (empty: none listed, the
 /// value is free text there).
 pub fn zones(family: Family) -> &'static [Zone] {
-    asset().iter().find(|(f, _, _)| *f == family).map(|(_, z, _)| z.as_slice()).unwrap_or(&[])
+    let i = Family::ALL.iter().position(|f| *f == family).unwrap_or(0);
+    zone_lists().get(i).map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// The meaning of a P64 value on `family`, when its template lists it.
@@ -110,9 +100,9 @@ pub fn zone(family: Family, value: &str) -> Option<&'static Zone> {
     zones(family).iter().find(|z| z.value == value.trim())
 }
 
-/// The display languages (`code`, `name`) `family`'s template lists for P1362.
+/// The display languages (`code`, `name`) `family`'s catalog lists for P1362.
 pub fn languages(family: Family) -> &'static [(String, String)] {
-    asset().iter().find(|(f, _, _)| *f == family).map(|(_, _, l)| l.as_slice()).unwrap_or(&[])
+    listed(family, &LANGUAGE_KEYS)
 }
 
 /// A DHCP option that can override what the technician set.
@@ -165,7 +155,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_asset_parses_and_keeps_each_familys_spelling() {
+    fn the_catalog_entries_keep_each_familys_spelling() {
         // gxp16xx template: "GMT-12:00 (International Date Line West)  TZA+12";
         // gxp2170 and grp26xx: "... TAZ+12".
         assert_eq!(zones(Family::Gxp16xx).iter().find(|z| z.offset == "GMT-12:00").unwrap().value, "TZA+12");

@@ -532,7 +532,7 @@ mod tests {
         let issues = site.check();
         let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
         let has = |s: &str| text.iter().any(|t| t.contains(s));
-        assert!(has("error: defaults.P212: P212 (Config upgrade via"), "{text:#?}");
+        assert!(has("error: defaults.P212: P212 (Firmware Upgrade Via"), "{text:#?}");
         assert!(has("warning: defaults.P77777: P77777 is not in the catalog"), "{text:#?}");
         assert!(has("defaults.not a key"), "{text:#?}");
         assert!(has("device 2 001122334455: MAC 00:11:22:33:44:55 is listed twice (also device 1)"), "{text:#?}");

@@ -376,7 +376,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("line 3, column mac: MAC address \"000b8200000\" has 11 hex digits"), "{text}");
         assert!(text.contains("line 4, column model: a new device needs a model"), "{text}");
-        assert!(text.contains("line 5, column P212: P212 (Config upgrade via"), "{text}");
+        assert!(text.contains("line 5, column P212: P212 (Firmware Upgrade Via"), "{text}");
         assert!(text.contains("line 6, column sip_server"), "{text}");
         assert!(text.contains("line 7, column mac: 00:0B:82:00:00:01 appears on an earlier line"), "{text}");
     }

@@ -1,33 +1,20 @@
-//! Time zone and language extractor: reads the public Grandstream templates
-//! (`../shared/spec/templates/SOURCE.md`) and writes each family's allowed
-//! time zone values (P64) and display languages (P1362), with their meanings,
-//! into `assets/catalog/region.json`. Facts only: a value and its short
-//! meaning ("GMT+01:00 (Roma, Paris, ...)", "en - English"), no prose.
-//!
-//! ```sh
-//! cargo run --example region_extract -- ../shared/spec/templates/fusionpbx-grandstream assets/catalog/region.json
-//! ```
+//! The time zone (P64) and display language (P1362) lists of a template, with
+//! their meanings: the values of those settings' catalog entries, read by
+//! `catalog_extract` (included with `#[path]`). Facts only: a value and its
+//! short meaning ("GMT+01:00 (Roma, Paris, ...)", "en - English"), no prose.
 //!
 //! The templates spell the lists four ways: `<value=X> meaning` (HT, GXW,
 //! DP), `meaning<tabs>X` (GXP16xx, GXP21xx v2, GRP, WP, GXV), `X<spaces>meaning`
 //! (GXP17xx) and `X - meaning` (GXP14xx, GXP11xx); languages are `code -
-//! name` pairs. Not part of the build; its parser is unit-tested
-//! (`cargo test --example region_extract`).
-
-use std::path::Path;
-use std::process::ExitCode;
+//! name` pairs.
 
 use gsprov::catalog::Family;
-use gsprov::catalog::timezone::{FamilyRegion, RegionAsset};
 
-#[path = "support/families.rs"]
-mod families;
-
-/// Where each family's lists are read, first template with a list wins: the
-/// catalog's folders ([`families::FAMILIES`]) with one change, GXP21xx reads
-/// its v2 template (gxp2170) first, so its zones come in the spelling v2
-/// firmware shows (`TAZ+12`), not gxp21xx's v1 one.
-fn folders(family: Family, folders: &'static [&'static str]) -> Vec<&'static str> {
+/// Where a family's lists are read, first template with a list wins: the
+/// catalog's folders with one change, GXP21xx reads its v2 template (gxp2170)
+/// first, so its zones come in the spelling v2 firmware shows (`TAZ+12`), not
+/// gxp21xx's v1 one.
+pub fn folders(family: Family, folders: &'static [&'static str]) -> Vec<&'static str> {
     let mut v = folders.to_vec();
     if family == Family::Gxp21xx
         && let Some(i) = v.iter().position(|f| *f == "gxp2170")
@@ -36,34 +23,6 @@ fn folders(family: Family, folders: &'static [&'static str]) -> Vec<&'static str
         v.insert(0, f);
     }
     v
-}
-
-fn main() -> ExitCode {
-    families::main("region_extract", "TEMPLATES_DIR OUTPUT_FILE", run)
-}
-
-fn run(src: &Path, out: &Path) -> Result<(), String> {
-    let mut families = Vec::new();
-    for &(family, all) in families::FAMILIES {
-        let mut region = FamilyRegion { family, zones_from: String::new(), zones: Vec::new(), languages: Vec::new() };
-        for folder in folders(family, all) {
-            let p = src.join(folder).join("mac-template.xml");
-            let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            if region.zones.is_empty() {
-                region.zones = zones(&text);
-                if !region.zones.is_empty() {
-                    region.zones_from = folder.to_string();
-                }
-            }
-            if region.languages.is_empty() {
-                region.languages = languages(&text);
-            }
-        }
-        println!("{:8} {:3} time zones, {:3} languages", family.name(), region.zones.len(), region.languages.len());
-        families.push(region);
-    }
-    let json = serde_json::to_string_pretty(&RegionAsset { families }).map_err(|e| e.to_string())?;
-    std::fs::write(out, json + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
 /// The comment lines just above the first line `is_element` accepts (blank and
@@ -86,13 +45,17 @@ fn block_above(text: &str, is_element: impl Fn(&str) -> bool) -> Vec<String> {
 }
 
 fn is_p64(l: &str) -> bool {
+    // gac2500 shows P64 only as a commented-out example (`<!-- # P64 = PST8PDT -->`).
     l.starts_with("<P64>")
+        || l.starts_with("<!--") && l.trim_start_matches(['<', '!', '-', '#', ' ']).starts_with("P64 =")
         || l.starts_with("<item name=\"dateTime.timezone\">")
         || l.starts_with("<item name=\"datetime.timezone\">")
 }
 
 fn is_p1362(l: &str) -> bool {
-    l.starts_with("<P1362>") || l.starts_with("<item name=\"language.gui\">")
+    // gac2500: only a commented-out example (`<!-- # P1362 = en_US -->`).
+    l.starts_with("<P1362>")
+        || l.starts_with("<!--") && l.trim_start_matches(['<', '!', '-', '#', ' ']).starts_with("P1362 =") || l.starts_with("<item name=\"language.gui\">")
 }
 
 /// Words a time zone meaning starts with.
@@ -134,7 +97,7 @@ fn zone_line(line: &str) -> Option<(String, String)> {
 }
 
 /// P64's values with their meanings, as listed above the first P64 element.
-fn zones(text: &str) -> Vec<[String; 2]> {
+pub fn zones(text: &str) -> Vec<[String; 2]> {
     let mut out: Vec<[String; 2]> = Vec::new();
     for line in block_above(text, is_p64) {
         if let Some((v, m)) = zone_line(&line)
@@ -144,6 +107,25 @@ fn zones(text: &str) -> Vec<[String; 2]> {
         }
     }
     out
+}
+
+/// The words the template gives the time zone setting itself (`Time Zone`):
+/// the first line above P64 that is neither a zone nor the list's column
+/// heading (`Web GUI Option   Option: TimeZone`, `P value   Web GUI Option`).
+pub fn zone_label(text: &str) -> Option<String> {
+    block_above(text, is_p64).into_iter().find_map(|line| {
+        let l = line.split('\t').next().unwrap_or(&line).trim().trim_end_matches('.').to_string();
+        let lower = l.to_ascii_lowercase();
+        let heading = lower.contains("web gui option") || lower.starts_with("p value") || lower.starts_with("option");
+        let typeline = ["string", "number", "mandatory", "default"].iter().any(|w| lower.starts_with(w));
+        let ok = !l.is_empty()
+            && lower.contains("time zone")
+            && !heading
+            && !typeline
+            && zone_line(&line).is_none()
+            && l.split_whitespace().count() <= 6;
+        ok.then_some(l)
+    })
 }
 
 /// `en`, `gxp`, `zh-tw`, `en_US`: a language code rather than a name.
@@ -158,7 +140,7 @@ fn is_code(s: &str) -> bool {
 }
 
 /// P1362's `code - name` pairs.
-fn languages(text: &str) -> Vec<[String; 2]> {
+pub fn languages(text: &str) -> Vec<[String; 2]> {
     let mut out: Vec<[String; 2]> = Vec::new();
     for line in block_above(text, is_p1362) {
         for part in line.split(',') {
@@ -220,5 +202,10 @@ mod tests {
             ]
         );
         assert_eq!(zone_line("<value=\"PST8PDT\"> Geles)"), None, "a cut-short meaning");
+        assert_eq!(zone_label(t).as_deref(), Some("Time Zone"));
+        let heading = "<!-- # Time Zone -->\n<!-- # Web GUI Option\t\tOption: TimeZone -->\n<!-- # Automatic\t\tauto -->\n\
+                       <!-- # GMT-11:00(Midway)\t\tTZB+11 -->\n<!-- # P64 = TZB+11 -->\n";
+        assert_eq!(zone_label(heading).as_deref(), Some("Time Zone"), "the column heading is no label");
+        assert_eq!(zones(heading).len(), 2, "a commented-out P64 example closes the list");
     }
 }
