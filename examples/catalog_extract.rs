@@ -743,6 +743,12 @@ fn describe(block: &[String]) -> Setting {
             }
             continue;
         }
+        // `No or Yes.` on a line of its own (grp2612 P1007-P1009).
+        let whole = line.trim().trim_end_matches('.').to_ascii_lowercase();
+        if ["yes or no", "no or yes"].contains(&whole.as_str()) {
+            yes_no = true;
+            continue;
+        }
         if let Some(words) = v2_words(line) {
             s.w = words.into_iter().map(|w| [String::new(), w]).collect();
             continue;

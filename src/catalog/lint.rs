@@ -118,3 +118,26 @@ fn switches_are_switches_wherever_they_exist() {
     // One family's label, not one written for three.
     assert_eq!(gxp.get_key("P22030").unwrap().label, "Validate Hostname in Certificate");
 }
+
+/// The corrections issue 26 asked for, as the public templates state them:
+/// grp26xx 1.0.3.6 "Validate Server Certificates ... Default is 0" and
+/// "Allow DHCP Option 43 and Option 66 ... 2 - Prefer, fallback when failed";
+/// gxp16xx 1.0.4.33 / grp26xx "Additional Override DHCP Option ... 2 - Option
+/// 160"; grp2612 1.0.9.103 (GRP261x) has no P8337 but P1007/P1008/P1009
+/// "Enable DHCP Option 150/160/161 ... No or Yes".
+#[test]
+fn corrections_from_the_public_templates() {
+    let grp = FamilyCatalog::get(Family::Grp26xx);
+    assert_eq!(grp.get_key("P8463").unwrap().default, "0");
+    let ValueKind::Enum(p145) = &grp.get_key("P145").unwrap().kind else { panic!() };
+    assert!(p145.iter().any(|(c, m)| c == "2" && m.starts_with("Prefer")), "{p145:?}");
+    for f in [Family::Gxp16xx, Family::Grp26xx] {
+        let ValueKind::Enum(p8337) = &FamilyCatalog::get(f).get_key("P8337").unwrap().kind else { panic!("{f}") };
+        assert!(p8337.contains(&("2".to_string(), "Option 160".to_string())), "{f}: {p8337:?}");
+    }
+    for (k, option) in [("P1007", "150"), ("P1008", "160"), ("P1009", "161")] {
+        let p = grp.get_key(k).unwrap();
+        assert_eq!(p.kind, ValueKind::Bool, "{k}");
+        assert_eq!(p.label, format!("Enable DHCP Option {option}"));
+    }
+}
