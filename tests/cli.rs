@@ -684,3 +684,30 @@ fn check_and_generate_warn_when_dhcp_would_override_the_ntp_server_and_p144_0_si
     let o = gsprov(&["check", site.to_str().unwrap()]);
     assert!(!text(&o.stdout).contains("may override"), "{}", text(&o.stdout));
 }
+
+#[test]
+fn check_warns_that_sip_passwords_travel_readable_without_encryption_and_says_the_fix() {
+    // The demo with its XML password and encryption removed: its accounts' SIP
+    // passwords go out in plain cfg<mac>.xml over HTTP and TFTP, with no [serving.auth].
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("plain.gsprov.toml");
+    let demo_text = std::fs::read_to_string(demo()).unwrap();
+    let plain = demo_text
+        .replace("xml_password = \"demo-xml-secret\"\n", "")
+        .replace("encrypt = \"device-files\"", "encrypt = \"off\"");
+    assert_ne!(plain, demo_text, "the demo still has its XML password line");
+    std::fs::write(&site, &plain).unwrap();
+    let o = gsprov(&["check", site.to_str().unwrap()]);
+    assert!(o.status.success(), "a warning, not a refusal: {}{}", text(&o.stdout), text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("warning: provisioning.encrypt: ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("SIP passwords") && line.contains("travel readable over HTTP and TFTP"), "{line}");
+    assert!(line.contains("fix: encrypt the device files") && line.contains("[serving.auth]"), "{line}");
+    // No secret of the site is printed.
+    for secret in ["demo-xml-secret", "demo-sip-201", "demo-admin-201"] {
+        assert!(!out.contains(secret), "{secret} printed:\n{out}");
+    }
+    // The demo as shipped (encrypted device files) does not say it.
+    let o = gsprov(&["check", demo().to_str().unwrap()]);
+    assert!(!text(&o.stdout).contains("travel readable"), "{}", text(&o.stdout));
+}

@@ -388,8 +388,11 @@ impl Site {
     }
 
     /// Where the site hands out secrets without protection: passwords in a
-    /// shared layer (plain `cfg.xml` / `cfg<model>.xml`), and TFTP beside HTTP
-    /// authentication. Warnings, part of [`Site::check`]; `generate` and `serve`
+    /// shared layer (plain `cfg.xml` / `cfg<model>.xml`), TFTP beside HTTP
+    /// authentication, and the security check's findings ([`Site::security`]:
+    /// passwords in the clear, certificates not checked, NOTIFY without
+    /// authentication, SIP from anyone, a factory admin password, unknown MACs
+    /// served, TR-069 off). Warnings, part of [`Site::check`]; `generate` and `serve`
     /// print them too, so they are seen wherever files go out.
     pub fn exposure(&self) -> Vec<Issue> {
         let mut out = Vec::new();
@@ -425,6 +428,8 @@ impl Site {
             };
             out.push(Issue { severity: Severity::Warning, location: "serving.tftp".into(), message: message.into() });
         }
+        // The security check (issue 26): same warnings, with fixes in the app.
+        out.extend(self.security().iter().map(super::SecurityFinding::issue));
         out
     }
 }
