@@ -1359,4 +1359,92 @@ fn save_as_into_another_folder_keeps_the_firmware_folder() {
     let text = std::fs::read_to_string(&to).unwrap();
     assert!(text.contains("# keep the units off the vendor cloud"), "{text}");
     assert_eq!(gsprov::storage::load_site(&to).unwrap(), h.state().doc.site);
+/// The Parameters view of `level`, with the security group drawn.
+fn security_at(level: Layer) -> Harness<'static, App> {
+    let mut h = app();
+    h.state_mut().state.view = View::Parameters;
+    h.state_mut().rt.level = level;
+    h.run_ok();
+    h
+}
+
+#[test]
+fn security_plain_passwords_are_fixed_by_encrypting_the_device_files_in_one_click() {
+    let mut h = security_at(Layer::Defaults);
+    assert!(h.query_by_label("Encrypt device files").is_none(), "the demo encrypts already");
+    h.state_mut().doc.edit(|site| {
+        site.provisioning.encrypt = gsprov::site::Encrypt::Off;
+        site.provisioning.xml_password.clear();
+    });
+    h.run_ok();
+    h.get_by_label_contains("travel readable over HTTP and TFTP");
+    h.get_by_label("Encrypt device files").click();
+    h.run_ok();
+    let p = &h.state().doc.site.provisioning;
+    assert_eq!(p.encrypt, gsprov::site::Encrypt::DeviceFiles);
+    assert_eq!(p.xml_password.len(), 24, "a fresh random XML password");
+    assert!(p.encrypts());
+    assert!(h.query_by_label("Encrypt device files").is_none());
+    assert!(h.query_by_label_contains("travel readable").is_none());
+}
+
+#[test]
+fn security_unknown_macs_are_refused_in_one_click() {
+    let mut h = security_at(Layer::Defaults);
+    assert!(!h.state().doc.site.serving.known_macs_only);
+    h.get_by_label_contains("any MAC gets files");
+    h.get_by_label("Serve known MACs only").click();
+    h.run_ok();
+    assert!(h.state().doc.site.serving.known_macs_only);
+    assert!(h.query_by_label("Serve known MACs only").is_none());
+}
+
+#[test]
+fn security_notify_without_authentication_is_fixed_on_the_model_that_sets_it() {
+    // The demo's HT802 template sets P4428 = 1.
+    let mut h = security_at(Layer::Model("HT802".parse().unwrap()));
+    h.get_by_label_contains("P4428 = 1 turns SIP NOTIFY authentication off");
+    h.get_by_label("Set P4428 = 0 at this level").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.models["HT802"].get("P4428"), Some("0"));
+    assert!(h.query_by_label("Set P4428 = 0 at this level").is_none());
+    assert_eq!(h.state().doc.site.defaults.get("P4428"), None, "the fix stays on the model's layer");
+}
+
+#[test]
+fn security_sip_from_anyone_is_fixed_at_its_level() {
+    let mut h = security_at(Layer::Defaults);
+    h.state_mut().doc.edit(|site| site.defaults.set("P2347", "0"));
+    h.run_ok();
+    h.get_by_label_contains("P2347 = 0: the unit takes SIP from anyone");
+    h.get_by_label("Set P2347 = 1 at this level").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.defaults.get("P2347"), Some("1"));
+    assert!(h.query_by_label("Set P2347 = 1 at this level").is_none());
+}
+
+#[test]
+fn security_tr069_off_says_gdms_and_the_fix_removes_the_setting() {
+    let mut h = security_at(Layer::Defaults);
+    h.get_by_label_contains("units managed by GDMS");
+    h.get_by_label("Remove P1409 at this level").click();
+    h.run_ok();
+    assert_eq!(h.state().doc.site.defaults.get("P1409"), None);
+    assert_eq!(h.state().doc.site.models["HT802"].get("P1409"), Some("0"), "other layers are theirs");
+    assert!(h.query_by_label("Remove P1409 at this level").is_none());
+}
+
+#[test]
+fn security_certificates_and_factory_passwords_are_said_without_a_false_fix() {
+    let mut h = security_at(Layer::Defaults);
+    h.state_mut().doc.edit(|site| {
+        site.serving.https = true;
+        site.defaults.set("P8463", "0");
+        site.defaults.set("P2", "admin");
+    });
+    h.run_ok();
+    h.get_by_label_contains("gsprov's certificate is self-signed");
+    h.get_by_label_contains("set to the factory default");
+    assert!(h.query_by_label("Set P8463 = 1 at this level").is_none(), "turning it on would lock gsprov out");
+    assert!(h.query_by_label_contains("\"admin\"").is_none(), "the password is not shown");
 }

@@ -18,6 +18,7 @@ mod keys;
 mod log;
 mod params;
 mod region;
+mod security;
 mod server;
 pub mod serving;
 mod status;

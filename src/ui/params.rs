@@ -88,6 +88,7 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, layer: &mut Layer, st: &mut P
                 Layer::Defaults => provisioning_ui(ui, doc, &mut st.reveal),
                 Layer::Model(_) => {}
             }
+            super::security::security_ui(ui, doc, &level);
             super::region::region_ui(ui, doc, &level);
             super::keys::keys_ui(ui, doc, &level, &mut st.keys);
             form_ui(ui, doc, &level, st, viewport);
