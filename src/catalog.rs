@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::ids::{Family as DeviceKind, Model, PId};
 
+pub mod advisories;
 pub mod asset;
 mod family;
 pub mod keys;

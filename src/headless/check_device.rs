@@ -26,7 +26,15 @@ pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<
     }
     let mut write_error = None;
     let reports = webapi::check_all(&targets, std::time::Duration::from_secs(args.timeout), &mut |r| {
-        let line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
+        let mut line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
+        // A public vulnerability in the firmware the unit reported (not in --json: its schema is the report's).
+        if !args.json
+            && let (Some(fw), Some(d)) = (r.firmware.as_deref(), site.device(r.mac))
+        {
+            for w in crate::catalog::advisories::warnings(&d.model, fw) {
+                line.push_str(&format!("\nwarning: {}: {w}", r.mac));
+            }
+        }
         if let Err(e) = writeln!(t.out, "{line}").and_then(|()| t.out.flush()) {
             write_error.get_or_insert(e);
         }

@@ -533,6 +533,12 @@ pub fn view(site: &Site, listing: &FirmwareListing, current: &dyn Fn(Mac) -> Opt
             ),
             _ => {}
         }
+        // A public vulnerability in the firmware the unit runs (its web API is what check-device talks to).
+        if let Some(c) = cur.as_deref() {
+            for w in crate::catalog::advisories::warnings(&d.model, c) {
+                flag(Level::Warning, who.clone(), w);
+            }
+        }
         let p192 = match &plan.next {
             Some(step) if !step.folder.is_empty() => {
                 let base = site.effective(d).get("P192").unwrap_or_default().trim().trim_end_matches('/').to_string();
