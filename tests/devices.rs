@@ -373,6 +373,34 @@ fn check_device_reads_registration_firmware_and_finds_the_config_applied() {
     assert!(text.contains("applied ("), "{text}");
 }
 
+/// CVE-2026-2329 (GXP1610-1630 before 1.0.7.81: unauthenticated code execution
+/// through the web API check-device talks to): the plain output warns, with the
+/// fixed version; a unit on the fixed version gets no warning.
+#[test]
+fn check_device_flags_firmware_with_a_public_web_api_vulnerability() {
+    let Some((_dir, site)) = in_namespace("check_device_flags_firmware_with_a_public_web_api_vulnerability") else {
+        return;
+    };
+    let mut s = gsprov::storage::load_site(&site).unwrap();
+    s.device_mut(MAC_A.parse().unwrap()).unwrap().model = "GXP1625".parse().unwrap();
+    gsprov::storage::save_site(&site, &s).unwrap();
+    for (firmware, flagged) in [("1.0.7.79", true), ("1.0.7.81", false)] {
+        let dev = Device::start(Config {
+            values: applied_values(&site, MAC_A),
+            firmware: firmware.into(),
+            model: "GXP1625".into(),
+            ..Config::new(MAC_A, "127.0.0.2")
+        });
+        let o = gsprov().args(["check-device", site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()]).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        let warned = text.lines().any(|l| {
+            l.starts_with(&format!("warning: {MAC_A}: CVE-2026-2329: firmware {firmware} of the GXP1625"))
+                && l.contains("upgrade to 1.0.7.81 or later")
+        });
+        assert_eq!(warned, flagged, "{firmware}: {text}{}", stderr(&o));
+    }
+}
+
 #[test]
 fn check_device_tells_an_unregistered_device_whose_values_differ() {
     let Some((_dir, site)) = in_namespace("check_device_tells_an_unregistered_device_whose_values_differ") else {

@@ -735,6 +735,25 @@ mod tests {
         );
     }
 
+    /// CVE-2026-2329: a GXP16xx that reported 1.0.7.79 is flagged with the
+    /// fixed version; one on 1.0.7.81 and a GXP2170 on 1.0.7.79 are not.
+    #[test]
+    fn firmware_with_a_public_vulnerability_is_flagged() {
+        let mut s = site();
+        s.devices.push(Device::new(mac("000b82a1b205"), "GXP1625".parse().unwrap()));
+        s.devices.push(Device::new(mac("000b82a1b206"), "GXP1625".parse().unwrap()));
+        let listing = FirmwareListing::new(None, vec![], None);
+        let cur = |m: Mac| {
+            Some(if m == mac("000b82a1b206") { "1.0.7.81" } else { "1.0.7.79" }.to_string())
+        };
+        let view = view(&s, &listing, &cur);
+        let cve: Vec<&Flag> = view.flags.iter().filter(|f| f.message.starts_with("CVE-2026-2329")).collect();
+        assert_eq!(cve.len(), 1, "{:#?}", view.flags);
+        assert_eq!(cve[0].level, Level::Warning);
+        assert_eq!(cve[0].at, "device 000b82a1b205");
+        assert!(cve[0].message.contains("upgrade to 1.0.7.81 or later"), "{}", cve[0].message);
+    }
+
     #[test]
     fn downgrade_refused_then_allowed() {
         let mut s = site();

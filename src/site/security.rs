@@ -106,6 +106,15 @@ fn values_mut<'a>(site: &'a mut Site, layer: &Layer) -> Option<&'a mut Values> {
     }
 }
 
+/// Where a unit can be told to trust a certificate, from the public templates
+/// (ht802/ht801 1.0.10.6 and dp750 "Trusted CA certificates" P2386; wp820
+/// "Trusted CA Certificate 1/2" P2386/P2486; gxp17xx "Trust CA Certificate"
+/// P8433-P8438; gxv3370/gxv3480 `CACertificates.1`); the gxp21xx and grp26xx
+/// templates list a CA certificate for 802.1X only.
+const TRUST: &str = "Per the public templates a unit can be given a trusted CA certificate on HT80x, DP75x and \
+                     WP820 (P2386), GXP17xx (P8433-P8438) and GXV (CACertificates.1), not on GXP21xx or GRP26xx \
+                     (802.1X only); the first file that carries it still arrives unchecked";
+
 /// Factory admin passwords: `admin` on GXP/GRP/HT/DP units before the
 /// per-unit random password printed on the label.
 const FACTORY_ADMIN_PASSWORDS: [&str; 1] = ["admin"];
@@ -154,10 +163,9 @@ impl Site {
                         location: at(key),
                         message: format!(
                             "{key} = 0: over HTTPS the units accept any certificate, so whoever answers for the \
-                             server address can hand them a config. gsprov's certificate is self-signed and gsprov \
-                             cannot install it on the units: turning {key} on makes them refuse gsprov unless they \
-                             trust its certificate (uploaded as a custom CA on the unit, where the model has that \
-                             setting); keep 0 with gsprov's certificate, or serve one from a CA they trust"
+                             server address can hand them a config. gsprov's certificate is self-signed: turning \
+                             {key} on makes the units refuse gsprov unless they trust it. {TRUST}; keep 0 with \
+                             gsprov's certificate until they do, or serve one from a CA they already trust"
                         ),
                         fix: None,
                     });
