@@ -729,7 +729,9 @@ fn describe(block: &[String]) -> Setting {
             }
             continue;
         }
-        if strip_word(line, "String").is_some() || lower.starts_with("ip address") {
+        // `Server address` under `NTP Server` (ht802) is a type line, like `String`.
+        let address = ["ip address", "server address"].iter().any(|w| lower.trim_end_matches('.') == *w);
+        if strip_word(line, "String").is_some() || lower.starts_with("ip address") || address {
             stringy = true;
             if let Some(n) = max_len(&lower) {
                 s.len.get_or_insert(n);

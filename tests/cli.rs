@@ -707,6 +707,12 @@ fn check_warns_that_sip_passwords_travel_readable_without_encryption_and_says_th
     for secret in ["demo-xml-secret", "demo-sip-201", "demo-admin-201"] {
         assert!(!out.contains(secret), "{secret} printed:\n{out}");
     }
+    // `generate` says it where the files are written (`serve` loads through the same function).
+    let tree = dir.path().join("tree");
+    let g = gsprov(&["generate", site.to_str().unwrap(), "--out", tree.to_str().unwrap()]);
+    assert!(g.status.success(), "{}", text(&g.stderr));
+    assert!(text(&g.stderr).contains("warning: provisioning.encrypt: SIP passwords"), "{}", text(&g.stderr));
+    assert!(!text(&g.stderr).contains("demo-sip-201"), "{}", text(&g.stderr));
     // The demo as shipped (encrypted device files) does not say it.
     let o = gsprov(&["check", demo().to_str().unwrap()]);
     assert!(!text(&o.stdout).contains("travel readable"), "{}", text(&o.stdout));

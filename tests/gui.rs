@@ -119,18 +119,18 @@ fn model_value_is_inherited_then_overridden_then_reset() {
     h.run_ok();
     assert_eq!(h.state().rt.level, Layer::Model("GXP2170".parse().unwrap()));
     set_text(&mut h, "Find parameter:", "P30");
-    set_text(&mut h, "NTP server  ·  P30", "ntp.model.example");
+    set_text(&mut h, "NTP Server  ·  P30", "ntp.model.example");
     assert_eq!(h.state().doc.site.models["GXP2170"].get("P30"), Some("ntp.model.example"));
     h.get_by_label("overridden here");
 
     // The device of that model inherits it and says from where.
     h.get_by_label("Reception · GXP2170").click();
     h.run_ok();
-    assert_eq!(h.get_by_label("NTP server  ·  P30").value().as_deref(), Some("ntp.model.example"));
+    assert_eq!(h.get_by_label("NTP Server  ·  P30").value().as_deref(), Some("ntp.model.example"));
     h.get_by_label("inherited from model GXP2170");
 
     // Override on the device, then reset to inherited.
-    set_text(&mut h, "NTP server  ·  P30", "ntp.device.example");
+    set_text(&mut h, "NTP Server  ·  P30", "ntp.device.example");
     let mac = "000b82a1b201".parse().unwrap();
     assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("P30"), Some("ntp.device.example"));
     h.get_by_label("overridden here");
@@ -138,7 +138,7 @@ fn model_value_is_inherited_then_overridden_then_reset() {
     h.run_ok();
     assert_eq!(h.state().doc.site.device(mac).unwrap().values.get("P30"), None);
     h.get_by_label("inherited from model GXP2170");
-    assert_eq!(h.get_by_label("NTP server  ·  P30").value().as_deref(), Some("ntp.model.example"));
+    assert_eq!(h.get_by_label("NTP Server  ·  P30").value().as_deref(), Some("ntp.model.example"));
 }
 
 #[test]
@@ -174,9 +174,9 @@ fn save_and_reopen_keeps_the_edit() {
     h.run_ok();
     set_text(&mut h, "Find parameter:", "P30");
     // Issue 10: value fields shrank to ~40 px while "Find parameter" was used.
-    let width = h.get_by_label("NTP server  ·  P30").rect().width();
+    let width = h.get_by_label("NTP Server  ·  P30").rect().width();
     assert!(width >= 200.0, "the value field keeps its width while finding: {width} px");
-    set_text(&mut h, "NTP server  ·  P30", "ntp.saved.example");
+    set_text(&mut h, "NTP Server  ·  P30", "ntp.saved.example");
     assert!(h.state().doc.dirty());
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     wait_for(&mut h, "the save", |a| !a.doc.dirty());
@@ -934,7 +934,7 @@ fn all_parameters_of_a_grp2612w_find_a_setting_by_pid_label_and_alias() {
         .and_then(|p| p.alias.clone())
         .expect("the grp2612 v2 template names P47's alias");
     set_text(&mut h, "Find parameter:", &alias);
-    assert_eq!(h.get_by_label("SIP server  ·  P47").value().as_deref(), Some("pbx.maple-dental.example"));
+    assert_eq!(h.get_by_label("SIP Server  ·  P47").value().as_deref(), Some("pbx.maple-dental.example"));
     // The template's sections, opened by a search.
     set_text(&mut h, "Find parameter:", "syslog");
     h.get_by_label_contains("Maintenance/Syslog (");
@@ -1011,7 +1011,7 @@ fn an_out_of_range_value_shows_its_error_beside_the_field_and_nothing_is_generat
     params_of(&mut h, "Hygienist · GRP2612W");
     set_text(&mut h, "Find parameter:", "P51");
     // grp26xx template: P51 "Layer 2 QoS. 802.1Q/VLAN Tag", Number: 0 - 4094.
-    set_text(&mut h, "Layer 2 QoS  ·  P51", "5000");
+    set_text(&mut h, "Layer 2 QoS: 802.1Q/VLAN Tag  ·  P51", "5000");
     h.run_ok();
     h.get_by_label_contains("5000 is outside 0..4094");
     let site = h.state().doc.site.clone();
@@ -1024,7 +1024,7 @@ fn an_out_of_range_value_shows_its_error_beside_the_field_and_nothing_is_generat
         }
         other => panic!("generated despite P51 = 5000: {:?}", other.map(|o| o.files.len())),
     }
-    set_text(&mut h, "Layer 2 QoS  ·  P51", "10");
+    set_text(&mut h, "Layer 2 QoS: 802.1Q/VLAN Tag  ·  P51", "10");
     assert!(h.query_all_by_label_contains("is outside").next().is_none());
     assert_eq!(h.state().doc.derived().errors, 0);
 }
