@@ -188,9 +188,10 @@ fn finish(family: Family, settings: &mut [Setting], lists: &Lists) {
         let alias = s.a.as_deref().unwrap_or("").to_ascii_lowercase();
         if (s.p == Some(64) || alias == "datetime.timezone") && !lists.zones.is_empty() {
             make_list(s, &lists.zones);
-            if let Some(l) = &lists.zone_label
-                && (s.l.is_empty() || junk_label(s))
-            {
+            // The template's name for the list (`Time Zone`), not a line of it
+            // (`auto - Automatic`) or of another unit's setting (`Offset in
+            // minutes to GMT`, true only where P64 is a number).
+            if let Some(l) = &lists.zone_label {
                 s.l = l.clone();
             }
         }
@@ -236,7 +237,9 @@ fn junk_label(s: &Setting) -> bool {
         || lead.iter().any(|w| lower.starts_with(w))
         || s.e.iter().any(|[code, meaning]| {
             let m = meaning.to_ascii_lowercase();
-            lower == m || lower == code.to_ascii_lowercase() || lower.starts_with(&format!("{} ", code.to_ascii_lowercase())) && lower.ends_with(&m)
+            lower == m
+                || lower == code.to_ascii_lowercase()
+                || lower.starts_with(&format!("{} ", code.to_ascii_lowercase())) && lower.ends_with(&m)
         })
 }
 
@@ -245,9 +248,10 @@ fn junk_label(s: &Setting) -> bool {
 fn label_from_alias(alias: &str) -> String {
     const UPPER: &[&str] = &[
         "sip", "dhcp", "ntp", "http", "https", "tftp", "ftp", "ftps", "xml", "lcd", "vlan", "qos", "dns", "ip", "ldap",
-        "stun", "nat", "rtp", "rtcp", "srtp", "tls", "tcp", "udp", "url", "uri", "id", "mac", "lan", "pc", "blf", "mpk",
-        "vpk", "dtmf", "ptt", "ssh", "snmp", "acs", "gui", "led", "usb", "ehs", "pnp", "vpn", "lldp", "cdp", "sdp", "mwi",
-        "ca", "xsi", "dnd", "bw", "ice", "turn", "rport", "ipv4", "ipv6", "ui", "cdr", "tr069", "wifi", "pbx", "ptime",
+        "stun", "nat", "rtp", "rtcp", "srtp", "tls", "tcp", "udp", "url", "uri", "id", "mac", "lan", "pc", "blf",
+        "mpk", "vpk", "dtmf", "ptt", "ssh", "snmp", "acs", "gui", "led", "usb", "ehs", "pnp", "vpn", "lldp", "cdp",
+        "sdp", "mwi", "ca", "xsi", "dnd", "bw", "ice", "turn", "rport", "ipv4", "ipv6", "ui", "cdr", "tr069", "wifi",
+        "pbx", "ptime",
     ];
     let mut groups: Vec<String> = Vec::new();
     let mut cur: Vec<String> = Vec::new();
@@ -339,11 +343,14 @@ fn tell_apart(family: Family, settings: &mut [Setting]) {
         }
         let aliases: Vec<Option<Vec<String>>> =
             idx.iter().map(|&i| settings[i].a.as_ref().map(|a| a.split('.').map(String::from).collect())).collect();
-        let same_shape = aliases.iter().all(|a| a.as_ref().is_some_and(|a| Some(a.len()) == aliases[0].as_ref().map(Vec::len)));
+        let same_shape =
+            aliases.iter().all(|a| a.as_ref().is_some_and(|a| Some(a.len()) == aliases[0].as_ref().map(Vec::len)));
         if same_shape {
             let parts: Vec<&Vec<String>> = aliases.iter().flatten().collect();
-            let differ: Vec<usize> = (0..parts[0].len()).filter(|&k| parts.iter().any(|p| p[k] != parts[0][k])).collect();
-            let tags: Vec<String> = parts.iter().map(|p| differ.iter().map(|&k| p[k].as_str()).collect::<Vec<_>>().join(" ")).collect();
+            let differ: Vec<usize> =
+                (0..parts[0].len()).filter(|&k| parts.iter().any(|p| p[k] != parts[0][k])).collect();
+            let tags: Vec<String> =
+                parts.iter().map(|p| differ.iter().map(|&k| p[k].as_str()).collect::<Vec<_>>().join(" ")).collect();
             let unique: std::collections::HashSet<_> = tags.iter().collect();
             if !differ.is_empty() && unique.len() == tags.len() {
                 for (&i, t) in idx.iter().zip(&tags) {
@@ -607,6 +614,8 @@ fn parse(text: &str) -> Parsed {
     let mut block: Vec<String> = Vec::new();
     let mut hint: Option<u32> = None;
     let mut seen_p: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    // The last P-value of a run of consecutive ids under one description: (id, label, parts).
+    let mut run: Option<(u32, String, u32)> = None;
     for (i, piece) in all.iter().enumerate() {
         match piece {
             Piece::Border | Piece::Blank => {}
@@ -652,12 +661,31 @@ fn parse(text: &str) -> Parsed {
                     let mut s = describe(&block);
                     s.p = Some(*n);
                     s.s = section.clone();
+                    // `Preferred DNS server` over P92 P93 P94 P95: one
+                    // description for a row of boxes; the next P-values,
+                    // with no words of their own, are its further parts.
+                    match &mut run {
+                        // (A bare `Number: 0 - 255` above a box is no description of its own.)
+                        Some((last, base, k)) if s.l.is_empty() && *n == *last + 1 && !base.is_empty() => {
+                            *k += 1;
+                            *last = *n;
+                            s.l = format!("{base}, part {k}");
+                            if s.r.is_empty() {
+                                s.t = parsed.settings.last().map(|p| p.t.clone()).unwrap_or(s.t);
+                                s.r = parsed.settings.last().map(|p| p.r.clone()).unwrap_or_default();
+                            }
+                        }
+                        // Only a number starts such a row (IP address octets, `Number: 0-255`):
+                        // an undescribed P-value after a text setting is not part of it.
+                        _ => run = (s.t == "int" && !s.r.is_empty()).then(|| (*n, s.l.clone(), 1)),
+                    }
                     parsed.settings.push(s);
                 }
                 block.clear();
             }
             Piece::Item(name) => {
                 parsed.xml = 2;
+                run = None;
                 let mut s = describe(&block);
                 s.p = hint.take();
                 s.a = Some(name.clone());
@@ -1061,7 +1089,13 @@ fn label_of(lines: &[&str]) -> String {
             && n.split_whitespace().count() <= 8
             && (first.trim().ends_with('.') || n.split_whitespace().count() <= 3)
         {
-            label = format!("{head}: {n}");
+            // `Maintenance - Language` over `Language. Configure ...`: the
+            // lead-in is a banner ending in the setting's own name.
+            label = if head.to_ascii_lowercase().ends_with(&n.to_ascii_lowercase()) || head.contains(" - ") {
+                n
+            } else {
+                format!("{head}: {n}")
+            };
         }
     }
     // `Layer 2 QoS. 802.1Q/VLAN Tag (...)` and `Layer 2 QoS. 802.1p priority
@@ -1074,8 +1108,8 @@ fn label_of(lines: &[&str]) -> String {
         let n = head_of(second);
         let lower = n.to_ascii_lowercase();
         let prose = [
-            "default", "number", "string", "if ", "when ", "this ", "the ", "it ", "note", "set ", "range", "max", "min",
-            "only", "between", "(", "0 ", "1 ", "yes", "no ", "no,",
+            "default", "number", "string", "if ", "when ", "this ", "the ", "it ", "note", "set ", "range", "max",
+            "min", "only", "between", "(", "0 ", "1 ", "yes", "no ", "no,", "ignore", "used ",
         ];
         if n.chars().any(|c| c.is_ascii_alphabetic())
             && n.split_whitespace().count() <= 8
@@ -1352,6 +1386,22 @@ mod tests {
         assert_eq!(v2_words("12Hour, 24Hour"), Some(vec!["12Hour".into(), "24Hour".into()]));
         assert_eq!(v2_words("0, 1"), None, "numbers are codes, not words");
         assert_eq!(v2_words("15-Yes, 0-No"), None, "codes with their meanings");
+    }
+
+    /// One description over a row of numbered boxes (P92-P95 "Preferred DNS
+    /// server" in many templates): the later ones are its parts; a banner
+    /// lead-in (`Maintenance - Syslog`) gives way to the setting's own words.
+    #[test]
+    fn rows_of_boxes_and_banner_lead_ins() {
+        let t = "<!-- Preferred Peer -->\n<!-- Number: 0 - 255 -->\n<P9401>0</P9401>\n<P9402>0</P9402>\n<!-- Number: 0 - 255 -->\n<P9403>0</P9403>\n\
+                 <!-- Host name -->\n<!-- String -->\n<P9404></P9404>\n<P9405></P9405>\n\
+                 <!-- Maintenance - Logging -->\n<!-- Log Host -->\n<P9501></P9501>\n";
+        let p = parse(t);
+        assert_eq!(by_p(&p, 9401).l, "Preferred Peer");
+        assert_eq!(by_p(&p, 9402).l, "Preferred Peer, part 2");
+        assert_eq!((by_p(&p, 9403).l.as_str(), by_p(&p, 9403).r.clone()), ("Preferred Peer, part 3", vec![[0, 255]]));
+        assert_eq!(by_p(&p, 9405).l, "", "a text setting starts no row");
+        assert_eq!(by_p(&p, 9501).l, "Log Host");
     }
 
     #[test]

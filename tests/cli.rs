@@ -700,7 +700,8 @@ fn check_warns_that_sip_passwords_travel_readable_without_encryption_and_says_th
     let o = gsprov(&["check", site.to_str().unwrap()]);
     assert!(o.status.success(), "a warning, not a refusal: {}{}", text(&o.stdout), text(&o.stderr));
     let out = text(&o.stdout);
-    let line = out.lines().find(|l| l.starts_with("warning: provisioning.encrypt: ")).unwrap_or_else(|| panic!("{out}"));
+    let line =
+        out.lines().find(|l| l.starts_with("warning: provisioning.encrypt: ")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("SIP passwords") && line.contains("travel readable over HTTP and TFTP"), "{line}");
     assert!(line.contains("fix: encrypt the device files") && line.contains("[serving.auth]"), "{line}");
     // No secret of the site is printed.

@@ -391,7 +391,10 @@ fn check_device_flags_firmware_with_a_public_web_api_vulnerability() {
             model: "GXP1625".into(),
             ..Config::new(MAC_A, "127.0.0.2")
         });
-        let o = gsprov().args(["check-device", site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()]).output().unwrap();
+        let o = gsprov()
+            .args(["check-device", site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);
         let warned = text.lines().any(|l| {
             l.starts_with(&format!("warning: {MAC_A}: CVE-2026-2329: firmware {firmware} of the GXP1625"))

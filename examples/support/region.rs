@@ -55,7 +55,8 @@ fn is_p64(l: &str) -> bool {
 fn is_p1362(l: &str) -> bool {
     // gac2500: only a commented-out example (`<!-- # P1362 = en_US -->`).
     l.starts_with("<P1362>")
-        || l.starts_with("<!--") && l.trim_start_matches(['<', '!', '-', '#', ' ']).starts_with("P1362 =") || l.starts_with("<item name=\"language.gui\">")
+        || l.starts_with("<!--") && l.trim_start_matches(['<', '!', '-', '#', ' ']).starts_with("P1362 =")
+        || l.starts_with("<item name=\"language.gui\">")
 }
 
 /// Words a time zone meaning starts with.
@@ -114,7 +115,9 @@ pub fn zones(text: &str) -> Vec<[String; 2]> {
 /// heading (`Web GUI Option   Option: TimeZone`, `P value   Web GUI Option`).
 pub fn zone_label(text: &str) -> Option<String> {
     block_above(text, is_p64).into_iter().find_map(|line| {
-        let l = line.split('\t').next().unwrap_or(&line).trim().trim_end_matches('.').to_string();
+        let l = line.split('\t').next().unwrap_or(&line);
+        // `Time Zone. Offset in minutes to GMT`: the name is the first sentence.
+        let l = l.split(". ").next().unwrap_or(l).trim().trim_end_matches('.').to_string();
         let lower = l.to_ascii_lowercase();
         let heading = lower.contains("web gui option") || lower.starts_with("p value") || lower.starts_with("option");
         let typeline = ["string", "number", "mandatory", "default"].iter().any(|w| lower.starts_with(w));
@@ -206,6 +209,8 @@ mod tests {
         let heading = "<!-- # Time Zone -->\n<!-- # Web GUI Option\t\tOption: TimeZone -->\n<!-- # Automatic\t\tauto -->\n\
                        <!-- # GMT-11:00(Midway)\t\tTZB+11 -->\n<!-- # P64 = TZB+11 -->\n";
         assert_eq!(zone_label(heading).as_deref(), Some("Time Zone"), "the column heading is no label");
+        let ata = "<!-- #Time Zone. Offset in minutes to GMT -->\n<!-- # <value=TZA+12> GMT-12:00 (Date Line) -->\n<P64>x</P64>\n";
+        assert_eq!(zone_label(ata).as_deref(), Some("Time Zone"), "a stale sentence after the name is left out");
         assert_eq!(zones(heading).len(), 2, "a commented-out P64 example closes the list");
     }
 }

@@ -743,9 +743,7 @@ mod tests {
         s.devices.push(Device::new(mac("000b82a1b205"), "GXP1625".parse().unwrap()));
         s.devices.push(Device::new(mac("000b82a1b206"), "GXP1625".parse().unwrap()));
         let listing = FirmwareListing::new(None, vec![], None);
-        let cur = |m: Mac| {
-            Some(if m == mac("000b82a1b206") { "1.0.7.81" } else { "1.0.7.79" }.to_string())
-        };
+        let cur = |m: Mac| Some(if m == mac("000b82a1b206") { "1.0.7.81" } else { "1.0.7.79" }.to_string());
         let view = view(&s, &listing, &cur);
         let cve: Vec<&Flag> = view.flags.iter().filter(|f| f.message.starts_with("CVE-2026-2329")).collect();
         assert_eq!(cve.len(), 1, "{:#?}", view.flags);

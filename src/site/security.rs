@@ -234,9 +234,7 @@ impl Site {
     fn carries_secrets(&self) -> bool {
         let cat = Catalog::get();
         let secret = |values: &Values| {
-            values.0.iter().any(|(k, v)| {
-                !v.is_empty() && cat.lookup(k).is_some_and(|p| p.kind == ValueKind::Password)
-            })
+            values.0.iter().any(|(k, v)| !v.is_empty() && cat.lookup(k).is_some_and(|p| p.kind == ValueKind::Password))
         };
         self.devices.iter().any(|d| d.accounts.iter().any(|a| !a.password.is_empty()) || secret(&d.values))
             || secret(&self.defaults)
