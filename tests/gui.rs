@@ -1317,7 +1317,7 @@ fn a_lower_case_model_template_is_the_one_every_panel_edits() {
     h.get_by_label("VPK 3 set here");
     // ... and so does the form.
     set_text(&mut h, "Find parameter:", "P30");
-    set_text(&mut h, "NTP server  ·  P30", "ntp.hand.example");
+    set_text(&mut h, "NTP Server  ·  P30", "ntp.hand.example");
     // "Add template" for the same model in lower case only selects it.
     h.state_mut().rt.params.new_model = "gxp2170".into();
     h.run_ok();
@@ -1359,6 +1359,8 @@ fn save_as_into_another_folder_keeps_the_firmware_folder() {
     let text = std::fs::read_to_string(&to).unwrap();
     assert!(text.contains("# keep the units off the vendor cloud"), "{text}");
     assert_eq!(gsprov::storage::load_site(&to).unwrap(), h.state().doc.site);
+}
+
 /// The Parameters view of `level`, with the security group drawn.
 fn security_at(level: Layer) -> Harness<'static, App> {
     let mut h = app();

@@ -25,9 +25,9 @@ pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sn
 pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layer, Layering, Setting, Source, canonical_key};
 pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
 pub use region::DhcpOverrideFinding;
-pub use security::{Finding as SecurityFinding, Fix as SecurityFix, Kind as SecurityKind};
 pub use saved::{
     Account, BinaryMode, DEFAULT_MAX_FIRMWARE_TRANSFERS, DEMO, Device, Encrypt, FORMAT_VERSION, Firmware, FirmwarePin,
     HttpAuth, Provisioning, Serving, Site, Values, demo,
 };
+pub use security::{Finding as SecurityFinding, Fix as SecurityFix, Kind as SecurityKind};
 pub use text::{HEADER, saved_text};

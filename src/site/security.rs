@@ -7,8 +7,7 @@
 //! app already print wherever files go out; the app's bring-up view lists the
 //! same findings with their fixes ([`Site::security`]). Pure.
 
-use super::region::Layer;
-use super::{Encrypt, Issue, Severity, Site, Values};
+use super::{Encrypt, Issue, Layer, Severity, Site, Values};
 use crate::catalog::{Catalog, ValueKind};
 
 /// What a finding is about.
@@ -70,12 +69,12 @@ impl Finding {
         match &self.fix {
             None => {}
             Some(Fix::Set { layer, key, value }) => {
-                if let Some(v) = values_mut(site, layer) {
+                if let Some(v) = site.values_at_mut(layer) {
                     v.set(*key, *value);
                 }
             }
             Some(Fix::Remove { layer, key }) => {
-                if let Some(v) = values_mut(site, layer) {
+                if let Some(v) = site.values_at_mut(layer) {
                     v.remove(key);
                 }
             }
@@ -95,14 +94,6 @@ impl Finding {
     /// As a `check` warning.
     pub fn issue(&self) -> Issue {
         Issue { severity: Severity::Warning, location: self.location.clone(), message: self.message.clone() }
-    }
-}
-
-fn values_mut<'a>(site: &'a mut Site, layer: &Layer) -> Option<&'a mut Values> {
-    match layer {
-        Layer::Defaults => Some(&mut site.defaults),
-        Layer::Model(m) => site.models.get_mut(m),
-        Layer::Device(mac) => site.device_mut(*mac).map(|d| &mut d.values),
     }
 }
 
@@ -219,7 +210,10 @@ impl Site {
     /// Every layer with its location prefix.
     fn layers(&self) -> Vec<(Layer, String, &Values)> {
         let mut out = vec![(Layer::Defaults, "defaults".to_string(), &self.defaults)];
-        out.extend(self.models.iter().map(|(m, v)| (Layer::Model(m.clone()), format!("models.{m}"), v)));
+        // A template under a name that is no model is the check's business, not this one's.
+        out.extend(
+            self.models.iter().filter_map(|(m, v)| Some((Layer::Model(m.parse().ok()?), format!("models.{m}"), v))),
+        );
         out.extend(
             self.devices
                 .iter()
