@@ -16,6 +16,9 @@
 //!   device with provenance, validation, CSV import, the demo site.
 //! - [`generate`]: site -> the files each device will request; [`generate::checked`]
 //!   is the one check-then-generate every front end uses.
+//! - [`adopt`]: an old provisioning folder's files (as bytes) read back into a
+//!   site whose layers are the ones the devices apply, with a per-file report
+//!   and the round trip through [`generate`] that proves it.
 //! - [`serving`]: pure decisions and folds over requests: the served-files index
 //!   and policy, request records, the router and its miss explainer, the device
 //!   status fold and its truth columns (what the devices say, the last
@@ -53,6 +56,8 @@ pub mod catalog;
 pub mod site;
 
 pub mod generate;
+
+pub mod adopt;
 
 pub mod serving;
 

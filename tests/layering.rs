@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["catalog"],
     &["site"],
     &["generate"],
+    &["adopt"],
     &["serving"],
     &["event"],
     &["storage"],
