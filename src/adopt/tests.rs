@@ -124,3 +124,136 @@ fn a_wrong_password_or_a_corrupt_binary_names_the_file() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A version-2 file by hand: a BOM, an encoding declaration, CRLF lines.
+fn v2_file(mac: Option<&str>, items: &[(&str, &str)], parts: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
+    let mut s = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<gs_provision version=\"1\">\r\n");
+    if let Some(m) = mac {
+        s.push_str(&format!("<mac>{m}</mac>\r\n"));
+    }
+    s.push_str("<config version=\"2\">\r\n");
+    for (k, v) in items {
+        s.push_str(&format!("  <item name=\"{k}\">{v}</item>\r\n"));
+    }
+    for (item, ps) in parts {
+        s.push_str(&format!("  <item name=\"{item}\">\r\n"));
+        for (p, v) in *ps {
+            s.push_str(&format!("    <part name=\"{p}\">{v}</part>\r\n"));
+        }
+        s.push_str("  </item>\r\n");
+    }
+    s.push_str("</config>\r\n</gs_provision>\r\n");
+    s.into_bytes()
+}
+
+fn file(name: &str, bytes: Vec<u8>) -> Entry {
+    Entry::File { name: name.into(), bytes }
+}
+
+/// An office set up by hand years ago: v2 aliases, a BOM, a prefix and a
+/// postfix, an encrypted per-device file whose password only the binary
+/// file tells, and what else such folders hold.
+fn hand_written() -> Vec<Entry> {
+    let mac: Mac = "000b82a1b201".parse().unwrap();
+    let shared = [
+        ("provisioning.config.protocol", "HTTP"),
+        ("provisioning.config.serverPath", "prov.example.com/gs"),
+        ("provisioning.config.filePrefix", "gs_"),
+        ("provisioning.config.filePostfix", "_01"),
+        ("account.1.sip.server.1.address", "pbx.example.com"),
+        ("dateTime.ntp.server.1", "ntp.example.com"),
+    ];
+    let mut model = shared.to_vec();
+    model[5].1 = "ntp.phones.example";
+    let mut device = model.clone();
+    device.extend([("account.1.enable", "Yes"), ("account.1.sip.userid", "201"), ("account.1.name", "Front")]);
+    let sub: &[(&str, &str)] = &[("userid", "201"), ("password", "pw-201"), ("name", "Anna")];
+    let plain = v2_file(Some("000b82a1b201"), &device, &[("account.1.sip.subscriber", sub)]);
+    let sealed = crypto::encrypt(&plain, b"old-secret", [3; 8], crypto::Digest::Md5);
+    let boot: Vec<(PId, &str)> = [(212, "1"), (237, "prov.example.com/gs"), (234, "gs_"), (235, "_01"), (1359, "old-secret")]
+        .into_iter()
+        .map(|(p, v)| (PId::new(p), v))
+        .collect();
+    let binary = binary::encode(mac, &boot, &binary::EncodeOptions::default()).unwrap();
+    vec![
+        file("gs_cfg.xml_01", v2_file(None, &shared, &[])),
+        file("gs_cfggxp2170.xml_01", v2_file(None, &model, &[])),
+        file("gs_cfg000b82a1b201.xml_01", sealed),
+        file("gs_cfg000b82a1b201_01", binary.clone()),
+        file("cfg000b82a1b201", binary),
+        file("201.xml", v2_file(None, &device, &[])),
+        file("SEP000B82A1B201.cnf.xml", b"<device/>".to_vec()),
+        file("0015651a2b3c.cfg", b"#!version:1.0.0.1\n".to_vec()),
+        Entry::Large { name: "gxp2170fw.bin".into(), size: 30_000_000 },
+        Entry::Other { name: "old".into(), what: "a folder" },
+        file("README.txt", b"notes".to_vec()),
+    ]
+}
+
+#[test]
+fn a_hand_written_folder_with_aliases_a_bom_affixes_and_encryption_round_trips() {
+    let folder = hand_written();
+    let opts = Options { folder: "old".into(), ..Options::default() };
+    let adopted = adopt(&folder, &opts).unwrap();
+    let (site, r) = (&adopted.site, &adopted.report);
+    assert_eq!((r.prefix.as_str(), r.postfix.as_str()), ("gs_", "_01"));
+    let p = &site.provisioning;
+    assert_eq!((p.prefix.as_str(), p.postfix.as_str()), ("gs_", "_01"));
+    assert_eq!(p.xml_version, xml::Version::V2);
+    assert_eq!(p.xml_password, "old-secret");
+    assert_eq!(p.encrypt, Encrypt::DeviceFiles);
+    // Aliases stored under their P-ids, words as codes; the names are provisioning settings.
+    let want: Values = Values(
+        [("P212", "1"), ("P237", "prov.example.com/gs"), ("P47", "pbx.example.com"), ("P30", "ntp.example.com")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    assert_eq!(site.defaults, want);
+    assert_eq!(site.models["GXP2170"], Values([("P30".to_string(), "ntp.phones.example".to_string())].into()));
+    let d = &site.devices[0];
+    assert_eq!(d.model.as_str(), "GXP2170", "known by its model file's own value");
+    assert_eq!(
+        d.accounts,
+        vec![Account {
+            user_id: "201".into(),
+            password: "pw-201".into(),
+            display_name: "Anna".into(),
+            name: "Front".into(),
+            ..Account::default()
+        }]
+    );
+    assert!(d.values.0.is_empty(), "{:?}", d.values);
+
+    let outcome = |n: &str| r.files.iter().find(|f| f.name == n).unwrap_or_else(|| panic!("{n}: {:#?}", r.files));
+    for n in ["gs_cfg.xml_01", "gs_cfggxp2170.xml_01", "gs_cfg000b82a1b201.xml_01", "gs_cfg000b82a1b201_01", "cfg000b82a1b201"] {
+        assert_eq!(outcome(n).outcome, Outcome::Understood, "{:?}", outcome(n));
+    }
+    for (n, why) in [
+        ("201.xml", "extension"),
+        ("SEP000B82A1B201.cnf.xml", "Cisco"),
+        ("0015651a2b3c.cfg", "another vendor"),
+        ("gxp2170fw.bin", "too large"),
+        ("old", "a folder"),
+        ("README.txt", "not a name"),
+    ] {
+        let f = outcome(n);
+        assert_eq!(f.outcome, Outcome::Skipped, "{f:?}");
+        assert!(f.detail.contains(why), "{f:?}");
+    }
+
+    // The round trip, by the report and independently.
+    for t in &r.round_trip {
+        match &t.verdict {
+            Verdict::Same => {}
+            Verdict::New { .. } if t.name.ends_with(".bin_01") || t.name.ends_with(".bin") => {}
+            other => panic!("{}: {other:?}\n{:#?}", t.name, r.round_trip),
+        }
+    }
+    let again = folder_of(site);
+    let (before, after) = (values_of(&folder, "old-secret"), values_of(&again, "old-secret"));
+    for (name, values) in before.iter().filter(|(n, _)| n.contains("cfg")) {
+        assert_eq!(after.get(name), Some(values), "{name}");
+    }
+    assert_eq!(before.len(), 6, "five config files and 201.xml decode: {:?}", before.keys());
+}

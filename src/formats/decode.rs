@@ -42,7 +42,10 @@ pub fn any(bytes: &[u8], password: Option<&str>, digest: crypto::Digest) -> Resu
         d.format = format!("encrypted {} (AES-256-CBC, {digest} key derivation)", d.format);
         return Ok(d);
     }
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+    // A UTF-8 byte-order mark before the XML (editors on Windows write one)
+    // is still XML; `xml::read` skips it.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
         return xml_file(bytes);
     }
     let b = binary::decode(bytes)?;
@@ -103,6 +106,9 @@ mod tests {
         let d = any(&sealed, Some("pw"), crypto::Digest::Md5).unwrap();
         assert!(d.format.starts_with("encrypted XML version 1"), "{}", d.format);
         assert!(matches!(any(&sealed, Some("wrong"), crypto::Digest::Md5), Err(DecodeError::Decrypt(_))));
+
+        let bom = [b"\xEF\xBB\xBF".as_slice(), xml].concat();
+        assert_eq!(any(&bom, None, crypto::Digest::Md5).unwrap().params, d.params, "a BOM is skipped");
 
         assert!(matches!(any(b"garbage", None, crypto::Digest::Md5), Err(DecodeError::Binary(_))));
         assert!(matches!(any(b"<nope", None, crypto::Digest::Md5), Err(DecodeError::Xml(_))));
