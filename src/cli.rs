@@ -57,6 +57,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Print the parameters inside a binary cfg<mac> or (encrypted) XML file.
     Decode(DecodeArgs),
+    /// Read an office's old provisioning folder (cfg<mac>, cfg<mac>.xml, cfg<model>.xml,
+    /// cfg.xml) into a new site, with a report per file and the round trip.
+    Adopt(AdoptArgs),
     /// Serve a site's files over TFTP, HTTP and HTTPS until Ctrl-C.
     Serve(ServeArgs),
     /// Fetch a file the way a device would and show what it gets (a self-test).
@@ -196,6 +199,62 @@ pub struct DecodeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The folder the devices fetch their files from.
+    pub dir: PathBuf,
+    /// Site file to write (*.gsprov.toml).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// XML password (P1359) of encrypted files; without it, the P1359 the folder's binary
+    /// files carry is tried. Also read from GSPROV_XML_PASSWORD.
+    #[arg(long, env = "GSPROV_XML_PASSWORD", hide_env_values = true)]
+    pub xml_password: Option<String>,
+    /// Key-derivation digest of encrypted files.
+    #[arg(long, value_enum, default_value = "md5")]
+    pub digest: DigestArg,
+    /// A device's model as MAC=MODEL (repeat for each), or MODEL alone for every device
+    /// whose files do not tell it. The files never name a device's model outright.
+    #[arg(long = "model", value_name = "MAC=MODEL")]
+    pub models: Vec<String>,
+    /// Replace an existing site file (the old one is kept as .bak).
+    #[arg(long)]
+    pub force: bool,
+    /// The report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--model` of `gsprov adopt`: per-device models and the one for the rest.
+pub type AdoptModels = (std::collections::BTreeMap<Mac, Model>, Option<Model>);
+
+impl AdoptArgs {
+    /// The `--model` flags checked: a MAC and a model name each, or one bare model.
+    pub fn models(&self) -> Result<AdoptModels, ArgsError> {
+        let mut per = std::collections::BTreeMap::new();
+        let mut rest = None;
+        for m in &self.models {
+            let bad = |why: String| ArgsError::Model { given: m.clone(), why };
+            match m.split_once('=') {
+                Some((mac, model)) => {
+                    let mac: Mac = mac.trim().parse().map_err(|e: crate::ids::MacError| bad(e.to_string()))?;
+                    let model: Model = model.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
+                    if per.insert(mac, model).is_some() {
+                        return Err(bad(format!("{} is given twice", mac.colon())));
+                    }
+                }
+                None => {
+                    let model: Model = m.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
+                    if rest.replace(model).is_some() {
+                        return Err(bad("only one --model without a MAC (the model of all the others)".into()));
+                    }
+                }
+            }
+        }
+        Ok((per, rest))
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Site file (*.gsprov.toml) to serve.
     pub site: PathBuf,
@@ -275,6 +334,8 @@ pub const SYSLOG_PORT: u16 = 514;
 /// A command line whose flags parse one by one but not together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgsError {
+    #[error("--model {given:?}: {why}; write MAC=MODEL (000b82a1b201=GXP2170) or MODEL")]
+    Model { given: String, why: String },
     #[error("--{name}-port and --no-{name} contradict each other: give one")]
     OnAndOff { name: &'static str },
     #[error("{first} and {second} both ask for {transport} port {port}: give each its own port")]

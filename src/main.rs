@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Some(Command::Generate(a)) => headless::generate(a, &mut term),
         Some(Command::Import(a)) => headless::import(a, &mut term),
         Some(Command::Decode(a)) => headless::decode(a, &mut term),
+        Some(Command::Adopt(a)) => headless::adopt(a, &mut term),
         Some(Command::Serve(a)) => {
             let (tx, rx) = std::sync::mpsc::channel();
             if let Err(e) = ctrlc::set_handler(move || {

@@ -1,11 +1,12 @@
 //! The terminal front end: one file per command (`new`, `check`, `generate`,
-//! `import`, `decode`, `firmware`, `serve`, `discover`, `interfaces`, `fetch`,
+//! `import`, `decode`, `adopt`, `firmware`, `serve`, `discover`, `interfaces`, `fetch`,
 //! `notify`, `check-device`, `params`) and the printers they share
 //! ([`print`]). Prints to the writers it is given; every failure is a typed
 //! [`Error`] whose [`Error::exit_code`] is the documented exit code. Owns no
 //! socket or thread: serving goes through `services::Supervisor`, fetching
 //! through `services::client`.
 
+mod adopt;
 mod check;
 mod check_device;
 mod decode;
@@ -22,6 +23,7 @@ mod print;
 mod serve;
 mod targets;
 
+pub use adopt::adopt;
 pub use check::check;
 pub use check_device::check_device;
 pub use decode::decode;
@@ -87,6 +89,10 @@ pub enum Error {
     FirmwareExposed(String),
     #[error(transparent)]
     Args(#[from] ArgsError),
+    #[error("{0}; nothing was written")]
+    Adopt(String),
+    #[error("the site is written, but {0} file(s) of the folder do not come back the same (see the round trip above)")]
+    AdoptedWithDifferences(usize),
 }
 
 impl Error {
@@ -105,6 +111,7 @@ impl Error {
             Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
             Error::Target(_) | Error::DevicesFailed { .. } | Error::ChecksFailed { .. } => exit::PROBLEMS,
             Error::Args(_) => exit::USAGE,
+            Error::Adopt(_) | Error::AdoptedWithDifferences(_) => exit::PROBLEMS,
         }
     }
 }
