@@ -460,6 +460,8 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
     }
     lift(&mut site, &models, &device_values, &mut report);
 
+    serving_from(&mut site, &mut report);
+
     // 8. Devices: accounts where the layout gives them back exactly, the rest raw.
     for mac in &macs {
         let model = models[mac].clone();
@@ -776,6 +778,46 @@ fn lift(
             site.models.entry(model.to_string()).or_default().0.extend(lifted);
         }
     }
+}
+
+/// Where the devices fetch from (P237 over P212), when the defaults say it:
+/// the site's server listens on that port, and the report says to put this
+/// computer at that address (or to change P237).
+fn serving_from(site: &mut Site, report: &mut Report) {
+    let (Some(path), Some(method)) = (site.defaults.get("P237"), site.defaults.get("P212")) else {
+        report.notes.push(
+            "no server path (P237) and method (P212) shared by every device: each device keeps its own; check [serving]"
+                .into(),
+        );
+        return;
+    };
+    let bare = path.split_once("://").map_or(path, |(_, rest)| rest);
+    let host_port = bare.split('/').next().unwrap_or("");
+    let port = host_port.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
+    let v = &mut site.serving;
+    let (name, default) = match method.trim() {
+        "0" => {
+            v.tftp = true;
+            ("TFTP", 69)
+        }
+        "2" => {
+            v.https = true;
+            ("HTTPS", 443)
+        }
+        _ => {
+            v.http = true;
+            ("HTTP", 80)
+        }
+    };
+    let port = port.unwrap_or(default);
+    match method.trim() {
+        "0" => v.tftp_port = port,
+        "2" => v.https_port = port,
+        _ => v.http_port = port,
+    }
+    report.notes.push(format!(
+        "the devices fetch from {path} over {name} (P237, P212): the site serves {name} on port {port}; give this computer that address, or change P237 (and P192) before serving"
+    ));
 }
 
 /// A device whose layered values are `target` where the site's layers allow:

@@ -718,3 +718,80 @@ fn check_warns_that_sip_passwords_travel_readable_without_encryption_and_says_th
     let o = gsprov(&["check", demo().to_str().unwrap()]);
     assert!(!text(&o.stdout).contains("travel readable"), "{}", text(&o.stdout));
 }
+
+/// Every file of a folder as `gsprov decode --json` reads it: name -> params.
+fn decoded_folder(dir: &Path, password: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("cfg") {
+            continue;
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_gsprov"))
+            .args(["decode", "--json", "--show-secrets", path.to_str().unwrap()])
+            .env("GSPROV_XML_PASSWORD", password)
+            .env("GSPROV_LOG_DIR", "")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "decode {name}: {}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        out.insert(name, v["params"].clone());
+    }
+    out
+}
+
+#[test]
+fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old");
+    generate(&demo(), &old);
+    std::fs::remove_file(old.join("README.txt")).unwrap();
+    std::fs::remove_file(old.join("nginx.conf")).unwrap();
+    let site = dir.path().join("adopted.gsprov.toml");
+    let s = site.to_str().unwrap();
+    let models = ["--model", "000b82a1b202=GXP2135", "--model", "c074ada1b203=GRP2612W", "--model", "ec74d7a1b204=GXP1625"];
+
+    // Without the models the files cannot tell, nothing is written.
+    let o = gsprov(&["adopt", old.to_str().unwrap(), "--out", s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--model MAC=MODEL"), "{}", text(&o.stderr));
+    assert!(!site.exists());
+    // A wrong password: exit 4, the file named, nothing written, the password nowhere.
+    let mut args = vec!["adopt", old.to_str().unwrap(), "--out", s, "--xml-password", "not-it", "--model", "HT802"];
+    args.extend(models);
+    let o = gsprov(&args);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("cfg000b82a1b201.xml: cannot decrypt"), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("not-it") && !text(&o.stdout).contains("not-it"));
+    assert!(!site.exists());
+
+    let mut args = vec!["adopt", old.to_str().unwrap(), "--out", s, "--model", "HT802"];
+    args.extend(models);
+    let o = gsprov(&args);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("  understood  cfg.xml: XML version 1, 11 value(s) -> [defaults]"), "{out}");
+    assert!(out.contains("  skipped     .gsprov-export: gsprov's export marker"), "{out}");
+    assert!(out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)"), "{out}");
+    assert!(!out.contains("DIFFERS") && !out.contains("MISSING"), "{out}");
+    assert!(err.contains("20 of 20 file(s) come back the same"), "{err}");
+    for secret in ["demo-sip-201", "demo-admin-201", "demo-xml-secret"] {
+        assert!(!out.contains(secret) && !err.contains(secret), "{secret} printed");
+    }
+    let toml = std::fs::read_to_string(&site).unwrap();
+    assert!(toml.contains("[defaults]\nP1362 = \"en\"\n"), "{toml}");
+    assert!(toml.contains("[models.GXP2170]\nP290 = "), "{toml}");
+    assert!(toml.contains("user_id = \"291\""), "port 2 of the HT802 is an account: {toml}");
+
+    // Generating the adopted site: every file, the same values.
+    let again = dir.path().join("again");
+    generate(&site, &again);
+    let (before, after) = (decoded_folder(&old, "demo-xml-secret"), decoded_folder(&again, "demo-xml-secret"));
+    assert_eq!(before.len(), 20);
+    assert_eq!(before, after);
+
+    // An existing site is not replaced without --force.
+    let o = gsprov(&args);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+}
