@@ -468,6 +468,12 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
         let device = place(&site, *mac, model, &device_values[mac]);
         site.devices.push(device);
     }
+    let keyed = structure_keys(&mut site);
+    if keyed > 0 {
+        report.notes.push(format!(
+            "{keyed} programmable key(s) read from their P-values into key.* settings (the catalog's key maps give back the same P-values)"
+        ));
+    }
     let binary_mode = binary_mode(&site, &binaries, &device_xml);
     site.provisioning.binary = binary_mode;
 
@@ -741,7 +747,15 @@ fn lift(
         devices[*first]
             .iter()
             .filter(|(k, v)| !generate::is_secret_key(k) && macs.iter().all(|m| devices[*m].get(*k) == Some(*v)))
-            .filter(|(k, _)| !k.starts_with("key."))
+            // Programmable keys stay with each device: their numbers differ by family.
+            .filter(|(k, _)| {
+                let id = k.parse::<PId>().ok();
+                !k.starts_with("key.")
+                    && !macs.iter().any(|m| {
+                        let family = crate::catalog::Family::of_model(&models[*m]).family;
+                        id.is_some_and(|id| crate::catalog::keys::slot_of(family, id).is_some())
+                    })
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
@@ -853,6 +867,75 @@ fn place(site: &Site, mac: Mac, model: Model, target: &BTreeMap<String, String>)
         wrong = w;
     }
     best
+}
+
+/// Raw programmable-key P-values of each device (`P1363` = VPK 1's mode on
+/// GXP21xx) turned into the site's `key.vpk.1.type` settings, one key at a
+/// time and only where the family's key map expands them back to the same
+/// values; a device whose keys the site check refuses keeps them raw.
+/// Returns how many keys were structured.
+fn structure_keys(site: &mut Site) -> usize {
+    use crate::catalog::keys::{self as catkeys, Field, Format, KeyRef};
+    let mut count = 0;
+    for i in 0..site.devices.len() {
+        let model = site.devices[i].model.clone();
+        let Some(layout) = catkeys::layout(&model) else { continue };
+        let family = crate::catalog::Family::of_model(&model).family;
+        let mut groups: BTreeMap<(catkeys::KeyKind, u16), BTreeMap<Field, (String, String)>> = BTreeMap::new();
+        for (k, v) in &site.devices[i].values.0 {
+            if let Ok(id) = k.parse::<PId>()
+                && let Some((kind, n, field)) = catkeys::slot_of(family, id)
+            {
+                groups.entry((kind, n)).or_default().insert(field, (k.clone(), v.clone()));
+            }
+        }
+        let expanded = |site: &Site, d: &Device| -> BTreeMap<String, String> {
+            let (eff, _) = crate::site::keys::expand(&site.effective(d), &model, Format::PValues);
+            eff.0.into_iter().map(|(k, s)| (k, s.value)).collect()
+        };
+        let before_all = site.devices[i].clone();
+        let mut here = 0;
+        for ((kind, n), fields) in groups {
+            let Some((_, mode)) = fields.get(&Field::Type) else { continue };
+            let Some(ty) = mode.trim().parse().ok().and_then(|c| catkeys::type_of_code(&layout, Format::PValues, kind, n, c))
+            else {
+                continue;
+            };
+            let mut trial = site.devices[i].clone();
+            for (raw, _) in fields.values() {
+                trial.values.remove(raw);
+            }
+            let name = |field| KeyRef { kind, number: n, field }.name();
+            trial.values.set(name(Field::Type), ty.word());
+            if let Some((_, a)) = fields.get(&Field::Account)
+                && let Ok(a) = a.trim().parse::<u8>()
+            {
+                trial.values.set(name(Field::Account), (a + 1).to_string());
+            }
+            for f in [Field::Label, Field::Value] {
+                if let Some((_, v)) = fields.get(&f) {
+                    trial.values.set(name(f), v.clone());
+                }
+            }
+            if expanded(site, &trial) == expanded(site, &site.devices[i]) {
+                site.devices[i] = trial;
+                here += 1;
+            }
+        }
+        if here == 0 {
+            continue;
+        }
+        let at = crate::site::device_location(i, &site.devices[i]);
+        let refused = crate::site::keys::check(site, &mut |_, _| {})
+            .iter()
+            .any(|issue| issue.severity == site::Severity::Error && issue.location.starts_with(&at));
+        if refused {
+            site.devices[i] = before_all;
+        } else {
+            count += here;
+        }
+    }
+    count
 }
 
 /// Account (port) `n` as the catalog's layout reads it from `t`, if `t` has

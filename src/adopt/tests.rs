@@ -257,3 +257,66 @@ fn a_hand_written_folder_with_aliases_a_bom_affixes_and_encryption_round_trips()
     }
     assert_eq!(before.len(), 6, "five config files and 201.xml decode: {:?}", before.keys());
 }
+
+#[test]
+fn programmable_keys_and_shared_values_find_their_places_when_no_shared_file_exists() {
+    // Two GXP2170s served by binary files only (no cfg.xml, no cfg<model>.xml):
+    // BLF keys as raw P-values, the server path and SIP server alike on both.
+    let a: Mac = "000b82000001".parse().unwrap();
+    let b: Mac = "000b82000002".parse().unwrap();
+    let common = [(212, "1"), (237, "10.0.0.2:8080"), (47, "pbx.example.com"), (30, "ntp.example.com")];
+    let device = |mac: Mac, user: &str, blf: &str| {
+        let mut v: Vec<(PId, String)> = common.iter().map(|(p, v)| (PId::new(*p), v.to_string())).collect();
+        v.extend(
+            [(271, "1"), (35, user), (36, user), (34, "pw"), (3, user)]
+                .into_iter()
+                .map(|(p, v)| (PId::new(p), v.to_string())),
+        );
+        // VPK 2 on GXP21xx: mode P1365 (11 = BLF in v1), account P1366, label P1467, value P1468.
+        v.extend([(1365, "11"), (1366, "0"), (1467, "Boss"), (1468, blf)].map(|(p, v)| (PId::new(p), v.to_string())));
+        let refs: Vec<(PId, &str)> = v.iter().map(|(p, v)| (*p, v.as_str())).collect();
+        file(&format!("cfg{mac}"), binary::encode(mac, &refs, &binary::EncodeOptions::default()).unwrap())
+    };
+    let folder = vec![device(a, "201", "299"), device(b, "202", "298")];
+    let opts = Options { default_model: Some("GXP2170".parse().unwrap()), ..Options::default() };
+    let adopted = adopt(&folder, &opts).unwrap();
+    let (site, r) = (&adopted.site, &adopted.report);
+    assert_eq!(site.provisioning.binary, BinaryMode::Full);
+    assert!(!site.provisioning.generic_xml && !site.provisioning.model_xml);
+    for (k, v) in common {
+        assert_eq!(site.defaults.get(&format!("P{k}")), Some(v), "P{k} lifted: {:?}", site.defaults);
+    }
+    assert!(r.notes.iter().any(|n| n.starts_with("lifted to [defaults], as all 2 devices set them alike")), "{:#?}", r.notes);
+    let d = site.device(a).unwrap();
+    assert_eq!(d.accounts.len(), 1);
+    assert_eq!(d.values.get("key.vpk.2.type"), Some("blf"), "{:?}", d.values);
+    assert_eq!(d.values.get("key.vpk.2.account"), Some("1"));
+    assert_eq!(d.values.get("key.vpk.2.value"), Some("299"));
+    assert_eq!(d.values.get("P1365"), None);
+    assert!(r.notes.iter().any(|n| n.starts_with("2 programmable key(s)")), "{:#?}", r.notes);
+    // Shared values lifted, keys structured: the files still come back the same.
+    assert_eq!(r.round_trip_differences(), 0, "{:#?}", r.round_trip);
+    assert_eq!(r.round_trip.iter().filter(|t| t.verdict == Verdict::Same).count(), 2);
+    let (before, after) = (values_of(&folder, ""), values_of(&folder_of(site), ""));
+    assert_eq!(before.len(), 2);
+    for (name, values) in &before {
+        assert_eq!(after.get(name), Some(values), "{name}");
+    }
+}
+
+#[test]
+fn what_the_site_cannot_say_is_reported_not_hidden() {
+    // A device file without the NTP server cfg.xml sets: the adopted site's
+    // layering gives the device cfg.xml's value, and the round trip says so.
+    let shared = b"<gs_provision version=\"1\"><config version=\"1\"><P30>ntp.example.com</P30><P47>pbx</P47></config></gs_provision>".to_vec();
+    let own = b"<gs_provision version=\"1\"><config version=\"1\"><P47>pbx</P47><P35>201</P35></config></gs_provision>".to_vec();
+    let folder = vec![file("cfg.xml", shared), file("cfg000b82000001.xml", own)];
+    let opts = Options { default_model: Some("GXP2170".parse().unwrap()), ..Options::default() };
+    let r = adopt(&folder, &opts).unwrap().report;
+    let row = r.round_trip.iter().find(|t| t.name == "cfg000b82000001.xml").unwrap();
+    match &row.verdict {
+        Verdict::Differs { added, .. } => assert!(added.contains(&"P30".to_string()), "{row:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.round_trip_differences(), 1, "{:#?}", r.round_trip);
+}
