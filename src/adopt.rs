@@ -189,11 +189,17 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
         let (name, bytes) = match e {
             Entry::File { name, bytes } => (name.as_str(), bytes.as_slice()),
             Entry::Large { name, size } => {
-                report.files.push(skipped(name, format!("{size} bytes: too large for a config file (a firmware image?); not read")));
+                report.files.push(skipped(
+                    name,
+                    format!("{size} bytes: too large for a config file (a firmware image?); not read"),
+                ));
                 continue;
             }
             Entry::Other { name, what } => {
-                report.files.push(skipped(name, format!("{what}; devices fetch files by name from one folder, so it is not read")));
+                report.files.push(skipped(
+                    name,
+                    format!("{what}; devices fetch files by name from one folder, so it is not read"),
+                ));
                 continue;
             }
         };
@@ -348,12 +354,16 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
         p.xml_password = password.clone().unwrap_or_default();
     }
     if device_xml.values().any(|r| r.encrypted) && device_xml.values().any(|r| !r.encrypted) {
-        report.notes.push("some cfg<mac>.xml are encrypted and some are not; the adopted site encrypts them all".into());
+        report
+            .notes
+            .push("some cfg<mac>.xml are encrypted and some are not; the adopted site encrypts them all".into());
     }
     let versions: Vec<xml::Version> = reads.iter().filter_map(|r| r.version).collect();
     p.xml_version = if versions.contains(&xml::Version::V2) { xml::Version::V2 } else { xml::Version::V1 };
     if versions.contains(&xml::Version::V1) && versions.contains(&xml::Version::V2) {
-        report.notes.push("the folder mixes XML version 1 and version 2 files; the adopted site writes version 2".into());
+        report
+            .notes
+            .push("the folder mixes XML version 1 and version 2 files; the adopted site writes version 2".into());
     }
     p.device_xml = !device_xml.is_empty();
     p.model_xml = !model_files.is_empty();
@@ -595,11 +605,7 @@ fn choose_naming(entries: &[Entry]) -> (String, String) {
     }
     // Most files first; then the longer affixes (a prefixed folder also holds
     // the unprefixed bootstraps, which are fewer).
-    votes
-        .into_iter()
-        .max_by_key(|((p, s), n)| (*n, p.len() + s.len()))
-        .map(|(pair, _)| pair)
-        .unwrap_or_default()
+    votes.into_iter().max_by_key(|((p, s), n)| (*n, p.len() + s.len())).map(|(pair, _)| pair).unwrap_or_default()
 }
 
 /// Every way `name` reads as `<prefix><config name><postfix>`.
@@ -637,7 +643,7 @@ fn read_binary(name: &str, bytes: &[u8], asked: Asked) -> Result<Read, AdoptErro
     let err = |message: String| AdoptError::File { file: name.to_string(), message };
     if crypto::is_salted(bytes) || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
         return Err(err(
-            "named like a binary cfg<mac> but holds XML or encrypted data; a device would not read it".into(),
+            "named like a binary cfg<mac> but holds XML or encrypted data; a device would not read it".into()
         ));
     }
     let b = binary::decode(bytes).map_err(|e| err(format!("not a binary cfg file: {e}")))?;
@@ -845,7 +851,11 @@ fn place(site: &Site, mac: Mac, model: Model, target: &BTreeMap<String, String>)
         d.accounts = accounts.to_vec();
         let below = site.effective(&d);
         d.values = Values(
-            target.iter().filter(|(k, v)| below.get(k) != Some(v.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            target
+                .iter()
+                .filter(|(k, v)| below.get(k) != Some(v.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         );
         let eff = site.effective(&d);
         let keys: BTreeSet<&String> = eff.0.keys().chain(target.keys()).collect();
@@ -897,7 +907,8 @@ fn structure_keys(site: &mut Site) -> usize {
         let mut here = 0;
         for ((kind, n), fields) in groups {
             let Some((_, mode)) = fields.get(&Field::Type) else { continue };
-            let Some(ty) = mode.trim().parse().ok().and_then(|c| catkeys::type_of_code(&layout, Format::PValues, kind, n, c))
+            let Some(ty) =
+                mode.trim().parse().ok().and_then(|c| catkeys::type_of_code(&layout, Format::PValues, kind, n, c))
             else {
                 continue;
             };
@@ -975,27 +986,18 @@ fn account_of(model: &Model, n: u8, t: &BTreeMap<String, String>, site_server: O
 }
 
 /// The binary-file mode that gives back the folder's binary files.
-fn binary_mode(
-    site: &Site,
-    binaries: &BTreeMap<Mac, Vec<&Read>>,
-    device_xml: &BTreeMap<Mac, &Read>,
-) -> BinaryMode {
+fn binary_mode(site: &Site, binaries: &BTreeMap<Mac, Vec<&Read>>, device_xml: &BTreeMap<Mac, &Read>) -> BinaryMode {
     if binaries.is_empty() {
         return BinaryMode::Off;
     }
-    let bootstrap_only = binaries
-        .values()
-        .all(|l| l[0].params.keys().all(|k| site::BOOTSTRAP_KEYS.contains(&k.as_str())));
+    let bootstrap_only =
+        binaries.values().all(|l| l[0].params.keys().all(|k| site::BOOTSTRAP_KEYS.contains(&k.as_str())));
     let xml_devices: Vec<&Device> = site.devices.iter().filter(|d| d.model.reads_xml()).collect();
     let every_xml_device_has_one = xml_devices.iter().all(|d| binaries.contains_key(&d.mac));
     let legacy_have_all = site.devices.iter().filter(|d| !d.model.reads_xml()).all(|d| binaries.contains_key(&d.mac));
     let _ = device_xml;
     if bootstrap_only {
-        if site.provisioning.encrypts() && every_xml_device_has_one {
-            BinaryMode::Auto
-        } else {
-            BinaryMode::Bootstrap
-        }
+        if site.provisioning.encrypts() && every_xml_device_has_one { BinaryMode::Auto } else { BinaryMode::Bootstrap }
     } else if xml_devices.iter().all(|d| !binaries.contains_key(&d.mac)) && legacy_have_all {
         BinaryMode::Auto
     } else {
@@ -1023,7 +1025,11 @@ fn round_trip(
                 .iter()
                 .map(|r| RoundTrip {
                     name: r.name.clone(),
-                    verdict: Verdict::Differs { missing: vec![format!("(the site does not generate: {e})")], added: vec![], changed: vec![] },
+                    verdict: Verdict::Differs {
+                        missing: vec![format!("(the site does not generate: {e})")],
+                        added: vec![],
+                        changed: vec![],
+                    },
                 })
                 .collect();
         }
@@ -1031,11 +1037,10 @@ fn round_trip(
     let generated = out.by_name();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut rows = Vec::new();
-    let originals = reads
-        .iter()
-        .map(|r| (r.name.clone(), Some(r.params.clone())))
-        .chain(bootstraps.iter().map(|(n, b, _)| {
-            let params = binary::decode(b).ok().map(|d| d.params.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    let originals =
+        reads.iter().map(|r| (r.name.clone(), Some(r.params.clone()))).chain(bootstraps.iter().map(|(n, b, _)| {
+            let params =
+                binary::decode(b).ok().map(|d| d.params.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
             (n.to_string(), params)
         }));
     for (name, params) in originals {
@@ -1051,7 +1056,11 @@ fn round_trip(
             Err(e) => {
                 rows.push(RoundTrip {
                     name,
-                    verdict: Verdict::Differs { missing: vec![format!("(cannot read the generated file: {e})")], added: vec![], changed: vec![] },
+                    verdict: Verdict::Differs {
+                        missing: vec![format!("(cannot read the generated file: {e})")],
+                        added: vec![],
+                        changed: vec![],
+                    },
                 });
                 continue;
             }

@@ -750,7 +750,8 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     std::fs::remove_file(old.join("nginx.conf")).unwrap();
     let site = dir.path().join("adopted.gsprov.toml");
     let s = site.to_str().unwrap();
-    let models = ["--model", "000b82a1b202=GXP2135", "--model", "c074ada1b203=GRP2612W", "--model", "ec74d7a1b204=GXP1625"];
+    let models =
+        ["--model", "000b82a1b202=GXP2135", "--model", "c074ada1b203=GRP2612W", "--model", "ec74d7a1b204=GXP1625"];
 
     // Without the models the files cannot tell, nothing is written.
     let o = gsprov(&["adopt", old.to_str().unwrap(), "--out", s]);
@@ -773,7 +774,10 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("  understood  cfg.xml: XML version 1, 11 value(s) -> [defaults]"), "{out}");
     assert!(out.contains("  skipped     .gsprov-export: gsprov's export marker"), "{out}");
-    assert!(out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)"), "{out}");
+    assert!(
+        out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)"),
+        "{out}"
+    );
     assert!(!out.contains("DIFFERS") && !out.contains("MISSING"), "{out}");
     assert!(err.contains("20 of 20 file(s) come back the same"), "{err}");
     for secret in ["demo-sip-201", "demo-admin-201", "demo-xml-secret"] {

@@ -1450,3 +1450,65 @@ fn security_certificates_and_factory_passwords_are_said_without_a_false_fix() {
     assert!(h.query_by_label("Set P8463 = 1 at this level").is_none(), "turning it on would lock gsprov out");
     assert!(h.query_by_label_contains("\"admin\"").is_none(), "the password is not shown");
 }
+
+/// Issue 28: File > "Adopt a provisioning folder…" reads the demo's generated
+/// folder, shows the report and the round trip, and opens the adopted site,
+/// whose files carry the same values as the folder's.
+#[test]
+fn adopt_a_folder_see_the_report_open_it_and_generate_the_same_files() {
+    use gsprov::formats::{crypto, decode};
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old");
+    let out = gsprov::generate::generate(&gsprov::site::demo(), &mut || [9; 8]).unwrap();
+    gsprov::storage::write_tree(&old, &out, &[]).unwrap();
+    let decoded = |files: &[gsprov::generate::File]| -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+        files
+            .iter()
+            .map(|f| {
+                let d = decode::any(&f.bytes, Some("demo-xml-secret"), crypto::Digest::Md5).unwrap();
+                let mut p = d.params;
+                p.sort();
+                (f.name.clone(), p)
+            })
+            .collect()
+    };
+
+    let mut h = app();
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label("Adopt a provisioning folder…").click();
+    h.run_ok();
+    set_text(&mut h, "Folder:", old.to_str().unwrap());
+    set_text(&mut h, "Models:", "000b82a1b202=GXP2135\nc074ada1b203=GRP2612W\nec74d7a1b204=GXP1625\nHT802");
+    // A wrong password first: nothing adopted, the file named.
+    set_text(&mut h, "XML password:", "not-the-password");
+    h.get_by_label("Read folder").click();
+    wait_for(&mut h, "the folder read", |a| a.rt.adopt.result.is_some());
+    h.get_by_label_contains("was not adopted: cfg000b82a1b201.xml: cannot decrypt");
+    assert!(
+        h.query_by_label_contains("not-the-password").is_none(),
+        "neither the error nor the masked field shows the password"
+    );
+
+    // No password: the one the binary files carry.
+    set_text(&mut h, "XML password:", "");
+    h.get_by_label("Read folder").click();
+    wait_for(&mut h, "the folder read", |a| a.rt.adopt.result.as_ref().is_some_and(|(_, r)| r.is_ok()));
+    h.get_by_label_contains(
+        "5 device(s), 4 model template(s), 11 default value(s); 20 of 20 file(s) come back the same",
+    );
+    h.get_by_label_contains("model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)");
+    h.get_by_label_contains(
+        "encrypted XML version 1, 26 value(s) -> device 000b82a1b201 (GXP2170, 2 account(s) structured)",
+    );
+    assert!(h.query_by_label("DIFFERS").is_none());
+
+    h.get_by_label("Open as a new site").click();
+    h.run_ok();
+    let site = h.state().doc.site.clone();
+    assert!(site.name.starts_with("Adopted from old"), "{}", site.name);
+    assert_eq!(site.devices.len(), 5);
+    assert_eq!(site.models["GXP2170"].get("P290"), Some("{ x+ | *x+ | *xx*x+ }"));
+    let again = gsprov::generate::generate(&site, &mut || [5; 8]).unwrap();
+    assert_eq!(decoded(&out.files), decoded(&again.files));
+}

@@ -24,10 +24,15 @@ fn values_of(entries: &[Entry], password: &str) -> BTreeMap<String, BTreeMap<Str
 }
 
 fn demo_options() -> Options {
-    let models = [("000b82a1b202", "GXP2135"), ("c074ada1b203", "GRP2612W"), ("ec74d7a1b204", "GXP1625"), ("c074ada1b2f0", "HT802")]
-        .into_iter()
-        .map(|(m, model)| (m.parse().unwrap(), model.parse().unwrap()))
-        .collect();
+    let models = [
+        ("000b82a1b202", "GXP2135"),
+        ("c074ada1b203", "GRP2612W"),
+        ("ec74d7a1b204", "GXP1625"),
+        ("c074ada1b2f0", "HT802"),
+    ]
+    .into_iter()
+    .map(|(m, model)| (m.parse().unwrap(), model.parse().unwrap()))
+    .collect();
     Options { folder: "demo".into(), models, ..Options::default() }
 }
 
@@ -127,7 +132,9 @@ fn a_wrong_password_or_a_corrupt_binary_names_the_file() {
 
 /// A version-2 file by hand: a BOM, an encoding declaration, CRLF lines.
 fn v2_file(mac: Option<&str>, items: &[(&str, &str)], parts: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
-    let mut s = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<gs_provision version=\"1\">\r\n");
+    let mut s = String::from(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<gs_provision version=\"1\">\r\n",
+    );
     if let Some(m) = mac {
         s.push_str(&format!("<mac>{m}</mac>\r\n"));
     }
@@ -170,10 +177,11 @@ fn hand_written() -> Vec<Entry> {
     let sub: &[(&str, &str)] = &[("userid", "201"), ("password", "pw-201"), ("name", "Anna")];
     let plain = v2_file(Some("000b82a1b201"), &device, &[("account.1.sip.subscriber", sub)]);
     let sealed = crypto::encrypt(&plain, b"old-secret", [3; 8], crypto::Digest::Md5);
-    let boot: Vec<(PId, &str)> = [(212, "1"), (237, "prov.example.com/gs"), (234, "gs_"), (235, "_01"), (1359, "old-secret")]
-        .into_iter()
-        .map(|(p, v)| (PId::new(p), v))
-        .collect();
+    let boot: Vec<(PId, &str)> =
+        [(212, "1"), (237, "prov.example.com/gs"), (234, "gs_"), (235, "_01"), (1359, "old-secret")]
+            .into_iter()
+            .map(|(p, v)| (PId::new(p), v))
+            .collect();
     let binary = binary::encode(mac, &boot, &binary::EncodeOptions::default()).unwrap();
     vec![
         file("gs_cfg.xml_01", v2_file(None, &shared, &[])),
@@ -226,7 +234,13 @@ fn a_hand_written_folder_with_aliases_a_bom_affixes_and_encryption_round_trips()
     assert!(d.values.0.is_empty(), "{:?}", d.values);
 
     let outcome = |n: &str| r.files.iter().find(|f| f.name == n).unwrap_or_else(|| panic!("{n}: {:#?}", r.files));
-    for n in ["gs_cfg.xml_01", "gs_cfggxp2170.xml_01", "gs_cfg000b82a1b201.xml_01", "gs_cfg000b82a1b201_01", "cfg000b82a1b201"] {
+    for n in [
+        "gs_cfg.xml_01",
+        "gs_cfggxp2170.xml_01",
+        "gs_cfg000b82a1b201.xml_01",
+        "gs_cfg000b82a1b201_01",
+        "cfg000b82a1b201",
+    ] {
         assert_eq!(outcome(n).outcome, Outcome::Understood, "{:?}", outcome(n));
     }
     for (n, why) in [
@@ -286,7 +300,11 @@ fn programmable_keys_and_shared_values_find_their_places_when_no_shared_file_exi
     for (k, v) in common {
         assert_eq!(site.defaults.get(&format!("P{k}")), Some(v), "P{k} lifted: {:?}", site.defaults);
     }
-    assert!(r.notes.iter().any(|n| n.starts_with("lifted to [defaults], as all 2 devices set them alike")), "{:#?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("lifted to [defaults], as all 2 devices set them alike")),
+        "{:#?}",
+        r.notes
+    );
     let d = site.device(a).unwrap();
     assert_eq!(d.accounts.len(), 1);
     assert_eq!(d.values.get("key.vpk.2.type"), Some("blf"), "{:?}", d.values);
@@ -309,7 +327,8 @@ fn what_the_site_cannot_say_is_reported_not_hidden() {
     // A device file without the NTP server cfg.xml sets: the adopted site's
     // layering gives the device cfg.xml's value, and the round trip says so.
     let shared = b"<gs_provision version=\"1\"><config version=\"1\"><P30>ntp.example.com</P30><P47>pbx</P47></config></gs_provision>".to_vec();
-    let own = b"<gs_provision version=\"1\"><config version=\"1\"><P47>pbx</P47><P35>201</P35></config></gs_provision>".to_vec();
+    let own = b"<gs_provision version=\"1\"><config version=\"1\"><P47>pbx</P47><P35>201</P35></config></gs_provision>"
+        .to_vec();
     let folder = vec![file("cfg.xml", shared), file("cfg000b82000001.xml", own)];
     let opts = Options { default_model: Some("GXP2170".parse().unwrap()), ..Options::default() };
     let r = adopt(&folder, &opts).unwrap().report;

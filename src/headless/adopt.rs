@@ -62,13 +62,7 @@ pub fn adopt(args: &AdoptArgs, t: &mut Term) -> Result<(), Error> {
 /// control characters are made visible. Values are never printed.
 fn text(r: &Report, dir: &str) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{}: config names {}cfg...{}",
-        printable(dir),
-        printable(&r.prefix),
-        printable(&r.postfix)
-    );
+    let _ = writeln!(s, "{}: config names {}cfg...{}", printable(dir), printable(&r.prefix), printable(&r.postfix));
     for f in &r.files {
         let what = match f.outcome {
             Outcome::Understood => "understood",

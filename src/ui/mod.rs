@@ -7,6 +7,7 @@
 //! [`Action`]; [`App::apply`] is the one place actions are carried out
 //! (files opened, jobs and server requests sent).
 
+mod adopt;
 mod control;
 mod devices;
 mod doc;
@@ -79,6 +80,10 @@ pub enum Action {
     Save,
     SaveAs,
     ImportCsv,
+    /// Open the "Adopt a provisioning folder" window.
+    AdoptFolder,
+    /// Replace the open site with an adopted one (unsaved).
+    Adopted(Box<Site>),
     Export,
     Select(Mac),
     EditDevice(Mac),
@@ -107,6 +112,7 @@ pub struct Runtime {
     pub level: Layer,
     pub devices: devices::DevicesUi,
     pub import: import::ImportUi,
+    pub adopt: adopt::AdoptUi,
     pub params: params::ParamsUi,
     pub files: files::FilesUi,
     pub firmware: firmware::FirmwareUi,
@@ -162,6 +168,7 @@ impl App {
                 level: Layer::Defaults,
                 devices: devices::DevicesUi::default(),
                 import: import::ImportUi::default(),
+                adopt: adopt::AdoptUi::default(),
                 params: params::ParamsUi::default(),
                 files: files::FilesUi::default(),
                 firmware: firmware::FirmwareUi::default(),
@@ -299,6 +306,10 @@ impl App {
                 Done::FirmwareListed { site_path, firmware_dir, listing, problems } => {
                     self.rt.firmware.listed(site_path, firmware_dir, *listing, problems)
                 }
+                Done::Adopted { dir, result } => {
+                    self.remember_dir(&dir);
+                    self.rt.adopt.done(dir, result);
+                }
                 Done::Cancelled => {}
                 Done::NoDialog { job, why } => self.ask_path(*job, why),
                 Done::Failed { what, message } => self.notify(format!("Could not {what}: {message}"), true),
@@ -401,7 +412,7 @@ impl App {
 
     /// Runs an action, first asking about unsaved edits where it would lose them.
     pub fn apply(&mut self, action: Action) {
-        let loses_edits = matches!(action, Action::New | Action::Open(_) | Action::OpenDemo);
+        let loses_edits = matches!(action, Action::New | Action::Open(_) | Action::OpenDemo | Action::Adopted(_));
         if loses_edits && self.doc.dirty() {
             self.rt.modal = Some(Modal::Unsaved { then: Box::new(action), closing: false });
             return;
@@ -437,6 +448,15 @@ impl App {
                 self.start(Job::PickAndSave { site, suggested, from }, "Saving");
             }
             Action::ImportCsv => self.rt.import.open = true,
+            Action::AdoptFolder => self.rt.adopt.open = true,
+            Action::Adopted(site) => {
+                self.doc = Doc::new(*site, None);
+                self.rt.selected.clear();
+                self.rt.focus = None;
+                self.rt.level = Layer::Defaults;
+                self.rt.adopt.open = false;
+                self.notify("Opened the adopted site; save it with Save as…".to_string(), false);
+            }
             Action::Export => self.start(Job::Export { site: Box::new(self.doc.site.clone()), dir: None }, "Exporting"),
             Action::Select(mac) => {
                 self.rt.selected = [mac].into();
@@ -534,6 +554,9 @@ impl App {
                 ui.separator();
                 if ui.button("Import CSV…").clicked() {
                     action = Some(Action::ImportCsv);
+                }
+                if ui.button("Adopt a provisioning folder…").clicked() {
+                    action = Some(Action::AdoptFolder);
                 }
                 if ui.button("Export files to folder…").clicked() {
                     action = Some(Action::Export);
@@ -710,6 +733,9 @@ impl eframe::App for App {
             }
         });
         if let Some(a) = import::import_ui(&ctx, &mut self.doc, &mut self.rt) {
+            action = Some(a);
+        }
+        if let Some(a) = adopt::adopt_ui(&ctx, &mut self.rt) {
             action = Some(a);
         }
         self.modal_ui(&ctx);

@@ -39,6 +39,8 @@ pub enum Job {
     UseFolder(PathBuf),
     /// List the site's firmware folder with each image's header.
     ListFirmware { site_path: PathBuf, firmware_dir: String },
+    /// Read an old provisioning folder into a new site (File > Adopt).
+    Adopt { dir: PathBuf, options: Box<crate::adopt::Options> },
 }
 
 impl Job {
@@ -172,6 +174,12 @@ pub enum Done {
         /// The folder judged as `gsprov check` and Start servers judge it.
         problems: Vec<crate::site::Issue>,
     },
+    /// A provisioning folder read: the adopted site and its report, or why
+    /// nothing was adopted.
+    Adopted {
+        dir: PathBuf,
+        result: Result<Box<crate::adopt::Adopted>, String>,
+    },
     /// The user closed a dialog without choosing.
     Cancelled,
     /// No dialog could open for this job: the app asks for the path instead.
@@ -237,6 +245,13 @@ fn failed(what: &'static str, e: impl std::fmt::Display) -> Done {
 
 fn run(job: Job) -> Done {
     match job {
+        Job::Adopt { dir, options } => {
+            let result = storage::read_folder(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|entries| crate::adopt::adopt(&entries, &options).map_err(|e| e.to_string()))
+                .map(Box::new);
+            Done::Adopted { dir, result }
+        }
         Job::Open(path) => match storage::load_site(&path) {
             Ok(site) => {
                 let memory = crate::session::History::read(&path)
