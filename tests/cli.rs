@@ -748,6 +748,9 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     generate(&demo(), &old);
     std::fs::remove_file(old.join("README.txt")).unwrap();
     std::fs::remove_file(old.join("nginx.conf")).unwrap();
+    // What else such folders hold: a sub-folder and a firmware image, listed, not read.
+    std::fs::create_dir(old.join("firmware")).unwrap();
+    std::fs::File::create(old.join("gxp2170fw.bin")).unwrap().set_len(5 << 20).unwrap();
     let site = dir.path().join("adopted.gsprov.toml");
     let s = site.to_str().unwrap();
     let models =
@@ -774,6 +777,8 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("  understood  cfg.xml: XML version 1, 11 value(s) -> [defaults]"), "{out}");
     assert!(out.contains("  skipped     .gsprov-export: gsprov's export marker"), "{out}");
+    assert!(out.contains("  skipped     firmware: a sub-folder;"), "{out}");
+    assert!(out.contains("  skipped     gxp2170fw.bin: 5242880 bytes: too large for a config file"), "{out}");
     assert!(
         out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)"),
         "{out}"
@@ -794,8 +799,18 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     let (before, after) = (decoded_folder(&old, "demo-xml-secret"), decoded_folder(&again, "demo-xml-secret"));
     assert_eq!(before.len(), 20);
     assert_eq!(before, after);
+    assert!(!again.join("firmware").exists());
 
-    // An existing site is not replaced without --force.
+    // An existing site is not replaced without --force; --json is one object, no secrets.
     let o = gsprov(&args);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    args.extend(["--force", "--json"]);
+    let o = gsprov(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["round_trip"].as_array().unwrap().len(), 20);
+    assert!(report["round_trip"].as_array().unwrap().iter().all(|r| r["verdict"] == "same"), "{report}");
+    assert_eq!(report["files"][1]["name"], "cfg.xml");
+    assert_eq!(report["files"][1]["outcome"], "understood");
+    assert!(!text(&o.stdout).contains("demo-sip-") && !text(&o.stdout).contains("demo-xml-secret"));
 }
