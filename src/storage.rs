@@ -880,6 +880,48 @@ pub fn save_tls_identity(path: &Path, id: &TlsIdentity) -> Result<(), StorageErr
     result
 }
 
+/// The entries of a provisioning folder for `gsprov adopt`, sorted by name:
+/// each regular file's bytes (up to [`crate::adopt::MAX_CONFIG_BYTES`]), and
+/// larger files, sub-folders and other entries by name only. Links are
+/// followed, as a server serving the folder would.
+pub fn read_folder(dir: &Path) -> Result<Vec<crate::adopt::Entry>, StorageError> {
+    use crate::adopt::Entry;
+    let rerr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Read { path, source }
+    };
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(rerr(dir))? {
+        let e = e.map_err(rerr(dir))?;
+        let path = e.path();
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            out.push(Entry::Other {
+                name: e.file_name().to_string_lossy().into_owned(),
+                what: "a name that is not UTF-8",
+            });
+            continue;
+        };
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(_) => {
+                out.push(Entry::Other { name, what: "a link to nothing" });
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            out.push(Entry::Other { name, what: "a sub-folder" });
+        } else if !meta.is_file() {
+            out.push(Entry::Other { name, what: "not a regular file" });
+        } else if meta.len() > crate::adopt::MAX_CONFIG_BYTES {
+            out.push(Entry::Large { name, size: meta.len() });
+        } else {
+            out.push(Entry::File { bytes: read_bytes(&path)?, name });
+        }
+    }
+    out.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1155,46 +1197,4 @@ mod tests {
             assert_eq!(beside, ["tree"], "salt {salt}");
         }
     }
-}
-
-/// The entries of a provisioning folder for `gsprov adopt`, sorted by name:
-/// each regular file's bytes (up to [`crate::adopt::MAX_CONFIG_BYTES`]), and
-/// larger files, sub-folders and other entries by name only. Links are
-/// followed, as a server serving the folder would.
-pub fn read_folder(dir: &Path) -> Result<Vec<crate::adopt::Entry>, StorageError> {
-    use crate::adopt::Entry;
-    let rerr = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StorageError::Read { path, source }
-    };
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).map_err(rerr(dir))? {
-        let e = e.map_err(rerr(dir))?;
-        let path = e.path();
-        let Some(name) = e.file_name().to_str().map(str::to_string) else {
-            out.push(Entry::Other {
-                name: e.file_name().to_string_lossy().into_owned(),
-                what: "a name that is not UTF-8",
-            });
-            continue;
-        };
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(_) => {
-                out.push(Entry::Other { name, what: "a link to nothing" });
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            out.push(Entry::Other { name, what: "a sub-folder" });
-        } else if !meta.is_file() {
-            out.push(Entry::Other { name, what: "not a regular file" });
-        } else if meta.len() > crate::adopt::MAX_CONFIG_BYTES {
-            out.push(Entry::Large { name, size: meta.len() });
-        } else {
-            out.push(Entry::File { bytes: read_bytes(&path)?, name });
-        }
-    }
-    out.sort_by(|a, b| a.name().cmp(b.name()));
-    Ok(out)
 }
