@@ -759,7 +759,9 @@ fn lift(
                 !k.starts_with("key.")
                     && !macs.iter().any(|m| {
                         let family = crate::catalog::Family::of_model(&models[*m]).family;
-                        id.is_some_and(|id| crate::catalog::keys::slot_of(family, id).is_some())
+                        id.is_some_and(|id| {
+                            crate::catalog::keys::slot_of(family, id).is_some() || is_account_field(&models[*m], id)
+                        })
                     })
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -840,6 +842,17 @@ fn serving_from(site: &mut Site, report: &mut Report) {
     ));
 }
 
+/// Whether `id` is one of an account's (port's) own fields on `model` (active,
+/// user and auth ID, password, names): those stay with the device's accounts.
+fn is_account_field(model: &Model, id: PId) -> bool {
+    let cat = Catalog::get();
+    let n = id.number();
+    if model.family() == Family::Gateway && (4060..4210).contains(&n) {
+        return true;
+    }
+    (1..=6u8).any(|a| [271, 35, 36, 34, 3, 270].iter().any(|p1| cat.account_pid(model, a, PId::new(*p1)) == Some(id)))
+}
+
 /// A device whose layered values are `target` where the site's layers allow:
 /// accounts taken one at a time while layering them back gives the same
 /// values, everything else a device override unless the layers below already
@@ -887,6 +900,7 @@ fn place(site: &Site, mac: Mac, model: Model, target: &BTreeMap<String, String>)
 fn structure_keys(site: &mut Site) -> usize {
     use crate::catalog::keys::{self as catkeys, Field, Format, KeyRef};
     let mut count = 0;
+    let mut structured = Vec::new();
     for i in 0..site.devices.len() {
         let model = site.devices[i].model.clone();
         let Some(layout) = catkeys::layout(&model) else { continue };
@@ -933,15 +947,23 @@ fn structure_keys(site: &mut Site) -> usize {
                 here += 1;
             }
         }
-        if here == 0 {
-            continue;
+        if here > 0 {
+            structured.push((i, before_all, here));
         }
+    }
+    // One key check for the whole site (not one per device: a large site
+    // would be checked once per device); a device whose keys it refuses
+    // keeps them raw.
+    let issues = crate::site::keys::check(site, &mut |_, _| {});
+    for (i, raw, here) in structured {
+        // `device 3 000b82a1b201 (Label)`, then `.values.key...` or a space: the MAC makes it this device's.
         let at = crate::site::device_location(i, &site.devices[i]);
-        let refused = crate::site::keys::check(site, &mut |_, _| {})
-            .iter()
-            .any(|issue| issue.severity == site::Severity::Error && issue.location.starts_with(&at));
+        let refused = issues.iter().any(|issue| {
+            issue.severity == site::Severity::Error
+                && issue.location.strip_prefix(&at).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', ' ']))
+        });
         if refused {
-            site.devices[i] = before_all;
+            site.devices[i] = raw;
         } else {
             count += here;
         }

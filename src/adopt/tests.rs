@@ -291,7 +291,10 @@ fn programmable_keys_and_shared_values_find_their_places_when_no_shared_file_exi
         let refs: Vec<(PId, &str)> = v.iter().map(|(p, v)| (*p, v.as_str())).collect();
         file(&format!("cfg{mac}"), binary::encode(mac, &refs, &binary::EncodeOptions::default()).unwrap())
     };
-    let folder = vec![device(a, "201", "299"), device(b, "202", "298")];
+    // A third unit's BLF has no value: the key map gives it back, but the site
+    // check refuses a BLF without a value, so that unit keeps its raw P-values.
+    let c: Mac = "000b82000003".parse().unwrap();
+    let folder = vec![device(a, "201", "299"), device(b, "202", "298"), device(c, "203", "")];
     let opts = Options { default_model: Some("GXP2170".parse().unwrap()), ..Options::default() };
     let adopted = adopt(&folder, &opts).unwrap();
     let (site, r) = (&adopted.site, &adopted.report);
@@ -300,8 +303,9 @@ fn programmable_keys_and_shared_values_find_their_places_when_no_shared_file_exi
     for (k, v) in common {
         assert_eq!(site.defaults.get(&format!("P{k}")), Some(v), "P{k} lifted: {:?}", site.defaults);
     }
+    assert_eq!(site.defaults.0.len(), common.len(), "accounts and keys stay with the devices: {:?}", site.defaults);
     assert!(
-        r.notes.iter().any(|n| n.starts_with("lifted to [defaults], as all 2 devices set them alike")),
+        r.notes.iter().any(|n| n.starts_with("lifted to [defaults], as all 3 devices set them alike")),
         "{:#?}",
         r.notes
     );
@@ -312,11 +316,14 @@ fn programmable_keys_and_shared_values_find_their_places_when_no_shared_file_exi
     assert_eq!(d.values.get("key.vpk.2.value"), Some("299"));
     assert_eq!(d.values.get("P1365"), None);
     assert!(r.notes.iter().any(|n| n.starts_with("2 programmable key(s)")), "{:#?}", r.notes);
+    let raw = site.device(c).unwrap();
+    assert_eq!(raw.values.get("P1365"), Some("11"), "{:?}", raw.values);
+    assert_eq!(raw.values.get("key.vpk.2.type"), None);
     // Shared values lifted, keys structured: the files still come back the same.
     assert_eq!(r.round_trip_differences(), 0, "{:#?}", r.round_trip);
-    assert_eq!(r.round_trip.iter().filter(|t| t.verdict == Verdict::Same).count(), 2);
+    assert_eq!(r.round_trip.iter().filter(|t| t.verdict == Verdict::Same).count(), 3);
     let (before, after) = (values_of(&folder, ""), values_of(&folder_of(site), ""));
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 3);
     for (name, values) in &before {
         assert_eq!(after.get(name), Some(values), "{name}");
     }
