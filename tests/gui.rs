@@ -1478,7 +1478,15 @@ fn adopt_a_folder_see_the_report_open_it_and_generate_the_same_files() {
     h.run_ok();
     h.get_by_label("Adopt a provisioning folder…").click();
     h.run_ok();
-    set_text(&mut h, "Folder:", old.to_str().unwrap());
+    // The folder through "Choose…"; with no file dialog the app asks for the path itself.
+    h.state_mut().rt.typed_paths = true;
+    h.get_by_label("Choose…").click();
+    h.run_ok();
+    h.get_by_label("Type the provisioning folder to adopt:");
+    set_text(&mut h, "Path", old.to_str().unwrap());
+    h.get_by_label("OK").click();
+    wait_for(&mut h, "the folder chosen", |a| !a.rt.adopt.folder.is_empty());
+    assert_eq!(h.state().rt.adopt.folder, old.display().to_string());
     set_text(&mut h, "Models:", "000b82a1b202=GXP2135\nc074ada1b203=GRP2612W\nec74d7a1b204=GXP1625\nHT802");
     // A wrong password first: nothing adopted, the file named.
     set_text(&mut h, "XML password:", "not-the-password");

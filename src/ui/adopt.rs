@@ -66,7 +66,12 @@ pub fn adopt_ui(ctx: &egui::Context, rt: &mut Runtime) -> Option<Action> {
         );
         egui::Grid::new("adopt-form").num_columns(2).show(ui, |ui| {
             let l = ui.label("Folder:");
-            ui.add(egui::TextEdit::singleline(&mut st.folder).desired_width(520.0)).labelled_by(l.id);
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut st.folder).desired_width(440.0)).labelled_by(l.id);
+                if ui.button("Choose…").clicked() {
+                    action = Some(Action::Background(Job::PickAdoptFolder, "Choosing the folder"));
+                }
+            });
             ui.end_row();
             let l = ui.label("XML password:");
             ui.add(egui::TextEdit::singleline(&mut st.password).password(true).desired_width(260.0))

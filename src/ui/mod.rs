@@ -306,6 +306,10 @@ impl App {
                 Done::FirmwareListed { site_path, firmware_dir, listing, problems } => {
                     self.rt.firmware.listed(site_path, firmware_dir, *listing, problems)
                 }
+                Done::AdoptFolderPicked(p) => {
+                    self.remember_dir(&p);
+                    self.rt.adopt.folder = p.display().to_string();
+                }
                 Done::Adopted { dir, result } => {
                     self.remember_dir(&dir);
                     self.rt.adopt.done(dir, result);

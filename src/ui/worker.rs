@@ -41,6 +41,10 @@ pub enum Job {
     ListFirmware { site_path: PathBuf, firmware_dir: String },
     /// Read an old provisioning folder into a new site (File > Adopt).
     Adopt { dir: PathBuf, options: Box<crate::adopt::Options> },
+    /// Show a folder dialog for the provisioning folder to adopt.
+    PickAdoptFolder,
+    /// Use this folder as the one to adopt (typed in when no dialog can open).
+    UseAdoptFolder(PathBuf),
 }
 
 impl Job {
@@ -53,6 +57,7 @@ impl Job {
             Job::PickCsv => Job::ReadCsv(path),
             Job::Export { site, .. } => Job::Export { site, dir: Some(path) },
             Job::PickFolder => Job::UseFolder(path),
+            Job::PickAdoptFolder => Job::UseAdoptFolder(path),
             Job::SaveReport { csv, html, stem, .. } => Job::SaveReport { csv, html, stem, dir: Some(path) },
             other => other,
         }
@@ -66,6 +71,7 @@ impl Job {
                 | Job::PickAndSave { .. }
                 | Job::PickCsv
                 | Job::PickFolder
+                | Job::PickAdoptFolder
                 | Job::Export { dir: None, .. }
                 | Job::SaveReport { dir: None, .. }
         )
@@ -79,6 +85,7 @@ impl Job {
             Job::PickCsv => "the CSV file to import",
             Job::Export { .. } => "the folder to export the files to",
             Job::PickFolder => "the firmware folder",
+            Job::PickAdoptFolder => "the provisioning folder to adopt",
             Job::SaveReport { .. } => "the folder for the handover report",
             _ => "a path",
         }
@@ -162,6 +169,8 @@ pub enum Done {
         bytes: usize,
     },
     FolderPicked(PathBuf),
+    /// The provisioning folder to adopt was chosen.
+    AdoptFolderPicked(PathBuf),
     ReportSaved {
         csv: PathBuf,
         html: PathBuf,
@@ -335,6 +344,15 @@ fn run(job: Job) -> Done {
             Ok(None) => Done::Cancelled,
             Err(why) => Done::NoDialog { job: Box::new(Job::PickFolder), why },
         },
+        Job::PickAdoptFolder => {
+            match dialog(|| rfd::FileDialog::new().set_title("Provisioning folder to adopt").pick_folder()) {
+                Ok(Some(p)) => Done::AdoptFolderPicked(p),
+                Ok(None) => Done::Cancelled,
+                Err(why) => Done::NoDialog { job: Box::new(Job::PickAdoptFolder), why },
+            }
+        }
+        Job::UseAdoptFolder(p) if p.is_dir() => Done::AdoptFolderPicked(p),
+        Job::UseAdoptFolder(p) => failed("adopt the folder", format!("{} is not a folder", p.display())),
         Job::UseFolder(p) if p.is_dir() => Done::FolderPicked(p),
         Job::UseFolder(p) => failed("use the firmware folder", format!("{} is not a folder", p.display())),
         Job::SaveReport { csv, html, stem, dir } => {
