@@ -78,6 +78,9 @@ pub enum Command {
     Notify(NotifyArgs),
     /// Ask site devices over their web API whether they registered and applied what was served.
     CheckDevice(CheckDeviceArgs),
+    /// Read what site devices hold now over their web API (one login each) and lay it
+    /// beside the site: same, differs, only on the device, not readable.
+    ReadDevice(ReadDeviceArgs),
     /// Print a shell completion script (packaging runs this; see packaging/build.sh).
     #[command(hide = true)]
     Completions(CompletionsArgs),
@@ -611,6 +614,28 @@ pub struct CheckDeviceArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), value_name = "N")]
     pub timeout: u64,
     /// One JSON object per device.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadDeviceArgs {
+    /// Site file: the intended values, and the admin password (P2) the API needs.
+    pub site: PathBuf,
+    /// The devices to read (MACs of the site).
+    #[arg(required = true, num_args = 1..)]
+    pub macs: Vec<Mac>,
+    /// The device's web address (one MAC only; port default 80).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = address)]
+    pub to: Option<Address>,
+    /// The admin password, when the site has none for the device (a per-unit sticker
+    /// password). Also read from GSPROV_ADMIN_PASSWORD.
+    #[arg(long, env = "GSPROV_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), value_name = "N")]
+    pub timeout: u64,
+    /// One JSON object per device, every value's state.
     #[arg(long)]
     pub json: bool,
 }

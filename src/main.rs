@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some(Command::Params(a)) => headless::params(a, &mut term),
         Some(Command::Notify(a)) => headless::notify(a, &mut term),
         Some(Command::CheckDevice(a)) => headless::check_device(a, &mut term),
+        Some(Command::ReadDevice(a)) => headless::read_device(a, &mut term),
         Some(Command::Completions(a)) => cli::write_completions(a.shell, term.out).map_err(headless::Error::Output),
         Some(Command::Manpage(a)) => {
             cli::write_manpage(a.subcommand.as_deref(), term.out).map_err(headless::Error::Output)

@@ -487,6 +487,100 @@ fn check_device_wrong_password_and_a_silent_device_end_clearly() {
     assert!(stderr(&o).contains("c074ad000001 is not a device of"), "{}", stderr(&o));
 }
 
+// ---------------------------------------------------------------- read-device
+
+fn read_device(args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<serde_json::Value>) {
+    let o = gsprov().arg("read-device").args(args).arg("--json").envs(env.iter().copied()).output().unwrap();
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (o, lines)
+}
+
+#[test]
+fn read_device_lays_what_the_device_holds_beside_the_site_with_one_login_and_short_requests() {
+    let Some((_dir, site)) =
+        in_namespace("read_device_lays_what_the_device_holds_beside_the_site_with_one_login_and_short_requests")
+    else {
+        return;
+    };
+    // The device holds what was served, but P64 changed by hand and a language set on it.
+    let mut values = applied_values(&site, MAC_A);
+    values.insert("P64".into(), "12".into());
+    values.insert("P1362".into(), "de".into());
+    let mut dev = Device::start(Config { values, ..Config::new(MAC_A, "127.0.0.2") });
+    let to = dev.http.to_string();
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &to], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(r["result"], "read", "{r}");
+    assert_eq!(r["logins"], 1);
+    let state = |key: &str| r["observed"].as_array().unwrap().iter().find(|o| o["key"] == key).cloned();
+    assert_eq!(
+        state("P64").unwrap(),
+        serde_json::json!({"key": "P64", "state": "differs", "device": "12", "site": "auto"})
+    );
+    assert_eq!(state("P212").unwrap()["state"], "same");
+    assert_eq!(state("P35").unwrap()["state"], "same", "account 1's user ID: {r}");
+    assert_eq!(state("P1362").unwrap(), serde_json::json!({"key": "P1362", "state": "only-on-device", "device": "de"}));
+    assert_eq!(state("P34").unwrap()["state"], "unknown", "the SIP password is never read: {r}");
+    assert_eq!(state("P2").unwrap()["state"], "unknown");
+    // One login; every read short (CVE-2026-2329: 64-byte request buffer); no password asked for.
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(api.iter().filter(|a| a.contains("/cgi-bin/dologin")).count(), 1, "{api:?}");
+    let reads: Vec<&String> = api.iter().filter(|a| a.contains("api.values.get")).collect();
+    assert_eq!(reads.len() as u64, r["requests"].as_u64().unwrap());
+    assert!(reads.len() > 5, "{}", reads.len());
+    for a in &reads {
+        let list = a.split("request=").nth(1).unwrap().split('&').next().unwrap();
+        assert!(list.len() <= 60, "{list}");
+        for name in list.split(':') {
+            assert!(!["P2", "P34", "P406", "P1359"].contains(&name), "{name} was asked for");
+        }
+    }
+    for out in [String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o)] {
+        assert!(!out.contains("admin-pw") && !out.contains("sip-201"), "no password in the output: {out}");
+    }
+    // The plain form lists what is not the same.
+    let o = gsprov().args(["read-device", site.to_str().unwrap(), MAC_A, "--to", &to]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("  differs        P64: device 12, site auto"), "{text}");
+    assert!(text.contains("  only on device P1362 = de"), "{text}");
+    assert!(text.contains("  unknown        P34 (a password: the device keeps its own)"), "{text}");
+}
+
+#[test]
+fn read_device_stops_at_a_refused_login_and_never_tries_twice() {
+    let Some((_dir, site)) = in_namespace("read_device_stops_at_a_refused_login_and_never_tries_twice") else {
+        return;
+    };
+    let mut dev = Device::start(Config { passcode: "sticker-pw-77".into(), ..Config::new(MAC_A, "127.0.0.2") });
+    let to = dev.http.to_string();
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &to], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(r["result"], "wrong_password", "{r}");
+    assert_eq!(r["logins"], 1);
+    assert_eq!(r["requests"], 0);
+    assert!(
+        r["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("the device refused the login (it said: failed); no second attempt"),
+        "{r}"
+    );
+    let api: Vec<Seen> = dev.drain().to_vec();
+    assert_eq!(api, [Seen::Api("POST /cgi-bin/dologin?".into())], "one attempt, nothing else");
+    // The unit's own password, given once for this run (a sticker password), reads it.
+    let (o, lines) =
+        read_device(&[site.to_str().unwrap(), MAC_A, "--to", &to], &[("GSPROV_ADMIN_PASSWORD", "sticker-pw-77")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lines[0]["result"], "read", "{}", lines[0]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("sticker-pw-77") && !stderr(&o).contains("sticker-pw-77"));
+}
+
 // ---------------------------------------------------------------- sipp
 
 /// A sipp UAS scenario: challenge the NOTIFY, verify the digest itself

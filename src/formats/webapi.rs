@@ -177,6 +177,83 @@ pub fn compare(served: &[(String, String)], read: &BTreeMap<String, String>) -> 
         .collect()
 }
 
+/// Most names in one `api.values.get` request, and most characters in its
+/// `request=` list. CVE-2026-2329 (Rapid7, February 2026; GXP1610-GXP1630
+/// before 1.0.7.81): the web API copies the colon-separated `request`
+/// parameter into a 64-byte stack buffer without a length check, so a long
+/// list crashes (or worse) an unpatched GXP16xx. Reads therefore go in
+/// batches that stay under that size (public write-ups: ictsec.pl and
+/// connectquest.co.in on the Rapid7 disclosure; not tested on hardware).
+pub const BATCH_NAMES: usize = 8;
+pub const BATCH_CHARS: usize = 60;
+
+/// `names` in batches of at most [`BATCH_NAMES`] names and [`BATCH_CHARS`]
+/// characters of `request=` (a name longer than that goes alone).
+pub fn batches(names: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut len = 0;
+    for n in names {
+        let add = encode(n).len() + 1;
+        match out.last_mut() {
+            Some(b) if b.len() < BATCH_NAMES && len + add <= BATCH_CHARS => {
+                b.push(n.clone());
+                len += add;
+            }
+            _ => {
+                out.push(vec![n.clone()]);
+                len = add;
+            }
+        }
+    }
+    out
+}
+
+/// One value of a device's observed layer beside the site's intended value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum Observed {
+    /// The device holds what the site sets.
+    Same { value: String },
+    /// The device holds another value.
+    Differs { device: String, site: String },
+    /// The device holds a value the site does not set.
+    OnlyOnDevice { device: String },
+    /// Asked for, and not in the answer (or its batch failed).
+    NotReadable,
+    /// A password: never asked for; "unknown, keep the device's value".
+    Unknown,
+}
+
+/// The observed layer: for every name asked (`read` holds the answers) and
+/// every secret the site sets, what the device holds beside `site`'s value.
+/// A name the device answers empty and the site does not set is left out
+/// (nothing is set on either side).
+pub fn observe(
+    site: &BTreeMap<String, String>,
+    asked: &[String],
+    read: &BTreeMap<String, String>,
+    secrets: &[String],
+) -> Vec<(String, Observed)> {
+    let mut out = Vec::new();
+    for name in asked {
+        let want = site.get(name);
+        let state = match (read.get(name), want) {
+            (None, _) => Observed::NotReadable,
+            (Some(got), Some(want)) if got.trim() == want.trim() => Observed::Same { value: want.clone() },
+            (Some(got), Some(want)) => {
+                Observed::Differs { device: crate::formats::printable(got).into_owned(), site: want.clone() }
+            }
+            (Some(got), None) if got.trim().is_empty() => continue,
+            (Some(got), None) => Observed::OnlyOnDevice { device: crate::formats::printable(got).into_owned() },
+        };
+        out.push((name.clone(), state));
+    }
+    for s in secrets {
+        out.push((s.clone(), Observed::Unknown));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +315,34 @@ mod tests {
         );
         let missing = vec![("P99".to_string(), "1".to_string())];
         assert_eq!(compare(&missing, &read)[0].device, "");
+    }
+
+    #[test]
+    fn reads_go_in_short_batches_and_the_observed_layer_names_each_state() {
+        let names: Vec<String> = (1..=20).map(|n| format!("P{}", 1000 + n)).collect();
+        let b = batches(&names);
+        assert!(b.iter().all(|b| b.len() <= BATCH_NAMES), "{b:?}");
+        assert!(b.iter().all(|b| b.iter().map(|n| n.len() + 1).sum::<usize>() <= BATCH_CHARS));
+        assert_eq!(b.concat(), names, "every name once, in order");
+        let long = vec!["x".repeat(200), "P1".into()];
+        assert_eq!(batches(&long), [vec!["x".repeat(200)], vec!["P1".to_string()]]);
+
+        let site: BTreeMap<String, String> =
+            [("P30", "pool.ntp.org"), ("P64", "auto"), ("P47", "pbx")].map(|(k, v)| (k.into(), v.into())).into();
+        let read: BTreeMap<String, String> = [("P30", "pool.ntp.org"), ("P64", "12"), ("P1362", "de"), ("P8", "")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
+        let asked: Vec<String> = ["P30", "P64", "P47", "P1362", "P8"].map(String::from).into();
+        let got = observe(&site, &asked, &read, &["P34".to_string()]);
+        assert_eq!(
+            got,
+            vec![
+                ("P30".to_string(), Observed::Same { value: "pool.ntp.org".into() }),
+                ("P64".to_string(), Observed::Differs { device: "12".into(), site: "auto".into() }),
+                ("P47".to_string(), Observed::NotReadable),
+                ("P1362".to_string(), Observed::OnlyOnDevice { device: "de".into() }),
+                ("P34".to_string(), Observed::Unknown),
+            ]
+        );
     }
 }

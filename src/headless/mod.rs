@@ -1,6 +1,6 @@
 //! The terminal front end: one file per command (`new`, `check`, `generate`,
 //! `import`, `decode`, `adopt`, `firmware`, `serve`, `discover`, `interfaces`, `fetch`,
-//! `notify`, `check-device`, `params`) and the printers they share
+//! `notify`, `check-device`, `read-device`, `params`) and the printers they share
 //! ([`print`]). Prints to the writers it is given; every failure is a typed
 //! [`Error`] whose [`Error::exit_code`] is the documented exit code. Owns no
 //! socket or thread: serving goes through `services::Supervisor`, fetching
@@ -20,6 +20,7 @@ mod new;
 mod notify;
 mod params;
 mod print;
+mod read_device;
 mod serve;
 mod targets;
 
@@ -36,6 +37,7 @@ pub use interfaces::interfaces;
 pub use new::new;
 pub use notify::notify;
 pub use params::params;
+pub use read_device::read_device;
 pub use serve::serve;
 
 use std::io::Write;
@@ -93,6 +95,8 @@ pub enum Error {
     Adopt(String),
     #[error("the site is written, but {0} file(s) of the folder do not come back the same (see the round trip above)")]
     AdoptedWithDifferences(usize),
+    #[error("{failed} of {total} device(s) could not be read completely (see above)")]
+    ReadsFailed { failed: usize, total: usize },
 }
 
 impl Error {
@@ -111,7 +115,7 @@ impl Error {
             Error::Interface(_) | Error::PnpInterface(_) | Error::FirmwareExposed(_) => exit::PROBLEMS,
             Error::Target(_) | Error::DevicesFailed { .. } | Error::ChecksFailed { .. } => exit::PROBLEMS,
             Error::Args(_) => exit::USAGE,
-            Error::Adopt(_) | Error::AdoptedWithDifferences(_) => exit::PROBLEMS,
+            Error::Adopt(_) | Error::AdoptedWithDifferences(_) | Error::ReadsFailed { .. } => exit::PROBLEMS,
         }
     }
 }

@@ -40,6 +40,7 @@ mod mdns;
 pub mod neighbours;
 pub mod notify;
 pub mod pnp;
+pub mod read_device;
 mod request;
 mod syslog;
 mod tftp;

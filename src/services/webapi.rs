@@ -186,16 +186,16 @@ impl Report {
 }
 
 /// A transport failure: ends the check.
-enum Transport {
+pub(super) enum Transport {
     Silent(Duration),
     Unreachable(String),
     Garbled(String),
 }
 
-struct Answer {
-    status: u16,
-    set_cookie: Option<String>,
-    body: Vec<u8>,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) set_cookie: Option<String>,
+    pub(super) body: Vec<u8>,
 }
 
 fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answer, Transport> {
@@ -246,7 +246,12 @@ fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answe
     }
 }
 
-fn get(addr: SocketAddr, target: &str, cookie: Option<&str>, timeout: Duration) -> Result<Answer, Transport> {
+pub(super) fn get(
+    addr: SocketAddr,
+    target: &str,
+    cookie: Option<&str>,
+    timeout: Duration,
+) -> Result<Answer, Transport> {
     let mut req = format!("GET {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nConnection: close\r\n");
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
@@ -255,7 +260,7 @@ fn get(addr: SocketAddr, target: &str, cookie: Option<&str>, timeout: Duration) 
     exchange(addr, req.as_bytes(), timeout)
 }
 
-fn post(addr: SocketAddr, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
+pub(super) fn post(addr: SocketAddr, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
     let req = format!(
         "POST {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",

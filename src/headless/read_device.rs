@@ -1,0 +1,56 @@
+//! `gsprov read-device`: what each device holds now, beside the site.
+
+use crate::formats::printable;
+use crate::formats::webapi::Observed;
+use crate::storage;
+
+use super::targets::device_addresses;
+use super::{Error, Term};
+
+/// `gsprov read-device SITE MAC...`: one login per device, its settings read
+/// in short batches, then per device a summary and every value that is not
+/// the same (or one JSON object with every value). Values the site marks
+/// secret are never read, so never printed.
+pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<(), Error> {
+    use crate::services::{notify, read_device as read};
+    let site = storage::load_site(&args.site)?;
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    if devices.len() > notify::MAX_TARGETS {
+        return Err(Error::Target(format!(
+            "{} devices at once; gsprov reads at most {} per command",
+            devices.len(),
+            notify::MAX_TARGETS
+        )));
+    }
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let mut failed = 0;
+    for (d, ip, port) in &devices {
+        let target = read::target(&site, d, *ip, *port, args.password.as_deref());
+        let r = read::read(&target, timeout);
+        if r.result != read::Verdict::Read {
+            failed += 1;
+        }
+        if args.json {
+            writeln!(t.out, "{}", serde_json::to_string(&r).unwrap_or_default())?;
+            continue;
+        }
+        writeln!(t.out, "{} {}: {}", r.mac, r.addr, r.explanation)?;
+        for row in &r.observed {
+            let line = match &row.observed {
+                Observed::Same { .. } => continue,
+                Observed::Differs { device, site } => {
+                    format!("differs        {}: device {}, site {}", row.key, printable(device), printable(site))
+                }
+                Observed::OnlyOnDevice { device } => format!("only on device {} = {}", row.key, printable(device)),
+                Observed::NotReadable => format!("not readable   {}", row.key),
+                Observed::Unknown => format!("unknown        {} (a password: the device keeps its own)", row.key),
+            };
+            writeln!(t.out, "  {line}")?;
+        }
+        t.out.flush()?;
+    }
+    if failed > 0 {
+        return Err(Error::ReadsFailed { failed, total: devices.len() });
+    }
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! "Read from device" (issue 28, part 2, first generation only): logs in to a
+//! device's web API once, on the technician's explicit command, reads the
+//! model family's settings back in short batches and lays them beside the
+//! site's values as the device's observed layer ([`webapi::observe`]).
+//!
+//! The API spoken is the one `check-device` speaks (`POST /cgi-bin/dologin`,
+//! then `GET /cgi-bin/api.values.get?request=A:B&sid=...`, see
+//! [`crate::formats::webapi`] for the sources). One login attempt per run,
+//! never retried: a refusal ends the read with the device's own words (a
+//! device may lock its login after a few failures). Passwords are never asked
+//! for: they read as "unknown, keep the device's value".
+//!
+//! Must not touch files or the site. The admin password goes into request
+//! bytes only.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::webapi::{Transport, get, post};
+use crate::catalog::{Catalog, FamilyCatalog, ValueKind};
+use crate::formats::webapi::{self, Observed, Refusal};
+use crate::ids::{Mac, PId};
+use crate::site::{Device, Site};
+
+/// Where, with which admin password, and what to read.
+#[derive(Clone)]
+pub struct Target {
+    pub mac: Mac,
+    pub addr: SocketAddr,
+    pub password: String,
+    /// The site's layered values for the device (P-values).
+    pub site: BTreeMap<String, String>,
+    /// The P-values read, in number order (no password among them).
+    pub names: Vec<String>,
+    /// Password P-values the site sets: reported "unknown", never read.
+    pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("mac", &self.mac)
+            .field("addr", &self.addr)
+            .field("password", &"****")
+            .field("names", &self.names.len())
+            .finish()
+    }
+}
+
+fn is_secret(key: &str, kind: Option<&ValueKind>) -> bool {
+    key == "P2" || kind == Some(&ValueKind::Password) || crate::generate::is_secret_key(key)
+}
+
+/// The device at `ip` (port default 80): the site's values for it, every
+/// P-value of its family's template and the site, passwords apart. The admin
+/// password is `password`, else the site's P2.
+pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>, password: Option<&str>) -> Target {
+    let eff = site.effective(device);
+    let values: BTreeMap<String, String> =
+        eff.0.iter().filter(|(k, _)| k.parse::<PId>().is_ok()).map(|(k, s)| (k.clone(), s.value.clone())).collect();
+    let family = crate::catalog::Family::of_model(&device.model).family;
+    let cat = Catalog::get();
+    let mut ids: Vec<(PId, bool)> = FamilyCatalog::get(family)
+        .params()
+        .iter()
+        .filter_map(|p| p.id.map(|id| (id, is_secret(&id.to_string(), Some(&p.kind)))))
+        .collect();
+    ids.extend(values.keys().filter_map(|k| {
+        let id: PId = k.parse().ok()?;
+        Some((id, is_secret(k, cat.lookup(k).map(|p| &p.kind))))
+    }));
+    ids.sort();
+    ids.dedup_by_key(|(id, _)| *id);
+    let names = ids.iter().filter(|(_, secret)| !secret).map(|(id, _)| id.to_string()).collect();
+    let secrets = ids
+        .iter()
+        .filter(|(id, secret)| *secret && values.contains_key(&id.to_string()))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    Target {
+        mac: device.mac,
+        addr: SocketAddr::new(ip, port.unwrap_or(80)),
+        password: password.map(str::to_string).unwrap_or_else(|| eff.get("P2").unwrap_or("").to_string()),
+        site: values,
+        names,
+        secrets,
+    }
+}
+
+/// How the read ended, as one word (JSON `result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every batch answered.
+    Read,
+    /// Some batches answered, then the device stopped answering or ended the session.
+    Partial,
+    /// The admin password was refused (or the login is locked): the device's words say which.
+    WrongPassword,
+    NoAnswer,
+    Unreachable,
+    /// Not a Grandstream web API, or no admin password to try.
+    Unknown,
+}
+
+/// One key of the observed layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub key: String,
+    #[serde(flatten)]
+    pub observed: Observed,
+}
+
+/// One device's read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub mac: Mac,
+    pub addr: SocketAddr,
+    pub result: Verdict,
+    /// Login attempts made (at most one).
+    pub logins: u8,
+    /// `api.values.get` requests made, and how many names each held at most.
+    pub requests: usize,
+    pub observed: Vec<Row>,
+    pub explanation: String,
+    #[serde(rename = "duration_ms", serialize_with = "ser_millis")]
+    pub duration: Duration,
+}
+
+fn ser_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Report {
+    /// How many rows are in each state: same, differs, only on the device, not readable, unknown.
+    pub fn counts(&self) -> [usize; 5] {
+        let mut c = [0; 5];
+        for r in &self.observed {
+            c[match r.observed {
+                Observed::Same { .. } => 0,
+                Observed::Differs { .. } => 1,
+                Observed::OnlyOnDevice { .. } => 2,
+                Observed::NotReadable => 3,
+                Observed::Unknown => 4,
+            }] += 1;
+        }
+        c
+    }
+}
+
+/// Reads one device: one login, then the batches; every step waits at most `timeout`.
+pub fn read(target: &Target, timeout: Duration) -> Report {
+    let start = Instant::now();
+    let mut r = Report {
+        mac: target.mac,
+        addr: target.addr,
+        result: Verdict::Unknown,
+        logins: 0,
+        requests: 0,
+        observed: Vec::new(),
+        explanation: String::new(),
+        duration: Duration::ZERO,
+    };
+    let end = |mut r: Report, result: Verdict, why: String| {
+        r.result = result;
+        r.explanation = why;
+        r.duration = start.elapsed();
+        r
+    };
+    let transport = |t: Transport| match t {
+        Transport::Silent(d) => (
+            Verdict::NoAnswer,
+            format!(
+                "no answer from {} within {:.1} s: is the device on, at this address, and its web port right?",
+                target.addr,
+                d.as_secs_f64()
+            ),
+        ),
+        Transport::Unreachable(why) => (Verdict::Unreachable, format!("unreachable: {why}")),
+        Transport::Garbled(why) => (Verdict::Unknown, format!("not a Grandstream web API: {why}")),
+    };
+    if target.password.is_empty() {
+        return end(
+            r,
+            Verdict::Unknown,
+            "no admin password: the site has no P2 for this device; give it with --password (or GSPROV_ADMIN_PASSWORD)"
+                .into(),
+        );
+    }
+    // One login attempt, never retried.
+    r.logins = 1;
+    let sid = match post(target.addr, "/cgi-bin/dologin", &webapi::login_form(&target.password), timeout) {
+        Err(t) => {
+            let (v, why) = transport(t);
+            return end(r, v, why);
+        }
+        Ok(a) if a.status == 200 => webapi::session(&a.body, a.set_cookie.as_deref()),
+        Ok(a) if a.status == 401 || a.status == 403 => Err(Refusal::Error(format!("HTTP {}", a.status))),
+        Ok(a) => Err(Refusal::Unexpected(format!("dologin answered HTTP {}", a.status))),
+    };
+    let sid = match sid {
+        Ok(s) => s,
+        Err(Refusal::Error(said)) => {
+            return end(
+                r,
+                Verdict::WrongPassword,
+                format!(
+                    "the device refused the login (it said: {said}); no second attempt is made, since devices lock the web login after a few failures: check the admin password and run again"
+                ),
+            );
+        }
+        Err(e) => return end(r, Verdict::Unknown, format!("cannot log in: {e}")),
+    };
+    let cookie = format!("session-identity={sid}; session-role=admin");
+    let mut read: BTreeMap<String, String> = BTreeMap::new();
+    let mut stopped = None;
+    for batch in webapi::batches(&target.names) {
+        let names: Vec<&str> = batch.iter().map(String::as_str).collect();
+        r.requests += 1;
+        let answer = match get(target.addr, &webapi::values_target(&names, &sid), Some(&cookie), timeout) {
+            Err(t) => Err(transport(t).1),
+            Ok(a) if a.status == 200 => webapi::values(&a.body).map_err(|e| match e {
+                Refusal::Error(said) => format!(
+                    "the device ended the session (it said: {said}); a unit that allows one web session at a time does this when someone else logs in"
+                ),
+                other => other.to_string(),
+            }),
+            Ok(a) => Err(format!("api.values.get answered HTTP {}", a.status)),
+        };
+        match answer {
+            // Only the names asked for count: an answer cannot add others.
+            Ok(v) => read.extend(v.into_iter().filter(|(k, _)| batch.contains(k))),
+            Err(why) => {
+                stopped = Some(why);
+                break;
+            }
+        }
+    }
+    r.observed = webapi::observe(&target.site, &target.names, &read, &target.secrets)
+        .into_iter()
+        .map(|(key, observed)| Row { key, observed })
+        .collect();
+    let [same, differs, only, unreadable, unknown] = r.counts();
+    let summary = format!(
+        "{} values read in {} requests (1 login): {same} same, {differs} differ, {only} only on the device, {unreadable} not readable, {unknown} password(s) unknown (the device keeps its own)",
+        read.len(),
+        r.requests
+    );
+    match stopped {
+        None => end(r, Verdict::Read, summary),
+        Some(why) => end(r, Verdict::Partial, format!("{summary}; stopped early: {why}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_neither_read_nor_printed() {
+        let mut site = crate::site::demo();
+        site.devices[0].values.set("P2", "s3cret-admin");
+        let t = target(&site, &site.devices[0], "127.0.0.1".parse().unwrap(), None, None);
+        assert_eq!(t.password, "s3cret-admin");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        for secret in ["P2", "P34", "P406", "P1359"] {
+            assert!(!t.names.contains(&secret.to_string()), "{secret} is never asked for");
+        }
+        assert!(t.secrets.contains(&"P34".to_string()) && t.secrets.contains(&"P2".to_string()), "{:?}", t.secrets);
+        assert!(t.names.contains(&"P30".to_string()) && t.names.len() > 50, "{}", t.names.len());
+        // No password: no socket at all.
+        let none = Target { password: String::new(), addr: "127.0.0.1:9".parse().unwrap(), ..t };
+        let r = read(&none, Duration::from_millis(100));
+        assert_eq!((r.result, r.logins), (Verdict::Unknown, 0));
+    }
+}
