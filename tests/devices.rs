@@ -572,13 +572,73 @@ fn read_device_stops_at_a_refused_login_and_never_tries_twice() {
         "{r}"
     );
     let api: Vec<Seen> = dev.drain().to_vec();
-    assert_eq!(api, [Seen::Api("POST /cgi-bin/dologin?".into())], "one attempt, nothing else");
+    assert_eq!(
+        api,
+        [Seen::Api("POST /cgi-bin/access?".into()), Seen::Api("POST /cgi-bin/dologin?".into())],
+        "the generation asked (no password in it), then one attempt, nothing else"
+    );
     // The unit's own password, given once for this run (a sticker password), reads it.
     let (o, lines) =
         read_device(&[site.to_str().unwrap(), MAC_A, "--to", &to], &[("GSPROV_ADMIN_PASSWORD", "sticker-pw-77")]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(lines[0]["result"], "read", "{}", lines[0]);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("sticker-pw-77") && !stderr(&o).contains("sticker-pw-77"));
+}
+
+#[test]
+fn read_device_speaks_the_challenge_generation_and_says_how_many_attempts_are_left() {
+    let Some((_dir, site)) =
+        in_namespace("read_device_speaks_the_challenge_generation_and_says_how_many_attempts_are_left")
+    else {
+        return;
+    };
+    let mut values = applied_values(&site, MAC_A);
+    values.insert("P64".into(), "12".into());
+    values.remove("P212");
+    let mut dev = Device::start(Config { challenge: true, values, ..Config::new(MAC_A, "127.0.0.2") });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(
+        (r["result"].as_str(), r["api"].as_str(), r["logins"].as_u64()),
+        (Some("read"), Some("challenge"), Some(1)),
+        "{r}"
+    );
+    let state = |key: &str| r["observed"].as_array().unwrap().iter().find(|o| o["key"] == key).cloned().unwrap();
+    assert_eq!(state("P64")["state"], "differs");
+    assert_eq!(state("P35")["state"], "same");
+    assert_eq!(state("P212")["state"], "not-readable", "the unit does not hold it: {r}");
+    assert_eq!(state("P34")["state"], "unknown");
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(api[..2], ["POST /cgi-bin/access?".to_string(), "POST /cgi-bin/dologin?".to_string()]);
+    let reads = &api[2..];
+    assert!(!reads.is_empty() && reads.iter().all(|a| a.starts_with("GET /cgi-bin/config_get?")), "{api:?}");
+    for a in reads {
+        let list = a.split("pvalues=").nth(1).unwrap().split('&').next().unwrap();
+        assert!(list.len() <= 60, "{list}");
+        assert!(!list.split(',').any(|c| c == "2" || c == "34"), "no password asked for: {list}");
+    }
+
+    // A wrong password: the attempts the unit says are left, and no second try.
+    let mut wrong =
+        Device::start(Config { challenge: true, passcode: "sticker".into(), ..Config::new(MAC_A, "127.0.0.3") });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &wrong.http.to_string()], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = &lines[0];
+    assert_eq!(r["result"], "wrong_password");
+    assert_eq!(r["refused"], serde_json::json!({"refused": "wrong", "attempts_left": 4}), "{r}");
+    assert!(
+        r["explanation"].as_str().unwrap().contains("wrong4: 4 attempt(s) left before it locks its web login"),
+        "{r}"
+    );
+    assert_eq!(wrong.drain().iter().filter(|s| matches!(s, Seen::Api(a) if a.contains("dologin"))).count(), 1);
+    // A locked unit: said so, one attempt, nothing read.
+    let locked = Device::start(Config { challenge: true, attempts_left: 0, ..Config::new(MAC_A, "127.0.0.4") });
+    let (_, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &locked.http.to_string()], &[]);
+    assert_eq!(lines[0]["refused"], serde_json::json!({"refused": "locked"}), "{}", lines[0]);
+    assert!(lines[0]["explanation"].as_str().unwrap().starts_with("the device's web login is locked"), "{}", lines[0]);
+    assert_eq!(lines[0]["requests"], 0);
 }
 
 // ---------------------------------------------------------------- sipp

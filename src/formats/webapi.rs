@@ -254,6 +254,102 @@ pub fn observe(
     out
 }
 
+// ---------------------------------------------------------------------------
+// The challenge generation: `/cgi-bin/access` + hashed `dologin` + `config_get`
+// ---------------------------------------------------------------------------
+//
+// Two third-party clients describe it alike (no Grandstream guide found):
+// a GXP2170 client "confirmed end-to-end against a lab GXP2170 (firmware
+// 1.0.11.106)" (FreeSDN, code corpus id 57469390680) and a WP826 client
+// (code corpus id 55625760794). `POST /cgi-bin/access` with
+// `access=sha256_hex(username)` answers a token; `POST /cgi-bin/dologin` with
+// `username=U&password=sha256_hex(password + token)` answers the session;
+// `GET /cgi-bin/config_get?pvalues=35,404&sid=SID` answers
+// `{"configs":[{"pvalue":"35","value":"..."}]}`. Both say requests without
+// `Origin` and `Referer` headers get 403. A refused login answers
+// `{"response":"error","body":"wrong4"}` ... or `"locked"` after 5 failures
+// (the GXP2170 client).
+
+/// The `access` request's form: `access=sha256_hex("admin")`.
+pub fn access_form() -> String {
+    format!("access={}", sha256_hex("admin"))
+}
+
+/// The token an `access` answer carries: `{"response":"success","body":"TOKEN"}`.
+pub fn access_token(body: &[u8]) -> Result<String, Refusal> {
+    let v = json(body)?;
+    match success(&v)? {
+        serde_json::Value::String(t) if !t.is_empty() => Ok(t.clone()),
+        _ => Err(Refusal::Unexpected("the access answer holds no token".into())),
+    }
+}
+
+/// The hashed `dologin` form of the challenge generation.
+pub fn hashed_login_form(password: &str, token: &str) -> String {
+    format!("username=admin&password={}", sha256_hex(&format!("{password}{token}")))
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `/cgi-bin/config_get?pvalues=35,404&sid=SID`: numbers without the `P`.
+pub fn config_get_target(names: &[&str], sid: &str) -> String {
+    let codes: Vec<String> = names.iter().map(|n| encode(n.strip_prefix('P').unwrap_or(n))).collect();
+    format!("/cgi-bin/config_get?pvalues={}&sid={}", codes.join(","), encode(sid))
+}
+
+/// Parses a `config_get` answer into `P35 -> value`.
+pub fn config_values(body: &[u8]) -> Result<BTreeMap<String, String>, Refusal> {
+    let v = json(body)?;
+    if v.get("response").and_then(|r| r.as_str()).is_some_and(|r| r.eq_ignore_ascii_case("error")) {
+        success(&v)?;
+    }
+    let rows =
+        v.get("configs").and_then(|c| c.as_array()).ok_or_else(|| Refusal::Unexpected("no \"configs\" list".into()))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let p = match row.get("pvalue")? {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let value = match row.get("value") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            let key = if p.bytes().all(|b| b.is_ascii_digit()) { format!("P{p}") } else { p };
+            Some((key, value))
+        })
+        .collect())
+}
+
+/// What a refused login said, read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "refused")]
+pub enum LoginRefused {
+    /// `wrongN`: a wrong password, N attempts left before the login locks.
+    Wrong { attempts_left: u8 },
+    /// `locked`: too many failures; the device refuses every login for a while.
+    Locked,
+    /// Anything else, as the device said it.
+    Other { said: String },
+}
+
+/// Reads a refused login's body text (`wrong4`, `locked`, `failed`...).
+pub fn login_refused(said: &str) -> LoginRefused {
+    let t = said.trim().trim_matches('"');
+    if t.eq_ignore_ascii_case("locked") || t.eq_ignore_ascii_case("lockout") {
+        return LoginRefused::Locked;
+    }
+    if let Some(n) = t.strip_prefix("wrong").and_then(|n| n.parse::<u8>().ok()) {
+        return LoginRefused::Wrong { attempts_left: n };
+    }
+    LoginRefused::Other { said: crate::formats::printable(t).into_owned() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +440,26 @@ mod tests {
                 ("P34".to_string(), Observed::Unknown),
             ]
         );
+    }
+
+    #[test]
+    fn the_challenge_generation_hashes_the_password_with_the_token() {
+        // sha256("admin") and sha256("pw" + "tok"), as `printf %s admin | sha256sum` gives them.
+        assert_eq!(access_form(), "access=8c6976e5b5410415bde908bd4dee15dfb167a9c873fc4bb8a81f6f2ab448a918");
+        assert_eq!(
+            hashed_login_form("pw", "tok"),
+            "username=admin&password=8e9ab5ecf4725e4ecb28ba8ab0d4ac07e1f042c9a2266f72df81eddec3e999b3"
+        );
+        assert_eq!(access_token(br#"{"response":"success","body":"Zm9vYmFy"}"#).unwrap(), "Zm9vYmFy");
+        assert!(access_token(b"<html>404</html>").is_err());
+        assert_eq!(config_get_target(&["P35", "P404"], "s"), "/cgi-bin/config_get?pvalues=35,404&sid=s");
+        let v =
+            config_values(br#"{"configs":[{"alias":"a","pvalue":"35","value":"201"},{"pvalue":404,"value":null}]}"#)
+                .unwrap();
+        assert_eq!(v["P35"], "201");
+        assert_eq!(v["P404"], "");
+        assert_eq!(login_refused("wrong4"), LoginRefused::Wrong { attempts_left: 4 });
+        assert_eq!(login_refused("locked"), LoginRefused::Locked);
+        assert_eq!(login_refused("failed"), LoginRefused::Other { said: "failed".into() });
     }
 }

@@ -3,12 +3,15 @@
 //! model family's settings back in short batches and lays them beside the
 //! site's values as the device's observed layer ([`webapi::observe`]).
 //!
-//! The API spoken is the one `check-device` speaks (`POST /cgi-bin/dologin`,
-//! then `GET /cgi-bin/api.values.get?request=A:B&sid=...`, see
-//! [`crate::formats::webapi`] for the sources). One login attempt per run,
-//! never retried: a refusal ends the read with the device's own words (a
-//! device may lock its login after a few failures). Passwords are never asked
-//! for: they read as "unknown, keep the device's value".
+//! Two API generations, told apart without a login attempt: `POST
+//! /cgi-bin/access` (which carries no password) answers a token on the
+//! challenge generation (GXP21xx 1.0.11+, WP8x6: hashed `dologin`, then
+//! `config_get?pvalues=`), and anything else means the plain one
+//! `check-device` speaks (`dologin` with the password, then
+//! `api.values.get?request=`); sources in [`crate::formats::webapi`]. One
+//! login attempt per run, never retried: a refusal ends the read and says
+//! what the device said (`wrong4`: four attempts left; `locked`). Passwords
+//! are never asked for: they read as "unknown, keep the device's value".
 //!
 //! Must not touch files or the site. The admin password goes into request
 //! bytes only.
@@ -21,7 +24,7 @@ use serde::Serialize;
 
 use super::webapi::{Transport, get, post};
 use crate::catalog::{Catalog, FamilyCatalog, ValueKind};
-use crate::formats::webapi::{self, Observed, Refusal};
+use crate::formats::webapi::{self, LoginRefused, Observed, Refusal};
 use crate::ids::{Mac, PId};
 use crate::site::{Device, Site};
 
@@ -114,12 +117,27 @@ pub struct Row {
     pub observed: Observed,
 }
 
+/// Which web API a device speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `dologin` with the password, `api.values.get`.
+    Plain,
+    /// `access` token, hashed `dologin`, `config_get`.
+    Challenge,
+}
+
 /// One device's read.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub mac: Mac,
     pub addr: SocketAddr,
     pub result: Verdict,
+    /// The API generation found (none when the device never answered).
+    pub api: Option<Api>,
+    /// What a refused login said, read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<LoginRefused>,
     /// Login attempts made (at most one).
     pub logins: u8,
     /// `api.values.get` requests made, and how many names each held at most.
@@ -158,6 +176,8 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
         mac: target.mac,
         addr: target.addr,
         result: Verdict::Unknown,
+        api: None,
+        refused: None,
         logins: 0,
         requests: 0,
         observed: Vec::new(),
@@ -190,9 +210,23 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
                 .into(),
         );
     }
+    // Which generation: `access` carries no password, so it costs no attempt.
+    let token = match post(target.addr, "/cgi-bin/access", &webapi::access_form(), timeout) {
+        Err(t) => {
+            let (v, why) = transport(t);
+            return end(r, v, why);
+        }
+        Ok(a) if a.status == 200 => webapi::access_token(&a.body).ok(),
+        Ok(_) => None,
+    };
+    r.api = Some(if token.is_some() { Api::Challenge } else { Api::Plain });
+    let form = match &token {
+        Some(t) => webapi::hashed_login_form(&target.password, t),
+        None => webapi::login_form(&target.password),
+    };
     // One login attempt, never retried.
     r.logins = 1;
-    let sid = match post(target.addr, "/cgi-bin/dologin", &webapi::login_form(&target.password), timeout) {
+    let sid = match post(target.addr, "/cgi-bin/dologin", &form, timeout) {
         Err(t) => {
             let (v, why) = transport(t);
             return end(r, v, why);
@@ -204,13 +238,18 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
     let sid = match sid {
         Ok(s) => s,
         Err(Refusal::Error(said)) => {
-            return end(
-                r,
-                Verdict::WrongPassword,
-                format!(
+            let refused = webapi::login_refused(&said);
+            let why = match &refused {
+                LoginRefused::Wrong { attempts_left } => format!(
+                    "the device refused the admin password (it said wrong{attempts_left}: {attempts_left} attempt(s) left before it locks its web login); no second attempt is made: check the password and run again"
+                ),
+                LoginRefused::Locked => "the device's web login is locked after too many failed attempts (it said locked): wait until it unlocks, then run again with the right password; no attempt is repeated".to_string(),
+                LoginRefused::Other { said } => format!(
                     "the device refused the login (it said: {said}); no second attempt is made, since devices lock the web login after a few failures: check the admin password and run again"
                 ),
-            );
+            };
+            r.refused = Some(refused);
+            return end(r, Verdict::WrongPassword, why);
         }
         Err(e) => return end(r, Verdict::Unknown, format!("cannot log in: {e}")),
     };
@@ -220,9 +259,17 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
     for batch in webapi::batches(&target.names) {
         let names: Vec<&str> = batch.iter().map(String::as_str).collect();
         r.requests += 1;
-        let answer = match get(target.addr, &webapi::values_target(&names, &sid), Some(&cookie), timeout) {
+        let path = match r.api {
+            Some(Api::Challenge) => webapi::config_get_target(&names, &sid),
+            _ => webapi::values_target(&names, &sid),
+        };
+        let parse = |body: &[u8]| match r.api {
+            Some(Api::Challenge) => webapi::config_values(body),
+            _ => webapi::values(body),
+        };
+        let answer = match get(target.addr, &path, Some(&cookie), timeout) {
             Err(t) => Err(transport(t).1),
-            Ok(a) if a.status == 200 => webapi::values(&a.body).map_err(|e| match e {
+            Ok(a) if a.status == 200 => parse(&a.body).map_err(|e| match e {
                 Refusal::Error(said) => format!(
                     "the device ended the session (it said: {said}); a unit that allows one web session at a time does this when someone else logs in"
                 ),

@@ -252,7 +252,10 @@ pub(super) fn get(
     cookie: Option<&str>,
     timeout: Duration,
 ) -> Result<Answer, Transport> {
-    let mut req = format!("GET {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nConnection: close\r\n");
+    // Origin and Referer: newer firmware answers 403 without them (see formats::webapi).
+    let mut req = format!(
+        "GET {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: http://{addr}\r\nReferer: http://{addr}/\r\nConnection: close\r\n"
+    );
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }
@@ -262,7 +265,7 @@ pub(super) fn get(
 
 pub(super) fn post(addr: SocketAddr, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
     let req = format!(
-        "POST {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nConnection: close\r\n\
+        "POST {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: http://{addr}\r\nReferer: http://{addr}/\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     );

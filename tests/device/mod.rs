@@ -64,6 +64,12 @@ pub struct Config {
     pub values: BTreeMap<String, String>,
     /// The web API's port (0: any free one; 80 only inside a test's namespace).
     pub web_port: u16,
+    /// Speak the challenge generation (GXP21xx 1.0.11+, WP8x6, as two public
+    /// clients describe it): `access` token, `dologin` with
+    /// sha256(password + token), `config_get`; Origin and Referer required.
+    pub challenge: bool,
+    /// Failed logins left before the login locks (challenge generation).
+    pub attempts_left: u8,
 }
 
 impl Config {
@@ -80,6 +86,8 @@ impl Config {
             registered: vec![true],
             values: BTreeMap::new(),
             web_port: 0,
+            challenge: false,
+            attempts_left: 5,
         }
     }
 }
@@ -91,6 +99,10 @@ pub struct Device {
     pub log: Vec<Seen>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+}
+
+fn sha256_hex(s: &str) -> String {
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn md5_hex(s: &str) -> String {
@@ -290,6 +302,8 @@ fn query(q: &str) -> BTreeMap<String, String> {
 fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool) {
     let sid = "sid-7f3a";
     let sessions: Mutex<bool> = Mutex::new(false);
+    let token = "dG9rZW4tNzc";
+    let attempts_left = Mutex::new(cfg.attempts_left);
     while !stop.load(Ordering::SeqCst) {
         let Ok((mut s, _)) = listener.accept() else {
             #[expect(
@@ -332,7 +346,55 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
             q.extend(query(body));
         }
         let pass_ok = q.get("passcode") == Some(&cfg.passcode);
+        let browser_headers = header(&req, "Origin").is_some() && header(&req, "Referer").is_some();
         let (status, json, cookie) = match path {
+            "/cgi-bin/access" | "/cgi-bin/dologin" | "/cgi-bin/config_get" if cfg.challenge && !browser_headers => {
+                (403, String::new(), None)
+            }
+            "/cgi-bin/access" if cfg.challenge && method == "POST" => {
+                if q.get("access") == Some(&sha256_hex("admin")) {
+                    (200, format!("{{\"response\":\"success\", \"body\": \"{token}\"}}"), None)
+                } else {
+                    (200, "{\"response\":\"error\", \"body\": \"failed\"}".to_string(), None)
+                }
+            }
+            "/cgi-bin/dologin" if cfg.challenge && method == "POST" => {
+                let mut left = attempts_left.lock().unwrap();
+                let right = q.get("username").map(String::as_str) == Some("admin")
+                    && q.get("password") == Some(&sha256_hex(&format!("{}{token}", cfg.passcode)));
+                if *left == 0 {
+                    (200, "{\"response\":\"error\", \"body\": \"locked\"}".to_string(), None)
+                } else if right {
+                    *sessions.lock().unwrap() = true;
+                    (
+                        200,
+                        format!("{{\"response\":\"success\", \"body\": {{\"sid\": \"{sid}\", \"role\": \"admin\"}}}}"),
+                        None,
+                    )
+                } else {
+                    *left -= 1;
+                    let said = if *left == 0 { "locked".to_string() } else { format!("wrong{left}") };
+                    (200, format!("{{\"response\":\"error\", \"body\": \"{said}\"}}"), None)
+                }
+            }
+            "/cgi-bin/config_get" if cfg.challenge => {
+                if *sessions.lock().unwrap() && q.get("sid").map(String::as_str) == Some(sid) {
+                    // Only what the unit holds; other numbers are left out of the answer.
+                    let rows: Vec<String> = q
+                        .get("pvalues")
+                        .map(|p| p.replace("%2C", ","))
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|code| {
+                            let v = cfg.values.get(&format!("P{code}"))?;
+                            Some(format!("{{\"alias\": \"\", \"pvalue\": \"{code}\", \"value\": \"{v}\"}}"))
+                        })
+                        .collect();
+                    (200, format!("{{\"configs\": [{}]}}", rows.join(", ")), None)
+                } else {
+                    (200, "{\"response\":\"error\", \"body\": \"session-expired\"}".to_string(), None)
+                }
+            }
             "/cgi-bin/api-get_accounts" if pass_ok => {
                 let accounts: Vec<String> = cfg
                     .registered
