@@ -641,6 +641,36 @@ fn read_device_speaks_the_challenge_generation_and_says_how_many_attempts_are_le
     assert_eq!(lines[0]["requests"], 0);
 }
 
+#[test]
+fn read_device_follows_a_redirect_to_https_on_the_devices_own_address() {
+    let Some((_dir, site)) = in_namespace("read_device_follows_a_redirect_to_https_on_the_devices_own_address") else {
+        return;
+    };
+    let mut dev = Device::start(Config {
+        https: true,
+        challenge: true,
+        values: applied_values(&site, MAC_A),
+        ..Config::new(MAC_A, "127.0.0.2")
+    });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!((r["result"].as_str(), r["api"].as_str()), (Some("read"), Some("challenge")), "{r}");
+    let port = r["https_port"].as_u64().unwrap();
+    assert_ne!(port, dev.http.port() as u64);
+    assert!(r["explanation"].as_str().unwrap().contains(&format!("over HTTPS on port {port}")), "{r}");
+    assert_eq!(r["observed"].as_array().unwrap().iter().find(|o| o["key"] == "P64").unwrap()["state"], "same");
+    // The plain port saw one request (redirected); login and reads went over TLS.
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(
+        api[..3],
+        ["POST /cgi-bin/access?", "POST /cgi-bin/access?", "POST /cgi-bin/dologin?"].map(String::from),
+        "{api:?}"
+    );
+    assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1);
+}
+
 // ---------------------------------------------------------------- sipp
 
 /// A sipp UAS scenario: challenge the NOTIFY, verify the digest itself

@@ -254,6 +254,24 @@ pub fn observe(
     out
 }
 
+/// The HTTPS port a redirect names (`Location: https://192.168.1.20:8443/`),
+/// 443 when it names none; `None` for anything but an `https://` URL. Only
+/// the port is taken: the host stays the device's address (an answer does
+/// not choose where gsprov sends a password).
+pub fn https_port(location: &str) -> Option<u16> {
+    let l = location.trim();
+    let rest = l.get(..8).filter(|s| s.eq_ignore_ascii_case("https://")).map(|_| &l[8..])?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let port = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once("]:").map(|(_, p)| p),
+        None => authority.rsplit_once(':').map(|(_, p)| p),
+    };
+    match port {
+        Some(p) => p.parse().ok().filter(|p| *p != 0),
+        None => Some(443),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The challenge generation: `/cgi-bin/access` + hashed `dologin` + `config_get`
 // ---------------------------------------------------------------------------
@@ -461,5 +479,16 @@ mod tests {
         assert_eq!(login_refused("wrong4"), LoginRefused::Wrong { attempts_left: 4 });
         assert_eq!(login_refused("locked"), LoginRefused::Locked);
         assert_eq!(login_refused("failed"), LoginRefused::Other { said: "failed".into() });
+    }
+
+    #[test]
+    fn a_redirect_gives_only_its_https_port() {
+        assert_eq!(https_port("https://192.168.1.20:8443/cgi-bin/access"), Some(8443));
+        assert_eq!(https_port("HTTPS://192.168.1.20/"), Some(443));
+        assert_eq!(https_port("https://[fe80::1]:4443/"), Some(4443));
+        assert_eq!(https_port("https://[fe80::1]/"), Some(443));
+        assert_eq!(https_port("http://192.168.1.20:8080/"), None);
+        assert_eq!(https_port("/login"), None);
+        assert_eq!(https_port("https://x:0/"), None);
     }
 }

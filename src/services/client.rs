@@ -350,6 +350,21 @@ fn tftp_get_with_progress(
     }
 }
 
+/// A TLS client configuration that accepts any certificate (a device's web
+/// API behind HTTPS has a self-signed one); handshake signatures are still
+/// verified. For `read-device` following a device's redirect to HTTPS.
+pub(super) fn accept_any_certificate() -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinning { want: None, seen: Mutex::new(None), provider: provider.clone() });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// Accepts any certificate, or only the pinned one, and remembers what it saw.
 /// Handshake signatures are verified with the provider's algorithms.
 #[derive(Debug)]

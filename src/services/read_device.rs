@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::webapi::{Transport, get, post};
+use super::webapi::{Transport, Web, get_on, post_on};
 use crate::catalog::{Catalog, FamilyCatalog, ValueKind};
 use crate::formats::webapi::{self, LoginRefused, Observed, Refusal};
 use crate::ids::{Mac, PId};
@@ -138,6 +138,9 @@ pub struct Report {
     /// What a refused login said, read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<LoginRefused>,
+    /// The HTTPS port the device redirected to, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https_port: Option<u16>,
     /// Login attempts made (at most one).
     pub logins: u8,
     /// `api.values.get` requests made, and how many names each held at most.
@@ -178,6 +181,7 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
         result: Verdict::Unknown,
         api: None,
         refused: None,
+        https_port: None,
         logins: 0,
         requests: 0,
         observed: Vec::new(),
@@ -211,7 +215,18 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
         );
     }
     // Which generation: `access` carries no password, so it costs no attempt.
-    let token = match post(target.addr, "/cgi-bin/access", &webapi::access_form(), timeout) {
+    let mut web = Web { addr: target.addr, tls: false };
+    let mut first = post_on(web, "/cgi-bin/access", &webapi::access_form(), timeout);
+    // A unit whose web access is HTTPS redirects there: follow it once, on its own address.
+    if let Ok(a) = &first
+        && matches!(a.status, 301 | 302 | 303 | 307 | 308)
+        && let Some(port) = a.location.as_deref().and_then(webapi::https_port)
+    {
+        web = Web { addr: SocketAddr::new(target.addr.ip(), port), tls: true };
+        r.https_port = Some(port);
+        first = post_on(web, "/cgi-bin/access", &webapi::access_form(), timeout);
+    }
+    let token = match first {
         Err(t) => {
             let (v, why) = transport(t);
             return end(r, v, why);
@@ -226,7 +241,7 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
     };
     // One login attempt, never retried.
     r.logins = 1;
-    let sid = match post(target.addr, "/cgi-bin/dologin", &form, timeout) {
+    let sid = match post_on(web, "/cgi-bin/dologin", &form, timeout) {
         Err(t) => {
             let (v, why) = transport(t);
             return end(r, v, why);
@@ -267,7 +282,7 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
             Some(Api::Challenge) => webapi::config_values(body),
             _ => webapi::values(body),
         };
-        let answer = match get(target.addr, &path, Some(&cookie), timeout) {
+        let answer = match get_on(web, &path, Some(&cookie), timeout) {
             Err(t) => Err(transport(t).1),
             Ok(a) if a.status == 200 => parse(&a.body).map_err(|e| match e {
                 Refusal::Error(said) => format!(
@@ -296,6 +311,12 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
         read.len(),
         r.requests
     );
+    let summary = match r.https_port {
+        Some(port) => format!(
+            "{summary}; over HTTPS on port {port}, where the device redirected (its certificate is not checked: devices use self-signed ones)"
+        ),
+        None => summary,
+    };
     match stopped {
         None => end(r, Verdict::Read, summary),
         Some(why) => end(r, Verdict::Partial, format!("{summary}; stopped early: {why}")),

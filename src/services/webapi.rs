@@ -195,21 +195,62 @@ pub(super) enum Transport {
 pub(super) struct Answer {
     pub(super) status: u16,
     pub(super) set_cookie: Option<String>,
+    /// A redirect's target.
+    pub(super) location: Option<String>,
     pub(super) body: Vec<u8>,
 }
 
-fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answer, Transport> {
+/// Where a device's web API is: its address, and whether it speaks HTTPS
+/// (a device that redirected there; its certificate is self-signed, so it
+/// is not checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Web {
+    pub(super) addr: SocketAddr,
+    pub(super) tls: bool,
+}
+
+fn exchange(web: Web, request: &[u8], timeout: Duration) -> Result<Answer, Transport> {
+    let addr = web.addr;
     let start = Instant::now();
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Transport::Silent(timeout),
         std::io::ErrorKind::ConnectionRefused => {
             Transport::Unreachable(format!("nothing accepts TCP connections on {addr} (is its web port right?)"))
         }
         _ => Transport::Unreachable(format!("{e} (connecting to {addr})")),
     })?;
+    let _ = tcp.set_write_timeout(Some(timeout));
+    let _ = tcp.set_read_timeout(Some(timeout));
+    let clock = tcp.try_clone().ok();
+    let read_timeout = |left: Duration| {
+        if let Some(c) = &clock {
+            let _ = c.set_read_timeout(Some(left));
+        }
+    };
+    if !web.tls {
+        let mut s = tcp;
+        return talk(&mut s, request, addr, start, timeout, &read_timeout);
+    }
+    let config =
+        super::client::accept_any_certificate().map_err(|why| Transport::Unreachable(format!("TLS set-up: {why}")))?;
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let conn = rustls::ClientConnection::new(config, name)
+        .map_err(|e| Transport::Unreachable(format!("TLS with {addr}: {e}")))?;
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    talk(&mut s, request, addr, start, timeout, &read_timeout)
+}
+
+/// Sends `request` and reads the answer until the peer closes, within `timeout` from `start`.
+fn talk<S: Read + Write>(
+    s: &mut S,
+    request: &[u8],
+    addr: SocketAddr,
+    start: Instant,
+    timeout: Duration,
+    read_timeout: &dyn Fn(Duration),
+) -> Result<Answer, Transport> {
     let silent = |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
-    let _ = s.set_write_timeout(Some(timeout));
-    s.write_all(request).map_err(|e| {
+    s.write_all(request).and_then(|()| s.flush()).map_err(|e| {
         if silent(&e) { Transport::Silent(timeout) } else { Transport::Unreachable(format!("{e} (sending to {addr})")) }
     })?;
     let mut buf = Vec::new();
@@ -219,7 +260,7 @@ fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answe
         if left.is_zero() {
             return Err(Transport::Silent(timeout));
         }
-        let _ = s.set_read_timeout(Some(left));
+        read_timeout(left);
         match s.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
@@ -230,7 +271,7 @@ fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answe
             }
             Err(e) if silent(&e) => return Err(Transport::Silent(timeout)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            // A reset after a complete answer is an answer.
+            // A reset (or a TLS close without close_notify) after a complete answer is an answer.
             Err(_) if !buf.is_empty() => break,
             Err(e) => return Err(Transport::Unreachable(format!("{e} (reading from {addr})"))),
         }
@@ -239,6 +280,7 @@ fn exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Answe
         Ok(Some((head, at))) => Ok(Answer {
             status: head.status,
             set_cookie: head.header("set-cookie").map(str::to_string),
+            location: head.header("location").map(str::to_string),
             body: buf[at..].to_vec(),
         }),
         Ok(None) if buf.is_empty() => Err(Transport::Garbled("it closed the connection without an answer".into())),
@@ -252,24 +294,38 @@ pub(super) fn get(
     cookie: Option<&str>,
     timeout: Duration,
 ) -> Result<Answer, Transport> {
+    get_on(Web { addr, tls: false }, target, cookie, timeout)
+}
+
+pub(super) fn post(addr: SocketAddr, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
+    post_on(Web { addr, tls: false }, target, form, timeout)
+}
+
+pub(super) fn get_on(web: Web, target: &str, cookie: Option<&str>, timeout: Duration) -> Result<Answer, Transport> {
+    let (addr, origin) = (web.addr, origin(web));
     // Origin and Referer: newer firmware answers 403 without them (see formats::webapi).
     let mut req = format!(
-        "GET {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: http://{addr}\r\nReferer: http://{addr}/\r\nConnection: close\r\n"
+        "GET {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: {origin}\r\nReferer: {origin}/\r\nConnection: close\r\n"
     );
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }
     req.push_str("\r\n");
-    exchange(addr, req.as_bytes(), timeout)
+    exchange(web, req.as_bytes(), timeout)
 }
 
-pub(super) fn post(addr: SocketAddr, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
+pub(super) fn post_on(web: Web, target: &str, form: &str, timeout: Duration) -> Result<Answer, Transport> {
+    let (addr, origin) = (web.addr, origin(web));
     let req = format!(
-        "POST {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: http://{addr}\r\nReferer: http://{addr}/\r\nConnection: close\r\n\
+        "POST {target} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: gsprov\r\nOrigin: {origin}\r\nReferer: {origin}/\r\nConnection: close\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
         form.len()
     );
-    exchange(addr, req.as_bytes(), timeout)
+    exchange(web, req.as_bytes(), timeout)
+}
+
+fn origin(web: Web) -> String {
+    format!("{}://{}", if web.tls { "https" } else { "http" }, web.addr)
 }
 
 /// Checks one device; every step waits at most `timeout`, and a silent

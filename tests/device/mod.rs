@@ -70,6 +70,9 @@ pub struct Config {
     pub challenge: bool,
     /// Failed logins left before the login locks (challenge generation).
     pub attempts_left: u8,
+    /// Web access over HTTPS only: the web port answers every request with a
+    /// redirect to an HTTPS port (a self-signed certificate), where the API is.
+    pub https: bool,
 }
 
 impl Config {
@@ -88,6 +91,7 @@ impl Config {
             web_port: 0,
             challenge: false,
             attempts_left: 5,
+            https: false,
         }
     }
 }
@@ -145,14 +149,32 @@ impl Device {
                 .spawn(move || sip_loop(&sip, &cfg, &tx, &stop))
                 .unwrap()
         };
+        let mut threads = vec![t1];
+        let mode = if cfg.https {
+            let tls = TcpListener::bind(SocketAddr::new(cfg.ip, 0)).expect("bind the device's HTTPS port");
+            tls.set_nonblocking(true).unwrap();
+            let port = tls.local_addr().unwrap().port();
+            let (cfg, tx, stop) = (cfg.clone(), tx.clone(), stop.clone());
+            let config = tls_config(cfg.ip);
+            threads.push(
+                std::thread::Builder::new()
+                    .name("device https".into())
+                    .spawn(move || http_loop(&tls, &cfg, &tx, &stop, &Mode::Tls(config)))
+                    .unwrap(),
+            );
+            Mode::Redirect(port)
+        } else {
+            Mode::Plain
+        };
         let t2 = {
             let (cfg, stop) = (cfg.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("device http".into())
-                .spawn(move || http_loop(&http, &cfg, &tx, &stop))
+                .spawn(move || http_loop(&http, &cfg, &tx, &stop, &mode))
                 .unwrap()
         };
-        Device { sip: sip_addr, http: http_addr, seen, log: Vec::new(), stop, threads: vec![t1, t2] }
+        threads.push(t2);
+        Device { sip: sip_addr, http: http_addr, seen, log: Vec::new(), stop, threads }
     }
 
     /// Waits (up to `within`) until `pred` holds for something the device did.
@@ -299,13 +321,38 @@ fn query(q: &str) -> BTreeMap<String, String> {
     q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.replace("%3A", ":"))).collect()
 }
 
-fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool) {
+/// How a web listener answers.
+enum Mode {
+    Plain,
+    /// Every request: `302 Location: https://<ip>:<port><target>`.
+    Redirect(u16),
+    /// The API over TLS.
+    Tls(Arc<rustls::ServerConfig>),
+}
+
+/// A self-signed certificate for `ip`, made with rcgen directly.
+fn tls_config(ip: IpAddr) -> Arc<rustls::ServerConfig> {
+    let key = rcgen::generate_simple_self_signed(vec![ip.to_string()]).unwrap();
+    let der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![key.cert.der().clone()], der)
+        .unwrap();
+    Arc::new(config)
+}
+
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool, mode: &Mode) {
     let sid = "sid-7f3a";
     let sessions: Mutex<bool> = Mutex::new(false);
     let token = "dG9rZW4tNzc";
     let attempts_left = Mutex::new(cfg.attempts_left);
     while !stop.load(Ordering::SeqCst) {
-        let Ok((mut s, _)) = listener.accept() else {
+        let Ok((s, _)) = listener.accept() else {
             #[expect(
                 clippy::disallowed_methods,
                 reason = "a non-blocking accept polled with the stop flag: the simulated device has no async runtime"
@@ -315,6 +362,12 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
         };
         s.set_nonblocking(false).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut s: Box<dyn Stream> = match mode {
+            Mode::Tls(config) => {
+                Box::new(rustls::StreamOwned::new(rustls::ServerConnection::new(config.clone()).unwrap(), s))
+            }
+            _ => Box::new(s),
+        };
         let mut buf = vec![0u8; 16384];
         let mut got = 0;
         // Head, then the body Content-Length announces.
@@ -341,6 +394,14 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
             .map(|(k, v)| if k == "passcode" || k == "password" { format!("{k}=****") } else { format!("{k}={v}") })
             .collect();
         let _ = tx.send(Seen::Api(format!("{method} {path}?{}", masked.join("&"))));
+        if let Mode::Redirect(port) = mode {
+            let _ = write!(
+                s,
+                "HTTP/1.1 302 Found\r\nLocation: https://{}:{port}{target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                cfg.ip
+            );
+            continue;
+        }
         let body = req.split_once("\r\n\r\n").map_or("", |(_, b)| b);
         if method == "POST" {
             q.extend(query(body));
@@ -469,5 +530,6 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
             head.push_str(&format!("Set-Cookie: {c}\r\n"));
         }
         let _ = write!(s, "{head}\r\n{json}");
+        let _ = s.flush();
     }
 }
