@@ -414,22 +414,28 @@ pub fn check(target: &Target, timeout: Duration) -> Report {
         }
     };
 
-    // 3. Read back.
-    let mut names: Vec<&str> = vec!["phone_model", "sw_version"];
-    names.extend(target.served.iter().map(|(p, _)| p.as_str()));
+    // 3. Read back, in short requests: an unpatched GXP16xx overflows a
+    // 64-byte buffer on a long `request=` list (CVE-2026-2329, see
+    // formats::webapi::BATCH_CHARS).
+    let mut names: Vec<String> = vec!["phone_model".into(), "sw_version".into()];
+    names.extend(target.served.iter().map(|(p, _)| p.clone()));
     let cookie = format!("session-identity={sid}; session-role=admin");
-    let read = match get(target.addr, &webapi::values_target(&names, &sid), Some(&cookie), timeout) {
-        Err(t) => return transport(r, t),
-        Ok(a) if a.status == 200 => webapi::values(&a.body),
-        Ok(a) => Err(Refusal::Unexpected(format!("api.values.get answered HTTP {}", a.status))),
-    };
-    let read: BTreeMap<String, String> = match read {
-        Ok(v) => v,
-        Err(e) => {
-            let reg = r.registration();
-            return end(r, Verdict::Unknown, format!("{reg}; cannot read values back: {e}"));
+    let mut read: BTreeMap<String, String> = BTreeMap::new();
+    for batch in webapi::batches(&names) {
+        let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let answer = match get(target.addr, &webapi::values_target(&batch, &sid), Some(&cookie), timeout) {
+            Err(t) => return transport(r, t),
+            Ok(a) if a.status == 200 => webapi::values(&a.body),
+            Ok(a) => Err(Refusal::Unexpected(format!("api.values.get answered HTTP {}", a.status))),
+        };
+        match answer {
+            Ok(v) => read.extend(v),
+            Err(e) => {
+                let reg = r.registration();
+                return end(r, Verdict::Unknown, format!("{reg}; cannot read values back: {e}"));
+            }
         }
-    };
+    }
     let text = |k: &str| read.get(k).map(|v| crate::formats::printable(v).into_owned()).filter(|v| !v.is_empty());
     r.firmware = text("sw_version");
     r.model = text("phone_model");
