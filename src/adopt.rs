@@ -284,14 +284,13 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
             _ => {}
         }
     }
-    for (mac, list) in &binaries {
+    for list in binaries.values() {
         if list.len() > 1 && list.iter().any(|r| r.params != list[0].params) {
             report.notes.push(format!(
                 "{} and {} differ; the first is adopted (a device asks for one of them)",
                 list[0].name, list[1].name
             ));
         }
-        let _ = mac;
     }
     let macs: BTreeSet<Mac> = binaries.keys().chain(device_xml.keys()).copied().collect();
 
@@ -390,8 +389,7 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
             let mut t = binaries.get(mac).map(|l| norm(l[0], family)).unwrap_or_default();
             if let Some(x) = device_xml.get(mac) {
                 for (k, v) in norm(x, family) {
-                    if let Some(b) = t.get(&k).filter(|b| **b != v && k != "P1359") {
-                        let _ = b;
+                    if t.get(&k).is_some_and(|b| *b != v && k != "P1359") {
                         report.notes.push(format!(
                             "{mac}: the binary file and cfg{mac}.xml disagree on {k}; the XML's value is kept (the device applies it last)"
                         ));
@@ -484,7 +482,7 @@ pub fn adopt(entries: &[Entry], opts: &Options) -> Result<Adopted, AdoptError> {
             "{keyed} programmable key(s) read from their P-values into key.* settings (the catalog's key maps give back the same P-values)"
         ));
     }
-    let binary_mode = binary_mode(&site, &binaries, &device_xml);
+    let binary_mode = binary_mode(&site, &binaries);
     site.provisioning.binary = binary_mode;
 
     // 9. The report per file.
@@ -1008,7 +1006,7 @@ fn account_of(model: &Model, n: u8, t: &BTreeMap<String, String>, site_server: O
 }
 
 /// The binary-file mode that gives back the folder's binary files.
-fn binary_mode(site: &Site, binaries: &BTreeMap<Mac, Vec<&Read>>, device_xml: &BTreeMap<Mac, &Read>) -> BinaryMode {
+fn binary_mode(site: &Site, binaries: &BTreeMap<Mac, Vec<&Read>>) -> BinaryMode {
     if binaries.is_empty() {
         return BinaryMode::Off;
     }
@@ -1017,7 +1015,6 @@ fn binary_mode(site: &Site, binaries: &BTreeMap<Mac, Vec<&Read>>, device_xml: &B
     let xml_devices: Vec<&Device> = site.devices.iter().filter(|d| d.model.reads_xml()).collect();
     let every_xml_device_has_one = xml_devices.iter().all(|d| binaries.contains_key(&d.mac));
     let legacy_have_all = site.devices.iter().filter(|d| !d.model.reads_xml()).all(|d| binaries.contains_key(&d.mac));
-    let _ = device_xml;
     if bootstrap_only {
         if site.provisioning.encrypts() && every_xml_device_has_one { BinaryMode::Auto } else { BinaryMode::Bootstrap }
     } else if xml_devices.iter().all(|d| !binaries.contains_key(&d.mac)) && legacy_have_all {

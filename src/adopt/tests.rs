@@ -345,4 +345,21 @@ fn what_the_site_cannot_say_is_reported_not_hidden() {
         other => panic!("{other:?}"),
     }
     assert_eq!(r.round_trip_differences(), 1, "{:#?}", r.round_trip);
+
+    // A binary file and the XML beside it that disagree: the XML's value is
+    // kept (applied last), the note says so, and the binary does not come back.
+    let mac: Mac = "000b82000002".parse().unwrap();
+    let boot = binary::encode(mac, &[(PId::new(237), "old.example")], &binary::EncodeOptions::default()).unwrap();
+    let xml =
+        b"<gs_provision version=\"1\"><config version=\"1\"><P237>new.example</P237></config></gs_provision>".to_vec();
+    let folder = vec![file("cfg000b82000002", boot), file("cfg000b82000002.xml", xml)];
+    let adopted = adopt(&folder, &opts).unwrap();
+    assert_eq!(adopted.site.devices[0].values.get("P237"), Some("new.example"));
+    let r = adopted.report;
+    assert!(r.notes.iter().any(|n| n.contains("disagree on P237; the XML's value is kept")), "{:#?}", r.notes);
+    assert!(
+        r.round_trip.iter().any(|t| t.name == "cfg000b82000002" && t.verdict != Verdict::Same),
+        "{:#?}",
+        r.round_trip
+    );
 }
