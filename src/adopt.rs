@@ -74,6 +74,37 @@ pub struct Options {
     pub default_model: Option<Model>,
 }
 
+/// Per-device models, and the model of every other device.
+pub type Models = (BTreeMap<Mac, Model>, Option<Model>);
+
+/// Device models as the technician gives them (`--model`, the app's Models
+/// box): `MAC=MODEL` each, or one bare `MODEL` for every device whose files do
+/// not tell it. Returns the per-device map and the model for the rest, or
+/// the hint that is wrong (counted from 0) and why.
+pub fn model_hints<'a>(hints: impl IntoIterator<Item = &'a str>) -> Result<Models, (usize, String)> {
+    let mut per = BTreeMap::new();
+    let mut rest = None;
+    for (i, hint) in hints.into_iter().enumerate() {
+        let bad = |why: String| (i, why);
+        match hint.split_once('=') {
+            Some((mac, model)) => {
+                let mac: Mac = mac.trim().parse().map_err(|e: crate::ids::MacError| bad(e.to_string()))?;
+                let model: Model = model.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
+                if per.insert(mac, model).is_some() {
+                    return Err(bad(format!("{} is given twice", mac.colon())));
+                }
+            }
+            None => {
+                let model: Model = hint.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
+                if rest.replace(model).is_some() {
+                    return Err(bad("only one model without a MAC (the model of all the others)".into()));
+                }
+            }
+        }
+    }
+    Ok((per, rest))
+}
+
 /// Why a folder cannot be adopted. Nothing is written then.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdoptError {

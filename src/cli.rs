@@ -228,32 +228,13 @@ pub struct AdoptArgs {
 }
 
 /// `--model` of `gsprov adopt`: per-device models and the one for the rest.
-pub type AdoptModels = (std::collections::BTreeMap<Mac, Model>, Option<Model>);
+pub type AdoptModels = crate::adopt::Models;
 
 impl AdoptArgs {
-    /// The `--model` flags checked: a MAC and a model name each, or one bare model.
+    /// The `--model` flags checked ([`crate::adopt::model_hints`]).
     pub fn models(&self) -> Result<AdoptModels, ArgsError> {
-        let mut per = std::collections::BTreeMap::new();
-        let mut rest = None;
-        for m in &self.models {
-            let bad = |why: String| ArgsError::Model { given: m.clone(), why };
-            match m.split_once('=') {
-                Some((mac, model)) => {
-                    let mac: Mac = mac.trim().parse().map_err(|e: crate::ids::MacError| bad(e.to_string()))?;
-                    let model: Model = model.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
-                    if per.insert(mac, model).is_some() {
-                        return Err(bad(format!("{} is given twice", mac.colon())));
-                    }
-                }
-                None => {
-                    let model: Model = m.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?;
-                    if rest.replace(model).is_some() {
-                        return Err(bad("only one --model without a MAC (the model of all the others)".into()));
-                    }
-                }
-            }
-        }
-        Ok((per, rest))
+        crate::adopt::model_hints(self.models.iter().map(String::as_str))
+            .map_err(|(i, why)| ArgsError::Model { given: self.models[i].clone(), why })
     }
 }
 

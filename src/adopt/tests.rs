@@ -363,3 +363,15 @@ fn what_the_site_cannot_say_is_reported_not_hidden() {
         r.round_trip
     );
 }
+
+#[test]
+fn model_hints_are_a_mac_and_a_model_or_one_model_for_the_rest() {
+    let (per, rest) = model_hints(["00:0B:82:A1:B2:02=gxp2135", "HT802"]).unwrap();
+    assert_eq!(per[&"000b82a1b202".parse::<Mac>().unwrap()].as_str(), "GXP2135");
+    assert_eq!(rest.unwrap().as_str(), "HT802");
+    let err = |h: &[&str]| model_hints(h.iter().copied()).unwrap_err();
+    assert_eq!(err(&["GXP2170", "000b82zz=GXP2170"]).0, 1, "the second hint is wrong");
+    assert!(err(&["GXP2170", "HT802"]).1.contains("only one model without a MAC"));
+    assert!(err(&["000b82a1b202=A", "000b82a1b202=B"]).1.contains("given twice"));
+    assert!(err(&["000b82a1b202=GXP 2170"]).1.contains("not a model name"), "{:?}", err(&["000b82a1b202=GXP 2170"]));
+}

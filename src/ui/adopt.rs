@@ -4,13 +4,11 @@
 //! opens the adopted site as a new, unsaved document. The folder is read by
 //! the file worker, never on the UI thread.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{Action, Runtime};
 use crate::adopt::{Adopted, Options, Outcome, Verdict};
 use crate::formats::{crypto, printable};
-use crate::ids::{Mac, Model};
 use crate::ui::worker::Job;
 
 #[derive(Default)]
@@ -34,21 +32,13 @@ impl AdoptUi {
     }
 }
 
-/// The models typed in, checked as `gsprov adopt --model` checks them.
-fn parse_models(text: &str) -> Result<(BTreeMap<Mac, Model>, Option<Model>), String> {
-    let mut per = BTreeMap::new();
-    let mut rest = None;
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let bad = |why: String| format!("Models, line {}: {why}; write MAC=MODEL or MODEL", n + 1);
-        match line.split_once('=') {
-            Some((mac, model)) => {
-                let mac: Mac = mac.trim().parse().map_err(|e: crate::ids::MacError| bad(e.to_string()))?;
-                per.insert(mac, model.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?);
-            }
-            None => rest = Some(line.parse().map_err(|e: crate::ids::ModelError| bad(e.to_string()))?),
-        }
-    }
-    Ok((per, rest))
+/// The models typed in, one per line, checked as `gsprov adopt --model` checks them.
+fn parse_models(text: &str) -> Result<crate::adopt::Models, String> {
+    let lines: Vec<(usize, &str)> =
+        text.lines().enumerate().map(|(n, l)| (n, l.trim())).filter(|(_, l)| !l.is_empty()).collect();
+    crate::adopt::model_hints(lines.iter().map(|(_, l)| *l)).map_err(|(i, why)| {
+        format!("Models, line {}: {why}; write MAC=MODEL or MODEL", lines.get(i).map_or(0, |(n, _)| n + 1))
+    })
 }
 
 pub fn adopt_ui(ctx: &egui::Context, rt: &mut Runtime) -> Option<Action> {
