@@ -775,12 +775,12 @@ fn adopting_the_demo_folder_gives_layers_and_the_same_files_again() {
     let o = gsprov(&args);
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "{out}{err}");
-    assert!(out.contains("  understood  cfg.xml: XML version 1, 11 value(s) -> [defaults]"), "{out}");
+    assert!(out.contains("  understood  cfg.xml: XML version 1, 10 value(s) -> [defaults]"), "{out}");
     assert!(out.contains("  skipped     .gsprov-export: gsprov's export marker"), "{out}");
     assert!(out.contains("  skipped     firmware: a sub-folder;"), "{out}");
     assert!(out.contains("  skipped     gxp2170fw.bin: 5242880 bytes: too large for a config file"), "{out}");
     assert!(
-        out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290)"),
+        out.contains("000b82a1b201: model GXP2170, because its file repeats what only cfggxp2170.xml sets (P290, P64)"),
         "{out}"
     );
     assert!(!out.contains("DIFFERS") && !out.contains("MISSING"), "{out}");
