@@ -590,15 +590,24 @@ pub fn is_private_name(name: &str) -> bool {
         || n == EXPORT_MARKER
 }
 
+/// What [`list_firmware`] found: the files that may be served, and every
+/// symbolic link met on the way with where it points and why it is refused.
+#[derive(Debug, Clone, Default)]
+pub struct FirmwareScan {
+    pub files: Vec<FirmwareFile>,
+    pub links: Vec<crate::serving::FirmwareLink>,
+}
+
 /// The regular files directly inside `dir` that may be served as firmware,
 /// plus those in `<model>/<version>/` subfolders (stepped upgrades; the
 /// version folder's name must read as a version, `1.0.11.3`), each with its
 /// header read ([`read_image`]). Hidden files, other folders and
 /// [`is_private_name`]s are skipped, and so is everything in `exclude` (the
-/// site's request log and certificate, compared as canonical paths). A folder
+/// site's request log and certificate, compared as canonical paths). A
+/// symbolic link is followed only as [`link_refusal`] allows. A folder
 /// holding an export (its [`EXPORT_MARKER`]) is refused whole: its files carry
 /// configs. The names listed are the only firmware names ever served.
-pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile>, StorageError> {
+pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<FirmwareScan, StorageError> {
     let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
     if dir.join(EXPORT_MARKER).exists() {
         return Err(rerr(std::io::Error::new(
@@ -606,8 +615,9 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
             "it holds a gsprov export (generated configs with passwords); nothing in it is served as firmware",
         )));
     }
+    let root = fs::canonicalize(dir).map_err(rerr)?;
     let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
-    let mut out = Vec::new();
+    let mut scan = FirmwareScan::default();
     let mut folders = Vec::new();
     for entry in fs::read_dir(dir).map_err(rerr)? {
         let entry = entry.map_err(rerr)?;
@@ -615,14 +625,11 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
         if is_private_name(&name) {
             continue;
         }
-        if !excluded.is_empty() && fs::canonicalize(entry.path()).is_ok_and(|p| excluded.contains(&p)) {
-            continue;
-        }
-        // Follows symbolic links: the technician put them there.
         match fs::metadata(entry.path()) {
-            Ok(m) if m.is_file() => out.push(firmware_entry(&entry.path(), name, m.len())),
+            Ok(m) if m.is_file() => scan.consider(&root, &excluded, &entry.path(), name, m.len()),
             Ok(m) if m.is_dir() => folders.push((entry.path(), name)),
-            _ => {}
+            Ok(_) => {}
+            Err(_) => scan.dangling(&entry.path(), name),
         }
     }
     for (model_dir, model) in folders {
@@ -639,19 +646,95 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
                 if is_private_name(&name) {
                     continue;
                 }
-                if !excluded.is_empty() && fs::canonicalize(f.path()).is_ok_and(|p| excluded.contains(&p)) {
-                    continue;
-                }
-                if let Ok(m) = fs::metadata(f.path())
-                    && m.is_file()
-                {
-                    out.push(firmware_entry(&f.path(), format!("{model}/{version}/{name}"), m.len()));
+                let name = format!("{model}/{version}/{name}");
+                match fs::metadata(f.path()) {
+                    Ok(m) if m.is_file() => scan.consider(&root, &excluded, &f.path(), name, m.len()),
+                    Ok(_) => {}
+                    Err(_) => scan.dangling(&f.path(), name),
                 }
             }
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    scan.files.sort_by(|a, b| a.name.cmp(&b.name));
+    scan.links.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(scan)
+}
+
+impl FirmwareScan {
+    /// Lists the regular file `path` (reached as `name` below the folder whose
+    /// canonical path is `root`), unless it is one of gsprov's own files or a
+    /// link [`link_refusal`] refuses.
+    fn consider(&mut self, root: &Path, excluded: &[PathBuf], path: &Path, name: String, size: u64) {
+        let Ok(real) = fs::canonicalize(path) else { return };
+        if excluded.contains(&real) {
+            if real != root.join(&name) {
+                self.links.push(crate::serving::FirmwareLink {
+                    name,
+                    target: real.display().to_string(),
+                    refused: Some("it is this site's request log or HTTPS key".into()),
+                });
+            }
+            return;
+        }
+        let file = firmware_entry(path, name, size);
+        if real == root.join(&file.name) {
+            self.files.push(file);
+            return;
+        }
+        let refused = link_refusal(root, excluded, &real, &file.image);
+        self.links.push(crate::serving::FirmwareLink {
+            name: file.name.clone(),
+            target: real.display().to_string(),
+            refused: refused.clone(),
+        });
+        if refused.is_none() {
+            self.files.push(file);
+        }
+    }
+
+    /// A link that leads nowhere: said, not listed.
+    fn dangling(&mut self, path: &Path, name: String) {
+        if let Ok(target) = fs::read_link(path) {
+            self.links.push(crate::serving::FirmwareLink {
+                name,
+                target: target.display().to_string(),
+                refused: Some("it leads nowhere (the file it names does not exist)".into()),
+            });
+        }
+    }
+}
+
+/// Why a firmware-folder entry that resolves to `real` (canonical) somewhere
+/// other than its own place in the folder `root` must not be served; `None`:
+/// it may. A technician links images from a firmware library, so a link is
+/// served when it stays inside the folder or its target is a Grandstream
+/// firmware image (`image`, its header read); never when the target is one of
+/// gsprov's own files (`excluded`: request log, HTTPS key) or has a name gsprov
+/// keeps private ([`is_private_name`]: site files, keys, logs, temporary
+/// files), wherever it is.
+pub fn link_refusal(root: &Path, excluded: &[PathBuf], real: &Path, image: &crate::serving::Image) -> Option<String> {
+    use crate::serving::Image;
+    if excluded.iter().any(|e| e == real) {
+        return Some("it is this site's request log or HTTPS key".into());
+    }
+    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if is_private_name(&name) {
+        return Some(format!(
+            "{name} is a file gsprov keeps private (a site file, key, certificate, log, backup or temporary file)"
+        ));
+    }
+    if real.starts_with(root) {
+        return None;
+    }
+    match image {
+        Image::Header(_) => None,
+        Image::Unrecognised(why) => Some(format!(
+            "it points outside the firmware folder and is not a recognised firmware image ({why}); only images are \
+             served from outside the folder"
+        )),
+        Image::Unreadable(why) => Some(format!("it points outside the firmware folder and cannot be read ({why})")),
+        Image::Unread => Some("it points outside the firmware folder and its header was not read".into()),
+    }
 }
 
 /// The firmware folder `firmware_dir` of the site at `site_path`, listed with
@@ -667,7 +750,7 @@ pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::fi
     let exclude: Vec<PathBuf> = [paths.request_log, paths.tls_identity].into_iter().flatten().collect();
     let shown = Some(dir.display().to_string());
     match list_firmware(&dir, &exclude) {
-        Ok(files) => FirmwareListing::new(shown, files, None),
+        Ok(scan) => FirmwareListing::new(shown, scan.files, None).with_links(scan.links),
         Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
     }
 }
@@ -679,11 +762,18 @@ fn firmware_entry(path: &Path, name: String, size: u64) -> FirmwareFile {
 /// Reads the first [`crate::formats::firmware::PREFIX_LEN`] bytes of `path`
 /// (never the whole image) and what its header says.
 pub fn read_image(path: &Path, size: u64) -> crate::serving::Image {
+    match fs::File::open(path) {
+        Ok(mut f) => image_of(&mut f, size),
+        Err(e) => crate::serving::Image::Unreadable(e.to_string()),
+    }
+}
+
+/// What the header at the current position of `file` says.
+fn image_of(file: &mut fs::File, size: u64) -> crate::serving::Image {
     use crate::serving::Image;
     use std::io::Read;
     let mut prefix = Vec::with_capacity(crate::formats::firmware::PREFIX_LEN);
-    let read =
-        fs::File::open(path).and_then(|f| f.take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix));
+    let read = Read::by_ref(file).take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix);
     match read {
         Err(e) => Image::Unreadable(e.to_string()),
         Ok(_) => match crate::formats::firmware::parse_header(&prefix, size) {
@@ -726,8 +816,10 @@ fn is_bare_name(name: &str) -> bool {
 }
 
 /// Opens a file that [`list_firmware`] listed. `name` must be a bare file
-/// name, or `<model>/<version>/<name>` of bare names with a version in the middle.
-pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
+/// name, or `<model>/<version>/<name>` of bare names with a version in the
+/// middle. Checked again at open, on the file actually opened: a link swapped
+/// since the listing is refused as [`link_refusal`] says.
+pub fn open_firmware(dir: &Path, name: &str, exclude: &[PathBuf]) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
     let parts: Vec<&str> = name.split('/').collect();
     let shape_ok = match parts.as_slice() {
@@ -738,13 +830,52 @@ pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
         }
         _ => false,
     };
+    let refuse = |path: PathBuf, why: String| StorageError::Read {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, why),
+    };
     if !shape_ok {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
         });
     }
-    fs::File::open(&path).map_err(|source| StorageError::Read { path, source })
+    let mut file = fs::File::open(&path).map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    let root = fs::canonicalize(dir).map_err(|source| StorageError::Read { path: dir.to_path_buf(), source })?;
+    let real = fs::canonicalize(&path).map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    if !same_file(&file, &real) {
+        return Err(refuse(path, "the file changed while it was opened".into()));
+    }
+    if real != root.join(name) {
+        let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let image = image_of(&mut file, size);
+        if let Some(why) = link_refusal(&root, &excluded, &real, &image) {
+            return Err(refuse(path, format!("a link to {}: {why}", real.display())));
+        }
+        use std::io::Seek;
+        file.rewind().map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    }
+    Ok(file)
+}
+
+/// Whether the open `file` is the one at `path` now (device and inode).
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Elsewhere: the sizes and times agree (no inode to compare).
+#[cfg(not(unix))]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.len() == b.len() && a.modified().ok() == b.modified().ok(),
+        _ => false,
+    }
 }
 
 /// Largest request log before it is rotated (renamed to `<name>.1`, replacing
@@ -1036,14 +1167,14 @@ mod tests {
         fs::write(dir.path().join("gxp2170/notes/gxp2170fw.bin"), &img).unwrap();
         fs::write(dir.path().join("gxp2170/1.0.11.3/site.toml"), b"x").unwrap();
         fs::write(dir.path().join("gxp2170fw.bin"), &img[..img.len() - 3]).unwrap();
-        let list = list_firmware(dir.path(), &[]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap().files;
         let names: Vec<&str> = list.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin"]);
         let crate::serving::Image::Header(h) = &list[0].image else { panic!("{:?}", list[0].image) };
         assert_eq!((h.version(), h.completeness()), (v, firmware::Completeness::Complete));
         let crate::serving::Image::Header(h) = &list[1].image else { panic!("{:?}", list[1].image) };
         assert_eq!(h.completeness(), firmware::Completeness::Truncated { missing: 3 });
-        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin").is_ok());
+        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin", &[]).is_ok());
         for bad in [
             "gxp2170/notes/gxp2170fw.bin",
             "gxp2170/../gxp2170fw.bin",
@@ -1051,8 +1182,68 @@ mod tests {
             "gxp2170/1.0.11.3/site.toml",
             "/etc/passwd",
         ] {
-            assert!(open_firmware(dir.path(), bad).is_err(), "{bad}");
+            assert!(open_firmware(dir.path(), bad, &[]).is_err(), "{bad}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_of_the_firmware_folder_serve_only_images_and_never_a_secret() {
+        use crate::formats::firmware::{self, Layout};
+        use std::os::unix::fs::symlink;
+        let top = tempfile::tempdir().unwrap();
+        let (fw, library) = (top.path().join("firmware"), top.path().join("library"));
+        fs::create_dir_all(fw.join("gxp2170")).unwrap();
+        fs::create_dir_all(library.join("1.0.11.3")).unwrap();
+        let img = firmware::build_image(Layout::Ht8xx, &[("gxp2170prog.bin", 40, "1.0.11.3".parse().unwrap())]);
+        fs::write(library.join("gxp2170fw.bin"), &img).unwrap();
+        fs::write(library.join("1.0.11.3/gxp2170fw.bin"), &img).unwrap();
+        fs::write(library.join("notes.bin"), b"not firmware").unwrap();
+        fs::write(top.path().join("site.gsprov.toml"), b"password = \"x\"").unwrap();
+        fs::write(top.path().join("site.requests.jsonl"), b"{}").unwrap();
+        fs::write(top.path().join("plain.bin"), b"secret beside the site").unwrap();
+        fs::write(fw.join("inside.bin"), b"in the folder").unwrap();
+        symlink(library.join("gxp2170fw.bin"), fw.join("gxp2170fw.bin")).unwrap();
+        symlink(library.join("1.0.11.3"), fw.join("gxp2170/1.0.11.3")).unwrap();
+        symlink("../site.gsprov.toml", fw.join("site.bin")).unwrap();
+        symlink("../site.requests.jsonl", fw.join("log.bin")).unwrap();
+        symlink("../plain.bin", fw.join("plain.bin")).unwrap();
+        symlink(library.join("notes.bin"), fw.join("notes.bin")).unwrap();
+        symlink("/etc/passwd", fw.join("passwd.bin")).unwrap();
+        symlink("inside.bin", fw.join("alias.bin")).unwrap();
+        symlink("nowhere.bin", fw.join("gone.bin")).unwrap();
+        let exclude = [top.path().join("site.requests.jsonl")];
+        let scan = list_firmware(&fw, &exclude).unwrap();
+        let names: Vec<&str> = scan.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["alias.bin", "gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin", "inside.bin"]);
+        let refused: Vec<(&str, &str)> = scan
+            .links
+            .iter()
+            .filter_map(|l| l.refused.as_deref().map(|why| (l.name.as_str(), why)))
+            .collect();
+        let why = |n: &str| refused.iter().find(|(name, _)| *name == n).map(|(_, w)| *w).unwrap_or("served");
+        assert!(why("site.bin").contains("keeps private"), "{refused:?}");
+        assert!(why("log.bin").contains("request log"), "{refused:?}");
+        for n in ["plain.bin", "notes.bin", "passwd.bin"] {
+            assert!(why(n).contains("not a recognised firmware image"), "{n}: {refused:?}");
+        }
+        assert!(why("gone.bin").contains("leads nowhere"), "{refused:?}");
+        let link = scan.links.iter().find(|l| l.name == "gxp2170fw.bin").unwrap();
+        assert!(link.describe().contains("library") && link.describe().ends_with("served"), "{}", link.describe());
+        // Opening checks again, on the file actually opened.
+        for n in ["site.bin", "log.bin", "plain.bin", "notes.bin", "passwd.bin"] {
+            assert!(open_firmware(&fw, n, &exclude).is_err(), "{n}");
+        }
+        for n in ["alias.bin", "gxp2170fw.bin", "gxp2170/1.0.11.3/gxp2170fw.bin"] {
+            let mut f = open_firmware(&fw, n, &exclude).unwrap();
+            let mut head = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut head).unwrap();
+            assert!(!head.is_empty() && (n == "alias.bin" || head == img), "{n}: read from the start");
+        }
+        // A link swapped after the listing to point at the site: refused at open.
+        fs::remove_file(fw.join("gxp2170fw.bin")).unwrap();
+        symlink("../site.gsprov.toml", fw.join("gxp2170fw.bin")).unwrap();
+        assert!(open_firmware(&fw, "gxp2170fw.bin", &exclude).is_err());
     }
 
     #[test]
@@ -1061,7 +1252,7 @@ mod tests {
         fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
-        let list = list_firmware(dir.path(), &[]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap().files;
         let names: Vec<(&str, u64)> = list.iter().map(|f| (f.name.as_str(), f.size)).collect();
         assert_eq!(names, vec![("gxp2170fw.bin", 5)]);
         assert!(
@@ -1069,8 +1260,8 @@ mod tests {
             "{:?}",
             list[0].image
         );
-        assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
-        assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
+        assert!(open_firmware(dir.path(), "../etc/passwd", &[]).is_err());
+        assert!(open_firmware(dir.path(), "gxp2170fw.bin", &[]).is_ok());
         let pem = dir.path().join("s.tls.pem");
         assert!(load_tls_identity(&pem).unwrap().is_none());
         let id = TlsIdentity {

@@ -91,12 +91,15 @@ impl Serve {
     }
 
     /// Ctrl-C, as a technician stops it: the request log is complete after.
-    fn stop(mut self) {
+    /// Returns what it wrote to stderr (its log).
+    fn stop(mut self) -> String {
         assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if self.child.try_wait().unwrap().is_some() {
-                return;
+                let mut err = String::new();
+                let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
+                return err;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -212,4 +215,60 @@ fn a_replayed_digest_header_is_refused_and_basic_still_works() {
     let log = request_log(dir.path());
     assert!(log.contains("replayed"), "{log}");
     assert!(!log.contains("http-secret-1"), "the password in the log");
+}
+
+// --- 1. links out of the firmware folder ---------------------------------------------------
+
+/// `ln -s ../office.gsprov.toml firmware/site.bin` served the site file (every
+/// SIP password) over HTTP, HTTPS and TFTP on 374d5a4, and `/etc/passwd` too,
+/// over TFTP even with `[serving.auth]` set. Now: refused on every protocol,
+/// and the Firmware view (`gsprov firmware`) and the log say where each link
+/// points and why; a link to an image in a firmware library is still served.
+#[cfg(unix)]
+#[test]
+fn links_to_secrets_are_refused_everywhere_and_said_where_they_point() {
+    use gsprov::formats::firmware::{Layout, build_image};
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), AUTH);
+    let fw = dir.path().join("firmware");
+    let library = dir.path().join("library");
+    std::fs::create_dir_all(&library).unwrap();
+    let image = build_image(Layout::Ht8xx, &[("gxp1600prog.bin", 64, "1.0.7.13".parse().unwrap())]);
+    std::fs::write(library.join("gxp1600fw.bin"), &image).unwrap();
+    std::fs::write(dir.path().join("beside.bin"), b"a file beside the site").unwrap();
+    symlink("../office.gsprov.toml", fw.join("site.bin")).unwrap();
+    symlink("/etc/passwd", fw.join("passwd.bin")).unwrap();
+    symlink("../beside.bin", fw.join("beside.bin")).unwrap();
+    symlink(library.join("gxp1600fw.bin"), fw.join("gxp1600fw.bin")).unwrap();
+    let s = Serve::start(&site, &["--https-port", "0"]);
+    let secret = std::fs::read_to_string(&site).unwrap();
+    assert!(secret.contains("password"));
+    for name in ["site.bin", "passwd.bin", "beside.bin"] {
+        for scheme in ["http", "https"] {
+            let (_, code, body) =
+                curl(&["-k", "-u", "prov:http-secret-1", &format!("{scheme}://{}/{name}", s.port(scheme))]);
+            assert_eq!(code, 404, "{scheme} {name}: {}", text(&body));
+        }
+        let got = support::tftp_first_reply(s.port("tftp"), name, "127.0.0.1:0", &[]);
+        assert!(got.is_err(), "tftp {name}: {:?}", got.map(|b| text(&b)));
+    }
+    let (_, code, body) =
+        curl(&["-u", "prov:http-secret-1", &format!("http://{}/gxp1600fw.bin", s.port("http"))]);
+    assert_eq!((code, body == image), (200, true), "the library image through its link");
+    let log = s.stop();
+    assert!(log.contains("site.bin is a link to") && log.contains("not served"), "the log:\n{log}");
+    let o = support::run(gsprov().args(["firmware", site.to_str().unwrap()]));
+    let out = text(&o.stdout);
+    let lib = std::fs::canonicalize(&library).unwrap();
+    for expect in [
+        "site.bin is a link to".to_string(),
+        "office.gsprov.toml: not served, office.gsprov.toml is a file gsprov keeps private".to_string(),
+        "passwd.bin is a link to /etc/passwd: not served, it points outside the firmware folder and is not a \
+         recognised firmware image"
+            .to_string(),
+        format!("gxp1600fw.bin is a link to {}: served", lib.join("gxp1600fw.bin").display()),
+    ] {
+        assert!(out.contains(&expect), "{expect:?} not in:\n{out}");
+    }
 }

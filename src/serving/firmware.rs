@@ -367,11 +367,24 @@ pub struct FirmwareListing {
     /// For explanations: the folder, and why it could not be listed.
     pub dir: Option<String>,
     pub problem: Option<String>,
+    /// The symbolic links met while listing, served or refused, with where they point.
+    pub links: Vec<crate::serving::FirmwareLink>,
 }
 
 impl FirmwareListing {
     pub fn new(dir: Option<String>, files: Vec<FirmwareFile>, problem: Option<String>) -> Self {
-        FirmwareListing { files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(), dir, problem }
+        FirmwareListing {
+            files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(),
+            dir,
+            problem,
+            links: Vec::new(),
+        }
+    }
+
+    /// The same listing with the links met while listing it.
+    pub fn with_links(mut self, links: Vec<crate::serving::FirmwareLink>) -> Self {
+        self.links = links;
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<&FirmwareFile> {
@@ -501,6 +514,12 @@ pub fn view(site: &Site, listing: &FirmwareListing, current: &dyn Fn(Mac) -> Opt
             }
         }
         files.push(row);
+    }
+
+    // Where each link of the folder points, and why one is not served.
+    for l in &listing.links {
+        let level = if l.refused.is_some() { Level::Warning } else { Level::Note };
+        flag(level, format!("link {}", l.name), l.describe());
     }
 
     let mut devices = Vec::new();

@@ -21,7 +21,7 @@ pub mod status;
 pub mod truth;
 
 pub use record::{
-    ContentKind, Disposition, FirmwareFile, Image, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord,
+    ContentKind, Disposition, FirmwareFile, FirmwareLink, Image, Interruption, Outcome, Protocol, Refusal, RequestId, RequestRecord,
     Wire, rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};

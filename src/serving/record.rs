@@ -704,6 +704,30 @@ impl FirmwareFile {
     }
 }
 
+/// A symbolic link in the firmware folder (the file itself or a folder on its
+/// way), where it points and whether it is served: a technician may link
+/// images from a firmware library elsewhere, but a link must never carry a
+/// secret out (issue 25).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FirmwareLink {
+    /// The listing name (`gxp2170fw.bin`, `gxp2170/1.0.11.3/gxp2170fw.bin`).
+    pub name: String,
+    /// Where it resolves (canonical), or the link text when it leads nowhere.
+    pub target: String,
+    /// Why it is not served; `None`: served.
+    pub refused: Option<String>,
+}
+
+impl FirmwareLink {
+    /// One line for the Firmware view and the log.
+    pub fn describe(&self) -> String {
+        match &self.refused {
+            None => format!("{} is a link to {}: served", self.name, self.target),
+            Some(why) => format!("{} is a link to {}: not served, {why}", self.name, self.target),
+        }
+    }
+}
+
 /// A firmware file's header, read by `storage` with `formats::firmware`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Image {
