@@ -529,7 +529,7 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
 /// A missing log is an empty map; unreadable lines are skipped.
 pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
     let mut out = std::collections::BTreeMap::new();
-    for v in log_tail(log)? {
+    for v in log_tail(log)?.into_iter().filter(passed_policy) {
         let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
         let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
         if let (Some(mac), Some(client)) = (mac, client) {
@@ -545,6 +545,13 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
 /// (a cut first line, garbage) are skipped.
 pub fn request_history(log: &Path) -> Result<Vec<crate::serving::RequestRecord>, StorageError> {
     Ok(log_tail_text(log)?.lines().filter_map(crate::serving::RequestRecord::from_json).collect())
+}
+
+/// Whether a logged request passed the serving policy
+/// ([`crate::serving::Outcome::passed_policy`]): a 401 or 403 teaches no
+/// address or firmware, whatever MAC its User-Agent claimed.
+fn passed_policy(v: &serde_json::Value) -> bool {
+    !(v["result"] == "refused" && (v["reason"] == "unauthorized" || v["reason"] == "policy"))
 }
 
 /// The JSON records in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
@@ -1025,6 +1032,10 @@ mod tests {
         let m = last_clients(&log).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+        // A request the policy refused (401, 403) vouches for no address or firmware.
+        let spoofed = "{\"mac\":\"000b82000001\",\"client\":\"127.0.0.77:5\",\"firmware\":\"1.0.9.1\",\"result\":\"refused\",\"reason\":\"unauthorized\"}\n{\"mac\":\"000b82000001\",\"client\":\"127.0.0.78:5\",\"firmware\":\"1.0.9.2\",\"result\":\"refused\",\"reason\":\"policy\"}\n";
+        std::fs::write(&log, format!("{text}{spoofed}")).unwrap();
+        assert_eq!(last_clients(&log).unwrap()[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
     }
 
     /// A site text over [`HALVES_ABOVE`]: `n` devices, each with an account
@@ -1216,11 +1227,8 @@ mod tests {
         let scan = list_firmware(&fw, &exclude).unwrap();
         let names: Vec<&str> = scan.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["alias.bin", "gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin", "inside.bin"]);
-        let refused: Vec<(&str, &str)> = scan
-            .links
-            .iter()
-            .filter_map(|l| l.refused.as_deref().map(|why| (l.name.as_str(), why)))
-            .collect();
+        let refused: Vec<(&str, &str)> =
+            scan.links.iter().filter_map(|l| l.refused.as_deref().map(|why| (l.name.as_str(), why))).collect();
         let why = |n: &str| refused.iter().find(|(name, _)| *name == n).map(|(_, w)| *w).unwrap_or("served");
         assert!(why("site.bin").contains("keeps private"), "{refused:?}");
         assert!(why("log.bin").contains("request log"), "{refused:?}");

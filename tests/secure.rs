@@ -6,6 +6,8 @@
 //! and time, and every server started here is stopped.
 #![expect(clippy::disallowed_methods, reason = "client threads that end with the test; polling a child's exit")]
 
+mod device;
+mod netns;
 mod support;
 use support::{WAIT, curl, gsprov, http_exchange, text};
 
@@ -48,12 +50,16 @@ impl Serve {
     /// `gsprov serve site --bind 127.0.0.1` with TFTP, HTTP and HTTPS on port 0
     /// (`extra` may turn one off), once it says "press Ctrl-C".
     fn start(site: &Path, extra: &[&str]) -> Serve {
+        Self::start_on(site, "127.0.0.1", extra)
+    }
+
+    fn start_on(site: &Path, bind: &str, extra: &[&str]) -> Serve {
         let mut c = gsprov();
-        c.args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1"])
-            .args(["--tftp-port", "0", "--http-port", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.args(["serve", site.to_str().unwrap(), "--bind", bind]).args(["--http-port", "0"]);
+        if !extra.contains(&"--no-tftp") {
+            c.args(["--tftp-port", "0"]);
+        }
+        c.args(extra).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let lines = support::lines_of(&mut child);
         let mut s = Serve { child, lines, seen: Vec::new(), ports: HashMap::new() };
@@ -253,8 +259,7 @@ fn links_to_secrets_are_refused_everywhere_and_said_where_they_point() {
         let got = support::tftp_first_reply(s.port("tftp"), name, "127.0.0.1:0", &[]);
         assert!(got.is_err(), "tftp {name}: {:?}", got.map(|b| text(&b)));
     }
-    let (_, code, body) =
-        curl(&["-u", "prov:http-secret-1", &format!("http://{}/gxp1600fw.bin", s.port("http"))]);
+    let (_, code, body) = curl(&["-u", "prov:http-secret-1", &format!("http://{}/gxp1600fw.bin", s.port("http"))]);
     assert_eq!((code, body == image), (200, true), "the library image through its link");
     let log = s.stop();
     assert!(log.contains("site.bin is a link to") && log.contains("not served"), "the log:\n{log}");
@@ -272,3 +277,225 @@ fn links_to_secrets_are_refused_everywhere_and_said_where_they_point() {
         assert!(out.contains(&expect), "{expect:?} not in:\n{out}");
     }
 }
+
+// --- 2. an unauthenticated request never steers a NOTIFY's credentials -------------------
+
+const MAC_A: &str = "000b82a1b201";
+const MAC_B: &str = "000b82a1b202";
+
+/// Two GRP2612W with one account each (201/sip-201, 202/sip-202), SIP port `sip_port`.
+fn two_phones(dir: &Path, sip_port: u16, extra: &str) -> PathBuf {
+    use gsprov::site::{Account, Device as SiteDevice, Site};
+    let mut s = Site { name: "loop".into(), ..Site::default() };
+    s.defaults.set("P40", &sip_port.to_string());
+    for (mac, ext) in [(MAC_A, "201"), (MAC_B, "202")] {
+        let mut d = SiteDevice::new(mac.parse().unwrap(), "GRP2612W".parse().unwrap());
+        d.accounts.push(Account { user_id: ext.into(), password: format!("sip-{ext}"), ..Account::default() });
+        s.devices.push(d);
+    }
+    let path = dir.join("office.gsprov.toml");
+    gsprov::storage::save_site(&path, &s).unwrap();
+    if !extra.is_empty() {
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(extra);
+        std::fs::write(&path, text).unwrap();
+    }
+    path
+}
+
+fn notify_json(args: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let o = gsprov().arg("notify").args(args).arg("--json").output().unwrap();
+    let lines =
+        text(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+    (o, lines)
+}
+
+/// On 374d5a4 a request that got 401 recorded the MAC's address and firmware
+/// ("probing from 127.0.0.77"), and `gsprov notify resync SITE MAC` then
+/// answered that host's challenge with account 1's credentials. Now a refused
+/// request teaches nothing; an address learned from a request that did pass
+/// gets the credentials only where the neighbour table confirms it (loopback
+/// has no entry) or with --confirm-address.
+#[test]
+fn a_refused_request_steers_no_notify_and_an_unconfirmed_address_gets_no_credentials() {
+    use device::{Config, Device, Seen};
+    let dir = tempfile::tempdir().unwrap();
+    // The attacker's "phone": challenges every NOTIFY, counts the digest answers.
+    let mut fake =
+        Device::start(Config { sip_auth: Some(("201".into(), "sip-201".into())), ..Config::new(MAC_A, "127.0.0.77") });
+    let site = two_phones(dir.path(), fake.sip.port(), AUTH);
+    let s = Serve::start(&site, &["--no-https", "--no-tftp"]);
+    let agent = format!("Grandstream Model HW GRP2612W SW 1.0.9.1 DevId {MAC_A}");
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&"127.0.0.77:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+    sock.connect(&s.port("http").into()).unwrap();
+    let mut conn: std::net::TcpStream = sock.into();
+    std::io::Write::write_all(
+        &mut conn,
+        format!("GET /cfg{MAC_A}.xml HTTP/1.1\r\nHost: x\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    s.stop();
+    let log = request_log(dir.path());
+    assert!(log.contains("127.0.0.77"), "the 401 is logged: {log}");
+    // Nothing learned from it: no address for MAC_A at all.
+    let (o, lines) = notify_json(&["resync", site.to_str().unwrap(), MAC_A, "--t1-ms", "20"]);
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(text(&o.stderr).contains("no address known for"), "{}", text(&o.stderr));
+    // `gsprov firmware` does not take the spoofed 1.0.9.1 either.
+    let o = support::run(gsprov().args(["firmware", site.to_str().unwrap(), "--json"]));
+    assert!(!text(&o.stdout).contains("1.0.9.1"), "{}", text(&o.stdout));
+
+    // A request that passed the policy (the right credentials) from the same
+    // host: the address is learned, but the challenge is not answered, since
+    // the neighbour table cannot say 127.0.0.77 is MAC_A.
+    let s = Serve::start(&site, &["--no-https", "--no-tftp"]);
+    let url = format!("http://{}/cfg{MAC_A}.xml", s.port("http"));
+    let (_, code, _) = curl(&["--interface", "127.0.0.77", "-A", &agent, "--digest", "-u", "prov:http-secret-1", &url]);
+    assert_eq!(code, 200);
+    s.stop();
+    let (o, lines) = notify_json(&["resync", site.to_str().unwrap(), MAC_A, "--t1-ms", "20"]);
+    assert_eq!(lines.len(), 1, "{lines:?} {}", text(&o.stderr));
+    assert_eq!(lines[0]["result"], "unconfirmed", "{}", lines[0]);
+    assert_eq!(lines[0]["addr"], format!("127.0.0.77:{}", fake.sip.port()));
+    let why = lines[0]["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("its last request that passed the serving policy") && why.contains("--confirm-address"),
+        "{why}"
+    );
+    assert!(
+        text(&o.stderr).contains("a challenge is answered only if the neighbour table says"),
+        "{}",
+        text(&o.stderr)
+    );
+    fake.wait("the NOTIFY", WAIT, |s| matches!(s, Seen::Notify { .. }));
+    assert!(
+        !fake.drain().iter().any(|s| matches!(s, Seen::Notify { has_authorization: true, .. })),
+        "no digest answer went to the unconfirmed address: {:?}",
+        fake.log
+    );
+    // The technician checked the address: now it is answered.
+    let (_, lines) = notify_json(&["resync", site.to_str().unwrap(), MAC_A, "--t1-ms", "20", "--confirm-address"]);
+    assert_eq!(lines[0]["result"], "accepted", "{}", lines[0]);
+    assert_eq!(lines[0]["account"], 1);
+}
+
+/// In a network namespace with a veth pair, where the neighbour table is
+/// real: a peer whose link-layer address is MAC_A asks for its config (the
+/// request log learns 10.77.0.1); sipp there challenges the NOTIFY and checks
+/// the digest itself. `notify MAC_A` is answered (the table says 10.77.0.1 is
+/// MAC_A); the same host claiming MAC_B in its User-Agent gets MAC_B's NOTIFY
+/// unanswered (the table says 10.77.0.1 is MAC_A, not MAC_B).
+#[test]
+fn the_neighbour_table_confirms_the_address_before_a_challenge_is_answered() {
+    if netns::enter("the_neighbour_table_confirms_the_address_before_a_challenge_is_answered").is_none() {
+        return; // the parent: the test ran (and was checked) inside its namespace
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let site = two_phones(dir.path(), 5060, "");
+    let mut peer = netns::Peer::new("00:0b:82:a1:b2:01");
+    let s = Serve::start_on(&site, "10.77.0.2", &["--no-https", "--no-tftp"]);
+    let http = s.port("http");
+    for mac in [MAC_A, MAC_B] {
+        let o = peer
+            .command(&format!(
+                "curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -A 'Grandstream Model HW GRP2612W SW 1.0.5.67 DevId {mac}' http://{http}/cfg{mac}.xml"
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(text(&o.stdout), "200", "{mac}: {}", text(&o.stderr));
+    }
+    s.stop();
+    let scenario = dir.path().join("challenge.xml");
+    std::fs::write(&scenario, SIPP_CHALLENGE).unwrap();
+    for (mac, result) in [(MAC_A, "accepted"), (MAC_B, "unconfirmed")] {
+        let mut c = peer.command(&format!(
+            "exec sipp -sf {} -i 10.77.0.1 -p 5060 -m 1 -timeout 20s -timeout_error -nostdin >/dev/null 2>&1",
+            scenario.display()
+        ));
+        c.current_dir(dir.path());
+        peer.start(c);
+        wait_peer_udp(&peer, 5060);
+        let (o, lines) = notify_json(&["resync", site.to_str().unwrap(), mac]);
+        assert_eq!(lines.len(), 1, "{lines:?} {}", text(&o.stderr));
+        assert_eq!(lines[0]["addr"], "10.77.0.1:5060");
+        assert_eq!(lines[0]["result"], result, "{mac}: {}", lines[0]);
+        if result == "unconfirmed" {
+            let why = lines[0]["explanation"].as_str().unwrap();
+            assert!(
+                why.contains("the neighbour table says 10.77.0.1 is 00:0B:82:A1:B2:01, not 00:0B:82:A1:B2:02"),
+                "{why}"
+            );
+        } else {
+            assert_eq!(lines[0]["account"], 1, "answered with account 1, checked by sipp");
+        }
+    }
+}
+
+/// Waits until something listens on UDP `port` in the peer namespace.
+fn wait_peer_udp(peer: &netns::Peer, port: u16) {
+    let want = format!(":{port:04X} ");
+    let end = Instant::now() + WAIT;
+    loop {
+        let o = peer.command("cat /proc/net/udp").output().unwrap();
+        if text(&o.stdout)
+            .lines()
+            .any(|l| l.split_whitespace().nth(1).is_some_and(|a| format!("{a} ").ends_with(&want)))
+        {
+            return;
+        }
+        assert!(Instant::now() < end, "nothing listened on UDP {port} in the peer namespace");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A sipp UAS: challenge the NOTIFY, verify the digest itself (`verifyauth`),
+/// 200 if right, 403 if not.
+const SIPP_CHALLENGE: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="notify-challenge">
+  <recv request="NOTIFY" />
+  <send><![CDATA[
+SIP/2.0 401 Unauthorized
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+WWW-Authenticate: Digest realm="sipp", nonce="abc123sipp"
+Content-Length: 0
+
+]]></send>
+  <recv request="NOTIFY">
+    <action>
+      <verifyauth assign_to="ok" username="201" password="sip-201" />
+    </action>
+  </recv>
+  <nop hide="true" test="ok" next="good" />
+  <send next="end"><![CDATA[
+SIP/2.0 403 Forbidden
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="good" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sipp
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <label id="end" />
+</scenario>
+"#;

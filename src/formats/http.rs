@@ -784,9 +784,14 @@ mod tests {
 
     #[test]
     fn a_client_answer_checks_out_on_the_server_side() {
-        let c = parse_digest_challenge(r#"Digest realm="gsprov", qop="auth,auth-int", algorithm=MD5, nonce="abc", stale=true"#)
-            .unwrap();
-        assert_eq!((c.realm.as_str(), c.nonce.as_str(), c.qop.as_deref(), c.stale), ("gsprov", "abc", Some("auth"), true));
+        let c = parse_digest_challenge(
+            r#"Digest realm="gsprov", qop="auth,auth-int", algorithm=MD5, nonce="abc", stale=true"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.realm.as_str(), c.nonce.as_str(), c.qop.as_deref(), c.stale),
+            ("gsprov", "abc", Some("auth"), true)
+        );
         assert_eq!(parse_digest_challenge(r#"Basic realm="gsprov""#), None);
         assert_eq!(parse_digest_challenge(r#"Digest realm="x", nonce="n", algorithm=SHA-256"#), None);
         let header = digest_authorization(&c, "GET", "/cfg.xml", "prov", "pw \"q\"", "c0ffee", 3);

@@ -222,6 +222,13 @@ impl Outcome {
         self == Outcome::Served
     }
 
+    /// The request passed the serving policy (HTTP credentials, known MACs,
+    /// the window). Only such a request may teach gsprov a device's address or
+    /// firmware: a 401 or 403 is anyone's word (issue 25).
+    pub fn passed_policy(self) -> bool {
+        !matches!(self, Outcome::Refused { reason: Refusal::Unauthorized | Refusal::Policy, .. })
+    }
+
     /// A refusal or interruption a technician should look at.
     pub fn is_problem(self) -> bool {
         match self {
