@@ -214,16 +214,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], backup: bool) -> Result<(), Stora
     };
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
+    // What an earlier run of this save left when it was killed (whole copies
+    // of the site, passwords and all): removed now.
+    remove_stale_files(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
+        // Owner-only while it is written: a copy left by a crash is never
+        // readable by others, whatever the site's mode.
         let mut f = create_private(&tmp).map_err(werr(&tmp))?;
-        // The replaced file's mode, owner and group carry over (a 0600 site stays 0600).
-        if let Ok(old) = fs::metadata(path) {
-            keep_owner_and_mode(&tmp, &old);
-        }
         f.write_all(bytes).map_err(werr(&tmp))?;
         f.sync_all().map_err(werr(&tmp))?;
         drop(f);
+        // The replaced file's mode, owner and group carry over (a 0600 site
+        // stays 0600), set only now, just before it takes the file's place.
+        if let Ok(old) = fs::metadata(path) {
+            keep_owner_and_mode(&tmp, &old);
+        }
         if backup && path.exists() {
             let bak = dir.join(format!("{name}.bak"));
             fs::copy(path, &bak).map_err(werr(&bak))?;
@@ -267,19 +273,48 @@ fn keep_owner_and_mode(path: &Path, like: &fs::Metadata) {
 /// later run can remove it when that process died (kill -9 during `generate`).
 const TMP_MARKER: &str = ".gsprov-tmp";
 
-/// Whether the process `pid` still runs (unknown: assumed running).
+/// Whether the process `pid` may still be the gsprov that wrote a temporary
+/// file (unknown: assumed so, and its files are left alone). On Linux: gone,
+/// a zombie (killed, not yet reaped), or a pid now held by another program
+/// all count as dead.
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }
     #[cfg(target_os = "linux")]
     {
-        Path::new(&format!("/proc/{pid}")).exists()
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        // `pid (comm) S ...`: the state follows the last ')'.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+        if matches!(state, Some("Z" | "X" | "x")) {
+            return false;
+        }
+        let comm = |p: &str| fs::read_to_string(format!("/proc/{p}/comm")).ok();
+        match (comm(&pid.to_string()), comm("self")) {
+            (Some(theirs), Some(ours)) => theirs == ours,
+            _ => true,
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {
         true
     }
+}
+
+/// Removes `.<name>.tmp-<pid>` files beside `name` that a killed run of
+/// [`write_atomic`] left (only when that process is gone); the count removed.
+fn remove_stale_files(dir: &Path, name: &str) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let prefix = format!(".{name}.tmp-");
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if e.file_type().is_ok_and(|t| t.is_file()) && !alive(pid) && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Removes `.<base>.tmp-<pid>` / `.<base>.old-<pid>` folders beside an export
@@ -297,8 +332,11 @@ fn remove_stale(dir: &Path, base: &str) -> usize {
         };
         let p = e.path();
         let ours = p.join(TMP_MARKER).exists() || p.join(EXPORT_MARKER).exists();
-        if ours && !alive(pid) && fs::remove_dir_all(&p).is_ok() {
-            removed += 1;
+        if !alive(pid) {
+            // Unmarked and empty: killed between creating it and marking it.
+            if (ours && fs::remove_dir_all(&p).is_ok()) || (!ours && fs::remove_dir(&p).is_ok()) {
+                removed += 1;
+            }
         }
     }
     removed
@@ -458,11 +496,19 @@ fn in_parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<(), StorageErro
 /// error) goes through `remove_dir_all`.
 fn remove_tree(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else { return };
-    let paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    // The markers go last: a run killed half-way through leaves a folder a
+    // later run still knows as its own (and removes), not an anonymous one.
+    let (markers, paths): (Vec<PathBuf>, Vec<PathBuf>) = entries
+        .flatten()
+        .map(|e| e.path())
+        .partition(|p| p.file_name().is_some_and(|n| n == EXPORT_MARKER || n == TMP_MARKER));
     let _ = in_parallel(&paths, |p| {
         let _ = fs::remove_file(p);
         Ok(())
     });
+    for m in markers {
+        let _ = fs::remove_file(m);
+    }
     let _ = fs::remove_dir(dir).or_else(|_| fs::remove_dir_all(dir));
 }
 
@@ -994,6 +1040,7 @@ pub fn save_tls_identity(path: &Path, id: &TlsIdentity) -> Result<(), StorageErr
     );
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tls.pem".into());
+    remove_stale_files(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let werr = |p: &Path| {
         let p = p.to_path_buf();

@@ -499,3 +499,74 @@ Content-Length: 0
   <label id="end" />
 </scenario>
 "#;
+
+// --- 3. temporary files a killed run left ----------------------------------------------------
+
+/// A process id that no longer runs (`true`, reaped) and one that is a zombie
+/// (`true`, killed and not yet reaped: what kill -9 leaves until the parent
+/// waits), as a killed `gsprov import` or `generate` leaves them in names.
+fn dead_and_zombie_pids() -> (u32, std::process::Child) {
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let mut zombie = Command::new("sleep").arg("30").spawn().unwrap();
+    zombie.kill().unwrap();
+    // Not waited for: a zombie until the end of the test.
+    let _ = &mut zombie;
+    (dead, zombie)
+}
+
+/// On 374d5a4, kill -9 during `gsprov import` left `.NAME.gsprov.toml.tmp-PID`
+/// (whole copies of the site, 0644) that later runs never removed, and kill -9
+/// during `generate` left temp trees (bootstrap files with the XML password)
+/// that survived later runs. Now the next run of the same command removes what
+/// a dead run left (a zombie counts as dead).
+#[cfg(unix)]
+#[test]
+fn leftovers_of_a_killed_import_or_generate_are_removed_by_the_next_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (dead, mut zombie) = dead_and_zombie_pids();
+    let z = zombie.id();
+    let secret_copy = std::fs::read(&site).unwrap();
+    let stale_site = [dead, z].map(|p| dir.path().join(format!(".office.gsprov.toml.tmp-{p}")));
+    for p in &stale_site {
+        std::fs::write(p, &secret_copy).unwrap();
+    }
+    let csv = dir.path().join("more.csv");
+    std::fs::write(&csv, "mac,model\n000b82a1b299,GXP2170\n").unwrap();
+    let o = support::run(gsprov().args(["import", site.to_str().unwrap(), csv.to_str().unwrap()]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for p in &stale_site {
+        assert!(!p.exists(), "{} survived the next import", p.display());
+    }
+    assert_eq!(std::fs::metadata(&site).unwrap().permissions().mode() & 0o777, 0o644, "the site keeps its mode");
+
+    // generate: a temp tree of a dead run, the old tree of a zombie run that was
+    // half removed (only its marker left), and an unmarked empty folder.
+    let out = dir.path().join("out");
+    let o = support::run(gsprov().args(["generate", site.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let tmp_tree = dir.path().join(format!(".out.tmp-{dead}"));
+    std::fs::create_dir(&tmp_tree).unwrap();
+    std::fs::write(tmp_tree.join(".gsprov-tmp"), dead.to_string()).unwrap();
+    std::fs::write(tmp_tree.join(format!("cfg{MAC}.xml")), b"P1359 secret").unwrap();
+    let old_tree = dir.path().join(format!(".out.old-{z}"));
+    std::fs::create_dir(&old_tree).unwrap();
+    std::fs::write(old_tree.join(".gsprov-export"), b"x").unwrap();
+    std::fs::write(old_tree.join("cfg000b82a1b299.xml"), b"P1359 secret").unwrap();
+    let empty = dir.path().join(format!(".out.tmp-{}", dead + 1_000_000));
+    std::fs::create_dir(&empty).unwrap();
+    let o = support::run(gsprov().args(["generate", site.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") || n.contains(".old-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    zombie.wait().unwrap();
+}
