@@ -380,12 +380,24 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let werr = |p: PathBuf| move |source| StorageError::Write { path: p, source };
     match fs::create_dir(&tmp) {
         Ok(()) => {}
-        // The folder is writable but its parent is not (`/srv/tftp` owned by
-        // root, writable by the technician): update it in place instead.
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && out.is_dir() => {
+        // The folder is there but nothing can be made beside it (`/srv/tftp`
+        // writable by the technician in a `/srv` owned by root, or on a
+        // read-only file system): update it in place instead.
+        Err(_) if out.is_dir() => {
             return write_in_place(out, files, extras);
         }
-        Err(source) => return Err(StorageError::Write { path: tmp, source }),
+        // No folder yet, and none can be made beside where it goes: say what
+        // must be writable and why, not the temporary name.
+        Err(e) => {
+            let why = format!(
+                "{e}: gsprov builds a new export as a temporary folder in {} and renames it into place, so that \
+                 folder must be writable; or create {} yourself (writable by you) and run again: gsprov then \
+                 writes inside it",
+                dir.display(),
+                out.display()
+            );
+            return Err(StorageError::Write { path: out.to_path_buf(), source: std::io::Error::new(e.kind(), why) });
+        }
     }
     let result = (|| {
         fs::write(tmp.join(TMP_MARKER), std::process::id().to_string()).map_err(werr(tmp.join(TMP_MARKER)))?;
@@ -930,6 +942,18 @@ fn same_file(file: &fs::File, path: &Path) -> bool {
         _ => false,
     }
 }
+
+/// Where the garbage records of the request log at `request_log` go
+/// (`office.requests.jsonl` -> `office.garbage.jsonl`): apart from the devices'
+/// history, so a flood of garbage can never rotate that history away.
+pub fn garbage_log_path(request_log: &Path) -> PathBuf {
+    let name = request_log.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".requests.jsonl").or_else(|| name.strip_suffix(".jsonl")).unwrap_or(&name);
+    request_log.with_file_name(format!("{stem}.garbage.jsonl"))
+}
+
+/// Largest garbage log before it is rotated (its own cap, apart from the request log's).
+pub const MAX_GARBAGE_LOG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Largest request log before it is rotated (renamed to `<name>.1`, replacing
 /// the previous one): at most twice this on disk, whatever a flood sends.

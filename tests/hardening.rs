@@ -299,8 +299,12 @@ fn rss_mb(pid: u32) -> u64 {
 }
 
 /// The request log beside the demo site.
+/// With the garbage records, which live apart from the devices' history (issue 25).
 fn request_log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("office.requests.jsonl")).unwrap_or_default()
+    ["office.requests.jsonl", "office.garbage.jsonl"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
+        .collect()
 }
 
 // --- 4. secrets in a client's query, Digest replay -----------------------------------------

@@ -570,3 +570,310 @@ fn leftovers_of_a_killed_import_or_generate_are_removed_by_the_next_run() {
     assert!(left.is_empty(), "left behind: {left:?}");
     zombie.wait().unwrap();
 }
+
+// --- 13. generate where only the output folder is writable ---------------------------------
+
+/// `gsprov generate` as a user who may write the output folder's parent or
+/// not: as nobody when the tests run as root (root ignores permissions).
+fn as_unprivileged(owned: &[&Path]) -> Command {
+    let root = text(&Command::new("id").arg("-u").output().unwrap().stdout).trim() == "0";
+    if root {
+        for p in owned {
+            std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_gsprov")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_gsprov"))
+    }
+}
+
+/// On 374d5a4, `generate --out /srv/new` with `/srv` not writable failed with
+/// "cannot write /srv/.new.tmp-N", a name the technician never gave. Now it
+/// names the folder, says what must be writable and why, and what to do; and
+/// a folder that exists is written in place (also an empty one).
+#[cfg(unix)]
+#[test]
+fn generate_says_what_must_be_writable_when_the_parent_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let site = demo_into(dir.path(), "");
+    std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let srv = dir.path().join("srv");
+    let (missing, empty) = (srv.join("new"), srv.join("tftp"));
+    std::fs::create_dir_all(&empty).unwrap();
+    let root = text(&Command::new("id").arg("-u").output().unwrap().stdout).trim() == "0";
+    if !root {
+        std::fs::set_permissions(&srv, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let o = as_unprivileged(&[&empty])
+        .env_remove("GSPROV_XML_PASSWORD")
+        .args(["generate", site.to_str().unwrap(), "--out"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("cannot write {}", missing.display())), "{err}");
+    assert!(err.contains(&format!("temporary folder in {}", srv.display())) && err.contains("yourself"), "{err}");
+    assert!(!err.contains(".tmp-"), "the temporary name is not the message: {err}");
+    let o = as_unprivileged(&[&empty])
+        .env_remove("GSPROV_XML_PASSWORD")
+        .args(["generate", site.to_str().unwrap(), "--out"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&srv, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(empty.join(format!("cfg{MAC}.xml")).exists());
+    let beside: Vec<_> = std::fs::read_dir(&srv).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("tftp")]);
+}
+
+// --- 12. site text that reaches the terminal -----------------------------------------------
+
+/// On 374d5a4 a label with ESC, BEL and a newline reached the terminal raw in
+/// `gsprov check` and `gsprov generate` (in the very error that rejects it): it
+/// could retitle the window and forge a line. Now every printed issue goes
+/// through the one escaper (`formats::printable`).
+#[test]
+fn control_characters_in_a_label_never_reach_the_terminal_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let toml = std::fs::read_to_string(&site)
+        .unwrap()
+        .replace("label = \"Reception\"", "label = \"Rec\\u001b]0;pwned\\u0007eption\\nerror: forged line\"");
+    std::fs::write(&site, toml).unwrap();
+    let out = dir.path().join("out");
+    for args in [
+        vec!["check", site.to_str().unwrap()],
+        vec!["generate", site.to_str().unwrap(), "--out", out.to_str().unwrap()],
+    ] {
+        let o = support::run(gsprov().args(&args));
+        assert!(!o.status.success(), "{args:?}");
+        let all = [o.stdout, o.stderr].concat();
+        assert!(!all.iter().any(|b| *b == 0x1b || *b == 0x07), "{args:?}: raw ESC or BEL:\n{}", text(&all));
+        let printed = text(&all);
+        assert!(!printed.lines().any(|l| l.starts_with("error: forged line")), "{args:?}: a forged line:\n{printed}");
+        assert!(printed.contains("Rec\\u{1b}]0;pwned\\u{7}eption\\nerror: forged line"), "{args:?}:\n{printed}");
+    }
+}
+
+// --- 9. TFTP slots held by spoofed sources ----------------------------------------------------
+
+/// tftp-hpa's `get` into `dir`: the bytes, or its error output.
+fn tftp_hpa_get(server: SocketAddr, name: &str, dir: &Path) -> Result<Vec<u8>, String> {
+    let out = dir.join(format!("got-{name}"));
+    let _ = std::fs::remove_file(&out);
+    let o = Command::new("tftp")
+        .args([&server.ip().to_string(), &server.port().to_string(), "-m", "binary", "-c", "get", name])
+        .arg(&out)
+        .output()
+        .expect("tftp-hpa is installed (.ci/run installs it)");
+    let msg = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    if msg.contains("Error code") || msg.contains("Transfer timed out") {
+        return Err(msg);
+    }
+    std::fs::read(&out).map_err(|e| format!("{e}: {msg}"))
+}
+
+/// On 374d5a4, 600 never-acknowledged RRQs from 600 addresses held all 384
+/// transfer slots (320 + 64 kept for new devices) for 6-44 s each, and a real
+/// client at another address got "busy", even for a small config. Now the
+/// oldest never-acknowledged transfer is evicted for a newcomer, and none
+/// waits more than 3 s for its first ACK: the real client is served within 2 s.
+#[test]
+fn six_hundred_spoofed_rrqs_from_six_hundred_addresses_do_not_starve_a_real_client() {
+    use gsprov::formats::tftp::{Mode, Packet, Request as Rrq};
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let s = Serve::start(&site, &["--no-https"]);
+    let tftp = s.port("tftp");
+    // A config (firmware would queue at [firmware] max_transfers before any answer).
+    let rrq = Packet::Rrq(Rrq {
+        filename: format!("cfg{MAC}.xml"),
+        mode: Mode::Octet,
+        options: vec![("timeout".into(), "255".into()), ("blksize".into(), "1428".into())],
+    })
+    .encode();
+    // 600 sources 127.0.1.1 .. 127.0.3.88, each asks once and never reads or
+    // acknowledges (the sockets stay open: no ICMP tells the server they are gone).
+    let socks: Vec<std::net::UdpSocket> = (0..600)
+        .map(|i| std::net::UdpSocket::bind(format!("127.0.{}.{}:0", 1 + i / 250, 1 + i % 250)).unwrap())
+        .collect();
+    for (i, sock) in socks.iter().enumerate() {
+        sock.send_to(&rrq, tftp).unwrap();
+        if i % 50 == 49 {
+            // Paced, so the kernel's receive buffer does not drop them.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // Most got their first answer (the OACK of a transfer holding a slot) at once.
+    let t = Instant::now();
+    let mut answered = 0;
+    for sock in &socks {
+        sock.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut b = [0u8; 2048];
+        if sock.recv(&mut b).is_ok() {
+            answered += 1;
+        }
+    }
+    eprintln!("{answered} of 600 spoofed RRQs answered, read in {:?}", t.elapsed());
+    // A real client at another address, a small config, then the firmware.
+    let t0 = Instant::now();
+    let got = tftp_hpa_get(tftp, &format!("cfg{MAC}.xml"), dir.path());
+    let took = t0.elapsed();
+    eprintln!("real client served in {took:?} beside 600 spoofed RRQs from 600 addresses");
+    assert!(got.as_ref().is_ok_and(|b| !b.is_empty()), "{got:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let got = tftp_hpa_get(tftp, FW, dir.path()).unwrap();
+    assert_eq!(got.len(), 5000);
+    drop(socks);
+    s.stop();
+    let log = request_log(dir.path());
+    assert!(log.contains("never acknowledged, and its slot was given to a newer request"), "no eviction logged");
+}
+
+// --- 5. a device that refuses Event: resync -------------------------------------------------
+
+/// On 374d5a4 a unit answering `489 Bad Event` to `Event: resync` was reported
+/// "refused" and nothing else happened. Now gsprov tries `Event: check-sync`
+/// once, says so (and that some units reboot on it), and names the event that
+/// worked; a unit that takes neither is reported with both tried.
+#[test]
+fn a_489_to_resync_is_retried_once_with_check_sync_and_said() {
+    use device::{Config, Device, Seen};
+    let dir = tempfile::tempdir().unwrap();
+    // Like Elastix's GXV3175: acts on check-sync only; challenges with account 1.
+    let gxv = Device::start(Config {
+        events: vec!["check-sync"],
+        sip_auth: Some(("201".into(), "sip-201".into())),
+        ..Config::new(MAC_A, "127.0.0.31")
+    });
+    let site = two_phones(dir.path(), gxv.sip.port(), "");
+    let to = gxv.sip.to_string();
+    let (o, lines) = notify_json(&["resync", site.to_str().unwrap(), MAC_A, "--to", &to, "--t1-ms", "20"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(lines[0]["result"], "accepted", "{}", lines[0]);
+    assert_eq!(lines[0]["event"], "check-sync");
+    assert_eq!(lines[0]["account"], 1);
+    let why = lines[0]["explanation"].as_str().unwrap();
+    assert!(why.contains("refused Event: resync with 489 Bad Event") && why.contains("some units reboot"), "{why}");
+    let mut gxv = gxv;
+    let events: Vec<String> = gxv
+        .drain()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Notify { event, .. } => Some(event.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events, ["resync", "check-sync", "check-sync"], "489, then a challenge, then the answer");
+    // A unit that takes neither: one retry, both named.
+    let mute = Device::start(Config { events: vec!["sys-control"], ..Config::new(MAC_B, "127.0.0.32") });
+    let to = mute.sip.to_string();
+    let (o, lines) = notify_json(&["resync", site.to_str().unwrap(), MAC_B, "--to", &to, "--t1-ms", "20"]);
+    assert!(!o.status.success());
+    assert_eq!(lines[0]["result"], "refused", "{}", lines[0]);
+    assert_eq!(lines[0]["tried"], serde_json::json!(["resync", "check-sync"]));
+    assert!(lines[0]["explanation"].as_str().unwrap().contains("supports neither event"), "{}", lines[0]);
+}
+
+// --- 11. garbage from spoofed sources ---------------------------------------------------------
+
+/// On 374d5a4 each garbage datagram from a new source address cost about
+/// 475 B of request log and 177 B of terminal output, and a 12-15 s flood
+/// rotated the devices' history out of the 64 MiB log. Now garbage is
+/// aggregated per kind per second across sources, kept in a log of its own
+/// (the devices' history is never rotated by it), and the terminal gets as few
+/// lines as the log.
+#[test]
+fn garbage_from_three_thousand_addresses_is_aggregated_and_kept_apart_from_device_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let mut s = Serve::start(&site, &["--no-https"]);
+    let tftp = s.port("tftp");
+    let t0 = Instant::now();
+    for i in 0..3000u32 {
+        let junk = std::net::UdpSocket::bind(format!("127.0.{}.{}:0", 10 + i / 250, 1 + i % 250)).unwrap();
+        junk.send_to(&[0xff, (i % 251) as u8, 0x01], tftp).unwrap();
+    }
+    let flood = t0.elapsed();
+    // Still serving, and the device's fetch is in its history.
+    assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000);
+    // The terminal: a handful of garbage lines at most (one a second).
+    let fetched = s.wait_line(|l| l.contains(FW) && l.contains("served")).is_some();
+    assert!(fetched, "{:#?}", s.seen);
+    let shown = s.seen.iter().filter(|l| l.contains("malformed")).count();
+    s.stop();
+    let seconds = flood.as_secs() as usize + 2;
+    eprintln!("3000 garbage datagrams from 3000 addresses over {flood:?}: {shown} terminal lines");
+    assert!(shown <= seconds, "{shown} terminal lines for {seconds} s");
+    let history = request_log(dir.path());
+    assert!(history.contains(FW), "{history}");
+    assert!(!history.contains("malformed"), "garbage in the devices' history:\n{history}");
+    let garbage = std::fs::read_to_string(dir.path().join("office.garbage.jsonl")).unwrap();
+    let lines = garbage.lines().count();
+    eprintln!("garbage log: {lines} lines, {} bytes", garbage.len());
+    assert!((1..=seconds).contains(&lines), "{lines} garbage lines");
+    assert!(garbage.contains("addresses, were counted, not recorded"), "{garbage}");
+}
+
+// --- 10. slow connections at a low open-file limit -------------------------------------------
+
+/// On 374d5a4, with the hard open-file limit at 1,024 the server held about
+/// 32 HTTP connections, and 200 slow connections (request heads trickled a
+/// byte at a time) kept a real client out for over 25 s. Now a quarter of the
+/// connections is kept for addresses that made a request before, tricklers are
+/// cut sooner when slots run short, and the log says the limit is low.
+#[test]
+fn slow_connections_at_a_low_open_file_limit_do_not_keep_a_known_device_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = demo_into(dir.path(), "");
+    let mut c = Command::new("prlimit");
+    c.args(["--nofile=1024:1024", env!("CARGO_BIN_EXE_gsprov")])
+        .env_remove("GSPROV_XML_PASSWORD")
+        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--http-port", "0", "--no-tftp", "--no-https"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("prlimit (util-linux)");
+    let lines = support::lines_of(&mut child);
+    let mut s = Serve { child, lines, seen: Vec::new(), ports: HashMap::new() };
+    assert!(s.wait_line(|l| l.contains("press Ctrl-C")).is_some(), "{:#?}", s.seen);
+    let http = s
+        .seen
+        .iter()
+        .find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() > 3 && w[0] == "HTTP" && w[1] == "listening").then(|| w[3].parse::<SocketAddr>().unwrap())
+        })
+        .unwrap_or_else(|| panic!("{:#?}", s.seen));
+    let agent = format!("Grandstream Model HW GXP2170 SW 1.0.11.3 DevId {MAC}");
+    let url = format!("http://{http}/cfg{MAC}.xml");
+    // The device fetches once: its address is now known.
+    let (_, code, _) = curl(&["--interface", "127.0.0.40", "-A", &agent, &url]);
+    assert_eq!(code, 200);
+    // 200 slow connections from 200 other addresses, each trickling its head.
+    let mut slow = Vec::new();
+    for i in 0..200u32 {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.bind(&format!("127.0.60.{}:0", 1 + i).parse::<SocketAddr>().unwrap().into()).unwrap();
+        if sock.connect_timeout(&http.into(), Duration::from_millis(200)).is_ok() {
+            let mut t: std::net::TcpStream = sock.into();
+            let _ = std::io::Write::write_all(&mut t, b"GET /cfg");
+            slow.push(t);
+        }
+    }
+    // The device again, while they hold what they can: served within 2 s.
+    let t0 = Instant::now();
+    let (_, code, _) = curl(&["--interface", "127.0.0.40", "--max-time", "5", "-A", &agent, &url]);
+    let took = t0.elapsed();
+    eprintln!("known device served in {took:?} beside 200 slow connections ({} connected)", slow.len());
+    assert_eq!(code, 200, "after {took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    drop(slow);
+    let log = s.stop();
+    assert!(log.contains("the open-file limit lets this server hold only"), "the low limit is said:\n{log}");
+}

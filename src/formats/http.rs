@@ -621,15 +621,7 @@ pub fn mask_target(target: &str) -> String {
             .collect();
         t = format!("{path}{}", masked.join("&"));
     }
-    let mut out = String::with_capacity(t.len());
-    for c in t.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    super::printable(&t).into_owned()
 }
 
 #[cfg(test)]

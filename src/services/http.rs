@@ -64,6 +64,8 @@ const CHUNK: usize = 64 * 1024;
 /// Requests between two looks at which CPU a kept-alive connection's packets
 /// arrive on ([`Conn::moves_to`]): a look is a system call.
 const MOVE_CHECK: u32 = 64;
+/// Fewer connections than this at once (a low open-file limit) is said in the log.
+const LOW_CONNECTIONS: usize = 128;
 /// How long a Digest nonce stays valid.
 const NONCE_LIFETIME: u64 = 300;
 const REALM: &str = "gsprov";
@@ -94,15 +96,30 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(shared.http_connections));
+    // A quarter of the connections is kept for addresses that made a request
+    // that passed the policy before (the site's devices, by the status): a
+    // flood of slow connections from elsewhere (slowloris) cannot keep them out.
+    let total = shared.http_connections;
+    let reserve = (total / 4).max(1);
+    let general_total = total - reserve;
+    let general = Arc::new(tokio::sync::Semaphore::new(general_total));
+    let reserved = Arc::new(tokio::sync::Semaphore::new(reserve));
+    if total < LOW_CONNECTIONS {
+        tracing::warn!(
+            "{protocol}: the open-file limit lets this server hold only {total} connections at once ({reserve} of \
+             them kept for devices that fetched before); slow or idle connections can keep new devices waiting. \
+             Raise the limit (`ulimit -n 8192`, or LimitNOFILE= in a systemd unit) before starting gsprov"
+        );
+    }
     let per_address = Arc::new(PerAddress::default());
     // No address holds more than a quarter of the connections: the rest stay
     // for the others, whatever one host does.
     let hard_limit = (shared.http_connections / 4).max(PER_ADDRESS);
     loop {
-        let permit = tokio::select! {
+        let slot = tokio::select! {
             _ = cancel.cancelled() => break,
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            p = general.clone().acquire_owned() => match p { Ok(p) => (p, false), Err(_) => break },
+            p = reserved.clone().acquire_owned() => match p { Ok(p) => (p, true), Err(_) => break },
         };
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -118,6 +135,37 @@ pub(super) async fn serve(
                 }
             },
         };
+        let known = shared.mac_for_ip(peer.ip()).is_some();
+        let permit = match slot {
+            (p, false) => p,
+            (p, true) if known => p,
+            // A reserved slot, for an address never seen: only a general one will do.
+            (p, true) => match general.clone().try_acquire_owned() {
+                Ok(g) => {
+                    drop(p);
+                    g
+                }
+                Err(_) => {
+                    drop(p);
+                    let _ = stream.set_zero_linger();
+                    drop(stream);
+                    if let Some(dropped) = shared.junk.admit(peer.ip(), "http-busy") {
+                        let p = shared.begin(protocol, peer, "-", "");
+                        let why = format!(
+                            "connection closed: all {general_total} connections for new addresses are taken (the \
+                             other {reserve} are kept for devices that fetched before); the client retries{}",
+                            Throttle::note(dropped)
+                        );
+                        let busy = Outcome::Refused { reason: Refusal::Busy, expected: false };
+                        shared.finish(p, busy, Wire::None, Some(why));
+                    }
+                    continue;
+                }
+            },
+        };
+        // Slots running short: a new connection from an address never seen must
+        // send its request head at once (probation), so tricklers are cut sooner.
+        let short = general.available_permits() < general_total / 4;
         let held = match per_address.take(&per_address, peer.ip(), hard_limit) {
             Some(h) => h,
             None => {
@@ -142,6 +190,8 @@ pub(super) async fn serve(
                 continue;
             }
         };
+        let mut held = held;
+        held.probation |= short && !known;
         let _ = stream.set_nodelay(true);
         let guards = Guards { _permit: permit, _held: held, _done: done.clone() };
         let (shared, cancel) = (shared.clone(), cancel.clone());

@@ -146,14 +146,16 @@ pub fn confirm_address(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
-    /// A 2xx: the device took it. `account` when it answered a challenge.
-    Accepted { code: u16, account: Option<usize> },
+    /// A 2xx: the device took it. `account` when it answered a challenge;
+    /// `event` names the `Event` it took (`check-sync` after a 489 to `resync`).
+    Accepted { code: u16, account: Option<usize>, event: String },
     /// The device challenged and the site has no credentials for it.
     NoCredentials { code: u16 },
     /// Challenged again after every account's credentials.
     WrongCredentials { code: u16, tried: usize },
-    /// Any other final response (e.g. 489 Bad Event, 481).
-    Refused { code: u16, reason: String },
+    /// Any other final response (e.g. 489 Bad Event, 481). `tried`: every
+    /// `Event` sent, in order (`resync`, then `check-sync` after a 489).
+    Refused { code: u16, reason: String, tried: Vec<String> },
     /// The challenge could not be answered (not Digest, other algorithm).
     BadChallenge { why: String },
     /// Nothing came back: `sends` NOTIFYs over `waited_ms`.
@@ -173,14 +175,18 @@ impl Outcome {
     /// Plain language: what happened and, when it failed, what to do.
     pub fn explain(&self, action: Action) -> String {
         match self {
-            Outcome::Accepted { code, account: None } => {
-                format!("accepted ({code}); the device should {} now", after(action))
-            }
-            Outcome::Accepted { code, account: Some(a) } => {
-                format!(
-                    "accepted ({code}, digest answered with account {a}'s credentials); the device should {} now",
-                    after(action)
-                )
+            Outcome::Accepted { code, account, event } => {
+                let digest =
+                    account.map(|a| format!(", digest answered with account {a}'s credentials")).unwrap_or_default();
+                let mut text = format!("accepted ({code}{digest}); the device should {} now", after(action));
+                if event != action.event() {
+                    text.push_str(&format!(
+                        " (it refused Event: {} with 489 Bad Event and took Event: {event}, sent once more: some \
+                         units reboot on {event})",
+                        action.event()
+                    ));
+                }
+                text
             }
             Outcome::NoCredentials { code } => format!(
                 "challenged ({code}) and the site has no account password for this device; add its account, or set P4428 = 1 (no NOTIFY authentication)"
@@ -188,7 +194,13 @@ impl Outcome {
             Outcome::WrongCredentials { code, tried } => format!(
                 "refused ({code}) after the digest answer with {tried} account(s): the device's SIP credentials differ from the site's (was the config applied?)"
             ),
-            Outcome::Refused { code, reason } => {
+            Outcome::Refused { code, reason, tried } if tried.len() > 1 => format!(
+                "refused: {code} {reason} to Event: {} as well (tried {}); the firmware supports neither event: \
+                 reboot it or re-provision it from its menu",
+                tried.last().map(String::as_str).unwrap_or_default(),
+                tried.join(", then ")
+            ),
+            Outcome::Refused { code, reason, .. } => {
                 format!("refused: {code} {reason} (the firmware may not support this event)")
             }
             Outcome::BadChallenge { why } => format!("cannot answer the device's challenge: {why}"),
@@ -364,6 +376,8 @@ fn run(
     let mut authorization = None;
     let mut creds = target.credentials.iter();
     let mut account = None;
+    // The Event sent; after a 489 to the action's own, its fallback, once.
+    let mut event: Option<&'static str> = None;
     loop {
         let req = Request {
             action,
@@ -375,14 +389,28 @@ fn run(
             branch: &branch,
             cseq,
             authorization: authorization.take(),
+            event,
         };
+        let sent_event = event.unwrap_or(action.event());
         let uri = req.uri();
         match transaction(&sock, &req, timers, sends) {
             Final::Unreachable(why) => return Outcome::Unreachable { why },
             Final::Silent { sends: n } => {
                 return Outcome::NoAnswer { sends: n, waited_ms: timers.timeout.as_millis() as u64 };
             }
-            Final::Code(code @ 200..=299, _) => return Outcome::Accepted { code, account },
+            Final::Code(code @ 200..=299, _) => {
+                return Outcome::Accepted { code, account, event: sent_event.to_string() };
+            }
+            // 489 Bad Event: this firmware wants another event; tried once, as a
+            // new request of the same dialog-less transaction series.
+            Final::Code(489, _) if event.is_none() && action.fallback_event().is_some() => {
+                event = action.fallback_event();
+                // A digest answer is for one request: the device challenges the next one again.
+                creds = target.credentials.iter();
+                account = None;
+                cseq += 1;
+                branch = token();
+            }
             Final::Code(code @ (401 | 407), msg) => {
                 let ch = match resync::challenge(&msg) {
                     Ok(c) => c,
@@ -413,7 +441,11 @@ fn run(
                     sip::StartLine::Response { reason, .. } => reason,
                     sip::StartLine::Request { .. } => String::new(),
                 };
-                return Outcome::Refused { code, reason };
+                let tried = match event {
+                    Some(e) => vec![action.event().to_string(), e.to_string()],
+                    None => vec![action.event().to_string()],
+                };
+                return Outcome::Refused { code, reason, tried };
             }
         }
     }

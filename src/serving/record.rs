@@ -222,6 +222,16 @@ impl Outcome {
         self == Outcome::Served
     }
 
+    /// Not a device's request but garbage: malformed, a write, a name no
+    /// device sends, or refused as busy (what floods produce). Kept apart from
+    /// the devices' history in the request log.
+    pub fn is_garbage(self) -> bool {
+        matches!(
+            self,
+            Outcome::Refused { reason: Refusal::Malformed | Refusal::Busy | Refusal::ReadOnly | Refusal::BadName, .. }
+        )
+    }
+
     /// The request passed the serving policy (HTTP credentials, known MACs,
     /// the window). Only such a request may teach gsprov a device's address or
     /// firmware: a 401 or 403 is anyone's word (issue 25).

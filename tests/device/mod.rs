@@ -64,6 +64,8 @@ pub struct Config {
     pub values: BTreeMap<String, String>,
     /// The web API's port (0: any free one; 80 only inside a test's namespace).
     pub web_port: u16,
+    /// The NOTIFY events it acts on (by prefix); others get 489 Bad Event.
+    pub events: Vec<&'static str>,
 }
 
 impl Config {
@@ -80,6 +82,7 @@ impl Config {
             registered: vec![true],
             values: BTreeMap::new(),
             web_port: 0,
+            events: vec!["resync", "check-sync"],
         }
     }
 }
@@ -226,7 +229,7 @@ fn sip_loop(sock: &UdpSocket, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool
         if cfg.silent {
             continue;
         }
-        let known = event == "resync" || event.starts_with("check-sync");
+        let known = cfg.events.iter().any(|e| event == *e || event.starts_with(&format!("{e};")));
         let code = if !known {
             489
         } else if authorized {
@@ -234,7 +237,12 @@ fn sip_loop(sock: &UdpSocket, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool
         } else {
             401
         };
-        let mut r = format!("SIP/2.0 {code} {}\r\n", if code == 200 { "OK" } else { "Unauthorized" });
+        let reason = match code {
+            200 => "OK",
+            489 => "Bad Event",
+            _ => "Unauthorized",
+        };
+        let mut r = format!("SIP/2.0 {code} {reason}\r\n");
         for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
             if let Some(v) = header(&msg, name) {
                 r.push_str(&format!("{name}: {v}\r\n"));
