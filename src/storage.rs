@@ -275,8 +275,7 @@ const TMP_MARKER: &str = ".gsprov-tmp";
 
 /// Whether the process `pid` may still be the gsprov that wrote a temporary
 /// file (unknown: assumed so, and its files are left alone). On Linux: gone,
-/// a zombie (killed, not yet reaped), or a pid now held by another program
-/// all count as dead.
+/// or a zombie (killed with -9 and not yet reaped), counts as dead.
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
@@ -286,14 +285,7 @@ fn alive(pid: u32) -> bool {
         let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
         // `pid (comm) S ...`: the state follows the last ')'.
         let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
-        if matches!(state, Some("Z" | "X" | "x")) {
-            return false;
-        }
-        let comm = |p: &str| fs::read_to_string(format!("/proc/{p}/comm")).ok();
-        match (comm(&pid.to_string()), comm("self")) {
-            (Some(theirs), Some(ours)) => theirs == ours,
-            _ => true,
-        }
+        !matches!(state, Some("Z" | "X" | "x"))
     }
     #[cfg(not(target_os = "linux"))]
     {
