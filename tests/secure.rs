@@ -287,7 +287,7 @@ const MAC_B: &str = "000b82a1b202";
 fn two_phones(dir: &Path, sip_port: u16, extra: &str) -> PathBuf {
     use gsprov::site::{Account, Device as SiteDevice, Site};
     let mut s = Site { name: "loop".into(), ..Site::default() };
-    s.defaults.set("P40", &sip_port.to_string());
+    s.defaults.set("P40", sip_port.to_string());
     for (mac, ext) in [(MAC_A, "201"), (MAC_B, "202")] {
         let mut d = SiteDevice::new(mac.parse().unwrap(), "GRP2612W".parse().unwrap());
         d.accounts.push(Account { user_id: ext.into(), password: format!("sip-{ext}"), ..Account::default() });

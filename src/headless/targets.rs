@@ -9,6 +9,9 @@ use crate::storage;
 
 use super::{Error, Term};
 
+/// A device of the site, where to reach it (address, port if given) and why that address.
+pub(super) type Target = (crate::site::Device, std::net::IpAddr, Option<u16>, Vouch);
+
 /// Where each MAC is: `--to` (one MAC only), else the address of its last
 /// request that passed the serving policy in the site's request log, else the
 /// neighbour table; with where it came from ([`Vouch`]): a learned address
@@ -21,7 +24,7 @@ pub(super) fn device_addresses(
     macs: &[crate::ids::Mac],
     to: Option<crate::cli::Address>,
     confirm: bool,
-) -> Result<Vec<(crate::site::Device, std::net::IpAddr, Option<u16>, Vouch)>, Error> {
+) -> Result<Vec<Target>, Error> {
     if to.is_some() && macs.len() > 1 {
         return Err(Error::Target(format!("--to names one address, but {} MACs were given; give one MAC", macs.len())));
     }

@@ -151,7 +151,7 @@ pub enum FetchError {
         /// sent only to clients on this computer.
         explanation: Option<String>,
         /// A 401's Digest challenge, answered by [`fetch`] when it has credentials.
-        challenge: Option<http::DigestChallenge>,
+        challenge: Option<Box<http::DigestChallenge>>,
     },
     #[error("the server answered TFTP error {code}: {message}")]
     Tftp { code: u16, message: String },
@@ -538,7 +538,8 @@ fn exchange<S: Read + Write>(s: &mut S, req: &str, addr: SocketAddr, opts: &Fetc
             .headers
             .iter()
             .filter(|(k, _)| k == "www-authenticate")
-            .find_map(|(_, v)| http::parse_digest_challenge(v));
+            .find_map(|(_, v)| http::parse_digest_challenge(v))
+            .map(Box::new);
         return Ok(Err(FetchError::Status { status: head.status, reason: head.reason, explanation, challenge }));
     }
     Ok(Ok(Fetched { status: head.status, bytes: body, certificate: None, headers: head.headers }))

@@ -217,8 +217,11 @@ impl Shared {
 pub(crate) struct Throttle {
     pub(super) every: Duration,
     /// kind of junk -> (last recorded, counted since, addresses since (at most [`JUNK_SOURCES`])).
-    pub(super) seen: Mutex<std::collections::HashMap<&'static str, (Instant, u64, HashSet<IpAddr>)>>,
+    pub(super) seen: Mutex<std::collections::HashMap<&'static str, JunkCount>>,
 }
+
+/// One kind of junk: (last recorded, counted since, addresses since).
+type JunkCount = (Instant, u64, HashSet<IpAddr>);
 
 /// Distinct addresses counted per kind between two records.
 const JUNK_SOURCES: usize = 1024;

@@ -1047,7 +1047,8 @@ mod tests {
         assert_eq!(refusal(&d).map(|r| r.0), Some(Refusal::NotFound));
         // The old top-level path: the image is there, in its step folders; the
         // explanation says so (issue 25: it said "download it ... put it there").
-        let listing = FirmwareListing { dir: Some("/srv/fw".into()), ..listing };
+        let mut listing = listing;
+        listing.dir = Some("/srv/fw".into());
         for (target, asked) in [("/gxp2170fw.bin", "the top level"), ("/fw/gxp2170fw.bin", "the folder /fw")] {
             let d = ask_fw(target, &ua_at("1.0.11.3"), &s, &listing);
             assert_eq!(refusal(&d).map(|r| r.0), Some(Refusal::NotFound));
