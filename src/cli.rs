@@ -576,6 +576,12 @@ pub struct NotifyArgs {
     /// Milliseconds between two devices' NOTIFYs.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(20..=60_000), value_name = "MS")]
     pub interval_ms: u64,
+    /// Answer a challenge from an address learned from the request log even
+    /// when the neighbour table cannot confirm it is the device's (another
+    /// subnet, behind a router). Without it, such a challenge is not answered:
+    /// the device's credentials never go to an address only a request vouched for.
+    #[arg(long)]
+    pub confirm_address: bool,
     /// One JSON object per device.
     #[arg(long)]
     pub json: bool,
@@ -594,6 +600,10 @@ pub struct CheckDeviceArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), value_name = "N")]
     pub timeout: u64,
+    /// Send the admin password to an address learned from the request log even
+    /// when the neighbour table cannot confirm it is the device's.
+    #[arg(long)]
+    pub confirm_address: bool,
     /// One JSON object per device.
     #[arg(long)]
     pub json: bool,
@@ -619,6 +629,10 @@ pub struct ReadDeviceArgs {
     /// One JSON object per device, every value's state.
     #[arg(long)]
     pub json: bool,
+    /// Send the admin password to an address learned from the request log or the neighbour
+    /// table even when the neighbour table cannot confirm it is the device's.
+    #[arg(long)]
+    pub confirm_address: bool,
 }
 
 #[derive(Debug, Args)]

@@ -214,16 +214,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], backup: bool) -> Result<(), Stora
     };
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
+    // What an earlier run of this save left when it was killed (whole copies
+    // of the site, passwords and all): removed now.
+    remove_stale_files(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
+        // Owner-only while it is written: a copy left by a crash is never
+        // readable by others, whatever the site's mode.
         let mut f = create_private(&tmp).map_err(werr(&tmp))?;
-        // The replaced file's mode, owner and group carry over (a 0600 site stays 0600).
-        if let Ok(old) = fs::metadata(path) {
-            keep_owner_and_mode(&tmp, &old);
-        }
         f.write_all(bytes).map_err(werr(&tmp))?;
         f.sync_all().map_err(werr(&tmp))?;
         drop(f);
+        // The replaced file's mode, owner and group carry over (a 0600 site
+        // stays 0600), set only now, just before it takes the file's place.
+        if let Ok(old) = fs::metadata(path) {
+            keep_owner_and_mode(&tmp, &old);
+        }
         if backup && path.exists() {
             let bak = dir.join(format!("{name}.bak"));
             fs::copy(path, &bak).map_err(werr(&bak))?;
@@ -267,19 +273,40 @@ fn keep_owner_and_mode(path: &Path, like: &fs::Metadata) {
 /// later run can remove it when that process died (kill -9 during `generate`).
 const TMP_MARKER: &str = ".gsprov-tmp";
 
-/// Whether the process `pid` still runs (unknown: assumed running).
+/// Whether the process `pid` may still be the gsprov that wrote a temporary
+/// file (unknown: assumed so, and its files are left alone). On Linux: gone,
+/// or a zombie (killed with -9 and not yet reaped), counts as dead.
 fn alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }
     #[cfg(target_os = "linux")]
     {
-        Path::new(&format!("/proc/{pid}")).exists()
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        // `pid (comm) S ...`: the state follows the last ')'.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+        !matches!(state, Some("Z" | "X" | "x"))
     }
     #[cfg(not(target_os = "linux"))]
     {
         true
     }
+}
+
+/// Removes `.<name>.tmp-<pid>` files beside `name` that a killed run of
+/// [`write_atomic`] left (only when that process is gone); the count removed.
+fn remove_stale_files(dir: &Path, name: &str) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let prefix = format!(".{name}.tmp-");
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if e.file_type().is_ok_and(|t| t.is_file()) && !alive(pid) && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Removes `.<base>.tmp-<pid>` / `.<base>.old-<pid>` folders beside an export
@@ -297,8 +324,11 @@ fn remove_stale(dir: &Path, base: &str) -> usize {
         };
         let p = e.path();
         let ours = p.join(TMP_MARKER).exists() || p.join(EXPORT_MARKER).exists();
-        if ours && !alive(pid) && fs::remove_dir_all(&p).is_ok() {
-            removed += 1;
+        if !alive(pid) {
+            // Unmarked and empty: killed between creating it and marking it.
+            if (ours && fs::remove_dir_all(&p).is_ok()) || (!ours && fs::remove_dir(&p).is_ok()) {
+                removed += 1;
+            }
         }
     }
     removed
@@ -342,12 +372,24 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let werr = |p: PathBuf| move |source| StorageError::Write { path: p, source };
     match fs::create_dir(&tmp) {
         Ok(()) => {}
-        // The folder is writable but its parent is not (`/srv/tftp` owned by
-        // root, writable by the technician): update it in place instead.
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && out.is_dir() => {
+        // The folder is there but nothing can be made beside it (`/srv/tftp`
+        // writable by the technician in a `/srv` owned by root, or on a
+        // read-only file system): update it in place instead.
+        Err(_) if out.is_dir() => {
             return write_in_place(out, files, extras);
         }
-        Err(source) => return Err(StorageError::Write { path: tmp, source }),
+        // No folder yet, and none can be made beside where it goes: say what
+        // must be writable and why, not the temporary name.
+        Err(e) => {
+            let why = format!(
+                "{e}: gsprov builds a new export as a temporary folder in {} and renames it into place, so that \
+                 folder must be writable; or create {} yourself (writable by you) and run again: gsprov then \
+                 writes inside it",
+                dir.display(),
+                out.display()
+            );
+            return Err(StorageError::Write { path: out.to_path_buf(), source: std::io::Error::new(e.kind(), why) });
+        }
     }
     let result = (|| {
         fs::write(tmp.join(TMP_MARKER), std::process::id().to_string()).map_err(werr(tmp.join(TMP_MARKER)))?;
@@ -458,11 +500,19 @@ fn in_parallel<T: Sync>(items: &[T], work: impl Fn(&T) -> Result<(), StorageErro
 /// error) goes through `remove_dir_all`.
 fn remove_tree(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else { return };
-    let paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    // The markers go last: a run killed half-way through leaves a folder a
+    // later run still knows as its own (and removes), not an anonymous one.
+    let (markers, paths): (Vec<PathBuf>, Vec<PathBuf>) = entries
+        .flatten()
+        .map(|e| e.path())
+        .partition(|p| p.file_name().is_some_and(|n| n == EXPORT_MARKER || n == TMP_MARKER));
     let _ = in_parallel(&paths, |p| {
         let _ = fs::remove_file(p);
         Ok(())
     });
+    for m in markers {
+        let _ = fs::remove_file(m);
+    }
     let _ = fs::remove_dir(dir).or_else(|_| fs::remove_dir_all(dir));
 }
 
@@ -529,7 +579,7 @@ pub fn site_paths(site_path: &Path, firmware_dir: &str) -> SitePaths {
 /// A missing log is an empty map; unreadable lines are skipped.
 pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids::Mac, std::net::IpAddr>, StorageError> {
     let mut out = std::collections::BTreeMap::new();
-    for v in log_tail(log)? {
+    for v in log_tail(log)?.into_iter().filter(passed_policy) {
         let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
         let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
         if let (Some(mac), Some(client)) = (mac, client) {
@@ -545,6 +595,13 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
 /// (a cut first line, garbage) are skipped.
 pub fn request_history(log: &Path) -> Result<Vec<crate::serving::RequestRecord>, StorageError> {
     Ok(log_tail_text(log)?.lines().filter_map(crate::serving::RequestRecord::from_json).collect())
+}
+
+/// Whether a logged request passed the serving policy
+/// ([`crate::serving::Outcome::passed_policy`]): a 401 or 403 teaches no
+/// address or firmware, whatever MAC its User-Agent claimed.
+fn passed_policy(v: &serde_json::Value) -> bool {
+    !(v["result"] == "refused" && (v["reason"] == "unauthorized" || v["reason"] == "policy"))
 }
 
 /// The JSON records in the last [`REQUEST_LOG_TAIL`] bytes of a request log,
@@ -590,15 +647,24 @@ pub fn is_private_name(name: &str) -> bool {
         || n == EXPORT_MARKER
 }
 
+/// What [`list_firmware`] found: the files that may be served, and every
+/// symbolic link met on the way with where it points and why it is refused.
+#[derive(Debug, Clone, Default)]
+pub struct FirmwareScan {
+    pub files: Vec<FirmwareFile>,
+    pub links: Vec<crate::serving::FirmwareLink>,
+}
+
 /// The regular files directly inside `dir` that may be served as firmware,
 /// plus those in `<model>/<version>/` subfolders (stepped upgrades; the
 /// version folder's name must read as a version, `1.0.11.3`), each with its
 /// header read ([`read_image`]). Hidden files, other folders and
 /// [`is_private_name`]s are skipped, and so is everything in `exclude` (the
-/// site's request log and certificate, compared as canonical paths). A folder
+/// site's request log and certificate, compared as canonical paths). A
+/// symbolic link is followed only as [`link_refusal`] allows. A folder
 /// holding an export (its [`EXPORT_MARKER`]) is refused whole: its files carry
 /// configs. The names listed are the only firmware names ever served.
-pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile>, StorageError> {
+pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<FirmwareScan, StorageError> {
     let rerr = |source| StorageError::Read { path: dir.to_path_buf(), source };
     if dir.join(EXPORT_MARKER).exists() {
         return Err(rerr(std::io::Error::new(
@@ -606,8 +672,9 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
             "it holds a gsprov export (generated configs with passwords); nothing in it is served as firmware",
         )));
     }
+    let root = fs::canonicalize(dir).map_err(rerr)?;
     let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
-    let mut out = Vec::new();
+    let mut scan = FirmwareScan::default();
     let mut folders = Vec::new();
     for entry in fs::read_dir(dir).map_err(rerr)? {
         let entry = entry.map_err(rerr)?;
@@ -615,14 +682,11 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
         if is_private_name(&name) {
             continue;
         }
-        if !excluded.is_empty() && fs::canonicalize(entry.path()).is_ok_and(|p| excluded.contains(&p)) {
-            continue;
-        }
-        // Follows symbolic links: the technician put them there.
         match fs::metadata(entry.path()) {
-            Ok(m) if m.is_file() => out.push(firmware_entry(&entry.path(), name, m.len())),
+            Ok(m) if m.is_file() => scan.consider(&root, &excluded, &entry.path(), name, m.len()),
             Ok(m) if m.is_dir() => folders.push((entry.path(), name)),
-            _ => {}
+            Ok(_) => {}
+            Err(_) => scan.dangling(&entry.path(), name),
         }
     }
     for (model_dir, model) in folders {
@@ -639,19 +703,95 @@ pub fn list_firmware(dir: &Path, exclude: &[PathBuf]) -> Result<Vec<FirmwareFile
                 if is_private_name(&name) {
                     continue;
                 }
-                if !excluded.is_empty() && fs::canonicalize(f.path()).is_ok_and(|p| excluded.contains(&p)) {
-                    continue;
-                }
-                if let Ok(m) = fs::metadata(f.path())
-                    && m.is_file()
-                {
-                    out.push(firmware_entry(&f.path(), format!("{model}/{version}/{name}"), m.len()));
+                let name = format!("{model}/{version}/{name}");
+                match fs::metadata(f.path()) {
+                    Ok(m) if m.is_file() => scan.consider(&root, &excluded, &f.path(), name, m.len()),
+                    Ok(_) => {}
+                    Err(_) => scan.dangling(&f.path(), name),
                 }
             }
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    scan.files.sort_by(|a, b| a.name.cmp(&b.name));
+    scan.links.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(scan)
+}
+
+impl FirmwareScan {
+    /// Lists the regular file `path` (reached as `name` below the folder whose
+    /// canonical path is `root`), unless it is one of gsprov's own files or a
+    /// link [`link_refusal`] refuses.
+    fn consider(&mut self, root: &Path, excluded: &[PathBuf], path: &Path, name: String, size: u64) {
+        let Ok(real) = fs::canonicalize(path) else { return };
+        if excluded.contains(&real) {
+            if real != root.join(&name) {
+                self.links.push(crate::serving::FirmwareLink {
+                    name,
+                    target: real.display().to_string(),
+                    refused: Some("it is this site's request log or HTTPS key".into()),
+                });
+            }
+            return;
+        }
+        let file = firmware_entry(path, name, size);
+        if real == root.join(&file.name) {
+            self.files.push(file);
+            return;
+        }
+        let refused = link_refusal(root, excluded, &real, &file.image);
+        self.links.push(crate::serving::FirmwareLink {
+            name: file.name.clone(),
+            target: real.display().to_string(),
+            refused: refused.clone(),
+        });
+        if refused.is_none() {
+            self.files.push(file);
+        }
+    }
+
+    /// A link that leads nowhere: said, not listed.
+    fn dangling(&mut self, path: &Path, name: String) {
+        if let Ok(target) = fs::read_link(path) {
+            self.links.push(crate::serving::FirmwareLink {
+                name,
+                target: target.display().to_string(),
+                refused: Some("it leads nowhere (the file it names does not exist)".into()),
+            });
+        }
+    }
+}
+
+/// Why a firmware-folder entry that resolves to `real` (canonical) somewhere
+/// other than its own place in the folder `root` must not be served; `None`:
+/// it may. A technician links images from a firmware library, so a link is
+/// served when it stays inside the folder or its target is a Grandstream
+/// firmware image (`image`, its header read); never when the target is one of
+/// gsprov's own files (`excluded`: request log, HTTPS key) or has a name gsprov
+/// keeps private ([`is_private_name`]: site files, keys, logs, temporary
+/// files), wherever it is.
+pub fn link_refusal(root: &Path, excluded: &[PathBuf], real: &Path, image: &crate::serving::Image) -> Option<String> {
+    use crate::serving::Image;
+    if excluded.iter().any(|e| e == real) {
+        return Some("it is this site's request log or HTTPS key".into());
+    }
+    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if is_private_name(&name) {
+        return Some(format!(
+            "{name} is a file gsprov keeps private (a site file, key, certificate, log, backup or temporary file)"
+        ));
+    }
+    if real.starts_with(root) {
+        return None;
+    }
+    match image {
+        Image::Header(_) => None,
+        Image::Unrecognised(why) => Some(format!(
+            "it points outside the firmware folder and is not a recognised firmware image ({why}); only images are \
+             served from outside the folder"
+        )),
+        Image::Unreadable(why) => Some(format!("it points outside the firmware folder and cannot be read ({why})")),
+        Image::Unread => Some("it points outside the firmware folder and its header was not read".into()),
+    }
 }
 
 /// The firmware folder `firmware_dir` of the site at `site_path`, listed with
@@ -667,7 +807,7 @@ pub fn site_firmware(site_path: &Path, firmware_dir: &str) -> crate::serving::fi
     let exclude: Vec<PathBuf> = [paths.request_log, paths.tls_identity].into_iter().flatten().collect();
     let shown = Some(dir.display().to_string());
     match list_firmware(&dir, &exclude) {
-        Ok(files) => FirmwareListing::new(shown, files, None),
+        Ok(scan) => FirmwareListing::new(shown, scan.files, None).with_links(scan.links),
         Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
     }
 }
@@ -679,11 +819,18 @@ fn firmware_entry(path: &Path, name: String, size: u64) -> FirmwareFile {
 /// Reads the first [`crate::formats::firmware::PREFIX_LEN`] bytes of `path`
 /// (never the whole image) and what its header says.
 pub fn read_image(path: &Path, size: u64) -> crate::serving::Image {
+    match fs::File::open(path) {
+        Ok(mut f) => image_of(&mut f, size),
+        Err(e) => crate::serving::Image::Unreadable(e.to_string()),
+    }
+}
+
+/// What the header at the current position of `file` says.
+fn image_of(file: &mut fs::File, size: u64) -> crate::serving::Image {
     use crate::serving::Image;
     use std::io::Read;
     let mut prefix = Vec::with_capacity(crate::formats::firmware::PREFIX_LEN);
-    let read =
-        fs::File::open(path).and_then(|f| f.take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix));
+    let read = Read::by_ref(file).take(crate::formats::firmware::PREFIX_LEN as u64).read_to_end(&mut prefix);
     match read {
         Err(e) => Image::Unreadable(e.to_string()),
         Ok(_) => match crate::formats::firmware::parse_header(&prefix, size) {
@@ -726,8 +873,10 @@ fn is_bare_name(name: &str) -> bool {
 }
 
 /// Opens a file that [`list_firmware`] listed. `name` must be a bare file
-/// name, or `<model>/<version>/<name>` of bare names with a version in the middle.
-pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
+/// name, or `<model>/<version>/<name>` of bare names with a version in the
+/// middle. Checked again at open, on the file actually opened: a link swapped
+/// since the listing is refused as [`link_refusal`] says.
+pub fn open_firmware(dir: &Path, name: &str, exclude: &[PathBuf]) -> Result<fs::File, StorageError> {
     let path = dir.join(name);
     let parts: Vec<&str> = name.split('/').collect();
     let shape_ok = match parts.as_slice() {
@@ -738,14 +887,65 @@ pub fn open_firmware(dir: &Path, name: &str) -> Result<fs::File, StorageError> {
         }
         _ => false,
     };
+    let refuse = |path: PathBuf, why: String| StorageError::Read {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, why),
+    };
     if !shape_ok {
         return Err(StorageError::Read {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a bare file name"),
         });
     }
-    fs::File::open(&path).map_err(|source| StorageError::Read { path, source })
+    let mut file = fs::File::open(&path).map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    let root = fs::canonicalize(dir).map_err(|source| StorageError::Read { path: dir.to_path_buf(), source })?;
+    let real = fs::canonicalize(&path).map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    if !same_file(&file, &real) {
+        return Err(refuse(path, "the file changed while it was opened".into()));
+    }
+    if real != root.join(name) {
+        let excluded: Vec<PathBuf> = exclude.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let image = image_of(&mut file, size);
+        if let Some(why) = link_refusal(&root, &excluded, &real, &image) {
+            return Err(refuse(path, format!("a link to {}: {why}", real.display())));
+        }
+        use std::io::Seek;
+        file.rewind().map_err(|source| StorageError::Read { path: path.clone(), source })?;
+    }
+    Ok(file)
 }
+
+/// Whether the open `file` is the one at `path` now (device and inode).
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Elsewhere: the sizes and times agree (no inode to compare).
+#[cfg(not(unix))]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.len() == b.len() && a.modified().ok() == b.modified().ok(),
+        _ => false,
+    }
+}
+
+/// Where the garbage records of the request log at `request_log` go
+/// (`office.requests.jsonl` -> `office.garbage.jsonl`): apart from the devices'
+/// history, so a flood of garbage can never rotate that history away.
+pub fn garbage_log_path(request_log: &Path) -> PathBuf {
+    let name = request_log.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".requests.jsonl").or_else(|| name.strip_suffix(".jsonl")).unwrap_or(&name);
+    request_log.with_file_name(format!("{stem}.garbage.jsonl"))
+}
+
+/// Largest garbage log before it is rotated (its own cap, apart from the request log's).
+pub const MAX_GARBAGE_LOG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Largest request log before it is rotated (renamed to `<name>.1`, replacing
 /// the previous one): at most twice this on disk, whatever a flood sends.
@@ -856,6 +1056,7 @@ pub fn save_tls_identity(path: &Path, id: &TlsIdentity) -> Result<(), StorageErr
     );
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tls.pem".into());
+    remove_stale_files(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let werr = |p: &Path| {
         let p = p.to_path_buf();
@@ -936,6 +1137,10 @@ mod tests {
         let m = last_clients(&log).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+        // A request the policy refused (401, 403) vouches for no address or firmware.
+        let spoofed = "{\"mac\":\"000b82000001\",\"client\":\"127.0.0.77:5\",\"firmware\":\"1.0.9.1\",\"result\":\"refused\",\"reason\":\"unauthorized\"}\n{\"mac\":\"000b82000001\",\"client\":\"127.0.0.78:5\",\"firmware\":\"1.0.9.2\",\"result\":\"refused\",\"reason\":\"policy\"}\n";
+        std::fs::write(&log, format!("{text}{spoofed}")).unwrap();
+        assert_eq!(last_clients(&log).unwrap()[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
     }
 
     /// A site text over [`HALVES_ABOVE`]: `n` devices, each with an account
@@ -1078,14 +1283,14 @@ mod tests {
         fs::write(dir.path().join("gxp2170/notes/gxp2170fw.bin"), &img).unwrap();
         fs::write(dir.path().join("gxp2170/1.0.11.3/site.toml"), b"x").unwrap();
         fs::write(dir.path().join("gxp2170fw.bin"), &img[..img.len() - 3]).unwrap();
-        let list = list_firmware(dir.path(), &[]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap().files;
         let names: Vec<&str> = list.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin"]);
         let crate::serving::Image::Header(h) = &list[0].image else { panic!("{:?}", list[0].image) };
         assert_eq!((h.version(), h.completeness()), (v, firmware::Completeness::Complete));
         let crate::serving::Image::Header(h) = &list[1].image else { panic!("{:?}", list[1].image) };
         assert_eq!(h.completeness(), firmware::Completeness::Truncated { missing: 3 });
-        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin").is_ok());
+        assert!(open_firmware(dir.path(), "gxp2170/1.0.11.3/gxp2170fw.bin", &[]).is_ok());
         for bad in [
             "gxp2170/notes/gxp2170fw.bin",
             "gxp2170/../gxp2170fw.bin",
@@ -1093,8 +1298,65 @@ mod tests {
             "gxp2170/1.0.11.3/site.toml",
             "/etc/passwd",
         ] {
-            assert!(open_firmware(dir.path(), bad).is_err(), "{bad}");
+            assert!(open_firmware(dir.path(), bad, &[]).is_err(), "{bad}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_of_the_firmware_folder_serve_only_images_and_never_a_secret() {
+        use crate::formats::firmware::{self, Layout};
+        use std::os::unix::fs::symlink;
+        let top = tempfile::tempdir().unwrap();
+        let (fw, library) = (top.path().join("firmware"), top.path().join("library"));
+        fs::create_dir_all(fw.join("gxp2170")).unwrap();
+        fs::create_dir_all(library.join("1.0.11.3")).unwrap();
+        let img = firmware::build_image(Layout::Ht8xx, &[("gxp2170prog.bin", 40, "1.0.11.3".parse().unwrap())]);
+        fs::write(library.join("gxp2170fw.bin"), &img).unwrap();
+        fs::write(library.join("1.0.11.3/gxp2170fw.bin"), &img).unwrap();
+        fs::write(library.join("notes.bin"), b"not firmware").unwrap();
+        fs::write(top.path().join("site.gsprov.toml"), b"password = \"x\"").unwrap();
+        fs::write(top.path().join("site.requests.jsonl"), b"{}").unwrap();
+        fs::write(top.path().join("plain.bin"), b"secret beside the site").unwrap();
+        fs::write(fw.join("inside.bin"), b"in the folder").unwrap();
+        symlink(library.join("gxp2170fw.bin"), fw.join("gxp2170fw.bin")).unwrap();
+        symlink(library.join("1.0.11.3"), fw.join("gxp2170/1.0.11.3")).unwrap();
+        symlink("../site.gsprov.toml", fw.join("site.bin")).unwrap();
+        symlink("../site.requests.jsonl", fw.join("log.bin")).unwrap();
+        symlink("../plain.bin", fw.join("plain.bin")).unwrap();
+        symlink(library.join("notes.bin"), fw.join("notes.bin")).unwrap();
+        symlink("/etc/passwd", fw.join("passwd.bin")).unwrap();
+        symlink("inside.bin", fw.join("alias.bin")).unwrap();
+        symlink("nowhere.bin", fw.join("gone.bin")).unwrap();
+        let exclude = [top.path().join("site.requests.jsonl")];
+        let scan = list_firmware(&fw, &exclude).unwrap();
+        let names: Vec<&str> = scan.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["alias.bin", "gxp2170/1.0.11.3/gxp2170fw.bin", "gxp2170fw.bin", "inside.bin"]);
+        let refused: Vec<(&str, &str)> =
+            scan.links.iter().filter_map(|l| l.refused.as_deref().map(|why| (l.name.as_str(), why))).collect();
+        let why = |n: &str| refused.iter().find(|(name, _)| *name == n).map(|(_, w)| *w).unwrap_or("served");
+        assert!(why("site.bin").contains("keeps private"), "{refused:?}");
+        assert!(why("log.bin").contains("request log"), "{refused:?}");
+        for n in ["plain.bin", "notes.bin", "passwd.bin"] {
+            assert!(why(n).contains("not a recognised firmware image"), "{n}: {refused:?}");
+        }
+        assert!(why("gone.bin").contains("leads nowhere"), "{refused:?}");
+        let link = scan.links.iter().find(|l| l.name == "gxp2170fw.bin").unwrap();
+        assert!(link.describe().contains("library") && link.describe().ends_with("served"), "{}", link.describe());
+        // Opening checks again, on the file actually opened.
+        for n in ["site.bin", "log.bin", "plain.bin", "notes.bin", "passwd.bin"] {
+            assert!(open_firmware(&fw, n, &exclude).is_err(), "{n}");
+        }
+        for n in ["alias.bin", "gxp2170fw.bin", "gxp2170/1.0.11.3/gxp2170fw.bin"] {
+            let mut f = open_firmware(&fw, n, &exclude).unwrap();
+            let mut head = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut head).unwrap();
+            assert!(!head.is_empty() && (n == "alias.bin" || head == img), "{n}: read from the start");
+        }
+        // A link swapped after the listing to point at the site: refused at open.
+        fs::remove_file(fw.join("gxp2170fw.bin")).unwrap();
+        symlink("../site.gsprov.toml", fw.join("gxp2170fw.bin")).unwrap();
+        assert!(open_firmware(&fw, "gxp2170fw.bin", &exclude).is_err());
     }
 
     #[test]
@@ -1103,7 +1365,7 @@ mod tests {
         fs::write(dir.path().join("gxp2170fw.bin"), b"12345").unwrap();
         fs::write(dir.path().join(".hidden"), b"x").unwrap();
         fs::create_dir(dir.path().join("sub")).unwrap();
-        let list = list_firmware(dir.path(), &[]).unwrap();
+        let list = list_firmware(dir.path(), &[]).unwrap().files;
         let names: Vec<(&str, u64)> = list.iter().map(|f| (f.name.as_str(), f.size)).collect();
         assert_eq!(names, vec![("gxp2170fw.bin", 5)]);
         assert!(
@@ -1111,8 +1373,8 @@ mod tests {
             "{:?}",
             list[0].image
         );
-        assert!(open_firmware(dir.path(), "../etc/passwd").is_err());
-        assert!(open_firmware(dir.path(), "gxp2170fw.bin").is_ok());
+        assert!(open_firmware(dir.path(), "../etc/passwd", &[]).is_err());
+        assert!(open_firmware(dir.path(), "gxp2170fw.bin", &[]).is_ok());
         let pem = dir.path().join("s.tls.pem");
         assert!(load_tls_identity(&pem).unwrap().is_none());
         let id = TlsIdentity {

@@ -299,8 +299,12 @@ fn rss_mb(pid: u32) -> u64 {
 }
 
 /// The request log beside the demo site.
+/// With the garbage records, which live apart from the devices' history (issue 25).
 fn request_log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("office.requests.jsonl")).unwrap_or_default()
+    ["office.requests.jsonl", "office.garbage.jsonl"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
+        .collect()
 }
 
 // --- 4. secrets in a client's query, Digest replay -----------------------------------------
@@ -588,11 +592,12 @@ fn the_open_file_limit_is_raised_and_idle_connections_cannot_exhaust_it() {
     let before = sockets_of(s.pid());
     let idle: Vec<TcpStream> =
         (0..400).filter_map(|i| connect_from(&format!("127.0.2.{}", 1 + i % 25), http).ok()).collect();
-    // Under load: the server took every connection it has a slot for, and the rest wait for one.
-    wait_until("every idle connection accepted or queued", || {
-        sockets_of(s.pid()).saturating_sub(before) + accept_queue(http) >= idle.len()
-    });
-    assert!(accept_queue(http) > 0, "the server's connection slots are full");
+    // Under load: the server took every connection it has a slot for (16 at this limit, a
+    // quarter of them kept for addresses that fetched before: issue 25); the rest wait in
+    // the kernel's queue or are turned away at once, never held beyond the cap.
+    wait_until("the connection slots for new addresses taken", || sockets_of(s.pid()).saturating_sub(before) >= 12);
+    let held = sockets_of(s.pid()).saturating_sub(before);
+    assert!(held <= 16, "{held} connections held at a cap of 16 (queued: {})", accept_queue(http));
     let t0 = Instant::now();
     assert_eq!(tftp_hpa_get(tftp, FW, dir.path()).unwrap().len(), 5000, "TFTP still serves");
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());

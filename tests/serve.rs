@@ -186,8 +186,12 @@ impl Server {
         std::fs::read(self.config.firmware_dir.as_ref().unwrap().join(FW)).unwrap()
     }
 
+    /// The request log and the garbage log beside it (issue 25: kept apart).
     fn log_text(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("test.requests.jsonl")).unwrap_or_default()
+        ["test.requests.jsonl", "test.garbage.jsonl"]
+            .iter()
+            .map(|f| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default())
+            .collect::<String>()
     }
 }
 

@@ -457,18 +457,100 @@ pub fn digest_expected(d: &DigestResponse, method: &str, password: &str) -> Stri
     }
 }
 
-/// A stateless nonce: the issue time and a keyed hash of it, so the server can
-/// check that it issued the nonce and how old it is without remembering it.
-pub fn digest_nonce(unix_secs: u64, secret: &[u8; 16]) -> String {
+/// A stateless nonce, fresh for every challenge: the issue time, a serial the
+/// caller never repeats within a server run, and a keyed hash of both, so the
+/// server can check that it issued the nonce and how old it is without
+/// remembering it. One nonce per challenge, not per second: two devices (or one
+/// device fetching three files, each on a new connection) answering their own
+/// 401 with `nc=00000001` are then never mistaken for a replay (issue 25).
+pub fn digest_nonce(unix_secs: u64, serial: u64, secret: &[u8; 16]) -> String {
     let key: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{unix_secs:x}-{}", &md5_hex(&format!("{key}:{unix_secs:x}"))[..16])
+    format!("{unix_secs:x}.{serial:x}-{}", &md5_hex(&format!("{key}:{unix_secs:x}.{serial:x}"))[..16])
 }
 
 /// The issue time of a nonce this server made with `secret`, or `None`.
 pub fn digest_nonce_time(nonce: &str, secret: &[u8; 16]) -> Option<u64> {
-    let (t, _) = nonce.split_once('-')?;
+    let (stamp, _) = nonce.split_once('-')?;
+    let (t, n) = stamp.split_once('.')?;
     let secs = u64::from_str_radix(t, 16).ok()?;
-    (digest_nonce(secs, secret) == nonce).then_some(secs)
+    let serial = u64::from_str_radix(n, 16).ok()?;
+    (digest_nonce(secs, serial, secret) == nonce).then_some(secs)
+}
+
+/// A server's Digest challenge (`WWW-Authenticate: Digest ...`), as a client reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestChallenge {
+    pub realm: String,
+    pub nonce: String,
+    /// `auth` when the server offers it (the only protection level answered here).
+    pub qop: Option<String>,
+    pub opaque: Option<String>,
+    pub stale: bool,
+}
+
+/// Reads `Digest realm=..., nonce=..., qop="auth,auth-int"`; `None` for another
+/// scheme, an algorithm other than MD5, or a challenge without a nonce.
+pub fn parse_digest_challenge(value: &str) -> Option<DigestChallenge> {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let mut c = DigestChallenge::default();
+    for (k, v) in auth_params(rest) {
+        match k.to_ascii_lowercase().as_str() {
+            "realm" => c.realm = v,
+            "nonce" => c.nonce = v,
+            "qop" => c.qop = v.split(',').map(str::trim).find(|q| q.eq_ignore_ascii_case("auth")).map(str::to_string),
+            "opaque" => c.opaque = Some(v),
+            "stale" => c.stale = v.eq_ignore_ascii_case("true"),
+            "algorithm" if !v.eq_ignore_ascii_case("md5") => return None,
+            _ => {}
+        }
+    }
+    (!c.nonce.is_empty()).then_some(c)
+}
+
+/// The `Authorization` header a client sends for `challenge` (RFC 7616, MD5):
+/// the `nc`-th use of this nonce with the client's `cnonce` (random, from the
+/// caller). The value carries a digest of the password, so it is never logged.
+pub fn digest_authorization(
+    challenge: &DigestChallenge,
+    method: &str,
+    uri: &str,
+    username: &str,
+    password: &str,
+    cnonce: &str,
+    nc: u32,
+) -> String {
+    let qop = challenge.qop.as_ref().map(|_| "auth".to_string());
+    let d = DigestResponse {
+        username: username.to_string(),
+        realm: challenge.realm.clone(),
+        nonce: challenge.nonce.clone(),
+        uri: uri.to_string(),
+        response: String::new(),
+        nc: qop.as_ref().map(|_| format!("{nc:08x}")),
+        cnonce: qop.as_ref().map(|_| cnonce.to_string()),
+        qop,
+        algorithm: Some("MD5".into()),
+    };
+    let response = digest_expected(&d, method, password);
+    let quoted = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = format!(
+        "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{response}\", algorithm=MD5",
+        quoted(username),
+        quoted(&d.realm),
+        quoted(&d.nonce),
+        quoted(uri)
+    );
+    if let (Some(nc), Some(cnonce)) = (&d.nc, &d.cnonce) {
+        out.push_str(&format!(", qop=auth, nc={nc}, cnonce=\"{}\"", quoted(cnonce)));
+    }
+    if let Some(o) = &challenge.opaque {
+        out.push_str(&format!(", opaque=\"{}\"", quoted(o)));
+    }
+    out
 }
 
 /// Compares without an early exit, so timing does not reveal how much matched.
@@ -539,15 +621,7 @@ pub fn mask_target(target: &str) -> String {
             .collect();
         t = format!("{path}{}", masked.join("&"));
     }
-    let mut out = String::with_capacity(t.len());
-    for c in t.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    super::printable(&t).into_owned()
 }
 
 #[cfg(test)]
@@ -688,11 +762,36 @@ mod tests {
     #[test]
     fn nonces() {
         let secret = [7u8; 16];
-        let n = digest_nonce(1_700_000_000, &secret);
+        let n = digest_nonce(1_700_000_000, 5, &secret);
         assert_eq!(digest_nonce_time(&n, &secret), Some(1_700_000_000));
         assert_eq!(digest_nonce_time(&n, &[8u8; 16]), None);
+        // Fresh per challenge: another serial in the same second is another nonce.
+        assert_ne!(digest_nonce(1_700_000_000, 6, &secret), n);
+        // The time or the serial changed: not ours.
+        let forged = n.replacen(".5-", ".6-", 1);
+        assert_eq!(digest_nonce_time(&forged, &secret), None);
         assert_eq!(digest_nonce_time("6553f100-0000000000000000", &secret), None);
         assert_eq!(digest_nonce_time("junk", &secret), None);
+    }
+
+    #[test]
+    fn a_client_answer_checks_out_on_the_server_side() {
+        let c = parse_digest_challenge(
+            r#"Digest realm="gsprov", qop="auth,auth-int", algorithm=MD5, nonce="abc", stale=true"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.realm.as_str(), c.nonce.as_str(), c.qop.as_deref(), c.stale),
+            ("gsprov", "abc", Some("auth"), true)
+        );
+        assert_eq!(parse_digest_challenge(r#"Basic realm="gsprov""#), None);
+        assert_eq!(parse_digest_challenge(r#"Digest realm="x", nonce="n", algorithm=SHA-256"#), None);
+        let header = digest_authorization(&c, "GET", "/cfg.xml", "prov", "pw \"q\"", "c0ffee", 3);
+        let Some(Credentials::Digest(d)) = parse_authorization(&header) else { panic!("{header}") };
+        assert_eq!(d.nc.as_deref(), Some("00000003"));
+        assert_eq!(d.uri, "/cfg.xml");
+        assert_eq!(digest_expected(&d, "GET", "pw \"q\""), d.response);
+        assert!(!header.contains("pw "), "{header}");
     }
 
     #[test]

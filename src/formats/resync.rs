@@ -38,6 +38,19 @@ impl Action {
         }
     }
 
+    /// The event tried once more when the device answers `489 Bad Event` to
+    /// [`Action::event`]: `check-sync`. Public sources disagree per model:
+    /// FusionPBX PR #3014 moved Grandstream to `resync` on Grandstream support's
+    /// advice (GXP2130/GXP2160), while Elastix/Issabel's endpoint class sends
+    /// `check-sync` ("GXV3175 wants check-sync, not sys-control"), noting it
+    /// reboots the phone. Reboot has no fallback.
+    pub fn fallback_event(self) -> Option<&'static str> {
+        match self {
+            Action::Resync => Some("check-sync"),
+            Action::Reboot => None,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Action::Resync => "re-provision",
@@ -73,6 +86,8 @@ pub struct Request<'a> {
     pub cseq: u32,
     /// `(header name, value)` from [`authorization`], after a challenge.
     pub authorization: Option<(&'static str, String)>,
+    /// The `Event` to send instead of the action's own ([`Action::fallback_event`]).
+    pub event: Option<&'static str>,
 }
 
 impl Request<'_> {
@@ -97,7 +112,7 @@ pub fn notify(r: &Request) -> Vec<u8> {
     let _ = write!(s, "Call-ID: {}\r\n", r.call_id);
     let _ = write!(s, "CSeq: {} NOTIFY\r\n", r.cseq);
     let _ = write!(s, "Contact: <sip:gsprov@{}>\r\n", r.local);
-    let _ = write!(s, "Event: {}\r\n", r.action.event());
+    let _ = write!(s, "Event: {}\r\n", r.event.unwrap_or(r.action.event()));
     s.push_str("Subscription-State: terminated\r\n");
     if let Some((name, value)) = &r.authorization {
         let _ = write!(s, "{name}: {value}\r\n");
@@ -246,6 +261,7 @@ mod tests {
             branch: "b1",
             cseq: 1,
             authorization: auth,
+            event: None,
         })
     }
 

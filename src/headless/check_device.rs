@@ -11,7 +11,7 @@ use super::{Error, Term};
 pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<(), Error> {
     use crate::services::{notify, webapi};
     let site = storage::load_site(&args.site)?;
-    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to, args.confirm_address)?;
     if devices.len() > notify::MAX_TARGETS {
         return Err(Error::Target(format!(
             "{} devices at once; gsprov checks at most {} per command",
@@ -20,12 +20,14 @@ pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<
         )));
     }
     let mut targets = Vec::new();
-    for (d, ip, port) in &devices {
+    for (d, ip, port, vouch) in &devices {
         warn_sip_reset(&site, d, t)?;
-        targets.push(webapi::target(&site, d, *ip, *port));
+        targets.push(webapi::target(&site, d, *ip, *port, vouch.clone()));
     }
     let mut write_error = None;
-    let reports = webapi::check_all(&targets, std::time::Duration::from_secs(args.timeout), &mut |r| {
+    let table = crate::services::neighbours::OsTable;
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let reports = webapi::check_all(&targets, timeout, &table, &mut |r| {
         let mut line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
         // A public vulnerability in the firmware the unit reported (not in --json: its schema is the report's).
         if !args.json

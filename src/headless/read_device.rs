@@ -14,7 +14,7 @@ use super::{Error, Term};
 pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<(), Error> {
     use crate::services::{notify, read_device as read};
     let site = storage::load_site(&args.site)?;
-    let devices = device_addresses(&args.site, &site, &args.macs, args.to)?;
+    let devices = device_addresses(&args.site, &site, &args.macs, args.to, args.confirm_address)?;
     if devices.len() > notify::MAX_TARGETS {
         return Err(Error::Target(format!(
             "{} devices at once; gsprov reads at most {} per command",
@@ -24,9 +24,10 @@ pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<()
     }
     let timeout = std::time::Duration::from_secs(args.timeout);
     let mut failed = 0;
-    for (d, ip, port) in &devices {
-        let target = read::target(&site, d, *ip, *port, args.password.as_deref());
-        let r = read::read(&target, timeout);
+    let table = crate::services::neighbours::OsTable;
+    for (d, ip, port, vouch) in &devices {
+        let target = read::target(&site, d, *ip, *port, args.password.as_deref(), vouch.clone());
+        let r = read::read(&target, timeout, &table);
         if r.result != read::Verdict::Read {
             failed += 1;
         }

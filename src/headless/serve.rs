@@ -90,7 +90,7 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
     if !args.json {
         let fw = match &firmware_dir {
             Some(d) => match storage::list_firmware(d, &[]) {
-                Ok(files) => format!("firmware folder {} ({} files)", d.display(), files.len()),
+                Ok(scan) => format!("firmware folder {} ({} files)", d.display(), scan.files.len()),
                 Err(_) => format!("firmware folder {} (missing)", d.display()),
             },
             None => "no firmware folder".into(),

@@ -3,20 +3,28 @@
 
 use std::path::Path;
 
+use crate::services::notify::Vouch;
 use crate::site::Site;
 use crate::storage;
 
 use super::{Error, Term};
 
+/// A device of the site, where to reach it (address, port if given) and why that address.
+pub(super) type Target = (crate::site::Device, std::net::IpAddr, Option<u16>, Vouch);
+
 /// Where each MAC is: `--to` (one MAC only), else the address of its last
-/// request in the site's request log, else the neighbour table. Only devices
-/// of the site are targets (their accounts are the digest credentials).
+/// request that passed the serving policy in the site's request log, else the
+/// neighbour table; with where it came from ([`Vouch`]): a learned address
+/// gets the device's credentials only when the neighbour table confirms it
+/// (or `confirm` says the technician checked it). Only devices of the site are
+/// targets (their accounts are the digest credentials).
 pub(super) fn device_addresses(
     site_path: &Path,
     site: &Site,
     macs: &[crate::ids::Mac],
     to: Option<crate::cli::Address>,
-) -> Result<Vec<(crate::site::Device, std::net::IpAddr, Option<u16>)>, Error> {
+    confirm: bool,
+) -> Result<Vec<Target>, Error> {
     if to.is_some() && macs.len() > 1 {
         return Err(Error::Target(format!("--to names one address, but {} MACs were given; give one MAC", macs.len())));
     }
@@ -25,6 +33,13 @@ pub(super) fn device_addresses(
     let seen = match &log {
         Some(l) => storage::last_clients(l)?,
         None => Default::default(),
+    };
+    let learned = |source: String| {
+        if confirm {
+            Vouch::Confirmed(format!("{source}, confirmed with --confirm-address"))
+        } else {
+            Vouch::Learned(source)
+        }
     };
     let mut neighbours: Option<Vec<crate::formats::neigh::Neighbour>> = None;
     for mac in macs {
@@ -35,11 +50,15 @@ pub(super) fn device_addresses(
             )));
         };
         if let Some(a) = to {
-            out.push((d.clone(), a.ip, a.port));
+            out.push((d.clone(), a.ip, a.port, Vouch::Confirmed("--to".into())));
             continue;
         }
         if let Some(ip) = seen.get(mac) {
-            out.push((d.clone(), *ip, None));
+            let source = format!(
+                "its last request that passed the serving policy, in {}",
+                log.as_ref().map(|l| l.display().to_string()).unwrap_or_default()
+            );
+            out.push((d.clone(), *ip, None, learned(source)));
             continue;
         }
         let table = neighbours.get_or_insert_with(|| {
@@ -47,10 +66,11 @@ pub(super) fn device_addresses(
             crate::services::neighbours::OsTable.read().unwrap_or_default()
         });
         match table.iter().find(|n| n.mac == *mac) {
-            Some(n) => out.push((d.clone(), n.ip, None)),
+            Some(n) => out.push((d.clone(), n.ip, None, learned("the neighbour table".into()))),
             None => {
                 return Err(Error::Target(format!(
-                    "no address known for {mac}: it made no request in {} and is not in the neighbour table; give it with --to ADDR",
+                    "no address known for {mac}: it made no request that passed the serving policy in {} and is not \
+                     in the neighbour table; give it with --to ADDR",
                     log.map(|l| l.display().to_string()).unwrap_or_default()
                 )));
             }

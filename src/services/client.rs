@@ -150,6 +150,8 @@ pub enum FetchError {
         /// A gsprov server's own explanation of the miss ([`EXPLANATION_HEADER`]),
         /// sent only to clients on this computer.
         explanation: Option<String>,
+        /// A 401's Digest challenge, answered by [`fetch`] when it has credentials.
+        challenge: Option<Box<http::DigestChallenge>>,
     },
     #[error("the server answered TFTP error {code}: {message}")]
     Tftp { code: u16, message: String },
@@ -423,9 +425,20 @@ impl ServerCertVerifier for Pinning {
 fn http_get(u: &Url, addr: SocketAddr, opts: &FetchOptions) -> Result<Fetched, FetchError> {
     let first = http_once(u, addr, opts, None)?;
     match (&first, &opts.credentials) {
-        (Err(FetchError::Status { status: 401, .. }), Some(c)) => {
-            let basic = format!("Basic {}", http::base64_encode(format!("{}:{}", c.username, c.password).as_bytes()));
-            http_once(u, addr, opts, Some(&basic))?
+        (Err(FetchError::Status { status: 401, challenge, .. }), Some(c)) => {
+            // As a device does: Digest when the server offers it (the password
+            // never crosses the wire), else Basic. Each 401 is answered afresh,
+            // on a new connection, with the nonce it carried and nc=00000001.
+            let answer = match challenge {
+                Some(ch) => {
+                    let mut cnonce = [0u8; 8];
+                    let _ = getrandom::fill(&mut cnonce);
+                    let cnonce: String = cnonce.iter().map(|b| format!("{b:02x}")).collect();
+                    http::digest_authorization(ch, "GET", &u.path, &c.username, &c.password, &cnonce, 1)
+                }
+                None => format!("Basic {}", http::base64_encode(format!("{}:{}", c.username, c.password).as_bytes())),
+            };
+            http_once(u, addr, opts, Some(&answer))?
         }
         _ => first,
     }
@@ -536,7 +549,13 @@ fn exchange<S: Read + Write>(s: &mut S, req: &str, addr: SocketAddr, opts: &Fetc
     }
     if !(200..300).contains(&head.status) {
         let explanation = head.header(EXPLANATION_HEADER).map(str::to_string);
-        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason, explanation }));
+        let challenge = head
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "www-authenticate")
+            .find_map(|(_, v)| http::parse_digest_challenge(v))
+            .map(Box::new);
+        return Ok(Err(FetchError::Status { status: head.status, reason: head.reason, explanation, challenge }));
     }
     Ok(Ok(Fetched { status: head.status, bytes: body, certificate: None, headers: head.headers }))
 }

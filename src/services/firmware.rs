@@ -23,11 +23,13 @@ pub(super) struct FirmwareSource {
     /// Files gsprov writes that must never be served, wherever they are.
     exclude: Vec<PathBuf>,
     cache: Mutex<Option<(Instant, Arc<FirmwareListing>)>>,
+    /// The links last said in the log: each change is said once, not every listing.
+    links_said: Mutex<Vec<crate::serving::FirmwareLink>>,
 }
 
 impl FirmwareSource {
     pub(super) fn new(dir: Option<PathBuf>, exclude: Vec<PathBuf>) -> Self {
-        FirmwareSource { dir, exclude, cache: Mutex::new(None) }
+        FirmwareSource { dir, exclude, cache: Mutex::new(None), links_said: Mutex::default() }
     }
 
     pub(super) fn listing(&self) -> Arc<FirmwareListing> {
@@ -42,7 +44,10 @@ impl FirmwareSource {
             Some(d) => {
                 let shown = Some(d.display().to_string());
                 match storage::list_firmware(d, &self.exclude) {
-                    Ok(files) => FirmwareListing::new(shown, files, None),
+                    Ok(scan) => {
+                        self.say_links(&scan.links);
+                        FirmwareListing::new(shown, scan.files, None).with_links(scan.links)
+                    }
                     Err(e) => FirmwareListing::new(shown, Vec::new(), Some(e.to_string())),
                 }
             }
@@ -53,7 +58,26 @@ impl FirmwareSource {
 
     pub(super) fn open(&self, name: &str) -> Result<std::fs::File, storage::StorageError> {
         let dir = self.dir.as_deref().unwrap_or(std::path::Path::new("."));
-        storage::open_firmware(dir, name)
+        storage::open_firmware(dir, name, &self.exclude)
+    }
+
+    /// Says in the log where each link of the firmware folder points and why
+    /// one is refused, when that changed since it was last said.
+    fn say_links(&self, links: &[crate::serving::FirmwareLink]) {
+        let mut said = lock(&self.links_said);
+        if said.as_slice() == links {
+            return;
+        }
+        for l in links.iter().filter(|l| !said.contains(l)) {
+            let described = l.describe();
+            let line = crate::formats::printable(&described);
+            if l.refused.is_some() {
+                tracing::warn!("firmware folder: {line}");
+            } else {
+                tracing::info!("firmware folder: {line}");
+            }
+        }
+        *said = links.to_vec();
     }
 }
 

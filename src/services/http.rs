@@ -1,6 +1,6 @@
 //! The HTTP and HTTPS servers: GET and HEAD with Content-Length, Range,
-//! optional Basic and Digest authentication (MD5, qop=auth, stateless nonces
-//! valid five minutes), keep-alive. Tokio tasks; TLS by tokio-rustls. A
+//! optional Basic and Digest authentication (MD5, qop=auth, a fresh nonce for
+//! every challenge, valid five minutes, its nonce counts tracked), keep-alive. Tokio tasks; TLS by tokio-rustls. A
 //! kept-alive plain connection moves, after [`MOVE_CHECK`] requests, to the
 //! runtime of the CPU its packets arrive on, and follows them ([`super::cpu`]);
 //! TLS connections stay on the shared runtime.
@@ -64,6 +64,8 @@ const CHUNK: usize = 64 * 1024;
 /// Requests between two looks at which CPU a kept-alive connection's packets
 /// arrive on ([`Conn::moves_to`]): a look is a system call.
 const MOVE_CHECK: u32 = 64;
+/// Fewer connections than this at once (a low open-file limit) is said in the log.
+const LOW_CONNECTIONS: usize = 128;
 /// How long a Digest nonce stays valid.
 const NONCE_LIFETIME: u64 = 300;
 const REALM: &str = "gsprov";
@@ -94,15 +96,30 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(shared.http_connections));
+    // A quarter of the connections is kept for addresses that made a request
+    // that passed the policy before (the site's devices, by the status): a
+    // flood of slow connections from elsewhere (slowloris) cannot keep them out.
+    let total = shared.http_connections;
+    let reserve = (total / 4).max(1);
+    let general_total = total - reserve;
+    let general = Arc::new(tokio::sync::Semaphore::new(general_total));
+    let reserved = Arc::new(tokio::sync::Semaphore::new(reserve));
+    if total < LOW_CONNECTIONS {
+        tracing::warn!(
+            "{protocol}: the open-file limit lets this server hold only {total} connections at once ({reserve} of \
+             them kept for devices that fetched before); slow or idle connections can keep new devices waiting. \
+             Raise the limit (`ulimit -n 8192`, or LimitNOFILE= in a systemd unit) before starting gsprov"
+        );
+    }
     let per_address = Arc::new(PerAddress::default());
     // No address holds more than a quarter of the connections: the rest stay
     // for the others, whatever one host does.
     let hard_limit = (shared.http_connections / 4).max(PER_ADDRESS);
     loop {
-        let permit = tokio::select! {
+        let slot = tokio::select! {
             _ = cancel.cancelled() => break,
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            p = general.clone().acquire_owned() => match p { Ok(p) => (p, false), Err(_) => break },
+            p = reserved.clone().acquire_owned() => match p { Ok(p) => (p, true), Err(_) => break },
         };
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -118,6 +135,37 @@ pub(super) async fn serve(
                 }
             },
         };
+        let known = shared.mac_for_ip(peer.ip()).is_some();
+        let permit = match slot {
+            (p, false) => p,
+            (p, true) if known => p,
+            // A reserved slot, for an address never seen: only a general one will do.
+            (p, true) => match general.clone().try_acquire_owned() {
+                Ok(g) => {
+                    drop(p);
+                    g
+                }
+                Err(_) => {
+                    drop(p);
+                    let _ = stream.set_zero_linger();
+                    drop(stream);
+                    if let Some(dropped) = shared.junk.admit(peer.ip(), "http-busy") {
+                        let p = shared.begin(protocol, peer, "-", "");
+                        let why = format!(
+                            "connection closed: all {general_total} connections for new addresses are taken (the \
+                             other {reserve} are kept for devices that fetched before); the client retries{}",
+                            Throttle::note(dropped)
+                        );
+                        let busy = Outcome::Refused { reason: Refusal::Busy, expected: false };
+                        shared.finish(p, busy, Wire::None, Some(why));
+                    }
+                    continue;
+                }
+            },
+        };
+        // Slots running short: a new connection from an address never seen must
+        // send its request head at once (probation), so tricklers are cut sooner.
+        let short = general.available_permits() < general_total / 4;
         let held = match per_address.take(&per_address, peer.ip(), hard_limit) {
             Some(h) => h,
             None => {
@@ -142,6 +190,8 @@ pub(super) async fn serve(
                 continue;
             }
         };
+        let mut held = held;
+        held.probation |= short && !known;
         let _ = stream.set_nodelay(true);
         let guards = Guards { _permit: permit, _held: held, _done: done.clone() };
         let (shared, cancel) = (shared.clone(), cancel.clone());
@@ -486,8 +536,9 @@ async fn handle<S: Conn>(
     if let Some(auth) = &policy.auth
         && let Err(denied) = check_auth(&head, auth, &shared.digest_secret, &shared.nonces, p.record.time)
     {
-        let secs = unix_secs(p.record.time);
-        let nonce = http::digest_nonce(secs, &shared.digest_secret);
+        // A new nonce for every challenge, also when the old one was stale or
+        // replayed: the device answers it afresh with nc=00000001.
+        let nonce = shared.nonces.issue(unix_secs(p.record.time), &shared.digest_secret);
         let stale = if denied.stale { ", stale=true" } else { "" };
         let challenges = [
             (
@@ -688,34 +739,83 @@ struct Denied {
 /// Digest nonces seen with a correct answer, and the highest nonce count
 /// (`nc`) used with each: a captured `Authorization` header sent again is
 /// refused (RFC 7616 §3.3: the server may track nc to detect replays). A nonce
-/// without qop (and so without nc) is good for one request.
+/// without qop (and so without nc) is good for one request. Every challenge
+/// gets a nonce of its own ([`NonceBook::issue`]), so one client's count never
+/// collides with another's.
+pub(crate) struct NonceBook {
+    /// nonce -> (issue time, highest nc used).
+    seen: Mutex<NonceMap>,
+    /// The serial of the next nonce; starts at a random value so nonces of two
+    /// runs with the same secret would still differ.
+    serial: std::sync::atomic::AtomicU64,
+}
+
 #[derive(Default)]
-pub(crate) struct NonceBook(Mutex<HashMap<String, (u64, u32)>>);
+struct NonceMap {
+    used: HashMap<String, (u64, u32)>,
+    /// Nonces issued at or before this time were forgotten to bound memory: a
+    /// forgotten nonce would make its old answers look new, so they are answered
+    /// as stale (the device retries with a new nonce) instead.
+    forgotten_up_to: Option<u64>,
+}
+
+impl Default for NonceBook {
+    fn default() -> Self {
+        let mut start = [0u8; 8];
+        // Only makes the serials unpredictable; uniqueness comes from counting.
+        let _ = getrandom::fill(&mut start);
+        NonceBook { seen: Mutex::default(), serial: u64::from_le_bytes(start).into() }
+    }
+}
 
 /// Most nonces remembered; expired ones are forgotten first.
 const MAX_NONCES: usize = 8192;
 
+/// What the book says of a correct Digest answer.
+#[derive(Debug, PartialEq, Eq)]
+enum NonceUse {
+    /// A new nonce, or a higher nonce count: served.
+    Fresh,
+    /// This nonce and count were used already: a captured header sent again.
+    Replayed,
+    /// Issued before the book last forgot nonces to stay bounded.
+    Forgotten,
+}
+
 impl NonceBook {
+    /// A nonce for a new challenge, never issued before in this run.
+    fn issue(&self, now: u64, secret: &[u8; 16]) -> String {
+        let serial = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        http::digest_nonce(now, serial, secret)
+    }
+
     /// Whether `nc` (hex, with qop) or this nonce (without) is new; records it.
-    fn fresh(&self, nonce: &str, issued: u64, nc: Option<u32>, now: u64) -> bool {
-        let mut m = lock(&self.0);
-        if m.len() >= MAX_NONCES && !m.contains_key(nonce) {
-            m.retain(|_, (t, _)| now.saturating_sub(*t) <= NONCE_LIFETIME);
-            if m.len() >= MAX_NONCES {
+    fn fresh(&self, nonce: &str, issued: u64, nc: Option<u32>, now: u64) -> NonceUse {
+        let mut m = lock(&self.seen);
+        if m.forgotten_up_to.is_some_and(|t| issued <= t) && !m.used.contains_key(nonce) {
+            return NonceUse::Forgotten;
+        }
+        if m.used.len() >= MAX_NONCES && !m.used.contains_key(nonce) {
+            m.used.retain(|_, (t, _)| now.saturating_sub(*t) <= NONCE_LIFETIME);
+            if m.used.len() >= MAX_NONCES {
                 tracing::warn!("more than {MAX_NONCES} Digest nonces in use at once; the oldest are forgotten");
-                let oldest = m.values().map(|(t, _)| *t).min().unwrap_or(0);
-                m.retain(|_, (t, _)| *t > oldest);
+                let oldest = m.used.values().map(|(t, _)| *t).min().unwrap_or(0);
+                m.used.retain(|_, (t, _)| *t > oldest);
+                m.forgotten_up_to = Some(oldest);
+                if issued <= oldest {
+                    return NonceUse::Forgotten;
+                }
             }
         }
-        match (m.get_mut(nonce), nc) {
+        match (m.used.get_mut(nonce), nc) {
             (Some((_, last)), Some(n)) if n > *last => {
                 *last = n;
-                true
+                NonceUse::Fresh
             }
-            (Some(_), _) => false,
+            (Some(_), _) => NonceUse::Replayed,
             (None, n) => {
-                m.insert(nonce.to_string(), (issued, n.unwrap_or(0)));
-                true
+                m.used.insert(nonce.to_string(), (issued, n.unwrap_or(0)));
+                NonceUse::Fresh
             }
         }
     }
@@ -778,16 +878,25 @@ fn check_auth(
                 },
                 (Some(_), None) => return Err(deny("Digest answer with qop but no nonce count (nc)", false)),
             };
-            if nonces.fresh(&d.nonce, issued, nc, unix_secs(now)) {
-                Ok(())
-            } else {
-                Err(Denied {
+            match nonces.fresh(&d.nonce, issued, nc, unix_secs(now)) {
+                NonceUse::Fresh => Ok(()),
+                // stale=true with a new nonce: a device that really did reuse a
+                // nonce answers the new one and is served; a replayed capture
+                // cannot (it would need the password).
+                NonceUse::Replayed => Err(Denied {
                     why: "Digest answer replayed (this nonce and nonce count were already used): a device counts \
                           up, so this is a captured request sent again; refused"
                         .into(),
                     expected: false,
                     stale: true,
-                })
+                }),
+                NonceUse::Forgotten => Err(Denied {
+                    why: "Digest nonce too old to check for replay (more than 8192 in use at once); the device \
+                          retries with a new one"
+                        .into(),
+                    expected: true,
+                    stale: true,
+                }),
             }
         }
     }

@@ -565,6 +565,8 @@ impl Supervisor {
                 tracing::warn!("some server tasks did not end within {STOP_BUDGET:?}; they are abandoned");
             }
         }
+        // What junk was counted and not yet recorded is said once, now.
+        run.shared.flush_junk();
         // The journal ends when the last holder of `shared` lets go.
         drop(run.shared);
         if let Some(j) = run.journal {

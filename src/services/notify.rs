@@ -5,6 +5,12 @@
 //! account credentials, each outcome told apart (accepted, refused, wrong
 //! credentials, no answer, unreachable).
 //!
+//! Credentials go only to an address the technician gave or confirmed, or
+//! that the neighbour table, read when the challenge arrives, says is the
+//! device's MAC ([`Vouch`]): an address that only a request from the network
+//! vouched for never gets a digest answer (issue 25: one that did could be
+//! cracked offline for the SIP password).
+//!
 //! Bulk sends are rate-limited ([`Pace`]) and bounded ([`MAX_TARGETS`]); a
 //! silent device costs one thread for at most 64·T1 and blocks nobody else.
 //! Owns the client sockets. Must not touch files, the site or the servers;
@@ -85,26 +91,80 @@ pub struct Target {
     pub user: Option<String>,
     /// Tried in order, each once, when the device challenges.
     pub credentials: Vec<Credential>,
+    /// Why `addr` is this device's: whether a challenge from it may be answered.
+    pub vouch: Vouch,
+}
+
+/// Where a target's address came from, and so whether its challenge may be
+/// answered with the device's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vouch {
+    /// The technician gave the address (`--to`) or confirmed it
+    /// (`--confirm-address`): answered.
+    Confirmed(String),
+    /// Learned (the request log, the status, the neighbour table): answered
+    /// only when the neighbour table, read as the challenge arrives, maps the
+    /// address to the device's MAC. The text says where it came from.
+    Learned(String),
+}
+
+impl Vouch {
+    pub fn source(&self) -> &str {
+        match self {
+            Vouch::Confirmed(s) | Vouch::Learned(s) => s,
+        }
+    }
+}
+
+/// Whether the neighbour table says `addr` is `mac`: `Ok` with how it knows,
+/// `Err` with why not (another MAC there, no entry: another segment, or loopback).
+pub fn confirm_address(
+    table: &dyn super::neighbours::NeighbourTable,
+    mac: Mac,
+    addr: IpAddr,
+) -> Result<String, String> {
+    let rows = table.read().map_err(|e| format!("the neighbour table cannot be read ({e})"))?;
+    let at: Vec<_> = rows.iter().filter(|n| n.ip == addr).collect();
+    if at.iter().any(|n| n.mac == mac) {
+        return Ok(format!("the neighbour table says {addr} is {}", mac.colon()));
+    }
+    match at.first() {
+        Some(other) => Err(format!(
+            "the neighbour table says {addr} is {}, not {}: another host answers at that address",
+            other.mac.colon(),
+            mac.colon()
+        )),
+        None => Err(format!(
+            "the neighbour table has no entry for {addr} (not on this computer's segment, or loopback), so the \
+             link layer cannot confirm it is {}",
+            mac.colon()
+        )),
+    }
 }
 
 /// How a NOTIFY ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
-    /// A 2xx: the device took it. `account` when it answered a challenge.
-    Accepted { code: u16, account: Option<usize> },
+    /// A 2xx: the device took it. `account` when it answered a challenge;
+    /// `event` names the `Event` it took (`check-sync` after a 489 to `resync`).
+    Accepted { code: u16, account: Option<usize>, event: String },
     /// The device challenged and the site has no credentials for it.
     NoCredentials { code: u16 },
     /// Challenged again after every account's credentials.
     WrongCredentials { code: u16, tried: usize },
-    /// Any other final response (e.g. 489 Bad Event, 481).
-    Refused { code: u16, reason: String },
+    /// Any other final response (e.g. 489 Bad Event, 481). `tried`: every
+    /// `Event` sent, in order (`resync`, then `check-sync` after a 489).
+    Refused { code: u16, reason: String, tried: Vec<String> },
     /// The challenge could not be answered (not Digest, other algorithm).
     BadChallenge { why: String },
     /// Nothing came back: `sends` NOTIFYs over `waited_ms`.
     NoAnswer { sends: u32, waited_ms: u64 },
     /// ICMP said no (port or host unreachable), or the send failed.
     Unreachable { why: String },
+    /// Challenged by an address nothing confirms is the device's: the
+    /// credentials were not sent.
+    Unconfirmed { code: u16, source: String, why: String },
 }
 
 impl Outcome {
@@ -115,14 +175,18 @@ impl Outcome {
     /// Plain language: what happened and, when it failed, what to do.
     pub fn explain(&self, action: Action) -> String {
         match self {
-            Outcome::Accepted { code, account: None } => {
-                format!("accepted ({code}); the device should {} now", after(action))
-            }
-            Outcome::Accepted { code, account: Some(a) } => {
-                format!(
-                    "accepted ({code}, digest answered with account {a}'s credentials); the device should {} now",
-                    after(action)
-                )
+            Outcome::Accepted { code, account, event } => {
+                let digest =
+                    account.map(|a| format!(", digest answered with account {a}'s credentials")).unwrap_or_default();
+                let mut text = format!("accepted ({code}{digest}); the device should {} now", after(action));
+                if event != action.event() {
+                    text.push_str(&format!(
+                        " (it refused Event: {} with 489 Bad Event and took Event: {event}, sent once more: some \
+                         units reboot on {event})",
+                        action.event()
+                    ));
+                }
+                text
             }
             Outcome::NoCredentials { code } => format!(
                 "challenged ({code}) and the site has no account password for this device; add its account, or set P4428 = 1 (no NOTIFY authentication)"
@@ -130,7 +194,13 @@ impl Outcome {
             Outcome::WrongCredentials { code, tried } => format!(
                 "refused ({code}) after the digest answer with {tried} account(s): the device's SIP credentials differ from the site's (was the config applied?)"
             ),
-            Outcome::Refused { code, reason } => {
+            Outcome::Refused { code, reason, tried } if tried.len() > 1 => format!(
+                "refused: {code} {reason} to Event: {} as well (tried {}); the firmware supports neither event: \
+                 reboot it or re-provision it from its menu",
+                tried.last().map(String::as_str).unwrap_or_default(),
+                tried.join(", then ")
+            ),
+            Outcome::Refused { code, reason, .. } => {
                 format!("refused: {code} {reason} (the firmware may not support this event)")
             }
             Outcome::BadChallenge { why } => format!("cannot answer the device's challenge: {why}"),
@@ -139,6 +209,11 @@ impl Outcome {
                 *waited_ms as f64 / 1000.0
             ),
             Outcome::Unreachable { why } => format!("unreachable: {why}"),
+            Outcome::Unconfirmed { code, source, why } => format!(
+                "challenged ({code}) but not answered: the address came from {source} and {why}; the account's \
+                 credentials were not sent. Check that the address is the device's, then run again with \
+                 --confirm-address (or give it with --to ADDR)"
+            ),
         }
     }
 }
@@ -271,15 +346,21 @@ fn io_why(e: &std::io::Error, to: SocketAddr) -> String {
 
 /// Sends `action` to one device and waits for the outcome (at most about
 /// `timers.timeout` per credential tried).
-pub fn send(target: &Target, action: Action, timers: &Timers) -> Report {
+pub fn send(target: &Target, action: Action, timers: &Timers, table: &dyn super::neighbours::NeighbourTable) -> Report {
     let start = Instant::now();
     let mut sends = 0u32;
-    let outcome = run(target, action, timers, &mut sends);
+    let outcome = run(target, action, timers, table, &mut sends);
     let explanation = outcome.explain(action);
     Report { mac: target.mac, addr: target.addr, action, outcome, sends, duration: start.elapsed(), explanation }
 }
 
-fn run(target: &Target, action: Action, timers: &Timers, sends: &mut u32) -> Outcome {
+fn run(
+    target: &Target,
+    action: Action,
+    timers: &Timers,
+    table: &dyn super::neighbours::NeighbourTable,
+    sends: &mut u32,
+) -> Outcome {
     let bind: SocketAddr = if target.addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("literal");
     let sock = match UdpSocket::bind(bind).and_then(|s| s.connect(target.addr).map(|()| s)) {
         Ok(s) => s,
@@ -295,6 +376,8 @@ fn run(target: &Target, action: Action, timers: &Timers, sends: &mut u32) -> Out
     let mut authorization = None;
     let mut creds = target.credentials.iter();
     let mut account = None;
+    // The Event sent; after a 489 to the action's own, its fallback, once.
+    let mut event: Option<&'static str> = None;
     loop {
         let req = Request {
             action,
@@ -306,19 +389,42 @@ fn run(target: &Target, action: Action, timers: &Timers, sends: &mut u32) -> Out
             branch: &branch,
             cseq,
             authorization: authorization.take(),
+            event,
         };
+        let sent_event = event.unwrap_or(action.event());
         let uri = req.uri();
         match transaction(&sock, &req, timers, sends) {
             Final::Unreachable(why) => return Outcome::Unreachable { why },
             Final::Silent { sends: n } => {
                 return Outcome::NoAnswer { sends: n, waited_ms: timers.timeout.as_millis() as u64 };
             }
-            Final::Code(code @ 200..=299, _) => return Outcome::Accepted { code, account },
+            Final::Code(code @ 200..=299, _) => {
+                return Outcome::Accepted { code, account, event: sent_event.to_string() };
+            }
+            // 489 Bad Event: this firmware wants another event; tried once, as a
+            // new request of the same dialog-less transaction series.
+            Final::Code(489, _) if event.is_none() && action.fallback_event().is_some() => {
+                event = action.fallback_event();
+                // A digest answer is for one request: the device challenges the next one again.
+                creds = target.credentials.iter();
+                account = None;
+                cseq += 1;
+                branch = token();
+            }
             Final::Code(code @ (401 | 407), msg) => {
                 let ch = match resync::challenge(&msg) {
                     Ok(c) => c,
                     Err(e) => return Outcome::BadChallenge { why: e.to_string() },
                 };
+                // Read now: the device just answered, so a neighbour on this
+                // segment is in the table.
+                if let Vouch::Learned(source) = &target.vouch
+                    && account.is_none()
+                    && !target.credentials.is_empty()
+                    && let Err(why) = confirm_address(table, target.mac, target.addr.ip())
+                {
+                    return Outcome::Unconfirmed { code, source: source.clone(), why };
+                }
                 let Some(c) = creds.next() else {
                     return match account {
                         None => Outcome::NoCredentials { code },
@@ -335,7 +441,11 @@ fn run(target: &Target, action: Action, timers: &Timers, sends: &mut u32) -> Out
                     sip::StartLine::Response { reason, .. } => reason,
                     sip::StartLine::Request { .. } => String::new(),
                 };
-                return Outcome::Refused { code, reason };
+                let tried = match event {
+                    Some(e) => vec![action.event().to_string(), e.to_string()],
+                    None => vec![action.event().to_string()],
+                };
+                return Outcome::Refused { code, reason, tried };
             }
         }
     }
@@ -348,7 +458,7 @@ pub fn sip_port(site: &Site, device: &Device) -> u16 {
 
 /// A site device as a target at `ip` (port: `port`, else [`sip_port`]); its
 /// accounts with a password are the credentials, in account order.
-pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>) -> Target {
+pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>, vouch: Vouch) -> Target {
     let credentials = device
         .accounts
         .iter()
@@ -365,6 +475,7 @@ pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>) -> Ta
         addr: SocketAddr::new(ip, port.unwrap_or_else(|| sip_port(site, device))),
         user: device.accounts.first().map(|a| a.user_id.clone()).filter(|u| !u.is_empty()),
         credentials,
+        vouch,
     }
 }
 
@@ -398,12 +509,14 @@ pub enum BulkError {
 
 /// Sends to every target, starting one every `pace.interval`, at most
 /// `pace.parallel` in flight; `each` hears every report as it ends (on the
-/// calling thread). Returns the reports in the targets' order.
+/// calling thread). `table` confirms learned addresses ([`Vouch::Learned`]).
+/// Returns the reports in the targets' order.
 pub fn send_all(
     targets: &[Target],
     action: Action,
     timers: &Timers,
     pace: Pace,
+    table: &dyn super::neighbours::NeighbourTable,
     each: &mut dyn FnMut(&Report),
 ) -> Result<Vec<Report>, BulkError> {
     if targets.len() > MAX_TARGETS {
@@ -436,7 +549,7 @@ pub fn send_all(
             std::thread::Builder::new()
                 .name(format!("notify {}", t.mac))
                 .spawn_scoped(scope, move || {
-                    let _ = tx.send((i, send(t, action, &timers)));
+                    let _ = tx.send((i, send(t, action, &timers, table)));
                 })
                 .expect("spawn a notify thread");
             in_flight += 1;
@@ -475,6 +588,7 @@ mod tests {
             addr: "127.0.0.1:5060".parse().unwrap(),
             user: None,
             credentials: vec![c],
+            vouch: Vouch::Confirmed("a test".into()),
         };
         assert!(!format!("{t:?}").contains("s3cret"));
     }
@@ -486,10 +600,13 @@ mod tests {
             addr: "127.0.0.1:9".parse().unwrap(),
             user: None,
             credentials: vec![],
+            vouch: Vouch::Confirmed("a test".into()),
         };
         let many = vec![t; MAX_TARGETS + 1];
-        let r =
-            send_all(&many, Action::Resync, &Timers::default(), Pace::default(), &mut |_| panic!("nothing is sent"));
+        let table = crate::services::neighbours::OsTable;
+        let r = send_all(&many, Action::Resync, &Timers::default(), Pace::default(), &table, &mut |_| {
+            panic!("nothing is sent")
+        });
         assert_eq!(r.unwrap_err(), BulkError::TooMany(MAX_TARGETS + 1));
     }
 }

@@ -249,9 +249,15 @@ fn ignore(
         ignored_from.clear();
     }
     ignored_from.insert(source.ip(), now);
+    // And at most one record a second for all sources together: a flood from
+    // spoofed addresses is one line a second, not one per address.
+    let Some(dropped) = shared.junk.admit(source.ip(), "sip-ignored") else {
+        tracing::debug!("pnp: {source}: {explanation}");
+        return;
+    };
     let mut p = shared.begin(Protocol::Sip, source, method, uri);
     p.record.outcome = Outcome::Refused { reason, expected };
-    p.record.explanation = explanation;
+    p.record.explanation = format!("{explanation}{}", super::Throttle::note(dropped));
     shared.complete(p);
 }
 

@@ -40,6 +40,9 @@ pub struct Target {
     pub names: Vec<String>,
     /// Password P-values the site sets: reported "unknown", never read.
     pub secrets: Vec<String>,
+    /// Where the address came from: a learned one gets the admin password
+    /// only once the neighbour table says it is the device's (as check-device).
+    pub vouch: super::notify::Vouch,
 }
 
 impl std::fmt::Debug for Target {
@@ -60,7 +63,14 @@ fn is_secret(key: &str, kind: Option<&ValueKind>) -> bool {
 /// The device at `ip` (port default 80): the site's values for it, every
 /// P-value of its family's template and the site, passwords apart. The admin
 /// password is `password`, else the site's P2.
-pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>, password: Option<&str>) -> Target {
+pub fn target(
+    site: &Site,
+    device: &Device,
+    ip: IpAddr,
+    port: Option<u16>,
+    password: Option<&str>,
+    vouch: super::notify::Vouch,
+) -> Target {
     let eff = site.effective(device);
     let values: BTreeMap<String, String> =
         eff.0.iter().filter(|(k, _)| k.parse::<PId>().is_ok()).map(|(k, s)| (k.clone(), s.value.clone())).collect();
@@ -90,6 +100,7 @@ pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>, passw
         site: values,
         names,
         secrets,
+        vouch,
     }
 }
 
@@ -107,6 +118,9 @@ pub enum Verdict {
     Unreachable,
     /// Not a Grandstream web API, or no admin password to try.
     Unknown,
+    /// The address was learned and the neighbour table does not say it is
+    /// the device's: no password was sent.
+    Unconfirmed,
 }
 
 /// One key of the observed layer.
@@ -173,7 +187,7 @@ impl Report {
 }
 
 /// Reads one device: one login, then the batches; every step waits at most `timeout`.
-pub fn read(target: &Target, timeout: Duration) -> Report {
+pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::NeighbourTable) -> Report {
     let start = Instant::now();
     let mut r = Report {
         mac: target.mac,
@@ -213,6 +227,25 @@ pub fn read(target: &Target, timeout: Duration) -> Report {
             "no admin password: the site has no P2 for this device; give it with --password (or GSPROV_ADMIN_PASSWORD)"
                 .into(),
         );
+    }
+    // A learned address gets the admin password only when the neighbour
+    // table says it is the device's; a bare TCP connect (no byte sent) lets
+    // the OS resolve a neighbour on this segment first.
+    if let super::notify::Vouch::Learned(source) = &target.vouch {
+        if let Err(e) = std::net::TcpStream::connect_timeout(&target.addr, timeout) {
+            let (v, why) = transport(super::webapi::connect_error(&e, target.addr, timeout));
+            return end(r, v, why);
+        }
+        if let Err(why) = super::notify::confirm_address(table, target.mac, target.addr.ip()) {
+            return end(
+                r,
+                Verdict::Unconfirmed,
+                format!(
+                    "not read: the address came from {source} and {why}; the admin password was not sent. Check that \
+                     the address is the device's, then run again with --confirm-address (or give it with --to ADDR)"
+                ),
+            );
+        }
     }
     // Which generation: `access` carries no password, so it costs no attempt.
     let mut web = Web { addr: target.addr, tls: false };
@@ -331,7 +364,8 @@ mod tests {
     fn passwords_are_neither_read_nor_printed() {
         let mut site = crate::site::demo();
         site.devices[0].values.set("P2", "s3cret-admin");
-        let t = target(&site, &site.devices[0], "127.0.0.1".parse().unwrap(), None, None);
+        let vouch = crate::services::notify::Vouch::Confirmed("a test".into());
+        let t = target(&site, &site.devices[0], "127.0.0.1".parse().unwrap(), None, None, vouch);
         assert_eq!(t.password, "s3cret-admin");
         assert!(!format!("{t:?}").contains("s3cret"));
         for secret in ["P2", "P34", "P406", "P1359"] {
@@ -341,7 +375,35 @@ mod tests {
         assert!(t.names.contains(&"P30".to_string()) && t.names.len() > 50, "{}", t.names.len());
         // No password: no socket at all.
         let none = Target { password: String::new(), addr: "127.0.0.1:9".parse().unwrap(), ..t };
-        let r = read(&none, Duration::from_millis(100));
+        let r = read(&none, Duration::from_millis(100), &crate::services::neighbours::OsTable);
         assert_eq!((r.result, r.logins), (Verdict::Unknown, 0));
+    }
+
+    struct Empty;
+    impl crate::services::neighbours::NeighbourTable for Empty {
+        fn read(&self) -> Result<Vec<crate::formats::neigh::Neighbour>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// An address learned from the request log, which the neighbour table
+    /// does not confirm, is connected to (so the table could learn it) but
+    /// gets not one byte: no login, no password.
+    #[test]
+    fn a_learned_address_the_neighbour_table_does_not_confirm_gets_no_password() {
+        use std::io::Read as _;
+        let site = crate::site::demo();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let vouch = crate::services::notify::Vouch::Learned("the request log".into());
+        let t = target(&site, &site.devices[0], addr.ip(), Some(addr.port()), Some("admin-pw"), vouch);
+        let r = read(&t, Duration::from_secs(2), &Empty);
+        assert_eq!((r.result, r.logins, r.requests), (Verdict::Unconfirmed, 0, 0), "{}", r.explanation);
+        assert!(r.explanation.contains("the request log") && r.explanation.contains("--confirm-address"));
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        assert!(got.is_empty(), "nothing was sent: {got:?}");
     }
 }

@@ -2,6 +2,7 @@
 //! events, request log) and the life of one request: its pending record,
 //! the junk throttle, progress meter and the bytes of the served file.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -32,7 +33,8 @@ pub(crate) struct Shared {
     pub(super) firmware: FirmwareSource,
     pub(super) status: Mutex<Status>,
     pub(super) events: Emitter,
-    pub(super) journal: Option<mpsc::Sender<String>>,
+    /// (garbage?, JSON line) to the request-log writer ([`super::journal`]).
+    pub(super) journal: Option<mpsc::Sender<(bool, String)>>,
     pub(super) clock: Clock,
     pub(super) progress_interval: Duration,
     pub(super) next_id: Arc<AtomicU64>,
@@ -148,12 +150,36 @@ impl Shared {
         lock(&self.status).mac_for_ip(ip)
     }
 
+    /// At stop: one record per kind of junk counted since its last record, so
+    /// the log says how much was left out even when no later record came.
+    pub(crate) fn flush_junk(&self) {
+        use crate::serving::Refusal;
+        for (kind, n) in self.junk.drain() {
+            let (protocol, rest) = kind.split_once('-').unwrap_or(("", kind));
+            let protocol = match protocol {
+                "tftp" => Protocol::Tftp,
+                "sip" => Protocol::Sip,
+                _ => Protocol::Http,
+            };
+            let reason = match rest {
+                "busy" => Refusal::Busy,
+                "write" => Refusal::ReadOnly,
+                _ => Refusal::Malformed,
+            };
+            let nobody = SocketAddr::from(([0, 0, 0, 0], 0));
+            let mut p = self.begin(protocol, nobody, "-", "");
+            p.record.outcome = Outcome::Refused { reason, expected: false };
+            p.record.explanation = format!("{kind} at stop:{}", Throttle::note(n));
+            self.note(p);
+        }
+    }
+
     /// Ends a record that is not a request (a syslog line): request log and
     /// event, but no status fold and no serving window.
     pub(crate) fn note(&self, mut p: Pending) {
         p.record.duration = p.started.elapsed();
         if let Some(j) = &self.journal {
-            let _ = j.send(p.record.to_json());
+            let _ = j.send((p.record.outcome.is_garbage(), p.record.to_json()));
         }
         self.events.emit(Event::Completed(p.record));
     }
@@ -168,7 +194,7 @@ impl Shared {
             st.all_configured()
         };
         if let Some(j) = &self.journal {
-            let _ = j.send(rec.to_json());
+            let _ = j.send((rec.outcome.is_garbage(), rec.to_json()));
         }
         self.events.emit(Event::Completed(rec));
         if all_configured
@@ -182,20 +208,30 @@ impl Shared {
     }
 }
 
-/// How many sources a [`Throttle`] remembers: a flood of spoofed addresses
-/// cannot grow memory.
-const THROTTLE_SOURCES: usize = 4096;
-
-/// An address and the kind of junk it sent (`"tftp-malformed"`, ...).
-type JunkKey = (IpAddr, &'static str);
-
-/// Repeated junk from one address (malformed packets, requests refused as
-/// busy): the first in each period is recorded, the rest only counted and
-/// named in the next record. Keeps one host from filling the request log.
+/// Junk (malformed packets, requests refused as busy, packets the PnP
+/// responder ignores) is recorded at most once per kind per period, whatever
+/// address it claims to come from: the rest is only counted and named in the
+/// next record. A flood from spoofed sources, one datagram per address, then
+/// costs one record a second per kind, not one per address (issue 25: 475 B of
+/// request log per garbage datagram from a new address).
 pub(crate) struct Throttle {
     pub(super) every: Duration,
-    /// (address, kind of junk) -> (last recorded, counted since).
-    pub(super) seen: Mutex<std::collections::HashMap<JunkKey, (Instant, u64)>>,
+    /// kind of junk -> (last recorded, counted since, addresses since (at most [`JUNK_SOURCES`])).
+    pub(super) seen: Mutex<std::collections::HashMap<&'static str, JunkCount>>,
+}
+
+/// One kind of junk: (last recorded, counted since, addresses since).
+type JunkCount = (Instant, u64, HashSet<IpAddr>);
+
+/// Distinct addresses counted per kind between two records.
+const JUNK_SOURCES: usize = 1024;
+
+/// What a record of junk says of the junk that was not recorded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unrecorded {
+    pub(crate) count: u64,
+    /// Distinct addresses among them (at most [`JUNK_SOURCES`]).
+    pub(crate) sources: usize,
 }
 
 impl Throttle {
@@ -204,39 +240,49 @@ impl Throttle {
     }
 
     /// `Some(n)`: record this one (`n` of the same kind were not recorded
-    /// since the last record from this address); `None`: count it only.
-    pub(crate) fn admit(&self, ip: IpAddr, kind: &'static str) -> Option<u64> {
+    /// since the last record of that kind); `None`: count it only.
+    pub(crate) fn admit(&self, ip: IpAddr, kind: &'static str) -> Option<Unrecorded> {
         let now = Instant::now();
         let mut seen = lock(&self.seen);
-        if let Some((at, dropped)) = seen.get_mut(&(ip, kind)) {
-            if now.duration_since(*at) < self.every {
-                *dropped += 1;
-                return None;
+        let (at, dropped, sources) = seen.entry(kind).or_insert_with(|| (now - self.every * 2, 0, HashSet::new()));
+        if now.duration_since(*at) < self.every {
+            *dropped += 1;
+            if sources.len() < JUNK_SOURCES {
+                sources.insert(ip);
             }
-            let n = std::mem::take(dropped);
-            *at = now;
-            return Some(n);
+            return None;
         }
-        if seen.len() >= THROTTLE_SOURCES {
-            let every = self.every;
-            seen.retain(|_, (at, _)| now.duration_since(*at) < every);
-            if seen.len() >= THROTTLE_SOURCES {
-                tracing::warn!(
-                    "more than {THROTTLE_SOURCES} addresses sent junk within {every:?}; their counts were reset"
-                );
-                seen.clear();
-            }
-        }
-        seen.insert((ip, kind), (now, 0));
-        Some(0)
+        let n = Unrecorded { count: std::mem::take(dropped), sources: std::mem::take(sources).len() };
+        *at = now;
+        Some(n)
+    }
+
+    /// What was counted and not recorded yet, per kind; the counts start again.
+    pub(crate) fn drain(&self) -> Vec<(&'static str, Unrecorded)> {
+        let mut seen = lock(&self.seen);
+        let mut out: Vec<(&'static str, Unrecorded)> = seen
+            .iter_mut()
+            .filter(|(_, (_, n, _))| *n > 0)
+            .map(|(k, (_, n, a))| (*k, Unrecorded { count: std::mem::take(n), sources: std::mem::take(a).len() }))
+            .collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
     }
 
     /// The note a record carries about what was not recorded.
-    pub(crate) fn note(dropped: u64) -> String {
-        if dropped == 0 {
-            String::new()
-        } else {
-            format!(" ({dropped} more like it from this address since the last record were counted, not recorded)")
+    pub(crate) fn note(dropped: Unrecorded) -> String {
+        match (dropped.count, dropped.sources) {
+            (0, _) => String::new(),
+            (n, 1) => {
+                format!(" ({n} more like it since the last record, from one address, were counted, not recorded)")
+            }
+            (n, a) if a >= JUNK_SOURCES => format!(
+                " ({n} more like it since the last record, from {JUNK_SOURCES} or more addresses, were counted, not \
+                 recorded)"
+            ),
+            (n, a) => {
+                format!(" ({n} more like it since the last record, from {a} addresses, were counted, not recorded)")
+            }
         }
     }
 }

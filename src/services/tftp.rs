@@ -63,48 +63,130 @@ const RESERVE: usize = 64;
 /// a few devices behind one address, or a test bench, a handful).
 const PER_CLIENT: usize = 16;
 
-/// Who holds which transfer slots.
+/// Longest a transfer waits for its first acknowledgement, whatever
+/// `timeout` option the client asked for: a device answers the first DATA or
+/// OACK within milliseconds; a request from a spoofed address never does, and
+/// must not hold a slot for minutes (issue 25: 600 such requests held every
+/// slot for 6-44 s each).
+const FIRST_ACK_LIMIT: Duration = Duration::from_secs(3);
+
+/// Who holds which transfer slots. When none is free, the oldest transfer
+/// that has never been acknowledged is evicted for the newcomer: it cost
+/// nothing to start and a real client acknowledges at once, so a flood of
+/// spoofed requests only ever evicts itself.
 #[derive(Default)]
 struct Slots {
-    inner: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    inner: Mutex<SlotTable>,
 }
 
-/// A held slot; released on drop.
+#[derive(Default)]
+struct SlotTable {
+    total: usize,
+    per: HashMap<IpAddr, usize>,
+    /// Transfers never acknowledged yet, oldest first (by slot serial).
+    unacked: std::collections::BTreeMap<u64, Arc<SlotState>>,
+    serial: u64,
+    evicted: u64,
+}
+
+/// One transfer's slot as the table and the transfer both see it.
+struct SlotState {
+    serial: u64,
+    ip: IpAddr,
+    /// Cancelled to evict (a child of the server's token: stopping also ends it).
+    token: CancellationToken,
+    /// Set (by the table) once evicted: the slot is already counted free.
+    released: std::sync::atomic::AtomicBool,
+}
+
+/// A held slot; released on drop (unless it was evicted, which released it).
 struct Slot {
     slots: Arc<Slots>,
-    ip: IpAddr,
+    state: Arc<SlotState>,
+}
+
+impl SlotTable {
+    fn release(&mut self, ip: IpAddr) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.per.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per.remove(&ip);
+            }
+        }
+    }
+
+    /// Evicts the oldest never-acknowledged transfer; whether there was one.
+    fn evict_oldest(&mut self) -> bool {
+        let Some((_, victim)) = self.unacked.pop_first() else { return false };
+        victim.released.store(true, std::sync::atomic::Ordering::SeqCst);
+        victim.token.cancel();
+        self.release(victim.ip);
+        self.evicted += 1;
+        true
+    }
 }
 
 impl Slots {
-    /// A slot for `ip`, or why not.
-    fn take(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, String> {
+    /// A slot for `ip` (cancelled with `cancel`, or when evicted), or why not.
+    fn take(self: &Arc<Self>, ip: IpAddr, cancel: &CancellationToken) -> Result<Slot, String> {
         let mut g = lock(&self.inner);
-        let (total, per) = &mut *g;
-        let mine = per.get(&ip).copied().unwrap_or(0);
+        let mine = g.per.get(&ip).copied().unwrap_or(0);
         if mine >= PER_CLIENT {
             return Err(format!("{ip} already has {mine} transfers under way (limit {PER_CLIENT} per address)"));
         }
-        if *total >= MAX_TRANSFERS + RESERVE || (*total >= MAX_TRANSFERS && mine > 0) {
-            return Err(format!(
-                "{total} transfers are under way (limit {MAX_TRANSFERS}, plus {RESERVE} kept for new devices)"
-            ));
+        let full =
+            |t: &SlotTable, mine: usize| t.total >= MAX_TRANSFERS + RESERVE || (t.total >= MAX_TRANSFERS && mine > 0);
+        while full(&g, mine) {
+            if !g.evict_oldest() {
+                return Err(format!(
+                    "{} transfers are under way, every one acknowledged (limit {MAX_TRANSFERS}, plus {RESERVE} kept \
+                     for new devices)",
+                    g.total
+                ));
+            }
         }
-        *total += 1;
-        *per.entry(ip).or_insert(0) += 1;
-        Ok(Slot { slots: self.clone(), ip })
+        g.total += 1;
+        *g.per.entry(ip).or_insert(0) += 1;
+        g.serial += 1;
+        let state = Arc::new(SlotState {
+            serial: g.serial,
+            ip,
+            token: cancel.child_token(),
+            released: std::sync::atomic::AtomicBool::new(false),
+        });
+        g.unacked.insert(state.serial, state.clone());
+        Ok(Slot { slots: self.clone(), state })
+    }
+
+    /// The transfer was acknowledged once: it is no longer evictable.
+    fn acknowledged(&self, state: &SlotState) {
+        lock(&self.inner).unacked.remove(&state.serial);
+    }
+}
+
+impl Slot {
+    fn token(&self) -> CancellationToken {
+        self.state.token.clone()
+    }
+
+    fn evicted(&self) -> bool {
+        self.state.released.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Called by the transfer at its first acknowledgement.
+    fn on_first_ack(&self) -> impl Fn() + Send + Sync + 'static {
+        let (slots, state) = (self.slots.clone(), self.state.clone());
+        move || slots.acknowledged(&state)
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut g = lock(&self.slots.inner);
-        let (total, per) = &mut *g;
-        *total = total.saturating_sub(1);
-        if let Some(n) = per.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                per.remove(&self.ip);
-            }
+        g.unacked.remove(&self.state.serial);
+        if !self.state.released.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            g.release(self.state.ip);
         }
     }
 }
@@ -150,7 +232,7 @@ pub(super) async fn serve(
                     // A retransmitted request for a transfer already under way.
                     continue;
                 }
-                let slot = match slots.take(peer.ip()) {
+                let slot = match slots.take(peer.ip(), &cancel) {
                     Ok(slot) => slot,
                     Err(why) => {
                         lock(&active).remove(&peer);
@@ -169,9 +251,10 @@ pub(super) async fn serve(
                 tokio::spawn(async move {
                     // Declared first, dropped last: the sockets close before the supervisor hears.
                     let _done = done;
-                    let (shared, socket, active, cancel, _slot) = (shared, socket, active, cancel, slot);
-                    transfer(req, peer, shared, &socket, cancel).await;
+                    let (shared, socket, active, _cancel, slot) = (shared, socket, active, cancel, slot);
+                    transfer(req, peer, shared, &socket, &slot).await;
                     lock(&active).remove(&peer);
+                    drop(slot);
                 });
             }
             Ok(Packet::Wrq(req)) => {
@@ -217,13 +300,8 @@ async fn send_error(socket: &UdpSocket, peer: SocketAddr, code: ErrorCode, messa
 }
 
 /// One read request, from routing to the last ACK.
-async fn transfer(
-    req: tftp::Request,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    main: &UdpSocket,
-    cancel: CancellationToken,
-) {
+async fn transfer(req: tftp::Request, peer: SocketAddr, shared: Arc<Shared>, main: &UdpSocket, held: &Slot) {
+    let cancel = held.token();
     let mut p = shared.begin(Protocol::Tftp, peer, "RRQ", &req.filename);
     let ua = UserAgent::default();
     let decision = shared.decide(Protocol::Tftp, &req.filename, peer, &ua, p.record.time);
@@ -256,6 +334,11 @@ async fn transfer(
         match shared.firmware_slot(peer.ip(), &cancel).await {
             Some(slot) => Some(slot),
             None => {
+                if held.evicted() {
+                    let why = format!("{}; {EVICTED}", p.record.explanation);
+                    shared.finish(p, interrupted(Interruption::TimedOut), Wire::TftpError(0), Some(why));
+                    return;
+                }
                 send_error(main, peer, ErrorCode::NotDefined, "server stopping").await;
                 let why =
                     format!("{}; the servers were stopped while it waited for a firmware slot", p.record.explanation);
@@ -296,7 +379,8 @@ async fn transfer(
     // binary and encrypted files, and devices ask in octet mode.
     let (neg, oack) = tftp::negotiate(&req, Some(size), tftp::MAX_BLKSIZE, MAX_WINDOW);
     p.announce(&shared, source.name(), source.kind(), Some(size));
-    let job = Job { sock, body, neg, oack, size, id: p.id(), kind: source.kind() };
+    let first_ack = Box::new(held.on_first_ack());
+    let job = Job { sock, body, neg, oack, size, id: p.id(), kind: source.kind(), first_ack };
     let thread = {
         let (shared, cancel) = (shared.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || job.run(&shared, &cancel))
@@ -308,6 +392,10 @@ async fn transfer(
         Err(e) => (0, Err((Interruption::ReadError, format!("the transfer thread failed: {e}")))),
     };
     p.record.bytes = sent;
+    let result = match result {
+        Err((Interruption::Stopped, _)) if held.evicted() => Err((Interruption::TimedOut, EVICTED.to_string())),
+        r => r,
+    };
     match result {
         Ok(()) => p.record.outcome = Outcome::Served,
         Err((reason, why)) => {
@@ -353,6 +441,10 @@ impl Blocks {
     }
 }
 
+/// Why an evicted transfer ended (the request log says it).
+const EVICTED: &str = "never acknowledged, and its slot was given to a newer request while every slot was taken \
+                       (a client that asks and never answers: a spoofed address, or a device that gave up)";
+
 /// What a transfer thread needs.
 struct Job {
     sock: std::net::UdpSocket,
@@ -362,6 +454,8 @@ struct Job {
     size: u64,
     id: RequestId,
     kind: ContentKind,
+    /// Told once, at the first acknowledgement (the slot is no longer evictable).
+    first_ack: Box<dyn Fn() + Send + Sync>,
 }
 
 impl Job {
@@ -369,8 +463,8 @@ impl Job {
     fn run(mut self, shared: &Shared, cancel: &CancellationToken) -> (u64, Result<(), Failure>) {
         let mut meter = Meter::new(shared, self.id, Some(self.kind), Some(self.size));
         let mut sent = 0u64;
-        let result =
-            send_file(&self.sock, &mut self.body, self.neg, self.oack, self.size, &mut sent, &mut meter, cancel);
+        let io = Io { sock: &self.sock, first_ack: &*self.first_ack, cancel };
+        let result = send_file(&io, &mut self.body, self.neg, self.oack, self.size, &mut sent, &mut meter);
         if let Err((Interruption::Stopped, _)) = &result {
             let pkt = Packet::Error { code: ErrorCode::NotDefined, message: "server stopped".into() }.encode();
             let _ = self.sock.send(&pkt);
@@ -392,23 +486,31 @@ fn stopped() -> Failure {
     (Interruption::Stopped, "the servers were stopped during the transfer".to_string())
 }
 
+/// The transfer's socket and what it tells or heeds.
+struct Io<'a> {
+    sock: &'a std::net::UdpSocket,
+    /// Called at the first acknowledgement.
+    first_ack: &'a (dyn Fn() + Send + Sync),
+    cancel: &'a CancellationToken,
+}
+
 /// Sends the OACK (if any) and every block, windowed, with retransmission.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the socket, the body, the negotiated options and the progress counters are separate borrows of the transfer's state; a struct would only rename the list"
-)]
+/// Until the first acknowledgement the whole wait is bounded by
+/// [`FIRST_ACK_LIMIT`], whatever `timeout` the client asked for.
 fn send_file(
-    sock: &std::net::UdpSocket,
+    io: &Io<'_>,
     body: &mut Blocks,
     neg: tftp::Negotiated,
     oack: Vec<(String, String)>,
     size: u64,
     sent: &mut u64,
     meter: &mut Meter<'_>,
-    cancel: &CancellationToken,
 ) -> Result<(), Failure> {
+    let (sock, cancel) = (io.sock, io.cancel);
+    let started = Instant::now();
+    let mut acknowledged = false;
     let blk = usize::from(neg.blksize);
-    let timeout = neg.timeout.map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(u64::from(t)));
+    let asked = neg.timeout.map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(u64::from(t)));
     let last_block = size / blk as u64 + 1;
     // Absolute block numbers; the wire carries them modulo 65536 (rollover to 0, as tftpd-hpa).
     let mut window: VecDeque<Vec<u8>> = VecDeque::new();
@@ -447,8 +549,28 @@ fn send_file(
         for pkt in &window {
             sock.send(pkt).map_err(|e| (Interruption::ClientGone, format!("sending failed: {e}")))?;
         }
+        let timeout = if acknowledged {
+            asked
+        } else {
+            let left = FIRST_ACK_LIMIT.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err((
+                    Interruption::TimedOut,
+                    format!(
+                        "no acknowledgement of the first packet within {} s: the client asked and never answered \
+                         (a spoofed address, or a firewall dropping the replies)",
+                        FIRST_ACK_LIMIT.as_secs()
+                    ),
+                ));
+            }
+            asked.min(left).min(FIRST_ACK_LIMIT / 2)
+        };
         match wait_ack(sock, &mut rbuf, base, window.len() as u64, timeout, cancel)? {
             Reply::Acked(n) => {
+                if !acknowledged {
+                    acknowledged = true;
+                    (io.first_ack)();
+                }
                 let count = (n + 1 - base) as usize;
                 spare.extend(window.drain(..count.min(window.len())));
                 base = n + 1;

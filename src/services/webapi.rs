@@ -39,6 +39,9 @@ pub struct Target {
     pub password: String,
     /// What was served, read back and compared (non-secret P-values only).
     pub served: Vec<(String, String)>,
+    /// Why `addr` is this device's: the admin password goes only to a
+    /// confirmed address ([`super::notify::Vouch`]).
+    pub vouch: super::notify::Vouch,
 }
 
 impl std::fmt::Debug for Target {
@@ -48,13 +51,14 @@ impl std::fmt::Debug for Target {
             .field("addr", &self.addr)
             .field("password", &"****")
             .field("served", &self.served.len())
+            .field("vouch", &self.vouch)
             .finish()
     }
 }
 
 /// A device of the site at `ip` (port default 80): its P2 and the served
 /// non-secret P-values (at most [`MAX_READBACK`], in P-number order).
-pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>) -> Target {
+pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>, vouch: super::notify::Vouch) -> Target {
     let eff = site.effective(device);
     let cat = crate::catalog::Catalog::get();
     let mut served: Vec<(u32, String, String)> = eff
@@ -73,6 +77,7 @@ pub fn target(site: &Site, device: &Device, ip: IpAddr, port: Option<u16>) -> Ta
         addr: SocketAddr::new(ip, port.unwrap_or(80)),
         password: eff.get("P2").unwrap_or("").to_string(),
         served: served.into_iter().map(|(_, k, v)| (k, v)).collect(),
+        vouch,
     }
 }
 
@@ -92,6 +97,8 @@ pub enum Verdict {
     Unreachable,
     /// It answered, but not as a Grandstream API does (or the site has no P2).
     Unknown,
+    /// Nothing confirms the address is the device's: the password was not sent.
+    Unconfirmed,
 }
 
 impl Verdict {
@@ -107,6 +114,7 @@ impl Verdict {
             Verdict::NoAnswer => "no answer",
             Verdict::Unreachable => "unreachable",
             Verdict::Unknown => "unknown",
+            Verdict::Unconfirmed => "address not confirmed",
         }
     }
 }
@@ -209,16 +217,20 @@ pub(super) struct Web {
     pub(super) tls: bool,
 }
 
-fn exchange(web: Web, request: &[u8], timeout: Duration) -> Result<Answer, Transport> {
-    let addr = web.addr;
-    let start = Instant::now();
-    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
+pub(super) fn connect_error(e: &std::io::Error, addr: SocketAddr, timeout: Duration) -> Transport {
+    match e.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Transport::Silent(timeout),
         std::io::ErrorKind::ConnectionRefused => {
             Transport::Unreachable(format!("nothing accepts TCP connections on {addr} (is its web port right?)"))
         }
         _ => Transport::Unreachable(format!("{e} (connecting to {addr})")),
-    })?;
+    }
+}
+
+fn exchange(web: Web, request: &[u8], timeout: Duration) -> Result<Answer, Transport> {
+    let addr = web.addr;
+    let start = Instant::now();
+    let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| connect_error(&e, addr, timeout))?;
     let _ = tcp.set_write_timeout(Some(timeout));
     let _ = tcp.set_read_timeout(Some(timeout));
     let clock = tcp.try_clone().ok();
@@ -330,7 +342,7 @@ fn origin(web: Web) -> String {
 
 /// Checks one device; every step waits at most `timeout`, and a silent
 /// device ends the check at its first step.
-pub fn check(target: &Target, timeout: Duration) -> Report {
+pub fn check(target: &Target, timeout: Duration, table: &dyn super::neighbours::NeighbourTable) -> Report {
     let start = Instant::now();
     let mut r = Report {
         mac: target.mac,
@@ -370,6 +382,25 @@ pub fn check(target: &Target, timeout: Duration) -> Report {
             Verdict::Unknown,
             "the site has no admin password (P2) for this device: set it, then check".into(),
         );
+    }
+
+    // 0. A learned address gets the admin password only when the neighbour
+    // table says it is the device's. A bare TCP connect (no byte sent) lets
+    // the OS resolve a neighbour on this segment first.
+    if let super::notify::Vouch::Learned(source) = &target.vouch {
+        if let Err(e) = TcpStream::connect_timeout(&target.addr, timeout) {
+            return transport(r, connect_error(&e, target.addr, timeout));
+        }
+        if let Err(why) = super::notify::confirm_address(table, target.mac, target.addr.ip()) {
+            return end(
+                r,
+                Verdict::Unconfirmed,
+                format!(
+                    "not checked: the address came from {source} and {why}; the admin password was not sent. Check \
+                     that the address is the device's, then run again with --confirm-address (or give it with --to ADDR)"
+                ),
+            );
+        }
     }
 
     // 1. Registration (GRP26xx CTI).
@@ -462,12 +493,17 @@ pub fn check(target: &Target, timeout: Duration) -> Report {
 
 /// Checks every target, one after another (the pace is the time-out itself;
 /// at most [`crate::services::notify::MAX_TARGETS`]); `each` hears every report.
-pub fn check_all(targets: &[Target], timeout: Duration, each: &mut dyn FnMut(&Report)) -> Vec<Report> {
+pub fn check_all(
+    targets: &[Target],
+    timeout: Duration,
+    table: &dyn super::neighbours::NeighbourTable,
+    each: &mut dyn FnMut(&Report),
+) -> Vec<Report> {
     targets
         .iter()
         .take(crate::services::notify::MAX_TARGETS)
         .map(|t| {
-            let r = check(t, timeout);
+            let r = check(t, timeout, table);
             each(&r);
             r
         })
@@ -485,6 +521,7 @@ mod tests {
             addr: "127.0.0.1:80".parse().unwrap(),
             password: "s3cret-admin".into(),
             served: vec![("P64".into(), "auto".into())],
+            vouch: crate::services::notify::Vouch::Confirmed("a test".into()),
         };
         assert!(!format!("{t:?}").contains("s3cret"));
     }
@@ -497,8 +534,9 @@ mod tests {
             addr: "127.0.0.1:9".parse().unwrap(),
             password: String::new(),
             served: vec![],
+            vouch: crate::services::notify::Vouch::Learned("a test".into()),
         };
-        let r = check(&t, Duration::from_millis(100));
+        let r = check(&t, Duration::from_millis(100), &crate::services::neighbours::OsTable);
         assert_eq!(r.result, Verdict::Unknown);
         assert!(r.explanation.contains("no admin password (P2)"), "{}", r.explanation);
     }

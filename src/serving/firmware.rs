@@ -110,7 +110,7 @@ pub fn images(listing: &FirmwareListing, model: &Model, requested: &str) -> Vec<
         let fits = folder.is_empty()
             || folder.split_once('/').is_some_and(|(m, _)| stems.iter().any(|s| m.eq_ignore_ascii_case(s)));
         let Image::Header(h) = &f.image else { continue };
-        if !fits || is_truncated(f) {
+        if !fits || is_truncated(f) || foreign_family(f).is_some() {
             continue;
         }
         let step = Step { version: h.version(), file: f.name.clone(), folder: folder.to_string() };
@@ -122,6 +122,15 @@ pub fn images(listing: &FirmwareListing, model: &Model, requested: &str) -> Vec<
         }
     }
     by_version.into_values().collect()
+}
+
+/// The family an image's header names (`ht802`), when its file name names
+/// another (`gxp1600fw.bin`): such an image is never a step for any device and
+/// never served (issue 25), whichever name it was saved under.
+pub fn foreign_family(f: &FirmwareFile) -> Option<String> {
+    let Image::Header(h) = &f.image else { return None };
+    let family = h.stem()?;
+    (!f.base().to_ascii_lowercase().contains(&family)).then_some(family)
 }
 
 fn is_truncated(f: &FirmwareFile) -> bool {
@@ -367,11 +376,24 @@ pub struct FirmwareListing {
     /// For explanations: the folder, and why it could not be listed.
     pub dir: Option<String>,
     pub problem: Option<String>,
+    /// The symbolic links met while listing, served or refused, with where they point.
+    pub links: Vec<crate::serving::FirmwareLink>,
 }
 
 impl FirmwareListing {
     pub fn new(dir: Option<String>, files: Vec<FirmwareFile>, problem: Option<String>) -> Self {
-        FirmwareListing { files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(), dir, problem }
+        FirmwareListing {
+            files: files.into_iter().map(|f| (f.name.to_ascii_lowercase(), f)).collect(),
+            dir,
+            problem,
+            links: Vec::new(),
+        }
+    }
+
+    /// The same listing with the links met while listing it.
+    pub fn with_links(mut self, links: Vec<crate::serving::FirmwareLink>) -> Self {
+        self.links = links;
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<&FirmwareFile> {
@@ -485,7 +507,8 @@ pub fn view(site: &Site, listing: &FirmwareListing, current: &dyn Fn(Mac) -> Opt
                         Level::Warning,
                         at.clone(),
                         format!(
-                            "its members are named {fam}…, its file name says {said}: it may be another model's image"
+                            "its members are named {fam}…, its file name says {said}: another family's image, never \
+                             a step for any device and never served"
                         ),
                     );
                 }
@@ -501,6 +524,12 @@ pub fn view(site: &Site, listing: &FirmwareListing, current: &dyn Fn(Mac) -> Opt
             }
         }
         files.push(row);
+    }
+
+    // Where each link of the folder points, and why one is not served.
+    for l in &listing.links {
+        let level = if l.refused.is_some() { Level::Warning } else { Level::Note };
+        flag(level, format!("link {}", l.name), l.describe());
     }
 
     let mut devices = Vec::new();
@@ -733,6 +762,30 @@ mod tests {
             "{:#?}",
             view.flags
         );
+        // Never a step (issue 25: the HT802's own device was planned onto the HT801 image's version).
+        let r = view.device(mac("000b82a1b203")).unwrap();
+        assert_eq!((r.plan.action, r.plan.next.clone()), (Action::NoImage, None), "{r:?}");
+    }
+
+    #[test]
+    fn another_familys_image_is_never_a_step_for_any_device() {
+        let mut s = site();
+        s.devices.push(Device::new(mac("000b82a1b205"), "GXP1625".parse().unwrap()));
+        // An HT802 image saved as gxp1600fw.bin, beside a real one in a step folder.
+        let listing = FirmwareListing::new(
+            None,
+            vec![
+                image("gxp1600fw.bin", "ht802", "1.0.10.6", 0),
+                image("gxp1625/1.0.7.13/gxp1600fw.bin", "gxp1600", "1.0.7.13", 0),
+            ],
+            None,
+        );
+        let view = view(&s, &listing, &|_| Some("1.0.4.1".into()));
+        let r = view.device(mac("000b82a1b205")).unwrap();
+        assert_eq!(r.plan.next.as_ref().map(|n| n.version), Some(v("1.0.7.13")), "{r:?}");
+        assert!(!r.path.contains("1.0.10.6"), "{}", r.path);
+        assert_eq!(foreign_family(listing.get("gxp1600fw.bin").unwrap()).as_deref(), Some("ht802"));
+        assert_eq!(foreign_family(listing.get("gxp1625/1.0.7.13/gxp1600fw.bin").unwrap()), None);
     }
 
     /// CVE-2026-2329: a GXP16xx that reported 1.0.7.79 is flagged with the

@@ -222,6 +222,23 @@ impl Outcome {
         self == Outcome::Served
     }
 
+    /// Not a device's request but garbage: malformed, a write, a name no
+    /// device sends, or refused as busy (what floods produce). Kept apart from
+    /// the devices' history in the request log.
+    pub fn is_garbage(self) -> bool {
+        matches!(
+            self,
+            Outcome::Refused { reason: Refusal::Malformed | Refusal::Busy | Refusal::ReadOnly | Refusal::BadName, .. }
+        )
+    }
+
+    /// The request passed the serving policy (HTTP credentials, known MACs,
+    /// the window). Only such a request may teach gsprov a device's address or
+    /// firmware: a 401 or 403 is anyone's word (issue 25).
+    pub fn passed_policy(self) -> bool {
+        !matches!(self, Outcome::Refused { reason: Refusal::Unauthorized | Refusal::Policy, .. })
+    }
+
     /// A refusal or interruption a technician should look at.
     pub fn is_problem(self) -> bool {
         match self {
@@ -700,6 +717,30 @@ impl FirmwareFile {
         match &self.image {
             Image::Header(h) => Some(h.version()),
             _ => None,
+        }
+    }
+}
+
+/// A symbolic link in the firmware folder (the file itself or a folder on its
+/// way), where it points and whether it is served: a technician may link
+/// images from a firmware library elsewhere, but a link must never carry a
+/// secret out (issue 25).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FirmwareLink {
+    /// The listing name (`gxp2170fw.bin`, `gxp2170/1.0.11.3/gxp2170fw.bin`).
+    pub name: String,
+    /// Where it resolves (canonical), or the link text when it leads nowhere.
+    pub target: String,
+    /// Why it is not served; `None`: served.
+    pub refused: Option<String>,
+}
+
+impl FirmwareLink {
+    /// One line for the Firmware view and the log.
+    pub fn describe(&self) -> String {
+        match &self.refused {
+            None => format!("{} is a link to {}: served", self.name, self.target),
+            Some(why) => format!("{} is a link to {}: not served, {why}", self.name, self.target),
         }
     }
 }

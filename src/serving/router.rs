@@ -562,7 +562,33 @@ fn explain_miss(
                     );
                 }
                 (Some(d), Some(p)) => format!("the firmware folder {d} cannot be read ({p})"),
-                (Some(d), None) => format!("{name} is not in the firmware folder {d} ({})", sample(firmware)),
+                (Some(d), None) => {
+                    // The image is there, in a step folder the device was not pointed at
+                    // (or no longer is): say that, not "download it" (issue 25).
+                    let steps: Vec<&str> = firmware
+                        .files()
+                        .into_iter()
+                        .filter(|f| !f.folder().is_empty() && f.base().eq_ignore_ascii_case(base))
+                        .map(|f| f.folder())
+                        .collect();
+                    if !steps.is_empty() {
+                        let asked = if parsed.dir.trim_matches('/').is_empty() {
+                            "the top level of the firmware folder".to_string()
+                        } else {
+                            format!("the folder /{}/", parsed.dir.trim_matches('/'))
+                        };
+                        return not_found(
+                            false,
+                            format!(
+                                "{name} is in the firmware folder {d} under {} (stepped upgrades), but the device \
+                                 asked {asked}: it is asking the old path. Re-provision it (gsprov notify resync, or \
+                                 power-cycle it) so it fetches its config with the P192 that points at its next step",
+                                steps.iter().map(|f| format!("{f}/")).collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                    }
+                    format!("{name} is not in the firmware folder {d} ({})", sample(firmware))
+                }
             };
             not_found(
                 false,
@@ -622,6 +648,16 @@ fn firmware_rules(
             format!(
                 "firmware file {} is truncated ({missing} bytes shorter than its header says); not served: copy or \
                  download the image again",
+                fw.name
+            ),
+            false,
+        ));
+    }
+    if let Some(family) = crate::serving::firmware::foreign_family(fw) {
+        return Err((
+            format!(
+                "firmware file {} is a {family} image (its header's members say so), not the family its name says; \
+                 not served to any device: put the right image under this name",
                 fw.name
             ),
             false,
@@ -1009,5 +1045,17 @@ mod tests {
         // A folder that is not listed does not reach anything else.
         let d = ask_fw("/fw/gxp2170/9.9.9.9/gxp2170fw.bin", &ua_at("1.0.11.3"), &s, &listing);
         assert_eq!(refusal(&d).map(|r| r.0), Some(Refusal::NotFound));
+        // The old top-level path: the image is there, in its step folders; the
+        // explanation says so (issue 25: it said "download it ... put it there").
+        let mut listing = listing;
+        listing.dir = Some("/srv/fw".into());
+        for (target, asked) in [("/gxp2170fw.bin", "the top level"), ("/fw/gxp2170fw.bin", "the folder /fw")] {
+            let d = ask_fw(target, &ua_at("1.0.11.3"), &s, &listing);
+            assert_eq!(refusal(&d).map(|r| r.0), Some(Refusal::NotFound));
+            let e = &d.explanation;
+            assert!(e.contains("under gxp2170/1.0.11.3/, gxp2170/1.0.11.79/") && e.contains(asked), "{e}");
+            assert!(e.contains("asking the old path") && e.contains("Re-provision"), "{e}");
+            assert!(!e.contains("Download"), "{e}");
+        }
     }
 }

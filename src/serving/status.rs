@@ -307,10 +307,16 @@ impl Status {
         let Some(mac) = r.mac.or_else(|| self.by_ip.get(&ip).copied()) else {
             return;
         };
-        if self.by_ip.len() >= MAX_IPS && !self.by_ip.contains_key(&ip) {
-            self.by_ip.clear();
+        // A request the policy refused (401, 403) is anyone's word: its MAC,
+        // address and firmware teach nothing (a NOTIFY would follow that
+        // address, a step would follow that firmware); its refusal still shows.
+        let vouched = r.outcome.passed_policy();
+        if vouched {
+            if self.by_ip.len() >= MAX_IPS && !self.by_ip.contains_key(&ip) {
+                self.by_ip.clear();
+            }
+            self.by_ip.insert(ip, mac);
         }
-        self.by_ip.insert(ip, mac);
         if !self.known.contains_key(&mac)
             && !self.unassigned.contains_key(&mac)
             && self.unassigned.len() >= MAX_UNASSIGNED
@@ -326,12 +332,14 @@ impl Status {
         let was_configured = entry.configured();
         entry.truth.record(r);
         entry.last_seen = Some(r.time);
-        entry.ip = Some(ip);
-        if r.firmware.is_some() && entry.firmware != r.firmware {
-            entry.firmware = r.firmware.clone();
-        }
-        if entry.model.is_none() {
-            entry.model = r.model.clone();
+        if vouched {
+            entry.ip = Some(ip);
+            if r.firmware.is_some() && entry.firmware != r.firmware {
+                entry.firmware = r.firmware.clone();
+            }
+            if entry.model.is_none() {
+                entry.model = r.model.clone();
+            }
         }
         if entry.state == DeviceState::NeverSeen {
             entry.state = DeviceState::Probing;
@@ -464,6 +472,29 @@ mod tests {
             explanation: "why".into(),
             ..RequestRecord::new(1, time, format!("{ip}:1000").parse().unwrap(), Protocol::Tftp, "RRQ", file)
         }
+    }
+
+    #[test]
+    fn a_refused_request_teaches_no_address_or_firmware() {
+        let mut st = Status::new(&served());
+        let a: Mac = "000b82a1b201".parse().unwrap();
+        let xml = ContentKind::Config(FileKind::DeviceXml);
+        st.apply(&rec("10.0.0.5", Some("000b82a1b201"), "cfg000b82a1b201.xml", xml, Outcome::Served));
+        for reason in [Refusal::Unauthorized, Refusal::Policy] {
+            let mut spoof = rec(
+                "127.0.0.77",
+                Some("000b82a1b201"),
+                "cfg000b82a1b201.xml",
+                xml,
+                Outcome::Refused { reason, expected: false },
+            );
+            spoof.firmware = Some("1.0.9.1".into());
+            st.apply(&spoof);
+        }
+        let d = st.device(a).unwrap();
+        assert_eq!(d.ip, Some("10.0.0.5".parse().unwrap()));
+        assert_eq!(d.firmware.as_deref(), Some("1.0.11.3"));
+        assert_eq!(st.mac_for_ip("127.0.0.77".parse().unwrap()), None);
     }
 
     #[test]

@@ -129,7 +129,10 @@ impl fmt::Display for Issue {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{s}: {}: {}", self.location, self.message)
+        // Locations and messages quote site text (labels, values): through the
+        // one terminal-safe escaper, so an ESC, BEL or newline in a label can
+        // neither drive the terminal nor forge a line, whichever command prints it.
+        write!(f, "{s}: {}: {}", crate::formats::printable(&self.location), crate::formats::printable(&self.message))
     }
 }
 

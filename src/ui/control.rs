@@ -56,7 +56,9 @@ pub enum Request {
     Fetch { url: String, mac: Mac, model: Model, firmware: String, site: Box<Site> },
     /// Re-provision, reboot or check these devices of `site` at these addresses
     /// (on the technician's confirmed command; at most [`notify::MAX_TARGETS`]).
-    Act { kind: ActionKind, site: Box<Site>, devices: Vec<(Mac, IpAddr)> },
+    /// `trust_addresses`: the technician ticked that the addresses shown are
+    /// the devices' (else only the neighbour table's word lets a challenge be answered).
+    Act { kind: ActionKind, site: Box<Site>, devices: Vec<(Mac, IpAddr)>, trust_addresses: bool },
     /// The firmware each device last reported (User-Agent): while serving, a
     /// device whose next firmware step changed gets its files regenerated with
     /// the new P192, as `gsprov serve` does.
@@ -115,6 +117,7 @@ struct ActionJob {
     kind: ActionKind,
     site: Box<Site>,
     devices: Vec<(Mac, IpAddr)>,
+    trust_addresses: bool,
 }
 
 impl Control {
@@ -170,7 +173,19 @@ fn run_actions(jobs: Receiver<ActionJob>, replies: &Sender<Reply>, wake: &(dyn F
         let _ = replies.send(Reply::Action(r));
         wake();
     };
+    // The addresses come from the status (requests that passed the serving
+    // policy): a challenge or login gets the device's credentials only when
+    // the neighbour table confirms the address (issue 25).
+    let table = crate::services::neighbours::OsTable;
     for job in jobs {
+        let learned = || {
+            let source = "the status (its last request that passed the serving policy, or discovery)".to_string();
+            if job.trust_addresses {
+                notify::Vouch::Confirmed(format!("{source}, checked by the technician"))
+            } else {
+                notify::Vouch::Learned(source)
+            }
+        };
         let site = &job.site;
         let devices: Vec<(&crate::site::Device, IpAddr)> = job
             .devices
@@ -186,17 +201,17 @@ fn run_actions(jobs: Receiver<ActionJob>, replies: &Sender<Reply>, wake: &(dyn F
                     crate::formats::resync::Action::Reboot
                 };
                 let targets: Vec<notify::Target> =
-                    devices.iter().map(|(d, ip)| notify::target(site, d, *ip, None)).collect();
+                    devices.iter().map(|(d, ip)| notify::target(site, d, *ip, None, learned())).collect();
                 // At most MAX_TARGETS were taken above, so the bulk send is not refused.
-                let _ =
-                    notify::send_all(&targets, action, &notify::Timers::default(), notify::Pace::default(), &mut |r| {
-                        reply(r.record(std::time::SystemTime::now()))
-                    });
+                let (timers, pace) = (notify::Timers::default(), notify::Pace::default());
+                let _ = notify::send_all(&targets, action, &timers, pace, &table, &mut |r| {
+                    reply(r.record(std::time::SystemTime::now()))
+                });
             }
             ActionKind::Check => {
                 let targets: Vec<webapi::Target> =
-                    devices.iter().map(|(d, ip)| webapi::target(site, d, *ip, None)).collect();
-                webapi::check_all(&targets, Duration::from_secs(5), &mut |r| {
+                    devices.iter().map(|(d, ip)| webapi::target(site, d, *ip, None, learned())).collect();
+                webapi::check_all(&targets, Duration::from_secs(5), &table, &mut |r| {
                     reply(r.record(std::time::SystemTime::now()))
                 });
             }
@@ -263,9 +278,9 @@ fn run(
                     let marks = session.supervisor().self_tests();
                     reply(Reply::Fetched(self_test(&url, mac, &model, &firmware, &site, marks)));
                 }
-                Request::Act { kind, site, devices } => {
+                Request::Act { kind, site, devices, trust_addresses } => {
                     // The actions thread lives as long as this loop's sender.
-                    let _ = jobs.send(ActionJob { kind, site, devices });
+                    let _ = jobs.send(ActionJob { kind, site, devices, trust_addresses });
                 }
             }
         }

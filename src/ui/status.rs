@@ -71,15 +71,28 @@ pub fn fetch_as(doc: &Doc, rt: &mut Runtime, mac: Mac) -> Option<Action> {
 #[derive(Default)]
 pub struct BoardUi {
     pub confirm: Option<(ActionKind, Vec<Mac>)>,
+    /// The confirmation's "I checked these addresses" box.
+    pub trust_addresses: bool,
 }
 
 /// Where a device answers: the address of its last request, else discovery's.
 fn address_of(rt: &Runtime, mac: Mac) -> Option<std::net::IpAddr> {
-    rt.serving
-        .status
-        .device(mac)
-        .and_then(|s| s.ip)
-        .or_else(|| rt.serving.discovery.devices().iter().find(|d| d.mac == Some(mac)).and_then(|d| d.ip))
+    address_and_source(rt, mac).map(|(ip, _)| ip)
+}
+
+/// A device's address and where it came from (said in the confirmation).
+fn address_and_source(rt: &Runtime, mac: Mac) -> Option<(std::net::IpAddr, &'static str)> {
+    rt.serving.status.device(mac).and_then(|s| s.ip).map(|ip| (ip, "its last request that passed the policy")).or_else(
+        || {
+            rt.serving
+                .discovery
+                .devices()
+                .iter()
+                .find(|d| d.mac == Some(mac))
+                .and_then(|d| d.ip)
+                .map(|ip| (ip, "discovery"))
+        },
+    )
 }
 
 fn kind_title(kind: ActionKind) -> &'static str {
@@ -103,6 +116,7 @@ fn actions_bar_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) {
         ] {
             if ui.add_enabled(enabled, egui::Button::new(kind_title(kind))).on_hover_text(hint).clicked() {
                 rt.board.confirm = Some((kind, selected.clone()));
+                rt.board.trust_addresses = false;
             }
         }
         if rt.serving.actions_pending > 0 {
@@ -125,7 +139,10 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action
             for mac in &macs {
                 let label = doc.site.device(*mac).map(|d| d.label.as_str()).filter(|l| !l.is_empty()).unwrap_or("-");
                 match reachable.iter().find(|(m, _)| m == mac) {
-                    Some((_, ip)) => ui.label(format!("{label}  {}  at {ip}", mac.colon())),
+                    Some((_, ip)) => {
+                        let from = address_and_source(rt, *mac).map_or("", |(_, s)| s);
+                        ui.label(format!("{label}  {}  at {ip} (from {from})", mac.colon()))
+                    }
                     None => ui.colored_label(
                         ui.visuals().warn_fg_color,
                         format!(
@@ -137,10 +154,18 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action
             }
             ui.weak(match kind {
                 ActionKind::Resync | ActionKind::Reboot => {
-                    "One NOTIFY every 200 ms; a challenge is answered with the device's account credentials."
+                    "One NOTIFY every 200 ms; a challenge is answered with the device's account credentials only \
+                     where the neighbour table confirms the address is that device's."
                 }
-                ActionKind::Check => "One device at a time, 5 s at most per answer; the admin password (P2) is used.",
+                ActionKind::Check => {
+                    "One device at a time, 5 s at most per answer; the admin password (P2) is sent only where the \
+                     neighbour table confirms the address is that device's."
+                }
             });
+            ui.checkbox(
+                &mut rt.board.trust_addresses,
+                "I checked these addresses: send the credentials even where the neighbour table cannot confirm them",
+            );
             ui.horizontal(|ui| {
                 if ui.add_enabled(!reachable.is_empty(), egui::Button::new("Confirm")).clicked() {
                     decided = Some(true);
@@ -152,7 +177,10 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action
         });
     let go = decided?;
     rt.board.confirm = None;
-    go.then(|| Action::Serve(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable }))
+    let trust_addresses = rt.board.trust_addresses;
+    go.then(|| {
+        Action::Serve(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable, trust_addresses })
+    })
 }
 
 /// What the notice says when an action is sent: how it is paced, and whether it

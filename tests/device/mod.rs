@@ -73,6 +73,8 @@ pub struct Config {
     /// Web access over HTTPS only: the web port answers every request with a
     /// redirect to an HTTPS port (a self-signed certificate), where the API is.
     pub https: bool,
+    /// The NOTIFY events it acts on (by prefix); others get 489 Bad Event.
+    pub events: Vec<&'static str>,
 }
 
 impl Config {
@@ -92,6 +94,7 @@ impl Config {
             challenge: false,
             attempts_left: 5,
             https: false,
+            events: vec!["resync", "check-sync"],
         }
     }
 }
@@ -260,7 +263,7 @@ fn sip_loop(sock: &UdpSocket, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool
         if cfg.silent {
             continue;
         }
-        let known = event == "resync" || event.starts_with("check-sync");
+        let known = cfg.events.iter().any(|e| event == *e || event.starts_with(&format!("{e};")));
         let code = if !known {
             489
         } else if authorized {
@@ -268,7 +271,12 @@ fn sip_loop(sock: &UdpSocket, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool
         } else {
             401
         };
-        let mut r = format!("SIP/2.0 {code} {}\r\n", if code == 200 { "OK" } else { "Unauthorized" });
+        let reason = match code {
+            200 => "OK",
+            489 => "Bad Event",
+            _ => "Unauthorized",
+        };
+        let mut r = format!("SIP/2.0 {code} {reason}\r\n");
         for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
             if let Some(v) = header(&msg, name) {
                 r.push_str(&format!("{name}: {v}\r\n"));
