@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use super::request::Pending;
 use super::{Body, Meter, ServiceError, Shared, Throttle, bind_error, lock};
 use crate::formats::http::{self, Credentials, HeadError, Range, RequestHead};
 use crate::formats::useragent;
@@ -506,7 +507,17 @@ fn header_text(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).take(1000).collect()
 }
 
-/// Serves one request; returns whether the connection stays open.
+/// How a request ended, for its one record ([`handle`] writes it).
+enum Ending {
+    /// Nothing (or not all) was sent: how it ended, the status on the wire,
+    /// and why (`None` keeps the router's explanation).
+    Finish(Outcome, Wire, Option<String>),
+    /// The record says it all (served, or a transfer cut short).
+    Complete,
+}
+
+/// Serves one request and records it, once, whichever way it ends;
+/// returns whether the connection stays open.
 async fn handle<S: Conn>(
     io: &mut S,
     head: RequestHead,
@@ -516,6 +527,24 @@ async fn handle<S: Conn>(
     cancel: &CancellationToken,
 ) -> bool {
     let mut p = shared.begin(protocol, peer, &head.method, &head.target);
+    let (ending, keep) = respond(io, head, peer, protocol, shared, cancel, &mut p).await;
+    match ending {
+        Ending::Finish(outcome, wire, why) => shared.finish(p, outcome, wire, why),
+        Ending::Complete => shared.complete(p),
+    }
+    keep
+}
+
+/// What [`handle`] answers, and how it ended; never records.
+async fn respond<S: Conn>(
+    io: &mut S,
+    head: RequestHead,
+    peer: SocketAddr,
+    protocol: Protocol,
+    shared: &Shared,
+    cancel: &CancellationToken,
+    p: &mut Pending,
+) -> (Ending, bool) {
     let ua_raw = head.header("user-agent");
     let ua = useragent::parse(ua_raw.unwrap_or(""));
     p.set_user_agent(ua_raw, &ua);
@@ -528,8 +557,7 @@ async fn handle<S: Conn>(
         let _ = write_simple(io, 405, false, &[("Allow", "GET, HEAD".into())], "method not allowed\n").await;
         let why = format!("refused: {} request; gsprov serves files read-only (GET and HEAD)", head.method);
         let outcome = Outcome::Refused { reason: Refusal::ReadOnly, expected: false };
-        shared.finish(p, outcome, Wire::Http(405), Some(why));
-        return false;
+        return (Ending::Finish(outcome, Wire::Http(405), Some(why)), false);
     }
 
     let policy = shared.policy();
@@ -549,8 +577,7 @@ async fn handle<S: Conn>(
         ];
         let ok = write_simple(io, 401, keep, &challenges, "authentication required\n").await.is_ok();
         let outcome = Outcome::Refused { reason: Refusal::Unauthorized, expected: denied.expected };
-        shared.finish(p, outcome, Wire::Http(401), Some(denied.why));
-        return keep && ok;
+        return (Ending::Finish(outcome, Wire::Http(401), Some(denied.why)), keep && ok);
     }
 
     let decision = shared.decide(protocol, &head.target, peer, &ua, p.record.time);
@@ -570,8 +597,10 @@ async fn handle<S: Conn>(
                 Vec::new()
             };
             let ok = write_simple(io, status, keep, &why, text).await.is_ok();
-            shared.finish(p, Outcome::Refused { reason: *reason, expected: *expected }, Wire::Http(status), None);
-            return keep && ok;
+            return (
+                Ending::Finish(Outcome::Refused { reason: *reason, expected: *expected }, Wire::Http(status), None),
+                keep && ok,
+            );
         }
         Verdict::Serve(src) => src.clone(),
     };
@@ -582,8 +611,10 @@ async fn handle<S: Conn>(
         let ok =
             write_simple(io, 416, keep, &[("Content-Range", format!("bytes */{size}"))], "bad range\n").await.is_ok();
         let why = format!("{}; the asked range is outside the file ({size} bytes)", p.record.explanation);
-        shared.finish(p, Outcome::Refused { reason: Refusal::BadRange, expected: false }, Wire::Http(416), Some(why));
-        return keep && ok;
+        return (
+            Ending::Finish(Outcome::Refused { reason: Refusal::BadRange, expected: false }, Wire::Http(416), Some(why)),
+            keep && ok,
+        );
     }
     // Firmware waits its turn ([firmware] max_transfers); configs never do.
     let _slot = if kind == ContentKind::Firmware && !is_head {
@@ -596,8 +627,10 @@ async fn handle<S: Conn>(
                 io.abort();
                 let why =
                     format!("{}; the servers were stopped while it waited for a firmware slot", p.record.explanation);
-                shared.finish(p, Outcome::Interrupted { reason: Interruption::Stopped }, Wire::None, Some(why));
-                return false;
+                return (
+                    Ending::Finish(Outcome::Interrupted { reason: Interruption::Stopped }, Wire::None, Some(why)),
+                    false,
+                );
             }
         }
     } else {
@@ -608,8 +641,10 @@ async fn handle<S: Conn>(
         Err(e) => {
             let ok = write_simple(io, 500, keep, &[], "cannot read file\n").await.is_ok();
             let why = format!("{}; {e}{}", p.record.explanation, super::fd_hint(&e.to_string()));
-            shared.finish(p, Outcome::Interrupted { reason: Interruption::ReadError }, Wire::Http(500), Some(why));
-            return keep && ok;
+            return (
+                Ending::Finish(Outcome::Interrupted { reason: Interruption::ReadError }, Wire::Http(500), Some(why)),
+                keep && ok,
+            );
         }
     };
     let (status, start, len) = match range {
@@ -638,8 +673,7 @@ async fn handle<S: Conn>(
     if is_head {
         let ok = write_all(io, &http::response_head(status, &headers), cancel).await.is_ok();
         p.record.outcome = if ok { Outcome::Served } else { Outcome::Interrupted { reason: Interruption::ClientGone } };
-        shared.complete(p);
-        return keep && ok;
+        return (Ending::Complete, keep && ok);
     }
     p.announce(shared, source.name(), kind, Some(size));
     let mut meter = Meter::new(shared, p.id(), Some(kind), Some(len));
@@ -659,8 +693,7 @@ async fn handle<S: Conn>(
             }
         }
     }
-    shared.complete(p);
-    keep && ok
+    (Ending::Complete, keep && ok)
 }
 
 type Failure = (Interruption, String);
