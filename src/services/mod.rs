@@ -38,6 +38,7 @@ mod journal;
 mod limits;
 mod mdns;
 pub mod neighbours;
+mod nonces;
 pub mod notify;
 pub mod pnp;
 pub mod read_device;
@@ -302,7 +303,7 @@ impl Supervisor {
             bind: config.bind,
             digest_secret: secret,
             junk: Throttle::new(Duration::from_secs(1)),
-            nonces: http::NonceBook::default(),
+            nonces: nonces::NonceBook::default(),
             http_connections: connection_cap(self.open_files),
             firmware_slots: (config.max_firmware_transfers > 0)
                 .then(|| Arc::new(FirmwareGate::new(config.max_firmware_transfers))),

@@ -21,7 +21,7 @@ use crate::serving::{Policy, Protocol, Served};
 use crate::storage;
 
 use super::firmware::{FirmwareGate, FirmwareSlot, FirmwareSource};
-use super::{Clock, Emitter, client, cpu, http, lock};
+use super::{Clock, Emitter, client, cpu, lock};
 
 /// Transfers smaller than this report no progress (config files).
 const PROGRESS_MIN: u64 = 256 * 1024;
@@ -45,7 +45,7 @@ pub(crate) struct Shared {
     /// Junk and busy refusals, recorded at most once a second per address.
     pub(crate) junk: Throttle,
     /// Digest nonce counts seen (replay protection).
-    pub(crate) nonces: http::NonceBook,
+    pub(crate) nonces: super::nonces::NonceBook,
     /// Connections one HTTP(S) listener serves at once.
     pub(crate) http_connections: usize,
     /// Firmware transfers at once, both protocols; `None`: no limit.
