@@ -733,7 +733,15 @@ fn six_hundred_spoofed_rrqs_from_six_hundred_addresses_do_not_starve_a_real_clie
     drop(socks);
     s.stop();
     let log = request_log(dir.path());
-    assert!(log.contains("never acknowledged, and its slot was given to a newer request"), "no eviction logged");
+    // The slots the spoofed requests held were freed by one of the two bounds:
+    // evicted for a newer request while every slot was taken or, on a machine
+    // slow enough that the first ones aged out before the last arrived, the
+    // first-ACK limit.
+    assert!(
+        log.contains("never acknowledged, and its slot was given to a newer request")
+            || log.contains("no acknowledgement of the first packet within 3 s"),
+        "neither an eviction nor the first-ACK limit was logged"
+    );
 }
 
 // --- 5. a device that refuses Event: resync -------------------------------------------------
