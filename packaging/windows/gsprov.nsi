@@ -8,7 +8,8 @@
 ; makensis -DVERSION=0.1.0 -DEXE=path/gsprov.exe -DOUTFILE=path/setup.exe gsprov.nsi
 ; (run from the repository's top folder: the icon and licenses are named from there).
 
-Unicode true
+; A 64-bit installer for the 64-bit exe (it also runs under a wine without 32-bit support).
+Target amd64-unicode
 !include MUI2.nsh
 !include LogicLib.nsh
 
@@ -120,5 +121,6 @@ Section "Uninstall"
   Delete "$INSTDIR\firewall-remove.cmd"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
+  RMDir "$LOCALAPPDATA\Programs" ; only when empty (the installer may have made it)
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
 SectionEnd

@@ -267,6 +267,9 @@ part_installer() {
   local dir="$local_appdata/Programs/gsprov" link="$appdata/Microsoft/Windows/Start Menu/Programs/gsprov.lnk"
   local key='HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\gsprov'
   [ ! -e "$dir" ] || fail "$dir exists before the install"
+  # Every file and folder of the prefix's C: drive before, to compare after the uninstall.
+  list_c() { (cd "$WINEPREFIX/drive_c" && find . -path ./windows -prune -o -print | sort); }
+  list_c >"$tmp/c.before"
   wine "$setup" /S
   wineserver -w
   for f in gsprov.exe gsprov.ico uninstall.exe LICENSE-MIT.txt LICENSE-APACHE.txt README.md; do
@@ -286,7 +289,11 @@ part_installer() {
   [ ! -e "$dir" ] || fail "the uninstall left $dir: $(ls -la "$dir")"
   [ ! -e "$link" ] || fail "the uninstall left the Start-menu entry"
   ! wine reg query "$key" >/dev/null 2>&1 || fail "the uninstall left the registry key $key"
-  ok "uninstalled: no folder, no Start-menu entry, no uninstall key"
+  # NSIS's uninstaller runs a copy of itself from an empty ~nsuN.tmp folder in %TEMP%, which
+  # Windows removes at the next start (wine never restarts); anything else left is a fail.
+  list_c | grep -v '/Temp/~nsu[0-9A-Za-z]*\.tmp$' >"$tmp/c.after"
+  diff "$tmp/c.before" "$tmp/c.after" >"$tmp/c.diff" || fail "the uninstall left (or removed) files: $(cat "$tmp/c.diff")"
+  ok "uninstalled: no folder, no Start-menu entry, no uninstall key, C: as before the install"
 }
 
 for p in "${parts[@]}"; do
