@@ -121,7 +121,7 @@ part_cli() {
   [ "$wrc" = 0 ] && [ "$lrc" = 0 ] || fail "check of the demo: exit $wrc (exe), $lrc (Linux): $(cat "$tmp/check.win")"
   diff "$tmp/check.linux" "$tmp/check.win" || fail "check of the demo says different things"
   ok "check of the demo: exit 0, same findings"
-  # A broken site: a MAC that is not one, and an unknown model. Exit 3 (input problems) on both.
+  # A broken site (a MAC that is not one): the same non-zero exit code and message on both.
   sed -e '0,/mac = "[^"]*"/s//mac = "00:0b:82:zz:00:01"/' "$tmp/win/demo.gsprov.toml" >"$tmp/win/bad.gsprov.toml"
   cp "$tmp/win/bad.gsprov.toml" "$tmp/linux/bad.gsprov.toml"
   wrc=0 lrc=0
@@ -133,10 +133,35 @@ part_cli() {
   ok "check of a broken site: exit $wrc on both, same findings ($(grep -c . "$tmp/bad.win") lines)"
 
   say "cli: generate"
-  (cd "$tmp/win" && w generate demo.gsprov.toml --out tftp >/dev/null 2>&1) || fail "gsprov.exe generate failed"
-  (cd "$tmp/linux" && "$linux" generate demo.gsprov.toml --out tftp >/dev/null 2>&1)
-  diff -r "$tmp/linux/tftp" "$tmp/win/tftp" >/dev/null || fail "generate differs: $(diff -rq "$tmp/linux/tftp" "$tmp/win/tftp")"
-  ok "generate of the demo: $(find "$tmp/win/tftp" -type f | wc -l) files byte-identical to the Linux build's"
+  # Encrypted files carry a fresh random salt each run (two Linux runs differ too), so: the
+  # demo with encryption off must be byte-identical file for file; the demo as it is must
+  # be byte-identical except the encrypted files, whose decrypted contents are compared
+  # by the decode step below (both builds decode both builds' files).
+  sed 's/^encrypt = .*/encrypt = "off"/' "$tmp/linux/demo.gsprov.toml" >"$tmp/linux/plain.gsprov.toml"
+  grep -q '^encrypt = "off"' "$tmp/linux/plain.gsprov.toml" || fail "could not turn the demo's encryption off"
+  cp "$tmp/linux/plain.gsprov.toml" "$tmp/win/plain.gsprov.toml"
+  local site
+  for site in plain demo; do
+    (cd "$tmp/win" && w generate "$site.gsprov.toml" --out "$site" >/dev/null 2>&1) || fail "gsprov.exe generate $site failed"
+    (cd "$tmp/linux" && "$linux" generate "$site.gsprov.toml" --out "$site" >/dev/null 2>&1)
+  done
+  diff -r "$tmp/linux/plain" "$tmp/win/plain" >/dev/null || fail "generate differs: $(diff -rq "$tmp/linux/plain" "$tmp/win/plain")"
+  ok "generate, encryption off: $(find "$tmp/win/plain" -type f | wc -l) files byte-identical to the Linux build's"
+  local f name same=0 n_salted=0
+  salted() { [ "$(head -c 8 "$1" | tr -d '\0')" = Salted__ ]; } # OpenSSL's header of an encrypted file
+  for f in "$tmp"/linux/demo/*; do
+    name=${f##*/}
+    [ -f "$tmp/win/demo/$name" ] || fail "gsprov.exe generate wrote no $name"
+    if salted "$f"; then
+      salted "$tmp/win/demo/$name" || fail "$name is encrypted on Linux only"
+      n_salted=$((n_salted + 1))
+    else
+      cmp -s "$f" "$tmp/win/demo/$name" || fail "generate: $name differs from the Linux build's"
+      same=$((same + 1))
+    fi
+  done
+  [ "$(ls "$tmp/win/demo" | wc -l)" = "$(ls "$tmp/linux/demo" | wc -l)" ] || fail "generate wrote other files than Linux"
+  ok "generate of the demo: $same files byte-identical, $n_salted encrypted ones (salted) compared decrypted below"
 
   say "cli: decode (the test vectors and the generated files)"
   # Both builds get the same relative path (Windows takes forward slashes), so their output,
@@ -156,11 +181,18 @@ part_cli() {
   for f in tests/fixtures/vectors/binary/*.bin tests/fixtures/vectors/xml/*.plain.xml; do
     decode_both . "$f"
   done
+  vector_field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[2], encoding="utf-8"))[sys.argv[1]])' "$@"; }
   for f in tests/fixtures/vectors/xml/*.enc; do
-    decode_both . "$f" --password "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["password"])' "${f%.enc}.json")"
+    decode_both . "$f" --password "$(vector_field password "${f%.enc}.json")" --digest "$(vector_field md "${f%.enc}.json")"
   done
-  for f in "$tmp"/linux/tftp/cfg*; do
-    decode_both "$tmp/linux" "tftp/${f##*/}" --password "$xml_password"
+  for f in "$tmp"/linux/demo/cfg* "$tmp"/linux/plain/cfg*; do
+    decode_both "$tmp/linux" "${f#"$tmp/linux/"}" --password "$xml_password"
+  done
+  # The exe's encrypted files, decoded by both builds, say what the Linux build's say.
+  for f in "$tmp"/win/demo/cfg*.xml; do
+    decode_both "$tmp/win" "demo/${f##*/}" --password "$xml_password"
+    (cd "$tmp/linux" && "$linux" decode "demo/${f##*/}" --password "$xml_password") | cmp -s - "$tmp/dec.linux" ||
+      fail "the exe's demo/${f##*/} decrypts to other parameters than the Linux build's"
   done
   ok "decode: $n files (vectors and generated), same output and exit codes as Linux"
 }
@@ -179,12 +211,14 @@ free_port() { python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, 
 
 part_serve() {
   say "serve: gsprov.exe serve on 127.0.0.1"
-  [ -d "$tmp/win/tftp" ] || part_cli
+  [ -d "$tmp/win/plain" ] || part_cli
+  # The demo with encryption off: served bytes are then exactly the generated ones (an
+  # encrypted file gets a fresh salt each time it is made).
   local tftp_port http_port
   tftp_port=$(free_port SOCK_DGRAM)
   http_port=$(free_port SOCK_STREAM)
   mkfifo "$tmp/serve.fifo"
-  (cd "$tmp/win" && exec wine "$exe" serve demo.gsprov.toml --bind 127.0.0.1 --tftp-port "$tftp_port" \
+  (cd "$tmp/win" && exec wine "$exe" serve plain.gsprov.toml --bind 127.0.0.1 --tftp-port "$tftp_port" \
     --http-port "$http_port" --no-https >"$tmp/serve.fifo" 2>"$tmp/serve.err") &
   serve_pid=$!
   exec 7<"$tmp/serve.fifo"
@@ -205,17 +239,17 @@ part_serve() {
 
   local mac=000b82a1b201 ua="Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201"
   curl -sS --fail -A "$ua" -o "$tmp/http.xml" "http://127.0.0.1:$http_port/cfg$mac.xml" || fail "curl got no file"
-  cmp "$tmp/http.xml" "$tmp/win/tftp/cfg$mac.xml" || fail "HTTP served other bytes than generate wrote"
+  cmp "$tmp/http.xml" "$tmp/win/plain/cfg$mac.xml" || fail "HTTP served other bytes than generate wrote"
   ok "curl over HTTP: cfg$mac.xml, $(stat -c %s "$tmp/http.xml") bytes, as generated"
   (cd "$tmp" && tftp -m binary 127.0.0.1 "$tftp_port" -c get "cfg$mac" tftp.bin) || fail "tftp-hpa got no file"
-  cmp "$tmp/tftp.bin" "$tmp/win/tftp/cfg$mac" || fail "TFTP served other bytes than generate wrote"
+  cmp "$tmp/tftp.bin" "$tmp/win/plain/cfg$mac" || fail "TFTP served other bytes than generate wrote"
   ok "tftp-hpa over TFTP: cfg$mac, $(stat -c %s "$tmp/tftp.bin") bytes, as generated"
 
-  (cd "$tmp/win" && w fetch --as "$mac" --site demo.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.win" 2>&1) ||
+  (cd "$tmp/win" && w fetch --as "$mac" --site plain.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.win" 2>&1) ||
     fail "gsprov.exe fetch (HTTP) failed: $(cat "$tmp/fetch.win")"
-  (cd "$tmp/win" && w fetch --as "$mac" --site demo.gsprov.toml "tftp://127.0.0.1:$tftp_port/cfg$mac" >"$tmp/fetch2.win" 2>&1) ||
+  (cd "$tmp/win" && w fetch --as "$mac" --site plain.gsprov.toml "tftp://127.0.0.1:$tftp_port/cfg$mac" >"$tmp/fetch2.win" 2>&1) ||
     fail "gsprov.exe fetch (TFTP) failed: $(cat "$tmp/fetch2.win")"
-  (cd "$tmp/linux" && "$linux" fetch --as "$mac" --site demo.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.linux" 2>&1) ||
+  (cd "$tmp/linux" && "$linux" fetch --as "$mac" --site plain.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.linux" 2>&1) ||
     fail "the Linux gsprov fetch from gsprov.exe serve failed: $(cat "$tmp/fetch.linux")"
   grep -q "P2 *=" "$tmp/fetch.win" || grep -qi "p-values\|parameters" "$tmp/fetch.win" || fail "fetch printed no parameters: $(cat "$tmp/fetch.win")"
   ok "fetch self-test: gsprov.exe over HTTP and TFTP, and the Linux gsprov from the Windows server, each decoded"
