@@ -223,14 +223,18 @@ part_serve() {
   serve_pid=$!
   exec 7<"$tmp/serve.fifo"
   : >"$tmp/serve.out"
-  await_line "^HTTP +listening on 127\.0\.0\.1:$http_port"
-  await_line "^TFTP +listening on 127\.0\.0\.1:$tftp_port"
-  await_line "note: devices ask TFTP on port 69"
-  await_line "Windows Firewall: .*netsh advfirewall firewall add rule name=\"gsprov TFTP\" dir=in action=allow protocol=UDP localport=$tftp_port"
+  # Its last start-up line; the servers' lines come before it, in either order.
+  await_line "press Ctrl-C to stop"
+  local want_line
+  for want_line in "^HTTP +listening on 127\.0\.0\.1:$http_port " "^TFTP +listening on 127\.0\.0\.1:$tftp_port " \
+    "note: devices ask TFTP on port 69" \
+    "Windows Firewall: .*netsh advfirewall firewall add rule name=\"gsprov TFTP\" dir=in action=allow protocol=UDP localport=$tftp_port\$" \
+    "Windows Firewall: .*netsh advfirewall firewall add rule name=\"gsprov HTTP\" dir=in action=allow protocol=TCP localport=$http_port\$"; do
+    grep -Eq "$want_line" "$tmp/serve.out" || fail "serve did not print /$want_line/: $(cat "$tmp/serve.out")"
+  done
   ok "serve started: HTTP :$http_port, TFTP :$tftp_port"
   ! grep -Eq 'sudo|setcap|CAP_NET|root' "$tmp/serve.out" || fail "serve's hints name sudo/setcap/root on Windows: $(cat "$tmp/serve.out")"
   grep -q "needs no privilege on Windows" "$tmp/serve.out" || fail "serve's port-69 note does not say Windows needs no privilege"
-  grep -q "localport=$http_port" "$tmp/serve.out" || fail "no netsh line for HTTP :$http_port: $(cat "$tmp/serve.out")"
   # The installer's rule lines are the same text for the default ports.
   local line
   line=$(grep -o 'netsh advfirewall firewall add rule name="gsprov TFTP"[^$]*localport=' "$tmp/serve.out" | head -1)
@@ -241,13 +245,16 @@ part_serve() {
   curl -sS --fail -A "$ua" -o "$tmp/http.xml" "http://127.0.0.1:$http_port/cfg$mac.xml" || fail "curl got no file"
   cmp "$tmp/http.xml" "$tmp/win/plain/cfg$mac.xml" || fail "HTTP served other bytes than generate wrote"
   ok "curl over HTTP: cfg$mac.xml, $(stat -c %s "$tmp/http.xml") bytes, as generated"
-  (cd "$tmp" && tftp -m binary 127.0.0.1 "$tftp_port" -c get "cfg$mac" tftp.bin) || fail "tftp-hpa got no file"
-  cmp "$tmp/tftp.bin" "$tmp/win/plain/cfg$mac" || fail "TFTP served other bytes than generate wrote"
-  ok "tftp-hpa over TFTP: cfg$mac, $(stat -c %s "$tmp/tftp.bin") bytes, as generated"
+  # The generic cfg.xml over TFTP too (a different file from the one HTTP served).
+  (cd "$tmp" && tftp -m binary 127.0.0.1 "$tftp_port" -c get "cfg$mac.xml" tftp.xml && tftp -m binary 127.0.0.1 "$tftp_port" -c get cfg.xml tftp-generic.xml) ||
+    fail "tftp-hpa got no file"
+  cmp "$tmp/tftp.xml" "$tmp/win/plain/cfg$mac.xml" || fail "TFTP served other bytes than generate wrote (cfg$mac.xml)"
+  cmp "$tmp/tftp-generic.xml" "$tmp/win/plain/cfg.xml" || fail "TFTP served other bytes than generate wrote (cfg.xml)"
+  ok "tftp-hpa over TFTP: cfg$mac.xml ($(stat -c %s "$tmp/tftp.xml") bytes) and cfg.xml ($(stat -c %s "$tmp/tftp-generic.xml") bytes), as generated"
 
   (cd "$tmp/win" && w fetch --as "$mac" --site plain.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.win" 2>&1) ||
     fail "gsprov.exe fetch (HTTP) failed: $(cat "$tmp/fetch.win")"
-  (cd "$tmp/win" && w fetch --as "$mac" --site plain.gsprov.toml "tftp://127.0.0.1:$tftp_port/cfg$mac" >"$tmp/fetch2.win" 2>&1) ||
+  (cd "$tmp/win" && w fetch --as "$mac" --site plain.gsprov.toml "tftp://127.0.0.1:$tftp_port/cfg$mac.xml" >"$tmp/fetch2.win" 2>&1) ||
     fail "gsprov.exe fetch (TFTP) failed: $(cat "$tmp/fetch2.win")"
   (cd "$tmp/linux" && "$linux" fetch --as "$mac" --site plain.gsprov.toml "http://127.0.0.1:$http_port/cfg$mac.xml" >"$tmp/fetch.linux" 2>&1) ||
     fail "the Linux gsprov fetch from gsprov.exe serve failed: $(cat "$tmp/fetch.linux")"
@@ -264,7 +271,8 @@ part_serve() {
   [ "$rc" = 0 ] || fail "serve exited $rc on Ctrl-C: $(cat "$tmp/serve.out" "$tmp/serve.err")"
   grep -q "^HTTP stopped" "$tmp/serve.out" && grep -q "^TFTP stopped" "$tmp/serve.out" ||
     fail "serve did not say its servers stopped: $(cat "$tmp/serve.out")"
-  python3 -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$http_port" ||
+  # SO_REUSEADDR: the connections curl and fetch closed may linger in TIME_WAIT; a listener may not.
+  python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()' "$http_port" ||
     fail "port $http_port is still held after serve stopped"
   ok "Ctrl-C: exit 0, both servers said they stopped, the port is free again"
 }
