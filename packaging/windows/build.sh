@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-builds gsprov for 64-bit Windows on Debian 12 (bookworm), with Debian packages only:
 #
-#   exe        gsprov.exe (x86_64-pc-windows-gnu), into target/packaging/out/windows/
+#   exe        gsprov.exe (x86_64-pc-windows-gnu, stripped), into target/packaging/out/windows/
+#              (another profile than release: target/packaging/out/windows-<profile>/)
 #   installer  the NSIS installer gsprov-<version>-x64-setup.exe beside it (packaging/windows/gsprov.nsi)
 #
 # Usage: packaging/windows/build.sh [STEP...]   (no step: exe installer)
@@ -25,7 +26,9 @@ who=windows/build.sh
 
 profile="${GSPROV_WINDOWS_PROFILE:-release}"
 target=x86_64-pc-windows-gnu
+# The shipped (release) build in out/windows; any other profile in its own folder beside it.
 out=target/packaging/out/windows
+[ "$profile" = release ] || out="$out-$profile"
 steps=("$@")
 [ "${#steps[@]}" -gt 0 ] || steps=(exe installer)
 
@@ -48,14 +51,18 @@ step_exe() {
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
     CARGO_TARGET_DIR=target/windows \
     /usr/bin/cargo build --locked --profile "$profile" -Zbuild-std=std,panic_abort --target "$target" --bin gsprov
-  cp "$exe" "$out/gsprov.exe"
+  # Shipped without the symbol table (mingw's strip; the release profile has no debug info).
+  x86_64-w64-mingw32-strip -o "$out/gsprov.exe" "$exe"
   echo "$who: $out/gsprov.exe ($(du -h "$out/gsprov.exe" | cut -f1), $((SECONDS - say_start)) s)"
 }
 
 step_installer() {
   [ -f "$out/gsprov.exe" ] || { echo "$who: $out/gsprov.exe is missing; run the exe step first" >&2; exit 1; }
   echo "$who: makensis packaging/windows/gsprov.nsi"
-  makensis -V2 -NOCD -DVERSION="$version" -DEXE="$out/gsprov.exe" -DOUTFILE="$out/gsprov-$version-x64-setup.exe" \
+  # A test build is large (no optimisation): zlib packs it in seconds where LZMA takes minutes.
+  local fast=()
+  [ "$profile" = release ] || fast=(-X"SetCompressor /FINAL zlib")
+  makensis -V2 -NOCD "${fast[@]}" -DVERSION="$version" -DEXE="$out/gsprov.exe" -DOUTFILE="$out/gsprov-$version-x64-setup.exe" \
     packaging/windows/gsprov.nsi
   echo "$who: $out/gsprov-$version-x64-setup.exe ($(du -h "$out/gsprov-$version-x64-setup.exe" | cut -f1))"
 }

@@ -9,7 +9,7 @@
 #              gsprov.exe fetch and the Linux gsprov fetch decode them (self-test), the
 #              Windows Firewall hints (netsh lines, no sudo/setcap), a clean stop on Ctrl-C
 #   app        gsprov.exe open under Xvfb: the window appears; a screenshot of it, checked
-#              non-blank, is kept in target/packaging/out/windows/app-under-wine.png
+#              non-blank, is kept as app-under-wine.png beside the exe (target/packaging/out/windows-*/)
 #   installer  /S install (files, Start-menu entry, uninstall key), the installed gsprov.exe
 #              --version, /S uninstall leaves nothing behind
 #
@@ -49,6 +49,7 @@ build_start=$SECONDS
 bash packaging/windows/build.sh "${steps[@]}"
 say "Windows build: $((SECONDS - build_start)) s"
 out=target/packaging/out/windows
+[ "$GSPROV_WINDOWS_PROFILE" = release ] || out="$out-$GSPROV_WINDOWS_PROFILE"
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 
 # The Linux build of the same commit, for comparisons (`cargo test` has built it already).
