@@ -24,7 +24,10 @@ pub(crate) fn connection_cap(open_files: u64) -> usize {
 /// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
 #[cfg_attr(
     unix,
-    expect(unsafe_code, reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct")
+    expect(
+        unsafe_code,
+        reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct"
+    )
 )]
 pub fn raise_open_file_limit() -> u64 {
     #[cfg(unix)]
