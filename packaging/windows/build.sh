@@ -61,7 +61,7 @@ step_installer() {
   echo "$who: makensis packaging/windows/gsprov.nsi"
   # A test build is large (no optimisation): zlib packs it in seconds where LZMA takes minutes.
   local fast=()
-  [ "$profile" = release ] || fast=(-X"SetCompressor /FINAL zlib")
+  [ "$profile" = release ] || fast=(-DCOMPRESSOR=zlib)
   makensis -V2 -NOCD "${fast[@]}" -DVERSION="$version" -DEXE="$out/gsprov.exe" -DOUTFILE="$out/gsprov-$version-x64-setup.exe" \
     packaging/windows/gsprov.nsi
   echo "$who: $out/gsprov-$version-x64-setup.exe ($(du -h "$out/gsprov-$version-x64-setup.exe" | cut -f1))"

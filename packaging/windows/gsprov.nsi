@@ -31,7 +31,11 @@ OutFile "${OUTFILE}"
 InstallDir "$LOCALAPPDATA\Programs\gsprov"
 InstallDirRegKey HKCU "${UNINSTALL_KEY}" "InstallLocation"
 RequestExecutionLevel user
-SetCompressor /SOLID lzma
+!ifdef COMPRESSOR
+  SetCompressor ${COMPRESSOR} ; build.sh: zlib for a test build (seconds instead of minutes)
+!else
+  SetCompressor /SOLID lzma
+!endif
 VIProductVersion "${VERSION}.0"
 VIAddVersionKey "ProductName" "gsprov"
 VIAddVersionKey "FileDescription" "gsprov installer"
