@@ -278,9 +278,9 @@ pub struct CertificateInfo {
 /// Why a server could not start or failed. Messages are for technicians.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
-    #[error(
-        "port {port} needs root/CAP_NET_BIND_SERVICE: run with sudo, use setcap (see README), or choose another port"
-    )]
+    /// The OS refused the port (below 1024 on Linux: root or the capability; on Windows: a
+    /// port another program holds exclusively). The text is the running OS's.
+    #[error("{}", crate::serving::privilege::bind_denied(crate::serving::privilege::Os::HERE, *port))]
     PrivilegedPort { port: u16 },
     #[error("port {port} is already in use by another program: stop that program or choose another port")]
     PortInUse { port: u16 },

@@ -1,7 +1,7 @@
 //! Discovery against real peers, each test inside a private network namespace
 //! it creates: the test binary runs itself again under `unshare -rn` (a new
-//! user and network namespace: only a loopback interface, no route out), and
-//! the body runs there. Tests that need a second host (the neighbour sweep,
+//! user and network namespace: only a loopback interface, no route out; as
+//! root a plain `unshare -n`), and the body runs there. Tests that need a second host (the neighbour sweep,
 //! the DHCP preflight, the "nothing leaves" check) make a second namespace
 //! inside the first (`unshare -n`) joined by a veth pair in 10.77.0.0/24.
 //!
@@ -10,8 +10,8 @@
 //! (a process group the parent kills if a child overruns). Nothing
 //! synchronises with sleeps: tests wait on events, child output or sockets,
 //! with timeouts. When namespaces cannot be made (no unshare, user namespaces
-//! forbidden), each test says so and passes as skipped, except under CI
-//! (`CI` set), where that is a failure.
+//! forbidden for a normal user, no CAP_SYS_ADMIN for root), each test fails
+//! and says which of those it is (tests/netns/mod.rs).
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

@@ -878,5 +878,8 @@ fn serve_says_when_tftp_is_not_on_the_port_devices_use() {
     let note = note.unwrap_or_else(|| panic!("no port note: {:#?}", serve.seen));
     assert!(note.contains(&format!("not {}", tftp.port())), "{note}");
     assert!(note.contains("--tftp-port 69"), "{note}");
+    // On Linux the low port needs the capability (Windows says its firewall instead:
+    // packaging/windows/test-wine.sh checks gsprov.exe's note).
+    assert!(note.contains("needs root or `sudo setcap cap_net_bind_service=+ep`"), "{note}");
     serve.stop();
 }

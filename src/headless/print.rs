@@ -8,6 +8,7 @@ use crate::formats::printable;
 use crate::serving::Protocol;
 use crate::serving::Status;
 use crate::serving::discovery::DiscoveryEvent;
+use crate::serving::privilege;
 
 use super::{Error, Term};
 
@@ -58,9 +59,11 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
     match ev {
         Event::Started { protocol: Protocol::Sip, addr, .. } => {
             writeln!(t.out, "SIP   plug-and-play responder on {addr} (UDP)")?;
+            firewall_note(t, Protocol::Sip, *addr)?;
         }
         Event::Started { protocol: Protocol::Syslog, addr, .. } => {
             writeln!(t.out, "SYSLOG receiver on {addr} (UDP); point the devices' P207 here (P208 sets the level)")?;
+            firewall_note(t, Protocol::Syslog, *addr)?;
         }
         Event::Started { protocol, addr, certificate } => {
             writeln!(t.out, "{protocol:<5} listening on {addr}   {}", url_of(*protocol, *addr, bind))?;
@@ -68,10 +71,12 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
                 writeln!(
                     t.out,
                     "      note: devices ask TFTP on port 69, not {}: this port is for tests with `gsprov fetch`/tftp; \
-                     to serve devices use --tftp-port 69 (needs root or `sudo setcap cap_net_bind_service=+ep`)",
-                    addr.port()
+                     to serve devices use --tftp-port 69 ({})",
+                    addr.port(),
+                    privilege::low_port_needs(privilege::Os::HERE)
                 )?;
             }
+            firewall_note(t, *protocol, *addr)?;
             if let Some(c) = certificate {
                 let stored = match (&c.path, c.created) {
                     (Some(p), true) => format!("new, stored in {}", p.display()),
@@ -91,6 +96,16 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
         Event::Received(_) | Event::Progress { .. } | Event::FilesReplaced { .. } | Event::PolicyChanged => {}
     }
     Ok(())
+}
+
+/// Under a server's first line, where the OS firewall decides whether devices reach it
+/// (Windows): what to allow, as a `netsh` line. Nothing on other systems.
+fn firewall_note(t: &mut Term, protocol: Protocol, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let what = protocol.to_string();
+    match privilege::firewall_note(privilege::Os::HERE, &what, privilege::transport(protocol), addr.port()) {
+        Some(note) => writeln!(t.out, "      {note}"),
+        None => Ok(()),
+    }
 }
 
 /// One line for a discovery event.

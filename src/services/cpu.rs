@@ -127,7 +127,8 @@ thread_local! {
 }
 
 /// Most per-CPU runtimes: beyond this many CPUs a LAN's devices cannot keep
-/// them busy, and each holds a thread.
+/// them busy, and each holds a thread. (Linux only, like the runtimes.)
+#[cfg(target_os = "linux")]
 const MAX_CORES: usize = 8;
 
 /// One single-threaded tokio runtime per CPU (at most [`MAX_CORES`]), each on
@@ -149,6 +150,9 @@ impl Cores {
     /// CPU, off Linux, or when a thread cannot start (connections then stay on
     /// the shared runtime: slower, never wrong).
     pub(crate) fn start() -> Cores {
+        #[cfg(not(target_os = "linux"))]
+        let cores = Vec::new();
+        #[cfg(target_os = "linux")]
         let mut cores = Vec::new();
         #[cfg(target_os = "linux")]
         {
@@ -177,6 +181,10 @@ impl Cores {
 
 /// The per-CPU runtimes' handles, by CPU.
 #[derive(Clone, Default)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "off Linux there are no per-CPU runtimes: the list is always empty and never read")
+)]
 pub(crate) struct CoreHandles(Vec<(usize, tokio::runtime::Handle)>);
 
 impl CoreHandles {

@@ -17,6 +17,7 @@ use crate::formats::dhcp::{self, Kind};
 use crate::ids::Mac;
 use crate::serving::discovery::compare_option66;
 use crate::serving::discovery::{DhcpReport, NetInterface};
+use crate::serving::privilege::{self, Os};
 
 /// The interface's hardware address (Linux: sysfs), else a locally
 /// administered one: the server then still answers a broadcast DISCOVER.
@@ -32,9 +33,12 @@ pub(super) fn interface_mac(iface: &NetInterface) -> Mac {
 fn socket(iface: &NetInterface, cfg: &DhcpConfig) -> Result<std::net::UdpSocket, String> {
     let port = cfg.client_port;
     let err = |what: &str, e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::PermissionDenied => format!(
-            "the DHCP preflight listens on UDP port {port}, which needs root/CAP_NET_BIND_SERVICE: run it with sudo"
-        ),
+        std::io::ErrorKind::PermissionDenied => match Os::HERE {
+            Os::Unix => format!(
+                "the DHCP preflight listens on UDP port {port}, which needs root/CAP_NET_BIND_SERVICE: run it with sudo"
+            ),
+            os => format!("the DHCP preflight listens on UDP port {port}: {}", privilege::bind_denied(os, port)),
+        },
         _ => format!("DHCP preflight on {}: {what}: {e}", iface.name),
     };
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(socket2::Protocol::UDP)).map_err(|e| err("socket", e))?;

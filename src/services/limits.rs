@@ -22,7 +22,13 @@ pub(crate) fn connection_cap(open_files: u64) -> usize {
 /// Raises the soft open-file limit to the hard limit (a process starts with
 /// 1024 on most Linux systems; every connection and transfer needs one or
 /// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
-#[expect(unsafe_code, reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct")]
+#[cfg_attr(
+    unix,
+    expect(
+        unsafe_code,
+        reason = "getrlimit/setrlimit have no safe wrapper in std; the block only passes a local struct"
+    )
+)]
 pub fn raise_open_file_limit() -> u64 {
     #[cfg(unix)]
     {
@@ -54,9 +60,12 @@ pub fn raise_open_file_limit() -> u64 {
 }
 
 /// What to add to an error that is the open-file limit (EMFILE/ENFILE), so
-/// it is not taken for a missing file.
+/// it is not taken for a missing file. Unix only: Windows has no such limit
+/// to raise, and its error 24 is another error (ERROR_BAD_LENGTH).
 pub(crate) fn fd_hint(error: &str) -> &'static str {
-    if error.contains("os error 24") || error.contains("os error 23") || error.contains("Too many open files") {
+    let open_file_limit =
+        error.contains("os error 24") || error.contains("os error 23") || error.contains("Too many open files");
+    if cfg!(unix) && open_file_limit {
         " (this is gsprov's open-file limit, not a missing file: too many connections at once; raise the limit \
          with `ulimit -n` before starting gsprov)"
     } else {

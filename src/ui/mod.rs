@@ -224,7 +224,8 @@ impl App {
             .clone()
             .or_else(|| self.doc.path.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()))
             .filter(|p| !p.as_os_str().is_empty())
-            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            // The user's home folder on every OS (HOME on Unix, the profile folder on Windows).
+            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from("."));
         let text = match &job {
             Job::PickAndSave { suggested, .. } => base.join(suggested),

@@ -125,7 +125,10 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                             let l = ui.label("syslog port");
                             ui.add(egui::DragValue::new(port).range(0..=65535)).labelled_by(l.id);
                             if *port == 514 {
-                                ui.weak("514 needs the same privilege as TFTP 69 (sudo or setcap)");
+                                ui.weak(format!(
+                                    "514, like TFTP 69, {}",
+                                    crate::serving::privilege::low_port_needs(crate::serving::privilege::Os::HERE)
+                                ));
                             }
                         });
                     } else {

@@ -1,6 +1,7 @@
 //! Network namespaces for tests (shared by the integration-test binaries):
-//! [`enter`] runs a test again inside a fresh user+network namespace (only a
-//! loopback, no route out), [`Peer`] makes a second namespace joined by a veth
+//! [`enter`] runs a test again inside a fresh network namespace (only a
+//! loopback, no route out; as a normal user inside a user namespace too, as
+//! root without one, so it works in a chroot or container), [`Peer`] makes a second namespace joined by a veth
 //! pair in 10.77.0.0/24. See tests/discovery.rs for the rules.
 #![allow(dead_code, reason = "each test binary uses part of it (allow, not expect: some use all of it)")]
 
@@ -12,39 +13,79 @@ use std::time::Duration;
 
 const INSIDE: &str = "GSPROV_NETNS_TEST";
 
-fn can_unshare() -> Result<(), String> {
-    static OK: OnceLock<Result<(), String>> = OnceLock::new();
-    OK.get_or_init(|| {
-        let o =
-            Command::new("unshare").args(["-rn", "true"]).output().map_err(|e| format!("cannot run unshare: {e}"))?;
-        if o.status.success() {
-            Ok(())
+/// How this process makes a network namespace: as root, a plain `unshare -n` (works in a
+/// chroot or a container that forbids user namespaces); as anyone else, `unshare -rn` (a
+/// user namespace that maps us to root inside, then the network namespace). The error is
+/// the advice, naming the real cause.
+fn unshare_flag() -> Result<&'static str, String> {
+    static HOW: OnceLock<Result<&'static str, String>> = OnceLock::new();
+    HOW.get_or_init(|| {
+        let try_flag = |flag: &str| -> Result<(), String> {
+            let o = Command::new("unshare")
+                .args([flag, "true"])
+                .output()
+                .map_err(|e| format!("cannot run unshare (util-linux): {e}"))?;
+            if o.status.success() {
+                Ok(())
+            } else {
+                Err(format!("`unshare {flag} true` failed: {}", String::from_utf8_lossy(&o.stderr).trim()))
+            }
+        };
+        if is_root() {
+            match try_flag("-n") {
+                Ok(()) => Ok("-n"),
+                Err(why) => Err(format!(
+                    "{why}; as root that means this container withholds CAP_SYS_ADMIN (docker: --cap-add \
+                     SYS_ADMIN or --privileged; podman: --cap-add SYS_ADMIN)"
+                )),
+            }
         } else {
-            Err(format!("unshare -rn failed: {}", String::from_utf8_lossy(&o.stderr).trim()))
+            try_flag("-rn").map(|()| "-rn").map_err(|why| format!("{why}; {}", userns_cause()))
         }
     })
     .clone()
 }
 
-/// Runs the test `name` inside a fresh user+network namespace. In the
-/// parent: runs the child, asserts it passed, returns `None`. In the child:
-/// sets up loopback (up, multicast, 224.0.0.0/4 routed to it) and returns
-/// `Some`, and the caller runs the body.
+/// Whether this process's effective user is root (`id -u`: no unsafe geteuid call for it).
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.status.success() && o.stdout.trim_ascii() == b"0")
+}
+
+/// Why a normal user cannot make a user namespace here, from the kernel's switches.
+fn userns_cause() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        "the kernel forbids unprivileged user namespaces (kernel.unprivileged_userns_clone = 0): run the tests \
+         as root, or `sysctl kernel.unprivileged_userns_clone=1`"
+            .into()
+    } else if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        "user namespaces are switched off (user.max_user_namespaces = 0): run the tests as root, or raise it".into()
+    } else if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): \
+         run the tests as root"
+            .into()
+    } else {
+        "the kernel allows user namespaces, so a container or seccomp policy forbids them here: run the tests \
+         as root (a plain network namespace needs no user namespace)"
+            .into()
+    }
+}
+
+/// Runs the test `name` inside a fresh network namespace (and, when not root, a user
+/// namespace). In the parent: runs the child, asserts it passed, returns `None`. In the
+/// child: sets up loopback (up, multicast, 224.0.0.0/4 routed to it) and returns `Some`,
+/// and the caller runs the body.
 pub fn enter(name: &str) -> Option<()> {
     if std::env::var(INSIDE).as_deref() == Ok(name) {
         sh(&["ip link set lo up", "ip link set lo multicast on", "ip route add 224.0.0.0/4 dev lo"]);
         return Some(());
     }
-    if let Err(why) = can_unshare() {
-        // Never a silent pass: these tests need unprivileged user namespaces.
-        panic!(
-            "{name} needs a network namespace and cannot make one here ({why}); enable unprivileged user \
-             namespaces (sysctl kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0)"
-        );
-    }
+    // Never a silent pass: these tests need a network namespace.
+    let flag =
+        unshare_flag().unwrap_or_else(|why| panic!("{name} needs a network namespace and cannot make one here: {why}"));
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new("unshare")
-        .arg("-rn")
+        .arg(flag)
         .arg(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(INSIDE, name)
