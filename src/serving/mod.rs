@@ -3,7 +3,8 @@
 //! request ([`record`]), the [`router`] and its miss explainer, the device
 //! [`status`] fold, the [`discovery`] fold, the handover [`report`] and the
 //! [`address`] check (do P237/P192 point at this computer's servers?), the
-//! [`firmware`] view and upgrade plan, and what a port needs on this OS ([`privilege`]).
+//! [`firmware`] view and upgrade plan, the bench DHCP server's [`leases`],
+//! and what a port needs on this OS ([`privilege`]).
 //!
 //! Pure: no sockets, threads, files or clock (times and the firmware listing
 //! come from the callers). The services feed it; every front end folds with
@@ -13,6 +14,7 @@
 pub mod address;
 pub mod discovery;
 pub mod firmware;
+pub mod leases;
 pub mod privilege;
 pub mod record;
 pub mod report;
