@@ -279,9 +279,10 @@ pub struct ServeArgs {
     /// The URL handed out instead of http://<interface address>:<HTTP port>/ (must end in /).
     #[arg(long, requires = "pnp", value_parser = folder_url)]
     pub pnp_url: Option<String>,
-    /// Interface (name or IPv4 address) to answer plug-and-play on and to name in the URL
-    /// (default: the one holding --bind, else the first that is not loopback; see `gsprov interfaces`).
-    #[arg(long, requires = "pnp")]
+    /// Interface (name or IPv4 address) to answer plug-and-play and bench DHCP on and to name
+    /// in the URL (default: the one holding --bind, else the first that is not loopback; see
+    /// `gsprov interfaces`).
+    #[arg(long)]
     pub interface: Option<String>,
     /// Listen for the devices' syslog (P207) and show each line with the device it came from.
     #[arg(long)]
@@ -289,6 +290,91 @@ pub struct ServeArgs {
     /// UDP port for --syslog (devices send to 514, which needs the same privilege as TFTP's 69).
     #[arg(long, requires = "syslog", value_name = "N")]
     pub syslog_port: Option<u16>,
+    /// Bench staging: a DHCP server on --interface that hands Grandstream units an address
+    /// and option 66 = this server's URL. It refuses to start where another DHCP server
+    /// answers, stops at once if one appears, and needs a static address on the interface
+    /// and root or CAP_NET_BIND_SERVICE (UDP ports 67 and 68).
+    #[arg(long)]
+    pub dhcp: bool,
+    /// The addresses to hand out, FIRST-LAST (default: 20 at the top of the interface's
+    /// subnet, not this computer's).
+    #[arg(long, requires = "dhcp", value_parser = dhcp_range, value_name = "FIRST-LAST")]
+    pub dhcp_range: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    /// Which clients the bench DHCP server answers.
+    #[arg(long, requires = "dhcp", value_enum, default_value = "grandstream")]
+    pub dhcp_answer: DhcpAnswerArg,
+    /// Router (option 3) to hand out; none by default.
+    #[arg(long, requires = "dhcp", value_name = "IP")]
+    pub dhcp_router: Option<std::net::Ipv4Addr>,
+    /// DNS server (option 6) to hand out, repeatable; none by default.
+    #[arg(long, requires = "dhcp", value_name = "IP")]
+    pub dhcp_dns: Vec<std::net::Ipv4Addr>,
+    /// Lease time in seconds (short: a bench).
+    #[arg(long, requires = "dhcp", default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..=600), value_name = "S")]
+    pub dhcp_lease: u64,
+    /// The bench DHCP server stops by itself after this many minutes.
+    #[arg(long, requires = "dhcp", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=1440), value_name = "M")]
+    pub dhcp_minutes: u64,
+    /// One more option, only when asked: CODE=VALUE, repeatable (43=0x0102.. hex, 67=name,
+    /// 150=IP[,IP], 160=URL). 150/160/43/67 are never sent otherwise.
+    #[arg(long, requires = "dhcp", value_parser = dhcp_option, value_name = "CODE=VALUE")]
+    pub dhcp_option: Vec<(u8, Vec<u8>)>,
+}
+
+/// Which DHCP clients the bench server answers.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DhcpAnswerArg {
+    /// Grandstream units (OUI or option 60 vendor class).
+    Grandstream,
+    /// Only units whose MAC the site lists.
+    Site,
+    /// Every client.
+    All,
+}
+
+impl From<DhcpAnswerArg> for crate::event::DhcpAnswer {
+    fn from(a: DhcpAnswerArg) -> Self {
+        match a {
+            DhcpAnswerArg::Grandstream => crate::event::DhcpAnswer::Grandstream,
+            DhcpAnswerArg::Site => crate::event::DhcpAnswer::Site,
+            DhcpAnswerArg::All => crate::event::DhcpAnswer::All,
+        }
+    }
+}
+
+/// `10.0.0.100-10.0.0.119`.
+fn dhcp_range(s: &str) -> Result<(std::net::Ipv4Addr, std::net::Ipv4Addr), String> {
+    let (a, b) = s.split_once('-').ok_or("give FIRST-LAST, e.g. 192.168.50.100-192.168.50.119")?;
+    let ip = |t: &str| t.trim().parse::<std::net::Ipv4Addr>().map_err(|_| format!("{t:?} is not an IPv4 address"));
+    Ok((ip(a)?, ip(b)?))
+}
+
+/// `CODE=VALUE` for `--dhcp-option`: codes the server sets itself are refused.
+fn dhcp_option(s: &str) -> Result<(u8, Vec<u8>), String> {
+    let (code, value) = s.split_once('=').ok_or("give CODE=VALUE, e.g. 150=192.168.50.1")?;
+    let code: u8 = code.trim().parse().map_err(|_| format!("{code:?} is not an option number (1-254)"))?;
+    const OWN: &[u8] = &[0, 1, 2, 3, 6, 42, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 61, 66, 255];
+    if OWN.contains(&code) {
+        return Err(format!(
+            "option {code} is set by gsprov itself (mask, router --dhcp-router, DNS --dhcp-dns, NTP and time              offset from the site, lease times, option 66 = this server's URL)"
+        ));
+    }
+    let bytes = if let Some(hex) = value.strip_prefix("0x") {
+        if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("{value:?}: an even number of hex digits after 0x"));
+        }
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)).collect()
+    } else if code == 150 {
+        let mut b = Vec::new();
+        for t in value.split(',') {
+            let ip: std::net::Ipv4Addr = t.trim().parse().map_err(|_| format!("option 150 takes addresses: {t:?}"))?;
+            b.extend_from_slice(&ip.octets());
+        }
+        b
+    } else {
+        value.as_bytes().to_vec()
+    };
+    Ok((code, bytes))
 }
 
 /// Which plug-and-play SUBSCRIBEs are answered.
@@ -357,6 +443,19 @@ impl PortChoice {
     }
 }
 
+/// The bench DHCP server as `gsprov serve --dhcp` asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpOptions {
+    pub range: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    pub answer: crate::event::DhcpAnswer,
+    pub router: Option<std::net::Ipv4Addr>,
+    pub dns: Vec<std::net::Ipv4Addr>,
+    pub lease: std::time::Duration,
+    pub stop_after: std::time::Duration,
+    /// Option 43 and the others asked for with `--dhcp-option`.
+    pub extra: Vec<(u8, Vec<u8>)>,
+}
+
 /// The plug-and-play responder as `gsprov serve --pnp` asks for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PnpOptions {
@@ -381,6 +480,9 @@ pub struct ServeOptions {
     pub pnp: Option<PnpOptions>,
     /// The syslog receiver's UDP port, when `--syslog` is given.
     pub syslog: Option<u16>,
+    pub dhcp: Option<DhcpOptions>,
+    /// `--interface`: for plug-and-play and the bench DHCP server.
+    pub interface: Option<String>,
 }
 
 /// Fails when two of `ports` (flag, port) are the same non-zero port of one transport. Only
@@ -419,7 +521,27 @@ impl TryFrom<&ServeArgs> for ServeOptions {
         let pnp_flag = if a.pnp_port.is_some() { "--pnp-port" } else { "--pnp (its default port)" };
         let syslog_flag = if a.syslog_port.is_some() { "--syslog-port" } else { "--syslog (its default port)" };
         distinct("UDP", &[("--tftp-port", on(tftp)), (pnp_flag, pnp.as_ref().map(|p| p.port)), (syslog_flag, syslog)])?;
-        Ok(ServeOptions { site: a.site.clone(), bind: a.bind, tftp, http, https, json: a.json, pnp, syslog })
+        let dhcp = a.dhcp.then(|| DhcpOptions {
+            range: a.dhcp_range,
+            answer: a.dhcp_answer.into(),
+            router: a.dhcp_router,
+            dns: a.dhcp_dns.clone(),
+            lease: std::time::Duration::from_secs(a.dhcp_lease),
+            stop_after: std::time::Duration::from_secs(a.dhcp_minutes * 60),
+            extra: a.dhcp_option.clone(),
+        });
+        Ok(ServeOptions {
+            site: a.site.clone(),
+            bind: a.bind,
+            tftp,
+            http,
+            https,
+            json: a.json,
+            pnp,
+            syslog,
+            dhcp,
+            interface: a.interface.clone(),
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::generate::Output;
 use crate::ids::Mac;
 use crate::serving::discovery::{Discovery, DiscoveryEvent, NetInterface};
+pub use crate::serving::leases::DhcpAnswer;
 use crate::serving::{ContentKind, Policy, Protocol, RequestId, RequestRecord, Served, Window};
 use crate::site::Site;
 
@@ -69,6 +70,8 @@ pub struct ServeConfig {
     /// Firmware transfers at once, TFTP and HTTP(S) together; the next ones
     /// wait for a slot (they are not refused). 0: no limit.
     pub max_firmware_transfers: usize,
+    /// The bench DHCP server; `None` (the default): off.
+    pub dhcp: Option<BenchDhcpConfig>,
 }
 
 /// Why a site's serving settings cannot be used.
@@ -104,6 +107,7 @@ impl ServeConfig {
             pnp: None,
             syslog: None,
             max_firmware_transfers: usize::from(site.firmware.max_transfers),
+            dhcp: None,
         })
     }
 
@@ -123,6 +127,7 @@ impl ServeConfig {
             pnp: Some(pnp),
             syslog: None,
             max_firmware_transfers: 0,
+            dhcp: None,
         }
     }
 
@@ -134,6 +139,7 @@ impl ServeConfig {
             Protocol::Https => self.https_port,
             Protocol::Sip => self.pnp.as_ref().map(|p| p.port),
             Protocol::Syslog => self.syslog,
+            Protocol::Dhcp => self.dhcp.as_ref().map(|d| d.server_port),
         }
     }
 }
@@ -295,6 +301,150 @@ pub enum ServiceError {
     /// The runtime or a service thread could not be created.
     #[error("the server stopped unexpectedly: {reason}")]
     Crashed { reason: String },
+    /// Another DHCP server answers on the bench DHCP server's interface:
+    /// gsprov refuses to start its own (or stops it at once).
+    #[error("{}", foreign_dhcp(interface, *server, mac.as_deref(), url.as_deref()))]
+    ForeignDhcp { interface: String, server: Ipv4Addr, mac: Option<String>, url: Option<String> },
+    /// The bench DHCP server's interface cannot be used (no static address, ...).
+    #[error("the bench DHCP server cannot run on {interface}: {reason}")]
+    DhcpInterface { interface: String, reason: String },
+}
+
+/// The refusal, with the lines to paste into the other server.
+fn foreign_dhcp(interface: &str, server: Ipv4Addr, mac: Option<&str>, url: Option<&str>) -> String {
+    let mac = mac.map(|m| format!(", MAC {m}")).unwrap_or_default();
+    let mut s = format!(
+        "another DHCP server answers on {interface}: {server}{mac}. gsprov does not run a second DHCP server on a \
+         network that has one (two servers hand out conflicting addresses); its DHCP is off, the file servers go on. \
+         Set option 66 on {server} instead"
+    );
+    match url {
+        Some(url) => {
+            s.push_str(&format!(" (to {url}):"));
+            for (server, line) in crate::formats::dhcp::option66_snippets(url) {
+                s.push_str(&format!("\n  {server}: {line}"));
+            }
+        }
+        None => s.push('.'),
+    }
+    s
+}
+
+/// The bench DHCP server (issue 29): answers DHCP on one interface with a
+/// small pool, short leases and option 66 = this server's URL, and refuses
+/// to run where another DHCP server answers. Off unless asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchDhcpConfig {
+    /// The one interface it binds to (SO_BINDTODEVICE); its static address is
+    /// the server identifier, and its subnet holds the pool.
+    pub interface: NetInterface,
+    /// `None`: [`crate::serving::leases::default_pool`].
+    pub range: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub answer: DhcpAnswer,
+    /// 5-10 minutes: a bench, not an office.
+    pub lease_time: Duration,
+    /// Option 3; `None`: not sent (a bench has no router unless the technician says so).
+    pub router: Option<Ipv4Addr>,
+    /// Option 6; empty: not sent.
+    pub dns: Vec<Ipv4Addr>,
+    /// Option 42 (the site's NTP server, P30, when it is an address); empty: not sent.
+    pub ntp: Vec<Ipv4Addr>,
+    /// Option 2 in seconds east of UTC (the site's time zone, P64, when it names one offset).
+    pub time_offset: Option<i32>,
+    /// Option 66; `None`: this server's URL (HTTP, else HTTPS, else the TFTP host).
+    pub url: Option<String>,
+    /// Option 43 bytes; `None` (the default): not sent.
+    pub option43: Option<Vec<u8>>,
+    /// Other options only when the technician asks (67, 150, 160, ...).
+    pub extra: Vec<(u8, Vec<u8>)>,
+    /// How long the check for another server listens before starting.
+    pub probe: Duration,
+    /// How often, while running, a DISCOVER checks that no other server appeared.
+    pub guard_every: Duration,
+    /// How long the ARP check waits for an answer before an address counts as free.
+    pub arp_wait: Duration,
+    /// It stops by itself after this long.
+    pub stop_after: Duration,
+    /// 67 and 68 on a LAN.
+    pub server_port: u16,
+    pub client_port: u16,
+}
+
+/// How long the bench DHCP server runs unless told otherwise.
+pub const DHCP_STOP_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+
+impl BenchDhcpConfig {
+    /// On `interface`: default pool, Grandstream units only, 10-minute leases,
+    /// no router or DNS, option 66 = this server's URL, a 6 s check for other
+    /// servers (a DISCOVER every 2 s) and one every 2 s while running,
+    /// stopping after 2 hours.
+    pub fn new(interface: NetInterface) -> BenchDhcpConfig {
+        BenchDhcpConfig {
+            interface,
+            range: None,
+            answer: DhcpAnswer::Grandstream,
+            lease_time: Duration::from_secs(600),
+            router: None,
+            dns: Vec::new(),
+            ntp: Vec::new(),
+            time_offset: None,
+            url: None,
+            option43: None,
+            extra: Vec::new(),
+            // dnsmasq pings an address for up to 3 s before it offers it: wait for twice that.
+            probe: Duration::from_secs(6),
+            guard_every: Duration::from_secs(2),
+            arp_wait: Duration::from_millis(800),
+            stop_after: DHCP_STOP_AFTER,
+            server_port: 67,
+            client_port: 68,
+        }
+    }
+
+    /// Options 42 and 2 from the site: P30 when it is an IPv4 address (option 42
+    /// carries addresses only), P64 when every family of the site's devices
+    /// reads it as the same fixed UTC offset. With what was left out and why.
+    pub fn site_options(&mut self, site: &Site) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(ntp) = site.defaults.get("P30").map(str::trim).filter(|v| !v.is_empty()) {
+            match ntp.parse::<Ipv4Addr>() {
+                Ok(ip) => self.ntp = vec![ip],
+                Err(_) => notes.push(format!(
+                    "option 42 (NTP) not sent: the site's P30 = {ntp} is a name, and option 42 carries addresses"
+                )),
+            }
+        }
+        if let Some(tz) = site.defaults.get("P64").map(str::trim).filter(|v| !v.is_empty()) {
+            let families: std::collections::BTreeSet<_> =
+                site.devices.iter().map(|d| crate::catalog::Family::of_model(&d.model).family).collect();
+            let offsets: std::collections::BTreeSet<Option<i32>> = families
+                .iter()
+                .map(|f| crate::catalog::timezone::zone(*f, tz).and_then(|z| gmt_offset(&z.offset)))
+                .collect();
+            match (offsets.len(), offsets.iter().next()) {
+                (1, Some(Some(secs))) => self.time_offset = Some(*secs),
+                _ => notes.push(format!(
+                    "option 2 (time offset) not sent: the site's P64 = {tz} is not one fixed UTC offset for its devices"
+                )),
+            }
+        }
+        notes
+    }
+}
+
+/// `GMT+01:00` -> 3600, `GMT-03:30` -> -12600, `GMT` -> 0.
+fn gmt_offset(text: &str) -> Option<i32> {
+    let rest = text.trim().strip_prefix("GMT")?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let (sign, hm) = match rest.as_bytes()[0] {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let (h, m) = hm.split_once(':').unwrap_or((hm, "0"));
+    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
 }
 
 /// What to discover with, for [`Command::StartDiscovery`]. Every active

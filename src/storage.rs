@@ -582,8 +582,39 @@ pub fn last_clients(log: &Path) -> Result<std::collections::BTreeMap<crate::ids:
     for v in log_tail(log)?.into_iter().filter(passed_policy) {
         let mac = v["mac"].as_str().and_then(|m| m.parse().ok());
         let client = v["client"].as_str().and_then(|c| c.parse::<std::net::SocketAddr>().ok());
+        // A DHCP client asks from 0.0.0.0 before it has an address: no address to remember.
+        let client = client.filter(|c| !c.ip().is_unspecified());
         if let (Some(mac), Some(client)) = (mac, client) {
             out.insert(mac, client.ip());
+        }
+    }
+    Ok(out)
+}
+
+/// The bench DHCP server's leases in the same tail of the request log as
+/// [`last_clients`] (records of protocol `dhcp`): each MAC's last
+/// acknowledged address and when it expires (Unix seconds), unless a later
+/// RELEASE or DECLINE gave it back. A restart keeps its leases this way.
+pub fn dhcp_leases(
+    log: &Path,
+) -> Result<std::collections::BTreeMap<crate::ids::Mac, (std::net::Ipv4Addr, u64)>, StorageError> {
+    let mut out = std::collections::BTreeMap::new();
+    for v in log_tail(log)? {
+        if v["protocol"] != "dhcp" {
+            continue;
+        }
+        let Some(mac) = v["mac"].as_str().and_then(|m| m.parse::<crate::ids::Mac>().ok()) else { continue };
+        if matches!(v["method"].as_str(), Some("RELEASE" | "DECLINE")) {
+            out.remove(&mac);
+            continue;
+        }
+        let lease = &v["lease"];
+        if lease["bound"] != true {
+            continue;
+        }
+        let ip = lease["ip"].as_str().and_then(|i| i.parse().ok());
+        if let (Some(ip), Some(expires)) = (ip, lease["expires"].as_u64()) {
+            out.insert(mac, (ip, expires));
         }
     }
     Ok(out)
@@ -1141,6 +1172,36 @@ mod tests {
         let spoofed = "{\"mac\":\"000b82000001\",\"client\":\"127.0.0.77:5\",\"firmware\":\"1.0.9.1\",\"result\":\"refused\",\"reason\":\"unauthorized\"}\n{\"mac\":\"000b82000001\",\"client\":\"127.0.0.78:5\",\"firmware\":\"1.0.9.2\",\"result\":\"refused\",\"reason\":\"policy\"}\n";
         std::fs::write(&log, format!("{text}{spoofed}")).unwrap();
         assert_eq!(last_clients(&log).unwrap()[&"000b82000001".parse().unwrap()].to_string(), "10.0.0.6");
+    }
+
+    #[test]
+    fn dhcp_leases_keep_the_last_ack_unless_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.requests.jsonl");
+        let rec = |mac: &str, method: &str, lease: &str| {
+            format!(
+                "{{\"protocol\":\"dhcp\",\"client\":\"0.0.0.0:68\",\"mac\":\"{mac}\",\"method\":\"{method}\"{lease}}}\n"
+            )
+        };
+        let bound = |ip: &str, exp: u64| {
+            format!(",\"lease\":{{\"ip\":\"{ip}\",\"seconds\":600,\"expires\":{exp},\"bound\":true}}")
+        };
+        let offered = ",\"lease\":{\"ip\":\"10.0.0.9\",\"seconds\":600,\"expires\":9,\"bound\":false}";
+        let text = [
+            rec("000b82000001", "REQUEST", &bound("10.0.0.5", 1000)),
+            rec("000b82000002", "REQUEST", &bound("10.0.0.6", 1000)),
+            rec("000b82000002", "RELEASE", ""),
+            rec("000b82000003", "DISCOVER", offered),
+            rec("000b82000001", "REQUEST", &bound("10.0.0.7", 2000)),
+            "{\"protocol\":\"http\",\"mac\":\"000b82000004\",\"lease\":{\"ip\":\"10.0.0.8\",\"expires\":5,\"bound\":true}}\n".into(),
+        ]
+        .concat();
+        std::fs::write(&log, text).unwrap();
+        let m = dhcp_leases(&log).unwrap();
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[&"000b82000001".parse().unwrap()], ("10.0.0.7".parse().unwrap(), 2000));
+        // A DHCP client's 0.0.0.0 is no device address.
+        assert!(last_clients(&log).unwrap().is_empty());
     }
 
     /// A site text over [`HALVES_ABOVE`]: `n` devices, each with an account

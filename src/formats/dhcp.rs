@@ -238,10 +238,7 @@ pub fn parse_request(p: &[u8]) -> Result<ClientMessage, DhcpError> {
         return Err(DhcpError::NotEthernet { htype: p[1], hlen: p[2] });
     }
     let opts = options(p)?;
-    let kind = find(&opts, 53)
-        .filter(|v| v.len() == 1)
-        .and_then(|v| Kind::from_code(v[0]))
-        .ok_or(DhcpError::NoKind)?;
+    let kind = find(&opts, 53).filter(|v| v.len() == 1).and_then(|v| Kind::from_code(v[0])).ok_or(DhcpError::NoKind)?;
     let addr = |code| find(&opts, code).filter(|v| v.len() == 4).map(ip);
     Ok(ClientMessage {
         kind,
@@ -397,7 +394,8 @@ mod tests {
 
     #[test]
     fn a_client_message_is_read() {
-        let mut o = vec![53, 1, 3, 61, 7, 1, 0, 0x0b, 0x82, 0x12, 0x34, 0x56, 50, 4, 10, 77, 0, 234, 54, 4, 10, 77, 0, 2];
+        let mut o =
+            vec![53, 1, 3, 61, 7, 1, 0, 0x0b, 0x82, 0x12, 0x34, 0x56, 50, 4, 10, 77, 0, 234, 54, 4, 10, 77, 0, 2];
         o.extend_from_slice(&[60, 18]);
         o.extend_from_slice(b"Grandstream GXP21\0");
         o.extend_from_slice(&[55, 5, 1, 3, 6, 66, 43, 12, 5]);
@@ -424,7 +422,7 @@ mod tests {
         let mut token_ring = discover(&[53, 1, 1]);
         token_ring[1] = 6;
         assert_eq!(parse_request(&token_ring), Err(DhcpError::NotEthernet { htype: 6, hlen: 6 }));
-        
+
         // An option whose length runs past the datagram's end.
         let mut cut = discover(&[53, 1, 1]);
         cut.truncate(243);

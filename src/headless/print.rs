@@ -61,6 +61,9 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
             writeln!(t.out, "SIP   plug-and-play responder on {addr} (UDP)")?;
             firewall_note(t, Protocol::Sip, *addr)?;
         }
+        Event::Started { protocol: Protocol::Dhcp, addr, .. } => {
+            writeln!(t.out, "DHCP  bench server on {addr} (UDP); no other DHCP server answered")?;
+        }
         Event::Started { protocol: Protocol::Syslog, addr, .. } => {
             writeln!(t.out, "SYSLOG receiver on {addr} (UDP); point the devices' P207 here (P208 sets the level)")?;
             firewall_note(t, Protocol::Syslog, *addr)?;

@@ -49,7 +49,10 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
         policy: None,
         pnp: args.pnp.as_ref().map(|p| pnp_config(p, bind)).transpose()?,
         syslog: args.syslog,
+        dhcp: args.dhcp.as_ref().map(|d| dhcp_config(d, args.interface.as_deref(), bind)).transpose()?,
     };
+    let dhcp_on = choices.dhcp.is_some();
+    let mut dhcp_started = false;
     let (mut session, events) =
         Session::new(Hooks::default()).map_err(|error| Error::Service { protocol: Protocol::Tftp, error })?;
     let started = match session.start(site.clone(), Some(args.site.clone()), history.known_firmware(), &choices) {
@@ -153,6 +156,25 @@ pub fn serve(args: &ServeOptions, t: &mut Term, interrupt: &std::sync::mpsc::Rec
                 let mut printed = 0;
                 let mut moved = false;
                 while let Some(ev) = next {
+                    if let Event::Started { protocol: Protocol::Dhcp, .. } = &ev {
+                        dhcp_started = true;
+                    }
+                    if let Event::Failed { protocol: Protocol::Dhcp, error } = &ev
+                        && dhcp_on
+                        && !dhcp_started
+                    {
+                        // `serve --dhcp` where another DHCP server answers: nothing else starts.
+                        if args.json {
+                            print_event(&ev, true, bind, &mut bt)?;
+                        }
+                        bt.out.flush()?;
+                        drop(buf);
+                        session.stop();
+                        while let Ok(ev) = events.try_recv() {
+                            print_event(&ev, args.json, bind, t)?;
+                        }
+                        return Err(Error::Service { protocol: Protocol::Dhcp, error: error.clone() });
+                    }
                     if let Event::Completed(r) = &ev {
                         let before = r.mac.and_then(|m| status.device(m)).and_then(|d| d.firmware.clone());
                         status.apply(r);
@@ -262,6 +284,38 @@ pub(super) fn print_address_check(
         }
     }
     Ok(())
+}
+
+/// The bench DHCP server for `serve --dhcp`: on `--interface`, else the
+/// interface holding the bind address, else the first that is not loopback
+/// (the session adds options 42 and 2 from the site).
+fn dhcp_config(
+    args: &crate::cli::DhcpOptions,
+    interface: Option<&str>,
+    bind: std::net::IpAddr,
+) -> Result<crate::event::BenchDhcpConfig, Error> {
+    let all = interfaces::list()?;
+    let iface = match (interface, bind) {
+        (Some(w), _) => interfaces::choose(&all, Some(w))?,
+        (None, std::net::IpAddr::V4(v4)) if !v4.is_unspecified() => interfaces::holding(&all, v4)
+            .ok_or_else(|| InterfaceError::NotFound { wanted: v4.to_string(), have: interfaces::describe(&all) })?,
+        (None, _) => interfaces::choose(&all, None)?,
+    };
+    let mut c = crate::event::BenchDhcpConfig::new(iface);
+    c.range = args.range;
+    c.answer = args.answer;
+    c.router = args.router;
+    c.dns = args.dns.clone();
+    c.lease_time = args.lease;
+    c.stop_after = args.stop_after;
+    for (code, v) in &args.extra {
+        if *code == 43 {
+            c.option43 = Some(v.clone());
+        } else {
+            c.extra.push((*code, v.clone()));
+        }
+    }
+    Ok(c)
 }
 
 /// The PnP responder for `serve --pnp`: on `--interface`, else the interface

@@ -9,7 +9,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use socket2::{Domain, Socket, Type};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::DhcpConfig;
@@ -41,15 +40,7 @@ fn socket(iface: &NetInterface, cfg: &DhcpConfig) -> Result<std::net::UdpSocket,
         },
         _ => format!("DHCP preflight on {}: {what}: {e}", iface.name),
     };
-    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(socket2::Protocol::UDP)).map_err(|e| err("socket", e))?;
-    s.set_reuse_address(true).map_err(|e| err("SO_REUSEADDR", e))?;
-    s.set_broadcast(true).map_err(|e| err("SO_BROADCAST", e))?;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    s.bind_device(Some(iface.name.as_bytes())).map_err(|e| err("SO_BINDTODEVICE", e))?;
-    let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port));
-    s.bind(&addr.into()).map_err(|e| err("bind", e))?;
-    s.set_nonblocking(true).map_err(|e| err("non-blocking", e))?;
-    Ok(s.into())
+    super::bench_dhcp::device_socket(&iface.name, port).map_err(|e| err("UDP socket", e))
 }
 
 /// Sends one DISCOVER and waits up to `cfg.timeout` for the answer to it.

@@ -28,6 +28,7 @@
 //! certificate go through it). Decisions about what a request gets are the
 //! pure [`crate::serving::router`]'s; the servers only move bytes.
 
+mod bench_dhcp;
 pub mod client;
 mod cpu;
 mod dhcp;
@@ -60,7 +61,8 @@ use crate::event::DiscoveryConfig;
 pub use crate::event::{Command, Event, ServeConfig, ServiceError};
 use crate::serving::discovery::{DiscoveryEvent, DiscoveryTask};
 use crate::serving::{Policy, Protocol, Served};
-use crate::serving::{discovery, status::Status};
+use crate::serving::{discovery, leases, status::Status};
+use crate::storage;
 
 use firmware::{FirmwareGate, FirmwareSource};
 use journal::{Journal, start_journal};
@@ -323,7 +325,7 @@ impl Supervisor {
                     (local, None)
                 }),
                 // Not file servers: started below, after them.
-                Protocol::Sip | Protocol::Syslog => continue,
+                Protocol::Sip | Protocol::Syslog | Protocol::Dhcp => continue,
                 Protocol::Http | Protocol::Https => {
                     let tls = if protocol == Protocol::Https {
                         match tls::identity(config.tls_identity.as_deref(), config.bind) {
@@ -414,6 +416,26 @@ impl Supervisor {
                     results.push((Protocol::Syslog, Ok(local)));
                 }
                 Err(e) => fail(&mut results, &self.events, Protocol::Syslog, e),
+            }
+        }
+        if let Some(d) = &config.dhcp {
+            // After the file servers: option 66 names one that runs.
+            match bench_dhcp::prepare(rt, d) {
+                Ok(prepared) => {
+                    let restored = config.request_log.as_deref().map(storage::dhcp_leases).transpose();
+                    let restored = restored.unwrap_or_else(|e| {
+                        tracing::warn!("the bench DHCP server starts without the leases of the request log: {e}");
+                        None
+                    });
+                    let setup = bench_dhcp::Setup {
+                        cfg: d.clone(),
+                        url: d.url.clone().or_else(|| leases::option66(d.interface.ipv4, &started)),
+                        restored: restored.unwrap_or_default(),
+                        table: Arc::new(neighbours::OsTable),
+                    };
+                    rt.spawn(bench_dhcp::serve(done_tx.clone(), prepared, shared.clone(), setup, cancel.clone()));
+                }
+                Err(e) => fail(&mut results, &self.events, Protocol::Dhcp, e),
             }
         }
         drop(done_tx);

@@ -74,6 +74,8 @@ pub enum Source {
     Request,
     /// The OS neighbour (ARP) table: a MAC with a Grandstream OUI.
     Neighbour,
+    /// A lease of the bench DHCP server (MAC, address, model from option 60).
+    Dhcp,
 }
 
 impl Source {
@@ -83,6 +85,7 @@ impl Source {
             Source::Mdns => "mDNS",
             Source::Request => "request",
             Source::Neighbour => "neighbour",
+            Source::Dhcp => "DHCP",
         }
     }
 }
@@ -404,8 +407,8 @@ impl Discovery {
 
 /// A request to our servers that says which device asked.
 pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
-    if r.protocol == Protocol::Sip {
-        // The PnP responder reports its SUBSCRIBEs as sightings itself, at once.
+    if matches!(r.protocol, Protocol::Sip | Protocol::Dhcp) {
+        // The PnP responder and the DHCP server report their sightings themselves, at once.
         return None;
     }
     if r.self_test {

@@ -15,13 +15,15 @@
 //! free on the wire (the ARP check) is the service's to say.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::formats::dhcp::{ClientMessage, Kind};
 use crate::ids::Mac;
+use crate::serving::Protocol;
+use crate::serving::discovery::provisioning_url;
 
 /// Which clients the bench DHCP server answers. Every DISCOVER is logged either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -50,10 +52,9 @@ pub fn eligible(answer: DhcpAnswer, mac: Mac, vendor_class: Option<&str>, known:
     match answer {
         DhcpAnswer::All => Ok("every client is answered (--dhcp-answer all)".into()),
         DhcpAnswer::Site if known => Ok("a device of the site".into()),
-        DhcpAnswer::Site => Err(format!(
-            "not answered: {} is not a device of the site (--dhcp-answer site); {shown}",
-            mac.colon()
-        )),
+        DhcpAnswer::Site => {
+            Err(format!("not answered: {} is not a device of the site (--dhcp-answer site); {shown}", mac.colon()))
+        }
         DhcpAnswer::Grandstream if mac.is_grandstream() => Ok(format!("a Grandstream MAC ({shown})")),
         DhcpAnswer::Grandstream if by_class => Ok(format!("a Grandstream {shown}")),
         DhcpAnswer::Grandstream => Err(format!(
@@ -94,6 +95,19 @@ pub fn default_pool(own: Ipv4Addr, prefix: u8) -> Option<(Ipv4Addr, Ipv4Addr)> {
         first = last.saturating_sub(size - 1).max(low);
     }
     (first <= last && last >= low).then(|| (Ipv4Addr::from(first), Ipv4Addr::from(last)))
+}
+
+/// Option 66 for this server (spec §5.1): the full URL of the first running
+/// server of HTTP, HTTPS (what P237 with P212 would say), else the TFTP
+/// host alone (a bare host means TFTP; `tftp://host:port/` off port 69).
+pub fn option66(ip: Ipv4Addr, started: &[(Protocol, SocketAddr)]) -> Option<String> {
+    let port = |p: Protocol| started.iter().find(|(q, _)| *q == p).map(|(_, a)| a.port());
+    for p in [Protocol::Http, Protocol::Https] {
+        if let Some(port) = port(p) {
+            return Some(provisioning_url(IpAddr::V4(ip), p, port));
+        }
+    }
+    port(Protocol::Tftp).map(|port| if port == 69 { ip.to_string() } else { format!("tftp://{ip}:{port}/") })
 }
 
 /// What a client's message gets.
@@ -164,7 +178,10 @@ impl Leases {
             return Err(format!("the DHCP range {first}-{last} holds this computer's own address {server}"));
         }
         if l - f >= 1024 {
-            return Err(format!("the DHCP range {first}-{last} has {} addresses: a bench needs at most 1024", l - f + 1));
+            return Err(format!(
+                "the DHCP range {first}-{last} has {} addresses: a bench needs at most 1024",
+                l - f + 1
+            ));
         }
         Ok(Leases {
             first: f,
@@ -189,6 +206,20 @@ impl Leases {
 
     pub fn netmask(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.mask)
+    }
+
+    /// The pool's addresses nobody holds and nobody was found using, lowest first.
+    pub fn free(&mut self, now: SystemTime) -> Vec<Ipv4Addr> {
+        self.expire(now);
+        (self.first..=self.last)
+            .map(Ipv4Addr::from)
+            .filter(|ip| self.holder(*ip).is_none() && !self.taken.contains_key(ip))
+            .collect()
+    }
+
+    /// Whether `mac` holds an address now (bound or offered).
+    pub fn holds(&self, mac: Mac, now: SystemTime) -> bool {
+        self.by_mac.get(&mac).is_some_and(|e| e.until > now)
     }
 
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
@@ -570,6 +601,21 @@ mod tests {
         assert_eq!(l.candidate(mac(1), None, true, 0, t(20)).unwrap(), Ipv4Addr::new(10, 77, 0, 103));
         l.forget(mac(1));
         assert!(l.is_empty());
+    }
+
+    #[test]
+    fn option_66_names_http_first_and_a_bare_tftp_host_last() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let all = [
+            (Protocol::Tftp, a("0.0.0.0:69")),
+            (Protocol::Http, a("0.0.0.0:8080")),
+            (Protocol::Https, a("0.0.0.0:8443")),
+        ];
+        assert_eq!(option66(SERVER, &all).as_deref(), Some("http://10.77.0.2:8080/"));
+        assert_eq!(option66(SERVER, &all[..1]).as_deref(), Some("10.77.0.2"));
+        assert_eq!(option66(SERVER, &[(Protocol::Tftp, a("0.0.0.0:6969"))]).as_deref(), Some("tftp://10.77.0.2:6969/"));
+        assert_eq!(option66(SERVER, &[all[0], all[2]]).as_deref(), Some("https://10.77.0.2:8443/"));
+        assert_eq!(option66(SERVER, &[]), None);
     }
 
     #[test]

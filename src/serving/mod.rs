@@ -24,8 +24,8 @@ pub mod status;
 pub mod truth;
 
 pub use record::{
-    ContentKind, Disposition, FirmwareFile, FirmwareLink, Image, Interruption, Outcome, Protocol, Refusal, RequestId,
-    RequestRecord, Wire, rfc3339,
+    ContentKind, Disposition, FirmwareFile, FirmwareLink, Image, Interruption, Lease, Outcome, Protocol, Refusal,
+    RequestId, RequestRecord, Wire, rfc3339,
 };
 pub use served::{KnownDevice, Policy, Served, Window};
 pub use status::{DeviceState, DeviceStatus, Status, Summary};

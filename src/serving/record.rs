@@ -29,6 +29,9 @@ pub enum Protocol {
     Sip,
     /// The syslog receiver (`ServeConfig::syslog`): one record per line a device sent.
     Syslog,
+    /// The bench DHCP server (`ServeConfig::dhcp`): one record per client message
+    /// (DISCOVER, REQUEST, ...) with what was offered or acknowledged, or why nothing.
+    Dhcp,
 }
 
 impl Protocol {
@@ -43,6 +46,7 @@ impl Protocol {
             Protocol::Https => "https",
             Protocol::Sip => "sip",
             Protocol::Syslog => "syslog",
+            Protocol::Dhcp => "dhcp",
         }
     }
 
@@ -54,6 +58,7 @@ impl Protocol {
             Protocol::Https => 443,
             Protocol::Sip => 5060,
             Protocol::Syslog => 514,
+            Protocol::Dhcp => 67,
         }
     }
 }
@@ -66,6 +71,7 @@ impl fmt::Display for Protocol {
             Protocol::Https => "HTTPS",
             Protocol::Sip => "SIP",
             Protocol::Syslog => "SYSLOG",
+            Protocol::Dhcp => "DHCP",
         })
     }
 }
@@ -347,11 +353,26 @@ pub struct RequestRecord {
     pub duration: Duration,
     /// Plain language: what happened and, for a miss, what to do.
     pub explanation: String,
+    /// A DHCP record's address offered or acknowledged (`ServeConfig::dhcp`).
+    /// In JSON only when set: the request log keeps leases across a restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
     /// This process's own self-test ("Fetch as" in the desktop app), known by
     /// its client socket (`services::client::SelfTests`): logged and shown,
     /// never folded into a device's status, firmware or IP. In JSON only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub self_test: bool,
+}
+
+/// What the bench DHCP server offered or acknowledged: the address, for how
+/// long, and until when (Unix seconds, so that a restart reads it back
+/// without parsing times); `bound`: an ACK, the lease a restart keeps; else an OFFER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    pub ip: std::net::Ipv4Addr,
+    pub seconds: u32,
+    pub expires: u64,
+    pub bound: bool,
 }
 
 fn ser_time<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -392,6 +413,7 @@ impl RequestRecord {
             size: None,
             duration: Duration::ZERO,
             explanation: String::new(),
+            lease: None,
             self_test: false,
         }
     }
@@ -448,6 +470,15 @@ impl RequestRecord {
             size: v.get("size").and_then(|s| s.as_u64()),
             duration: Duration::from_millis(v.get("duration_ms")?.as_u64()?),
             explanation: text("explanation")?,
+            lease: match v.get("lease") {
+                None => None,
+                Some(l) => Some(Lease {
+                    ip: l.get("ip")?.as_str()?.parse().ok()?,
+                    seconds: u32::try_from(l.get("seconds")?.as_u64()?).ok()?,
+                    expires: l.get("expires")?.as_u64()?,
+                    bound: l.get("bound")?.as_bool()?,
+                }),
+            },
             self_test: v.get("self_test").and_then(|s| s.as_bool()).unwrap_or(false),
         })
     }
@@ -544,6 +575,9 @@ impl RequestRecord {
         value(out, "size", &self.size)?;
         value(out, "duration_ms", &(self.duration.as_millis() as u64))?;
         text(out, "explanation", &self.explanation)?;
+        if let Some(lease) = &self.lease {
+            value(out, "lease", lease)?;
+        }
         if self.self_test {
             value(out, "self_test", &true)?;
         }
@@ -832,6 +866,7 @@ mod tests {
             macs,
             (kind, outcome, wire),
             (any::<u64>(), proptest::option::of(any::<u64>()), 0u64..10_000_000, any::<bool>()),
+            proptest::option::of((any::<[u8; 4]>(), any::<u32>(), any::<u64>(), any::<bool>())),
         )
             .prop_map(
                 |(
@@ -840,6 +875,7 @@ mod tests {
                     (mac, model),
                     (kind, outcome, status),
                     (bytes, size, duration, self_test),
+                    lease,
                 )| {
                     RequestRecord {
                         id,
@@ -860,6 +896,12 @@ mod tests {
                         size,
                         duration: Duration::from_micros(duration),
                         explanation,
+                        lease: lease.map(|(ip, seconds, expires, bound)| Lease {
+                            ip: ip.into(),
+                            seconds,
+                            expires,
+                            bound,
+                        }),
                         self_test,
                     }
                 },
@@ -964,6 +1006,7 @@ mod tests {
             size: None,
             duration: Duration::from_millis(12),
             explanation: "x".into(),
+            lease: None,
             self_test: false,
         };
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();

@@ -249,7 +249,7 @@ pub fn clean(protocol: Protocol, target: &str) -> Result<String, String> {
     }
     let path = match protocol {
         // SIP requests never reach the router; treat a name like a TFTP one.
-        Protocol::Tftp | Protocol::Sip | Protocol::Syslog => target.to_string(),
+        Protocol::Tftp | Protocol::Sip | Protocol::Syslog | Protocol::Dhcp => target.to_string(),
         Protocol::Http | Protocol::Https => {
             let mut t = target;
             // Absolute form (`http://host/path`), as proxies send it.

@@ -35,6 +35,8 @@ pub struct Choices {
     pub pnp: Option<PnpConfig>,
     /// Receive syslog on this UDP port.
     pub syslog: Option<u16>,
+    /// Run the bench DHCP server (options 42 and 2 are filled from the site here).
+    pub dhcp: Option<crate::event::BenchDhcpConfig>,
 }
 
 /// Why nothing was started. The words are the same in the terminal and the app.
@@ -132,8 +134,17 @@ impl Session {
         if Protocol::ALL.iter().all(|p| config.port(*p).is_none()) {
             return Err(StartError::NothingToServe);
         }
+        let dhcp_notes = match &mut config.dhcp {
+            Some(d) => d.site_options(&prepared.site),
+            None => Vec::new(),
+        };
         let Prepared { output, steps, mut notes, .. } = prepared;
         notes.extend(folder);
+        notes.extend(dhcp_notes.into_iter().map(|message| crate::site::Issue {
+            severity: Severity::Warning,
+            location: "bench DHCP".into(),
+            message,
+        }));
         let started = Started {
             files: output.files.len(),
             bytes: output.total_bytes(),
@@ -230,6 +241,7 @@ fn apply(config: &mut ServeConfig, c: &Choices) {
     }
     config.pnp = c.pnp.clone();
     config.syslog = c.syslog;
+    config.dhcp = c.dhcp.clone();
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub enum Show {
 pub struct LogUi {
     pub follow: bool,
     pub device: String,
-    pub protocols: [bool; 5],
+    pub protocols: [bool; 6],
     pub show: Show,
     /// (log generation, filter key) -> indices of matching rows.
     cache: Option<(u64, String, Vec<usize>)>,
@@ -41,7 +41,7 @@ impl Default for LogUi {
         LogUi {
             follow: true,
             device: String::new(),
-            protocols: [true; 5],
+            protocols: [true; 6],
             show: Show::All,
             cache: None,
             buckets: None,
@@ -63,6 +63,7 @@ impl LogUi {
             Protocol::Https => 2,
             Protocol::Sip => 3,
             Protocol::Syslog => 4,
+            Protocol::Dhcp => 5,
         };
         if !self.protocols[pi] {
             return false;
@@ -133,7 +134,7 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         let l = ui.label("Device:");
         ui.add(egui::TextEdit::singleline(&mut st.device).hint_text("MAC, IP, model, file").desired_width(160.0))
             .labelled_by(l.id);
-        for (i, name) in ["TFTP", "HTTP", "HTTPS", "SIP", "Syslog"].iter().enumerate() {
+        for (i, name) in ["TFTP", "HTTP", "HTTPS", "SIP", "Syslog", "DHCP"].iter().enumerate() {
             ui.checkbox(&mut st.protocols[i], *name);
         }
         ui.separator();
