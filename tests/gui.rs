@@ -1536,3 +1536,69 @@ fn adopt_a_folder_see_the_report_open_it_and_generate_the_same_files() {
     let again = gsprov::generate::generate(&site, &mut || [5; 8]).unwrap();
     assert_eq!(decoded(&out.files), decoded(&again.files));
 }
+
+/// The Server view's "Bench DHCP" beside a LAN's DHCP server (dnsmasq, in a
+/// second namespace): the app shows a red banner naming that server with the
+/// option-66 lines to paste there, and HTTP serves on.
+#[test]
+fn bench_dhcp_beside_another_dhcp_server_shows_a_red_banner_and_http_serves_on() {
+    if netns::enter("bench_dhcp_beside_another_dhcp_server_shows_a_red_banner_and_http_serves_on").is_none() {
+        return;
+    }
+    use std::io::BufRead;
+    let peer = netns::Peer::new("02:00:00:00:00:01");
+    let dir = tempfile::tempdir().unwrap();
+    let mut dnsmasq = peer
+        .command(&format!(
+            "exec dnsmasq --no-daemon --conf-file=/dev/null --user=root --group=root --port=0 --log-facility=- \
+             --interface=gs1 --bind-interfaces --dhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h \
+             --dhcp-leasefile={}/leases --pid-file=",
+            dir.path().display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dnsmasq (.ci/run installs dnsmasq-base)");
+    let mut lines = std::io::BufReader::new(dnsmasq.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("DHCP, IP range") || l.contains("DHCP, sockets bound"))));
+
+    let mut h = app();
+    h.state_mut().doc.edit(|site| {
+        let s = &mut site.serving;
+        s.bind = "0.0.0.0".into(); // inside the test's own namespaces
+        s.http_port = 18080;
+        s.tftp = false;
+        s.https = false;
+    });
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    wait_for(&mut h, "the interface list", |a| a.rt.serving.interfaces.iter().any(|i| i.name == "gs0"));
+    h.state_mut().rt.server.advertise = "10.77.0.2".into();
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label("Bench DHCP server on this interface").click();
+    h.run_ok();
+    assert!(h.state().rt.serving.dhcp);
+    h.get_by_label_contains("same privilege as TFTP 69");
+    h.get_by_label("Start servers").click();
+    let dhcp = gsprov::serving::Protocol::Dhcp;
+    wait_for(&mut h, "the bench DHCP refusal", |a| {
+        matches!(a.rt.serving.servers.get(&dhcp), Some(gsprov::ui::serving::ServerState::Failed(_)))
+    });
+    h.state_mut().state.view = View::Server;
+    h.run_ok();
+    h.get_by_label_contains("Bench DHCP is off: another DHCP server answers on gs0: 10.77.0.1, MAC 02:00:00:00:00:01");
+    // The banner's text is the error, with the lines to paste into that server.
+    let Some(gsprov::ui::serving::ServerState::Failed(e)) = h.state().rt.serving.servers.get(&dhcp) else {
+        unreachable!()
+    };
+    assert!(e.to_string().contains("dnsmasq (dnsmasq.conf): dhcp-option=66,\"http://10.77.0.2:18080/\""), "{e}");
+    assert!(
+        h.state().rt.serving.addresses().iter().any(|(p, _)| *p == gsprov::serving::Protocol::Http),
+        "HTTP serves on"
+    );
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+    dnsmasq.kill().unwrap();
+    dnsmasq.wait().unwrap();
+}

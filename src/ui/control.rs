@@ -45,6 +45,8 @@ pub enum Request {
         /// The firmware each device is known to run (the status board's, the
         /// request log's after a restart): each device's next firmware step.
         known: Known,
+        /// Also run the bench DHCP server (the session adds options 42 and 2 from the site).
+        dhcp: Option<Box<crate::event::BenchDhcpConfig>>,
     },
     /// A command the supervisor takes as is: stop, policy, discovery.
     Supervisor(Command),
@@ -243,11 +245,12 @@ fn run(
         let last_update = batch.iter().rposition(|r| matches!(r, Request::Update { .. }));
         for (i, req) in batch.into_iter().enumerate() {
             match req {
-                Request::Start { site, site_path, policy, pnp, syslog, known } => {
+                Request::Start { site, site_path, policy, pnp, syslog, known, dhcp } => {
                     let choices = session::Choices {
                         policy: Some(policy),
                         pnp: pnp.map(crate::event::PnpConfig::new),
                         syslog,
+                        dhcp: dhcp.map(|d| *d),
                         ..session::Choices::default()
                     };
                     match session.start(*site, site_path, known, &choices) {
@@ -367,6 +370,7 @@ mod tests {
             pnp: None,
             syslog: None,
             known: Known::default(),
+            dhcp: None,
         });
         let recv = Duration::from_secs(10);
         assert!(matches!(control.replies.recv_timeout(recv).unwrap(), Reply::Serving { files: 20, .. }));

@@ -52,7 +52,63 @@ pub fn start(doc: &Doc, rt: &Runtime) -> Action {
         pnp,
         syslog: rt.serving.syslog,
         known: crate::session::known_firmware(&rt.serving.status),
+        dhcp: dhcp_config(rt),
     })
+}
+
+/// The bench DHCP server on the advertised interface, when asked for.
+fn dhcp_config(rt: &Runtime) -> Option<Box<crate::event::BenchDhcpConfig>> {
+    if !rt.serving.dhcp {
+        return None;
+    }
+    let iface = rt.serving.interfaces.iter().find(|i| i.ipv4.to_string() == rt.server.advertise.trim())?;
+    let mut c = crate::event::BenchDhcpConfig::new(iface.clone());
+    c.answer = rt.serving.dhcp_answer;
+    Some(Box::new(c))
+}
+
+/// "Bench DHCP": the switch and whom it answers (set before starting); what
+/// it does shows in the servers' lines above (running, or the red banner
+/// with the other server and the option-66 lines to paste there).
+fn bench_dhcp_ui(ui: &mut egui::Ui, rt: &mut Runtime, running: bool) {
+    use crate::event::DhcpAnswer;
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new("Bench DHCP").strong());
+    let iface = rt.serving.interfaces.iter().find(|i| i.ipv4.to_string() == rt.server.advertise.trim()).cloned();
+    ui.add_enabled_ui(!running, |ui| {
+        ui.horizontal(|ui| {
+            ui.add_enabled(
+                iface.is_some(),
+                egui::Checkbox::new(&mut rt.serving.dhcp, "Bench DHCP server on this interface"),
+            )
+            .on_hover_text(
+                "For a staging bench with nothing else on it: hands out 20 addresses and option 66 = the URL \
+                     below. It refuses to run where another DHCP server answers, and stops at once if one appears",
+            );
+            let names = [
+                (DhcpAnswer::Grandstream, "Grandstream units"),
+                (DhcpAnswer::Site, "the site's devices"),
+                (DhcpAnswer::All, "every client"),
+            ];
+            let shown = names.iter().find(|(a, _)| *a == rt.serving.dhcp_answer).map_or("", |(_, n)| *n);
+            let l = ui.label("answering");
+            egui::ComboBox::from_id_salt("dhcp-answer")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    for (a, n) in names {
+                        ui.selectable_value(&mut rt.serving.dhcp_answer, a, n);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
+    });
+    if rt.serving.dhcp {
+        ui.weak(
+            "Needs a static address on this interface, and the same privilege as TFTP 69 for UDP 67 and 68 \
+             (sudo or setcap); leases last 10 minutes and it stops by itself after 2 hours",
+        );
+    }
 }
 
 /// What stops them.
@@ -218,14 +274,23 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         }
         for (p, state) in &rt.serving.servers {
             match state {
+                ServerState::Running(a) if *p == Protocol::Dhcp => {
+                    ui.label(format!("Bench DHCP answering on {a}; no other DHCP server answered"));
+                }
                 ServerState::Running(a) => {
                     ui.label(format!("{p} listening on {a}"));
                 }
                 ServerState::Failed(e) => {
+                    // The bench DHCP server also stops while running (another server appeared).
+                    let text = if *p == Protocol::Dhcp {
+                        format!("Bench DHCP is off: {e}")
+                    } else {
+                        format!("{p} could not start: {e}")
+                    };
                     egui::Frame::new().fill(ui.visuals().error_fg_color.gamma_multiply(0.15)).inner_margin(6.0).show(
                         ui,
                         |ui| {
-                            ui.colored_label(ui.visuals().error_fg_color, format!("{p} could not start: {e}"));
+                            ui.colored_label(ui.visuals().error_fg_color, text);
                         },
                     );
                 }
@@ -280,6 +345,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                 }
             }
         });
+        bench_dhcp_ui(ui, rt, running);
         point = address_ui(ui, doc, rt);
         ui.horizontal(|ui| {
             let l = ui.label("This computer's address on the devices' LAN");

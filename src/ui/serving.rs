@@ -68,6 +68,9 @@ pub struct Serving {
     pub actions_pending: usize,
     /// Run the syslog receiver (UDP, this port) with the servers.
     pub syslog: Option<u16>,
+    /// Run the bench DHCP server on the advertised interface with the servers.
+    pub dhcp: bool,
+    pub dhcp_answer: crate::event::DhcpAnswer,
 }
 
 /// Device actions remembered for the live log.
@@ -105,6 +108,8 @@ impl Serving {
             actions: Vec::new(),
             actions_pending: 0,
             syslog: None,
+            dhcp: false,
+            dhcp_answer: crate::event::DhcpAnswer::Grandstream,
         }
     }
 
