@@ -31,9 +31,9 @@
 //! - [`services`]: everything that owns a socket or a thread, behind one
 //!   [`services::Supervisor`]: TFTP, HTTP and HTTPS servers, the request-log
 //!   writer, the SIP plug-and-play responder, mDNS browsing, the neighbour table
-//!   and sweep, the DHCP preflight, the interface list, the `gsprov fetch` client,
-//!   the syslog receiver, the resync/reboot NOTIFY sender and the web API
-//!   clients of check-device and read-device.
+//!   and sweep, the DHCP preflight, the bench DHCP server, the interface list,
+//!   the `gsprov fetch` client, the syslog receiver, the resync/reboot NOTIFY
+//!   sender and the web API clients of check-device and read-device.
 //! - [`session`]: the serving job both front ends share: a site prepared for
 //!   its devices (firmware folder judged, firmware steps applied, files
 //!   generated: one truth for a device's bytes), the serving session that

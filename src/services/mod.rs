@@ -1,7 +1,8 @@
 //! Everything that owns a socket or a thread, behind one [`Supervisor`]: the
 //! TFTP, HTTP and HTTPS servers, the SIP plug-and-play responder ([`pnp`]),
 //! discovery (mDNS browsing, the neighbour table and the explicit sweep
-//! ([`neighbours`]), the DHCP preflight), the syslog receiver, the
+//! ([`neighbours`]), the DHCP preflight), the bench DHCP server
+//! (`bench_dhcp`, `serve --dhcp`), the syslog receiver, the
 //! `gsprov fetch` client ([`client`]), the resync/reboot NOTIFY sender
 //! ([`notify`]) and the device web API client ([`webapi`]). [`interfaces`]
 //! lists the network interfaces.
