@@ -213,7 +213,7 @@ fn main() {
         match p {
             Protocol::Tftp => tftp = Some(addr),
             Protocol::Http => http = Some(addr),
-            Protocol::Https | Protocol::Sip | Protocol::Syslog => {}
+            Protocol::Https | Protocol::Sip | Protocol::Syslog | Protocol::Dhcp => {}
         }
     }
     let (tftp, http) = (tftp.expect("TFTP started"), http.expect("HTTP started"));

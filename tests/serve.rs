@@ -804,7 +804,9 @@ fn stop_with_five_transfers_in_flight_is_prompt_and_ports_rebind() {
             Protocol::Tftp => s.tftp,
             Protocol::Http => s.http,
             Protocol::Https => s.https,
-            Protocol::Sip | Protocol::Syslog => unreachable!("no PnP responder or syslog receiver in this config"),
+            Protocol::Sip | Protocol::Syslog | Protocol::Dhcp => {
+                unreachable!("no PnP responder, syslog receiver or bench DHCP server in this config")
+            }
         };
         assert_eq!(r.as_ref().ok(), Some(&want), "{p}");
     }
