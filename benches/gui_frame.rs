@@ -65,6 +65,7 @@ fn record(i: u64, site: &gsprov::site::Site) -> RequestRecord {
         } else {
             "this 404 is expected: devices probe cfg<mac> before cfg<mac>.xml".into()
         },
+        lease: None,
         self_test: false,
     }
 }
