@@ -877,6 +877,58 @@ mod tests {
     }
 
     #[test]
+    fn serve_dhcp_flags() {
+        assert_eq!(serve(&[]).unwrap().dhcp, None);
+        let d = serve(&["--dhcp"]).unwrap().dhcp.unwrap();
+        assert_eq!(
+            (d.answer, d.range, d.router, d.lease.as_secs(), d.stop_after.as_secs()),
+            (crate::event::DhcpAnswer::Grandstream, None, None, 600, 7200)
+        );
+        let o = serve(&[
+            "--dhcp",
+            "--interface",
+            "eth1",
+            "--dhcp-range",
+            "192.168.50.100-192.168.50.119",
+            "--dhcp-answer",
+            "all",
+            "--dhcp-router",
+            "192.168.50.254",
+            "--dhcp-dns",
+            "192.168.50.254",
+            "--dhcp-lease",
+            "300",
+            "--dhcp-minutes",
+            "30",
+            "--dhcp-option",
+            "150=192.168.50.1,192.168.50.2",
+            "--dhcp-option",
+            "43=0x0102ff",
+            "--dhcp-option",
+            "67=cfg.xml",
+        ])
+        .unwrap();
+        let d = o.dhcp.unwrap();
+        assert_eq!(o.interface.as_deref(), Some("eth1"));
+        assert_eq!(d.range, Some(("192.168.50.100".parse().unwrap(), "192.168.50.119".parse().unwrap())));
+        assert_eq!(d.answer, crate::event::DhcpAnswer::All);
+        assert_eq!((d.lease.as_secs(), d.stop_after.as_secs()), (300, 1800));
+        assert_eq!(
+            d.extra,
+            vec![(150, vec![192, 168, 50, 1, 192, 168, 50, 2]), (43, vec![1, 2, 255]), (67, b"cfg.xml".to_vec())]
+        );
+        let bad = |args: &[&str]| {
+            Cli::try_parse_from([&["gsprov", "serve", "s"][..], args].concat()).unwrap_err().to_string()
+        };
+        assert!(bad(&["--dhcp", "--dhcp-option", "66=http://x/"]).contains("set by gsprov itself"));
+        assert!(bad(&["--dhcp", "--dhcp-option", "150=pool.ntp.org"]).contains("option 150 takes addresses"));
+        assert!(bad(&["--dhcp", "--dhcp-option", "43=0x123"]).contains("even number of hex digits"));
+        assert!(bad(&["--dhcp", "--dhcp-range", "10.0.0.5"]).contains("FIRST-LAST"));
+        assert!(bad(&["--dhcp", "--dhcp-lease", "3600"]).contains("3600"), "a bench lease is short");
+        assert!(bad(&["--dhcp-range", "10.0.0.5-10.0.0.9"]).contains("--dhcp"), "range without --dhcp");
+    }
+
+    #[test]
     fn serve_port_flags_merge_into_one_choice_per_server() {
         let o = serve(&[]).unwrap();
         assert_eq!((o.tftp, o.http, o.https), (PortChoice::Site, PortChoice::Site, PortChoice::Site));
