@@ -136,6 +136,16 @@ pub(super) struct Prepared {
 pub(super) fn prepare(rt: &tokio::runtime::Runtime, cfg: &BenchDhcpConfig) -> Result<Prepared, ServiceError> {
     let iface = &cfg.interface;
     let refuse = |reason: String| ServiceError::DhcpInterface { interface: iface.name.clone(), reason };
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        // Without SO_BINDTODEVICE a broadcast answer may leave on another
+        // interface (the default route's): not until the per-system binding
+        // (IP_BOUND_IF on macOS, IP_UNICAST_IF on Windows) is written and tested.
+        return Err(refuse(
+            "the bench DHCP server runs on Linux only so far: elsewhere it cannot keep its answers on this one \
+             interface"
+                .into(),
+        ));
+    }
     check_interface(iface)?;
     let range = match cfg.range {
         Some(r) => r,
