@@ -159,6 +159,7 @@ impl Shared {
             let protocol = match protocol {
                 "tftp" => Protocol::Tftp,
                 "sip" => Protocol::Sip,
+                "dhcp" => Protocol::Dhcp,
                 _ => Protocol::Http,
             };
             let reason = match rest {

@@ -294,6 +294,12 @@ impl Status {
 
     /// Folds one record in.
     pub fn apply(&mut self, r: &RequestRecord) {
+        // The bench DHCP server's records are not requests for files: a client
+        // asks from 0.0.0.0 before it has an address, and its lease is a
+        // discovery sighting, not a provisioning step.
+        if r.protocol == Protocol::Dhcp {
+            return;
+        }
         self.requests += 1;
         self.bytes += r.bytes;
         if r.outcome.is_served() {
