@@ -39,7 +39,9 @@ pub enum Transport {
 pub fn transport(protocol: super::Protocol) -> Transport {
     match protocol {
         super::Protocol::Http | super::Protocol::Https => Transport::Tcp,
-        super::Protocol::Tftp | super::Protocol::Sip | super::Protocol::Syslog => Transport::Udp,
+        super::Protocol::Tftp | super::Protocol::Sip | super::Protocol::Syslog | super::Protocol::Dhcp => {
+            Transport::Udp
+        }
     }
 }
 
