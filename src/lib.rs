@@ -41,9 +41,9 @@
 //!   of what happened (the request log read back on open).
 //! - [`cli`]: clap types turned into validated options; opens nothing.
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
-//!   `fetch`, ...). [`ui`]: the desktop app (eframe/egui) with its own threads
-//!   (the control thread that owns the Supervisor, the device-actions thread,
-//!   the file worker and its
+//!   `fetch`, ...), one file per command. [`ui`]: the desktop app (eframe/egui)
+//!   with its own threads (the control thread that owns the serving
+//!   [`session::Session`], the device-actions thread, the file worker and its
 //!   dialogs). The two front ends never use each other.
 
 pub mod ids;
