@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
 use crate::event::{ConfigError, Event, PnpConfig, ServeConfig, ServiceError};
@@ -196,11 +196,6 @@ impl Session {
             return None;
         }
         Some(regenerate(&mut self.sup, current, false))
-    }
-
-    /// The site file being served, if saved.
-    pub fn site_path(&self) -> Option<&Path> {
-        self.current.as_ref().and_then(|c| c.path.as_deref())
     }
 
     /// Stops the servers (within a second); a no-op when none run.
