@@ -65,13 +65,21 @@ fn lines(r: impl std::io::Read + Send + 'static, name: &str) -> Receiver<String>
 }
 
 fn serve(site: &Path) -> Serve {
-    let mut child = gsprov()
-        .args(["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--tftp-port", "0", "--http-port", "0"])
-        .args(["--no-https", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut c = gsprov();
+    c.args(serve_args(site));
+    serve_with(c)
+}
+
+fn serve_args(site: &Path) -> Vec<String> {
+    ["serve", site.to_str().unwrap(), "--bind", "127.0.0.1", "--tftp-port", "0", "--http-port", "0", "--no-https"]
+        .into_iter()
+        .chain(["--json"])
+        .map(String::from)
+        .collect()
+}
+
+fn serve_with(mut c: Command) -> Serve {
+    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let out = lines(child.stdout.take().unwrap(), "serve stdout");
     let err = lines(child.stderr.take().unwrap(), "serve stderr");
     let mut addrs = BTreeMap::new();
@@ -236,4 +244,24 @@ fn check_and_serve_judge_the_firmware_folder_alike() {
     let refused = text(&o.stderr);
     let words = "everything in a firmware folder is offered to the whole network";
     assert!(checked.contains(words) && refused.contains(words), "check: {checked}\nserve: {refused}");
+}
+
+/// Issue 25: an open-file limit that leaves the HTTP server few connections
+/// is said where serving starts (here `serve`'s warnings; in the app, the
+/// Server view's notes), with the fix.
+#[test]
+fn a_low_open_file_limit_is_said_where_serving_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let site_path = demo_with_firmware(dir.path());
+    let mut c = Command::new("sh");
+    c.env_remove("GSPROV_XML_PASSWORD")
+        .env_remove("GSPROV_HTTP_PASSWORD")
+        .arg("-c")
+        .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gsprov"))
+        .args(serve_args(&site_path));
+    let s = serve_with(c);
+    // The session's note (what the app's Server view shows), not only the log line.
+    s.said("warning: serving: the open-file limit lets each HTTP(S) server hold only 32 connections at once");
+    s.stop();
 }

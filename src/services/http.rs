@@ -66,8 +66,6 @@ const CHUNK: usize = 64 * 1024;
 /// Requests between two looks at which CPU a kept-alive connection's packets
 /// arrive on ([`Conn::moves_to`]): a look is a system call.
 const MOVE_CHECK: u32 = 64;
-/// Fewer connections than this at once (a low open-file limit) is said in the log.
-const LOW_CONNECTIONS: usize = 128;
 const REALM: &str = "gsprov";
 
 pub(super) fn bind(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> Result<TcpListener, ServiceError> {
@@ -104,12 +102,8 @@ pub(super) async fn serve(
     let general_total = total - reserve;
     let general = Arc::new(tokio::sync::Semaphore::new(general_total));
     let reserved = Arc::new(tokio::sync::Semaphore::new(reserve));
-    if total < LOW_CONNECTIONS {
-        tracing::warn!(
-            "{protocol}: the open-file limit lets this server hold only {total} connections at once ({reserve} of \
-             them kept for devices that fetched before); slow or idle connections can keep new devices waiting. \
-             Raise the limit (`ulimit -n 8192`, or LimitNOFILE= in a systemd unit) before starting gsprov"
-        );
+    if let Some(note) = super::limits::low_connections_note(total) {
+        tracing::warn!("{protocol}: {note}");
     }
     let per_address = Arc::new(PerAddress::default());
     // No address holds more than a quarter of the connections: the rest stay

@@ -19,6 +19,23 @@ pub(crate) fn connection_cap(open_files: u64) -> usize {
     (open_files.saturating_sub(FD_RESERVE) / 4).clamp(16, http::MAX_CONNECTIONS as u64) as usize
 }
 
+/// Below this many connections per HTTP(S) server, the limit is said
+/// (the log, `serve`'s start, the app's Server view).
+const LOW_CONNECTIONS: usize = 128;
+
+/// What a technician is told when the open-file limit leaves each HTTP(S)
+/// server only `cap` connections at once; `None` when that is plenty.
+pub fn low_connections_note(cap: usize) -> Option<String> {
+    (cap < LOW_CONNECTIONS).then(|| {
+        format!(
+            "the open-file limit lets each HTTP(S) server hold only {cap} connections at once ({} of them kept for \
+             devices that fetched before); slow or idle connections can keep new devices waiting. Raise the limit \
+             (`ulimit -n 8192`, or LimitNOFILE= in a systemd unit) before starting gsprov",
+            (cap / 4).max(1)
+        )
+    })
+}
+
 /// Raises the soft open-file limit to the hard limit (a process starts with
 /// 1024 on most Linux systems; every connection and transfer needs one or
 /// two). Returns the limit in force afterwards (`u64::MAX`: unknown).
@@ -105,5 +122,15 @@ mod tests {
         );
         assert!(matches!(bind_error(a("10.9.9.9:80"), &e(AddrNotAvailable)), ServiceError::AddressNotAvailable { .. }));
         assert!(matches!(bind_error(a("0.0.0.0:8080"), &e(PermissionDenied)), ServiceError::Bind { .. }));
+    }
+
+    #[test]
+    fn a_low_open_file_limit_is_said_with_the_fix() {
+        // The hard limit of 1,024 many systems start with: 32 connections.
+        let cap = connection_cap(1024);
+        assert_eq!(cap, 32);
+        let note = low_connections_note(cap).unwrap();
+        assert!(note.contains("only 32 connections") && note.contains("ulimit -n"), "{note}");
+        assert!(low_connections_note(connection_cap(65536)).is_none());
     }
 }

@@ -67,6 +67,7 @@ use crate::storage;
 
 use firmware::{FirmwareGate, FirmwareSource};
 use journal::{Journal, start_journal};
+pub use limits::low_connections_note;
 pub use limits::raise_open_file_limit;
 pub(crate) use limits::{bind_error, connection_cap, fd_hint};
 use neighbours::neighbour_poll;
@@ -186,6 +187,12 @@ impl Supervisor {
     /// count as the device.
     pub fn self_tests(&self) -> client::SelfTests {
         self.self_tests.clone()
+    }
+
+    /// Connections each HTTP(S) server may hold at once, from the open-file
+    /// limit in force.
+    pub fn http_connections(&self) -> usize {
+        connection_cap(self.open_files)
     }
 
     /// Creates the runtime (no server runs yet) and the event channel the

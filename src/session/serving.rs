@@ -140,6 +140,11 @@ impl Session {
         };
         let Prepared { output, steps, mut notes, .. } = prepared;
         notes.extend(folder);
+        if config.http_port.is_some() || config.https_port.is_some() {
+            // Said where serving starts, not only in the log.
+            let low = crate::services::low_connections_note(self.sup.http_connections());
+            notes.extend(low.map(|message| Issue { severity: Severity::Warning, location: "serving".into(), message }));
+        }
         notes.extend(dhcp_notes.into_iter().map(|message| crate::site::Issue {
             severity: Severity::Warning,
             location: "bench DHCP".into(),
