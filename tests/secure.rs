@@ -883,5 +883,5 @@ fn slow_connections_at_a_low_open_file_limit_do_not_keep_a_known_device_out() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     drop(slow);
     let log = s.stop();
-    assert!(log.contains("the open-file limit lets this server hold only"), "the low limit is said:\n{log}");
+    assert!(log.contains("the open-file limit lets each HTTP(S) server hold only"), "the low limit is said:\n{log}");
 }
