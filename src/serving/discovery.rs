@@ -1,17 +1,23 @@
 //! The merged list of discovered devices: a pure fold over discovery events
-//! ([`DiscoveryEvent`], [`Sighting`]) and request records
-//! (PnP SUBSCRIBEs, mDNS instances, requests to our servers, the neighbour
-//! table), one entry per MAC (or per IP while the MAC is not known yet), with
+//! ([`DiscoveryEvent`], [`Sighting`]) and request records, so that every
+//! source lands in one list: PnP SUBSCRIBEs, HTTP/HTTPS/TFTP requests to our
+//! servers, syslog senders, bench-DHCP leases, mDNS instances and the
+//! neighbour table. One entry per MAC (or per IP while the MAC is not known yet), with
 //! what each source told: IP, model, firmware, how and when it was seen, and
 //! whether the site lists it. Also the pure helpers discovery needs: the
 //! provisioning URL for an interface, reading a Grandstream model or MAC out
 //! of mDNS names and TXT records, comparing a DHCP option 66 with our URL,
-//! and [`adopt`] (a discovered device -> a site device).
+//! and [`adopt`] (a discovered device -> a site device). The list the
+//! technician reads is [`Discovery::rows`] under a [`Filter`] (not in the
+//! site / in the site / ignored, a text, a model) with [`Discovery::counts`];
+//! ignored units stay in the fold, hidden behind the "ignored" filter.
+//! Unknown entries are bounded ([`MAX_UNKNOWN`]): a flood of made-up MACs
+//! forgets the one seen longest ago, and says how many.
 //!
 //! Pure: no sockets, threads or clock (times come from the events). The
 //! services emit the events; a front end folds them into its own copy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
@@ -76,6 +82,9 @@ pub enum Source {
     Neighbour,
     /// A lease of the bench DHCP server (MAC, address, model from option 60).
     Dhcp,
+    /// A line sent to the syslog receiver (the sender's address; its MAC when
+    /// the address fetched as a known device).
+    Syslog,
 }
 
 impl Source {
@@ -86,6 +95,7 @@ impl Source {
             Source::Request => "request",
             Source::Neighbour => "neighbour",
             Source::Dhcp => "DHCP",
+            Source::Syslog => "syslog",
         }
     }
 }
@@ -218,6 +228,9 @@ pub struct DiscoveredDevice {
     pub label: String,
     /// The site's model for it, when known.
     pub site_model: Option<Model>,
+    /// The technician chose to ignore it ([`Discovery::ignore`]): hidden
+    /// behind the "ignored" filter, never deleted.
+    pub ignored: bool,
     /// A Grandstream OUI, or a source that says Grandstream.
     pub grandstream: bool,
     /// The latest detail per source (`SUBSCRIBE from 10.0.0.5:5080`, an mDNS name, ...).
@@ -241,6 +254,7 @@ impl DiscoveredDevice {
             known: false,
             label: String::new(),
             site_model: None,
+            ignored: false,
             grandstream: false,
             details: BTreeMap::new(),
         }
@@ -271,8 +285,9 @@ impl DiscoveredDevice {
             self.details.insert(s.source, s.detail.clone());
         }
         // Every source only reports what looks like Grandstream, except
-        // requests to our servers (which may come from any device).
-        self.grandstream |= s.source != Source::Request || s.mac.is_some_and(|m| m.is_grandstream());
+        // requests to our servers and syslog lines (which may come from any device).
+        self.grandstream |=
+            !matches!(s.source, Source::Request | Source::Syslog) || s.mac.is_some_and(|m| m.is_grandstream());
     }
 
     fn merge(&mut self, other: DiscoveredDevice) {
@@ -290,13 +305,118 @@ impl DiscoveredDevice {
     }
 }
 
+/// Most entries the site does not know kept (as the status board's
+/// unassigned table, [`super::status::MAX_UNASSIGNED`]): each request may name
+/// a new MAC, and a flood of made-up ones must not grow memory.
+pub const MAX_UNKNOWN: usize = super::status::MAX_UNASSIGNED;
+
+/// Which entries [`Discovery::rows`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Show {
+    /// Seen, not in the site, not ignored: the ones to adopt.
+    #[default]
+    NotInSite,
+    /// Seen and in the site (not ignored).
+    InSite,
+    /// Ignored by the technician.
+    Ignored,
+    /// Everything not ignored.
+    All,
+}
+
+impl Show {
+    pub const ALL: [Show; 4] = [Show::NotInSite, Show::InSite, Show::All, Show::Ignored];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Show::NotInSite => "Not in the site",
+            Show::InSite => "In the site",
+            Show::Ignored => "Ignored",
+            Show::All => "All (not ignored)",
+        }
+    }
+
+    fn admits(self, d: &DiscoveredDevice) -> bool {
+        match self {
+            Show::NotInSite => !d.known && !d.ignored,
+            Show::InSite => d.known && !d.ignored,
+            Show::Ignored => d.ignored,
+            Show::All => !d.ignored,
+        }
+    }
+}
+
+/// What the technician narrows the list to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub show: Show,
+    /// Part of a MAC (any separators), an IP, a model, a firmware version,
+    /// a site label or a source name; case-insensitive.
+    pub text: String,
+    /// Only devices that said this model.
+    pub model: Option<Model>,
+}
+
+impl Filter {
+    /// Whether `d` is listed under this filter.
+    pub fn admits(&self, d: &DiscoveredDevice) -> bool {
+        if !self.show.admits(d) {
+            return false;
+        }
+        if let Some(m) = &self.model
+            && d.model.as_ref() != Some(m)
+        {
+            return false;
+        }
+        let t = self.text.trim().to_ascii_lowercase();
+        if t.is_empty() {
+            return true;
+        }
+        // `00:0b:82`, `000B82`, `a1-b2`: part of a MAC, whatever the separators.
+        let mac_like = t.len() >= 2 && t.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-');
+        let hex: String = t.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+        let has = |s: &str| s.to_ascii_lowercase().contains(&t);
+        (mac_like && d.mac.is_some_and(|m| m.to_string().contains(&hex)))
+            // A whole address is that address (10.0.1.7 is not 10.0.1.70); a part of one, any it starts.
+            || d.ip.is_some_and(|ip| match t.parse::<IpAddr>() {
+                Ok(want) => ip == want,
+                Err(_) => ip.to_string().starts_with(&t),
+            })
+            || d.model.as_ref().is_some_and(|m| has(m.as_str()))
+            || d.site_model.as_ref().is_some_and(|m| has(m.as_str()))
+            || d.firmware.as_deref().is_some_and(has)
+            || has(&d.label)
+            || d.sources.iter().any(|s| has(s.describe()))
+    }
+}
+
+/// How many entries each filter lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Every entry kept, ignored ones included.
+    pub seen: usize,
+    pub not_in_site: usize,
+    pub in_site: usize,
+    pub ignored: usize,
+    /// Entries the site did not know, forgotten to stay bounded ([`MAX_UNKNOWN`]).
+    pub forgotten: u64,
+}
+
 /// The fold. Start with [`Discovery::new`] (or [`Discovery::with_known`]) and
 /// [`Discovery::apply`] every event.
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     devices: Vec<DiscoveredDevice>,
+    /// MAC -> index in `devices`.
+    by_mac: HashMap<Mac, usize>,
+    /// Entries without a MAC yet (only they are searched by IP for a sighting with a MAC).
+    without_mac: usize,
     known: BTreeMap<Mac, (Model, String)>,
+    ignored: BTreeSet<Mac>,
     dhcp: Option<DhcpReport>,
+    forgotten: u64,
+    /// Moves on every change, so views can cache what they derive.
+    generation: u64,
 }
 
 impl Discovery {
@@ -314,17 +434,35 @@ impl Discovery {
     /// Takes a new device list (after a site edit or an adoption).
     pub fn set_known(&mut self, served: &Served) {
         self.known = served.devices().iter().map(|(m, k)| (*m, (k.model.clone(), k.label.clone()))).collect();
+        self.mark_all();
+    }
+
+    fn mark_all(&mut self) {
         for i in 0..self.devices.len() {
             self.mark(i);
         }
+        self.generation += 1;
     }
 
     /// Marks a site's devices as known (without generating its files).
     pub fn set_site(&mut self, site: &Site) {
         self.known = site.devices.iter().map(|d| (d.mac, (d.model.clone(), d.label.clone()))).collect();
-        for i in 0..self.devices.len() {
-            self.mark(i);
+        self.mark_all();
+    }
+
+    /// Hides these MACs behind the "ignored" filter (they stay in the list,
+    /// and later sightings still update them).
+    pub fn ignore(&mut self, macs: impl IntoIterator<Item = Mac>) {
+        self.ignored.extend(macs);
+        self.mark_all();
+    }
+
+    /// Lists these MACs again.
+    pub fn unignore(&mut self, macs: impl IntoIterator<Item = Mac>) {
+        for m in macs {
+            self.ignored.remove(&m);
         }
+        self.mark_all();
     }
 
     /// Folds one event in (others are ignored).
@@ -346,30 +484,73 @@ impl Discovery {
     /// Folds one sighting in: the entry with its MAC, else the entry with its
     /// IP (which then learns the MAC), else a new entry.
     pub fn see(&mut self, s: &Sighting) {
-        let by_mac = s.mac.and_then(|m| self.devices.iter().position(|d| d.mac == Some(m)));
-        let by_ip = s.ip.and_then(|ip| {
-            self.devices.iter().position(|d| d.ip == Some(ip) && (s.mac.is_none() || d.mac.is_none() || d.mac == s.mac))
-        });
+        self.generation += 1;
+        let by_mac = s.mac.and_then(|m| self.by_mac.get(&m).copied());
+        // With a MAC, only an entry without one can be the same device by IP
+        // (an entry with the MAC was found above); without, any entry at that IP.
+        let by_ip = match s.ip {
+            Some(ip) if s.mac.is_none() || self.without_mac > 0 => {
+                self.devices.iter().position(|d| d.ip == Some(ip) && (s.mac.is_none() || d.mac.is_none()))
+            }
+            _ => None,
+        };
         let i = match (by_mac, by_ip) {
             (Some(m), Some(p)) if m != p && self.devices[p].mac.is_none() => {
                 let other = self.devices.remove(p);
-                let m = if p < m { m - 1 } else { m };
-                self.devices[m].merge(other);
-                m
+                self.devices[if p < m { m - 1 } else { m }].merge(other);
+                self.reindex();
+                s.mac.and_then(|m| self.by_mac.get(&m).copied()).expect("the entry with the sighting's MAC")
             }
             (Some(m), _) => m,
             (None, Some(p)) => p,
             (None, None) => {
+                self.make_room(s);
                 self.devices.push(DiscoveredDevice::new(s));
+                self.without_mac += 1;
                 self.devices.len() - 1
             }
         };
+        let had_mac = self.devices[i].mac.is_some();
         self.devices[i].absorb(s);
+        if let (false, Some(m)) = (had_mac, self.devices[i].mac) {
+            self.without_mac -= 1;
+            self.by_mac.insert(m, i);
+        }
         self.mark(i);
+    }
+
+    /// Before a new entry: when [`MAX_UNKNOWN`] entries the site does not know
+    /// are kept and the newcomer is not known either, forgets the one of them
+    /// seen longest ago (an ignored one last: the technician chose it).
+    fn make_room(&mut self, s: &Sighting) {
+        if s.mac.is_some_and(|m| self.known.contains_key(&m)) {
+            return;
+        }
+        if self.devices.iter().filter(|d| !d.known).count() < MAX_UNKNOWN {
+            return;
+        }
+        let oldest = self
+            .devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.known)
+            .min_by_key(|(_, d)| (d.ignored, d.last_seen))
+            .map(|(i, _)| i);
+        if let Some(i) = oldest {
+            self.devices.remove(i);
+            self.forgotten += 1;
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_mac = self.devices.iter().enumerate().filter_map(|(i, d)| d.mac.map(|m| (m, i))).collect();
+        self.without_mac = self.devices.iter().filter(|d| d.mac.is_none()).count();
     }
 
     fn mark(&mut self, i: usize) {
         let d = &mut self.devices[i];
+        d.ignored = d.mac.is_some_and(|m| self.ignored.contains(&m));
         match d.mac.and_then(|m| self.known.get(&m)) {
             Some((model, label)) => {
                 d.known = true;
@@ -391,12 +572,55 @@ impl Discovery {
 
     /// The device with this MAC.
     pub fn device(&self, mac: Mac) -> Option<&DiscoveredDevice> {
-        self.devices.iter().find(|d| d.mac == Some(mac))
+        self.by_mac.get(&mac).map(|i| &self.devices[*i])
+    }
+
+    /// Indices (into [`Discovery::devices`]) of the entries `filter` lists,
+    /// in the order first seen.
+    pub fn rows(&self, filter: &Filter) -> Vec<usize> {
+        self.devices.iter().enumerate().filter(|(_, d)| filter.admits(d)).map(|(i, _)| i).collect()
+    }
+
+    /// How many entries each filter lists.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts { seen: self.devices.len(), forgotten: self.forgotten, ..Counts::default() };
+        for d in &self.devices {
+            if d.ignored {
+                c.ignored += 1;
+            } else if d.known {
+                c.in_site += 1;
+            } else {
+                c.not_in_site += 1;
+            }
+        }
+        c
+    }
+
+    /// The models entries under `show` said, with how many of each, by name.
+    pub fn models(&self, show: Show) -> Vec<(Model, usize)> {
+        let mut m: BTreeMap<Model, usize> = BTreeMap::new();
+        for d in self.devices.iter().filter(|d| show.admits(d)) {
+            if let Some(model) = &d.model {
+                *m.entry(model.clone()).or_default() += 1;
+            }
+        }
+        m.into_iter().collect()
+    }
+
+    /// Moves on every change (a sighting, a site or ignore change): a view's
+    /// cache of [`Discovery::rows`] is fresh while it stays the same.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Devices the site does not list yet (candidates for [`adopt`]).
     pub fn unknown(&self) -> impl Iterator<Item = &DiscoveredDevice> {
         self.devices.iter().filter(|d| !d.known)
+    }
+
+    /// Entries the site did not know, forgotten to stay bounded.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 
     /// The last DHCP preflight result.
@@ -406,6 +630,10 @@ impl Discovery {
 }
 
 /// A request to our servers that says which device asked.
+///
+/// A syslog line is a sighting of its sender even without a MAC (its address
+/// merges with what the neighbour table or a request says about it); a file
+/// request only when it names a MAC or a model.
 pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
     if matches!(r.protocol, Protocol::Sip | Protocol::Dhcp) {
         // The PnP responder and the DHCP server report their sightings themselves, at once.
@@ -415,17 +643,22 @@ pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
         // This process pretending to be the device: not a sighting.
         return None;
     }
-    if r.mac.is_none() && r.model.is_none() {
+    let syslog = r.protocol == Protocol::Syslog;
+    if !syslog && r.mac.is_none() && r.model.is_none() {
         return None;
     }
     Some(Sighting {
         time: r.time,
-        source: Source::Request,
+        source: if syslog { Source::Syslog } else { Source::Request },
         mac: r.mac,
         ip: Some(r.client.ip()),
         model: r.model.clone(),
         firmware: r.firmware.clone(),
-        detail: format!("{} {} {}", r.protocol, r.method, r.path),
+        detail: if syslog {
+            format!("syslog from {}", r.client.ip())
+        } else {
+            format!("{} {} {}", r.protocol, r.method, r.path)
+        },
     })
 }
 
@@ -613,6 +846,26 @@ pub fn adopt(site: &Site, d: &DiscoveredDevice) -> Result<Device, AdoptError> {
     Ok(dev)
 }
 
+/// [`adopt`] for several: the devices to add, and per entry that cannot be
+/// added, its MAC (when known) and why. One pass, so the caller adds them all
+/// in one edit.
+pub fn adopt_many<'a>(
+    site: &Site,
+    found: impl IntoIterator<Item = &'a DiscoveredDevice>,
+) -> (Vec<Device>, Vec<(Option<Mac>, AdoptError)>) {
+    let mut added: Vec<Device> = Vec::new();
+    let mut refused = Vec::new();
+    let mut macs: BTreeSet<Mac> = BTreeSet::new();
+    for d in found {
+        match adopt(site, d) {
+            Ok(dev) if macs.insert(dev.mac) => added.push(dev),
+            Ok(dev) => refused.push((Some(dev.mac), AdoptError::AlreadyInSite(dev.mac))),
+            Err(e) => refused.push((d.mac, e)),
+        }
+    }
+    (added, refused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,6 +949,143 @@ mod tests {
         d.see(&sight(41, Source::Pnp, Some("c074ad112233"), Some("10.0.0.77"), None));
         assert_eq!(d.devices().len(), 2);
         assert_eq!(d.device("c074ad112233".parse().unwrap()).unwrap().model.as_ref().unwrap().as_str(), "GRP2612W");
+    }
+
+    fn record(t: u64, protocol: Protocol, client: &str, mac: Option<&str>) -> RequestRecord {
+        RequestRecord {
+            mac: mac.map(|m| m.parse().unwrap()),
+            ..RequestRecord::new(1, at(t), client.parse().unwrap(), protocol, "GET", "/cfg.xml")
+        }
+    }
+
+    #[test]
+    fn every_source_lands_in_one_entry() {
+        let mut d = Discovery::new();
+        // A syslog line from an address nothing else named yet: an entry by IP.
+        d.request(&RecordBuilder::syslog(1, "10.0.0.8:514"));
+        assert_eq!(d.devices().len(), 1);
+        assert_eq!(d.devices()[0].how_seen(), "syslog");
+        assert!(!d.devices()[0].grandstream, "anything may send syslog");
+        // The neighbour table names that address's MAC: the same entry learns it.
+        d.see(&sight(2, Source::Neighbour, Some("000b82aa0001"), Some("10.0.0.8"), None));
+        d.see(&sight(3, Source::Dhcp, Some("000b82aa0001"), Some("10.0.0.8"), Some("GXP2135")));
+        d.see(&sight(4, Source::Pnp, Some("000b82aa0001"), Some("10.0.0.8"), Some("GXP2135")));
+        d.see(&sight(5, Source::Mdns, Some("000b82aa0001"), Some("10.0.0.8"), None));
+        let mut get = record(6, Protocol::Tftp, "10.0.0.8:3000", Some("000b82aa0001"));
+        get.model = Some("GXP2135".parse().unwrap());
+        d.request(&get);
+        // A later syslog line, now with the MAC the sender's address fetched as.
+        d.request(&record(7, Protocol::Syslog, "10.0.0.8:514", Some("000b82aa0001")));
+        assert_eq!(d.devices().len(), 1, "{:?}", d.devices());
+        let one = &d.devices()[0];
+        assert_eq!(one.how_seen(), "PnP, mDNS, request, neighbour, DHCP, syslog");
+        assert_eq!(one.model.as_ref().unwrap().as_str(), "GXP2135");
+        assert_eq!((one.first_seen, one.last_seen), (at(1), at(7)));
+        assert_eq!(one.details[&Source::Syslog], "syslog from 10.0.0.8");
+        // A file request that names neither MAC nor model is nobody in particular.
+        d.request(&record(8, Protocol::Http, "10.0.0.9:3000", None));
+        assert_eq!(d.devices().len(), 1);
+    }
+
+    struct RecordBuilder;
+    impl RecordBuilder {
+        fn syslog(t: u64, client: &str) -> RequestRecord {
+            record(t, Protocol::Syslog, client, None)
+        }
+    }
+
+    /// `n` unknown MACs, `000b82` + the index; every third a GXP2135, the rest HT802s.
+    fn lan(n: u32) -> Discovery {
+        let mut d = Discovery::new();
+        for i in 0..n {
+            let mac = format!("000b82{i:06x}");
+            let model = if i % 3 == 0 { "GXP2135" } else { "HT802" };
+            let ip = format!("10.0.{}.{}", i / 250, i % 250 + 1);
+            d.see(&sight(u64::from(i), Source::Pnp, Some(&mac), Some(&ip), Some(model)));
+        }
+        d
+    }
+
+    #[test]
+    fn filters_counts_and_ignore_over_five_hundred_macs() {
+        let mut d = lan(500);
+        let c = d.counts();
+        assert_eq!((c.seen, c.not_in_site, c.in_site, c.ignored), (500, 500, 0, 0));
+        assert_eq!(d.models(Show::NotInSite), vec![("GXP2135".parse().unwrap(), 167), ("HT802".parse().unwrap(), 333)]);
+        let f = |show, text: &str, model: Option<&str>| Filter {
+            show,
+            text: text.into(),
+            model: model.map(|m| m.parse().unwrap()),
+        };
+        assert_eq!(d.rows(&f(Show::NotInSite, "", None)).len(), 500);
+        // A MAC typed with colons, upper case, or in part.
+        assert_eq!(d.rows(&f(Show::NotInSite, "00:0B:82:00:01:F3", None)), vec![0x1f3]);
+        // 000b8200001f and 000b820001f0..=000b820001f3 (the last of 500 is 0x1f3).
+        assert_eq!(d.rows(&f(Show::NotInSite, "0001f", None)).len(), 5);
+        // An address: dots are not a MAC.
+        assert_eq!(d.rows(&f(Show::NotInSite, "10.0.1.7", None)).len(), 1);
+        assert_eq!(d.rows(&f(Show::NotInSite, "gxp2135", None)).len(), 167);
+        assert_eq!(d.rows(&f(Show::NotInSite, "", Some("HT802"))).len(), 333);
+        // Ignoring hides, keeps, and a later sighting still updates the entry.
+        let ht: Vec<Mac> =
+            d.rows(&f(Show::NotInSite, "", Some("HT802"))).iter().map(|i| d.devices()[*i].mac.unwrap()).collect();
+        d.ignore(ht.iter().copied());
+        let c = d.counts();
+        assert_eq!((c.seen, c.not_in_site, c.ignored), (500, 167, 333));
+        assert_eq!(d.rows(&f(Show::All, "", None)).len(), 167);
+        assert_eq!(d.rows(&f(Show::Ignored, "", None)).len(), 333);
+        d.see(&sight(9999, Source::Neighbour, Some(&ht[0].to_string()), Some("10.9.9.9"), None));
+        assert_eq!(d.device(ht[0]).unwrap().ip, Some("10.9.9.9".parse().unwrap()));
+        assert!(d.device(ht[0]).unwrap().ignored);
+        d.unignore([ht[0]]);
+        assert_eq!(d.counts().ignored, 332);
+        // The site learns some: they move to "in the site".
+        let mut site = Site::default();
+        site.devices.push(Device::new(ht[0], "HT802".parse().unwrap()));
+        let g = d.generation();
+        d.set_site(&site);
+        assert!(d.generation() > g, "a site change is a change for the caches");
+        let c = d.counts();
+        assert_eq!((c.not_in_site, c.in_site, c.ignored), (167, 1, 332));
+    }
+
+    #[test]
+    fn adopt_all_of_a_model_from_three_hundred() {
+        let mut d = lan(300);
+        let mut site = Site::default();
+        let gxp = Filter { model: Some("GXP2135".parse().unwrap()), ..Filter::default() };
+        let rows = d.rows(&gxp);
+        assert_eq!(rows.len(), 100);
+        let (added, refused) = adopt_many(&site, rows.iter().map(|i| &d.devices()[*i]));
+        assert_eq!((added.len(), refused.len()), (100, 0));
+        // Clean: no account to fill (an active account without a user ID is a warning).
+        assert!(added.iter().all(|dev| dev.accounts.is_empty() && dev.model.as_str() == "GXP2135"));
+        site.devices.extend(added);
+        assert!(site.check().iter().all(|i| !i.message.contains("without a user ID")));
+        d.set_site(&site);
+        assert!(d.rows(&gxp).is_empty(), "adopted: no longer 'not in the site'");
+        assert_eq!(d.counts().in_site, 100);
+        assert_eq!(d.counts().not_in_site, 200);
+        // Adopting again refuses each, saying why.
+        let all: Vec<&DiscoveredDevice> = d.devices().iter().filter(|x| x.known).collect();
+        let (again, refused) = adopt_many(&site, all);
+        assert!(again.is_empty());
+        assert_eq!(refused.len(), 100);
+        assert!(matches!(refused[0].1, AdoptError::AlreadyInSite(_)));
+    }
+
+    #[test]
+    fn a_flood_of_made_up_macs_stays_bounded_and_site_devices_stay() {
+        let mut d = Discovery::with_known(&served());
+        d.see(&sight(0, Source::Request, Some("000b82a1b201"), Some("10.0.0.2"), None));
+        for i in 0..(MAX_UNKNOWN as u64 + 100) {
+            d.see(&sight(i + 1, Source::Request, Some(&format!("02{i:010x}")), Some("10.0.0.3"), None));
+        }
+        let c = d.counts();
+        assert_eq!((c.in_site, c.not_in_site, c.forgotten), (1, MAX_UNKNOWN, 100));
+        assert!(d.device("000b82a1b201".parse().unwrap()).is_some(), "a site device is never forgotten");
+        assert!(d.device("020000000000".parse().unwrap()).is_none(), "the one seen longest ago went");
+        assert!(d.device(format!("02{:010x}", MAX_UNKNOWN + 99).parse().unwrap()).is_some());
     }
 
     #[test]
