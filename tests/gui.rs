@@ -4,6 +4,8 @@
 
 mod device;
 mod netns;
+#[path = "gui/lan.rs"]
+mod lan;
 
 use std::time::{Duration, Instant};
 

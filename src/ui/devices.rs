@@ -27,6 +27,8 @@ pub struct DevicesUi {
     pub new_label: String,
     /// Copy of a device to duplicate under the next added MAC.
     pub template: Option<Device>,
+    /// Put the keyboard in the MAC field next frame (Duplicate waits for a MAC).
+    pub focus_mac: bool,
     pub fill_from: String,
     pub sort: SortBy,
     pub descending: bool,
@@ -90,6 +92,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
             st.new_model = d.model.to_string();
             st.new_label = format!("{} (copy)", d.label);
             st.new_mac.clear();
+            st.focus_mac = true;
         }
         if ui.add_enabled(rt.focus.is_some(), egui::Button::new("Edit parameters")).clicked() {
             action = rt.focus.map(Action::EditDevice);
@@ -252,7 +255,10 @@ fn add_device_ui(
         if let Some(c) = color {
             edit = edit.text_color(c);
         }
-        ui.add(edit).labelled_by(mac_label.id);
+        let r = ui.add(edit).labelled_by(mac_label.id);
+        if std::mem::take(&mut st.focus_mac) {
+            r.request_focus();
+        }
         let model_label = ui.label("Model:");
         egui::ComboBox::from_id_salt("new-model")
             .selected_text(if st.new_model.is_empty() { "choose…".to_string() } else { st.new_model.clone() })
@@ -271,19 +277,24 @@ fn add_device_ui(
         if ui.add_enabled(ok, egui::Button::new("Add device")).clicked()
             && let (Ok(mac), Some(model)) = (&mac, &model)
         {
+            let duplicate = st.template.is_some();
             let mut d = st.template.take().unwrap_or_else(|| Device::new(*mac, model.clone()));
             d.mac = *mac;
             d.model = model.clone();
             d.label = st.new_label.trim().to_string();
-            if d.accounts.is_empty() {
+            if !duplicate && d.accounts.is_empty() {
                 d.accounts.push(Account::default());
-            } else {
-                // A duplicate must not register with the original's credentials.
+            }
+            if duplicate {
+                // A duplicate must not register with the original's credentials,
+                // and an active account without a user ID is only a warning to
+                // clear: it starts with the original's inactive accounts only.
                 for a in &mut d.accounts {
                     a.user_id.clear();
                     a.auth_id.clear();
                     a.password.clear();
                 }
+                d.accounts.retain(|a| !a.active);
             }
             doc.edit(|site| site.devices.push(d));
             // Selected and focused, as a click on its row would: "Edit parameters" is ready.

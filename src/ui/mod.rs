@@ -10,6 +10,7 @@
 mod adopt;
 mod control;
 mod devices;
+mod discovered;
 mod doc;
 pub mod files;
 mod firmware;
@@ -68,6 +69,7 @@ pub enum View {
     Server,
     Log,
     Status,
+    Discovered,
 }
 
 /// Something a panel asks the app to do after drawing.
@@ -91,6 +93,8 @@ pub enum Action {
     Serve(control::Request),
     /// Hand a file job to the worker, showing `what` while it runs.
     Background(Job, &'static str),
+    /// Switch to a view (a link from another one).
+    Show(View),
 }
 
 /// A dialog waiting for the technician.
@@ -119,6 +123,7 @@ pub struct Runtime {
     pub serving: serving::Serving,
     pub server: server::ServerUi,
     pub board: status::BoardUi,
+    pub discovered: discovered::DiscoveredUi,
     repaint: egui::Context,
     pub log: log::LogUi,
     modal: Option<Modal>,
@@ -176,6 +181,7 @@ impl App {
                 repaint: ctx.clone(),
                 server: server::ServerUi::default(),
                 board: status::BoardUi::default(),
+                discovered: discovered::DiscoveredUi::default(),
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
@@ -474,6 +480,7 @@ impl App {
             }
             Action::Serve(request) => self.serve(request),
             Action::Background(job, what) => self.start(job, what),
+            Action::Show(view) => self.state.view = view,
         }
     }
 
@@ -583,6 +590,7 @@ impl App {
                 (View::Server, "Server"),
                 (View::Log, "Live log"),
                 (View::Status, "Status"),
+                (View::Discovered, "Discovered"),
             ] {
                 ui.selectable_value(&mut self.state.view, view, label);
             }
@@ -705,6 +713,7 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.drain_services();
+        discovered::sync(&self.doc, &mut self.rt);
         if ctx.input(|i| i.viewport().close_requested()) && self.doc.dirty() && !self.rt.allow_close {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.rt.modal = Some(Modal::Unsaved { then: Box::new(Action::Save), closing: true });
@@ -732,6 +741,7 @@ impl eframe::App for App {
                 View::Server => server::server_ui(ui, &mut self.doc, &mut self.rt),
                 View::Log => log::log_ui(ui, &mut self.rt),
                 View::Status => status::status_ui(ui, &mut self.doc, &mut self.rt),
+                View::Discovered => discovered::discovered_ui(ui, &mut self.doc, &mut self.rt),
             };
             if a.is_some() {
                 action = a;

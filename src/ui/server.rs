@@ -327,22 +327,8 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         "Factory-fresh phones multicast a SUBSCRIBE at boot; gsprov answers with the URL below",
                     );
             });
-            let iface =
-                rt.serving.interfaces.iter().find(|i| i.ipv4.to_string() == rt.server.advertise.trim()).cloned();
-            if rt.serving.discovering {
-                if ui.button("Stop discovery").clicked() {
-                    action = Some(Action::Serve(Request::Supervisor(Command::StopDiscovery)));
-                    rt.serving.discovering = false;
-                }
-            } else {
-                let r = ui
-                    .add_enabled(iface.is_some(), egui::Button::new("Discover devices"))
-                    .on_hover_text("mDNS browse and the neighbour table on this interface; no sweep, no DHCP probe");
-                if let (true, Some(i)) = (r.clicked(), iface) {
-                    let config = Box::new(crate::event::DiscoveryConfig::new(i));
-                    action = Some(Action::Serve(Request::Supervisor(Command::StartDiscovery(config))));
-                    rt.serving.discovering = true;
-                }
+            if let Some(a) = super::discovered::discover_button(ui, doc, rt) {
+                action = Some(a);
             }
         });
         bench_dhcp_ui(ui, rt, running);

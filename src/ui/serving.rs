@@ -131,6 +131,10 @@ impl Serving {
     /// the status board and the live log start from there.
     pub fn remember(&mut self, status: Status, log: Vec<RequestRecord>) {
         self.status = status;
+        // The Discovered list shows who asked, as the board does.
+        for r in &log {
+            self.discovery.request(r);
+        }
         self.log = log;
         self.log_generation += 1;
         self.in_flight.clear();
@@ -194,8 +198,9 @@ impl Serving {
                 if let Some(notes) = notes {
                     self.notes = notes;
                 }
+                // The Discovered list's "in the site" follows the open site
+                // (`ui::discovered::sync`), served or not.
                 self.status.set_known(&served);
-                self.discovery.set_known(&served);
                 self.start_error = None;
             }
             Reply::StartFailed(e) => {

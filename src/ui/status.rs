@@ -1,7 +1,7 @@
 //! Status board and handover: per device what it fetched and when, its state,
 //! IP and firmware, and the truth columns (registered, applied, last syslog
-//! line, last action); unassigned devices that asked (adopt them into the
-//! site); "every device configured"; the handover report; "fetch as this
+//! line, last action); one line on devices seen but not in the site (the
+//! Discovered view lists them); "every device configured"; the handover report; "fetch as this
 //! phone"; and, on the selected devices, "Re-provision", "Reboot" and "Check
 //! device", each confirmed first and sent through the control thread.
 
@@ -9,11 +9,10 @@ use egui_extras::{Column, TableBuilder};
 
 use super::serving::{date_time, hms};
 use super::{Action, Doc, Runtime};
-use crate::ids::{Mac, Model};
+use crate::ids::Mac;
 use crate::serving::ContentKind;
 use crate::serving::status::{DeviceState, DeviceStatus};
 use crate::serving::truth::ActionKind;
-use crate::site::{Account, Device};
 use crate::ui::control::{Request, device_url};
 use crate::ui::worker::Job;
 
@@ -369,78 +368,13 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     if let Some(a) = confirm_ui(ui.ctx(), doc, rt) {
         action = Some(a);
     }
-    let unassigned = rt.serving.status.unassigned().count();
-    if unassigned > 0 {
-        ui.separator();
-        ui.strong(format!("Unassigned: {unassigned} device(s) asked but are not in the site"));
-        let mut adopt: Option<(Mac, Option<Model>)> = None;
-        let row_h = ui.spacing().interact_size.y + 4.0;
-        // Virtualised too: a busy LAN can have hundreds of strangers.
-        egui::ScrollArea::vertical().id_salt("unassigned").show_rows(ui, row_h, unassigned, |ui, range| {
-            for u in rt.serving.status.unassigned().skip(range.start).take(range.len()) {
-                ui.horizontal(|ui| {
-                    ui.monospace(u.mac.colon());
-                    ui.label(u.model.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "model unknown".into()));
-                    ui.label(u.ip.map(|i| i.to_string()).unwrap_or_default());
-                    ui.label(u.firmware.clone().unwrap_or_default());
-                    if ui.button(format!("Adopt {}", u.mac)).clicked() {
-                        adopt = Some((u.mac, u.model.clone()));
-                    }
-                });
-            }
-        });
-        if let Some((mac, model)) = adopt {
-            let model: Model = model.unwrap_or_else(|| "GXP2170".parse().expect("static model"));
-            let mut d = Device::new(mac, model);
-            d.label = "adopted".into();
-            d.accounts.push(Account::default());
-            doc.edit(|site| site.upsert_device(d));
-            action = Some(Action::EditDevice(mac));
-        }
+    // Devices that asked (or were seen) but are not in the site: one line,
+    // the list itself is the Discovered view's (filter, adopt, ignore).
+    if let Some(a) = super::discovered::summary_ui(ui, rt) {
+        action = Some(a);
     }
-    discovered_ui(ui, doc, rt, &mut action);
     fetch_window_ui(ui.ctx(), doc, rt);
     action
-}
-
-/// Devices seen on the LAN that the site does not list (PnP, mDNS, neighbour
-/// table, requests), with Adopt.
-fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime, action: &mut Option<Action>) {
-    let found: Vec<&crate::serving::discovery::DiscoveredDevice> =
-        rt.serving.discovery.devices().iter().filter(|d| !d.known && d.grandstream).collect();
-    if found.is_empty() {
-        return;
-    }
-    ui.separator();
-    ui.strong(format!("Discovered on the LAN, not in the site: {}", found.len()));
-    let mut adopt = None;
-    egui::Grid::new("discovered").striped(true).show(ui, |ui| {
-        for d in &found {
-            ui.monospace(d.mac.map(|m| m.colon()).unwrap_or_else(|| "(MAC unknown)".into()));
-            ui.label(d.ip.map(|i| i.to_string()).unwrap_or_default());
-            ui.label(d.model.as_ref().map(|m| m.to_string()).unwrap_or_default());
-            ui.label(d.firmware.clone().unwrap_or_default());
-            ui.label(d.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", "));
-            if let Some(mac) = d.mac {
-                if ui.button(format!("Adopt {mac}")).clicked() {
-                    adopt = Some((*d).clone());
-                }
-            } else {
-                ui.label("");
-            }
-            ui.end_row();
-        }
-    });
-    if let Some(d) = adopt {
-        match crate::serving::discovery::adopt(&doc.site, &d) {
-            Ok(device) => {
-                let mac = device.mac;
-                doc.edit(|site| site.upsert_device(device));
-                *action = Some(Action::EditDevice(mac));
-            }
-            Err(e) => rt.serving.start_error = Some(e.to_string()),
-        }
-    }
 }
 
 /// Whether the advertised P237 is this computer: the self-test never goes
