@@ -204,3 +204,31 @@ fn duplicate_focuses_the_mac_field_and_copies_no_empty_active_account() {
     assert!(copy.accounts.iter().all(|a| !a.active && a.user_id.is_empty() && a.password.is_empty()));
     assert_eq!(empty_account_warnings(site), warnings, "a duplicate adds no warning");
 }
+
+/// The Discovered view with 500 strangers asks for no frames while idle (as
+/// `an_idle_app_asks_for_no_frames_in_any_view` checks the other views).
+#[test]
+fn the_discovered_view_with_five_hundred_strangers_is_idle() {
+    use gsprov::event::Event;
+    use gsprov::serving::discovery::{DiscoveryEvent, Sighting, Source};
+    let mut h = app();
+    for i in 0..500u32 {
+        let s = Sighting {
+            time: std::time::SystemTime::now(),
+            source: Source::Pnp,
+            mac: Some(format!("000b82e0{i:04x}").parse().unwrap()),
+            ip: Some(std::net::IpAddr::from([127, 0, 1, (i % 250) as u8 + 1])),
+            model: Some("GRP2612W".parse().unwrap()),
+            firmware: Some("1.0.5.67".into()),
+            detail: "SUBSCRIBE".into(),
+        };
+        h.state_mut().rt.serving.apply(Event::Discovery(DiscoveryEvent::Seen(s)));
+    }
+    h.state_mut().state.view = View::Discovered;
+    h.run_ok();
+    // The view asks for the interface list once (for Discover devices); its answer is a frame of its own.
+    wait_for(&mut h, "the interface list", |a| !a.rt.serving.interfaces.is_empty());
+    h.get_by_label("Not in the site (500)");
+    let steps = h.try_run();
+    assert!(matches!(steps, Ok(n) if n <= 1), "the Discovered view keeps asking for frames while idle: {steps:?}");
+}
