@@ -3,9 +3,9 @@
 //! app's state and what it shows.
 
 mod device;
-mod netns;
 #[path = "gui/lan.rs"]
 mod lan;
+mod netns;
 
 use std::time::{Duration, Instant};
 

@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use super::control::Request;
-use crate::event::Command;
 use super::serving::{guess_advertise, hms};
 use super::{Action, Doc, Runtime, View};
+use crate::event::Command;
 use crate::ids::Mac;
 use crate::serving::discovery::{self, DiscoveredDevice, Filter, Show};
 
@@ -145,7 +145,7 @@ fn cell(ui: &mut egui::Ui, width: f32, text: impl Into<egui::WidgetText>) -> egu
 }
 
 /// Column widths: MAC, model, firmware, address, seen by, last seen, site.
-const WIDTHS: [f32; 7] = [150.0, 90.0, 90.0, 110.0, 190.0, 70.0, 170.0];
+const WIDTHS: [f32; 7] = [150.0, 90.0, 90.0, 110.0, 150.0, 70.0, 180.0];
 
 pub fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     let mut action = None;
@@ -299,7 +299,9 @@ pub fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Opti
     }
     let header = |ui: &mut egui::Ui| {
         ui.horizontal(|ui| {
-            for (w, h) in WIDTHS.iter().zip(["MAC", "Model said", "Firmware", "Address", "Seen by", "Last seen", "Site"]) {
+            for (w, h) in
+                WIDTHS.iter().zip(["MAC", "Model said", "Firmware", "Address", "Seen by", "Last seen", "Site"])
+            {
                 cell(ui, *w, egui::RichText::new(h).strong());
             }
         });
@@ -345,7 +347,10 @@ pub fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Opti
                     let Some(m) = d.mac else { return };
                     if !d.known {
                         let why = discovery::adopt(&doc.site, d).err();
-                        let r = ui.add_enabled(why.is_none(), egui::Button::new(format!("Adopt {m}")));
+                        // Short on screen; the MAC in its accessible name, as the row says it.
+                        let r = ui
+                            .add_enabled(why.is_none(), egui::Button::new("Adopt"))
+                            .accessible_name(format!("Adopt {m}"));
                         let r = match &why {
                             Some(w) => r.on_disabled_hover_text(w.to_string()),
                             None => r.on_hover_text("Add it to the site with the model it said"),
@@ -355,10 +360,10 @@ pub fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Opti
                         }
                     }
                     if d.ignored {
-                        if ui.button(format!("Stop ignoring {m}")).clicked() {
+                        if ui.button("Stop ignoring").accessible_name(format!("Stop ignoring {m}")).clicked() {
                             ignore_these = Some((vec![m], false));
                         }
-                    } else if ui.button(format!("Ignore {m}")).clicked() {
+                    } else if ui.button("Ignore").accessible_name(format!("Ignore {m}")).clicked() {
                         ignore_these = Some((vec![m], true));
                     }
                 });

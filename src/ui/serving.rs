@@ -272,6 +272,30 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn a_remembered_request_log_fills_the_discovered_list_too() {
+        let mut sv = Serving::new(Err("no control thread in this test".into()));
+        let record = |mac: &str| RequestRecord {
+            mac: Some(mac.parse().unwrap()),
+            ..RequestRecord::new(
+                1,
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1_000),
+                "127.0.0.9:4000".parse().unwrap(),
+                Protocol::Http,
+                "GET",
+                &format!("/cfg{mac}.xml"),
+            )
+        };
+        let mut status = Status::default();
+        let log = vec![record("000b82c00001"), record("000b82c00002")];
+        for r in &log {
+            status.apply(r);
+        }
+        sv.remember(status, log);
+        assert_eq!(sv.status.unassigned().count(), 2);
+        assert_eq!(sv.discovery.counts().not_in_site, 2, "the board's summary and the Discovered list agree");
+    }
+
+    #[test]
     fn times_out_of_range_do_not_panic() {
         assert_eq!(hms(SystemTime::UNIX_EPOCH + Duration::from_secs(3600 * 10 + 62)).len(), 8);
         assert_eq!(hms(SystemTime::UNIX_EPOCH - Duration::from_secs(u64::MAX / 2)), "--:--:--");
