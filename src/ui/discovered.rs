@@ -363,7 +363,7 @@ pub fn discovered_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Opti
                         if ui.button("Stop ignoring").accessible_name(format!("Stop ignoring {m}")).clicked() {
                             ignore_these = Some((vec![m], false));
                         }
-                    } else if ui.button("Ignore").accessible_name(format!("Ignore {m}")).clicked() {
+                    } else if !d.known && ui.button("Ignore").accessible_name(format!("Ignore {m}")).clicked() {
                         ignore_these = Some((vec![m], true));
                     }
                 });

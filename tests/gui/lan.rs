@@ -105,6 +105,11 @@ fn discovered_lists_a_request_and_a_syslog_sender_and_adopts_one_clean() {
     h.state_mut().state.view = View::Status;
     h.run_ok();
     h.get_by_label("1 device(s) seen on the LAN are not in the site");
+    // Any edit is followed, not only an adoption: removed from the site, a stranger again.
+    h.state_mut().doc.edit(|site| site.devices.retain(|d| d.mac != mac));
+    h.run_ok();
+    assert!(!h.state().rt.serving.discovery.device(mac).unwrap().known);
+    h.get_by_label("2 device(s) seen on the LAN are not in the site");
     h.state_mut().stop_servers();
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
