@@ -481,6 +481,16 @@ impl Discovery {
         }
     }
 
+    /// Folds a record read back from a site's request log in: as
+    /// [`Discovery::request`], and the PnP responder's and the bench DHCP
+    /// server's records too (live, their sightings came as events; read back,
+    /// the record is all there is).
+    pub fn remembered(&mut self, r: &RequestRecord) {
+        if let Some(s) = history_sighting(r) {
+            self.see(&s);
+        }
+    }
+
     /// Folds one sighting in: the entry with its MAC, else the entry with its
     /// IP (which then learns the MAC), else a new entry.
     pub fn see(&mut self, s: &Sighting) {
@@ -659,6 +669,30 @@ pub fn request_sighting(r: &RequestRecord) -> Option<Sighting> {
         } else {
             format!("{} {} {}", r.protocol, r.method, r.path)
         },
+    })
+}
+
+/// [`request_sighting`] for a record read back from the request log, where
+/// a PnP SUBSCRIBE or a DHCP exchange is a sighting of its own source.
+pub fn history_sighting(r: &RequestRecord) -> Option<Sighting> {
+    let source = match r.protocol {
+        Protocol::Sip => Source::Pnp,
+        Protocol::Dhcp => Source::Dhcp,
+        _ => return request_sighting(r),
+    };
+    if r.self_test || r.mac.is_none() {
+        return None;
+    }
+    // A DHCP client asks from 0.0.0.0 before it has an address.
+    let ip = Some(r.client.ip()).filter(|ip| !ip.is_unspecified());
+    Some(Sighting {
+        time: r.time,
+        source,
+        mac: r.mac,
+        ip,
+        model: r.model.clone(),
+        firmware: r.firmware.clone(),
+        detail: format!("{} {} (from the request log)", r.protocol, r.method),
     })
 }
 
@@ -962,7 +996,7 @@ mod tests {
     fn every_source_lands_in_one_entry() {
         let mut d = Discovery::new();
         // A syslog line from an address nothing else named yet: an entry by IP.
-        d.request(&RecordBuilder::syslog(1, "10.0.0.8:514"));
+        d.request(&record(1, Protocol::Syslog, "10.0.0.8:514", None));
         assert_eq!(d.devices().len(), 1);
         assert_eq!(d.devices()[0].how_seen(), "syslog");
         assert!(!d.devices()[0].grandstream, "anything may send syslog");
@@ -987,11 +1021,25 @@ mod tests {
         assert_eq!(d.devices().len(), 1);
     }
 
-    struct RecordBuilder;
-    impl RecordBuilder {
-        fn syslog(t: u64, client: &str) -> RequestRecord {
-            record(t, Protocol::Syslog, client, None)
-        }
+    #[test]
+    fn a_request_log_read_back_gives_pnp_and_dhcp_sightings_too() {
+        let mut pnp = record(1, Protocol::Sip, "10.0.0.5:5060", Some("c074ad112233"));
+        pnp.model = Some("GRP2612W".parse().unwrap());
+        let dhcp = record(2, Protocol::Dhcp, "0.0.0.0:68", Some("000b82aa0002"));
+        let mut live = Discovery::new();
+        live.request(&pnp);
+        live.request(&dhcp);
+        assert!(live.devices().is_empty(), "live, these came as events");
+        let mut d = Discovery::new();
+        d.remembered(&pnp);
+        d.remembered(&dhcp);
+        d.remembered(&record(3, Protocol::Http, "10.0.0.6:3000", Some("000b82aa0003")));
+        assert_eq!(d.devices().len(), 3);
+        let p = d.device("c074ad112233".parse().unwrap()).unwrap();
+        assert_eq!((p.how_seen().as_str(), p.ip), ("PnP", Some("10.0.0.5".parse().unwrap())));
+        assert_eq!(p.model.as_ref().unwrap().as_str(), "GRP2612W");
+        let l = d.device("000b82aa0002".parse().unwrap()).unwrap();
+        assert_eq!((l.how_seen().as_str(), l.ip), ("DHCP", None));
     }
 
     /// `n` unknown MACs, `000b82` + the index; every third a GXP2135, the rest HT802s.

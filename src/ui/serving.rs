@@ -133,7 +133,7 @@ impl Serving {
         self.status = status;
         // The Discovered list shows who asked, as the board does.
         for r in &log {
-            self.discovery.request(r);
+            self.discovery.remembered(r);
         }
         self.log = log;
         self.log_generation += 1;
