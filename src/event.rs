@@ -268,17 +268,59 @@ pub struct Transfer {
     pub mac: Option<Mac>,
 }
 
-/// The HTTPS certificate in use.
+/// The HTTPS certificates in use: the first for clients whose handshake
+/// offers ECDSA (every current client), the fallback for those that offer only
+/// RSA signatures (older embedded TLS stacks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateInfo {
     /// SHA-256 of the certificate, `AB:CD:...` (what browsers and `gsprov fetch --fingerprint` show).
     pub sha256: String,
     /// Base64 SHA-256 of the public key, for `curl --pinnedpubkey sha256//<this>`.
     pub spki_sha256_base64: String,
+    /// Its key type.
+    pub key: CertKey,
     /// Where it is stored; `None` for an in-memory certificate.
     pub path: Option<PathBuf>,
     /// Created by this start (first use).
     pub created: bool,
+    /// The certificate served to clients that cannot take the first (an RSA one), if any.
+    pub fallback: Option<ServedCertificate>,
+}
+
+/// A second certificate the HTTPS server presents, to the clients that need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCertificate {
+    pub sha256: String,
+    pub spki_sha256_base64: String,
+    pub key: CertKey,
+    /// Created by this start (first use, or added to a file an earlier gsprov wrote).
+    pub created: bool,
+}
+
+/// The key type of an HTTPS certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertKey {
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+    Rsa { bits: u32 },
+}
+
+impl CertKey {
+    pub fn is_rsa(self) -> bool {
+        matches!(self, CertKey::Rsa { .. })
+    }
+}
+
+impl std::fmt::Display for CertKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CertKey::EcdsaP256 => f.write_str("ECDSA P-256"),
+            CertKey::EcdsaP384 => f.write_str("ECDSA P-384"),
+            CertKey::Ed25519 => f.write_str("Ed25519"),
+            CertKey::Rsa { bits } => write!(f, "RSA {bits}"),
+        }
+    }
 }
 
 /// Why a server could not start or failed. Messages are for technicians.

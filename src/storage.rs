@@ -1052,39 +1052,54 @@ impl std::fmt::Debug for TlsIdentity {
     }
 }
 
-/// Reads a certificate and key stored together in one PEM file; `Ok(None)`
-/// when the file does not exist yet.
-pub fn load_tls_identity(path: &Path) -> Result<Option<TlsIdentity>, StorageError> {
+/// Reads the certificates and keys stored together in one PEM file, in the
+/// order written (the n-th CERTIFICATE goes with the n-th PRIVATE KEY);
+/// `Ok(None)` when the file does not exist yet.
+pub fn load_tls_identities(path: &Path) -> Result<Option<Vec<TlsIdentity>>, StorageError> {
     let text = match fs::read(path) {
         Ok(b) => String::from_utf8(b).map_err(|_| StorageError::NotText { path: path.to_path_buf() })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(StorageError::Read { path: path.to_path_buf(), source }),
     };
-    let block = |label: &str| -> Option<String> {
+    let blocks = |label: &str| -> Vec<String> {
         let begin = format!("-----BEGIN {label}-----");
         let end = format!("-----END {label}-----");
-        let a = text.find(&begin)?;
-        let b = text[a..].find(&end)? + a + end.len();
-        Some(format!("{}\n", &text[a..b]))
+        let mut out = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(a) = rest.find(&begin) {
+            let Some(b) = rest[a..].find(&end).map(|b| b + a + end.len()) else { break };
+            out.push(format!("{}\n", &rest[a..b]));
+            rest = &rest[b..];
+        }
+        out
     };
-    match (block("CERTIFICATE"), block("PRIVATE KEY")) {
-        (Some(cert_pem), Some(key_pem)) => Ok(Some(TlsIdentity { cert_pem, key_pem })),
-        _ => Err(StorageError::Syntax {
+    let (certs, keys) = (blocks("CERTIFICATE"), blocks("PRIVATE KEY"));
+    if certs.is_empty() || certs.len() != keys.len() {
+        return Err(StorageError::Syntax {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: "expected a CERTIFICATE and a PRIVATE KEY PEM block".into(),
-        }),
+            message: format!(
+                "expected a CERTIFICATE and a PRIVATE KEY PEM block for each certificate, found {} and {}",
+                certs.len(),
+                keys.len()
+            ),
+        });
     }
+    Ok(Some(certs.into_iter().zip(keys).map(|(cert_pem, key_pem)| TlsIdentity { cert_pem, key_pem }).collect()))
 }
 
-/// Stores a certificate and key in one file, readable by the owner only (the
-/// file is created that way, so the key is never readable by others).
-pub fn save_tls_identity(path: &Path, id: &TlsIdentity) -> Result<(), StorageError> {
-    let text = format!(
-        "# gsprov HTTPS certificate for this site (self-signed). Delete this file to get a new one.\n{}{}",
-        id.cert_pem, id.key_pem
+/// Stores certificates and their keys in one file, readable by the owner only
+/// (the file is created that way, so no key is ever readable by others).
+pub fn save_tls_identities(path: &Path, ids: &[TlsIdentity]) -> Result<(), StorageError> {
+    let mut text = String::from(
+        "# gsprov HTTPS certificates for this site (self-signed; the first for modern clients, the next for \
+         clients that cannot take it). Delete this file to get new ones.\n",
     );
+    for id in ids {
+        text.push_str(&id.cert_pem);
+        text.push_str(&id.key_pem);
+    }
     let dir = parent_dir(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "tls.pem".into());
     remove_stale_files(&dir, &name);
@@ -1437,14 +1452,24 @@ mod tests {
         assert!(open_firmware(dir.path(), "../etc/passwd", &[]).is_err());
         assert!(open_firmware(dir.path(), "gxp2170fw.bin", &[]).is_ok());
         let pem = dir.path().join("s.tls.pem");
-        assert!(load_tls_identity(&pem).unwrap().is_none());
-        let id = TlsIdentity {
-            cert_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".into(),
-            key_pem: "-----BEGIN PRIVATE KEY-----\nBB==\n-----END PRIVATE KEY-----\n".into(),
+        assert!(load_tls_identities(&pem).unwrap().is_none());
+        let pair = |c: &str, k: &str| TlsIdentity {
+            cert_pem: format!("-----BEGIN CERTIFICATE-----\n{c}==\n-----END CERTIFICATE-----\n"),
+            key_pem: format!("-----BEGIN PRIVATE KEY-----\n{k}==\n-----END PRIVATE KEY-----\n"),
         };
-        save_tls_identity(&pem, &id).unwrap();
-        let back = load_tls_identity(&pem).unwrap().unwrap();
-        assert_eq!((back.cert_pem, back.key_pem), (id.cert_pem, id.key_pem));
+        let ids = [pair("AA", "BB"), pair("CC", "DD")];
+        save_tls_identities(&pem, &ids).unwrap();
+        let back = load_tls_identities(&pem).unwrap().unwrap();
+        let pems = |v: &[TlsIdentity]| v.iter().map(|i| (i.cert_pem.clone(), i.key_pem.clone())).collect::<Vec<_>>();
+        assert_eq!(pems(&back), pems(&ids));
+        // A file written by an earlier gsprov (one pair) still reads; a key without its certificate does not.
+        save_tls_identities(&pem, &ids[..1]).unwrap();
+        assert_eq!(pems(&load_tls_identities(&pem).unwrap().unwrap()), pems(&ids[..1]));
+        let text = fs::read_to_string(&pem).unwrap();
+        fs::write(&pem, format!("{text}{}", ids[1].key_pem)).unwrap();
+        let err = load_tls_identities(&pem).unwrap_err().to_string();
+        assert!(err.contains("found 1 and 2"), "{err}");
+        save_tls_identities(&pem, &ids).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -113,8 +113,10 @@ impl Server {
             cert: CertificateInfo {
                 sha256: String::new(),
                 spki_sha256_base64: String::new(),
+                key: gsprov::event::CertKey::EcdsaP256,
                 path: None,
                 created: false,
+                fallback: None,
             },
             files,
             dir,

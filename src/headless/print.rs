@@ -28,6 +28,9 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
                 "url": url_of(*protocol, *addr, bind),
                 "certificate_sha256": certificate.as_ref().map(|c| c.sha256.clone()),
                 "certificate_spki_sha256": certificate.as_ref().map(|c| c.spki_sha256_base64.clone()),
+                "certificate_key": certificate.as_ref().map(|c| c.key.to_string()),
+                "certificate_rsa_sha256": certificate.as_ref().and_then(|c| c.fallback.as_ref()).map(|f| f.sha256.clone()),
+                "certificate_rsa_key": certificate.as_ref().and_then(|c| c.fallback.as_ref()).map(|f| f.key.to_string()),
             }),
             Event::Failed { protocol, error } => {
                 json!({"event": "failed", "protocol": protocol, "error": error.to_string()})
@@ -86,8 +89,18 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
                     (Some(p), false) => format!("from {}", p.display()),
                     (None, _) => "in memory for this run".into(),
                 };
-                writeln!(t.out, "      certificate SHA-256 {} ({stored})", c.sha256)?;
+                writeln!(t.out, "      certificate {} SHA-256 {} ({stored})", c.key, c.sha256)?;
                 writeln!(t.out, "      curl --pinnedpubkey sha256//{}", c.spki_sha256_base64)?;
+                if let Some(f) = &c.fallback {
+                    let new = if f.created && !c.created { ", new" } else { "" };
+                    writeln!(
+                        t.out,
+                        "      and {} certificate SHA-256 {} for clients that offer no {}{new} (older phone firmware)",
+                        f.key,
+                        f.sha256,
+                        c.key
+                    )?;
+                }
             }
         }
         Event::Failed { protocol, error } => writeln!(t.err, "{protocol} server: {error}")?,

@@ -297,13 +297,11 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             }
         }
         if let Some(c) = &rt.serving.certificate {
-            ui.horizontal(|ui| {
-                ui.label("HTTPS certificate SHA-256:");
-                ui.monospace(&c.sha256);
-                if ui.small_button("Copy").clicked() {
-                    ui.ctx().copy_text(c.sha256.clone());
-                }
-            });
+            certificate_line(ui, &format!("HTTPS certificate ({}) SHA-256:", c.key), &c.sha256);
+            if let Some(f) = &c.fallback {
+                certificate_line(ui, &format!("and ({}) SHA-256:", f.key), &f.sha256)
+                    .on_hover_text(format!("Served to clients that offer no {} (older phone firmware)", c.key));
+            }
         }
         ui.separator();
         ui.heading("Tell the devices");
@@ -506,4 +504,16 @@ fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Sug
         .on_hover_text(format!("Sets {} in the site defaults; the served files follow", values.join(", ")))
         .clicked()
         .then_some(fix)
+}
+
+/// One served certificate: its key type and fingerprint, with a Copy button.
+fn certificate_line(ui: &mut egui::Ui, label: &str, sha256: &str) -> egui::Response {
+    ui.horizontal(|ui| {
+        ui.label(label);
+        ui.monospace(sha256);
+        if ui.small_button("Copy").clicked() {
+            ui.ctx().copy_text(sha256.to_string());
+        }
+    })
+    .response
 }
