@@ -8,6 +8,8 @@
 
 mod device;
 mod netns;
+#[path = "secure/rsa.rs"]
+mod rsa;
 mod support;
 use support::{WAIT, curl, gsprov, http_exchange, text};
 

@@ -96,9 +96,7 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
                     writeln!(
                         t.out,
                         "      and {} certificate SHA-256 {} for clients that offer no {}{new} (older phone firmware)",
-                        f.key,
-                        f.sha256,
-                        c.key
+                        f.key, f.sha256, c.key
                     )?;
                 }
             }

@@ -68,7 +68,9 @@ pub(super) fn identity(path: Option<&Path>, bind: IpAddr) -> Result<Tls, Service
         ids.insert(0, id);
     }
     if !loaded.iter().any(|l| l.key.is_rsa()) {
-        let id = generate(bind, KeyKind::Rsa).map_err(|e| err(format!("cannot create an RSA certificate: {e}")))?;
+        // In memory (an unsaved site): the key, the slow part, is made once per process.
+        let kind = if path.is_some() { KeyKind::Rsa } else { KeyKind::RsaOncePerProcess };
+        let id = generate(bind, kind).map_err(|e| err(format!("cannot create an RSA certificate: {e}")))?;
         loaded.push(load(&id, &provider, true).map_err(err)?);
         ids.push(id);
     }
@@ -159,6 +161,7 @@ pub(crate) fn fingerprint(der: &[u8]) -> String {
 enum KeyKind {
     Ecdsa,
     Rsa,
+    RsaOncePerProcess,
 }
 
 fn generate(bind: IpAddr, kind: KeyKind) -> Result<TlsIdentity, String> {
@@ -171,20 +174,28 @@ fn generate(bind: IpAddr, kind: KeyKind) -> Result<TlsIdentity, String> {
     params.distinguished_name.push(rcgen::DnType::CommonName, "gsprov provisioning server");
     let key = match kind {
         KeyKind::Ecdsa => rcgen::KeyPair::generate().map_err(|e| e.to_string())?,
-        KeyKind::Rsa => rsa_key_pair()?,
+        KeyKind::Rsa => rsa_key_pair(&rsa_key()?)?,
+        KeyKind::RsaOncePerProcess => {
+            static KEY: std::sync::OnceLock<Result<rsa::pkcs8::SecretDocument, String>> = std::sync::OnceLock::new();
+            rsa_key_pair(KEY.get_or_init(rsa_key).as_ref().map_err(Clone::clone)?)?
+        }
     };
     let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
     Ok(TlsIdentity { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
 }
 
-/// A fresh RSA key (ring, rcgen's backend here, cannot generate RSA keys):
-/// made by the `rsa` crate from the OS random source, handed to rcgen as
-/// PKCS#8, which signs the certificate with it (PKCS#1 v1.5, SHA-256).
-fn rsa_key_pair() -> Result<rcgen::KeyPair, String> {
+/// A fresh RSA key as PKCS#8 (ring, rcgen's backend here, cannot generate
+/// RSA keys): made by the `rsa` crate from the OS random source.
+fn rsa_key() -> Result<rsa::pkcs8::SecretDocument, String> {
     use rsa::pkcs8::EncodePrivateKey as _;
     let key = rsa::PrivateKey::new(&mut getrandom_sys_rng::SysRng, RSA_BITS).map_err(|e| e.to_string())?;
-    let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
-    let pkcs8 = PrivatePkcs8KeyDer::from(der.as_bytes());
+    key.to_pkcs8_der().map_err(|e| e.to_string())
+}
+
+/// An RSA key handed to rcgen, which signs the certificate with it (PKCS#1
+/// v1.5, SHA-256).
+fn rsa_key_pair(pkcs8: &rsa::pkcs8::SecretDocument) -> Result<rcgen::KeyPair, String> {
+    let pkcs8 = PrivatePkcs8KeyDer::from(pkcs8.as_bytes());
     rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256).map_err(|e| e.to_string())
 }
 
