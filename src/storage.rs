@@ -372,6 +372,8 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     let werr = |p: PathBuf| move |source| StorageError::Write { path: p, source };
     match fs::create_dir(&tmp) {
         Ok(()) => {}
+        // Nothing can be written there at all, in place or beside: say so, not a temporary name.
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => return Err(read_only(out, &dir, e)),
         // The folder is there but nothing can be made beside it (`/srv/tftp`
         // writable by the technician in a `/srv` owned by root, or on a
         // read-only file system): update it in place instead.
@@ -466,6 +468,17 @@ pub fn write_tree(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
     result
 }
 
+/// The export folder `out` cannot be written because `on` (the folder itself
+/// or the one it goes in) is on a file system mounted read-only.
+fn read_only(out: &Path, on: &Path, e: std::io::Error) -> StorageError {
+    let why = format!(
+        "{e}: {} is on a file system mounted read-only, so nothing can be written there; remount it read-write, \
+         or export to a folder on a writable file system and copy it over",
+        on.display()
+    );
+    StorageError::Write { path: out.to_path_buf(), source: std::io::Error::new(e.kind(), why) }
+}
+
 /// Runs `work` over `items` on two threads (the machines gsprov runs on have
 /// at least two cores), half the items each; the first error wins. Writing and
 /// removing tens of thousands of small files is system-call bound, and the
@@ -538,7 +551,11 @@ fn write_in_place(out: &Path, files: &Output, extras: &[(&str, Vec<u8>)]) -> Res
             });
         }
         let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
-        let result = fs::write(&tmp, bytes).map_err(werr(&tmp)).and_then(|()| {
+        let result = fs::write(&tmp, bytes).map_err(|e| match e.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => read_only(out, out, e),
+            _ => werr(&tmp)(e),
+        });
+        let result = result.and_then(|()| {
             let dest = out.join(name);
             fs::rename(&tmp, &dest).map_err(werr(&dest))
         });

@@ -8,6 +8,8 @@
 
 mod device;
 mod netns;
+#[path = "secure/readonly.rs"]
+mod readonly;
 #[path = "secure/rsa.rs"]
 mod rsa;
 mod support;
