@@ -92,10 +92,10 @@ pub(super) fn print_event(ev: &Event, json_out: bool, bind: std::net::IpAddr, t:
                 writeln!(t.out, "      certificate {} SHA-256 {} ({stored})", c.key, c.sha256)?;
                 writeln!(t.out, "      curl --pinnedpubkey sha256//{}", c.spki_sha256_base64)?;
                 if let Some(f) = &c.fallback {
-                    let new = if f.created && !c.created { ", new" } else { "" };
+                    let new = if f.created && !c.created { " (new, added to the file)" } else { "" };
                     writeln!(
                         t.out,
-                        "      and {} certificate SHA-256 {} for clients that offer no {}{new} (older phone firmware)",
+                        "      and {} certificate SHA-256 {}{new} for clients that offer no {} (older phone firmware)",
                         f.key, f.sha256, c.key
                     )?;
                 }

@@ -132,8 +132,9 @@ fn rsa_bits(pkcs8: &[u8]) -> Result<u32, String> {
 
 /// Picks the certificate by what the client can verify: the first (ECDSA)
 /// when one of the signature schemes its handshake offers fits that key, else
-/// the RSA one when one fits it; otherwise none (the handshake fails, as it
-/// must: there is nothing this client could verify).
+/// the RSA one when one fits it. When none fits (no common cipher suite, only
+/// SHA-1 signatures) the first goes on, so rustls fails the handshake with
+/// the real reason rather than "no certificate".
 #[derive(Debug)]
 struct ByClient {
     ecdsa: Arc<CertifiedKey>,
@@ -148,7 +149,7 @@ impl ByClient {
 
 impl ResolvesServerCert for ByClient {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.pick(hello.signature_schemes()).cloned()
+        Some(self.pick(hello.signature_schemes()).unwrap_or(&self.ecdsa).clone())
     }
 }
 

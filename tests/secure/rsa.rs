@@ -68,6 +68,14 @@ fn a_client_offering_only_rsa_gets_the_rsa_certificate_and_others_the_ecdsa_one(
         assert_eq!(fp, ecdsa, "{args:?}:\n{out}");
         assert!(out.contains("Peer signature type: ECDSA"), "{args:?}:\n{out}");
     }
+    // What no certificate helps with: a client with only CBC suites (rustls has none) still gets a
+    // handshake failure, the real reason, not "no certificate".
+    let o = support::run(
+        Command::new("timeout")
+            .args(["20", "openssl", "s_client", "-connect", &https.to_string(), "-tls1_2", "-cipher", "AES128-SHA"])
+            .stdin(std::process::Stdio::null()),
+    );
+    assert!(!o.status.success() && text(&o.stderr).contains("alert handshake failure"), "{}", text(&o.stderr));
     // A device fetching over the RSA certificate is served like any other.
     let url = format!("https://{https}/{FW}");
     let (rc, code, body) = curl(&[
