@@ -39,3 +39,28 @@ fn under_the_lowered_limit() {
     h.get_by_label_contains("the open-file limit lets each HTTP(S) server hold only 16 connections at once");
     h.get_by_label_contains("Raise the limit (`ulimit -n 8192`");
 }
+
+/// Issue 25, item 8: the Server view names the key type of each HTTPS
+/// certificate served: ECDSA P-256 for current clients, RSA 2048 for the rest.
+#[test]
+fn the_server_view_shows_both_https_certificates_by_key_type() {
+    let mut h = super::app();
+    h.state_mut().doc.edit(|site| {
+        let s = &mut site.serving;
+        s.bind = "127.0.0.1".into();
+        s.http_port = 0;
+        s.https = true;
+        s.https_port = 0;
+        s.tftp = false;
+    });
+    h.state_mut().state.view = gsprov::ui::View::Server;
+    h.run_ok();
+    h.get_by_label("Start servers").click();
+    super::wait_for(&mut h, "the HTTPS certificate", |a| a.rt.serving.certificate.is_some());
+    let c = h.state().rt.serving.certificate.clone().unwrap();
+    let rsa = c.fallback.clone().expect("an RSA certificate beside the ECDSA one");
+    h.get_by_label("HTTPS certificate (ECDSA P-256) SHA-256:");
+    h.get_by_label(&c.sha256);
+    h.get_by_label("and (RSA 2048) SHA-256:");
+    h.get_by_label(&rsa.sha256);
+}
