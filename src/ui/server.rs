@@ -299,7 +299,7 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         if let Some(c) = &rt.serving.certificate {
             certificate_line(ui, &format!("HTTPS certificate ({}) SHA-256:", c.key), &c.sha256);
             if let Some(f) = &c.fallback {
-                certificate_line(ui, &format!("and ({}) SHA-256:", f.key), &f.sha256)
+                certificate_line(ui, &format!("for clients without {} ({}) SHA-256:", c.key, f.key), &f.sha256)
                     .on_hover_text(format!("Served to clients that offer no {} (older phone firmware)", c.key));
             }
         }

@@ -61,6 +61,6 @@ fn the_server_view_shows_both_https_certificates_by_key_type() {
     let rsa = c.fallback.clone().expect("an RSA certificate beside the ECDSA one");
     h.get_by_label("HTTPS certificate (ECDSA P-256) SHA-256:");
     h.get_by_label(&c.sha256);
-    h.get_by_label("and (RSA 2048) SHA-256:");
+    h.get_by_label("for clients without ECDSA P-256 (RSA 2048) SHA-256:");
     h.get_by_label(&rsa.sha256);
 }
