@@ -74,6 +74,28 @@ pub fn decode_csv(bytes: &[u8]) -> (String, Option<&'static str>) {
     }
 }
 
+/// The line (from 1, the header's line included) of byte `byte` of `text`,
+/// counting `\r\n`, `\n` and a lone `\r` as one line break each, as Excel
+/// and a text editor number lines. The csv crate's own `Position::line` counts
+/// only `\n` seen by its parser and is one short per record of a CRLF file
+/// (BurntSushi/rust-csv#395), which is what Excel writes: every CSV line
+/// number the app and `gsprov import` show comes from here instead.
+pub fn line_at(text: &str, byte: u64) -> u64 {
+    let end = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    let bytes = &text.as_bytes()[..end];
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    1 + breaks as u64
+}
+
+/// The line of a csv record or error position (see [`line_at`]).
+pub fn csv_line(text: &str, position: Option<&csv::Position>) -> u64 {
+    position.map_or(0, |p| line_at(text, p.byte()))
+}
+
 /// The cell separator of a CSV text: whichever of `,`, `;` and tab appears
 /// most often outside quotes in the header row (`,` when none does).
 pub fn sniff_delimiter(csv_text: &str) -> u8 {
@@ -189,12 +211,12 @@ pub fn import_csv(site: &Site, csv_text: &str) -> Result<(Site, ImportReport), I
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = csv_line(csv_text, e.position());
                 errors.push(RowError { line, column: None, message: format!("unreadable row: {e}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = csv_line(csv_text, record.position());
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -379,6 +401,37 @@ mod tests {
         assert!(text.contains("line 5, column P212: P212 (Firmware Upgrade Via"), "{text}");
         assert!(text.contains("line 6, column sip_server"), "{text}");
         assert!(text.contains("line 7, column mac: 00:0B:82:00:00:01 appears on an earlier line"), "{text}");
+    }
+
+    /// Issue 27 item 16: the header is line 1 and each line break counts once,
+    /// whatever the line ends (Excel writes CRLF; the csv crate's own count is
+    /// one short per CRLF record).
+    #[test]
+    fn line_numbers_count_the_header_as_line_1_whatever_the_line_ends() {
+        let site = Site::default();
+        for end in ["\n", "\r\n", "\r"] {
+            let csv =
+                ["mac,model", "000b82000001,GXP2170", "000b82000002,GXP2170", "000b8200000,GXP2170", ""].join(end);
+            let err = import_csv(&site, &csv).unwrap_err();
+            let ImportError::Rows(rows) = &err else { panic!("{err}") };
+            assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![4], "line end {end:?}: {err}");
+            assert!(err.to_string().contains("line 4, column mac"), "{err}");
+        }
+        // A blank line and a quoted cell across two lines still count as lines.
+        let csv = "mac,model,notes\r\n\r\n000b82000001,GXP2170,\"two\r\nlines\"\r\n000b8200000,GXP2170,\r\n";
+        let err = import_csv(&site, csv).unwrap_err();
+        assert!(err.to_string().contains("line 5, column mac"), "{err}");
+        // Unequal rows (a csv error of its own) are numbered the same way.
+        let csv = "mac,model\r\n000b82000001,GXP2170\r\n000b82000002\r\n";
+        let err = import_csv(&site, csv).unwrap_err();
+        assert!(err.to_string().contains("line 3: has 1 cells; the header has 2"), "{err}");
+    }
+
+    #[test]
+    fn line_at_counts_crlf_lf_and_lone_cr_once() {
+        let text = "a\r\nb\nc\rd";
+        assert_eq!([0, 3, 5, 7].map(|b| line_at(text, b)), [1, 2, 3, 4]);
+        assert_eq!(line_at(text, 999), 4, "past the end: the last line");
     }
 
     #[test]

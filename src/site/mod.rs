@@ -21,7 +21,7 @@ mod security;
 mod text;
 
 pub use check::{Issue, Severity, device_location, text_problem};
-pub use import::{ImportError, ImportReport, RowError, decode_csv, import_csv, sniff_delimiter};
+pub use import::{ImportError, ImportReport, RowError, csv_line, decode_csv, import_csv, line_at, sniff_delimiter};
 pub use layering::{BOOTSTRAP_KEYS, Effective, KeyError, Layer, Layering, Setting, Source, canonical_key};
 pub use phonebook::{PHONEBOOK_FILE, Phonebook, PhonebookContact};
 pub use region::DhcpOverrideFinding;

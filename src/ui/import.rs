@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{Action, Doc, Runtime};
-use crate::site::{ImportError, ImportReport, Site, import_csv, sniff_delimiter};
+use crate::site::{ImportError, ImportReport, Site, csv_line, import_csv, sniff_delimiter};
 use crate::ui::worker::Job;
 
 /// The import as it would go: the new site and what changes, or every bad row.
@@ -63,7 +63,7 @@ impl Table {
         let header: Vec<String> = records.next().map(|r| r.iter().map(str::to_string).collect()).unwrap_or_default();
         let rows = records
             .filter(|r| !r.iter().all(str::is_empty))
-            .map(|r| (r.position().map_or(0, |p| p.line()), r.iter().map(str::to_string).collect()))
+            .map(|r| (csv_line(text, r.position()), r.iter().map(str::to_string).collect()))
             .collect();
         Table { secret: header.iter().map(|h| is_secret_column(h)).collect(), header, rows }
     }
