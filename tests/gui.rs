@@ -3,6 +3,8 @@
 //! app's state and what it shows.
 
 mod device;
+#[path = "gui/forms.rs"]
+mod forms;
 #[path = "gui/lan.rs"]
 mod lan;
 mod netns;

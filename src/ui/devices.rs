@@ -1,7 +1,7 @@
 //! Devices view: the site's devices in a sortable, filterable table with
 //! multi-select; add (MAC validated as typed), duplicate, delete, range fill.
 
-use egui_extras::{Column, TableBuilder};
+use egui_extras::Column;
 
 use super::{Action, COMMON_MODELS, Doc, Runtime, parse_model};
 use crate::ids::Mac;
@@ -129,11 +129,9 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
     let mut clicked: Option<(Mac, bool)> = None;
     let mut double: Option<Mac> = None;
     let text_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-    TableBuilder::new(ui)
-        .id_salt("devices")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+    // A click on a row's text selects it as a click on its blank space does
+    // (as in the Live log); the row's menu copies its MAC.
+    super::rows::clickable_rows(ui, "devices")
         .column(Column::initial(130.0).at_least(110.0))
         .column(Column::initial(160.0).at_least(80.0).clip(true))
         .column(Column::initial(90.0).at_least(70.0))
@@ -216,6 +214,11 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                     ui.label(last.unwrap_or_default());
                 });
                 let r = row.response();
+                r.context_menu(|ui| {
+                    if ui.button("Copy MAC").clicked() {
+                        ui.ctx().copy_text(d.mac.colon());
+                    }
+                });
                 if r.double_clicked() {
                     double = Some(d.mac);
                 } else if r.clicked() {

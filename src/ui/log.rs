@@ -3,7 +3,7 @@
 //! hits/misses), every miss with its explanation, firmware transfers with
 //! progress bars, and a requests-over-time plot. Clicking a row selects the device.
 
-use egui_extras::{Column, TableBuilder};
+use egui_extras::Column;
 
 use super::serving::hms;
 use super::{Action, Runtime};
@@ -177,21 +177,15 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         });
     }
     let text_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    // A click anywhere on a row selects it: selectable labels would take the
-    // click for text selection (the details pane has the text to copy).
-    ui.style_mut().interaction.selectable_labels = false;
     // The explanation comes right after the result, where it is read; every
     // column can be resized, and the table scrolls sideways when they are wide.
     // Wider than the window (columns resized): scroll sideways, and never
     // draw over the details pane.
     egui::ScrollArea::horizontal().id_salt("log-h").auto_shrink([false, false]).show(ui, |ui| {
-        let mut table = TableBuilder::new(ui)
-            .id_salt("log")
-            .striped(true)
+        // A click anywhere on a row selects it (the details pane has the text to copy).
+        let mut table = super::rows::clickable_rows(ui, "log")
             .resizable(true)
-            .sense(egui::Sense::click())
             .stick_to_bottom(st.follow)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::initial(64.0).at_least(56.0))
             .column(Column::initial(100.0).at_least(60.0))
             .column(Column::initial(420.0).at_least(120.0).clip(true))

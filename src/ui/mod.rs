@@ -20,6 +20,7 @@ mod keys;
 mod log;
 mod params;
 mod region;
+mod rows;
 mod security;
 mod server;
 pub mod serving;
