@@ -314,6 +314,39 @@ pub fn check(s: &Setup) -> Vec<Finding> {
     out
 }
 
+/// Said before the technician points the devices at `ip` (the desktop app's
+/// "Point devices at this computer" button, its URLs and DHCP option-66
+/// lines): when `ip` is a loopback address, that no device reaches it and
+/// what to choose instead. `bind` is the servers' listen address: bound to
+/// loopback, they must listen elsewhere first (`running`: stop them first).
+/// `None` for any other address.
+pub fn loopback_advice(ip: IpAddr, bind: IpAddr, interfaces: &[NetInterface], running: bool) -> Option<String> {
+    if !ip.is_loopback() {
+        return None;
+    }
+    let lan: Vec<&NetInterface> = interfaces.iter().filter(|i| !i.loopback).collect();
+    let head = format!(
+        "{ip} is a loopback address: every device is its own {ip}, so none would reach this computer there \
+         (right only for a test on this computer)."
+    );
+    let named = |i: &NetInterface| format!("{} {}", i.name, i.ipv4);
+    let choose = match (lan.first(), bind.is_loopback()) {
+        (None, _) => "This computer has no other IPv4 address: connect it to the devices' LAN first.".to_string(),
+        (Some(first), true) => format!(
+            "Choose instead: {}set \"Listen on address\" to 0.0.0.0 (every interface) or to {}, then pick {} \
+             under Interfaces.",
+            if running { "stop the servers, " } else { "" },
+            first.ipv4,
+            lan.iter().map(|i| named(i)).collect::<Vec<_>>().join(" or ")
+        ),
+        (Some(_), false) => format!(
+            "Choose instead: {} under Interfaces.",
+            lan.iter().map(|i| named(i)).collect::<Vec<_>>().join(" or ")
+        ),
+    };
+    Some(format!("{head} {choose}"))
+}
+
 /// For `gsprov check` (no servers running): a warning when P237's host is an
 /// IPv4 address this computer does not have. It may well be meant for a
 /// permanent server, so it is a warning, never a refusal.
@@ -363,6 +396,32 @@ mod tests {
             bound,
             interfaces: nics,
         }
+    }
+
+    /// Issue 27 item 9: loopback is warned of before the devices are pointed
+    /// at it, with what to choose instead.
+    #[test]
+    fn loopback_is_advised_against_with_what_to_choose() {
+        let nics = nics();
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        assert_eq!(loopback_advice("10.0.0.2".parse().unwrap(), any, &nics, false), None);
+        let a = loopback_advice(lo, any, &nics, false).unwrap();
+        assert!(a.starts_with("127.0.0.1 is a loopback address: every device is its own 127.0.0.1"), "{a}");
+        assert!(a.ends_with("Choose instead: eth0 10.0.0.2 under Interfaces."), "{a}");
+        // Listening on loopback only: the listen address changes first (servers stopped first).
+        let a = loopback_advice(lo, lo, &nics, true).unwrap();
+        assert!(
+            a.ends_with(
+                "Choose instead: stop the servers, set \"Listen on address\" to 0.0.0.0 (every interface) or to \
+                 10.0.0.2, then pick eth0 10.0.0.2 under Interfaces."
+            ),
+            "{a}"
+        );
+        let only_lo: Vec<NetInterface> = nics.iter().filter(|i| i.loopback).cloned().collect();
+        let a = loopback_advice("127.0.0.5".parse().unwrap(), lo, &only_lo, false).unwrap();
+        assert!(a.ends_with("This computer has no other IPv4 address: connect it to the devices' LAN first."), "{a}");
+        assert!(loopback_advice("::1".parse().unwrap(), any, &nics, false).is_some());
     }
 
     #[test]

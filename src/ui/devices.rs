@@ -307,8 +307,13 @@ fn add_device_ui(
             st.new_label.clear();
         }
     });
-    if !st.new_mac.is_empty() {
+    // One line below the row, always there (a hint while the MAC is empty):
+    // what the fields say appears without moving anything under the pointer.
+    ui.horizontal(|ui| {
         match &mac {
+            Err(e) if st.new_mac.is_empty() => {
+                ui.weak(e);
+            }
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
@@ -322,10 +327,10 @@ fn add_device_ui(
                 ui.weak(format!("valid: {}", m.colon()));
             }
         }
-    }
-    if !st.new_model.is_empty() && model.is_none() {
-        ui.colored_label(ui.visuals().error_fg_color, "Model: letters and digits only, e.g. GXP2170");
-    }
+        if !st.new_model.is_empty() && model.is_none() {
+            ui.colored_label(ui.visuals().error_fg_color, "Model: letters and digits only, e.g. GXP2170");
+        }
+    });
 }
 
 /// Indices of the devices shown, filtered and sorted.

@@ -123,15 +123,20 @@ pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut KeysUi)
             st.kind = KeyKind::Vpk;
         }
         fill = fill_ui(ui, &layout, format, st);
-        if let Some((text, error)) = &st.message {
-            if *error {
-                ui.colored_label(ui.visuals().error_fg_color, text);
-            } else {
-                ui.label(text);
-            }
+        // What the fill said, on one line that is always there (cut to the
+        // width, the whole text on hover): the grid below never moves for it.
+        let (text, color) = match &st.message {
+            Some((text, true)) => (text.as_str(), Some(ui.visuals().error_fg_color)),
+            Some((text, false)) => (text.as_str(), None),
+            None => ("", None),
+        };
+        let mut rich = egui::RichText::new(text);
+        if let Some(c) = color {
+            rich = rich.color(c);
         }
-        for p in &cached.problems {
-            ui.colored_label(ui.visuals().error_fg_color, p);
+        let r = ui.add(egui::Label::new(rich).truncate());
+        if !text.is_empty() {
+            r.on_hover_text(text);
         }
         ui.horizontal(|ui| {
             for (w, t) in [(70.0, "Key"), (190.0, "Type"), (60.0, "Account"), (150.0, "Label"), (150.0, "Value")] {
@@ -151,6 +156,11 @@ pub fn keys_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut KeysUi)
                 }
             },
         );
+        // Below the rows, so that a problem appearing as a key is typed does
+        // not push that key's row from under the pointer.
+        for p in &cached.problems {
+            ui.colored_label(ui.visuals().error_fg_color, p);
+        }
     });
     if edits.is_empty() && fill.is_none() {
         return;
@@ -220,13 +230,18 @@ fn fill_ui(ui: &mut egui::Ui, layout: &Layout, format: Format, st: &mut KeysUi) 
             })
             .response
             .accessible_name("Fill type");
+        // Empty boxes: a grey "3" or "201" in them read as values already set.
         let l = ui.label("keys");
-        ui.add(egui::TextEdit::singleline(&mut st.fill_first).desired_width(36.0).hint_text("3")).labelled_by(l.id);
+        ui.add(egui::TextEdit::singleline(&mut st.fill_first).desired_width(36.0)).labelled_by(l.id);
         let l = ui.label("to");
-        ui.add(egui::TextEdit::singleline(&mut st.fill_last).desired_width(36.0).hint_text("12")).labelled_by(l.id);
+        ui.add(egui::TextEdit::singleline(&mut st.fill_last).desired_width(36.0)).labelled_by(l.id);
         let l = ui.label("first value");
-        ui.add(egui::TextEdit::singleline(&mut st.fill_value).desired_width(80.0).hint_text("201")).labelled_by(l.id);
-        if ui.button("Fill").on_hover_text("Set the type on each key of the range, values counting up").clicked() {
+        ui.add(egui::TextEdit::singleline(&mut st.fill_value).desired_width(80.0)).labelled_by(l.id);
+        if ui
+            .button("Fill")
+            .on_hover_text("Set the type on each key of the range, values counting up (e.g. BLF, 201 on the first key)")
+            .clicked()
+        {
             match (st.fill_first.trim().parse::<u16>(), st.fill_last.trim().parse::<u16>()) {
                 (Ok(first_key), Ok(last_key)) => {
                     out = Some(Fill {
@@ -238,11 +253,83 @@ fn fill_ui(ui: &mut egui::Ui, layout: &Layout, format: Format, st: &mut KeysUi) 
                         account: None,
                     });
                 }
-                _ => st.message = Some(("give the first and last key numbers (e.g. 3 to 12)".into(), true)),
+                _ => {
+                    let example = available(layout, format, st.kind)
+                        .first()
+                        .map_or(String::new(), |(a, b)| format!(" (e.g. {a} to {b})"));
+                    st.message = Some((format!("give the first and last key numbers{example}"), true));
+                }
             }
         }
     });
+    ui.weak(availability(layout, format, st.kind));
     out
+}
+
+/// The keys of `kind` that files of `format` can carry on `layout`'s family,
+/// as inclusive ranges: `[(1, 6)]` for GXP21xx line keys in XML version 1.
+fn available(layout: &Layout, format: Format, kind: KeyKind) -> Vec<(u16, u16)> {
+    let keys = (1..=layout.count(kind)).filter(|k| catkeys::slots(layout.family, format, kind, *k).is_some());
+    ranges(keys)
+}
+
+fn ranges(keys: impl Iterator<Item = u16>) -> Vec<(u16, u16)> {
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for k in keys {
+        match out.last_mut() {
+            Some((_, last)) if *last + 1 == k => *last = k,
+            _ => out.push((k, k)),
+        }
+    }
+    out
+}
+
+/// `1 to 6, 9`.
+fn ranges_text(r: &[(u16, u16)]) -> String {
+    let one = |(a, b): &(u16, u16)| if a == b { a.to_string() } else { format!("{a} to {b}") };
+    r.iter().map(one).collect::<Vec<_>>().join(", ")
+}
+
+fn version_name(format: Format) -> &'static str {
+    match format {
+        Format::PValues => "XML version 1",
+        Format::Aliases => "XML version 2",
+    }
+}
+
+/// Which keys of `kind` the site's files can set, in words, and what the
+/// others need: `XML version 1 files (this site's) carry VPK 1 to 6; VPK 7 to
+/// 48 need XML version 2 (Site defaults > provisioning settings)`.
+fn availability(layout: &Layout, format: Format, kind: KeyKind) -> String {
+    let other = match format {
+        Format::PValues => Format::Aliases,
+        Format::Aliases => Format::PValues,
+    };
+    let here = available(layout, format, kind);
+    let there = available(layout, other, kind);
+    let has = |r: &[(u16, u16)], k: u16| r.iter().any(|(a, b)| (*a..=*b).contains(&k));
+    let missing =
+        |in_other: bool| ranges((1..=layout.count(kind)).filter(|k| !has(&here, *k) && has(&there, *k) == in_other));
+    let name = kind.key_name(0);
+    let name = name.trim_end_matches('0').trim_end();
+    let mut text = if here.is_empty() {
+        format!("{} files (this site's) carry no {} of {}", version_name(format), kind.plural(), layout.family)
+    } else {
+        format!("{} files (this site's) carry {name} {}", version_name(format), ranges_text(&here))
+    };
+    let need = missing(true);
+    if !need.is_empty() {
+        text.push_str(&format!(
+            "; {name} {} need {} (Site defaults > provisioning settings)",
+            ranges_text(&need),
+            version_name(other)
+        ));
+    }
+    let none = missing(false);
+    if !none.is_empty() {
+        text.push_str(&format!("; {name} {}: in neither format's {} template", ranges_text(&none), layout.family));
+    }
+    text
 }
 
 #[expect(clippy::too_many_arguments, reason = "one row of the grid: its key, the layered data and the edit list")]
@@ -328,4 +415,38 @@ fn row_ui(
             edits.push((key(Field::Type), None));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(model: &str) -> Layout {
+        catkeys::layout(&model.parse().unwrap()).unwrap()
+    }
+
+    /// Issue 27 item 17: what the fill can reach is said for the site's XML version.
+    #[test]
+    fn the_fill_says_which_keys_the_sites_xml_version_carries() {
+        let gxp2170 = layout("GXP2170");
+        assert_eq!(available(&gxp2170, Format::PValues, KeyKind::Vpk), vec![(1, 6)]);
+        assert_eq!(
+            availability(&gxp2170, Format::PValues, KeyKind::Vpk),
+            "XML version 1 files (this site's) carry VPK 1 to 6; VPK 7 to 48 need XML version 2 \
+             (Site defaults > provisioning settings)"
+        );
+        assert_eq!(
+            availability(&gxp2170, Format::Aliases, KeyKind::Vpk),
+            "XML version 2 files (this site's) carry VPK 1 to 48"
+        );
+        // GXP16xx has no XML version 2 template: its keys need version 1.
+        let gxp1630 = layout("GXP1630");
+        assert_eq!(
+            availability(&gxp1630, Format::Aliases, KeyKind::Mpk),
+            "XML version 2 files (this site's) carry no MPKs of GXP16xx; MPK 1 to 8 need XML version 1 \
+             (Site defaults > provisioning settings)"
+        );
+        assert_eq!(ranges([1, 2, 3, 5, 7, 8].into_iter()), vec![(1, 3), (5, 5), (7, 8)]);
+        assert_eq!(ranges_text(&[(1, 3), (5, 5)]), "1 to 3, 5");
+    }
 }

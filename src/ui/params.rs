@@ -478,6 +478,7 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut ParamsUi, v
     }
     let mut edits: Vec<(String, Option<String>)> = Vec::new();
     let mut toggle = None;
+    let overrides = super::region::dhcp_findings(ui, doc, level);
     let row_h = ui.spacing().interact_size.y + 2.0;
     form::rows_ui(ui, viewport, list.rows.len(), row_h, |ui, i| match &list.rows[i] {
         Row::Header { title, key, count, open } => {
@@ -496,7 +497,8 @@ fn form_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer, st: &mut ParamsUi, v
         Row::Field(p) => {
             ui.add_space(ui.spacing().icon_width + 6.0);
             let key = p.key();
-            if let Some(e) = field_ui(ui, p, &key, &own, effective, inherited, &reach, st) {
+            let dhcp = overrides.iter().find(|f| f.guarded == key);
+            if let Some(e) = field_ui(ui, p, &key, &own, effective, inherited, &reach, dhcp, st) {
                 edits.push(e);
             }
         }
@@ -557,6 +559,7 @@ fn field_ui(
     effective: &Effective,
     inherited: &Effective,
     reach: &Reach,
+    dhcp: Option<&crate::site::DhcpOverrideFinding>,
     st: &mut ParamsUi,
 ) -> Option<(String, Option<String>)> {
     let mut edit = None;
@@ -610,6 +613,16 @@ fn field_ui(
     if !errors.is_empty() {
         let text = errors.join("; ");
         ui.add(egui::Label::new(egui::RichText::new(&text).color(ui.visuals().error_fg_color)).truncate())
+            .on_hover_text(text);
+    } else if let Some(f) = dhcp {
+        // Beside the field it is about: it appears as the value is typed, and
+        // a line above the form would push the field from under the pointer.
+        if ui.button(f.fix_label()).clicked() {
+            let (k, v) = f.fix();
+            edit = Some((k.to_string(), Some(v.to_string())));
+        }
+        let text = f.message();
+        ui.add(egui::Label::new(egui::RichText::new(&text).color(ui.visuals().warn_fg_color)).truncate())
             .on_hover_text(text);
     } else if set_here.is_some() && !ignored.is_empty() {
         let text = format!("ignored by {}: not in their templates", ignored.join(", "));

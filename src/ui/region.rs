@@ -79,21 +79,42 @@ fn common_languages(families: &[Family]) -> Vec<&'static (String, String)> {
         .collect()
 }
 
+/// The values this section edits: a DHCP override finding guarding one of
+/// them shows here, under the picker that set it. The others (P30, the NTP
+/// server) show beside their field in the form (`params::field_ui`): a
+/// warning appearing up here as that field is typed in would push it from
+/// under the pointer.
+const EDITED_HERE: [&str; 1] = ["P64"];
+
+fn cache_id() -> egui::Id {
+    egui::Id::unique("gsprov-region")
+}
+
+fn cached(ui: &egui::Ui, doc: &Doc) -> Cache {
+    let mut cache: Cache = ui.data(|d| d.get_temp(cache_id())).unwrap_or_default();
+    if cache.revision != Some(doc.revision()) {
+        cache.findings = Arc::new(doc.site.dhcp_overrides());
+        cache.revision = Some(doc.revision());
+        ui.data_mut(|d| d.insert_temp(cache_id(), cache.clone()));
+    }
+    cache
+}
+
+/// The DHCP override findings of `level` (computed once per site revision).
+pub fn dhcp_findings(ui: &egui::Ui, doc: &Doc, level: &Layer) -> Vec<DhcpOverrideFinding> {
+    cached(ui, doc).findings.iter().filter(|f| f.layer == *level).cloned().collect()
+}
+
 pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer) {
     let fams = families(&doc.site, level);
     if fams.is_empty() {
         return;
     }
-    let id = egui::Id::unique("gsprov-region");
-    let mut cache: Cache = ui.data(|d| d.get_temp(id)).unwrap_or_default();
-    if cache.revision != Some(doc.revision()) {
-        cache.findings = Arc::new(doc.site.dhcp_overrides());
-        cache.revision = Some(doc.revision());
-    }
+    let mut cache = cached(ui, doc);
     egui::CollapsingHeader::new("Time and region").default_open(true).show(ui, |ui| {
         zone_ui(ui, doc, level, &fams, &mut cache.find);
         language_ui(ui, doc, level, &fams);
-        for f in cache.findings.iter().filter(|f| f.layer == *level) {
+        for f in cache.findings.iter().filter(|f| f.layer == *level && EDITED_HERE.contains(&f.guarded)) {
             ui.horizontal_wrapped(|ui| {
                 ui.colored_label(ui.visuals().warn_fg_color, f.message());
                 if ui.button(f.fix_label()).clicked() {
@@ -103,7 +124,7 @@ pub fn region_ui(ui: &mut egui::Ui, doc: &mut Doc, level: &Layer) {
             });
         }
     });
-    ui.data_mut(|d| d.insert_temp(id, cache));
+    ui.data_mut(|d| d.insert_temp(cache_id(), cache));
     ui.separator();
 }
 

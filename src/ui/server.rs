@@ -384,6 +384,14 @@ pub fn server_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         if let Some((_, u)) = urls.first() {
             ui.add_space(4.0);
             ui.label("DHCP option 66 (devices on factory settings pick this up at boot):");
+            let bind: IpAddr = doc.site.serving.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            if let Some(a) = host
+                .parse()
+                .ok()
+                .and_then(|ip| address::loopback_advice(ip, bind, &rt.serving.interfaces, rt.serving.running()))
+            {
+                ui.colored_label(ui.visuals().warn_fg_color, a);
+            }
             egui::Grid::new("opt66").num_columns(3).show(ui, |ui| {
                 for (server, line) in option66_snippets(u) {
                     ui.label(server);
@@ -500,10 +508,22 @@ fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Sug
     }
     let fix = address::suggest(&setup).filter(|_| !findings.is_empty())?;
     let values: Vec<String> = fix.values().iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    ui.button(fix.label())
-        .on_hover_text(format!("Sets {} in the site defaults; the served files follow", values.join(", ")))
-        .clicked()
-        .then_some(fix)
+    let advice =
+        address::loopback_advice(IpAddr::V4(fix.interface.ipv4), bind, &rt.serving.interfaces, rt.serving.running());
+    // Beside the button, before the click: pointing the devices at loopback
+    // points each of them at itself.
+    ui.horizontal_wrapped(|ui| {
+        let clicked = ui
+            .button(fix.label())
+            .on_hover_text(format!("Sets {} in the site defaults; the served files follow", values.join(", ")))
+            .clicked();
+        if let Some(a) = &advice {
+            ui.colored_label(ui.visuals().warn_fg_color, a);
+        }
+        clicked
+    })
+    .inner
+    .then_some(fix)
 }
 
 /// One served certificate: its key type and fingerprint, with a Copy button.
