@@ -102,7 +102,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
     add_device_ui(ui, doc, st, &mut rt.selected, &mut rt.focus);
     ui.horizontal(|ui| {
         let fill_label = ui.label("Extensions from");
-        ui.add(egui::TextEdit::singleline(&mut st.fill_from).hint_text("201").desired_width(60.0))
+        ui.add(egui::TextEdit::singleline(&mut st.fill_from).hint_text("e.g. 201").desired_width(60.0))
             .labelled_by(fill_label.id);
         let first = st.fill_from.trim().parse::<u32>().ok();
         let n = rt.selected.len();
