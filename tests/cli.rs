@@ -246,6 +246,31 @@ fn csv_from_a_european_excel_imports_and_a_second_run_changes_nothing() {
     assert!(out.contains("added 0 device(s), updated 1, 1 unchanged (cells separated by tab)"), "{out}");
 }
 
+/// Issue 27 item 16: an Excel file (CRLF line ends) with a bad 4th line is
+/// told "line 4", the header being line 1, as Excel and the app number it
+/// (the csv crate's own count said "line 3"); a quoted cell across two lines
+/// counts both.
+#[test]
+fn csv_errors_name_the_line_excel_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("s.gsprov.toml");
+    std::fs::copy(demo(), &site).unwrap();
+    let csv = dir.path().join("excel.csv");
+    std::fs::write(
+        &csv,
+        b"MAC;Model;Label\r\n000b82c0ffe1;GXP2170;A\r\n000b82c0ffe2;GXP2170;B\r\n000b82c0ffe;GXP2170;C\r\n",
+    )
+    .unwrap();
+    let o = gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("line 4, column mac: MAC address \"000b82c0ffe\" has 11 hex digits"), "{err}");
+    assert!(!err.contains("line 3"), "{err}");
+    std::fs::write(&csv, "mac,model,notes\r\n000b82c0ffe1,GXP2170,\"two\r\nlines\"\r\nbad,GXP2170,\r\n").unwrap();
+    let err = text(&gsprov(&["import", site.to_str().unwrap(), csv.to_str().unwrap()]).stderr);
+    assert!(err.contains("line 4, column mac"), "{err}");
+}
+
 #[test]
 fn malformed_site_and_garbage_files_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
