@@ -25,6 +25,7 @@ mod security;
 mod server;
 pub mod serving;
 mod status;
+mod steady;
 mod worker;
 
 use std::collections::BTreeSet;

@@ -82,7 +82,8 @@ pub fn params_ui(ui: &mut egui::Ui, doc: &mut Doc, layer: &mut Layer, st: &mut P
         });
         ui.separator();
         // One scroll area for the page; the form lays out only its visible rows.
-        egui::ScrollArea::vertical().auto_shrink([false, false]).show_viewport(ui, |ui, viewport| {
+        // A section above the field being typed in may grow with the value: the field stays put.
+        super::steady::page(ui, egui::Id::unique("params-page").with(&level), |ui, viewport| {
             match &level {
                 Layer::Device(mac) => device_fields_ui(ui, doc, *mac),
                 Layer::Defaults => provisioning_ui(ui, doc, &mut st.reveal),

@@ -174,3 +174,36 @@ fn the_key_fill_says_which_keys_the_sites_xml_version_carries() {
     h.get_by_label("XML version 2 files (this site's) carry VPK 1 to 48");
     assert!(h.query_by_label_contains("need XML version").is_none());
 }
+
+/// Item 10, whatever the section: a finding that appears above the form as
+/// a value is typed (here the security section's factory admin password)
+/// scrolls the page by as much, so the field being typed in stays put.
+#[test]
+fn a_finding_appearing_above_the_form_does_not_move_the_field_being_typed_in() {
+    let mut h = app();
+    h.get_by_label("Parameters").click();
+    h.run_ok();
+    h.get_by_label("GXP2170  (1)").click();
+    h.run_ok();
+    set_text(&mut h, "Find parameter:", "P2");
+    let label = h
+        .query_all_by_label_contains("·  P2")
+        .filter_map(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).label())
+        .find(|l| l.ends_with("·  P2"))
+        .expect("the P2 field");
+    let field = rect_of(&h, &label);
+    assert!(h.query_by_label_contains("the admin password (P2) is set to the factory default").is_none());
+    // Typed as a technician types: the field has the keyboard focus.
+    h.get_by_label(&label).focus();
+    h.run_ok();
+    h.get_by_label(&label).type_text("admin");
+    // Frame by frame, not only once all is settled: no frame shows it elsewhere.
+    for _ in 0..4 {
+        h.step();
+        assert_eq!(rect_of(&h, &label), field);
+    }
+    h.run_ok();
+    assert_eq!(h.state().doc.site.models["GXP2170"].get("P2"), Some("admin"));
+    h.get_by_label_contains("the admin password (P2) is set to the factory default");
+    assert_eq!(rect_of(&h, &label), field);
+}
