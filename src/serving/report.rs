@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use crate::serving::status::{DeviceState, Status};
+use crate::serving::status::{DeviceState, Status, Tally};
 use crate::site::Site;
 
 /// One device's line.
@@ -46,7 +46,7 @@ pub fn rows(site: &Site, status: &Status, time: &dyn Fn(SystemTime) -> String) -
                 })
                 .map(time)
                 .unwrap_or_default();
-            let state = s.map_or(DeviceState::NeverSeen, |s| s.state);
+            let state = status.state_of(d.mac);
             let problem = match (s.and_then(|s| s.problem.clone()), state) {
                 (Some(p), _) => p,
                 (None, DeviceState::NeverSeen) => "never contacted the server".into(),
@@ -145,20 +145,33 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-pub fn html(site_name: &str, generated_at: &str, rows: &[Row]) -> String {
-    let configured = rows.iter().filter(|r| r.problem.is_empty()).count();
+/// The page's style: on screen a full-width table; printed, landscape on the
+/// printer's paper (A4 or Letter), small type, and cells that wrap anywhere so
+/// the 14 columns always fit the page width (none is cut off), the header
+/// repeated on each page and no row split across pages.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+     table{border-collapse:collapse;width:100%}\
+     th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px;overflow-wrap:anywhere}\
+     th{background:#eef}tr.problem td{background:#fff3f0}.mono{font-family:monospace}\
+     thead{display:table-header-group}tr{break-inside:avoid}\
+     @page{size:landscape;margin:10mm}\
+     @media print{body{margin:0}h1{font-size:14pt}p{font-size:9pt}\
+     th,td{font-size:7pt;padding:1px 3px}.mono{font-size:6.5pt}\
+     th,tr.problem td{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
+/// The page. `tally` is [`Status::tally`] over the site's devices: its
+/// headline is the Status board's, word for word.
+pub fn html(site_name: &str, generated_at: &str, tally: &Tally, rows: &[Row]) -> String {
     let mut s = String::with_capacity(4096 + rows.len() * 300);
     let _ = write!(
         s,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Handover: {n}</title>\n\
-         <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;width:100%}}\
-         th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}th{{background:#eef}}\
-         tr.problem td{{background:#fff3f0}}.mono{{font-family:monospace}}</style></head><body>\n\
-         <h1>Handover: {n}</h1>\n<p>Generated {t} by gsprov. {configured} of {total} devices configured without problems.</p>\n\
+         <style>{STYLE}</style></head><body>\n\
+         <h1>Handover: {n}</h1>\n<p>Generated {t} by gsprov. {headline}.</p>\n\
          <table><thead><tr>",
         n = esc(site_name),
         t = esc(generated_at),
-        total = rows.len()
+        headline = esc(&tally.headline()),
     );
     for h in HEADERS {
         let _ = write!(s, "<th>{h}</th>");
@@ -191,7 +204,7 @@ mod tests {
         assert_eq!(rows.len(), site.devices.len());
         assert_eq!(rows[0].extension, "201 200");
         assert_eq!(rows[0].problem, "never contacted the server");
-        let (c, h) = (csv(&rows), html(&site.name, "today", &rows));
+        let (c, h) = (csv(&rows), html(&site.name, "today", &Tally::default(), &rows));
         assert!(c.starts_with("Label,Location,MAC,Model,Extension"));
         assert!(c.contains("Reception,Front desk,00:0B:82:A1:B2:01,GXP2170,201 200,never seen"));
         assert!(h.contains("<td class=\"mono\">00:0B:82:A1:B2:01</td>"));
@@ -199,7 +212,7 @@ mod tests {
             assert!(!c.contains(secret) && !h.contains(secret), "{secret} leaked");
         }
         assert!(c.lines().next().unwrap().ends_with(",Problem left,Registered,Applied,Last syslog line,Last action"));
-        let evil = html("<script>", "x", &rows);
+        let evil = html("<script>", "x", &Tally::default(), &rows);
         assert!(evil.contains("&lt;script&gt;") && !evil.contains("<script>"));
         // Every cell is escaped in HTML, and no cell becomes a spreadsheet formula.
         let mut bad = rows[0].clone();
@@ -208,7 +221,7 @@ mod tests {
         bad.problem = "@SUM(1)".into();
         bad.firmware = "-1+2".into();
         bad.ip = "+cmd".into();
-        let (c, h) = (csv(std::slice::from_ref(&bad)), html("s", "t", std::slice::from_ref(&bad)));
+        let (c, h) = (csv(std::slice::from_ref(&bad)), html("s", "t", &Tally::default(), std::slice::from_ref(&bad)));
         let row = c.lines().nth(1).unwrap();
         assert!(row.starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), "{row}");
         assert!(row.contains(",'@SUM(1)") && row.contains(",'-1+2,") && row.contains(",'+cmd,"), "{row}");
@@ -251,7 +264,7 @@ mod tests {
         assert_eq!(r.last_syslog, "10:32 =cmd <b>registered</b>");
         assert_eq!(r.last_action, "10:32 check: differs");
         assert_eq!(rows[1].registered, "", "unknown stays empty, never a guess");
-        let (c, h) = (csv(&rows[..1]), html("s", "t", &rows[..1]));
+        let (c, h) = (csv(&rows[..1]), html("s", "t", &Tally::default(), &rows[..1]));
         let line = c.lines().nth(1).unwrap();
         assert!(
             line.ends_with(
