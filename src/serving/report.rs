@@ -146,12 +146,12 @@ fn esc(s: &str) -> String {
 }
 
 /// The page's style: on screen a full-width table; printed, landscape on the
-/// printer's paper (A4 or Letter), small type, and cells that wrap anywhere so
-/// the 14 columns always fit the page width (none is cut off), the header
+/// printer's paper (A4 or Letter), small type, and cells that wrap so
+/// the 14 columns always fit the page width (none is cut off; words break only where they must), the header
 /// repeated on each page and no row split across pages.
 pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
      table{border-collapse:collapse;width:100%}\
-     th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px;overflow-wrap:anywhere}\
+     th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px;overflow-wrap:break-word}\
      th{background:#eef}tr.problem td{background:#fff3f0}.mono{font-family:monospace}\
      thead{display:table-header-group}tr{break-inside:avoid}\
      @page{size:landscape;margin:10mm}\
@@ -277,5 +277,82 @@ mod tests {
         let mut bad = r.clone();
         bad.last_syslog = "=HYPERLINK(1)".into();
         assert!(csv(std::slice::from_ref(&bad)).contains(",'=HYPERLINK(1),"));
+    }
+    /// Every `<word>` of `pdftotext -bbox`: (page width, text, xMax).
+    fn pdf_words(pdf: &std::path::Path) -> (Vec<f64>, Vec<(String, f64)>) {
+        let out = std::process::Command::new("pdftotext")
+            .args(["-bbox".as_ref(), pdf.as_os_str(), "-".as_ref()])
+            .output()
+            .expect("pdftotext runs (poppler-utils; .ci/run installs it)");
+        assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let attr = |tag: &str, name: &str| -> f64 {
+            let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            tag[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        let pages = text.split("<page ").skip(1).map(|p| attr(p, "width")).collect();
+        let words = text
+            .split("<word ")
+            .skip(1)
+            .map(|w| {
+                let body = w.split('>').nth(1).unwrap().split('<').next().unwrap();
+                (body.replace("&amp;", "&"), attr(w, "xMax"))
+            })
+            .collect();
+        (pages, words)
+    }
+
+    /// Issue 27 item 11: printed on A4 and on Letter (WeasyPrint, a real CSS
+    /// paged-media engine), every column is on the page: each header word,
+    /// the last column's text included, ends inside the page width. The old
+    /// page (14 px cells, no wrapping) lost "Last action" past the edge.
+    #[test]
+    fn the_html_prints_on_a4_and_letter_with_no_column_cut_off() {
+        let site = crate::site::demo();
+        let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
+        let status = Status::new(&crate::serving::Served::new(&site, &out));
+        let mut rows = rows(&site, &status, &|_| "2026-12-07 10:32:05".into());
+        for r in &mut rows {
+            r.firmware = "1.0.11.3".into();
+            r.ip = "192.168.10.21".into();
+            r.config_at = "2026-12-07 10:32:05".into();
+            r.registered = "1 yes, 2 no".into();
+            r.problem = "gxp2170fw.bin is not in the firmware folder /home/technician/sites/maple-street/firmware/1.0.11.3 \
+                         (it is empty)"
+                .into();
+            r.applied = "differs: P64 is 12, we served auto".into();
+            r.last_syslog = "2026-12-07 10:33:01 info sip: account 1 registered at the server".into();
+            r.last_action = "2026-12-07 10:34:00 check: account 1 (201) registered, account 2 (202) not registered \
+                             lastcolumnword"
+                .into();
+        }
+        let page = html(&site.name, "today", &status.tally(site.devices.iter().map(|d| d.mac)), &rows);
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("report.html");
+        std::fs::write(&input, &page).unwrap();
+        // (paper, user style forcing it, landscape width in points)
+        for (paper, force, width) in [("A4", None, 841.89), ("Letter", Some("@page{size:letter landscape !important}"), 792.0)] {
+            let pdf = dir.path().join(format!("{paper}.pdf"));
+            let mut cmd = std::process::Command::new("weasyprint");
+            if let Some(css) = force {
+                let sheet = dir.path().join("paper.css");
+                std::fs::write(&sheet, css).unwrap();
+                cmd.arg("-s").arg(&sheet);
+            }
+            let run = cmd.arg(&input).arg(&pdf).output().expect("weasyprint runs (.ci/run installs it)");
+            assert!(run.status.success(), "weasyprint: {}", String::from_utf8_lossy(&run.stderr));
+            let (pages, words) = pdf_words(&pdf);
+            assert!(!pages.is_empty(), "{paper}: no page");
+            for w in &pages {
+                assert!((w - width).abs() < 1.0, "{paper}: page {w} pt wide, want {width} (landscape)");
+            }
+            let wanted = HEADERS.iter().flat_map(|h| h.split(' ')).chain(["lastcolumnword", "Reception"]);
+            for want in wanted {
+                assert!(words.iter().any(|(t, _)| t == want), "{paper}: {want:?} is not on the page");
+            }
+            for (t, x) in &words {
+                assert!(*x <= width + 0.5, "{paper}: {t:?} ends at {x} pt, past the page's {width}");
+            }
+        }
     }
 }
