@@ -432,8 +432,9 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .max_scroll_height(table_height)
             .column(Column::exact(150.0).clip(true))
-            .column(Column::exact(250.0).clip(true))
-            .column(Column::exact(300.0).clip(true))
+            .column(Column::exact(230.0).clip(true))
+            .column(Column::exact(280.0).clip(true))
+            .column(Column::exact(if can_fetch { 150.0 } else { 290.0 }).clip(true))
             .column(Column::exact(80.0).clip(true))
             .column(Column::exact(120.0).clip(true))
             .column(Column::exact(110.0))
@@ -441,12 +442,12 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             .column(Column::exact(80.0))
             .column(Column::exact(80.0).clip(true))
             .column(Column::exact(200.0).clip(true))
-            .column(Column::exact(290.0))
             .header(text_h, |mut h| {
                 for t in [
                     "Device",
                     "State",
                     "Last action / syslog",
+                    "Self-test",
                     "Registered",
                     "Applied",
                     "IP",
@@ -454,7 +455,6 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     "Model",
                     "Firmware",
                     "Fetched",
-                    "Self-test",
                 ] {
                     h.col(|ui| {
                         ui.strong(t);
@@ -484,6 +484,18 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         last_action_cell(ui, rt.board.sent.get(&d.mac), truth, rt.serving.actions_pending);
                     });
                     row.col(|ui| {
+                        let b = ui
+                            .add_enabled(can_fetch, egui::Button::new(format!("Fetch as {}", d.mac)).small())
+                            .on_hover_text("Fetch this device's file from the running server, as the device would")
+                            .on_disabled_hover_text(FETCH_NEEDS_SERVERS);
+                        if b.clicked() {
+                            fetch = Some(d.mac);
+                        }
+                        if !can_fetch {
+                            ui.weak("start the servers first");
+                        }
+                    });
+                    row.col(|ui| {
                         ui.label(truth.map(|t| t.registered()).unwrap_or_default());
                     });
                     row.col(|ui| {
@@ -504,18 +516,6 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     });
                     row.col(|ui| {
                         ui.label(s.map(fetched_text).unwrap_or_default());
-                    });
-                    row.col(|ui| {
-                        let b = ui
-                            .add_enabled(can_fetch, egui::Button::new(format!("Fetch as {}", d.mac)).small())
-                            .on_hover_text("Fetch this device's file from the running server, as the device would")
-                            .on_disabled_hover_text(FETCH_NEEDS_SERVERS);
-                        if b.clicked() {
-                            fetch = Some(d.mac);
-                        }
-                        if !can_fetch {
-                            ui.weak("start the servers first");
-                        }
                     });
                     if row.response().clicked() {
                         action = Some(Action::Select(d.mac));
