@@ -317,9 +317,10 @@ mod tests {
             r.ip = "192.168.10.21".into();
             r.config_at = "2026-12-07 10:32:05".into();
             r.registered = "1 yes, 2 no".into();
-            r.problem = "gxp2170fw.bin is not in the firmware folder /home/technician/sites/maple-street/firmware/1.0.11.3 \
+            r.problem =
+                "gxp2170fw.bin is not in the firmware folder /home/technician/sites/maple-street/firmware/1.0.11.3 \
                          (it is empty)"
-                .into();
+                    .into();
             r.applied = "differs: P64 is 12, we served auto".into();
             r.last_syslog = "2026-12-07 10:33:01 info sip: account 1 registered at the server".into();
             r.last_action = "2026-12-07 10:34:00 check: account 1 (201) registered, account 2 (202) not registered \
@@ -331,7 +332,9 @@ mod tests {
         let input = dir.path().join("report.html");
         std::fs::write(&input, &page).unwrap();
         // (paper, user style forcing it, landscape width in points)
-        for (paper, force, width) in [("A4", None, 841.89), ("Letter", Some("@page{size:letter landscape !important}"), 792.0)] {
+        for (paper, force, width) in
+            [("A4", None, 841.89), ("Letter", Some("@page{size:letter landscape !important}"), 792.0)]
+        {
             let pdf = dir.path().join(format!("{paper}.pdf"));
             let mut cmd = std::process::Command::new("weasyprint");
             if let Some(css) = force {

@@ -775,7 +775,8 @@ mod tests {
         let (xml, alias) = ("cfg000b82a1b201.xml", "cfg000b82a1b201.bin");
         let stray = "asked for cfg000b82a1b201.bin, not one of its files (404); it has its config";
         type Req = (&'static str, Option<ContentKind>, Outcome, &'static str);
-        let table: Vec<(&str, Vec<Req>, DeviceState, Option<&str>, bool)> = vec![
+        type Row = (&'static str, Vec<Req>, DeviceState, Option<&'static str>, bool);
+        let table: Vec<Row> = vec![
             (
                 "the issue's phone: configured, then a stray 404 for a .bin alias",
                 vec![(xml, Some(Config(DeviceXml)), ok, ""), (alias, Some(Config(Binary)), missing, "no such file")],
@@ -803,7 +804,10 @@ mod tests {
             ),
             (
                 "another model's file, once configured",
-                vec![(xml, Some(Config(DeviceXml)), ok, ""), ("cfggxp2000.xml", Some(Config(ModelXml)), missing, "wrong")],
+                vec![
+                    (xml, Some(Config(DeviceXml)), ok, ""),
+                    ("cfggxp2000.xml", Some(Config(ModelXml)), missing, "wrong"),
+                ],
                 DeviceState::GotConfig,
                 Some("asked for cfggxp2000.xml, not one of its files (404); it has its config"),
                 false,
@@ -877,7 +881,12 @@ mod tests {
             ..RequestRecord::new(1, t, "10.0.0.5:1000".parse().unwrap(), Protocol::Http, "GET", name)
         };
         let own = |mac: Mac| {
-            out.files.iter().find(|f| f.device == Some(mac) && f.kind == FileKind::DeviceXml).expect("its XML").name.clone()
+            out.files
+                .iter()
+                .find(|f| f.device == Some(mac) && f.kind == FileKind::DeviceXml)
+                .expect("its XML")
+                .name
+                .clone()
         };
         let check = |st: &Status, expect: (usize, usize, usize, usize)| {
             let tally = st.tally(macs.iter().copied());
@@ -922,7 +931,11 @@ mod tests {
         st.apply(&req(c, "cfggxp9999.xml", Some(ContentKind::Config(FileKind::ModelXml)), missing));
         let n = macs.len();
         let tally = check(&st, (2, n - 3, 0, 2));
-        assert_eq!((tally.got_config, tally.error), (1, 2), "a: got config with a note; b: error; c: error (not configured)");
+        assert_eq!(
+            (tally.got_config, tally.error),
+            (1, 2),
+            "a: got config with a note; b: error; c: error (not configured)"
+        );
         assert_eq!(st.device(a).unwrap().state, DeviceState::GotConfig);
         assert!(st.device(a).unwrap().note.as_deref().unwrap().contains(&format!("asked for cfg{a}.xml.bak,")));
         assert_eq!(st.summary().tally, tally, "serve's summary counts the same (its site is the served one)");

@@ -82,10 +82,13 @@ pub struct BoardUi {
     pub report: Option<SavedReport>,
     /// How "Open report" / "Open folder" hand a path to the system (tests
     /// record instead of opening). `None`: [`open_with_system`].
-    pub opener: Option<Box<dyn Fn(&Path) -> Result<(), String>>>,
+    pub opener: Option<Opener>,
     /// The status bar's problem count ([`super::warnings`]).
     pub checks: super::warnings::SiteChecks,
 }
+
+/// Hands a path to the system to open (or, in a test, records it).
+pub type Opener = Box<dyn Fn(&Path) -> Result<(), String>>;
 
 /// An action confirmed on the board for one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +153,9 @@ pub fn open_with_system(path: &Path) -> Result<(), String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| format!("{program} did not start: {e}"))?;
-    std::thread::spawn(move || child.wait());
+    // Reaped by a thread of its own, so no zombie is left; if that thread
+    // cannot start, the opener still runs (reaped when the app exits).
+    let _ = std::thread::Builder::new().name("gsprov-opener".into()).spawn(move || child.wait());
     Ok(())
 }
 
@@ -312,10 +317,7 @@ fn last_action_cell(
     {
         let what = kind_title(sent.kind);
         if sent.skipped {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!("{} {what}: skipped, no address known", hms(sent.at)),
-            );
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{} {what}: skipped, no address known", hms(sent.at)));
             return;
         }
         if pending > 0 {
@@ -331,11 +333,8 @@ fn last_action_cell(
     let failed = last.is_some_and(|a| !a.ok);
     let syslog = truth.and_then(|t| t.last_syslog.as_ref()).map(|(t, l)| format!("{} syslog: {l}", hms(*t)));
     let shown = if text.is_empty() { syslog.clone().unwrap_or_default() } else { text.clone() };
-    let rich = if failed {
-        egui::RichText::new(shown).color(ui.visuals().warn_fg_color)
-    } else {
-        egui::RichText::new(shown)
-    };
+    let rich =
+        if failed { egui::RichText::new(shown).color(ui.visuals().warn_fg_color) } else { egui::RichText::new(shown) };
     let r = ui.add(egui::Label::new(rich).truncate());
     let hover: Vec<String> = [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
     if hover.len() > 1 {
@@ -353,7 +352,8 @@ fn report_ui(
     action: &mut Option<Action>,
 ) {
     let stem = format!("{}-handover", super::slug(&doc.site.name));
-    let dir = doc.path.as_ref().and_then(|p| p.parent()).map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    let dir =
+        doc.path.as_ref().and_then(|p| p.parent()).map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
     let dir = dir.map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()));
     ui.horizontal_wrapped(|ui| {
         // A saved site's report goes beside it, without a dialog; an unsaved
@@ -470,10 +470,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     row.col(|ui| {
                         let mut on = rt.selected.contains(&d.mac);
                         let name = if d.label.is_empty() { d.mac.to_string() } else { d.label.clone() };
-                        if ui
-                            .checkbox(&mut on, name)
-                            .on_hover_text("Select for Re-provision, Reboot, Check")
-                            .changed()
+                        if ui.checkbox(&mut on, name).on_hover_text("Select for Re-provision, Reboot, Check").changed()
                         {
                             toggle = Some(d.mac);
                         }
@@ -608,5 +605,34 @@ fn fetch_window_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     });
     if !open {
         rt.serving.fetch = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_command_names_the_system_opener_and_the_whole_path() {
+        let path = Path::new("/srv/sites/maple street/maple-handover.html");
+        let c = open_command(path);
+        let want = if cfg!(windows) {
+            "explorer"
+        } else if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        assert_eq!(c.get_program(), want);
+        assert_eq!(c.get_args().collect::<Vec<_>>(), [path.as_os_str()], "one argument, spaces and all");
+    }
+
+    #[test]
+    fn a_saved_report_is_told_with_absolute_paths() {
+        let mut b = BoardUi::default();
+        b.report_saved(Path::new("r.csv"), Path::new("r.html"));
+        let r = b.report.unwrap();
+        assert!(r.csv.is_absolute() && r.html.is_absolute(), "{r:?}");
+        assert_eq!(r.html, std::env::current_dir().unwrap().join("r.html"));
     }
 }

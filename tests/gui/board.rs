@@ -183,7 +183,10 @@ fn board_action_results_show_on_the_ticked_row_inside_the_default_window() {
     // The device without an address says so on its own row at once.
     let skipped = h.get_by_label_contains("Check device: skipped, no address known").rect();
     let back_office = h.get_by_label("Back office").rect();
-    assert!(skipped.y_range().contains(back_office.center().y), "{skipped:?} is not on Back office's row {back_office:?}");
+    assert!(
+        skipped.y_range().contains(back_office.center().y),
+        "{skipped:?} is not on Back office's row {back_office:?}"
+    );
     wait_for(&mut h, "the check's result", |a| a.rt.serving.actions.len() == 1);
     h.run_ok();
     let result = h.state().rt.serving.actions[0].clone();
