@@ -15,7 +15,7 @@
 //! | a firmware image served                             | got firmware                                      |
 //! | an expected miss (the `cfg<mac>` probe, ...)        | unchanged                                         |
 //! | a firmware image not found (folder empty, image not there, no folder) | unchanged, with a [`DeviceStatus::note`] "no firmware offered (...)": every phone checks for firmware, and a site that offers none is not broken |
-//! | once configured, a miss for a name outside its own file set (a `.bin` alias, another model's file, a name no device sends) | unchanged, with the note "asked for NAME, not one of its files (404)": it has what it needs |
+//! | once configured, a miss for a name outside its own file set (a `.bin` alias, another model's file, a name no device sends) | unchanged, with the note "404 for NAME: not one of its files": it has what it needs |
 //! | the server busy (a bound reached; the device retries) | unchanged, with the note "the server was busy; it retries" |
 //! | any other refusal (policy, credentials, a miss before it is configured or for one of its own files), or an interrupted transfer | error, with the explanation as the [`DeviceStatus::problem`] |
 //!
@@ -211,7 +211,7 @@ impl Step {
                 Step::Note(no_firmware_note(&r.explanation))
             }
             Outcome::Refused { reason: Refusal::NotFound, .. } if configured && !own => {
-                Step::Note(format!("asked for {}, not one of its files (404); it has its config", asked_name(r)))
+                Step::Note(format!("404 for {}: not one of its files", asked_name(r)))
             }
             Outcome::Refused { reason: Refusal::Busy, .. } => Step::Note(BUSY_NOTE.into()),
             Outcome::Refused { .. } | Outcome::Interrupted { .. } => Step::Problem,
@@ -773,7 +773,7 @@ mod tests {
         let missing = Outcome::Refused { reason: Refusal::NotFound, expected: false };
         let busy = Outcome::Refused { reason: Refusal::Busy, expected: false };
         let (xml, alias) = ("cfg000b82a1b201.xml", "cfg000b82a1b201.bin");
-        let stray = "asked for cfg000b82a1b201.bin, not one of its files (404); it has its config";
+        let stray = "404 for cfg000b82a1b201.bin: not one of its files";
         type Req = (&'static str, Option<ContentKind>, Outcome, &'static str);
         type Row = (&'static str, Vec<Req>, DeviceState, Option<&'static str>, bool);
         let table: Vec<Row> = vec![
@@ -799,7 +799,7 @@ mod tests {
                 "a name no device sends, once configured",
                 vec![(xml, Some(Config(DeviceXml)), ok, ""), ("/favicon.ico", None, missing, "not a name")],
                 DeviceState::GotConfig,
-                Some("asked for favicon.ico, not one of its files (404); it has its config"),
+                Some("404 for favicon.ico: not one of its files"),
                 false,
             ),
             (
@@ -809,7 +809,7 @@ mod tests {
                     ("cfggxp2000.xml", Some(Config(ModelXml)), missing, "wrong"),
                 ],
                 DeviceState::GotConfig,
-                Some("asked for cfggxp2000.xml, not one of its files (404); it has its config"),
+                Some("404 for cfggxp2000.xml: not one of its files"),
                 false,
             ),
             (
@@ -937,7 +937,7 @@ mod tests {
             "a: got config with a note; b: error; c: error (not configured)"
         );
         assert_eq!(st.device(a).unwrap().state, DeviceState::GotConfig);
-        assert!(st.device(a).unwrap().note.as_deref().unwrap().contains(&format!("asked for cfg{a}.xml.bak,")));
+        assert!(st.device(a).unwrap().note.as_deref().unwrap().contains(&format!("404 for cfg{a}.xml.bak:")));
         assert_eq!(st.summary().tally, tally, "serve's summary counts the same (its site is the served one)");
         assert!(tally.headline().starts_with(&format!("2 of {n} devices configured: 1 got config")));
     }

@@ -54,7 +54,7 @@ fn board_a_stray_404_is_a_note_and_headline_rows_and_report_agree() {
 
     // The rows: Reception "got config" with the stray 404 as a note beside it.
     h.get_by_label("got config");
-    h.get_by_label_contains("asked for cfg000b82a1b201.xml.bak, not one of its files (404)");
+    h.get_by_label_contains("404 for cfg000b82a1b201.xml.bak: not one of its files");
     // Dr. Rivera "error", the router's reason on the row (not only in a hover).
     assert_eq!(labels_equal(&h, "error"), 1);
     h.get_by_label_contains("cfg000b82a1b202.xml.bak is not a name Grandstream devices ask for");
