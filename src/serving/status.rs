@@ -4,8 +4,9 @@
 //! listed as unassigned.
 //!
 //! The states, defined here once for every front end ([`Step`] classifies a
-//! request, [`Status::apply`] moves the state; `tests::state_table` is the
-//! table of request sequences -> state and note):
+//! request, [`Status::apply`] moves the state; `tests::state_table` and
+//! `tests::state_table_stray_misses_are_notes_once_configured` are the table
+//! as request sequences -> state, note and problem):
 //!
 //! | request                                             | state afterwards                                  |
 //! | --------------------------------------------------- | ------------------------------------------------- |
