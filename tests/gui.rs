@@ -2,6 +2,8 @@
 //! are found by their labels, clicked and typed into; the assertions read the
 //! app's state and what it shows.
 
+#[path = "gui/board.rs"]
+mod board;
 mod device;
 #[path = "gui/forms.rs"]
 mod forms;

@@ -2,35 +2,17 @@
 
 use crate::cli::CheckArgs;
 use crate::services::interfaces;
-use crate::serving::address;
 use crate::session;
-use crate::site::{self, Severity};
+use crate::site::Severity;
 use crate::storage;
 
 use super::{Error, Term};
 
 pub fn check(args: &CheckArgs, t: &mut Term) -> Result<(), Error> {
     let site = storage::load_site(&args.site)?;
-    let mut issues = site.check();
-    if let Some(p237) = site.defaults.get("P237") {
-        match interfaces::list() {
-            Ok(all) => {
-                if let Some(message) = address::names_this_machine(p237, &all) {
-                    issues.push(site::Issue { severity: Severity::Warning, location: "defaults.P237".into(), message });
-                }
-            }
-            Err(e) => issues.push(site::Issue {
-                severity: Severity::Warning,
-                location: "defaults.P237".into(),
-                message: format!("not checked against this computer's addresses: {e}"),
-            }),
-        }
-    }
-    // The firmware folder as `serve` and Start servers judge it: exposed (an
-    // error, first), missing or unreadable (a warning).
-    for (i, issue) in session::firmware_folder(Some(&args.site), &site.serving.firmware_dir).into_iter().enumerate() {
-        issues.insert(i, issue);
-    }
+    // The same list the desktop app's status bar counts.
+    let all = interfaces::list().map_err(|e| e.to_string());
+    let issues = session::site_issues(Some(&args.site), &site, all.as_deref().map_err(Clone::clone));
     if args.json {
         for i in &issues {
             writeln!(t.out, "{}", serde_json::to_string(i).unwrap_or_default())?;

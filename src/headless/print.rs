@@ -198,24 +198,20 @@ pub(super) fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Re
             t.out,
             "{}",
             json!({"event": "summary", "requests": s.requests, "served": s.served, "bytes": s.bytes,
-                   "known": s.known, "never_seen": s.never_seen, "probing": s.probing, "got_config": s.got_config,
+                   "known": s.known, "configured": s.tally.configured, "never_seen": s.never_seen, "probing": s.probing, "got_config": s.got_config,
                    "got_firmware": s.got_firmware, "error": s.error, "unassigned": s.unassigned,
                    "forgotten": s.forgotten, "devices": devices})
         )?;
         return Ok(());
     }
+    // The known devices' headline, in the Status board's and the handover report's words.
     writeln!(
         t.out,
-        "summary: {} requests, {} served, {} bytes; {} known devices: {} got config, {} got firmware, {} probing, {} with errors, {} never seen; {} unassigned",
+        "summary: {} requests, {} served, {} bytes; {}; {} unassigned",
         s.requests,
         s.served,
         s.bytes,
-        s.known,
-        s.got_config,
-        s.got_firmware,
-        s.probing,
-        s.error,
-        s.never_seen,
+        s.tally.headline(),
         s.unassigned
     )?;
     if s.forgotten > 0 {

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use crate::serving::status::{DeviceState, Status};
+use crate::serving::status::{DeviceState, Status, Tally};
 use crate::site::Site;
 
 /// One device's line.
@@ -46,7 +46,7 @@ pub fn rows(site: &Site, status: &Status, time: &dyn Fn(SystemTime) -> String) -
                 })
                 .map(time)
                 .unwrap_or_default();
-            let state = s.map_or(DeviceState::NeverSeen, |s| s.state);
+            let state = status.state_of(d.mac);
             let problem = match (s.and_then(|s| s.problem.clone()), state) {
                 (Some(p), _) => p,
                 (None, DeviceState::NeverSeen) => "never contacted the server".into(),
@@ -145,20 +145,39 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-pub fn html(site_name: &str, generated_at: &str, rows: &[Row]) -> String {
-    let configured = rows.iter().filter(|r| r.problem.is_empty()).count();
+/// The page's style: on screen a full-width table; printed, landscape on the
+/// printer's paper (A4 or Letter; a browser that ignores `size`, Safari,
+/// prints portrait and it still fits), small type, and a fixed layout with
+/// the columns' shares of the width ([`WIDTHS`]) whose cells wrap, so the 14
+/// columns always fit the page (none is cut off; words break only where
+/// they must), the header repeated on each page and no row split across pages.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+     table{border-collapse:collapse;width:100%}\
+     th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;font-size:14px;overflow-wrap:break-word}\
+     th{background:#eef}tr.problem td{background:#fff3f0}.mono{font-family:monospace}\
+     thead{display:table-header-group}tr{break-inside:avoid}\
+     @page{size:landscape;margin:10mm}\
+     @media print{body{margin:0}h1{font-size:14pt}p{font-size:9pt}\
+     table{table-layout:fixed}th,td{font-size:7pt;padding:1px 3px}.mono{font-size:6.5pt}\
+     th,tr.problem td{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
+/// Each column's share of the printed width, in percent, in [`HEADERS`]' order.
+const WIDTHS: [u8; 14] = [6, 6, 10, 6, 6, 5, 6, 8, 7, 10, 7, 8, 8, 7];
+
+/// The page. `tally` is [`Status::tally`] over the site's devices: its
+/// headline is the Status board's, word for word.
+pub fn html(site_name: &str, generated_at: &str, tally: &Tally, rows: &[Row]) -> String {
     let mut s = String::with_capacity(4096 + rows.len() * 300);
     let _ = write!(
         s,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Handover: {n}</title>\n\
-         <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;width:100%}}\
-         th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}th{{background:#eef}}\
-         tr.problem td{{background:#fff3f0}}.mono{{font-family:monospace}}</style></head><body>\n\
-         <h1>Handover: {n}</h1>\n<p>Generated {t} by gsprov. {configured} of {total} devices configured without problems.</p>\n\
-         <table><thead><tr>",
+         <style>{STYLE}</style></head><body>\n\
+         <h1>Handover: {n}</h1>\n<p>Generated {t} by gsprov. {headline}.</p>\n\
+         <table><colgroup>{cols}</colgroup><thead><tr>",
+        cols = WIDTHS.iter().map(|w| format!("<col style=\"width:{w}%\">")).collect::<String>(),
         n = esc(site_name),
         t = esc(generated_at),
-        total = rows.len()
+        headline = esc(&tally.headline()),
     );
     for h in HEADERS {
         let _ = write!(s, "<th>{h}</th>");
@@ -191,7 +210,7 @@ mod tests {
         assert_eq!(rows.len(), site.devices.len());
         assert_eq!(rows[0].extension, "201 200");
         assert_eq!(rows[0].problem, "never contacted the server");
-        let (c, h) = (csv(&rows), html(&site.name, "today", &rows));
+        let (c, h) = (csv(&rows), html(&site.name, "today", &Tally::default(), &rows));
         assert!(c.starts_with("Label,Location,MAC,Model,Extension"));
         assert!(c.contains("Reception,Front desk,00:0B:82:A1:B2:01,GXP2170,201 200,never seen"));
         assert!(h.contains("<td class=\"mono\">00:0B:82:A1:B2:01</td>"));
@@ -199,7 +218,7 @@ mod tests {
             assert!(!c.contains(secret) && !h.contains(secret), "{secret} leaked");
         }
         assert!(c.lines().next().unwrap().ends_with(",Problem left,Registered,Applied,Last syslog line,Last action"));
-        let evil = html("<script>", "x", &rows);
+        let evil = html("<script>", "x", &Tally::default(), &rows);
         assert!(evil.contains("&lt;script&gt;") && !evil.contains("<script>"));
         // Every cell is escaped in HTML, and no cell becomes a spreadsheet formula.
         let mut bad = rows[0].clone();
@@ -208,7 +227,7 @@ mod tests {
         bad.problem = "@SUM(1)".into();
         bad.firmware = "-1+2".into();
         bad.ip = "+cmd".into();
-        let (c, h) = (csv(std::slice::from_ref(&bad)), html("s", "t", std::slice::from_ref(&bad)));
+        let (c, h) = (csv(std::slice::from_ref(&bad)), html("s", "t", &Tally::default(), std::slice::from_ref(&bad)));
         let row = c.lines().nth(1).unwrap();
         assert!(row.starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","), "{row}");
         assert!(row.contains(",'@SUM(1)") && row.contains(",'-1+2,") && row.contains(",'+cmd,"), "{row}");
@@ -251,7 +270,7 @@ mod tests {
         assert_eq!(r.last_syslog, "10:32 =cmd <b>registered</b>");
         assert_eq!(r.last_action, "10:32 check: differs");
         assert_eq!(rows[1].registered, "", "unknown stays empty, never a guess");
-        let (c, h) = (csv(&rows[..1]), html("s", "t", &rows[..1]));
+        let (c, h) = (csv(&rows[..1]), html("s", "t", &Tally::default(), &rows[..1]));
         let line = c.lines().nth(1).unwrap();
         assert!(
             line.ends_with(
@@ -264,5 +283,91 @@ mod tests {
         let mut bad = r.clone();
         bad.last_syslog = "=HYPERLINK(1)".into();
         assert!(csv(std::slice::from_ref(&bad)).contains(",'=HYPERLINK(1),"));
+    }
+    /// Every `<word>` of `pdftotext -bbox`: (page width, text, xMax).
+    fn pdf_words(pdf: &std::path::Path) -> (Vec<f64>, Vec<(String, f64)>) {
+        let out = std::process::Command::new("pdftotext")
+            .args(["-bbox".as_ref(), pdf.as_os_str(), "-".as_ref()])
+            .output()
+            .expect("pdftotext runs (poppler-utils; .ci/run installs it)");
+        assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let attr = |tag: &str, name: &str| -> f64 {
+            let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            tag[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        let pages = text.split("<page ").skip(1).map(|p| attr(p, "width")).collect();
+        let words = text
+            .split("<word ")
+            .skip(1)
+            .map(|w| {
+                let body = w.split('>').nth(1).unwrap().split('<').next().unwrap();
+                (body.replace("&amp;", "&"), attr(w, "xMax"))
+            })
+            .collect();
+        (pages, words)
+    }
+
+    /// Issue 27 item 11: printed on A4 and on Letter (WeasyPrint, a real CSS
+    /// paged-media engine), every column is on the page: each header word,
+    /// the last column's text included, ends inside the page width. The old
+    /// page (14 px cells, no wrapping) lost "Last action" past the edge.
+    #[test]
+    fn the_html_prints_on_a4_and_letter_with_no_column_cut_off() {
+        let site = crate::site::demo();
+        let out = crate::generate::generate(&site, &mut || [0; 8]).unwrap();
+        let status = Status::new(&crate::serving::Served::new(&site, &out));
+        let mut rows = rows(&site, &status, &|_| "2026-12-07 10:32:05".into());
+        for r in &mut rows {
+            r.firmware = "1.0.11.3".into();
+            r.ip = "192.168.10.21".into();
+            r.config_at = "2026-12-07 10:32:05".into();
+            r.registered = "1 yes, 2 no".into();
+            r.problem =
+                "gxp2170fw.bin is not in the firmware folder /home/technician/sites/maple-street/firmware/1.0.11.3 \
+                         (it is empty)"
+                    .into();
+            r.applied = "differs: P64 is 12, we served auto".into();
+            r.last_syslog = "2026-12-07 10:33:01 info sip: account 1 registered at the server".into();
+            r.last_action = "2026-12-07 10:34:00 check: account 1 (201) registered, account 2 (202) not registered \
+                             lastcol"
+                .into();
+        }
+        let page = html(&site.name, "today", &status.tally(site.devices.iter().map(|d| d.mac)), &rows);
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("report.html");
+        std::fs::write(&input, &page).unwrap();
+        // (paper, user style forcing it, landscape width in points)
+        for (paper, force, width) in
+            [("A4", None, 841.89), ("Letter", Some("@page{size:letter landscape !important}"), 792.0)]
+        {
+            let pdf = dir.path().join(format!("{paper}.pdf"));
+            let mut cmd = std::process::Command::new("weasyprint");
+            if let Some(css) = force {
+                let sheet = dir.path().join("paper.css");
+                std::fs::write(&sheet, css).unwrap();
+                cmd.arg("-s").arg(&sheet);
+            }
+            let run = cmd.arg(&input).arg(&pdf).output().expect("weasyprint runs (.ci/run installs it)");
+            assert!(run.status.success(), "weasyprint: {}", String::from_utf8_lossy(&run.stderr));
+            let (pages, words) = pdf_words(&pdf);
+            assert!(!pages.is_empty(), "{paper}: no page");
+            for w in &pages {
+                assert!((w - width).abs() < 1.0, "{paper}: page {w} pt wide, want {width}");
+            }
+            // Nothing past the right edge, on any paper.
+            for (t, x) in &words {
+                assert!(*x <= width + 0.5, "{paper}: {t:?} ends at {x} pt, past the page's {width}");
+            }
+            // Landscape (the page's own size): every header word whole, the last column's too.
+            if force.is_none_or(|f| f.contains("landscape")) {
+                let wanted = HEADERS.iter().flat_map(|h| h.split(' ')).chain(["lastcol", "Reception"]);
+                for want in wanted {
+                    assert!(words.iter().any(|(t, _)| t == want), "{paper}: {want:?} is not on the page whole");
+                }
+                let mac = words.iter().any(|(t, _)| t == "00:0B:82:A1:B2:01");
+                assert!(mac, "{paper}: a MAC is not on one line");
+            }
+        }
     }
 }

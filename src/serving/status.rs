@@ -4,8 +4,9 @@
 //! listed as unassigned.
 //!
 //! The states, defined here once for every front end ([`Step`] classifies a
-//! request, [`Status::apply`] moves the state; `tests::state_table` is the
-//! table of request sequences -> state):
+//! request, [`Status::apply`] moves the state; `tests::state_table` and
+//! `tests::state_table_stray_misses_are_notes_once_configured` are the table
+//! as request sequences -> state, note and problem):
 //!
 //! | request                                             | state afterwards                                  |
 //! | --------------------------------------------------- | ------------------------------------------------- |
@@ -15,7 +16,15 @@
 //! | a firmware image served                             | got firmware                                      |
 //! | an expected miss (the `cfg<mac>` probe, ...)        | unchanged                                         |
 //! | a firmware image not found (folder empty, image not there, no folder) | unchanged, with a [`DeviceStatus::note`] "no firmware offered (...)": every phone checks for firmware, and a site that offers none is not broken |
-//! | any other refusal, or an interrupted transfer       | error, with the explanation as the problem         |
+//! | once configured, a miss for a name outside its own file set (a `.bin` alias, another model's file, a name no device sends) | unchanged, with the note "404 for NAME: not one of its files": it has what it needs |
+//! | the server busy (a bound reached; the device retries) | unchanged, with the note "the server was busy; it retries" |
+//! | any other refusal (policy, credentials, a miss before it is configured or for one of its own files), or an interrupted transfer | error, with the explanation as the [`DeviceStatus::problem`] |
+//!
+//! Only that last row makes a device "error"; a success clears the problem.
+//! Every front end counts the site's devices with one function,
+//! [`Status::tally`] ([`Tally::headline`] says it): the Status board's headline
+//! and rows, the handover report and `gsprov serve`'s closing summary
+//! (`tests::headline_rows_and_report_agree`).
 //!
 //! Pure: the supervisor keeps one to answer policy questions, and a front end
 //! can fold the same events into its own copy.
@@ -184,24 +193,41 @@ pub enum Step {
     Fetched,
     /// Nothing that moves the state: a `HEAD`, an expected miss.
     Neutral,
-    /// A firmware image the server does not have: a note, not an error.
-    NoFirmwareOffered(String),
+    /// Worth knowing, not an error: no firmware offered, a stray miss once
+    /// configured, the server busy. The text becomes [`DeviceStatus::note`].
+    Note(String),
     /// A refusal or an interruption a technician should look at.
     Problem,
 }
 
 impl Step {
-    pub fn of(r: &RequestRecord) -> Step {
+    /// `configured`: the device already has the config that counts; `own`:
+    /// the name asked for is one of the files served to it.
+    pub fn of(r: &RequestRecord, configured: bool, own: bool) -> Step {
         match r.outcome {
             Outcome::Served if r.method == "HEAD" => Step::Neutral,
             Outcome::Served => Step::Fetched,
             Outcome::Refused { expected: true, .. } => Step::Neutral,
             Outcome::Refused { reason: Refusal::NotFound, .. } if r.kind == Some(ContentKind::Firmware) => {
-                Step::NoFirmwareOffered(no_firmware_note(&r.explanation))
+                Step::Note(no_firmware_note(&r.explanation))
             }
+            Outcome::Refused { reason: Refusal::NotFound, .. } if configured && !own => {
+                Step::Note(format!("404 for {}: not one of its files", asked_name(r)))
+            }
+            Outcome::Refused { reason: Refusal::Busy, .. } => Step::Note(BUSY_NOTE.into()),
             Outcome::Refused { .. } | Outcome::Interrupted { .. } => Step::Problem,
         }
     }
+}
+
+/// The note after a request refused because a bound was reached.
+pub const BUSY_NOTE: &str = "the server was busy (too many transfers at once); it retries";
+
+/// The last part of the name a request asked for (its path without folders or query).
+fn asked_name(r: &RequestRecord) -> &str {
+    let name = r.file.as_deref().unwrap_or(&r.path);
+    let name = name.split(['?', '#']).next().unwrap_or(name);
+    name.rsplit('/').next().unwrap_or(name)
 }
 
 /// The note after the unprefixed bootstrap ([`FileKind::Bootstrap`]), until a config file follows.
@@ -221,6 +247,16 @@ fn no_firmware_note(explanation: &str) -> String {
     format!("no firmware offered ({why})")
 }
 
+/// Whether `name` is one of the files served to the device `mac` of `model`:
+/// its own files, its model's file, the shared ones.
+fn own_file(served: &Served, mac: Mac, model: Option<&Model>, name: &str) -> bool {
+    served.file(name).is_some_and(|f| match f.kind {
+        FileKind::GenericXml | FileKind::Phonebook => true,
+        FileKind::ModelXml => f.model.is_some() && f.model.as_ref() == model,
+        FileKind::Binary | FileKind::DeviceXml | FileKind::Bootstrap => f.device == Some(mac),
+    })
+}
+
 /// Counts for a summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -236,6 +272,59 @@ pub struct Summary {
     pub requests: u64,
     pub served: u64,
     pub bytes: u64,
+    /// The known devices' [`Tally`] (the state counts above come from it).
+    pub tally: Tally,
+}
+
+/// The site's devices counted by the state their rows show: the one count
+/// behind the Status board's headline and rows, the handover report and
+/// `gsprov serve`'s summary ([`Status::tally`]). The five states add up to `total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub total: usize,
+    /// Got the config that counts, whatever happened since (an error after
+    /// the config is counted here and under `error`).
+    pub configured: usize,
+    pub never_seen: usize,
+    pub probing: usize,
+    pub got_config: usize,
+    pub got_firmware: usize,
+    pub error: usize,
+}
+
+impl Tally {
+    fn add(&mut self, d: Option<&DeviceStatus>) {
+        self.total += 1;
+        if d.is_some_and(|d| d.configured()) {
+            self.configured += 1;
+        }
+        match d.map_or(DeviceState::NeverSeen, |d| d.state) {
+            DeviceState::NeverSeen => self.never_seen += 1,
+            DeviceState::Probing => self.probing += 1,
+            DeviceState::GotConfig => self.got_config += 1,
+            DeviceState::GotFirmware => self.got_firmware += 1,
+            DeviceState::Error => self.error += 1,
+        }
+    }
+
+    /// Every device configured and none in error (false for no devices).
+    pub fn all_good(&self) -> bool {
+        self.total > 0 && self.configured == self.total && self.error == 0
+    }
+
+    /// "1 of 9 devices configured: 1 got config, 0 got firmware, 0 probing,
+    /// 0 with errors, 8 never seen", the words of every front end.
+    pub fn headline(&self) -> String {
+        let lead = if self.all_good() {
+            format!("Every device configured ({} of {})", self.configured, self.total)
+        } else {
+            format!("{} of {} devices configured", self.configured, self.total)
+        };
+        format!(
+            "{lead}: {} got config, {} got firmware, {} probing, {} with errors, {} never seen",
+            self.got_config, self.got_firmware, self.probing, self.error, self.never_seen
+        )
+    }
 }
 
 /// Most unassigned devices kept: each request may name a new MAC (a flood of
@@ -258,6 +347,8 @@ pub struct Status {
     /// [`Status::all_configured`], asked on every request, does not walk
     /// every device (issue #15: 200 phones at once).
     unconfigured: usize,
+    /// The files served, to tell a device's own files from names it does not need.
+    files: Served,
 }
 
 impl Status {
@@ -272,6 +363,7 @@ impl Status {
     /// Devices removed from the site become unassigned; added ones leave the
     /// unassigned list.
     pub fn set_known(&mut self, served: &Served) {
+        self.files = served.clone();
         let mut old = std::mem::take(&mut self.known);
         for (mac, k) in served.devices() {
             let mut st = old
@@ -336,6 +428,8 @@ impl Status {
             None => (self.unassigned.entry(mac).or_insert_with(|| DeviceStatus::new(mac, None)), false),
         };
         let was_configured = entry.configured();
+        let own = matches!(r.outcome, Outcome::Refused { reason: Refusal::NotFound, expected: false })
+            && own_file(&self.files, mac, entry.model.as_ref(), asked_name(r));
         entry.truth.record(r);
         entry.last_seen = Some(r.time);
         if vouched {
@@ -350,7 +444,7 @@ impl Status {
         if entry.state == DeviceState::NeverSeen {
             entry.state = DeviceState::Probing;
         }
-        match Step::of(r) {
+        match Step::of(r, was_configured, own) {
             Step::Neutral => {}
             Step::Fetched => {
                 if let (Some(name), Some(kind)) = (&r.file, r.kind) {
@@ -378,7 +472,7 @@ impl Status {
                     DeviceState::Probing
                 };
             }
-            Step::NoFirmwareOffered(note) => entry.note = Some(note),
+            Step::Note(note) => entry.note = Some(note),
             Step::Problem => {
                 entry.state = DeviceState::Error;
                 entry.problem = Some(r.explanation.clone());
@@ -425,26 +519,38 @@ impl Status {
         !self.known.is_empty() && self.unconfigured == 0
     }
 
+    /// The state a row shows for `mac`: never seen when nothing about it was
+    /// folded (or the servers have not run).
+    pub fn state_of(&self, mac: Mac) -> DeviceState {
+        self.device(mac).map_or(DeviceState::NeverSeen, |d| d.state)
+    }
+
+    /// The devices `macs` (a site's, in any order) counted by the states
+    /// their rows show ([`Status::state_of`]); the servers need not run.
+    pub fn tally(&self, macs: impl IntoIterator<Item = Mac>) -> Tally {
+        let mut t = Tally::default();
+        for mac in macs {
+            t.add(self.device(mac));
+        }
+        t
+    }
+
     pub fn summary(&self) -> Summary {
-        let mut s = Summary {
+        let t = self.tally(self.known.keys().copied());
+        Summary {
             known: self.known.len(),
             unassigned: self.unassigned.len(),
             forgotten: self.forgotten,
             requests: self.requests,
             served: self.served,
             bytes: self.bytes,
-            ..Summary::default()
-        };
-        for d in self.known.values() {
-            match d.state {
-                DeviceState::NeverSeen => s.never_seen += 1,
-                DeviceState::Probing => s.probing += 1,
-                DeviceState::GotConfig => s.got_config += 1,
-                DeviceState::GotFirmware => s.got_firmware += 1,
-                DeviceState::Error => s.error += 1,
-            }
+            never_seen: t.never_seen,
+            probing: t.probing,
+            got_config: t.got_config,
+            got_firmware: t.got_firmware,
+            error: t.error,
+            tally: t,
         }
-        s
     }
 }
 
@@ -655,6 +761,186 @@ mod tests {
             assert_eq!(s.error, usize::from(state == DeviceState::Error), "{what}");
             assert_eq!(s.got_config, usize::from(state == DeviceState::GotConfig), "{what}");
         }
+    }
+
+    /// The table's rows about misses outside a device's own file set and
+    /// the busy server: (what, requests, state, note, problem?).
+    #[test]
+    fn state_table_stray_misses_are_notes_once_configured() {
+        use ContentKind::{Config, Firmware};
+        use FileKind::{Binary, DeviceXml, ModelXml};
+        const EMPTY: &str = "gxp2170fw.bin is not in the firmware folder /fw (it is empty). Download ...";
+        let ok = Outcome::Served;
+        let missing = Outcome::Refused { reason: Refusal::NotFound, expected: false };
+        let busy = Outcome::Refused { reason: Refusal::Busy, expected: false };
+        let (xml, alias) = ("cfg000b82a1b201.xml", "cfg000b82a1b201.bin");
+        let stray = "404 for cfg000b82a1b201.bin: not one of its files";
+        type Req = (&'static str, Option<ContentKind>, Outcome, &'static str);
+        type Row = (&'static str, Vec<Req>, DeviceState, Option<&'static str>, bool);
+        let table: Vec<Row> = vec![
+            (
+                "the issue's phone: configured, then a stray 404 for a .bin alias",
+                vec![(xml, Some(Config(DeviceXml)), ok, ""), (alias, Some(Config(Binary)), missing, "no such file")],
+                DeviceState::GotConfig,
+                Some(stray),
+                false,
+            ),
+            (
+                "the stray 404 replaces the firmware note; the state stays",
+                vec![
+                    (xml, Some(Config(DeviceXml)), ok, ""),
+                    ("gxp2170fw.bin", Some(Firmware), missing, EMPTY),
+                    (alias, Some(Config(Binary)), missing, "no such file"),
+                ],
+                DeviceState::GotConfig,
+                Some(stray),
+                false,
+            ),
+            (
+                "a name no device sends, once configured",
+                vec![(xml, Some(Config(DeviceXml)), ok, ""), ("/favicon.ico", None, missing, "not a name")],
+                DeviceState::GotConfig,
+                Some("404 for favicon.ico: not one of its files"),
+                false,
+            ),
+            (
+                "another model's file, once configured",
+                vec![
+                    (xml, Some(Config(DeviceXml)), ok, ""),
+                    ("cfggxp2000.xml", Some(Config(ModelXml)), missing, "wrong"),
+                ],
+                DeviceState::GotConfig,
+                Some("404 for cfggxp2000.xml: not one of its files"),
+                false,
+            ),
+            (
+                "the same miss before it is configured is an error (a wrong prefix never gets it its config)",
+                vec![(alias, Some(Config(Binary)), missing, "does not carry the site's prefix")],
+                DeviceState::Error,
+                None,
+                true,
+            ),
+            (
+                "a miss for one of its own files is an error even once configured",
+                vec![(xml, Some(Config(DeviceXml)), ok, ""), (xml, Some(Config(DeviceXml)), missing, "gone")],
+                DeviceState::Error,
+                None,
+                true,
+            ),
+            (
+                "the server busy is a note",
+                vec![(xml, Some(Config(DeviceXml)), ok, ""), (xml, Some(Config(DeviceXml)), busy, "busy")],
+                DeviceState::GotConfig,
+                Some(BUSY_NOTE),
+                false,
+            ),
+        ];
+        let a: Mac = "000b82a1b201".parse().unwrap();
+        for (what, requests, state, note, problem) in table {
+            let mut st = Status::new(&served());
+            for (file, kind, outcome, why) in &requests {
+                let time = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+                let r = RequestRecord {
+                    mac: Some(a),
+                    file: outcome.is_served().then(|| file.to_string()),
+                    kind: *kind,
+                    outcome: *outcome,
+                    explanation: why.to_string(),
+                    ..RequestRecord::new(1, time, "10.0.0.5:1000".parse().unwrap(), Protocol::Http, "GET", file)
+                };
+                st.apply(&r);
+            }
+            let d = st.device(a).unwrap();
+            assert_eq!(d.state, state, "{what}");
+            assert_eq!(d.note.as_deref(), note, "{what}");
+            assert_eq!(d.problem.is_some(), problem, "{what}");
+            let t = st.tally([a]);
+            assert_eq!((t.error, t.configured), (usize::from(problem), usize::from(d.configured())), "{what}");
+        }
+    }
+
+    /// The Status board's headline, its rows and the handover report count
+    /// the same devices the same way (issue 27 item 1 and 2), and so does
+    /// `gsprov serve`'s summary; with the servers never started every row and
+    /// every count says "never seen".
+    #[test]
+    fn headline_rows_and_report_agree() {
+        let site = crate::site::demo();
+        let out = generate::generate(&site, &mut || [0; 8]).unwrap();
+        let served = Served::new(&site, &out);
+        let macs: Vec<Mac> = site.devices.iter().map(|d| d.mac).collect();
+        assert!(macs.len() >= 4, "the demo has devices enough for every state");
+        let ok = Outcome::Served;
+        let missing = Outcome::Refused { reason: Refusal::NotFound, expected: false };
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+        let req = |mac: Mac, name: &str, kind: Option<ContentKind>, outcome: Outcome| RequestRecord {
+            mac: Some(mac),
+            file: outcome.is_served().then(|| name.to_string()),
+            kind,
+            outcome,
+            explanation: "why".into(),
+            ..RequestRecord::new(1, t, "10.0.0.5:1000".parse().unwrap(), Protocol::Http, "GET", name)
+        };
+        let own = |mac: Mac| {
+            out.files
+                .iter()
+                .find(|f| f.device == Some(mac) && f.kind == FileKind::DeviceXml)
+                .expect("its XML")
+                .name
+                .clone()
+        };
+        let check = |st: &Status, expect: (usize, usize, usize, usize)| {
+            let tally = st.tally(macs.iter().copied());
+            // The rows: one state each, the five states add up to the devices.
+            let states: Vec<DeviceState> = macs.iter().map(|m| st.state_of(*m)).collect();
+            let count = |s: DeviceState| states.iter().filter(|x| **x == s).count();
+            assert_eq!(
+                (tally.never_seen, tally.probing, tally.got_config, tally.got_firmware, tally.error),
+                (
+                    count(DeviceState::NeverSeen),
+                    count(DeviceState::Probing),
+                    count(DeviceState::GotConfig),
+                    count(DeviceState::GotFirmware),
+                    count(DeviceState::Error)
+                )
+            );
+            assert_eq!(tally.total, macs.len());
+            assert_eq!((tally.configured, tally.never_seen, tally.probing, tally.error), expect);
+            // The report: the same state on every line, the same headline.
+            let rows = crate::serving::report::rows(&site, st, &|_| "10:32".into());
+            let row_states: Vec<&str> = rows.iter().map(|r| r.state.as_str()).collect();
+            assert_eq!(row_states, states.iter().map(|s| s.describe()).collect::<Vec<_>>());
+            let html = crate::serving::report::html(&site.name, "today", &tally, &rows);
+            assert!(html.contains(&format!("{}.", tally.headline())), "{html}");
+            let errors_listed = rows.iter().filter(|r| r.state == "error" && !r.problem.is_empty()).count();
+            assert_eq!(errors_listed, tally.error);
+            tally
+        };
+        // The servers never started: an empty fold, the site's rows.
+        let stopped = check(&Status::default(), (0, macs.len(), 0, 0));
+        assert!(stopped.headline().starts_with(&format!("0 of {} devices configured", macs.len())));
+        assert!(stopped.headline().ends_with(&format!("0 with errors, {} never seen", macs.len())));
+        // Serving: one configured with a stray 404 (a note), one configured then
+        // an interrupted transfer (an error), one probing, the rest never seen.
+        let mut st = Status::new(&served);
+        let (a, b, c) = (macs[0], macs[1], macs[2]);
+        st.apply(&req(a, &own(a), Some(ContentKind::Config(FileKind::DeviceXml)), ok));
+        st.apply(&req(a, &format!("/cfg{a}.xml.bak"), None, missing));
+        st.apply(&req(b, &own(b), Some(ContentKind::Config(FileKind::DeviceXml)), ok));
+        let cut = Outcome::Interrupted { reason: crate::serving::Interruption::ClientGone };
+        st.apply(&req(b, &own(b), Some(ContentKind::Config(FileKind::DeviceXml)), cut));
+        st.apply(&req(c, "cfggxp9999.xml", Some(ContentKind::Config(FileKind::ModelXml)), missing));
+        let n = macs.len();
+        let tally = check(&st, (2, n - 3, 0, 2));
+        assert_eq!(
+            (tally.got_config, tally.error),
+            (1, 2),
+            "a: got config with a note; b: error; c: error (not configured)"
+        );
+        assert_eq!(st.device(a).unwrap().state, DeviceState::GotConfig);
+        assert!(st.device(a).unwrap().note.as_deref().unwrap().contains(&format!("404 for cfg{a}.xml.bak:")));
+        assert_eq!(st.summary().tally, tally, "serve's summary counts the same (its site is the served one)");
+        assert!(tally.headline().starts_with(&format!("2 of {n} devices configured: 1 got config")));
     }
 
     #[test]

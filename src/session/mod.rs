@@ -20,5 +20,5 @@ mod prepare;
 mod serving;
 
 pub use history::{History, known_firmware};
-pub use prepare::{Known, Prepared, firmware_folder, listing, prepare, site_paths};
+pub use prepare::{Known, Prepared, firmware_folder, listing, prepare, site_issues, site_paths};
 pub use serving::{Choices, Regenerated, Session, StartError, Started};

@@ -66,6 +66,36 @@ pub fn firmware_folder(site_path: Option<&Path>, firmware_dir: &str) -> Vec<Issu
     }
 }
 
+/// Every problem of a site as `gsprov check` lists them and the desktop app's
+/// status bar counts them: the firmware folder first ([`firmware_folder`]),
+/// then the site's own ([`Site::check`]), then whether P237 names this
+/// computer (`interfaces`: this computer's, or why they are not known; an
+/// unknown list is itself a warning, so the count never silently drops one).
+pub fn site_issues(
+    site_path: Option<&Path>,
+    site: &Site,
+    interfaces: Result<&[crate::serving::discovery::NetInterface], String>,
+) -> Vec<Issue> {
+    let mut issues = firmware_folder(site_path, &site.serving.firmware_dir);
+    issues.extend(site.check());
+    if let Some(p237) = site.defaults.get("P237") {
+        let location = "defaults.P237".to_string();
+        match interfaces {
+            Ok(all) => {
+                if let Some(message) = crate::serving::address::names_this_machine(p237, all) {
+                    issues.push(Issue { severity: Severity::Warning, location, message });
+                }
+            }
+            Err(e) => issues.push(Issue {
+                severity: Severity::Warning,
+                location,
+                message: format!("not checked against this computer's addresses: {e}"),
+            }),
+        }
+    }
+    issues
+}
+
 /// A site made ready for its devices.
 pub struct Prepared {
     /// The site as generated: each device whose next firmware step is in a

@@ -26,6 +26,7 @@ mod server;
 pub mod serving;
 mod status;
 mod steady;
+mod warnings;
 mod worker;
 
 use std::collections::BTreeSet;
@@ -309,6 +310,7 @@ impl App {
                     self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
                 }
                 Done::ReportSaved { csv, html } => {
+                    self.rt.board.report_saved(&csv, &html);
                     self.remember_dir(&csv);
                     self.notify(format!("Saved the handover report: {} and {}", csv.display(), html.display()), false)
                 }
@@ -630,18 +632,12 @@ impl App {
     }
 
     fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
-        let site = &self.doc.site;
-        let derived = self.doc.derived();
-        let (issues, errors) = (&derived.issues, derived.errors);
+        let devices = self.doc.site.devices.len();
         ui.horizontal(|ui| {
-            ui.label(format!("{} devices", site.devices.len()));
+            ui.label(format!("{devices} devices"));
             ui.separator();
-            if errors > 0 {
-                ui.colored_label(ui.visuals().error_fg_color, format!("{errors} error(s)"))
-                    .on_hover_text(issues.iter().take(12).map(|i| i.to_string()).collect::<Vec<_>>().join("\n"));
-            } else {
-                ui.label(format!("no errors, {} warning(s)", issues.len()))
-                    .on_hover_text(issues.iter().take(12).map(|i| i.to_string()).collect::<Vec<_>>().join("\n"));
+            if let Some(a) = warnings::status_bar_ui(ui, &self.doc, &mut self.rt) {
+                self.apply_now(a);
             }
             if let Some((text, error, at)) = &self.rt.notice
                 && (at.elapsed() < Duration::from_secs(8) || *error)

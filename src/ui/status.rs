@@ -5,6 +5,9 @@
 //! phone"; and, on the selected devices, "Re-provision", "Reboot" and "Check
 //! device", each confirmed first and sent through the control thread.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use egui_extras::{Column, TableBuilder};
 
 use super::serving::{date_time, hms};
@@ -72,6 +75,88 @@ pub struct BoardUi {
     pub confirm: Option<(ActionKind, Vec<Mac>)>,
     /// The confirmation's "I checked these addresses" box.
     pub trust_addresses: bool,
+    /// Actions confirmed on the board, per device: each row says "sent" until
+    /// its result comes in, and "skipped" where no address was known.
+    pub sent: BTreeMap<Mac, Sent>,
+    /// The last handover report written (full paths), said beside its button.
+    pub report: Option<SavedReport>,
+    /// How "Open report" / "Open folder" hand a path to the system (tests
+    /// record instead of opening). `None`: [`open_with_system`].
+    pub opener: Option<Opener>,
+    /// The status bar's problem count ([`super::warnings`]).
+    pub checks: super::warnings::SiteChecks,
+}
+
+/// Hands a path to the system to open (or, in a test, records it).
+pub type Opener = Box<dyn Fn(&Path) -> Result<(), String>>;
+
+/// An action confirmed on the board for one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub kind: ActionKind,
+    pub at: std::time::SystemTime,
+    /// No address was known: nothing was sent to it.
+    pub skipped: bool,
+}
+
+/// Where the handover report went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedReport {
+    pub csv: PathBuf,
+    pub html: PathBuf,
+    /// What opening one of them last said ("could not open ...").
+    pub open_error: Option<String>,
+}
+
+impl BoardUi {
+    /// Takes note of a report written by the worker (the paths made absolute).
+    pub fn report_saved(&mut self, csv: &Path, html: &Path) {
+        let full = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        self.report = Some(SavedReport { csv: full(csv), html: full(html), open_error: None });
+    }
+
+    fn open(&mut self, path: &Path) {
+        let r = match &self.opener {
+            Some(f) => f(path),
+            None => open_with_system(path),
+        };
+        if let Some(rep) = &mut self.report {
+            rep.open_error = r.err().map(|e| format!("Could not open {}: {e}", path.display()));
+        }
+    }
+}
+
+/// The program that opens a file or a folder in the system's own viewer
+/// (the default browser for the HTML, the file manager for a folder):
+/// `xdg-open` (freedesktop), `open` (macOS), `explorer` (Windows). A few
+/// lines, so no crate: the command is tested as it is built.
+pub fn open_command(path: &Path) -> std::process::Command {
+    let program = if cfg!(windows) {
+        "explorer"
+    } else if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let mut c = std::process::Command::new(program);
+    c.arg(path);
+    c
+}
+
+/// Starts [`open_command`] and lets it run on its own (a thread reaps it).
+pub fn open_with_system(path: &Path) -> Result<(), String> {
+    let mut cmd = open_command(path);
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{program} did not start: {e}"))?;
+    // Reaped by a thread of its own, so no zombie is left; if that thread
+    // cannot start, the opener still runs (reaped when the app exits).
+    let _ = std::thread::Builder::new().name("gsprov-opener".into()).spawn(move || child.wait());
+    Ok(())
 }
 
 /// Where a device answers: the address of its last request, else discovery's.
@@ -176,6 +261,13 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) -> Option<Action
         });
     let go = decided?;
     rt.board.confirm = None;
+    if go {
+        let at = std::time::SystemTime::now();
+        for mac in &macs {
+            let skipped = !reachable.iter().any(|(m, _)| m == mac);
+            rt.board.sent.insert(*mac, Sent { kind, at, skipped });
+        }
+    }
     let trust_addresses = rt.board.trust_addresses;
     go.then(|| {
         Action::Serve(Request::Act { kind, site: Box::new(doc.site.clone()), devices: reachable, trust_addresses })
@@ -194,169 +286,240 @@ pub fn sending_text(kind: ActionKind, devices: usize, queued: usize) -> String {
     if queued > 0 { format!("{what}; queued after the {queued} still running") } else { format!("{what}…") }
 }
 
+/// Why "Fetch as" is off, on hover (the row says it in short).
+pub const FETCH_NEEDS_SERVERS: &str =
+    "Start the servers first (Server view): the self-test fetches from this computer's own HTTP, HTTPS or TFTP server.";
+
+/// The state, coloured, and beside it why: the problem of an error, else the
+/// note (a truncated line shows in full on hover).
+fn state_cell(ui: &mut egui::Ui, state: DeviceState, s: Option<&DeviceStatus>) {
+    ui.colored_label(state_color(ui, state), state.describe());
+    let problem = s.and_then(|s| s.problem.as_deref()).filter(|_| state == DeviceState::Error);
+    if let Some(p) = problem {
+        ui.add(egui::Label::new(egui::RichText::new(p).color(ui.visuals().error_fg_color)).truncate());
+    } else if let Some(n) = s.and_then(|s| s.note.as_deref()) {
+        ui.add(egui::Label::new(egui::RichText::new(n).weak()).truncate());
+    }
+}
+
+/// What the row's device was last sent and what came of it: "sent, waiting"
+/// until the result is in, "skipped" where no address was known, then the
+/// result (failed ones in the warning colour), else the last syslog line.
+fn last_action_cell(
+    ui: &mut egui::Ui,
+    sent: Option<&Sent>,
+    truth: Option<&crate::serving::truth::Truth>,
+    pending: usize,
+) {
+    let last = truth.and_then(|t| t.last_action.as_ref());
+    if let Some(sent) = sent
+        && last.is_none_or(|a| a.time < sent.at)
+    {
+        let what = kind_title(sent.kind);
+        if sent.skipped {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{} {what}: skipped, no address known", hms(sent.at)));
+            return;
+        }
+        if pending > 0 {
+            ui.spinner();
+            ui.label(format!("{} {what}: sent, waiting for the result", hms(sent.at)));
+            return;
+        }
+    }
+    let text = match last {
+        Some(a) => format!("{} {}", hms(a.time), truth.map(|t| t.last_action_text()).unwrap_or_default()),
+        None => String::new(),
+    };
+    let failed = last.is_some_and(|a| !a.ok);
+    let syslog = truth.and_then(|t| t.last_syslog.as_ref()).map(|(t, l)| format!("{} syslog: {l}", hms(*t)));
+    let shown = if text.is_empty() { syslog.clone().unwrap_or_default() } else { text.clone() };
+    let rich =
+        if failed { egui::RichText::new(shown).color(ui.visuals().warn_fg_color) } else { egui::RichText::new(shown) };
+    let r = ui.add(egui::Label::new(rich).truncate());
+    let hover: Vec<String> = [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
+    if hover.len() > 1 {
+        r.on_hover_text(hover.join("\n"));
+    }
+}
+
+/// The handover report's button, where it writes, and once written the full
+/// paths with "Open report" and "Open folder".
+fn report_ui(
+    ui: &mut egui::Ui,
+    doc: &Doc,
+    rt: &mut Runtime,
+    tally: &crate::serving::status::Tally,
+    action: &mut Option<Action>,
+) {
+    let stem = format!("{}-handover", super::slug(&doc.site.name));
+    let dir =
+        doc.path.as_ref().and_then(|p| p.parent()).map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    let dir = dir.map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()));
+    ui.horizontal_wrapped(|ui| {
+        // A saved site's report goes beside it, without a dialog; an unsaved
+        // one asks for a folder (hence the "…").
+        let (label, hover) = match &dir {
+            Some(d) => (
+                "Export handover report".to_string(),
+                format!("Writes {stem}.html and {stem}.csv into {} (the site's folder)", d.display()),
+            ),
+            None => (
+                "Export handover report…".to_string(),
+                "The site is not saved yet: asks for the folder to write the report to".to_string(),
+            ),
+        };
+        if ui.button(label).on_hover_text(hover).clicked() {
+            let rows = crate::serving::report::rows(&doc.site, &rt.serving.status, &date_time);
+            let now = date_time(std::time::SystemTime::now());
+            let job = Job::SaveReport {
+                csv: crate::serving::report::csv(&rows),
+                html: crate::serving::report::html(&doc.site.name, &now, tally, &rows),
+                stem: stem.clone(),
+                dir: dir.clone(),
+            };
+            rt.board.report = None;
+            *action = Some(Action::Background(job, "Saving the handover report"));
+        }
+        let Some(rep) = rt.board.report.clone() else { return };
+        ui.label(format!("Written: {} (and {})", rep.html.display(), rep.csv.display()));
+        if ui.button("Open report").on_hover_text("In the system's browser (print it from there)").clicked() {
+            rt.board.open(&rep.html);
+        }
+        if let Some(folder) = rep.html.parent()
+            && ui.button("Open folder").on_hover_text("In the system's file manager").clicked()
+        {
+            rt.board.open(folder);
+        }
+        if let Some(e) = &rep.open_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    });
+}
+
 pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
     let mut action = None;
     let sum = rt.serving.status.summary();
-    let total = doc.site.devices.len();
-    let configured =
-        doc.site.devices.iter().filter(|d| rt.serving.status.device(d.mac).is_some_and(|s| s.configured())).count();
+    // One count for the headline, the rows and the handover report (rows
+    // come from the site, so with the servers stopped every row and every
+    // count says "never seen").
+    let tally = rt.serving.status.tally(doc.site.devices.iter().map(|d| d.mac));
     ui.horizontal(|ui| {
-        if total > 0 && configured == total {
-            ui.colored_label(
-                egui::Color32::from_rgb(90, 180, 120),
-                format!("Every device configured ({configured} of {total})."),
-            );
+        if tally.all_good() {
+            ui.colored_label(egui::Color32::from_rgb(90, 180, 120), tally.headline());
         } else {
-            ui.label(format!("{configured} of {total} devices configured"));
+            ui.label(tally.headline());
         }
         ui.separator();
-        ui.label(format!(
-            "{} never seen, {} probing, {} with errors, {} unassigned; {} requests",
-            sum.never_seen, sum.probing, sum.error, sum.unassigned, sum.requests
-        ));
-        ui.separator();
-        if ui.button("Export handover report…").clicked() {
-            let rows = crate::serving::report::rows(&doc.site, &rt.serving.status, &date_time);
-            let now = date_time(std::time::SystemTime::now());
-            let stem = format!("{}-handover", super::slug(&doc.site.name));
-            let dir = doc
-                .path
-                .as_ref()
-                .and_then(|p| p.parent())
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(|p| p.to_path_buf());
-            let job = Job::SaveReport {
-                csv: crate::serving::report::csv(&rows),
-                html: crate::serving::report::html(&doc.site.name, &now, &rows),
-                stem,
-                dir,
-            };
-            action = Some(Action::Background(job, "Saving the handover report"));
-        }
+        ui.label(format!("{} unassigned; {} requests", sum.unassigned, sum.requests));
     });
+    report_ui(ui, doc, rt, &tally, &mut action);
     actions_bar_ui(ui, doc, rt);
     ui.separator();
     let text_h = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
     let mut fetch: Option<Mac> = None;
     let mut toggle: Option<Mac> = None;
     let table_height = ui.available_height() * 0.6;
-    TableBuilder::new(ui)
-        .id_salt("status-board")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .max_scroll_height(table_height)
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(130.0))
-        .column(Column::initial(80.0))
-        .column(Column::initial(250.0).clip(true))
-        .column(Column::initial(110.0))
-        .column(Column::initial(80.0))
-        .column(Column::initial(200.0).clip(true))
-        .column(Column::initial(130.0))
-        .column(Column::initial(80.0).clip(true))
-        .column(Column::initial(120.0).clip(true))
-        .column(Column::remainder().at_least(160.0).clip(true))
-        .header(text_h, |mut h| {
-            for t in [
-                "Device",
-                "MAC",
-                "Model",
-                "State",
-                "IP",
-                "Firmware",
-                "Fetched",
-                "Self-test",
-                "Registered",
-                "Applied",
-                "Last action / syslog",
-            ] {
-                h.col(|ui| {
-                    ui.strong(t);
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(text_h, doc.site.devices.len(), |mut row| {
-                let d = &doc.site.devices[row.index()];
-                let s = rt.serving.status.device(d.mac);
-                let state = s.map_or(DeviceState::NeverSeen, |s| s.state);
-                row.set_selected(rt.selected.contains(&d.mac));
-                row.col(|ui| {
-                    let mut on = rt.selected.contains(&d.mac);
-                    let name = if d.label.is_empty() { d.mac.to_string() } else { d.label.clone() };
-                    if ui.checkbox(&mut on, name).on_hover_text("Select for Re-provision, Reboot, Check").changed() {
-                        toggle = Some(d.mac);
-                    }
-                });
-                row.col(|ui| {
-                    ui.monospace(d.mac.colon());
-                });
-                row.col(|ui| {
-                    ui.label(d.model.as_str());
-                });
-                row.col(|ui| {
-                    let r = ui.colored_label(state_color(ui, state), state.describe());
-                    if let Some(p) = s.and_then(|s| s.problem.as_deref()) {
-                        r.on_hover_text(p);
-                    }
-                    if let Some(n) = s.and_then(|s| s.note.as_deref()) {
-                        ui.weak(n);
-                    }
-                });
-                row.col(|ui| {
-                    ui.label(s.and_then(|s| s.ip).map(|i| i.to_string()).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(s.and_then(|s| s.firmware.clone()).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(s.map(fetched_text).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    if ui
-                        .small_button(format!("Fetch as {}", d.mac))
-                        .on_hover_text("Fetch this device's file from the running server, as the device would")
-                        .clicked()
-                    {
-                        fetch = Some(d.mac);
-                    }
-                });
-                let truth = s.map(|s| &s.truth);
-                row.col(|ui| {
-                    ui.label(truth.map(|t| t.registered()).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    let text = truth.map(|t| t.applied_text()).unwrap_or_default();
-                    let r = ui.label(&text);
-                    if text.len() > 12 {
-                        r.on_hover_text(text);
-                    }
-                });
-                row.col(|ui| {
-                    let last = truth.and_then(|t| t.last_action.as_ref());
-                    let text = match last {
-                        Some(a) => {
-                            format!("{} {}", hms(a.time), truth.map(|t| t.last_action_text()).unwrap_or_default())
-                        }
-                        None => String::new(),
-                    };
-                    let failed = last.is_some_and(|a| !a.ok);
-                    let syslog =
-                        truth.and_then(|t| t.last_syslog.as_ref()).map(|(t, l)| format!("{} syslog: {l}", hms(*t)));
-                    let shown = if text.is_empty() { syslog.clone().unwrap_or_default() } else { text.clone() };
-                    let r = if failed { ui.colored_label(ui.visuals().warn_fg_color, shown) } else { ui.label(shown) };
-                    let hover: Vec<String> =
-                        [Some(text), syslog].into_iter().flatten().filter(|t| !t.is_empty()).collect();
-                    if !hover.is_empty() {
-                        r.on_hover_text(hover.join("\n"));
-                    }
-                });
-                if row.response().clicked() {
-                    action = Some(Action::Select(d.mac));
+    // "Fetch as" needs a running HTTP, HTTPS or TFTP server.
+    let can_fetch = device_url(&rt.serving.addresses(), "cfg.xml").is_some();
+    // The columns a technician acts on first (the ticked device, its state
+    // and why, the result of what was sent to it) fit the default window
+    // (1200 points wide); the rest scroll sideways.
+    egui::ScrollArea::horizontal().id_salt("status-board-h").show(ui, |ui| {
+        TableBuilder::new(ui)
+            .id_salt("status-board")
+            .striped(true)
+            .sense(egui::Sense::click())
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .max_scroll_height(table_height)
+            .column(Column::exact(150.0).clip(true))
+            .column(Column::exact(330.0).clip(true))
+            .column(Column::exact(250.0).clip(true))
+            .column(Column::exact(if can_fetch { 170.0 } else { 310.0 }).clip(true))
+            .column(Column::exact(80.0).clip(true))
+            .column(Column::exact(120.0).clip(true))
+            .column(Column::exact(110.0))
+            .column(Column::exact(130.0))
+            .column(Column::exact(80.0))
+            .column(Column::exact(80.0).clip(true))
+            .column(Column::exact(200.0).clip(true))
+            .header(text_h, |mut h| {
+                for t in [
+                    "Device",
+                    "State",
+                    "Last action / syslog",
+                    "Self-test",
+                    "Registered",
+                    "Applied",
+                    "IP",
+                    "MAC",
+                    "Model",
+                    "Firmware",
+                    "Fetched",
+                ] {
+                    h.col(|ui| {
+                        ui.strong(t);
+                    });
                 }
+            })
+            .body(|body| {
+                body.rows(text_h, doc.site.devices.len(), |mut row| {
+                    let d = &doc.site.devices[row.index()];
+                    let s = rt.serving.status.device(d.mac);
+                    let state = rt.serving.status.state_of(d.mac);
+                    row.set_selected(rt.selected.contains(&d.mac));
+                    row.col(|ui| {
+                        let mut on = rt.selected.contains(&d.mac);
+                        let name = if d.label.is_empty() { d.mac.to_string() } else { d.label.clone() };
+                        if ui.checkbox(&mut on, name).on_hover_text("Select for Re-provision, Reboot, Check").changed()
+                        {
+                            toggle = Some(d.mac);
+                        }
+                    });
+                    row.col(|ui| state_cell(ui, state, s));
+                    let truth = s.map(|s| &s.truth);
+                    row.col(|ui| {
+                        last_action_cell(ui, rt.board.sent.get(&d.mac), truth, rt.serving.actions_pending);
+                    });
+                    row.col(|ui| {
+                        let b = ui
+                            .add_enabled(can_fetch, egui::Button::new(format!("Fetch as {}", d.mac)).small())
+                            .on_hover_text("Fetch this device's file from the running server, as the device would")
+                            .on_disabled_hover_text(FETCH_NEEDS_SERVERS);
+                        if b.clicked() {
+                            fetch = Some(d.mac);
+                        }
+                        if !can_fetch {
+                            ui.weak("start the servers first");
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(truth.map(|t| t.registered()).unwrap_or_default());
+                    });
+                    row.col(|ui| {
+                        let text = truth.map(|t| t.applied_text()).unwrap_or_default();
+                        ui.add(egui::Label::new(text).truncate());
+                    });
+                    row.col(|ui| {
+                        ui.label(s.and_then(|s| s.ip).map(|i| i.to_string()).unwrap_or_default());
+                    });
+                    row.col(|ui| {
+                        ui.monospace(d.mac.colon());
+                    });
+                    row.col(|ui| {
+                        ui.label(d.model.as_str());
+                    });
+                    row.col(|ui| {
+                        ui.label(s.and_then(|s| s.firmware.clone()).unwrap_or_default());
+                    });
+                    row.col(|ui| {
+                        ui.label(s.map(fetched_text).unwrap_or_default());
+                    });
+                    if row.response().clicked() {
+                        action = Some(Action::Select(d.mac));
+                    }
+                });
             });
-        });
+    });
     if let Some(mac) = fetch {
         action = fetch_as(doc, rt, mac).or(action);
     }
@@ -442,5 +605,34 @@ fn fetch_window_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     });
     if !open {
         rt.serving.fetch = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_command_names_the_system_opener_and_the_whole_path() {
+        let path = Path::new("/srv/sites/maple street/maple-handover.html");
+        let c = open_command(path);
+        let want = if cfg!(windows) {
+            "explorer"
+        } else if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        assert_eq!(c.get_program(), want);
+        assert_eq!(c.get_args().collect::<Vec<_>>(), [path.as_os_str()], "one argument, spaces and all");
+    }
+
+    #[test]
+    fn a_saved_report_is_told_with_absolute_paths() {
+        let mut b = BoardUi::default();
+        b.report_saved(Path::new("r.csv"), Path::new("r.html"));
+        let r = b.report.unwrap();
+        assert!(r.csv.is_absolute() && r.html.is_absolute(), "{r:?}");
+        assert_eq!(r.html, std::env::current_dir().unwrap().join("r.html"));
     }
 }
