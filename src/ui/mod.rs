@@ -19,6 +19,7 @@ mod import;
 mod keys;
 mod log;
 mod params;
+mod read;
 mod region;
 mod security;
 mod server;
@@ -124,6 +125,8 @@ pub struct Runtime {
     pub server: server::ServerUi,
     pub board: status::BoardUi,
     pub discovered: discovered::DiscoveredUi,
+    /// "Read from device": reads under way, their results, the panel.
+    pub read: read::ReadUi,
     repaint: egui::Context,
     pub log: log::LogUi,
     modal: Option<Modal>,
@@ -182,6 +185,7 @@ impl App {
                 server: server::ServerUi::default(),
                 board: status::BoardUi::default(),
                 discovered: discovered::DiscoveredUi::default(),
+                read: read::ReadUi::default(),
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
@@ -751,6 +755,9 @@ impl eframe::App for App {
             action = Some(a);
         }
         if let Some(a) = adopt::adopt_ui(&ctx, &mut self.rt) {
+            action = Some(a);
+        }
+        if let Some(a) = read::read_ui(&ctx, &mut self.doc, &mut self.rt) {
             action = Some(a);
         }
         self.modal_ui(&ctx);

@@ -80,7 +80,7 @@ fn address_of(rt: &Runtime, mac: Mac) -> Option<std::net::IpAddr> {
 }
 
 /// A device's address and where it came from (said in the confirmation).
-fn address_and_source(rt: &Runtime, mac: Mac) -> Option<(std::net::IpAddr, &'static str)> {
+pub(super) fn address_and_source(rt: &Runtime, mac: Mac) -> Option<(std::net::IpAddr, &'static str)> {
     rt.serving.status.device(mac).and_then(|s| s.ip).map(|ip| (ip, "its last request that passed the policy")).or_else(
         || {
             rt.serving
@@ -253,7 +253,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
         .column(Column::initial(200.0).clip(true))
-        .column(Column::initial(130.0))
+        .column(Column::initial(330.0).clip(true))
         .column(Column::initial(80.0).clip(true))
         .column(Column::initial(120.0).clip(true))
         .column(Column::remainder().at_least(160.0).clip(true))
@@ -321,6 +321,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     {
                         fetch = Some(d.mac);
                     }
+                    super::read::row_button(ui, &mut rt.read, d.mac);
                 });
                 let truth = s.map(|s| &s.truth);
                 row.col(|ui| {

@@ -1,0 +1,551 @@
+//! "Read from device" on the Status board (issue 28, part 2): on the
+//! technician's click, the device's settings are read through the same
+//! service `gsprov read-device` runs ([`crate::services::read_device`]), on a
+//! background thread of its own, and shown beside the site's effective values
+//! for that device, with "take into the site" per value or for every
+//! difference, at the chosen layer (this device, its model template, the site
+//! defaults), each one edit through [`Doc::edit`].
+//!
+//! Safety: nothing happens without a click and a confirmation naming the
+//! address and where it came from (the status: a request that passed the
+//! serving policy, or discovery, never an unauthenticated packet's word); the
+//! admin password goes only where the neighbour table confirms the address is
+//! the device's, or where the technician ticked that he checked it (as Check
+//! device); one read per device at a time, one login per click, a refusal is
+//! never retried. A password typed for a unit (a sticker password) is kept
+//! for this run only, never shown, never logged.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
+
+use crate::formats::printable;
+use crate::formats::webapi::{LoginRefused, Observed};
+use crate::ids::Mac;
+use crate::services::notify::Vouch;
+use crate::services::read_device::{self as service, Report, Verdict};
+use crate::site::{Layer, Site, Source};
+
+use super::{Action, Doc, Runtime};
+
+/// How long each step of a read waits for the device (as Check device).
+const STEP: Duration = Duration::from_secs(5);
+
+/// One read the technician confirmed.
+struct Job {
+    site: Box<Site>,
+    mac: Mac,
+    ip: IpAddr,
+    /// `None`: the site's P2.
+    password: Option<String>,
+    vouch: Vouch,
+}
+
+/// The reading thread: one read after another (so one session per device,
+/// and never two devices logged in to at once), each result waking the UI.
+struct Reader {
+    jobs: Sender<Job>,
+    results: Receiver<(Mac, Box<Report>)>,
+}
+
+impl Reader {
+    fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Option<Reader> {
+        let (jobs, job_rx) = mpsc::channel::<Job>();
+        let (done, results) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("gsprov-read".into())
+            .spawn(move || {
+                let table = crate::services::neighbours::OsTable;
+                for job in job_rx {
+                    let Some(device) = job.site.device(job.mac) else { continue };
+                    let target =
+                        service::target(&job.site, device, job.ip, None, job.password.as_deref(), job.vouch.clone());
+                    let report = service::read(&target, STEP, &table);
+                    if done.send((job.mac, Box::new(report))).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            })
+            .ok()?;
+        Some(Reader { jobs, results })
+    }
+}
+
+/// Where "take into the site" writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TakeTo {
+    #[default]
+    Device,
+    Model,
+    Defaults,
+}
+
+/// The confirmation before a read.
+struct Confirm {
+    mac: Mac,
+    address: Option<(IpAddr, &'static str)>,
+    trust: bool,
+}
+
+/// The board's "Read from device" state.
+#[derive(Default)]
+pub struct ReadUi {
+    reader: Option<Reader>,
+    /// A row's button was clicked (handled after the table is drawn).
+    clicked: Option<Mac>,
+    confirm: Option<Confirm>,
+    /// Reads sent and not answered yet: a device's button waits for its read.
+    pending: BTreeSet<Mac>,
+    /// The last read of each device, this run.
+    pub results: BTreeMap<Mac, Report>,
+    /// The device whose read the panel shows.
+    pub shown: Option<Mac>,
+    pub take_to: TakeTo,
+    /// Show every value read, not only the differences.
+    pub show_all: bool,
+    /// Admin passwords typed for units this run (never saved, never shown).
+    passwords: BTreeMap<Mac, String>,
+}
+
+impl ReadUi {
+    /// Whether a read of `mac` is under way.
+    pub fn reading(&self, mac: Mac) -> bool {
+        self.pending.contains(&mac)
+    }
+}
+
+/// The row's "Read" button and, once read, what came of it, where the click was.
+pub fn row_button(ui: &mut egui::Ui, read: &mut ReadUi, mac: Mac) {
+    if read.pending.contains(&mac) {
+        ui.add_enabled(false, egui::Button::new(format!("Read {mac}")).small());
+        ui.spinner();
+        ui.weak("reading…");
+        return;
+    }
+    if ui
+        .small_button(format!("Read {mac}"))
+        .on_hover_text("Read from device: log in to its web API once and lay its settings beside the site's")
+        .clicked()
+    {
+        read.clicked = Some(mac);
+    }
+    if let Some(r) = read.results.get(&mac) {
+        let (text, bad) = short_result(r);
+        let color = if bad { ui.visuals().warn_fg_color } else { ui.visuals().text_color() };
+        if ui.add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click())).on_hover_text(&r.explanation).clicked() {
+            read.shown = Some(mac);
+        }
+    }
+}
+
+/// A read's outcome in a few words (the row), and whether it went wrong.
+pub fn short_result(r: &Report) -> (String, bool) {
+    match r.result {
+        Verdict::Read => {
+            let [_, differs, only, ..] = r.counts();
+            (format!("read: {} differ", differs + only), false)
+        }
+        Verdict::Partial => ("read in part".into(), true),
+        Verdict::SessionLost => ("session taken by another login".into(), true),
+        Verdict::WrongPassword => match &r.refused {
+            Some(LoginRefused::Wrong { attempts_left }) => {
+                (format!("wrong password: {attempts_left} attempt(s) left"), true)
+            }
+            Some(LoginRefused::Locked) => ("login locked".into(), true),
+            _ => ("login refused".into(), true),
+        },
+        Verdict::NoAnswer => ("no answer".into(), true),
+        Verdict::Unreachable => ("unreachable".into(), true),
+        Verdict::Unconfirmed => ("address not confirmed: not read".into(), true),
+        Verdict::Unknown => ("not read".into(), true),
+    }
+}
+
+/// What the technician does next after a read that went wrong.
+fn what_to_do(r: &Report) -> Option<&'static str> {
+    Some(match r.result {
+        Verdict::WrongPassword => match r.refused {
+            Some(LoginRefused::Locked) => {
+                "Wait until the unit unlocks its web login (5 to 15 minutes), then read again with the right password."
+            }
+            _ => {
+                "Type the unit's own admin password below (units often carry it on a sticker), then Read again: \
+                 each click is one attempt, and the unit locks its web login after a few wrong ones."
+            }
+        },
+        Verdict::SessionLost => {
+            "Someone is logged in to the unit's web page: log out there (the unit allows one web session at a time), \
+             then Read again."
+        }
+        Verdict::Unconfirmed => {
+            "Check that the address is this device's, then Read again and tick \"I checked this address\"."
+        }
+        Verdict::NoAnswer | Verdict::Unreachable => {
+            "Check that the device is on and at this address, and that its web access is on (port 80)."
+        }
+        _ => return None,
+    })
+}
+
+/// Handles clicks and results, and draws the confirmation and the panel.
+pub fn read_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option<Action> {
+    if let Some(reader) = &rt.read.reader {
+        while let Ok((mac, report)) = reader.results.try_recv() {
+            rt.read.pending.remove(&mac);
+            rt.read.results.insert(mac, *report);
+            rt.read.shown = Some(mac);
+        }
+    }
+    if let Some(mac) = rt.read.clicked.take()
+        && !rt.read.pending.contains(&mac)
+    {
+        let address = super::status::address_and_source(rt, mac);
+        rt.read.confirm = Some(Confirm { mac, address, trust: false });
+    }
+    confirm_ui(ctx, doc, rt);
+    panel_ui(ctx, doc, rt);
+    None
+}
+
+fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
+    let Some(c) = &mut rt.read.confirm else { return };
+    let mac = c.mac;
+    let Some(device) = doc.site.device(mac) else {
+        rt.read.confirm = None;
+        return;
+    };
+    let label = if device.label.is_empty() { "-" } else { device.label.as_str() };
+    let site_has_password = doc.site.effective(device).get("P2").is_some_and(|p| !p.is_empty());
+    let password = rt.read.passwords.entry(mac).or_default();
+    let mut decided = None;
+    egui::Window::new(format!("Read from {}?", mac.colon())).collapsible(false).resizable(false).show(ctx, |ui| {
+        match c.address {
+            Some((ip, from)) => ui.label(format!("{label}  {}  at {ip} (from {from})", mac.colon())),
+            None => ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{label}  {}: no address known (no request seen, not discovered)", mac.colon()),
+            ),
+        };
+        ui.weak(
+            "One login to its web API, then its settings read in short requests; nothing is written to the device. \
+             The admin password is sent only where the neighbour table confirms the address is this device's; a \
+             refused login is not tried again.",
+        );
+        ui.horizontal(|ui| {
+            ui.label("Admin password");
+            let hint = if site_has_password { "the site's P2" } else { "the unit's own (the site has none)" };
+            ui.add(egui::TextEdit::singleline(password).password(true).hint_text(hint).desired_width(180.0));
+        });
+        ui.checkbox(
+            &mut c.trust,
+            "I checked this address: send the password even where the neighbour table cannot confirm it",
+        );
+        let ready = c.address.is_some() && (site_has_password || !password.is_empty());
+        ui.horizontal(|ui| {
+            if ui.add_enabled(ready, egui::Button::new("Read now")).clicked() {
+                decided = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                decided = Some(false);
+            }
+        });
+        if c.address.is_some() && !ready {
+            ui.weak("Type the unit's admin password: the site sets no P2 for this device.");
+        }
+    });
+    let Some(go) = decided else { return };
+    let c = rt.read.confirm.take().expect("drawn above");
+    let Some((ip, from)) = c.address.filter(|_| go) else { return };
+    let source = format!("the status ({from})");
+    let vouch = if c.trust {
+        Vouch::Confirmed(format!("{source}, checked by the technician"))
+    } else {
+        Vouch::Learned(source)
+    };
+    let typed = rt.read.passwords.get(&mac).filter(|p| !p.is_empty()).cloned();
+    if rt.read.reader.is_none() {
+        let repaint = ctx.clone();
+        rt.read.reader = Reader::start(Arc::new(move || repaint.request_repaint()));
+    }
+    match &rt.read.reader {
+        Some(reader) => {
+            let job = Job { site: Box::new(doc.site.clone()), mac, ip, password: typed, vouch };
+            if reader.jobs.send(job).is_ok() {
+                rt.read.pending.insert(mac);
+            }
+        }
+        None => {
+            rt.notice = Some(("Could not start the reading thread".into(), true, std::time::Instant::now()));
+        }
+    }
+}
+
+/// One value of the panel: what the device holds beside what the site gives it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub key: String,
+    /// `None`: not readable, or a password (unknown).
+    pub device: Option<String>,
+    /// The site's effective value for the device now, and where it comes from.
+    pub site: Option<(String, Source)>,
+    pub secret: bool,
+}
+
+impl Line {
+    /// The device holds a value the site does not give it.
+    pub fn differs(&self) -> bool {
+        match &self.device {
+            Some(d) => self.site.as_ref().map(|(v, _)| v) != Some(d),
+            None => false,
+        }
+    }
+
+    /// Why this value cannot be taken into a layer, when it cannot.
+    pub fn fixed_by(&self) -> Option<String> {
+        match &self.site {
+            Some((_, Source::Provisioning)) => {
+                Some("set by the provisioning settings (file names): change it there".into())
+            }
+            Some((_, Source::Phonebook)) => Some("set by the site phonebook: change it there".into()),
+            Some((_, Source::Account(n))) => {
+                Some(format!("comes from account {n}: edit the account in the device form"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The panel's lines for `report`, against the site as it is now.
+pub fn lines(site: &Site, report: &Report) -> Vec<Line> {
+    let Some(device) = site.device(report.mac) else { return Vec::new() };
+    let eff = site.effective(device);
+    report
+        .observed
+        .iter()
+        .map(|row| {
+            let (device, secret) = match &row.observed {
+                Observed::Same { value } => (Some(value.clone()), false),
+                Observed::Differs { device, .. } | Observed::OnlyOnDevice { device } => (Some(device.clone()), false),
+                Observed::NotReadable => (None, false),
+                Observed::Unknown => (None, true),
+            };
+            let site = eff.0.get(&row.key).map(|s| (s.value.clone(), s.source.clone()));
+            Line { key: row.key.clone(), device, site, secret }
+        })
+        .collect()
+}
+
+/// Sets `key = value` at `to` for device `mac`, so that the device gets it:
+/// at the model or the defaults, the device's own value for it is removed
+/// (it would hide the new one). Says what still hides it, if anything (a
+/// model template over the defaults is left alone: other devices use it).
+pub fn take(site: &mut Site, mac: Mac, key: &str, value: &str, to: TakeTo) -> Option<String> {
+    let model = site.device(mac)?.model.clone();
+    let layer = match to {
+        TakeTo::Device => Layer::Device(mac),
+        TakeTo::Model => Layer::Model(model.clone()),
+        TakeTo::Defaults => Layer::Defaults,
+    };
+    let same_key = |k: &str| crate::site::canonical_key(k).is_ok_and(|c| c == key);
+    let values = site.values_at_mut(&layer)?;
+    values.0.retain(|k, _| !same_key(k));
+    values.set(key, value);
+    if to != TakeTo::Device
+        && let Some(d) = site.device_mut(mac)
+    {
+        d.values.0.retain(|k, _| !same_key(k));
+    }
+    let now = site.effective(site.device(mac)?).get(key).map(str::to_string);
+    (now.as_deref() != Some(value)).then(|| {
+        format!(
+            "{key} = {} was written, but {} still gives this device {}",
+            printable(value),
+            site.effective(site.device(mac).expect("checked")).0.get(key).map(|s| s.source.to_string()).unwrap_or_default(),
+            now.map(|v| printable(&v).into_owned()).unwrap_or_else(|| "nothing".into())
+        )
+    })
+}
+
+fn take_to_text(to: TakeTo, model: &str) -> String {
+    match to {
+        TakeTo::Device => "this device".into(),
+        TakeTo::Model => format!("its model template ({model})"),
+        TakeTo::Defaults => "site defaults".into(),
+    }
+}
+
+fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
+    let Some(mac) = rt.read.shown else { return };
+    let show_secrets = rt.show_secrets;
+    let ReadUi { results, take_to, show_all, .. } = &mut rt.read;
+    let (Some(report), Some(device)) = (results.get(&mac), doc.site.device(mac)) else {
+        rt.read.shown = None;
+        return;
+    };
+    let model = device.model.as_str().to_string();
+    let label = device.label.clone();
+    let all = lines(&doc.site, report);
+    let differing: Vec<&Line> = all.iter().filter(|l| l.differs() && l.fixed_by().is_none()).collect();
+    let mut open = true;
+    let mut takes: Vec<(String, String)> = Vec::new();
+    egui::Window::new(format!("Read from {}", mac.colon()))
+        .open(&mut open)
+        .default_size([720.0, 480.0])
+        .show(ctx, |ui| {
+            ui.label(format!("{label}  {}  {model}  at {}", mac.colon(), report.addr));
+            let bad = !matches!(report.result, Verdict::Read);
+            if bad {
+                ui.colored_label(ui.visuals().warn_fg_color, &report.explanation);
+            } else {
+                ui.label(&report.explanation);
+            }
+            if let Some(todo) = what_to_do(report) {
+                ui.strong(todo);
+            }
+            if all.is_empty() {
+                return;
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.label("Take into:");
+                for to in [TakeTo::Device, TakeTo::Model, TakeTo::Defaults] {
+                    ui.radio_value(take_to, to, take_to_text(to, &model));
+                }
+            });
+            ui.horizontal(|ui| {
+                let n = differing.len();
+                if ui
+                    .add_enabled(n > 0, egui::Button::new(format!("Take all {n} difference(s) into the site")))
+                    .on_hover_text("One edit: every value the device holds and the site does not give it")
+                    .clicked()
+                {
+                    takes.extend(differing.iter().filter_map(|l| Some((l.key.clone(), l.device.clone()?))));
+                }
+                ui.checkbox(show_all, "Show every value read");
+            });
+            if differing.is_empty() && all.iter().all(|l| !l.differs()) {
+                ui.label("No differences: the device holds what the site gives it.");
+            }
+            let cat = crate::catalog::Catalog::get();
+            let shown: Vec<&Line> = all.iter().filter(|l| *show_all || l.differs()).collect();
+            egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
+                egui::Grid::new("read-lines").striped(true).num_columns(5).show(ui, |ui| {
+                    ui.strong("Setting");
+                    ui.strong("On the device");
+                    ui.strong("In the site");
+                    ui.strong("");
+                    ui.strong("");
+                    ui.end_row();
+                    for l in shown {
+                        let name = cat.lookup(&l.key).map(|p| p.short_label()).unwrap_or("");
+                        ui.label(format!("{} {name}", l.key));
+                        let hide = |v: &str| {
+                            if l.secret && !show_secrets && !v.is_empty() { "••••••••".to_string() } else { printable(v).into_owned() }
+                        };
+                        match (&l.device, l.secret) {
+                            (_, true) => ui.weak("unknown (a password: the device keeps its own)"),
+                            (None, false) => ui.weak("not readable"),
+                            (Some(v), false) if l.differs() => {
+                                ui.colored_label(ui.visuals().warn_fg_color, format!("{} (differs)", hide(v)))
+                            }
+                            (Some(v), false) => ui.label(hide(v)),
+                        };
+                        match &l.site {
+                            Some((v, from)) => ui.label(format!("{} ({from})", hide(v))),
+                            None => ui.weak("not set"),
+                        };
+                        match (l.differs(), l.fixed_by(), &l.device) {
+                            (true, None, Some(v)) => {
+                                if ui
+                                    .small_button(format!("Take {}", l.key))
+                                    .on_hover_text(format!(
+                                        "Set {} = {} in {}",
+                                        l.key,
+                                        hide(v),
+                                        take_to_text(*take_to, &model)
+                                    ))
+                                    .clicked()
+                                {
+                                    takes.push((l.key.clone(), v.clone()));
+                                }
+                            }
+                            (true, Some(why), _) => {
+                                ui.weak(why);
+                            }
+                            _ => {
+                                ui.label("");
+                            }
+                        }
+                        ui.label("");
+                        ui.end_row();
+                    }
+                });
+            });
+        });
+    if !open {
+        rt.read.shown = None;
+    }
+    if takes.is_empty() {
+        return;
+    }
+    let to = rt.read.take_to;
+    let notes: Vec<String> = doc.edit(|site| takes.iter().filter_map(|(k, v)| take(site, mac, k, v, to)).collect());
+    let text = match notes.len() {
+        0 => format!("Took {} value(s) from {} into {}", takes.len(), mac.colon(), take_to_text(to, &model)),
+        _ => notes.join("; "),
+    };
+    rt.notice = Some((text, !notes.is_empty(), std::time::Instant::now()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(mac: Mac, rows: &[(&str, Observed)]) -> Report {
+        Report {
+            mac,
+            addr: "127.0.0.1:80".parse().unwrap(),
+            result: Verdict::Read,
+            api: None,
+            refused: None,
+            https_port: None,
+            logins: 1,
+            requests: 1,
+            observed: rows
+                .iter()
+                .map(|(k, o)| service::Row { key: (*k).to_string(), observed: o.clone() })
+                .collect(),
+            explanation: String::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn taking_a_value_writes_the_chosen_layer_and_the_device_gets_it() {
+        let mut site = crate::site::demo();
+        let mac: Mac = "000b82a1b201".parse().unwrap();
+        let differs = |d: &str| Observed::Differs { device: d.into(), site: String::new() };
+        let r = report(mac, &[("P64", differs("12")), ("P1362", differs("de")), ("P35", differs("999"))]);
+        let before = lines(&site, &r);
+        assert!(before.iter().all(Line::differs), "{before:?}");
+        assert!(before.iter().find(|l| l.key == "P35").unwrap().fixed_by().unwrap().contains("account 1"));
+        // Into the model: the template holds it; the device inherits it.
+        site.device_mut(mac).unwrap().values.set("P64", "3");
+        assert_eq!(take(&mut site, mac, "P64", "12", TakeTo::Model), None);
+        assert_eq!(site.models["GXP2170"].get("P64"), Some("12"));
+        assert_eq!(site.device(mac).unwrap().values.get("P64"), None, "the device's own value would hide it");
+        // Into the defaults while the model template says otherwise: written, and said.
+        let note = take(&mut site, mac, "P1362", "de", TakeTo::Defaults).unwrap();
+        assert_eq!(site.defaults.get("P1362"), Some("de"));
+        assert!(note.contains("model GXP2170 still gives this device en"), "{note}");
+        // Into the device.
+        assert_eq!(take(&mut site, mac, "P1362", "de", TakeTo::Device), None);
+        assert_eq!(site.device(mac).unwrap().values.get("P1362"), Some("de"));
+        let after = lines(&site, &r);
+        assert!(!after.iter().find(|l| l.key == "P64").unwrap().differs());
+        assert!(!after.iter().find(|l| l.key == "P1362").unwrap().differs());
+    }
+}
