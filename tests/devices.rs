@@ -683,8 +683,7 @@ fn read_device_follows_a_redirect_to_https_on_the_devices_own_address() {
 /// values read before are kept, and no second login is made.
 #[test]
 fn read_device_tells_a_session_taken_by_another_login_from_a_wrong_password() {
-    let Some((_dir, site)) =
-        in_namespace("read_device_tells_a_session_taken_by_another_login_from_a_wrong_password")
+    let Some((_dir, site)) = in_namespace("read_device_tells_a_session_taken_by_another_login_from_a_wrong_password")
     else {
         return;
     };

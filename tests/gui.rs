@@ -6,6 +6,8 @@ mod device;
 #[path = "gui/lan.rs"]
 mod lan;
 mod netns;
+#[path = "gui/read.rs"]
+mod read;
 #[path = "gui/rsa.rs"]
 mod rsa;
 

@@ -135,7 +135,11 @@ pub fn row_button(ui: &mut egui::Ui, read: &mut ReadUi, mac: Mac) {
     if let Some(r) = read.results.get(&mac) {
         let (text, bad) = short_result(r);
         let color = if bad { ui.visuals().warn_fg_color } else { ui.visuals().text_color() };
-        if ui.add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click())).on_hover_text(&r.explanation).clicked() {
+        if ui
+            .add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click()))
+            .on_hover_text(&r.explanation)
+            .clicked()
+        {
             read.shown = Some(mac);
         }
     }
@@ -235,9 +239,11 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
              refused login is not tried again.",
         );
         ui.horizontal(|ui| {
-            ui.label("Admin password");
+            let l = ui.label("Admin password:");
             let hint = if site_has_password { "the site's P2" } else { "the unit's own (the site has none)" };
-            ui.add(egui::TextEdit::singleline(password).password(true).hint_text(hint).desired_width(180.0));
+            ui.add(egui::TextEdit::singleline(password).password(true).hint_text(hint).desired_width(180.0))
+                .labelled_by(l.id)
+                .on_hover_text("Empty: the site's P2. Kept for this run only, never saved or shown.");
         });
         ui.checkbox(
             &mut c.trust,
@@ -260,11 +266,8 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     let c = rt.read.confirm.take().expect("drawn above");
     let Some((ip, from)) = c.address.filter(|_| go) else { return };
     let source = format!("the status ({from})");
-    let vouch = if c.trust {
-        Vouch::Confirmed(format!("{source}, checked by the technician"))
-    } else {
-        Vouch::Learned(source)
-    };
+    let vouch =
+        if c.trust { Vouch::Confirmed(format!("{source}, checked by the technician")) } else { Vouch::Learned(source) };
     let typed = rt.read.passwords.get(&mac).filter(|p| !p.is_empty()).cloned();
     if rt.read.reader.is_none() {
         let repaint = ctx.clone();
@@ -363,7 +366,11 @@ pub fn take(site: &mut Site, mac: Mac, key: &str, value: &str, to: TakeTo) -> Op
         format!(
             "{key} = {} was written, but {} still gives this device {}",
             printable(value),
-            site.effective(site.device(mac).expect("checked")).0.get(key).map(|s| s.source.to_string()).unwrap_or_default(),
+            site.effective(site.device(mac).expect("checked"))
+                .0
+                .get(key)
+                .map(|s| s.source.to_string())
+                .unwrap_or_default(),
             now.map(|v| printable(&v).into_owned()).unwrap_or_else(|| "nothing".into())
         )
     })
@@ -391,10 +398,9 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
     let differing: Vec<&Line> = all.iter().filter(|l| l.differs() && l.fixed_by().is_none()).collect();
     let mut open = true;
     let mut takes: Vec<(String, String)> = Vec::new();
-    egui::Window::new(format!("Read from {}", mac.colon()))
-        .open(&mut open)
-        .default_size([720.0, 480.0])
-        .show(ctx, |ui| {
+    egui::Window::new(format!("Read from {}", mac.colon())).open(&mut open).default_size([720.0, 480.0]).show(
+        ctx,
+        |ui| {
             ui.label(format!("{label}  {}  {model}  at {}", mac.colon(), report.addr));
             let bad = !matches!(report.result, Verdict::Read);
             if bad {
@@ -443,7 +449,11 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
                         let name = cat.lookup(&l.key).map(|p| p.short_label()).unwrap_or("");
                         ui.label(format!("{} {name}", l.key));
                         let hide = |v: &str| {
-                            if l.secret && !show_secrets && !v.is_empty() { "••••••••".to_string() } else { printable(v).into_owned() }
+                            if l.secret && !show_secrets && !v.is_empty() {
+                                "••••••••".to_string()
+                            } else {
+                                printable(v).into_owned()
+                            }
                         };
                         match (&l.device, l.secret) {
                             (_, true) => ui.weak("unknown (a password: the device keeps its own)"),
@@ -484,7 +494,8 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
                     }
                 });
             });
-        });
+        },
+    );
     if !open {
         rt.read.shown = None;
     }
@@ -514,10 +525,7 @@ mod tests {
             https_port: None,
             logins: 1,
             requests: 1,
-            observed: rows
-                .iter()
-                .map(|(k, o)| service::Row { key: (*k).to_string(), observed: o.clone() })
-                .collect(),
+            observed: rows.iter().map(|(k, o)| service::Row { key: (*k).to_string(), observed: o.clone() }).collect(),
             explanation: String::new(),
             duration: Duration::ZERO,
         }
