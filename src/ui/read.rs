@@ -117,29 +117,32 @@ impl ReadUi {
     }
 }
 
-/// The row's "Read" button and, once read, what came of it, where the click was.
+/// The row's "Read" button and, once read, what came of it, where the click
+/// was. The button says "Read"; its accessible name names the device.
 pub fn row_button(ui: &mut egui::Ui, read: &mut ReadUi, mac: Mac) {
+    let name = format!("Read {mac}");
+    let named = |r: &egui::Response, enabled: bool| {
+        r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &name));
+    };
     if read.pending.contains(&mac) {
-        ui.add_enabled(false, egui::Button::new(format!("Read {mac}")).small());
+        let r = ui.add_enabled(false, egui::Button::new("Read").small());
+        named(&r, false);
         ui.spinner();
-        ui.weak("reading…");
         return;
     }
-    if ui
-        .small_button(format!("Read {mac}"))
-        .on_hover_text("Read from device: log in to its web API once and lay its settings beside the site's")
-        .clicked()
-    {
+    let r = ui.small_button("Read").on_hover_text(format!(
+        "Read from device {}: log in to its web API once and lay its settings beside the site's",
+        mac.colon()
+    ));
+    named(&r, true);
+    if r.clicked() {
         read.clicked = Some(mac);
     }
     if let Some(r) = read.results.get(&mac) {
         let (text, bad) = short_result(r);
         let color = if bad { ui.visuals().warn_fg_color } else { ui.visuals().text_color() };
-        if ui
-            .add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click()))
-            .on_hover_text(&r.explanation)
-            .clicked()
-        {
+        let shown = ui.add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click()));
+        if shown.on_hover_text(format!("{}\n(click: show the read)", r.explanation)).clicked() {
             read.shown = Some(mac);
         }
     }
@@ -301,7 +304,7 @@ impl Line {
     /// The device holds a value the site does not give it.
     pub fn differs(&self) -> bool {
         match &self.device {
-            Some(d) => self.site.as_ref().map(|(v, _)| v) != Some(d),
+            Some(d) => self.site.as_ref().map(|(v, _)| v.trim()) != Some(d.trim()),
             None => false,
         }
     }

@@ -253,7 +253,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         .column(Column::initial(110.0))
         .column(Column::initial(80.0))
         .column(Column::initial(200.0).clip(true))
-        .column(Column::initial(330.0).clip(true))
+        .column(Column::initial(320.0).clip(true))
         .column(Column::initial(80.0).clip(true))
         .column(Column::initial(120.0).clip(true))
         .column(Column::remainder().at_least(160.0).clip(true))
@@ -314,6 +314,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     ui.label(s.map(fetched_text).unwrap_or_default());
                 });
                 row.col(|ui| {
+                    super::read::row_button(ui, &mut rt.read, d.mac);
                     if ui
                         .small_button(format!("Fetch as {}", d.mac))
                         .on_hover_text("Fetch this device's file from the running server, as the device would")
@@ -321,7 +322,6 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     {
                         fetch = Some(d.mac);
                     }
-                    super::read::row_button(ui, &mut rt.read, d.mac);
                 });
                 let truth = s.map(|s| &s.truth);
                 row.col(|ui| {
