@@ -245,10 +245,8 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
             return end(
                 r,
                 Verdict::Unconfirmed,
-                format!(
-                    "not read: the address came from {source} and {why}; the admin password was not sent. Check that \
-                     the address is the device's, then run again with --confirm-address (or give it with --to ADDR)"
-                ),
+                // What to do next is each front end's (a flag, a tick box).
+                format!("not read: the address came from {source} and {why}; the admin password was not sent"),
             );
         }
     }
@@ -417,7 +415,9 @@ mod tests {
         let t = target(&site, &site.devices[0], addr.ip(), Some(addr.port()), Some("admin-pw"), vouch);
         let r = read(&t, Duration::from_secs(2), &Empty);
         assert_eq!((r.result, r.logins, r.requests), (Verdict::Unconfirmed, 0, 0), "{}", r.explanation);
-        assert!(r.explanation.contains("the request log") && r.explanation.contains("--confirm-address"));
+        assert!(
+            r.explanation.contains("the request log") && r.explanation.ends_with("the admin password was not sent")
+        );
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut got = Vec::new();

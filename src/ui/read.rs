@@ -101,6 +101,8 @@ pub struct ReadUi {
     pending: BTreeSet<Mac>,
     /// The last read of each device, this run.
     pub results: BTreeMap<Mac, Report>,
+    /// When each result came in (the row says "at" it: the site may have changed since).
+    read_at: BTreeMap<Mac, std::time::SystemTime>,
     /// The device whose read the panel shows.
     pub shown: Option<Mac>,
     pub take_to: TakeTo,
@@ -140,6 +142,10 @@ pub fn row_button(ui: &mut egui::Ui, read: &mut ReadUi, mac: Mac) {
     }
     if let Some(r) = read.results.get(&mac) {
         let (text, bad) = short_result(r);
+        let text = match read.read_at.get(&mac) {
+            Some(t) => format!("{}: {text}", super::serving::hms(*t)),
+            None => text,
+        };
         let color = if bad { ui.visuals().warn_fg_color } else { ui.visuals().text_color() };
         let shown = ui.add(egui::Label::new(egui::RichText::new(text).color(color)).sense(egui::Sense::click()));
         if shown.on_hover_text(format!("{}\n(click: show the read)", r.explanation)).clicked() {
@@ -153,7 +159,7 @@ pub fn short_result(r: &Report) -> (String, bool) {
     match r.result {
         Verdict::Read => {
             let [_, differs, only, ..] = r.counts();
-            (format!("read: {} differ", differs + only), false)
+            (format!("{} differed", differs + only), false)
         }
         Verdict::Partial => ("read in part".into(), true),
         Verdict::SessionLost => ("session taken by another login".into(), true),
@@ -166,7 +172,7 @@ pub fn short_result(r: &Report) -> (String, bool) {
         },
         Verdict::NoAnswer => ("no answer".into(), true),
         Verdict::Unreachable => ("unreachable".into(), true),
-        Verdict::Unconfirmed => ("address not confirmed: not read".into(), true),
+        Verdict::Unconfirmed => ("address unconfirmed: not read".into(), true),
         Verdict::Unknown => ("not read".into(), true),
     }
 }
@@ -203,6 +209,7 @@ pub fn read_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option<A
         while let Ok((mac, report)) = reader.results.try_recv() {
             rt.read.pending.remove(&mac);
             rt.read.results.insert(mac, *report);
+            rt.read.read_at.insert(mac, std::time::SystemTime::now());
             rt.read.shown = Some(mac);
         }
     }

@@ -57,7 +57,7 @@ fn read_from_device_shows_the_differences_and_takes_them_into_the_chosen_layer()
     let r = h.state().rt.read.results[&mac].clone();
     assert_eq!(r.logins, 1, "{}", r.explanation);
     // Where the click was: the row says what came of it.
-    h.get_by_label("read: 2 differ");
+    h.get_by_label_contains(": 2 differed");
     // The panel: the device's value beside the site's, the difference marked.
     h.get_by_label("Read from 00:0B:82:A1:B2:01");
     h.get_by_label("12 (differs)");
@@ -132,7 +132,7 @@ fn read_from_device_says_a_wrong_password_where_the_click_was_and_never_tries_ag
     h.run_ok();
     wait_for(&mut h, "the read", |app| app.rt.read.results.contains_key(&mac));
     // Where the click was, and in the panel with what to do.
-    h.get_by_label("wrong password: 4 attempt(s) left");
+    h.get_by_label_contains(": wrong password: 4 attempt(s) left");
     h.get_by_label_contains("wrong4: 4 attempt(s) left before it locks its web login");
     h.get_by_label_contains("Type the unit's own admin password below");
     // Frames go by: no second attempt without a new click.
@@ -154,7 +154,7 @@ fn read_from_device_says_a_wrong_password_where_the_click_was_and_never_tries_ag
         app.rt.read.results.get(&mac).is_some_and(|r| r.result == gsprov::services::read_device::Verdict::Read)
     });
     assert_eq!(logins(&mut dev), 2);
-    h.get_by_label("read: 0 differ");
+    h.get_by_label_contains(": 0 differed");
     assert!(h.query_by_label_contains("sticker-202").is_none() && h.query_by_label_contains("wrong-pw").is_none());
     assert!(h.state().doc.site.device(mac).unwrap().values.get("P2").is_none(), "a typed password is not saved");
     h.state_mut().stop_servers();
