@@ -447,17 +447,27 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
             }
             let cat = crate::catalog::Catalog::get();
             let shown: Vec<&Line> = all.iter().filter(|l| *show_all || l.differs()).collect();
-            egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
-                egui::Grid::new("read-lines").striped(true).num_columns(5).show(ui, |ui| {
-                    ui.strong("Setting");
-                    ui.strong("On the device");
-                    ui.strong("In the site");
-                    ui.strong("");
-                    ui.strong("");
-                    ui.end_row();
-                    for l in shown {
-                        let name = cat.lookup(&l.key).map(|p| p.short_label()).unwrap_or("");
-                        ui.label(format!("{} {name}", l.key));
+            // Virtualised: "every value read" is over a thousand rows.
+            let row_h = ui.spacing().interact_size.y + 4.0;
+            egui_extras::TableBuilder::new(ui)
+                .id_salt("read-lines")
+                .striped(true)
+                .max_scroll_height(320.0)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(egui_extras::Column::initial(200.0).clip(true))
+                .column(egui_extras::Column::initial(230.0).clip(true))
+                .column(egui_extras::Column::initial(250.0).clip(true))
+                .column(egui_extras::Column::remainder().at_least(120.0).clip(true))
+                .header(row_h, |mut h| {
+                    for t in ["Setting", "On the device", "In the site", ""] {
+                        h.col(|ui| {
+                            ui.strong(t);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(row_h, shown.len(), |mut row| {
+                        let l = shown[row.index()];
                         let hide = |v: &str| {
                             if l.secret && !show_secrets && !v.is_empty() {
                                 "••••••••".to_string()
@@ -465,19 +475,27 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
                                 printable(v).into_owned()
                             }
                         };
-                        match (&l.device, l.secret) {
-                            (_, true) => ui.weak("unknown (a password: the device keeps its own)"),
-                            (None, false) => ui.weak("not readable"),
-                            (Some(v), false) if l.differs() => {
-                                ui.colored_label(ui.visuals().warn_fg_color, format!("{} (differs)", hide(v)))
-                            }
-                            (Some(v), false) => ui.label(hide(v)),
-                        };
-                        match &l.site {
-                            Some((v, from)) => ui.label(format!("{} ({from})", hide(v))),
-                            None => ui.weak("not set"),
-                        };
-                        match (l.differs(), l.fixed_by(), &l.device) {
+                        row.col(|ui| {
+                            let name = cat.lookup(&l.key).map(|p| p.short_label()).unwrap_or("");
+                            ui.label(format!("{} {name}", l.key));
+                        });
+                        row.col(|ui| {
+                            match (&l.device, l.secret) {
+                                (_, true) => ui.weak("unknown (a password: the device keeps its own)"),
+                                (None, false) => ui.weak("not readable"),
+                                (Some(v), false) if l.differs() => {
+                                    ui.colored_label(ui.visuals().warn_fg_color, format!("{} (differs)", hide(v)))
+                                }
+                                (Some(v), false) => ui.label(hide(v)),
+                            };
+                        });
+                        row.col(|ui| {
+                            match &l.site {
+                                Some((v, from)) => ui.label(format!("{} ({from})", hide(v))),
+                                None => ui.weak("not set"),
+                            };
+                        });
+                        row.col(|ui| match (l.differs(), l.fixed_by(), &l.device) {
                             (true, None, Some(v)) => {
                                 if ui
                                     .small_button(format!("Take {}", l.key))
@@ -495,15 +513,10 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
                             (true, Some(why), _) => {
                                 ui.weak(why);
                             }
-                            _ => {
-                                ui.label("");
-                            }
-                        }
-                        ui.label("");
-                        ui.end_row();
-                    }
+                            _ => {}
+                        });
+                    });
                 });
-            });
         },
     );
     if !open {
