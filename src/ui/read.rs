@@ -185,8 +185,8 @@ fn what_to_do(r: &Report) -> Option<&'static str> {
                 "Wait until the unit unlocks its web login (5 to 15 minutes), then read again with the right password."
             }
             _ => {
-                "Type the unit's own admin password below (units often carry it on a sticker), then Read again: \
-                 each click is one attempt, and the unit locks its web login after a few wrong ones."
+                "Click Read again and type the unit's own admin password (units often carry it on a sticker): each \
+                 Read is one attempt, and the unit locks its web login after a few wrong ones."
             }
         },
         Verdict::SessionLost => {

@@ -134,7 +134,7 @@ fn read_from_device_says_a_wrong_password_where_the_click_was_and_never_tries_ag
     // Where the click was, and in the panel with what to do.
     h.get_by_label_contains(": wrong password: 4 attempt(s) left");
     h.get_by_label_contains("wrong4: 4 attempt(s) left before it locks its web login");
-    h.get_by_label_contains("Type the unit's own admin password below");
+    h.get_by_label_contains("Click Read again and type the unit's own admin password");
     // Frames go by: no second attempt without a new click.
     for _ in 0..20 {
         h.step();
