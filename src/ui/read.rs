@@ -38,6 +38,8 @@ struct Job {
     site: Box<Site>,
     mac: Mac,
     ip: IpAddr,
+    /// The web port; `None`: 80, as `gsprov read-device` without `--to ADDR:PORT`.
+    port: Option<u16>,
     /// `None`: the site's P2.
     password: Option<String>,
     vouch: Vouch,
@@ -45,32 +47,48 @@ struct Job {
 
 /// The reading thread: one read after another (so one session per device,
 /// and never two devices logged in to at once), each result waking the UI.
+/// Dropping it ends the thread after the read in hand (bounded: each step
+/// waits at most [`STEP`]); joined when already done, else left to end by
+/// itself, so closing the window never waits on a silent device.
 struct Reader {
-    jobs: Sender<Job>,
+    jobs: Option<Sender<Job>>,
     results: Receiver<(Mac, Box<Report>)>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Reader {
-    fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Option<Reader> {
+    fn start(wake: Arc<dyn Fn() + Send + Sync>) -> std::io::Result<Reader> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (done, results) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("gsprov-read".into())
-            .spawn(move || {
-                let table = crate::services::neighbours::OsTable;
-                for job in job_rx {
-                    let Some(device) = job.site.device(job.mac) else { continue };
-                    let target =
-                        service::target(&job.site, device, job.ip, None, job.password.as_deref(), job.vouch.clone());
-                    let report = service::read(&target, STEP, &table);
-                    if done.send((job.mac, Box::new(report))).is_err() {
-                        break;
-                    }
-                    wake();
+        let thread = std::thread::Builder::new().name("gsprov-read".into()).spawn(move || {
+            let table = crate::services::neighbours::OsTable;
+            for job in job_rx {
+                let Some(device) = job.site.device(job.mac) else { continue };
+                let target =
+                    service::target(&job.site, device, job.ip, job.port, job.password.as_deref(), job.vouch.clone());
+                let report = service::read(&target, STEP, &table);
+                if done.send((job.mac, Box::new(report))).is_err() {
+                    break;
                 }
-            })
-            .ok()?;
-        Some(Reader { jobs, results })
+                wake();
+            }
+        })?;
+        Ok(Reader { jobs: Some(jobs), results, thread: Some(thread) })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take()
+            && t.is_finished()
+        {
+            let _ = t.join();
+        }
     }
 }
 
@@ -281,18 +299,18 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     let typed = rt.read.passwords.get(&mac).filter(|p| !p.is_empty()).cloned();
     if rt.read.reader.is_none() {
         let repaint = ctx.clone();
-        rt.read.reader = Reader::start(Arc::new(move || repaint.request_repaint()));
-    }
-    match &rt.read.reader {
-        Some(reader) => {
-            let job = Job { site: Box::new(doc.site.clone()), mac, ip, password: typed, vouch };
-            if reader.jobs.send(job).is_ok() {
-                rt.read.pending.insert(mac);
+        match Reader::start(Arc::new(move || repaint.request_repaint())) {
+            Ok(r) => rt.read.reader = Some(r),
+            Err(e) => {
+                let text = format!("Read from device: cannot start the reading thread: {e}");
+                rt.notice = Some((text, true, std::time::Instant::now()));
+                return;
             }
         }
-        None => {
-            rt.notice = Some(("Could not start the reading thread".into(), true, std::time::Instant::now()));
-        }
+    }
+    let job = Job { site: Box::new(doc.site.clone()), mac, ip, port: None, password: typed, vouch };
+    if rt.read.reader.as_ref().is_some_and(|r| r.send(job)) {
+        rt.read.pending.insert(mac);
     }
 }
 
@@ -552,6 +570,40 @@ mod tests {
             explanation: String::new(),
             duration: Duration::ZERO,
         }
+    }
+
+    /// A read through the thread (a closed loopback port: refused at once)
+    /// comes back and wakes the UI; dropping the reader ends its thread.
+    #[test]
+    fn the_reading_thread_answers_and_stops_when_dropped() {
+        let woke = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let w = woke.clone();
+        let mut reader = Reader::start(Arc::new(move || {
+            w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }))
+        .unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let mut site = crate::site::demo();
+        let mac: Mac = "000b82a1b201".parse().unwrap();
+        site.device_mut(mac).unwrap().values.set("P2", "pw");
+        let job = Job {
+            site: Box::new(site),
+            mac,
+            ip: "127.0.0.1".parse().unwrap(),
+            port: Some(port),
+            password: None,
+            vouch: Vouch::Confirmed("a test".into()),
+        };
+        assert!(reader.send(job));
+        let (got, report) = reader.results.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(got, mac);
+        assert_eq!(report.logins, 0, "{}", report.explanation);
+        assert_eq!(woke.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let thread = reader.thread.take().unwrap();
+        drop(reader);
+        thread.join().unwrap();
     }
 
     #[test]
