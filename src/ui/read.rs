@@ -515,16 +515,9 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
                         });
                         row.col(|ui| match (l.differs(), l.fixed_by(), &l.device) {
                             (true, None, Some(v)) => {
-                                if ui
-                                    .small_button(format!("Take {}", l.key))
-                                    .on_hover_text(format!(
-                                        "Set {} = {} in {}",
-                                        l.key,
-                                        hide(v),
-                                        take_to_text(*take_to, &model)
-                                    ))
-                                    .clicked()
-                                {
+                                let hint = format!("Set {} = {} in {}", l.key, hide(v), take_to_text(*take_to, &model));
+                                let take = ui.small_button(format!("Take {}", l.key)).on_hover_text(hint);
+                                if take.clicked() {
                                     takes.push((l.key.clone(), v.clone()));
                                 }
                             }
