@@ -160,3 +160,40 @@ fn read_from_device_says_a_wrong_password_where_the_click_was_and_never_tries_ag
     h.state_mut().stop_servers();
     wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
 }
+
+#[test]
+fn read_from_device_tells_a_session_another_login_took_from_a_wrong_password() {
+    if netns::enter("read::read_from_device_tells_a_session_another_login_took_from_a_wrong_password").is_none() {
+        return;
+    }
+    let a = "000b82a1b201";
+    let mac: Mac = a.parse().unwrap();
+    let (mut h, http) = app_started_on_loopback();
+    h.state_mut().rt.server.advertise = "127.0.0.1".into();
+    // A unit with one web session: someone logs in to its web page after 30 of our reads.
+    let mut dev = Device::start(Config {
+        passcode: "demo-admin-201".into(),
+        web_port: 80,
+        model: "GXP2170".into(),
+        taken_after: Some(30),
+        ..Config::new(a, "127.0.0.21")
+    });
+    request_from("127.0.0.21", a, http);
+    wait_for(&mut h, "the first request", |app| !app.rt.serving.log.is_empty());
+    h.state_mut().state.view = View::Status;
+    h.run_ok();
+    h.get_by_label(&format!("Read {a}")).click();
+    h.run_ok();
+    h.get_by_label_contains("I checked this address").click();
+    h.run_ok();
+    h.get_by_label("Read now").click();
+    h.run_ok();
+    wait_for(&mut h, "the read", |app| app.rt.read.results.contains_key(&mac));
+    h.get_by_label_contains(": session taken by another login");
+    h.get_by_label_contains("this is not a wrong password");
+    h.get_by_label_contains("Someone is logged in to the unit's web page: log out there");
+    assert!(h.query_by_label_contains(": wrong password: ").is_none(), "not said as a wrong password");
+    assert_eq!(logins(&mut dev), 1, "no second login by itself");
+    h.state_mut().stop_servers();
+    wait_for(&mut h, "the servers to stop", |a| !a.rt.serving.running());
+}
