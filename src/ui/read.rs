@@ -6,13 +6,14 @@
 //! difference, at the chosen layer (this device, its model template, the site
 //! defaults), each one edit through [`Doc::edit`].
 //!
-//! Safety: nothing happens without a click and a confirmation naming the
-//! address and where it came from (the status: a request that passed the
-//! serving policy, or discovery, never an unauthenticated packet's word); the
-//! admin password goes only where the neighbour table confirms the address is
-//! the device's, or where the technician ticked that he checked it (as Check
-//! device); one read per device at a time, one login per click, a refusal is
-//! never retried. A password typed for a unit (a sticker password) is kept
+//! Safety: nothing happens without a click and a confirmation. The address
+//! comes from where `gsprov read-device` takes it: the device's last request
+//! that passed the serving policy (the status), else the neighbour table,
+//! looked up on the reading thread; never discovery's word, which comes from
+//! packets anyone can send (PnP, mDNS). The admin password goes only where
+//! the neighbour table confirms the address is the device's, or where the
+//! technician ticked that he checked it (as Check device); one read per
+//! device at a time, one login per click, a refusal is never retried. A password typed for a unit (a sticker password) is kept
 //! for this run only, never shown, never logged.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +38,8 @@ const STEP: Duration = Duration::from_secs(5);
 struct Job {
     site: Box<Site>,
     mac: Mac,
-    ip: IpAddr,
+    /// `None`: the neighbour table's entry for `mac`, looked up on the thread.
+    ip: Option<IpAddr>,
     /// The web port; `None`: 80, as `gsprov read-device` without `--to ADDR:PORT`.
     port: Option<u16>,
     /// `None`: the site's P2.
@@ -64,9 +66,22 @@ impl Reader {
             let table = crate::services::neighbours::OsTable;
             for job in job_rx {
                 let Some(device) = job.site.device(job.mac) else { continue };
-                let target =
-                    service::target(&job.site, device, job.ip, job.port, job.password.as_deref(), job.vouch.clone());
-                let report = service::read(&target, STEP, &table);
+                let found = match job.ip {
+                    Some(ip) => Some((ip, job.vouch.clone())),
+                    None => {
+                        use crate::services::neighbours::NeighbourTable as _;
+                        let entries = table.read().unwrap_or_default();
+                        let ip = entries.iter().find(|n| n.mac == job.mac).map(|n| n.ip);
+                        ip.map(|ip| (ip, Vouch::Learned("the neighbour table".into())))
+                    }
+                };
+                let report = match found {
+                    Some((ip, vouch)) => {
+                        let pw = job.password.as_deref();
+                        service::read(&service::target(&job.site, device, ip, job.port, pw, vouch), STEP, &table)
+                    }
+                    None => no_address(job.mac),
+                };
                 if done.send((job.mac, Box::new(report))).is_err() {
                     break;
                 }
@@ -78,6 +93,28 @@ impl Reader {
 
     fn send(&self, job: Job) -> bool {
         self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
+    }
+}
+
+/// The read that did not happen: no request from the device passed the
+/// serving policy and the neighbour table has no entry for it.
+fn no_address(mac: Mac) -> Report {
+    Report {
+        mac,
+        addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        result: Verdict::Unknown,
+        api: None,
+        refused: None,
+        https_port: None,
+        logins: 0,
+        requests: 0,
+        observed: Vec::new(),
+        explanation: format!(
+            "not read: no address known for {}: it made no request that passed the serving policy and is not in the \
+             neighbour table (addresses discovery heard from PnP or mDNS are not used: anyone can send those)",
+            mac.colon()
+        ),
+        duration: Duration::ZERO,
     }
 }
 
@@ -104,7 +141,9 @@ pub enum TakeTo {
 /// The confirmation before a read.
 struct Confirm {
     mac: Mac,
-    address: Option<(IpAddr, &'static str)>,
+    /// From its last request that passed the serving policy; `None`: the
+    /// neighbour table's, looked up when the read starts.
+    address: Option<IpAddr>,
     trust: bool,
 }
 
@@ -234,7 +273,7 @@ pub fn read_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     if let Some(mac) = rt.read.clicked.take()
         && !rt.read.pending.contains(&mac)
     {
-        let address = super::status::address_and_source(rt, mac);
+        let address = rt.serving.status.device(mac).and_then(|s| s.ip);
         rt.read.confirm = Some(Confirm { mac, address, trust: false });
     }
     confirm_ui(ctx, doc, rt);
@@ -255,10 +294,16 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
     let mut decided = None;
     egui::Window::new(format!("Read from {}?", mac.colon())).collapsible(false).resizable(false).show(ctx, |ui| {
         match c.address {
-            Some((ip, from)) => ui.label(format!("{label}  {}  at {ip} (from {from})", mac.colon())),
+            Some(ip) => {
+                ui.label(format!("{label}  {}  at {ip} (from its last request that passed the policy)", mac.colon()))
+            }
             None => ui.colored_label(
                 ui.visuals().warn_fg_color,
-                format!("{label}  {}: no address known (no request seen, not discovered)", mac.colon()),
+                format!(
+                    "{label}  {}: no request seen from it; its address is taken from the neighbour table when the \
+                     read starts (discovery's PnP and mDNS addresses are not used: anyone can send those)",
+                    mac.colon()
+                ),
             ),
         };
         ui.weak(
@@ -273,11 +318,13 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
                 .labelled_by(l.id)
                 .on_hover_text("Empty: the site's P2. Kept for this run only, never saved or shown.");
         });
-        ui.checkbox(
-            &mut c.trust,
-            "I checked this address: send the password even where the neighbour table cannot confirm it",
-        );
-        let ready = c.address.is_some() && (site_has_password || !password.is_empty());
+        if c.address.is_some() {
+            ui.checkbox(
+                &mut c.trust,
+                "I checked this address: send the password even where the neighbour table cannot confirm it",
+            );
+        }
+        let ready = site_has_password || !password.is_empty();
         ui.horizontal(|ui| {
             if ui.add_enabled(ready, egui::Button::new("Read now")).clicked() {
                 decided = Some(true);
@@ -286,14 +333,16 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
                 decided = Some(false);
             }
         });
-        if c.address.is_some() && !ready {
+        if !ready {
             ui.weak("Type the unit's admin password: the site sets no P2 for this device.");
         }
     });
     let Some(go) = decided else { return };
     let c = rt.read.confirm.take().expect("drawn above");
-    let Some((ip, from)) = c.address.filter(|_| go) else { return };
-    let source = format!("the status ({from})");
+    if !go {
+        return;
+    }
+    let source = "the status (its last request that passed the serving policy)".to_string();
     let vouch =
         if c.trust { Vouch::Confirmed(format!("{source}, checked by the technician")) } else { Vouch::Learned(source) };
     let typed = rt.read.passwords.get(&mac).filter(|p| !p.is_empty()).cloned();
@@ -308,7 +357,7 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
             }
         }
     }
-    let job = Job { site: Box::new(doc.site.clone()), mac, ip, port: None, password: typed, vouch };
+    let job = Job { site: Box::new(doc.site.clone()), mac, ip: c.address, port: None, password: typed, vouch };
     if rt.read.reader.as_ref().is_some_and(|r| r.send(job)) {
         rt.read.pending.insert(mac);
     }
@@ -584,7 +633,7 @@ mod tests {
         let job = Job {
             site: Box::new(site),
             mac,
-            ip: "127.0.0.1".parse().unwrap(),
+            ip: Some("127.0.0.1".parse().unwrap()),
             port: Some(port),
             password: None,
             vouch: Vouch::Confirmed("a test".into()),
@@ -598,6 +647,28 @@ mod tests {
         thread.join().unwrap();
         // Woken once, after the result was sent.
         assert_eq!(woke.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A device that made no request: the neighbour table is asked (a demo
+    /// MAC is in no real table), never discovery; nothing is sent.
+    #[test]
+    fn without_a_request_or_a_neighbour_entry_nothing_is_sent() {
+        let reader = Reader::start(Arc::new(|| {})).unwrap();
+        let mac: Mac = "000b82a1b2fe".parse().unwrap();
+        let mut site = crate::site::demo();
+        site.devices.push(crate::site::Device::new(mac, "GXP2170".parse().unwrap()));
+        site.device_mut(mac).unwrap().values.set("P2", "pw");
+        let job =
+            Job { site: Box::new(site), mac, ip: None, port: None, password: None, vouch: Vouch::Learned("x".into()) };
+        assert!(reader.send(job));
+        let (_, report) = reader.results.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((report.result, report.logins, report.requests), (Verdict::Unknown, 0, 0));
+        assert!(
+            report.explanation.starts_with("not read: no address known for 00:0B:82:A1:B2:FE"),
+            "{}",
+            report.explanation
+        );
+        assert!(report.explanation.contains("PnP or mDNS are not used"));
     }
 
     #[test]

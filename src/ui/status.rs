@@ -80,7 +80,7 @@ fn address_of(rt: &Runtime, mac: Mac) -> Option<std::net::IpAddr> {
 }
 
 /// A device's address and where it came from (said in the confirmation).
-pub(super) fn address_and_source(rt: &Runtime, mac: Mac) -> Option<(std::net::IpAddr, &'static str)> {
+fn address_and_source(rt: &Runtime, mac: Mac) -> Option<(std::net::IpAddr, &'static str)> {
     rt.serving.status.device(mac).and_then(|s| s.ip).map(|ip| (ip, "its last request that passed the policy")).or_else(
         || {
             rt.serving
