@@ -43,8 +43,9 @@
 //! - [`headless`]: the terminal front end (`gsprov generate`, `check`, `serve`,
 //!   `fetch`, ...), one file per command. [`ui`]: the desktop app (eframe/egui)
 //!   with its own threads (the control thread that owns the serving
-//!   [`session::Session`], the device-actions thread, the file worker and its
-//!   dialogs). The two front ends never use each other.
+//!   [`session::Session`], the device-actions thread, the device-reading
+//!   thread, the file worker and its dialogs). The two front ends never use
+//!   each other.
 
 pub mod ids;
 pub mod logging;

@@ -677,6 +677,44 @@ fn read_device_follows_a_redirect_to_https_on_the_devices_own_address() {
     assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1);
 }
 
+/// A unit that allows one web session at a time: someone logs in to its web
+/// page after 40 of our reads, and the device ends our session (HTTP 401).
+/// That is told apart from a wrong password (the login was accepted), the
+/// values read before are kept, and no second login is made.
+#[test]
+fn read_device_tells_a_session_taken_by_another_login_from_a_wrong_password() {
+    let Some((_dir, site)) = in_namespace("read_device_tells_a_session_taken_by_another_login_from_a_wrong_password")
+    else {
+        return;
+    };
+    for challenge in [false, true] {
+        let mut values = applied_values(&site, MAC_A);
+        values.insert("P64".into(), "12".into());
+        let mut dev =
+            Device::start(Config { challenge, values, taken_after: Some(40), ..Config::new(MAC_A, "127.0.0.2") });
+        let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let r = &lines[0];
+        assert_eq!((r["result"].as_str(), r["logins"].as_u64()), (Some("session_lost"), Some(1)), "{r}");
+        assert!(r.get("refused").is_none(), "not a refused login: {r}");
+        assert_eq!(r["requests"], 41, "40 reads answered, the 41st ended: {r}");
+        let why = r["explanation"].as_str().unwrap();
+        assert!(why.contains("the device ended the session after 40 request(s) (it answered HTTP 401)"), "{why}");
+        assert!(why.contains("this is not a wrong password"), "{why}");
+        assert!(why.contains("Log out of the device's web page, then read again"), "{why}");
+        // What the answered reads held is kept; the rest is "not readable".
+        let read: usize = why.split(" values read in 41 requests").next().unwrap().parse().unwrap();
+        assert!(read > 0, "{why}");
+        let states = r["observed"].as_array().unwrap();
+        assert!(states.iter().any(|o| o["state"] == "not-readable"), "the rest are not readable");
+        let api: Vec<String> =
+            dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+        assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1, "one login, never again: {api:?}");
+        assert_eq!(api.len(), 2 + 41, "access, dologin, 41 reads and nothing after the 401: {api:?}");
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("admin-pw") && !stderr(&o).contains("admin-pw"));
+    }
+}
+
 // ---------------------------------------------------------------- sipp
 
 /// A sipp UAS scenario: challenge the NOTIFY, verify the digest itself

@@ -10,6 +10,8 @@ mod forms;
 #[path = "gui/lan.rs"]
 mod lan;
 mod netns;
+#[path = "gui/read.rs"]
+mod read;
 #[path = "gui/rsa.rs"]
 mod rsa;
 

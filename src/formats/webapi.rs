@@ -368,6 +368,22 @@ pub fn login_refused(said: &str) -> LoginRefused {
     LoginRefused::Other { said: crate::formats::printable(t).into_owned() }
 }
 
+/// Whether an error a session request answered (after an accepted login)
+/// says the session is gone rather than anything else. Public sources: a
+/// Grandstream GRP click-to-dial browser extension logs in again when a
+/// request answers HTTP 401 because "a login elsewhere changed the sid"
+/// (its background.js; the caller handles 401 itself); the GXP2200 GMI Web
+/// Service guide's expired session answers `authentication required`. No
+/// public source gives a "busy" answer to a login: a unit that allows one web
+/// session at a time accepts the new login and ends the older session.
+/// `session-expired` and `unauthorized` are read the same way (the error a
+/// request without a valid session gets).
+pub fn session_ended(said: &str) -> bool {
+    let t = said.trim().trim_matches('"').to_ascii_lowercase();
+    ["session-expired", "session expired", "unauthorized", "authentication required", "invalid session"]
+        .contains(&t.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,12 @@ pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<()
     let table = crate::services::neighbours::OsTable;
     for (d, ip, port, vouch) in &devices {
         let target = read::target(&site, d, *ip, *port, args.password.as_deref(), vouch.clone());
-        let r = read::read(&target, timeout, &table);
+        let mut r = read::read(&target, timeout, &table);
+        if r.result == read::Verdict::Unconfirmed {
+            r.explanation.push_str(
+                ". Check that the address is the device's, then run again with --confirm-address (or give it with --to ADDR)",
+            );
+        }
         if r.result != read::Verdict::Read {
             failed += 1;
         }

@@ -110,8 +110,13 @@ pub fn target(
 pub enum Verdict {
     /// Every batch answered.
     Read,
-    /// Some batches answered, then the device stopped answering or ended the session.
+    /// Some batches answered, then the device stopped answering.
     Partial,
+    /// The login was accepted, then the device ended the session mid-read
+    /// (HTTP 401 or a session error): a unit that allows one web session at
+    /// a time does this when someone logs in to its web page. Not a wrong
+    /// password; gsprov does not log in again by itself.
+    SessionLost,
     /// The admin password was refused (or the login is locked): the device's words say which.
     WrongPassword,
     NoAnswer,
@@ -240,10 +245,8 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
             return end(
                 r,
                 Verdict::Unconfirmed,
-                format!(
-                    "not read: the address came from {source} and {why}; the admin password was not sent. Check that \
-                     the address is the device's, then run again with --confirm-address (or give it with --to ADDR)"
-                ),
+                // What to do next is each front end's (a flag, a tick box).
+                format!("not read: the address came from {source} and {why}; the admin password was not sent"),
             );
         }
     }
@@ -316,14 +319,14 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
             _ => webapi::values(body),
         };
         let answer = match get_on(web, &path, Some(&cookie), timeout) {
-            Err(t) => Err(transport(t).1),
+            Err(t) => Err((false, transport(t).1)),
             Ok(a) if a.status == 200 => parse(&a.body).map_err(|e| match e {
-                Refusal::Error(said) => format!(
-                    "the device ended the session (it said: {said}); a unit that allows one web session at a time does this when someone else logs in"
-                ),
-                other => other.to_string(),
+                Refusal::Error(said) if webapi::session_ended(&said) => (true, format!("it said: {said}")),
+                Refusal::Error(said) => (false, format!("the device answered an error (it said: {said})")),
+                other => (false, other.to_string()),
             }),
-            Ok(a) => Err(format!("api.values.get answered HTTP {}", a.status)),
+            Ok(a) if a.status == 401 => Err((true, "it answered HTTP 401".to_string())),
+            Ok(a) => Err((false, format!("the read answered HTTP {}", a.status))),
         };
         match answer {
             // Only the names asked for count: an answer cannot add others.
@@ -352,7 +355,20 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
     };
     match stopped {
         None => end(r, Verdict::Read, summary),
-        Some(why) => end(r, Verdict::Partial, format!("{summary}; stopped early: {why}")),
+        Some((true, said)) => {
+            let done = r.requests - 1;
+            end(
+                r,
+                Verdict::SessionLost,
+                format!(
+                    "{summary}; the device ended the session after {done} request(s) ({said}). The login was accepted, so \
+                     this is not a wrong password: a unit that allows one web session at a time ends ours when someone \
+                     logs in to its web page. Log out of the device's web page, then read again (gsprov does not log in \
+                     again by itself)"
+                ),
+            )
+        }
+        Some((false, why)) => end(r, Verdict::Partial, format!("{summary}; stopped early: {why}")),
     }
 }
 
@@ -399,7 +415,9 @@ mod tests {
         let t = target(&site, &site.devices[0], addr.ip(), Some(addr.port()), Some("admin-pw"), vouch);
         let r = read(&t, Duration::from_secs(2), &Empty);
         assert_eq!((r.result, r.logins, r.requests), (Verdict::Unconfirmed, 0, 0), "{}", r.explanation);
-        assert!(r.explanation.contains("the request log") && r.explanation.contains("--confirm-address"));
+        assert!(
+            r.explanation.contains("the request log") && r.explanation.ends_with("the admin password was not sent")
+        );
         let (mut s, _) = listener.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut got = Vec::new();

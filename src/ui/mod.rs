@@ -19,6 +19,7 @@ mod import;
 mod keys;
 mod log;
 mod params;
+mod read;
 mod region;
 mod rows;
 mod security;
@@ -127,6 +128,8 @@ pub struct Runtime {
     pub server: server::ServerUi,
     pub board: status::BoardUi,
     pub discovered: discovered::DiscoveredUi,
+    /// "Read from device": reads under way, their results, the panel.
+    pub read: read::ReadUi,
     repaint: egui::Context,
     pub log: log::LogUi,
     modal: Option<Modal>,
@@ -185,6 +188,7 @@ impl App {
                 server: server::ServerUi::default(),
                 board: status::BoardUi::default(),
                 discovered: discovered::DiscoveredUi::default(),
+                read: read::ReadUi::default(),
                 log: log::LogUi::default(),
                 modal: None,
                 allow_close: false,
@@ -749,6 +753,9 @@ impl eframe::App for App {
             action = Some(a);
         }
         if let Some(a) = adopt::adopt_ui(&ctx, &mut self.rt) {
+            action = Some(a);
+        }
+        if let Some(a) = read::read_ui(&ctx, &mut self.doc, &mut self.rt) {
             action = Some(a);
         }
         self.modal_ui(&ctx);

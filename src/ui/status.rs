@@ -434,7 +434,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
             .column(Column::exact(150.0).clip(true))
             .column(Column::exact(330.0).clip(true))
             .column(Column::exact(250.0).clip(true))
-            .column(Column::exact(if can_fetch { 170.0 } else { 310.0 }).clip(true))
+            .column(Column::exact(if can_fetch { 230.0 } else { 370.0 }).clip(true))
             .column(Column::exact(80.0).clip(true))
             .column(Column::exact(120.0).clip(true))
             .column(Column::exact(110.0))
@@ -447,7 +447,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                     "Device",
                     "State",
                     "Last action / syslog",
-                    "Self-test",
+                    "Read / self-test",
                     "Registered",
                     "Applied",
                     "IP",
@@ -481,6 +481,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
                         last_action_cell(ui, rt.board.sent.get(&d.mac), truth, rt.serving.actions_pending);
                     });
                     row.col(|ui| {
+                        super::read::row_button(ui, &mut rt.read, d.mac);
                         let b = ui
                             .add_enabled(can_fetch, egui::Button::new(format!("Fetch as {}", d.mac)).small())
                             .on_hover_text("Fetch this device's file from the running server, as the device would")

@@ -75,6 +75,11 @@ pub struct Config {
     pub https: bool,
     /// The NOTIFY events it acts on (by prefix); others get 489 Bad Event.
     pub events: Vec<&'static str>,
+    /// One web session at a time: after this many reads (`api.values.get`,
+    /// `config_get`) someone logs in to its web page, which ends our
+    /// session; later requests with our sid get HTTP 401 (as a Grandstream
+    /// GRP browser extension expects after "a login elsewhere changed the sid").
+    pub taken_after: Option<usize>,
 }
 
 impl Config {
@@ -95,6 +100,7 @@ impl Config {
             attempts_left: 5,
             https: false,
             events: vec!["resync", "check-sync"],
+            taken_after: None,
         }
     }
 }
@@ -359,6 +365,7 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
     let sessions: Mutex<bool> = Mutex::new(false);
     let token = "dG9rZW4tNzc";
     let attempts_left = Mutex::new(cfg.attempts_left);
+    let mut reads = 0usize;
     while !stop.load(Ordering::SeqCst) {
         let Ok((s, _)) = listener.accept() else {
             #[expect(
@@ -416,6 +423,20 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
         }
         let pass_ok = q.get("passcode") == Some(&cfg.passcode);
         let browser_headers = header(&req, "Origin").is_some() && header(&req, "Referer").is_some();
+        if matches!(path, "/cgi-bin/api.values.get" | "/cgi-bin/config_get") {
+            reads += 1;
+            if cfg.taken_after.is_some_and(|n| reads > n) {
+                // Someone else's login took the one session: ours is gone.
+                *sessions.lock().unwrap() = false;
+                let json = "{\"response\":\"error\", \"body\": \"unauthorized\"}";
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                    json.len()
+                );
+                continue;
+            }
+        }
         let (status, json, cookie) = match path {
             "/cgi-bin/access" | "/cgi-bin/dologin" | "/cgi-bin/config_get" if cfg.challenge && !browser_headers => {
                 (403, String::new(), None)
