@@ -8,6 +8,8 @@ mod lan;
 mod netns;
 #[path = "gui/rsa.rs"]
 mod rsa;
+#[path = "gui/undo.rs"]
+mod undo;
 
 use std::time::{Duration, Instant};
 
