@@ -42,7 +42,10 @@ pub fn steps(doc: &Doc, rt: &Runtime) -> Vec<Step> {
             Some(_) if !rt.firmware.problems(doc).is_empty() => {
                 (false, rt.firmware.problems(doc).iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))
             }
-            Some(l) => (true, format!("{} file(s) in the firmware folder", l.files().len())),
+            Some(l) if l.problem.is_some() => (false, l.problem.clone().unwrap_or_default()),
+            Some(l) => {
+                (true, format!("{} file(s) in {}", l.files().len(), l.dir.as_deref().unwrap_or("the firmware folder")))
+            }
         }
     };
     let running = sv.running();

@@ -24,6 +24,10 @@ use crate::site::{Device, Site, Values};
 pub const COALESCE: Duration = Duration::from_millis(1500);
 /// Steps kept; the oldest go first.
 pub const MAX_STEPS: usize = 100;
+/// Devices kept in all the steps' sites together, so that a 1,000-device
+/// site keeps 20 steps rather than 100 copies of itself (the oldest go first;
+/// the last step is always kept).
+pub const MAX_DEVICES_KEPT: usize = 20_000;
 
 struct Step {
     /// The site on the other side of this step (before it, on the undo stack;
@@ -69,7 +73,10 @@ impl History {
         }
         let before = std::mem::replace(&mut self.base, after.clone());
         self.undos.push(Step { site: before, what, open_since: (!named).then_some(now) });
-        if self.undos.len() > MAX_STEPS {
+        let kept = |steps: &[Step]| steps.iter().map(|s| s.site.devices.len()).sum::<usize>();
+        while self.undos.len() > 1
+            && (self.undos.len() > MAX_STEPS || kept(&self.undos) + kept(&self.redos) > MAX_DEVICES_KEPT)
+        {
             self.undos.remove(0);
         }
     }
@@ -112,32 +119,9 @@ fn mac_words(mac: &Mac) -> String {
 /// of the site that changed: devices added or deleted, one device's fields,
 /// one value on one layer, or a settings group.
 pub fn describe(before: &Site, after: &Site) -> String {
-    let macs = |s: &Site| s.devices.iter().map(|d| d.mac).collect::<BTreeSet<Mac>>();
-    let (was, now) = (macs(before), macs(after));
-    let gone: Vec<&Mac> = was.difference(&now).collect();
-    let new: Vec<&Mac> = now.difference(&was).collect();
-    match (gone.as_slice(), new.as_slice()) {
-        ([], []) => {}
-        ([m], []) => return format!("delete device {}", mac_words(m)),
-        (g, []) => return format!("delete {} devices", g.len()),
-        ([], [m]) => return format!("add device {}", mac_words(m)),
-        ([], n) => return format!("add {} devices", n.len()),
-        (g, n) => return format!("add {} and delete {} devices", n.len(), g.len()),
-    }
-    fn by_mac(s: &Site) -> BTreeMap<Mac, &Device> {
-        s.devices.iter().map(|d| (d.mac, d)).collect()
-    }
-    let (old, cur) = (by_mac(before), by_mac(after));
-    let changed: Vec<(&Device, &Device)> =
-        cur.iter().filter_map(|(m, d)| old.get(m).filter(|o| **o != *d).map(|o| (*o, *d))).collect();
-    if let [(o, d)] = changed.as_slice() {
-        return describe_device(o, d);
-    }
-    if changed.len() > 1 {
-        return format!("edit {} devices", changed.len());
-    }
+    // Compared first, without building anything: most edits leave the devices alone.
     if before.devices != after.devices {
-        return "reorder the devices".into();
+        return describe_devices(before, after);
     }
     if before.defaults != after.defaults {
         return describe_values(&before.defaults, &after.defaults, "in the site defaults");
@@ -169,6 +153,35 @@ pub fn describe(before: &Site, after: &Site) -> String {
         return "edit the phonebook".into();
     }
     "edit the site".into()
+}
+
+/// The devices differ: which were added, deleted or edited.
+fn describe_devices(before: &Site, after: &Site) -> String {
+    let macs = |s: &Site| s.devices.iter().map(|d| d.mac).collect::<BTreeSet<Mac>>();
+    let (was, now) = (macs(before), macs(after));
+    let gone: Vec<&Mac> = was.difference(&now).collect();
+    let new: Vec<&Mac> = now.difference(&was).collect();
+    match (gone.as_slice(), new.as_slice()) {
+        ([], []) => {}
+        ([m], []) => return format!("delete device {}", mac_words(m)),
+        (g, []) => return format!("delete {} devices", g.len()),
+        ([], [m]) => return format!("add device {}", mac_words(m)),
+        ([], n) => return format!("add {} devices", n.len()),
+        (g, n) => return format!("add {} and delete {} devices", n.len(), g.len()),
+    }
+    fn by_mac(s: &Site) -> BTreeMap<Mac, &Device> {
+        s.devices.iter().map(|d| (d.mac, d)).collect()
+    }
+    let (old, cur) = (by_mac(before), by_mac(after));
+    let changed: Vec<(&Device, &Device)> =
+        cur.iter().filter_map(|(m, d)| old.get(m).filter(|o| **o != *d).map(|o| (*o, *d))).collect();
+    if let [(o, d)] = changed.as_slice() {
+        return describe_device(o, d);
+    }
+    if changed.len() > 1 {
+        return format!("edit {} devices", changed.len());
+    }
+    "reorder the devices".into()
 }
 
 fn describe_device(before: &Device, after: &Device) -> String {
@@ -315,5 +328,26 @@ mod tests {
         }
         assert_eq!(n, MAX_STEPS);
         assert_eq!(site.name, "n4");
+    }
+
+    #[test]
+    fn a_big_site_keeps_fewer_copies_of_itself() {
+        let t0 = Instant::now();
+        let mut site = Site::default();
+        let mac = |i: usize| format!("000b82{i:06x}").parse().unwrap();
+        for i in 0..1000 {
+            site.devices.push(Device::new(mac(i), "GXP2170".parse().unwrap()));
+        }
+        let mut h = History::new(&site);
+        for i in 0..50 {
+            site.name = format!("n{i}");
+            h.record(&site, Some(format!("step {i}")), t0);
+        }
+        let mut n = 0;
+        while h.undo(&mut site).is_some() {
+            n += 1;
+        }
+        assert_eq!(n, MAX_DEVICES_KEPT / 1000);
+        assert_eq!(site.name, "n29");
     }
 }

@@ -304,7 +304,9 @@ impl App {
                     let mut said = format!("Saved {}", path.display());
                     if let Some((was, now)) = firmware_dir_moved {
                         // The open site names the folder as the saved file does.
-                        self.doc.edit(|s| s.serving.firmware_dir = now.clone());
+                        self.doc.edit_as("write the firmware folder as seen from the new place", |s| {
+                            s.serving.firmware_dir = now.clone()
+                        });
                         said.push_str(&format!(
                             "; the firmware folder {was:?} is now written as {now:?}, the same folder seen from the \
                              new place"
@@ -325,7 +327,9 @@ impl App {
                 }
                 Done::FolderPicked(p) => {
                     self.remember_dir(&p);
-                    self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
+                    self.doc.edit_as("choose the firmware folder", |site| {
+                        site.serving.firmware_dir = p.display().to_string()
+                    });
                 }
                 Done::ReportSaved { csv, html } => {
                     self.remember_dir(&csv);
