@@ -49,9 +49,13 @@ pub fn steps(doc: &Doc, rt: &Runtime) -> Vec<Step> {
         }
     };
     let running = sv.running();
-    let known = sv.status.known().count();
-    let seen = sv.status.known().filter(|d| d.state != DeviceState::NeverSeen).count();
-    let configured = sv.status.known().filter(|d| d.configured()).count();
+    // Counted over the site's devices: the board knows them only once served.
+    let known = doc.site.devices.len();
+    let status = |f: &dyn Fn(&crate::serving::status::DeviceStatus) -> bool| {
+        doc.site.devices.iter().filter(|d| sv.status.device(d.mac).is_some_and(f)).count()
+    };
+    let seen = status(&|d| d.state != DeviceState::NeverSeen);
+    let configured = status(&|d| d.configured());
     vec![
         Step { title: "Address is this computer".into(), done: address.0, why: address.1, view: View::Server },
         Step { title: "Firmware folder found".into(), done: firmware.0, why: firmware.1, view: View::Firmware },

@@ -133,8 +133,10 @@ fn delete_confirm_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
         if keys > 0 {
             goes.push(plural(keys, "programmable key", "programmable keys"));
         }
-        ui.label(format!("{} go with {}.", goes.join(" and "), if macs.len() == 1 { "it" } else { "them" }));
-        ui.weak("Edit > Undo (Ctrl+Z) brings them back.");
+        let verb = if accounts + keys == 1 { "goes" } else { "go" };
+        let it = if macs.len() == 1 { "it" } else { "them" };
+        ui.label(format!("{} {verb} with {it}.", goes.join(" and ")));
+        ui.weak(format!("Edit > Undo (Ctrl+Z) brings {it} back."));
         ui.horizontal(|ui| {
             if ui.button("Delete").clicked() {
                 choice = Some(true);
@@ -238,9 +240,9 @@ impl App {
         }
     }
 
-    /// Called each frame before drawing: a close asked of the window (or File
-    /// > Quit) first asks when servers run or edits are unsaved; "Save and
-    /// quit" closes once the save landed.
+    /// Called each frame before drawing: a close asked of the window (or of
+    /// File, Quit) first asks when servers run or edits are unsaved; "Save
+    /// and quit" closes once the save landed.
     pub(super) fn closing(&mut self, ctx: &egui::Context) {
         let os_close = ctx.input(|i| i.viewport().close_requested());
         let quit = std::mem::take(&mut self.rt.safety.quit);
@@ -382,11 +384,11 @@ impl App {
         use super::worker::Done;
         let Some(last) = self.rt.safety.reopening.take() else { return Some(done) };
         match done {
-            Done::Failed { what, message } if what == "open" => {
+            Done::Failed { what: "open", message } => {
                 self.state.last_site = None;
                 self.notify(
                     format!(
-                        "The site last worked on, {}, could not be opened again ({message}); this is the demo site",
+                        "This is the demo site: the site last worked on, {}, could not be opened again ({message})",
                         last.display()
                     ),
                     true,

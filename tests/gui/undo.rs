@@ -45,7 +45,8 @@ fn a_delete_that_takes_accounts_asks_first_and_undo_brings_it_back_unsaved_state
     if keys > 0 {
         goes.push(plural(keys, "programmable key", "programmable keys"));
     }
-    h.get_by_label(&format!("{} go with it.", goes.join(" and ")));
+    let verb = if accounts + keys == 1 { "goes" } else { "go" };
+    h.get_by_label(&format!("{} {verb} with it.", goes.join(" and ")));
     h.get_by_label("Cancel").click();
     h.run_ok();
     assert!(h.state().doc.site.device(first_mac()).is_some());
@@ -287,8 +288,10 @@ fn a_plain_start_reopens_the_site_last_worked_on_and_says_when_it_is_gone() {
     std::fs::remove_file(&path).unwrap();
     let mut h = started_with(settings);
     wait_for(&mut h, "the failed reopen", |a| a.rt.busy.is_none() && a.rt.notice.is_some());
-    h.get_by_label_contains(&format!("The site last worked on, {}, could not be opened again", path.display()));
-    h.get_by_label_contains("this is the demo site");
+    h.get_by_label_contains(&format!(
+        "This is the demo site: the site last worked on, {}, could not be opened again",
+        path.display()
+    ));
     assert_eq!(h.state().doc.path, None);
     assert_eq!(h.state().doc.site.name, gsprov::site::demo().name);
     // Said once: the next start is the demo without a word.
