@@ -126,7 +126,9 @@ fn typing_a_value_is_one_undo_step_and_ctrl_z_in_a_field_is_the_fields_own() {
     edit_menu(&mut h);
     h.get_by_label("Undo edit P30 in the site defaults Ctrl+Z").click();
     h.run_ok();
-    assert_eq!(h.state().doc.site.defaults.get("P30"), gsprov::site::demo().defaults.get("P30"));
+    let demo = gsprov::site::demo();
+    assert_eq!(h.state().doc.site.defaults.get("P30"), demo.defaults.get("P30"));
+    assert_eq!(h.get_by_label(field).value().as_deref(), demo.defaults.get("P30"), "the field shows the undone value");
     assert!(!h.state().doc.dirty());
     assert_eq!(h.state().doc.undo_name(), None, "typing five letters was one step");
 }
@@ -172,6 +174,15 @@ fn quitting_while_serving_says_phones_lose_the_servers() {
     // Started with the demo set to serve on loopback: that edit is unsaved; take it as saved.
     let site = h.state().doc.site.clone();
     h.state_mut().doc.mark_saved(site);
+    // The window's own close button: asked, not closed.
+    let root = h.input_mut().viewports.get_mut(&egui::ViewportId::ROOT).unwrap();
+    root.events.push(egui::ViewportEvent::Close);
+    h.run_ok();
+    h.get_by_label("Quit gsprov?");
+    h.get_by_label("Cancel").click();
+    h.run_ok();
+    assert!(!h.state().rt.safety.closed);
+    assert_eq!(h.query_all_by_label("Quit gsprov?").count(), 0);
     h.get_by_label("File").click();
     h.run_ok();
     h.get_by_label("Quit Ctrl+Q").click();
