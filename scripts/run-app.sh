@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds gsprov and opens the desktop app on the demo site; where there is no display, says
+# Builds gsprov and opens the desktop app (the demo site the first time); where there is no display, says
 # so at once and builds the command-line tool instead (the same binary), with what to try.
 # Either way `gsprov` ends up in ~/.cargo/bin (and /usr/local/bin when run as root), where the
 # README's later commands call it. Usage: bash scripts/run-app.sh [--no-open]
@@ -49,7 +49,7 @@ PATH=$caller_path command -v gsprov >/dev/null ||
 
 if [ "$open" = 1 ]; then
   log="${TMPDIR:-/tmp}/gsprov-app.$$.log"
-  echo "$who: opening the demo site (gsprov open); the app runs on its own, this terminal stays free; its output: $log"
+  echo "$who: opening the app (gsprov open: the site last worked on, the demo site the first time); the app runs on its own, this terminal stays free; its output: $log"
   setsid "$HOME/.cargo/bin/gsprov" open >"$log" 2>&1 < /dev/null &
   pid=$!
   # A window that cannot open fails within a second or two; report that here, not in a log.

@@ -45,7 +45,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open a site in the desktop app (the demo site when none is given).
+    /// Open a site in the desktop app (when none is given: the site last worked on; the demo the first time).
     Open(OpenArgs),
     /// Write a starter site file.
     New(NewArgs),

@@ -14,6 +14,8 @@ mod netns;
 mod read;
 #[path = "gui/rsa.rs"]
 mod rsa;
+#[path = "gui/undo.rs"]
+mod undo;
 
 use std::time::{Duration, Instant};
 

@@ -78,9 +78,7 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
         }
         let n = rt.selected.len();
         if ui.add_enabled(n > 0, egui::Button::new(format!("Delete selected ({n})"))).clicked() {
-            doc.edit(|site| site.devices.retain(|d| !rt.selected.contains(&d.mac)));
-            rt.selected.clear();
-            rt.focus = None;
+            super::safety::delete_selected(doc, &mut rt.selected, &mut rt.focus, &mut rt.safety);
         }
         if ui
             .add_enabled(n == 1, egui::Button::new("Duplicate"))
@@ -113,7 +111,8 @@ pub fn devices_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<
                 .map(|i| doc.site.devices[i].mac)
                 .filter(|m| rt.selected.contains(m))
                 .collect();
-            doc.edit(|site| site.fill_extensions(&order, first.unwrap_or(0)));
+            let what = format!("fill the extensions of {} from {}", order.len(), first.unwrap_or(0));
+            doc.edit_as(what, |site| site.fill_extensions(&order, first.unwrap_or(0)));
         }
     });
     ui.separator();

@@ -22,6 +22,8 @@ pub struct Doc {
     /// checking a 1,000-device site every frame would eat the frame budget.
     derived: std::cell::RefCell<Option<(u64, u64, Derived)>>,
     saved_generation: u64,
+    /// Undo and redo: every edit is recorded here, in [`Doc::edit`] and [`Doc::edit_if`].
+    history: super::history::History,
 }
 
 /// What the UI shows about the whole site, recomputed only after an edit.
@@ -41,7 +43,8 @@ fn next_revision() -> u64 {
 impl Doc {
     pub fn new(site: Site, path: Option<PathBuf>) -> Doc {
         let revision = next_revision();
-        Doc { saved: site.clone(), site, path, revision, derived: Default::default(), saved_generation: 0 }
+        let history = super::history::History::new(&site);
+        Doc { saved: site.clone(), site, path, revision, derived: Default::default(), saved_generation: 0, history }
     }
 
     /// Marks the current site as saved.
@@ -66,10 +69,49 @@ impl Doc {
 
     /// Changes the site: runs `f` on it and marks it edited (every cache keyed
     /// on [`Doc::revision`] recomputes, and running servers get the new files).
+    /// The Edit menu names the step from what changed (see [`Doc::edit_as`]).
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Site) -> R) -> R {
         let r = f(&mut self.site);
-        self.revision = next_revision();
+        self.edited(None);
         r
+    }
+
+    /// [`Doc::edit`] for a whole action the Edit menu names `what` ("delete
+    /// device 00:0B:82:A1:B2:01", "import 12 rows from CSV"): one undo step
+    /// of its own, never merged with the next edit.
+    pub fn edit_as<R>(&mut self, what: impl Into<String>, f: impl FnOnce(&mut Site) -> R) -> R {
+        let r = f(&mut self.site);
+        self.edited(Some(what.into()));
+        r
+    }
+
+    fn edited(&mut self, what: Option<String>) {
+        self.revision = next_revision();
+        self.history.record(&self.site, what, std::time::Instant::now());
+    }
+
+    /// What Edit > Undo would undo, if anything.
+    pub fn undo_name(&self) -> Option<&str> {
+        self.history.undo_name()
+    }
+
+    /// What Edit > Redo would redo, if anything.
+    pub fn redo_name(&self) -> Option<&str> {
+        self.history.redo_name()
+    }
+
+    /// Puts the site back as it was before the last edit; returns what was undone.
+    pub fn undo(&mut self) -> Option<String> {
+        let what = self.history.undo(&mut self.site)?;
+        self.revision = next_revision();
+        Some(what)
+    }
+
+    /// Does the last undone edit again; returns what was redone.
+    pub fn redo(&mut self) -> Option<String> {
+        let what = self.history.redo(&mut self.site)?;
+        self.revision = next_revision();
+        Some(what)
     }
 
     /// For forms whose widgets write into the site: `f` draws them and says
@@ -77,7 +119,7 @@ impl Doc {
     pub fn edit_if(&mut self, f: impl FnOnce(&mut Site) -> bool) -> bool {
         let changed = f(&mut self.site);
         if changed {
-            self.revision = next_revision();
+            self.edited(None);
         }
         changed
     }

@@ -185,8 +185,15 @@ pub fn import_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option
     if pick {
         action = Some(Action::Background(Job::PickCsv, "Choosing a CSV file"));
     }
-    if apply && let Some((_, _, Ok((site, _)), _)) = st.preview.take() {
-        doc.edit(|s| *s = site);
+    if apply && let Some((_, _, Ok((site, report)), _)) = st.preview.take() {
+        let from = st.source.as_ref().and_then(|p| p.file_name()).map(|n| format!(" from {}", n.to_string_lossy()));
+        let what = format!(
+            "CSV import{} ({} added, {} updated)",
+            from.unwrap_or_default(),
+            report.added.len(),
+            report.updated.len()
+        );
+        doc.edit_as(what, |s| *s = site);
         st.open = false;
         st.text.clear();
         st.source = None;

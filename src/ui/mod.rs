@@ -8,6 +8,7 @@
 //! (files opened, jobs and server requests sent).
 
 mod adopt;
+mod checklist;
 mod control;
 mod devices;
 mod discovered;
@@ -15,6 +16,7 @@ mod doc;
 pub mod files;
 mod firmware;
 mod form;
+mod history;
 mod import;
 mod keys;
 mod log;
@@ -22,6 +24,7 @@ mod params;
 mod read;
 mod region;
 mod rows;
+mod safety;
 mod security;
 mod server;
 pub mod serving;
@@ -43,6 +46,7 @@ use crate::ui::worker::{Done, Job, Worker};
 
 pub use doc::{Derived, Doc};
 pub use form::FormView;
+pub use safety::Paths;
 
 /// Persisted between runs with eframe storage (`serde(default)` so older
 /// saved state still loads).
@@ -55,11 +59,20 @@ pub struct State {
     pub view: View,
     /// The folder of the last file or folder used, where a typed path starts.
     pub last_dir: Option<PathBuf>,
+    /// The bring-up checklist was hidden (View > Bring-up checklist shows it).
+    pub hide_checklist: bool,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { recent: Vec::new(), dark: true, last_site: None, view: View::Devices, last_dir: None }
+        State {
+            recent: Vec::new(),
+            dark: true,
+            last_site: None,
+            view: View::Devices,
+            last_dir: None,
+            hide_checklist: false,
+        }
     }
 }
 
@@ -139,6 +152,8 @@ pub struct Runtime {
     /// Ask for paths in the app instead of file dialogs (set by tests, and
     /// useful where dialogs misbehave).
     pub typed_paths: bool,
+    /// Undo/redo, delete and quit confirmations, About.
+    pub safety: safety::SafetyUi,
 }
 
 /// Asks for a path in the app itself when the system has no file dialog.
@@ -158,7 +173,8 @@ pub struct App {
 const DRAIN_BUDGET: Duration = Duration::from_millis(2);
 
 impl App {
-    /// Builds the app. Opens `site` when given (in the background), else the demo.
+    /// Builds the app. Opens `site` when given (in the background), else the
+    /// site last worked on (from `storage`), else the demo.
     pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, site: Option<PathBuf>) -> App {
         let state: State = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         ctx.set_theme(if state.dark { egui::Theme::Dark } else { egui::Theme::Light });
@@ -194,10 +210,14 @@ impl App {
                 allow_close: false,
                 path_prompt: None,
                 typed_paths: false,
+                safety: safety::SafetyUi { paths: safety::Paths::of_this_user(), ..Default::default() },
             },
         };
         if let Some(path) = site {
             app.start(Job::Open(path), "Opening site");
+        } else if let Some(last) = app.state.last_site.clone() {
+            app.rt.safety.reopening = Some(last.clone());
+            app.start(Job::Open(last), "Reopening the site last worked on");
         }
         app
     }
@@ -257,6 +277,7 @@ impl App {
         while Instant::now() < deadline {
             let Ok(done) = self.rt.worker.results.try_recv() else { break };
             self.rt.busy = None;
+            let Some(done) = self.reopened(done) else { continue };
             match done {
                 Done::Opened { path, site, memory } => {
                     self.remember_dir(&path);
@@ -290,7 +311,9 @@ impl App {
                     let mut said = format!("Saved {}", path.display());
                     if let Some((was, now)) = firmware_dir_moved {
                         // The open site names the folder as the saved file does.
-                        self.doc.edit(|s| s.serving.firmware_dir = now.clone());
+                        self.doc.edit_as("write the firmware folder as seen from the new place", |s| {
+                            s.serving.firmware_dir = now.clone()
+                        });
                         said.push_str(&format!(
                             "; the firmware folder {was:?} is now written as {now:?}, the same folder seen from the \
                              new place"
@@ -311,7 +334,9 @@ impl App {
                 }
                 Done::FolderPicked(p) => {
                     self.remember_dir(&p);
-                    self.doc.edit(|site| site.serving.firmware_dir = p.display().to_string());
+                    self.doc.edit_as("choose the firmware folder", |site| {
+                        site.serving.firmware_dir = p.display().to_string()
+                    });
                 }
                 Done::ReportSaved { csv, html } => {
                     self.rt.board.report_saved(&csv, &html);
@@ -581,14 +606,22 @@ impl App {
                 if ui.button("Export files to folder…").clicked() {
                     action = Some(Action::Export);
                 }
+                ui.separator();
+                self.quit_item_ui(ui);
             });
+            self.edit_menu_ui(ui);
             ui.menu_button("View", |ui| {
                 if ui.checkbox(&mut self.state.dark, "Dark theme").changed() {
                     ui.ctx().set_theme(if self.state.dark { egui::Theme::Dark } else { egui::Theme::Light });
                 }
                 ui.checkbox(&mut self.rt.show_secrets, "Show secrets")
                     .on_hover_text("Passwords in forms, previews, hex dumps and the self-test; off by default");
+                let mut shown = !self.state.hide_checklist;
+                if ui.checkbox(&mut shown, "Bring-up checklist").changed() {
+                    self.state.hide_checklist = !shown;
+                }
             });
+            self.help_menu_ui(ui);
             ui.separator();
             for (view, label) in [
                 (View::Devices, "Devices"),
@@ -716,10 +749,7 @@ impl eframe::App for App {
         self.drain();
         self.drain_services();
         discovered::sync(&self.doc, &mut self.rt);
-        if ctx.input(|i| i.viewport().close_requested()) && self.doc.dirty() && !self.rt.allow_close {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.rt.modal = Some(Modal::Unsaved { then: Box::new(Action::Save), closing: true });
-        }
+        self.closing(ctx);
         if self.rt.busy.is_some() || self.rt.serving.starting.is_some() || !self.rt.serving.in_flight.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(250));
         }
@@ -727,12 +757,24 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        self.safety_shortcuts(&ctx);
         let mut action = self.shortcuts(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
             if let Some(a) = self.menu_ui(ui) {
                 action = Some(a);
             }
         });
+        if !self.state.hide_checklist {
+            egui::Panel::top("checklist").show(ui, |ui| {
+                checklist::checklist_ui(
+                    ui,
+                    &self.doc,
+                    &mut self.rt,
+                    &mut self.state.view,
+                    &mut self.state.hide_checklist,
+                )
+            });
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar_ui(ui));
         egui::CentralPanel::default().show(ui, |ui| {
             let a = match self.state.view {
@@ -759,6 +801,7 @@ impl eframe::App for App {
             action = Some(a);
         }
         self.modal_ui(&ctx);
+        self.safety_windows_ui(&ctx);
         self.path_prompt_ui(&ctx);
         if let Some(a) = action {
             self.apply(a);
@@ -794,15 +837,19 @@ pub fn run(site: Option<PathBuf>) -> eframe::Result {
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icons/gsprov-256.png")) {
         viewport = viewport.with_icon(icon);
     }
+    let paths = safety::Paths::of_this_user();
     let options = eframe::NativeOptions {
         viewport: viewport.with_title("gsprov").with_inner_size([1200.0, 780.0]).with_min_inner_size([720.0, 480.0]),
+        // Named here so that Help > About shows the very file eframe keeps.
+        persistence_path: paths.settings.clone(),
         ..Default::default()
     };
     eframe::run_native(
         "gsprov",
         options,
         Box::new(move |cc| {
-            let app = App::new(&cc.egui_ctx, cc.storage, site);
+            let mut app = App::new(&cc.egui_ctx, cc.storage, site);
+            app.rt.safety.paths = paths;
             Ok(Box::new(app))
         }),
     )

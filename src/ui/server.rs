@@ -465,21 +465,7 @@ fn syslog_here_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) {
 /// start, configured); each mismatch in words, and the one-click fix.
 fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Suggestion> {
     let d = &doc.site.defaults;
-    let s = &doc.site.serving;
-    let bind: IpAddr = s.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let bound: Vec<(Protocol, SocketAddr)> = if rt.serving.running() {
-        rt.serving.addresses().into_iter().filter(|(p, _)| Protocol::ALL.contains(p)).collect()
-    } else {
-        [
-            (Protocol::Tftp, s.tftp, s.tftp_port),
-            (Protocol::Http, s.http, s.http_port),
-            (Protocol::Https, s.https, s.https_port),
-        ]
-        .into_iter()
-        .filter(|(_, on, port)| *on && *port != 0)
-        .map(|(p, _, port)| (p, SocketAddr::new(bind, port)))
-        .collect()
-    };
+    let bound = bound_addresses(doc, rt);
     let shown = |k: &str| d.get(k).map_or_else(|| "(not set)".to_string(), str::to_string);
     let method = address::method(d.get("P212")).map(|p| format!(" ({p})")).unwrap_or_default();
     ui.label(format!(
@@ -492,16 +478,7 @@ fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Sug
         ui.weak("Checking them needs this computer's interfaces (listing…).");
         return None;
     }
-    let setup = address::Setup {
-        p212: d.get("P212"),
-        p237: d.get("P237"),
-        p192: d.get("P192"),
-        p6767: d.get("P6767"),
-        firmware_served: !s.firmware_dir.trim().is_empty(),
-        bind,
-        bound: &bound,
-        interfaces: &rt.serving.interfaces,
-    };
+    let setup = address_setup(doc, rt, &bound);
     let findings = address::check(&setup);
     for f in &findings {
         ui.colored_label(ui.visuals().warn_fg_color, f.to_string());
@@ -536,4 +513,44 @@ fn certificate_line(ui: &mut egui::Ui, label: &str, sha256: &str) -> egui::Respo
         }
     })
     .response
+}
+
+/// The file servers' addresses: as bound while they run, else as configured.
+pub(super) fn bound_addresses(doc: &Doc, rt: &Runtime) -> Vec<(Protocol, SocketAddr)> {
+    let s = &doc.site.serving;
+    let bind: IpAddr = s.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    if rt.serving.running() {
+        rt.serving.addresses().into_iter().filter(|(p, _)| Protocol::ALL.contains(p)).collect()
+    } else {
+        [
+            (Protocol::Tftp, s.tftp, s.tftp_port),
+            (Protocol::Http, s.http, s.http_port),
+            (Protocol::Https, s.https, s.https_port),
+        ]
+        .into_iter()
+        .filter(|(_, on, port)| *on && *port != 0)
+        .map(|(p, _, port)| (p, SocketAddr::new(bind, port)))
+        .collect()
+    }
+}
+
+/// What the site's files tell the devices, set against this computer's
+/// interfaces and `bound` ([`address::check`] says every miss).
+pub(super) fn address_setup<'a>(
+    doc: &'a Doc,
+    rt: &'a Runtime,
+    bound: &'a [(Protocol, SocketAddr)],
+) -> address::Setup<'a> {
+    let d = &doc.site.defaults;
+    let s = &doc.site.serving;
+    address::Setup {
+        p212: d.get("P212"),
+        p237: d.get("P237"),
+        p192: d.get("P192"),
+        p6767: d.get("P6767"),
+        firmware_served: !s.firmware_dir.trim().is_empty(),
+        bind: s.bind.trim().parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        bound,
+        interfaces: &rt.serving.interfaces,
+    }
 }
