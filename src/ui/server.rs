@@ -485,8 +485,12 @@ fn address_ui(ui: &mut egui::Ui, doc: &Doc, rt: &Runtime) -> Option<address::Sug
     }
     let fix = address::suggest(&setup).filter(|_| !findings.is_empty())?;
     let values: Vec<String> = fix.values().iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    let advice =
-        address::loopback_advice(IpAddr::V4(fix.interface.ipv4), bind, &rt.serving.interfaces, rt.serving.running());
+    let advice = address::loopback_advice(
+        IpAddr::V4(fix.interface.ipv4),
+        setup.bind,
+        &rt.serving.interfaces,
+        rt.serving.running(),
+    );
     // Beside the button, before the click: pointing the devices at loopback
     // points each of them at itself.
     ui.horizontal_wrapped(|ui| {
