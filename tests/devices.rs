@@ -677,6 +677,157 @@ fn read_device_follows_a_redirect_to_https_on_the_devices_own_address() {
     assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1);
 }
 
+/// HT8xx V2 (third-party write-ups: `download_cfg_xml` / `download_cfg` after
+/// the login, same session): the whole configuration in one request, no
+/// batches, one login; passwords in the dump never shown.
+#[test]
+fn read_device_prefers_the_full_dump_with_one_login_and_no_batches() {
+    let Some((_dir, site)) = in_namespace("read_device_prefers_the_full_dump_with_one_login_and_no_batches") else {
+        return;
+    };
+    for (form, word, dumps) in [(device::Dump::Xml, "xml", 1), (device::Dump::Text, "text", 2)] {
+        let mut values = applied_values(&site, MAC_A);
+        values.insert("P64".into(), "12".into());
+        values.insert("P1362".into(), "de".into());
+        values.remove("P212");
+        let mut dev = Device::start(Config { dump: Some(form), values, ..Config::new(MAC_A, "127.0.0.2") });
+        let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r = &lines[0];
+        assert_eq!(
+            (r["result"].as_str(), r["api"].as_str(), r["dump"].as_str(), r["logins"].as_u64(), r["requests"].as_u64()),
+            (Some("read"), Some("plain"), Some(word), Some(1), Some(0)),
+            "{r}"
+        );
+        assert_eq!(r["dumps"], dumps, "{r}");
+        let state = |key: &str| r["observed"].as_array().unwrap().iter().find(|o| o["key"] == key).cloned().unwrap();
+        assert_eq!(state("P64"), serde_json::json!({"key": "P64", "state": "differs", "device": "12", "site": "auto"}));
+        assert_eq!(state("P35")["state"], "same", "{r}");
+        assert_eq!(state("P1362"), serde_json::json!({"key": "P1362", "state": "only-on-device", "device": "de"}));
+        assert_eq!(state("P212")["state"], "not-readable", "not in the dump: {r}");
+        assert_eq!(state("P34")["state"], "unknown", "the dump holds it; it is never taken: {r}");
+        assert_eq!(state("P2")["state"], "unknown");
+        let why = r["explanation"].as_str().unwrap();
+        assert!(why.contains("values read from the device's full configuration dump"), "{why}");
+        let api: Vec<String> =
+            dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+        let mut want = vec!["POST /cgi-bin/access?".to_string(), "POST /cgi-bin/dologin?".to_string()];
+        want.push("GET /cgi-bin/download_cfg_xml?session_token=sid-7f3a&sid=sid-7f3a".into());
+        if form == device::Dump::Text {
+            want.push("GET /cgi-bin/download_cfg?session_token=sid-7f3a&sid=sid-7f3a".into());
+        }
+        assert_eq!(api, want, "one login, the dump, no batches");
+        for out in [String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o)] {
+            assert!(!out.contains("admin-pw") && !out.contains("sip-201"), "no password in the output: {out}");
+        }
+        // The plain form too.
+        let o = gsprov()
+            .args(["read-device", site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("  differs        P64: device 12, site auto"), "{text}");
+        assert!(!text.contains("admin-pw") && !text.contains("sip-201") && !stderr(&o).contains("admin-pw"), "{text}");
+    }
+}
+
+/// A unit that refuses the dump (both forms): the same session reads the
+/// values in short batches, and says why.
+#[test]
+fn read_device_falls_back_to_short_requests_when_the_dump_is_refused() {
+    let Some((_dir, site)) = in_namespace("read_device_falls_back_to_short_requests_when_the_dump_is_refused") else {
+        return;
+    };
+    let mut dev = Device::start(Config { values: applied_values(&site, MAC_A), ..Config::new(MAC_A, "127.0.0.2") });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(
+        (r["result"].as_str(), r["logins"].as_u64(), r["dumps"].as_u64()),
+        (Some("read"), Some(1), Some(2)),
+        "{r}"
+    );
+    assert!(r.get("dump").is_none(), "{r}");
+    assert!(r["requests"].as_u64().unwrap() > 5, "{r}");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(why.contains("the full configuration dump was not offered"), "{why}");
+    assert!(why.contains("so the values were read in short requests"), "{why}");
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1, "the same session: {api:?}");
+    assert!(api[2].starts_with("GET /cgi-bin/download_cfg_xml?") && api[3].starts_with("GET /cgi-bin/download_cfg?"));
+    assert!(api[4..].iter().all(|a| a.starts_with("GET /cgi-bin/api.values.get?")), "{api:?}");
+    assert_eq!(api.len() - 4, r["requests"].as_u64().unwrap() as usize);
+}
+
+/// The legacy generation (Oxidized's GrandStream model): only where
+/// `access` and `POST dologin` are absent; the password in the URL is said,
+/// never shown; a wrong one is not tried again.
+#[test]
+fn read_device_speaks_the_legacy_generation_and_never_retries_its_password() {
+    let Some((_dir, site)) = in_namespace("read_device_speaks_the_legacy_generation_and_never_retries_its_password")
+    else {
+        return;
+    };
+    let mut values = applied_values(&site, MAC_A);
+    values.insert("P64".into(), "12".into());
+    let mut dev = Device::start(Config { legacy: true, values, ..Config::new(MAC_A, "127.0.0.2") });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &dev.http.to_string()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(
+        (r["result"].as_str(), r["api"].as_str(), r["dump"].as_str(), r["logins"].as_u64(), r["dumps"].as_u64()),
+        (Some("read"), Some("legacy"), Some("text"), Some(1), Some(1)),
+        "{r}"
+    );
+    let state = |key: &str| r["observed"].as_array().unwrap().iter().find(|o| o["key"] == key).cloned().unwrap();
+    assert_eq!(state("P64")["state"], "differs");
+    assert_eq!(state("P35")["state"], "same");
+    assert_eq!(state("P34")["state"], "unknown");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(why.contains("takes the admin password in the URL"), "{why}");
+    let api: Vec<String> =
+        dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
+    assert_eq!(
+        api,
+        [
+            "POST /cgi-bin/access?",
+            "POST /cgi-bin/dologin?",
+            "GET /cgi-bin/dologin?password=****",
+            "GET /cgi-bin/download_cfg?sid=sid-7f3a"
+        ]
+        .map(String::from)
+    );
+    for out in [String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o)] {
+        assert!(!out.contains("admin-pw") && !out.contains("sip-201"), "no password in the output: {out}");
+    }
+
+    // A wrong password: one GET dologin, then nothing.
+    let mut wrong =
+        Device::start(Config { legacy: true, passcode: "sticker-9".into(), ..Config::new(MAC_A, "127.0.0.3") });
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &wrong.http.to_string()], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = &lines[0];
+    assert_eq!(
+        (r["result"].as_str(), r["api"].as_str(), r["logins"].as_u64()),
+        (Some("wrong_password"), Some("legacy"), Some(1)),
+        "{r}"
+    );
+    assert_eq!((r["requests"].as_u64(), r["dumps"].as_u64()), (Some(0), Some(0)), "{r}");
+    let why = r["explanation"].as_str().unwrap();
+    assert!(why.contains("no second attempt") && why.contains("takes the admin password in the URL"), "{why}");
+    let api: Vec<Seen> = wrong.drain().to_vec();
+    assert_eq!(
+        api,
+        ["POST /cgi-bin/access?", "POST /cgi-bin/dologin?", "GET /cgi-bin/dologin?password=****"]
+            .map(|a| Seen::Api(a.into())),
+        "one attempt, never retried"
+    );
+    for out in [String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o)] {
+        assert!(!out.contains("admin-pw") && !out.contains("sticker-9"), "no password in the output: {out}");
+    }
+}
+
 /// A unit that allows one web session at a time: someone logs in to its web
 /// page after 40 of our reads, and the device ends our session (HTTP 401).
 /// That is told apart from a wrong password (the login was accepted), the
@@ -710,7 +861,13 @@ fn read_device_tells_a_session_taken_by_another_login_from_a_wrong_password() {
         let api: Vec<String> =
             dev.drain().iter().filter_map(|s| if let Seen::Api(a) = s { Some(a.clone()) } else { None }).collect();
         assert_eq!(api.iter().filter(|a| a.contains("dologin")).count(), 1, "one login, never again: {api:?}");
-        assert_eq!(api.len(), 2 + 41, "access, dologin, 41 reads and nothing after the 401: {api:?}");
+        // The plain generation first asks for the full dump (refused here: both forms).
+        assert_eq!(r["dumps"], if challenge { 0 } else { 2 }, "{r}");
+        assert_eq!(
+            api.len(),
+            2 + if challenge { 0 } else { 2 } + 41,
+            "access, dologin, 41 reads and nothing after the 401: {api:?}"
+        );
         assert!(!String::from_utf8_lossy(&o.stdout).contains("admin-pw") && !stderr(&o).contains("admin-pw"));
     }
 }

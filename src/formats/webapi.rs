@@ -113,7 +113,10 @@ pub fn login_form(password: &str) -> String {
 pub fn session(body: &[u8], set_cookie: Option<&str>) -> Result<String, Refusal> {
     let v = json(body)?;
     let body = success(&v)?;
-    if let Some(sid) = body.get("sid").and_then(|s| s.as_str()).filter(|s| !s.is_empty()) {
+    // `session_token`: the HT8xx V2 answer (see the dump section's sources).
+    if let Some(sid) =
+        ["sid", "session_token"].iter().find_map(|k| body.get(*k).and_then(|s| s.as_str()).filter(|s| !s.is_empty()))
+    {
         return Ok(sid.to_string());
     }
     set_cookie
@@ -270,6 +273,139 @@ pub fn https_port(location: &str) -> Option<u16> {
         Some(p) => p.parse().ok().filter(|p| *p != 0),
         None => Some(443),
     }
+}
+
+// ---------------------------------------------------------------------------
+// The full dump: `download_cfg_xml` / `download_cfg` after a `dologin`
+// ---------------------------------------------------------------------------
+//
+// No Grandstream guide describes these; third-party, reverse-engineered
+// sources do (code corpus, read with read_file):
+// - "HT802 V2 MCP Server" README (id 54021898495), from captures of the
+//   HT802 V2 web UI: `GET /cgi-bin/download_cfg?session_token=<token>` answers
+//   "all 1798 P-values as `P123=value` text", `GET
+//   /cgi-bin/download_cfg_xml?session_token=<token>` "the same as XML
+//   provisioning format";
+// - its api-docs.md (id 54130528961): both answer
+//   `application/octet-stream`, the text one as attachment `config.txt`
+//   (`P3=...` lines), the XML one `<gs_provision version="1"><mac>..</mac>
+//   <config version="1"><P3>..</P3>...`;
+// - two HT812 V2 integrations (ids 62534253517, 62680006644):
+//   `GET /cgi-bin/download_cfg_xml ?session_token=` -> "full XML config
+//   (1880 P-values)"; the same sources say that generation's login answers
+//   `body.session_token` (read by [`session`]).
+// The legacy generation (Oxidized's GrandStream model, ytti/oxidized
+// `lib/oxidized/model/grandstream.rb`) fetches `GET /cgi-bin/download_cfg?sid=<sid>`
+// after `GET /cgi-bin/dologin?password=<pw>` answered `{"body":{"sid":"..."}}`;
+// Oxidized stores the answer as text and does not say its format, so it is
+// read like the dumps above (XML or `P<n>=value` lines, told apart by the first byte).
+
+/// The dump requests of the `POST dologin` generation, preferred first: the
+/// XML one (every source names it), then the text one (the HT802 V2 source).
+/// The session goes both as `session_token` (the name the sources give) and
+/// as `sid` (the name `api.values.get` takes here); a device ignores the other.
+pub fn dump_targets(sid: &str) -> [String; 2] {
+    let s = encode(sid);
+    [
+        format!("/cgi-bin/download_cfg_xml?session_token={s}&sid={s}"),
+        format!("/cgi-bin/download_cfg?session_token={s}&sid={s}"),
+    ]
+}
+
+/// The legacy generation's login: `GET /cgi-bin/dologin?password=PW`
+/// (Oxidized, which does not percent-encode; here the password is encoded,
+/// the same bytes for a plain one). The password travels in the URL: this
+/// string is request bytes only, never logged or shown.
+pub fn legacy_login_target(password: &str) -> String {
+    format!("/cgi-bin/dologin?password={}", encode(password))
+}
+
+/// The legacy generation's dump: `GET /cgi-bin/download_cfg?sid=SID`.
+pub fn legacy_dump_target(sid: &str) -> String {
+    format!("/cgi-bin/download_cfg?sid={}", encode(sid))
+}
+
+/// The session of a legacy `dologin` answer, `{"body":{"sid":"..."}}` (no
+/// `response` member in Oxidized's reading); `"response":"error"` is a refusal.
+pub fn legacy_session(body: &[u8]) -> Result<String, Refusal> {
+    let v = json(body)?;
+    if v.get("response").and_then(|r| r.as_str()).is_some_and(|r| !r.eq_ignore_ascii_case("success")) {
+        success(&v)?;
+    }
+    match v.get("body") {
+        Some(serde_json::Value::String(said)) => Err(Refusal::Error(crate::formats::printable(said).into_owned())),
+        Some(b) => b
+            .get("sid")
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| Refusal::Unexpected("the login answer holds no sid".into())),
+        None => Err(Refusal::Unexpected("the login answer holds no body".into())),
+    }
+}
+
+/// Which form a dump came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpFormat {
+    /// `gs_provision` XML (P-value elements).
+    Xml,
+    /// `P<n>=value` lines.
+    Text,
+}
+
+/// A full configuration dump, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dump {
+    pub format: DumpFormat,
+    /// Every P-value it holds (passwords among them: the caller keeps only
+    /// the names it asked for, never a password).
+    pub values: BTreeMap<String, String>,
+    /// 1-based numbers of text lines that are not `P<n>=value` (skipped).
+    pub bad_lines: Vec<usize>,
+}
+
+/// Reads a dump: XML when its first byte (after a UTF-8 BOM and blanks) is
+/// `<`, else `P<n>=value` lines (CRLF tolerated, blank lines ignored, other
+/// lines listed in `bad_lines`). A body with no P-value at all (a JSON error,
+/// an HTML login page, an XML file of aliases) is not a dump: `Err`.
+pub fn dump(body: &[u8]) -> Result<Dump, Refusal> {
+    let text = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    // Error texts never quote the body: a dump holds passwords.
+    let (format, values, bad_lines) = if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        let doc = crate::formats::xml::read(body)
+            .map_err(|_| Refusal::Unexpected("the XML dump is not gs_provision XML".into()))?;
+        let values = doc
+            .entries
+            .into_iter()
+            .filter_map(|(k, v)| match k {
+                crate::formats::xml::Key::P(p) => Some((p.to_string(), v)),
+                crate::formats::xml::Key::Alias(_) => None,
+            })
+            .collect();
+        (DumpFormat::Xml, values, Vec::new())
+    } else {
+        let text = String::from_utf8_lossy(text);
+        let mut values = BTreeMap::new();
+        let mut bad = Vec::new();
+        for (i, line) in text.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() {
+                continue;
+            }
+            match line.split_once('=').and_then(|(k, v)| Some((k.trim().parse::<crate::ids::PId>().ok()?, v))) {
+                Some((p, v)) => {
+                    values.insert(p.to_string(), v.to_string());
+                }
+                None => bad.push(i + 1),
+            }
+        }
+        (DumpFormat::Text, values, bad)
+    };
+    if values.is_empty() {
+        return Err(Refusal::Unexpected(format!("not a configuration dump ({} bytes, no P-value in it)", body.len())));
+    }
+    Ok(Dump { format, values, bad_lines })
 }
 
 // ---------------------------------------------------------------------------
@@ -495,6 +631,52 @@ mod tests {
         assert_eq!(login_refused("wrong4"), LoginRefused::Wrong { attempts_left: 4 });
         assert_eq!(login_refused("locked"), LoginRefused::Locked);
         assert_eq!(login_refused("failed"), LoginRefused::Other { said: "failed".into() });
+    }
+
+    #[test]
+    fn a_dump_reads_as_text_lines_or_gs_provision_xml() {
+        // The text form, as the HT802 V2 api-docs.md shows it (`P3=...` lines), with CRLF, a blank and bad lines.
+        let d = dump(b"P3=015551234567\r\nP8=0\r\n\r\nP9=192\r\nnot a line\r\nP47=pbx=1\r\n=x\r\nP30=\r\n").unwrap();
+        assert_eq!(d.format, DumpFormat::Text);
+        assert_eq!(d.values["P8"], "0");
+        assert_eq!(d.values["P47"], "pbx=1", "only the first = splits");
+        assert_eq!(d.values["P30"], "");
+        assert_eq!(d.values.len(), 5);
+        assert_eq!(d.bad_lines, [5, 7]);
+        // The XML form, as the same document shows it.
+        let x = dump(
+            b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n  <mac>001122334455</mac>\n  <config version=\"1\">\n    <P3>015551234567</P3>\n    <P64>auto</P64>\n  </config>\n</gs_provision>\n",
+        )
+        .unwrap();
+        assert_eq!((x.format, x.values["P64"].as_str(), x.values.len()), (DumpFormat::Xml, "auto", 2));
+        // Refusals are not dumps, and their text never quotes the body.
+        for body in [&br#"{"response":"error","body":"unauthorized"}"#[..], b"<html>login</html>", b"", b"2=secret-pw"]
+        {
+            let e = dump(body).unwrap_err();
+            assert!(!e.to_string().contains("secret") && !e.to_string().contains("login"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_legacy_generation_puts_the_password_in_the_url_and_answers_a_sid() {
+        assert_eq!(legacy_login_target("a b&c"), "/cgi-bin/dologin?password=a%20b%26c");
+        assert_eq!(legacy_dump_target("s 1"), "/cgi-bin/download_cfg?sid=s%201");
+        assert_eq!(legacy_session(br#"{"body":{"sid":"abc"}}"#).unwrap(), "abc");
+        assert_eq!(legacy_session(br#"{"response":"success","body":{"sid":"abc"}}"#).unwrap(), "abc");
+        assert_eq!(
+            legacy_session(br#"{"response":"error","body":"failed"}"#).unwrap_err(),
+            Refusal::Error("failed".into())
+        );
+        assert!(matches!(legacy_session(br#"{"body":{}}"#).unwrap_err(), Refusal::Unexpected(_)));
+        assert_eq!(
+            dump_targets("t"),
+            ["/cgi-bin/download_cfg_xml?session_token=t&sid=t", "/cgi-bin/download_cfg?session_token=t&sid=t"]
+        );
+        // The HT8xx V2 login answers `session_token`.
+        assert_eq!(
+            session(br#"{"response":"success","body":{"role":"admin","session_token":"9f"}}"#, None).unwrap(),
+            "9f"
+        );
     }
 
     #[test]

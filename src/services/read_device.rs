@@ -140,10 +140,14 @@ pub struct Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Api {
-    /// `dologin` with the password, `api.values.get`.
+    /// `dologin` with the password, then the full dump (`download_cfg_xml`,
+    /// `download_cfg`) where the unit offers one, else `api.values.get`.
     Plain,
     /// `access` token, hashed `dologin`, `config_get`.
     Challenge,
+    /// `GET dologin?password=` (the password in the URL), `download_cfg?sid=`:
+    /// older units (GXW42xx), used only where `access` and `POST dologin` are absent.
+    Legacy,
 }
 
 /// One device's read.
@@ -164,6 +168,11 @@ pub struct Report {
     pub logins: u8,
     /// `api.values.get` requests made, and how many names each held at most.
     pub requests: usize,
+    /// Full-dump requests made (`download_cfg_xml`, `download_cfg`).
+    pub dumps: usize,
+    /// The form of the full dump the values came from, when they came from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dump: Option<webapi::DumpFormat>,
     pub observed: Vec<Row>,
     pub explanation: String,
     #[serde(rename = "duration_ms", serialize_with = "ser_millis")]
@@ -203,6 +212,8 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         https_port: None,
         logins: 0,
         requests: 0,
+        dumps: 0,
+        dump: None,
         observed: Vec::new(),
         explanation: String::new(),
         duration: Duration::ZERO,
@@ -210,6 +221,12 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
     let end = |mut r: Report, result: Verdict, why: String| {
         r.result = result;
         r.explanation = why;
+        if r.api == Some(Api::Legacy) {
+            r.explanation.push_str(
+                "; note: this unit's older web API takes the admin password in the URL (GET /cgi-bin/dologin?password=…), \
+                 unencrypted over HTTP and kept in any request log on the way; gsprov never logs that URL",
+            );
+        }
         r.duration = start.elapsed();
         r
     };
@@ -262,20 +279,27 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         r.https_port = Some(port);
         first = post_on(web, "/cgi-bin/access", &webapi::access_form(), timeout);
     }
+    let mut access_absent = false;
     let token = match first {
         Err(t) => {
             let (v, why) = transport(t);
             return end(r, v, why);
         }
         Ok(a) if a.status == 200 => webapi::access_token(&a.body).ok(),
-        Ok(_) => None,
+        Ok(a) => {
+            access_absent = matches!(a.status, 404 | 405);
+            None
+        }
     };
     r.api = Some(if token.is_some() { Api::Challenge } else { Api::Plain });
     let form = match &token {
         Some(t) => webapi::hashed_login_form(&target.password, t),
         None => webapi::login_form(&target.password),
     };
-    // One login attempt, never retried.
+    // One login attempt, never retried. A `POST dologin` that answers 404 or
+    // 405 reached no login handler (nothing counted it): only where `access`
+    // is absent too does the legacy `GET dologin?password=` follow, as the
+    // one attempt; never after a refusal.
     r.logins = 1;
     let sid = match post_on(web, "/cgi-bin/dologin", &form, timeout) {
         Err(t) => {
@@ -283,6 +307,20 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
             return end(r, v, why);
         }
         Ok(a) if a.status == 200 => webapi::session(&a.body, a.set_cookie.as_deref()),
+        Ok(a) if matches!(a.status, 404 | 405) && access_absent => {
+            r.api = Some(Api::Legacy);
+            // The password goes in the URL on this generation: request bytes
+            // only (transport errors name the address, never the target).
+            match get_on(web, &webapi::legacy_login_target(&target.password), None, timeout) {
+                Err(t) => {
+                    let (v, why) = transport(t);
+                    return end(r, v, why);
+                }
+                Ok(a) if a.status == 200 => webapi::legacy_session(&a.body),
+                Ok(a) if a.status == 401 || a.status == 403 => Err(Refusal::Error(format!("HTTP {}", a.status))),
+                Ok(a) => Err(Refusal::Unexpected(format!("dologin answered HTTP {}", a.status))),
+            }
+        }
         Ok(a) if a.status == 401 || a.status == 403 => Err(Refusal::Error(format!("HTTP {}", a.status))),
         Ok(a) => Err(Refusal::Unexpected(format!("dologin answered HTTP {}", a.status))),
     };
@@ -307,7 +345,67 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
     let cookie = format!("session-identity={sid}; session-role=admin");
     let mut read: BTreeMap<String, String> = BTreeMap::new();
     let mut stopped = None;
-    for batch in webapi::batches(&target.names) {
+    // The full dump, same session (no second login): preferred; a refused
+    // or absent one (404, another status, a body that is no dump) falls back
+    // to the short batches. The legacy generation has only the dump.
+    let (dump, refused_dump) = match r.api {
+        Some(Api::Plain) => {
+            let mut why = None;
+            let mut got = None;
+            for path in webapi::dump_targets(&sid) {
+                r.dumps += 1;
+                match get_on(web, &path, Some(&cookie), timeout) {
+                    Ok(a) if a.status == 200 => match webapi::dump(&a.body) {
+                        Ok(d) => {
+                            got = Some(d);
+                            break;
+                        }
+                        Err(e) => why = Some(e.to_string()),
+                    },
+                    Ok(a) => why = Some(format!("HTTP {}", a.status)),
+                    Err(t) => {
+                        why = Some(transport(t).1);
+                        break;
+                    }
+                }
+            }
+            (got, why)
+        }
+        Some(Api::Legacy) => {
+            r.dumps += 1;
+            match get_on(web, &webapi::legacy_dump_target(&sid), None, timeout) {
+                Err(t) => {
+                    let (v, why) = transport(t);
+                    return end(r, v, format!("logged in, then the configuration download failed: {why}"));
+                }
+                Ok(a) if a.status == 200 => match webapi::dump(&a.body) {
+                    Ok(d) => (Some(d), None),
+                    Err(e) => {
+                        return end(
+                            r,
+                            Verdict::Unknown,
+                            format!("logged in, but the configuration download (download_cfg) is not one: {e}"),
+                        );
+                    }
+                },
+                Ok(a) => {
+                    return end(
+                        r,
+                        Verdict::Unknown,
+                        format!("logged in, but the configuration download (download_cfg) answered HTTP {}", a.status),
+                    );
+                }
+            }
+        }
+        _ => (None, None),
+    };
+    let dumped = dump.as_ref().map(|d| (d.format, d.values.len(), d.bad_lines.len()));
+    if let Some(d) = dump {
+        r.dump = Some(d.format);
+        // Only the names asked for: never a password, whatever the dump holds.
+        read.extend(d.values.into_iter().filter(|(k, _)| target.names.contains(k)));
+    }
+    for batch in webapi::batches(&target.names).into_iter().filter(|_| r.dump.is_none()) {
         let names: Vec<&str> = batch.iter().map(String::as_str).collect();
         r.requests += 1;
         let path = match r.api {
@@ -342,11 +440,32 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         .map(|(key, observed)| Row { key, observed })
         .collect();
     let [same, differs, only, unreadable, unknown] = r.counts();
-    let summary = format!(
-        "{} values read in {} requests (1 login): {same} same, {differs} differ, {only} only on the device, {unreadable} not readable, {unknown} password(s) unknown (the device keeps its own)",
-        read.len(),
-        r.requests
+    let tally = format!(
+        "{same} same, {differs} differ, {only} only on the device, {unreadable} not readable, {unknown} password(s) unknown (the device keeps its own)"
     );
+    let summary = match dumped {
+        Some((format, all, bad)) => {
+            let form = match format {
+                webapi::DumpFormat::Xml => "gs_provision XML",
+                webapi::DumpFormat::Text => "P<n>=value text",
+            };
+            let bad = if bad > 0 { format!(", {bad} line(s) that are not P<n>=value skipped") } else { String::new() };
+            format!(
+                "{} values read from the device's full configuration dump ({form}, {all} P-values{bad}; only the family's and the site's settings are compared, passwords never) in {} request(s) (1 login): {tally}",
+                read.len(),
+                r.dumps
+            )
+        }
+        None => {
+            let s = format!("{} values read in {} requests (1 login): {tally}", read.len(), r.requests);
+            match refused_dump {
+                Some(why) => format!(
+                    "{s}; the full configuration dump was not offered ({why}), so the values were read in short requests"
+                ),
+                None => s,
+            }
+        }
+    };
     let summary = match r.https_port {
         Some(port) => format!(
             "{summary}; over HTTPS on port {port}, where the device redirected (its certificate is not checked: devices use self-signed ones)"

@@ -108,6 +108,8 @@ fn no_address(mac: Mac) -> Report {
         https_port: None,
         logins: 0,
         requests: 0,
+        dumps: 0,
+        dump: None,
         observed: Vec::new(),
         explanation: format!(
             "not read: no address known for {}: it made no request that passed the serving policy and is not in the \
@@ -307,7 +309,8 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
             ),
         };
         ui.weak(
-            "One login to its web API, then its settings read in short requests; nothing is written to the device. \
+            "One login to its web API, then its settings read: the full configuration dump where the unit offers \
+             one, else short requests; nothing is written to the device. \
              The admin password is sent only where the neighbour table confirms the address is this device's; a \
              refused login is not tried again.",
         );
@@ -608,6 +611,8 @@ mod tests {
             https_port: None,
             logins: 1,
             requests: 1,
+            dumps: 0,
+            dump: None,
             observed: rows.iter().map(|(k, o)| service::Row { key: (*k).to_string(), observed: o.clone() }).collect(),
             explanation: String::new(),
             duration: Duration::ZERO,

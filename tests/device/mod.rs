@@ -80,6 +80,26 @@ pub struct Config {
     /// session; later requests with our sid get HTTP 401 (as a Grandstream
     /// GRP browser extension expects after "a login elsewhere changed the sid").
     pub taken_after: Option<usize>,
+    /// The full configuration dump the `POST dologin` generation offers after
+    /// a login (HT8xx V2, as third-party write-ups describe it: `GET
+    /// /cgi-bin/download_cfg_xml?session_token=` answers gs_provision XML,
+    /// `GET /cgi-bin/download_cfg?session_token=` `P<n>=value` lines, both as
+    /// `application/octet-stream`); the other form answers 404. `None`: both
+    /// refused (the error every unknown `/cgi-bin/` path gets).
+    pub dump: Option<Dump>,
+    /// The legacy generation (Oxidized's GrandStream model): no `access`
+    /// (404), `POST dologin` 405, `GET /cgi-bin/dologin?password=PW` answers
+    /// `{"body":{"sid":"..."}}`, `GET /cgi-bin/download_cfg?sid=` the text
+    /// dump. A wrong password answers `{"response":"error","body":"failed"}`
+    /// (an assumption: no public source shows that answer).
+    pub legacy: bool,
+}
+
+/// The form of a full configuration dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dump {
+    Text,
+    Xml,
 }
 
 impl Config {
@@ -101,6 +121,8 @@ impl Config {
             https: false,
             events: vec!["resync", "check-sync"],
             taken_after: None,
+            dump: None,
+            legacy: false,
         }
     }
 }
@@ -360,6 +382,25 @@ fn tls_config(ip: IpAddr) -> Arc<rustls::ServerConfig> {
 trait Stream: Read + Write {}
 impl<T: Read + Write> Stream for T {}
 
+/// The device's full dump: every P-value it holds, its admin password (P2)
+/// among them, as a real unit's holds its passwords.
+fn dump_body(cfg: &Config, form: Dump) -> String {
+    let mut values: BTreeMap<String, String> =
+        cfg.values.iter().filter(|(k, _)| k.starts_with('P')).map(|(k, v)| (k.clone(), v.clone())).collect();
+    values.insert("P2".into(), cfg.passcode.clone());
+    match form {
+        Dump::Text => values.iter().map(|(k, v)| format!("{k}={v}\r\n")).collect(),
+        Dump::Xml => {
+            let esc = |v: &str| v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let rows: String = values.iter().map(|(k, v)| format!("    <{k}>{}</{k}>\n", esc(v))).collect();
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n  <mac>{}</mac>\n  <config version=\"1\">\n{rows}  </config>\n</gs_provision>\n",
+                cfg.mac
+            )
+        }
+    }
+}
+
 fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &AtomicBool, mode: &Mode) {
     let sid = "sid-7f3a";
     let sessions: Mutex<bool> = Mutex::new(false);
@@ -437,7 +478,38 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                 continue;
             }
         }
+        let cookie_ok = header(&req, "Cookie").is_some_and(|c| c.contains(sid));
         let (status, json, cookie) = match path {
+            "/cgi-bin/access" if cfg.legacy => (404, String::new(), None),
+            "/cgi-bin/dologin" if cfg.legacy && method == "POST" => (405, String::new(), None),
+            "/cgi-bin/dologin" if cfg.legacy => {
+                if q.get("password") == Some(&cfg.passcode) {
+                    *sessions.lock().unwrap() = true;
+                    (200, format!("{{\"body\": {{\"sid\": \"{sid}\"}}}}"), None)
+                } else {
+                    (200, "{\"response\":\"error\", \"body\": \"failed\"}".to_string(), None)
+                }
+            }
+            "/cgi-bin/download_cfg" if cfg.legacy => {
+                if *sessions.lock().unwrap() && q.get("sid").map(String::as_str) == Some(sid) {
+                    (200, dump_body(cfg, Dump::Text), None)
+                } else {
+                    (200, "{\"response\":\"error\", \"body\": \"session-expired\"}".to_string(), None)
+                }
+            }
+            _ if cfg.legacy => (404, String::new(), None),
+            "/cgi-bin/download_cfg_xml" | "/cgi-bin/download_cfg" if cfg.dump.is_some() => {
+                let form = if path.ends_with("_xml") { Dump::Xml } else { Dump::Text };
+                if cfg.dump != Some(form) {
+                    (404, String::new(), None)
+                } else if *sessions.lock().unwrap()
+                    && (q.get("session_token").map(String::as_str) == Some(sid) || cookie_ok)
+                {
+                    (200, dump_body(cfg, form), None)
+                } else {
+                    (200, "{\"response\":\"error\", \"body\": \"session-expired\"}".to_string(), None)
+                }
+            }
             "/cgi-bin/access" | "/cgi-bin/dologin" | "/cgi-bin/config_get" if cfg.challenge && !browser_headers => {
                 (403, String::new(), None)
             }
@@ -527,7 +599,6 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
                 }
             }
             "/cgi-bin/api.values.get" => {
-                let cookie_ok = header(&req, "Cookie").is_some_and(|c| c.contains(sid));
                 if *sessions.lock().unwrap() && (q.get("sid").map(String::as_str) == Some(sid) || cookie_ok) {
                     let wanted = q.get("request").cloned().unwrap_or_default();
                     let vals: Vec<String> = wanted
@@ -551,8 +622,13 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
             }
             _ => (404, String::new(), None),
         };
+        let ctype = if path.starts_with("/cgi-bin/download_cfg") && status == 200 && !json.starts_with('{') {
+            "application/octet-stream\r\nContent-Disposition: attachment; filename=config.txt"
+        } else {
+            "application/json"
+        };
         let mut head = format!(
-            "HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "HTTP/1.1 {status} OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
             json.len()
         );
         if let Some(c) = cookie {
