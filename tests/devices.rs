@@ -704,7 +704,13 @@ fn read_device_prefers_the_full_dump_with_one_login_and_no_batches() {
         assert_eq!(state("P64"), serde_json::json!({"key": "P64", "state": "differs", "device": "12", "site": "auto"}));
         assert_eq!(state("P35")["state"], "same", "{r}");
         assert_eq!(state("P1362"), serde_json::json!({"key": "P1362", "state": "only-on-device", "device": "de"}));
-        assert_eq!(state("P212")["state"], "not-readable", "not in the dump: {r}");
+        assert_eq!(state("P212")["state"], "not-readable", "the site sets it, the dump lacks it: {r}");
+        let states = r["observed"].as_array().unwrap();
+        assert_eq!(
+            states.iter().filter(|o| o["state"] == "not-readable").count(),
+            1,
+            "a name neither the dump nor the site holds is set on neither side: {r}"
+        );
         assert_eq!(state("P34")["state"], "unknown", "the dump holds it; it is never taken: {r}");
         assert_eq!(state("P2")["state"], "unknown");
         let why = r["explanation"].as_str().unwrap();

@@ -8,7 +8,7 @@ use super::targets::device_addresses;
 use super::{Error, Term};
 
 /// `gsprov read-device SITE MAC...`: one login per device, its settings read
-/// in short batches, then per device a summary and every value that is not
+/// (the full dump where the unit offers one, else short batches), then per device a summary and every value that is not
 /// the same (or one JSON object with every value). Values the site marks
 /// secret are never read, so never printed.
 pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<(), Error> {

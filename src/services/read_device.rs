@@ -13,6 +13,14 @@
 //! what the device said (`wrong4`: four attempts left; `locked`). Passwords
 //! are never asked for: they read as "unknown, keep the device's value".
 //!
+//! On the plain generation the same session first asks for the full dump
+//! (`download_cfg_xml`, then `download_cfg`; HT8xx V2) and reads in batches
+//! only when both are refused. Where `access` is absent and `POST dologin`
+//! answers 404/405, the legacy generation follows (`GET
+//! dologin?password=`, `download_cfg?sid=`; GXW42xx, older units) as the one
+//! attempt; its password travels in the URL, which the result says. Values a
+//! dump holds beyond the names asked for (passwords among them) are dropped.
+//!
 //! Must not touch files or the site. The admin password goes into request
 //! bytes only.
 
@@ -164,7 +172,8 @@ pub struct Report {
     /// The HTTPS port the device redirected to, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub https_port: Option<u16>,
-    /// Login attempts made (at most one).
+    /// Login attempts made (at most one; a `POST dologin` answered 404/405
+    /// reached no login handler and is not one).
     pub logins: u8,
     /// `api.values.get` requests made, and how many names each held at most.
     pub requests: usize,
@@ -399,11 +408,20 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         }
         _ => (None, None),
     };
-    let dumped = dump.as_ref().map(|d| (d.format, d.values.len(), d.bad_lines.len()));
+    let mut dumped = None;
     if let Some(d) = dump {
         r.dump = Some(d.format);
         // Only the names asked for: never a password, whatever the dump holds.
-        read.extend(d.values.into_iter().filter(|(k, _)| target.names.contains(k)));
+        read.extend(d.values.iter().filter(|(k, _)| target.names.contains(k)).map(|(k, v)| (k.clone(), v.clone())));
+        dumped = Some((d.format, d.values.len(), d.bad_lines.len(), read.len()));
+        // A full dump holds every setting the unit has: a name it lacks and
+        // the site does not set is set on neither side (as an empty answer
+        // to a batch); one the site sets stays "not readable".
+        for name in &target.names {
+            if !d.values.contains_key(name) && !target.site.contains_key(name) {
+                read.insert(name.clone(), String::new());
+            }
+        }
     }
     for batch in webapi::batches(&target.names).into_iter().filter(|_| r.dump.is_none()) {
         let names: Vec<&str> = batch.iter().map(String::as_str).collect();
@@ -444,15 +462,14 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         "{same} same, {differs} differ, {only} only on the device, {unreadable} not readable, {unknown} password(s) unknown (the device keeps its own)"
     );
     let summary = match dumped {
-        Some((format, all, bad)) => {
+        Some((format, all, bad, taken)) => {
             let form = match format {
                 webapi::DumpFormat::Xml => "gs_provision XML",
                 webapi::DumpFormat::Text => "P<n>=value text",
             };
             let bad = if bad > 0 { format!(", {bad} line(s) that are not P<n>=value skipped") } else { String::new() };
             format!(
-                "{} values read from the device's full configuration dump ({form}, {all} P-values{bad}; only the family's and the site's settings are compared, passwords never) in {} request(s) (1 login): {tally}",
-                read.len(),
+                "{taken} values read from the device's full configuration dump ({form}, {all} P-values{bad}; only the family's and the site's settings are compared, passwords never) in {} request(s) (1 login): {tally}",
                 r.dumps
             )
         }
