@@ -531,6 +531,100 @@ mod tests {
         assert_eq!((r.result, r.logins), (Verdict::Unknown, 0));
     }
 
+    /// A loopback web API answering `(status, body)` per request path, which
+    /// records each request line; it serves `n` requests, then ends.
+    fn scripted(
+        answers: &'static [(&'static str, u16, &'static str)],
+        n: usize,
+    ) -> (SocketAddr, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let h = std::thread::Builder::new().name("scripted web API".into()).spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..n {
+                let (mut s, _) = listener.accept().unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut buf = vec![0u8; 8192];
+                let mut got = 0;
+                // The head, then the body its Content-Length announces.
+                loop {
+                    let k = s.read(&mut buf[got..]).unwrap();
+                    got += k;
+                    let text = String::from_utf8_lossy(&buf[..got]).into_owned();
+                    let Some(i) = text.find("\r\n\r\n") else { continue };
+                    let len = text[..i]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if k == 0 || got >= i + 4 + len {
+                        break;
+                    }
+                }
+                let line = String::from_utf8_lossy(&buf[..got]).lines().next().unwrap_or("").to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or("").split('?').next().unwrap_or("").to_string();
+                let (status, body) =
+                    answers.iter().find(|(p, ..)| *p == path).map_or((404, ""), |(_, st, b)| (*st, *b));
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                seen.push(line.rsplit_once(' ').map_or(line.clone(), |(l, _)| l.to_string()));
+            }
+            seen
+        });
+        (addr, h.unwrap())
+    }
+
+    fn scripted_target(addr: SocketAddr) -> Target {
+        let site = crate::site::demo();
+        let vouch = crate::services::notify::Vouch::Confirmed("a test".into());
+        target(&site, &site.devices[0], addr.ip(), Some(addr.port()), Some("pw-9"), vouch)
+    }
+
+    /// The legacy login follows only where `access` and `POST dologin` are
+    /// both absent: never after a refusal, never beside a present `access`.
+    #[test]
+    fn the_legacy_login_is_never_a_second_attempt() {
+        // `access` absent, `POST dologin` refuses: a wrong password, nothing more.
+        let (addr, h) = scripted(&[("/cgi-bin/dologin", 200, r#"{"response":"error","body":"wrong4"}"#)], 2);
+        let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
+        assert_eq!((r.result, r.api, r.logins, r.dumps), (Verdict::WrongPassword, Some(Api::Plain), 1, 0));
+        assert!(!r.explanation.contains("in the URL"), "{}", r.explanation);
+        assert_eq!(h.join().unwrap(), ["POST /cgi-bin/access", "POST /cgi-bin/dologin"]);
+        // `access` present (an error answer), `POST dologin` 404: no legacy login either.
+        let (addr, h) = scripted(&[("/cgi-bin/access", 200, r#"{"response":"error","body":"failed"}"#)], 2);
+        let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
+        assert_eq!((r.result, r.api, r.logins), (Verdict::Unknown, Some(Api::Plain), 1), "{}", r.explanation);
+        assert_eq!(h.join().unwrap(), ["POST /cgi-bin/access", "POST /cgi-bin/dologin"]);
+    }
+
+    /// HT8xx V2 as the write-ups describe it: the login answers
+    /// `session_token`, and `download_cfg_xml` the whole configuration.
+    #[test]
+    fn an_ht8xx_v2_session_token_reads_the_xml_dump() {
+        let (addr, h) = scripted(
+            &[
+                ("/cgi-bin/dologin", 200, r#"{"response":"success","body":{"role":"admin","session_token":"e3b0"}}"#),
+                (
+                    "/cgi-bin/download_cfg_xml",
+                    200,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n<config version=\"1\">\n<P2>pw-9</P2>\n<P64>12</P64>\n<P34>sip-x</P34>\n</config>\n</gs_provision>\n",
+                ),
+            ],
+            3,
+        );
+        let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
+        assert_eq!((r.result, r.dump, r.dumps, r.requests), (Verdict::Read, Some(webapi::DumpFormat::Xml), 1, 0));
+        let seen = h.join().unwrap();
+        assert_eq!(seen[2], "GET /cgi-bin/download_cfg_xml?session_token=e3b0&sid=e3b0");
+        let p64 = r.observed.iter().find(|o| o.key == "P64").unwrap();
+        assert!(matches!(&p64.observed, Observed::Differs { device, .. } if device == "12"), "{p64:?}");
+        let shown = serde_json::to_string(&r).unwrap();
+        assert!(!shown.contains("pw-9") && !shown.contains("sip-x"), "{shown}");
+    }
+
     struct Empty;
     impl crate::services::neighbours::NeighbourTable for Empty {
         fn read(&self) -> Result<Vec<crate::formats::neigh::Neighbour>, String> {
