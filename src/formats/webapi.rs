@@ -130,6 +130,16 @@ pub fn session(body: &[u8], set_cookie: Option<&str>) -> Result<String, Refusal>
         .ok_or_else(|| Refusal::Unexpected("login succeeded without a session id".into()))
 }
 
+/// The `name=value` pair of a `Set-Cookie` header (its attributes dropped),
+/// when it is one a client sends back: a token-like name and value.
+pub fn cookie_pair(set_cookie: &str) -> Option<String> {
+    let (name, value) = set_cookie.split(';').next()?.trim().split_once('=')?;
+    let ok = |t: &str, extra: &[u8]| {
+        !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b) || extra.contains(&b))
+    };
+    (ok(name, b"") && ok(value, b"+/=%")).then(|| format!("{name}={value}"))
+}
+
 /// `/cgi-bin/api.values.get?request=A:B:C&sid=SID`: value names separated by
 /// ":" (the GXV33xx/WP820 Web API guide, "Return Values Request"; GXP16xx
 /// integrations ask for `phone_model:sw_version:...` the same way).
@@ -655,6 +665,14 @@ mod tests {
             let e = dump(body).unwrap_err();
             assert!(!e.to_string().contains("secret") && !e.to_string().contains("login"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_set_cookie_gives_its_pair_only() {
+        assert_eq!(cookie_pair("session_id=85769d9612e;").as_deref(), Some("session_id=85769d9612e"));
+        assert_eq!(cookie_pair("session-identity=xyz; HttpOnly").as_deref(), Some("session-identity=xyz"));
+        assert_eq!(cookie_pair("a=b\r\nX: y"), None, "no header injection");
+        assert_eq!(cookie_pair("novalue"), None);
     }
 
     #[test]

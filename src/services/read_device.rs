@@ -310,12 +310,19 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
     // is absent too does the legacy `GET dologin?password=` follow, as the
     // one attempt; never after a refusal.
     r.logins = 1;
+    // The login answer's own session cookie, sent back on every read: the
+    // HT802 V2 write-up (code corpus id 54130528961, firmware 1.0.9.3) says
+    // that unit checks its `session_id` cookie, not only the token.
+    let mut login_cookie = None;
     let sid = match post_on(web, "/cgi-bin/dologin", &form, timeout) {
         Err(t) => {
             let (v, why) = transport(t);
             return end(r, v, why);
         }
-        Ok(a) if a.status == 200 => webapi::session(&a.body, a.set_cookie.as_deref()),
+        Ok(a) if a.status == 200 => {
+            login_cookie = a.set_cookie.as_deref().and_then(webapi::cookie_pair);
+            webapi::session(&a.body, a.set_cookie.as_deref())
+        }
         Ok(a) if matches!(a.status, 404 | 405) && access_absent => {
             r.api = Some(Api::Legacy);
             // The password goes in the URL on this generation: request bytes
@@ -351,7 +358,10 @@ pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::N
         }
         Err(e) => return end(r, Verdict::Unknown, format!("cannot log in: {e}")),
     };
-    let cookie = format!("session-identity={sid}; session-role=admin");
+    let mut cookie = format!("session-identity={sid}; session-role=admin");
+    if let Some(pair) = login_cookie.filter(|p| !p.starts_with("session-identity=")) {
+        cookie.push_str(&format!("; {pair}"));
+    }
     let mut read: BTreeMap<String, String> = BTreeMap::new();
     let mut stopped = None;
     // The full dump, same session (no second login): preferred; a refused
@@ -534,7 +544,7 @@ mod tests {
     /// A loopback web API answering `(status, body)` per request path, which
     /// records each request line; it serves `n` requests, then ends.
     fn scripted(
-        answers: &'static [(&'static str, u16, &'static str)],
+        answers: &'static [(&'static str, u16, &'static str, &'static str)],
         n: usize,
     ) -> (SocketAddr, std::thread::JoinHandle<Vec<String>>) {
         use std::io::{Read as _, Write as _};
@@ -563,14 +573,18 @@ mod tests {
                 }
                 let line = String::from_utf8_lossy(&buf[..got]).lines().next().unwrap_or("").to_string();
                 let path = line.split_whitespace().nth(1).unwrap_or("").split('?').next().unwrap_or("").to_string();
-                let (status, body) =
-                    answers.iter().find(|(p, ..)| *p == path).map_or((404, ""), |(_, st, b)| (*st, *b));
+                let (status, body, headers) =
+                    answers.iter().find(|(p, ..)| *p == path).map_or((404, "", ""), |(_, st, b, h)| (*st, *b, *h));
                 let _ = write!(
                     s,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n{body}",
                     body.len()
                 );
-                seen.push(line.rsplit_once(' ').map_or(line.clone(), |(l, _)| l.to_string()));
+                let mut seen_line = line.rsplit_once(' ').map_or(line.clone(), |(l, _)| l.to_string());
+                if let Some(c) = String::from_utf8_lossy(&buf[..got]).lines().find_map(|l| l.strip_prefix("Cookie: ")) {
+                    seen_line.push_str(&format!(" (cookie {c})"));
+                }
+                seen.push(seen_line);
             }
             seen
         });
@@ -588,13 +602,13 @@ mod tests {
     #[test]
     fn the_legacy_login_is_never_a_second_attempt() {
         // `access` absent, `POST dologin` refuses: a wrong password, nothing more.
-        let (addr, h) = scripted(&[("/cgi-bin/dologin", 200, r#"{"response":"error","body":"wrong4"}"#)], 2);
+        let (addr, h) = scripted(&[("/cgi-bin/dologin", 200, r#"{"response":"error","body":"wrong4"}"#, "")], 2);
         let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
         assert_eq!((r.result, r.api, r.logins, r.dumps), (Verdict::WrongPassword, Some(Api::Plain), 1, 0));
         assert!(!r.explanation.contains("in the URL"), "{}", r.explanation);
         assert_eq!(h.join().unwrap(), ["POST /cgi-bin/access", "POST /cgi-bin/dologin"]);
         // `access` present (an error answer), `POST dologin` 404: no legacy login either.
-        let (addr, h) = scripted(&[("/cgi-bin/access", 200, r#"{"response":"error","body":"failed"}"#)], 2);
+        let (addr, h) = scripted(&[("/cgi-bin/access", 200, r#"{"response":"error","body":"failed"}"#, "")], 2);
         let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
         assert_eq!((r.result, r.api, r.logins), (Verdict::Unknown, Some(Api::Plain), 1), "{}", r.explanation);
         assert_eq!(h.join().unwrap(), ["POST /cgi-bin/access", "POST /cgi-bin/dologin"]);
@@ -606,11 +620,17 @@ mod tests {
     fn an_ht8xx_v2_session_token_reads_the_xml_dump() {
         let (addr, h) = scripted(
             &[
-                ("/cgi-bin/dologin", 200, r#"{"response":"success","body":{"role":"admin","session_token":"e3b0"}}"#),
+                (
+                    "/cgi-bin/dologin",
+                    200,
+                    r#"{"response":"success","body":{"role":"admin","session_token":"e3b0"}}"#,
+                    "Set-Cookie: session_id=85769d9612e;\r\n",
+                ),
                 (
                     "/cgi-bin/download_cfg_xml",
                     200,
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n<config version=\"1\">\n<P2>pw-9</P2>\n<P64>12</P64>\n<P34>sip-x</P34>\n</config>\n</gs_provision>\n",
+                    "Content-Type: application/octet-stream\r\n",
                 ),
             ],
             3,
@@ -618,7 +638,11 @@ mod tests {
         let r = read(&scripted_target(addr), Duration::from_secs(5), &crate::services::neighbours::OsTable);
         assert_eq!((r.result, r.dump, r.dumps, r.requests), (Verdict::Read, Some(webapi::DumpFormat::Xml), 1, 0));
         let seen = h.join().unwrap();
-        assert_eq!(seen[2], "GET /cgi-bin/download_cfg_xml?session_token=e3b0&sid=e3b0");
+        assert_eq!(
+            seen[2],
+            "GET /cgi-bin/download_cfg_xml?session_token=e3b0&sid=e3b0 (cookie session-identity=e3b0; session-role=admin; session_id=85769d9612e)",
+            "the token, and the unit's own session cookie sent back"
+        );
         let p64 = r.observed.iter().find(|o| o.key == "P64").unwrap();
         assert!(matches!(&p64.observed, Observed::Differs { device, .. } if device == "12"), "{p64:?}");
         let shown = serde_json::to_string(&r).unwrap();
