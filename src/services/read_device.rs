@@ -562,7 +562,10 @@ mod tests {
                     let k = s.read(&mut buf[got..]).unwrap();
                     got += k;
                     let text = String::from_utf8_lossy(&buf[..got]).into_owned();
-                    let Some(i) = text.find("\r\n\r\n") else { continue };
+                    let Some(i) = text.find("\r\n\r\n") else {
+                        assert!(k > 0, "the client closed before a whole request head");
+                        continue;
+                    };
                     let len = text[..i]
                         .lines()
                         .find_map(|l| l.strip_prefix("Content-Length: "))
