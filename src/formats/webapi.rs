@@ -101,11 +101,14 @@ pub fn accounts(body: &[u8]) -> Result<Vec<AccountState>, Refusal> {
         .collect()
 }
 
-/// The `dologin` form body: `username=admin&password=PW` (third-party
-/// integrations of GXP phones post exactly this; not in a Grandstream guide
-/// we could read).
+/// The `dologin` form body, in one request that both web UIs read:
+/// `password=PW` (third-party integrations of GXP phones post exactly this;
+/// not in a Grandstream guide we could read) and `P2=base64(PW)` (the HT8xx V2
+/// web UI, per third-party captures of HT802 V2 / HT812 V2 logins). One
+/// request, so still one login attempt whichever field the unit reads.
 pub fn login_form(password: &str) -> String {
-    format!("username=admin&password={}", encode(password))
+    let p2 = crate::formats::http::base64_encode(password.as_bytes());
+    format!("username=admin&password={}&P2={}", encode(password), encode(&p2))
 }
 
 /// The session id of a `dologin` answer: `{"response":"success","body":{"sid":"..."}}`,
@@ -560,7 +563,7 @@ mod tests {
     #[test]
     fn passwords_are_encoded_into_the_request_only() {
         assert_eq!(accounts_target("a&b=c d"), "/cgi-bin/api-get_accounts?passcode=a%26b%3Dc%20d");
-        assert_eq!(login_form("p@ss"), "username=admin&password=p%40ss");
+        assert_eq!(login_form("p@ss"), "username=admin&password=p%40ss&P2=cEBzcw%3D%3D");
         assert_eq!(
             values_target(&["phone_model", "P64"], "s1"),
             "/cgi-bin/api.values.get?request=phone_model:P64&sid=s1"

@@ -445,10 +445,16 @@ fn http_loop(listener: &TcpListener, cfg: &Config, tx: &Sender<Seen>, stop: &Ato
         let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let (path, q) = target.split_once('?').unwrap_or((target, ""));
         let mut q = query(q);
-        let masked: Vec<String> = q
-            .iter()
-            .map(|(k, v)| if k == "passcode" || k == "password" { format!("{k}=****") } else { format!("{k}={v}") })
-            .collect();
+        let masked: Vec<String> =
+            q.iter()
+                .map(|(k, v)| {
+                    if k == "passcode" || k == "password" || k == "P2" {
+                        format!("{k}=****")
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
         let _ = tx.send(Seen::Api(format!("{method} {path}?{}", masked.join("&"))));
         if let Mode::Redirect(port) = mode {
             let _ = write!(
