@@ -44,8 +44,8 @@
 //!   `fetch`, ...), one file per command. [`ui`]: the desktop app (eframe/egui)
 //!   with its own threads (the control thread that owns the serving
 //!   [`session::Session`], the device-actions thread, the device-reading
-//!   thread, the file worker and its dialogs). The two front ends never use
-//!   each other.
+//!   thread, the file worker and its dialogs; server events reach it through
+//!   a bounded inbox). The two front ends never use each other.
 
 pub mod ids;
 pub mod logging;

@@ -5,6 +5,8 @@
 #[path = "gui/board.rs"]
 mod board;
 mod device;
+#[path = "gui/events.rs"]
+mod events;
 #[path = "gui/forms.rs"]
 mod forms;
 #[path = "gui/lan.rs"]
@@ -744,7 +746,8 @@ fn firmware_view_shows_the_demo_images_plans_and_flags() {
     assert!(h.query_all_by_label("? -> 1.0.11.3 -> 1.0.11.79").count() >= 2);
     // Reception and Dr. Rivera (GXP2135, same file) both get it.
     assert_eq!(h.query_all_by_label("192.168.10.5:8080/firmware/gxp2170/1.0.11.3").count(), 2);
-    h.get_by_label_contains("gsprov does not know which firmware file GRP2612W requests");
+    // GRP2612W requests grp2610fw.bin (GRP261x), which the demo folder does not hold.
+    h.get_by_label_contains("no complete grp2610fw.bin in the folder");
 }
 
 #[test]

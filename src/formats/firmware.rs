@@ -31,8 +31,15 @@ use serde::Serialize;
 pub const MAGIC: u32 = 0x23c9_7af9;
 /// Bytes of one member name slot.
 pub const NAME_LEN: usize = 64;
-/// Bytes of the file [`parse_header`] needs at most (the longest layout's header).
+/// Bytes of the file [`parse_header`] needs at most (the longest layout's
+/// header, and [`DEMO_MARKER`] after the shorter ones).
 pub const PREFIX_LEN: usize = Layout::Ht8xxV2.header_len();
+
+/// What gsprov's own synthetic images (the demo's, [`demo_image`]) carry at
+/// the start of their first member: [`Header::demo`] is set when it is there.
+/// No vendor image starts a member with these bytes (its members are
+/// encrypted); no device accepts an image that does.
+pub const DEMO_MARKER: &[u8] = b"GSPROV DEMO IMAGE: synthetic, no device accepts it\0";
 
 /// The header variants known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -195,6 +202,8 @@ pub struct Header {
     pub members: Vec<Member>,
     /// Length of the whole file, as given by the caller.
     pub file_len: u64,
+    /// gsprov's synthetic demo image ([`DEMO_MARKER`]), not a vendor's.
+    pub demo: bool,
 }
 
 impl Header {
@@ -332,7 +341,11 @@ fn read_layout(prefix: &[u8], layout: Layout, file_len: u64) -> Result<Header, S
     if members.is_empty() {
         return Err(format!("every name slot from offset {names_at} is empty"));
     }
-    Ok(Header { layout, members, file_len })
+    // The first member starts right after the header (the shorter layouts'
+    // headers end well inside PREFIX_LEN).
+    let first = layout.header_len();
+    let demo = prefix.get(first..first + DEMO_MARKER.len()) == Some(DEMO_MARKER);
+    Ok(Header { layout, members, file_len, demo })
 }
 
 /// Test and demo support: the bytes of a header with `members` (name,
@@ -367,13 +380,25 @@ pub fn build_image(layout: Layout, members: &[(&str, u32, Version)]) -> Vec<u8> 
     out
 }
 
+/// A synthetic image marked as gsprov's demo ([`DEMO_MARKER`] at the start
+/// of its first member, which must be at least that long).
+pub fn demo_image(layout: Layout, members: &[(&str, u32, Version)]) -> Vec<u8> {
+    let mut out = build_image(layout, members);
+    let at = layout.header_len();
+    if members.first().is_some_and(|m| m.1 as usize >= DEMO_MARKER.len()) {
+        out[at..at + DEMO_MARKER.len()].copy_from_slice(DEMO_MARKER);
+    }
+    out
+}
+
 /// The demo site's firmware folder (`assets/firmware/`, and what the desktop
 /// app shows for the demo): synthetic images built from the layout, each
-/// member a run of one byte value. No device would accept them.
+/// member a run of one byte value, the first starting with [`DEMO_MARKER`].
+/// No device would accept them.
 pub fn demo_images() -> Vec<(&'static str, Vec<u8>)> {
     let v = |s: &str| s.parse::<Version>().unwrap_or(Version([0; 4]));
     let gxp21 = |ver: &str| {
-        build_image(
+        demo_image(
             Layout::Ht8xx,
             &[("gxp2170boot.bin", 96, v(ver)), ("gxp2170core.bin", 160, v(ver)), ("gxp2170prog.bin", 256, v(ver))],
         )
@@ -383,14 +408,14 @@ pub fn demo_images() -> Vec<(&'static str, Vec<u8>)> {
         ("gxp2170/1.0.11.79/gxp2170fw.bin", gxp21("1.0.11.79")),
         (
             "gxp1600fw.bin",
-            build_image(
+            demo_image(
                 Layout::Gxp16xx,
                 &[("gxp1600boot.bin", 64, v("1.0.7.1")), ("gxp1600prog.bin", 192, v("1.0.7.13"))],
             ),
         ),
         (
             "ht802fw.bin",
-            build_image(
+            demo_image(
                 Layout::Ht8xx,
                 &[
                     ("ht802boot.bin", 64, v("1.0.10.2")),
@@ -551,7 +576,14 @@ mod tests {
             assert!(on_disk == bytes, "assets/firmware/{name} differs from demo_images(); rewrite it");
             let h = parse_header(&bytes, bytes.len() as u64).unwrap();
             assert_eq!(h.completeness(), Completeness::Complete, "{name}");
+            assert!(h.demo, "{name} carries the demo marker");
+            // Read from a prefix as the listing reads it.
+            let prefix = &bytes[..bytes.len().min(PREFIX_LEN)];
+            assert!(parse_header(prefix, bytes.len() as u64).unwrap().demo, "{name}");
         }
+        // A synthetic image without the marker (as a vendor's) is not a demo.
+        let plain = build_image(Layout::Ht8xx, &[("ht802prog.bin", 100, "1.0.9.3".parse().unwrap())]);
+        assert!(!parse_header(&plain, plain.len() as u64).unwrap().demo);
     }
 
     proptest! {

@@ -87,11 +87,19 @@ pub struct Hooks {
     pub clock: Clock,
     /// Minimum time between two progress events of one transfer (default 250 ms).
     pub progress_interval: Duration,
+    /// Where events go instead of the channel [`Supervisor::new`] returns
+    /// (which then stays empty). A front end with a bounded queue of its own
+    /// passes one (the desktop app's `ui::inbox`); the sink wakes the front
+    /// end itself, so `wake` is not called after an event it took.
+    pub sink: Option<Sink>,
 }
+
+/// Takes each event, instead of the channel ([`Hooks::sink`]).
+pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks { wake: None, clock: Arc::new(SystemTime::now), progress_interval: PROGRESS_EVERY }
+        Hooks { wake: None, clock: Arc::new(SystemTime::now), progress_interval: PROGRESS_EVERY, sink: None }
     }
 }
 
@@ -140,11 +148,13 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// # Ok(()) }
 /// ```
 ///
-/// Events travel on an unbounded std channel on purpose: a front end that
-/// stops draining (a minimised window) must not stall the servers, and the
-/// volume is bounded by the work itself (one record per request, progress at
-/// most every `progress_interval` per transfer). The request log on disk does
-/// not depend on the front end draining.
+/// Events travel on an unbounded std channel by default: a front end that
+/// stops draining must not stall the servers, and the volume is bounded by
+/// the work itself (one record per request, progress at most every
+/// `progress_interval` per transfer). A front end that must bound its memory
+/// under a request flood passes a [`Hooks::sink`] with a bounded queue (the
+/// desktop app does: progress coalesced, drained in full while no frame is
+/// drawn). The request log on disk does not depend on the front end draining.
 pub struct Supervisor {
     runtime: Option<tokio::runtime::Runtime>,
     events: Emitter,
@@ -207,7 +217,7 @@ impl Supervisor {
         let (tx, rx) = mpsc::channel();
         let sup = Supervisor {
             runtime: Some(runtime),
-            events: Emitter { tx, wake: hooks.wake },
+            events: Emitter { tx, wake: hooks.wake, sink: hooks.sink },
             clock: hooks.clock,
             progress_interval: hooks.progress_interval,
             next_id: Arc::new(AtomicU64::new(1)),
@@ -650,15 +660,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The event channel and the wake callback.
+/// The event channel (or the front end's sink) and the wake callback.
 #[derive(Clone)]
 pub(crate) struct Emitter {
     tx: mpsc::Sender<Event>,
     wake: Option<Wake>,
+    sink: Option<Sink>,
 }
 
 impl Emitter {
     pub(crate) fn emit(&self, e: Event) {
+        if let Some(sink) = &self.sink {
+            // The sink wakes its front end when it needs to.
+            sink(e);
+            return;
+        }
         // A front end that dropped its receiver no longer listens; serving goes on.
         let _ = self.tx.send(e);
         if let Some(w) = &self.wake {

@@ -28,9 +28,15 @@ use crate::serving::{FirmwareFile, Image};
 use crate::site::{Firmware as Rules, FirmwarePin, Site};
 
 /// The base firmware name a model requests, where publicly documented: spec
-/// §9.1 (`gxp1600fw.bin`, `gxp1160fw.bin`, `gxp2170fw.bin`, `grp2600fw.bin`,
-/// `ht801fw.bin`, `ht802fw.bin`) and wazo-provd-plugins' HT80x V2 mapping
-/// (`HT801V2`/`HT802V2` -> `ht80xv2fw.bin`). Other models: `None`; the site can
+/// §9.1 (`gxp1600fw.bin`, `gxp1160fw.bin`, `gxp2170fw.bin`, `grp2600fw.bin`
+/// for GRP260x only, `ht801fw.bin`, `ht802fw.bin`), wazo-provd-plugins' HT80x
+/// V2 mapping (`HT801V2`/`HT802V2` -> `ht80xv2fw.bin`) and, for GRP261x
+/// (GRP2610-GRP2616, a firmware line of its own: Grandstream ships
+/// `Release_GRP261x_*.zip`, wazo-provd-plugins `wazo-grandstream/1.0.5.48`),
+/// `grp2610fw.bin` (monta990/gdmsintegration `src/Service/FirmwareService.php`
+/// maps GRP260* to `grp2600fw.bin` and the other GRP26* to `grp2610fw.bin` on
+/// firmware.grandstream.com; a public access-log parser shows
+/// `GET /fw/grp2610fw.bin`). Other models: `None`; the site can
 /// name the file with `[firmware.models.<model>] file = ...`.
 pub fn known_file(model: &Model) -> Option<&'static str> {
     let m = model.as_str();
@@ -49,6 +55,8 @@ pub fn known_file(model: &Model) -> Option<&'static str> {
         "gxp2170fw.bin"
     } else if s("GRP260") {
         "grp2600fw.bin"
+    } else if s("GRP261") {
+        "grp2610fw.bin"
     } else {
         return None;
     })
@@ -315,12 +323,17 @@ pub struct FileRow {
     pub version: Option<Version>,
     /// The model stem its member names share (`ht802`).
     pub family: Option<String>,
-    /// `complete`, `truncated (77 bytes missing)`, or why the header was not read.
+    /// `complete`, `truncated (77 bytes missing)`, [`DEMO_STATE`], or why the header was not read.
     pub state: String,
     pub members: Vec<String>,
     /// Models of the site that request it.
     pub wanted_by: Vec<Model>,
 }
+
+/// A file's state when it is gsprov's synthetic demo image
+/// ([`crate::formats::firmware::DEMO_MARKER`]), in the Firmware view and
+/// `gsprov firmware`.
+pub const DEMO_STATE: &str = "demo image: synthetic, no device accepts it";
 
 /// One model of the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -487,7 +500,12 @@ pub fn view(site: &Site, listing: &FirmwareListing, current: &dyn Fn(Mac) -> Opt
                 row.layout = Some(h.layout);
                 row.version = Some(h.version());
                 row.family = h.stem();
-                row.state = c.describe();
+                row.state = match (h.demo, c) {
+                    // gsprov's own synthetic image: it serves, but no device takes it.
+                    (true, Completeness::Complete) => DEMO_STATE.to_string(),
+                    (true, c) => format!("{DEMO_STATE}; {}", c.describe()),
+                    (false, c) => c.describe(),
+                };
                 row.members =
                     h.members.iter().map(|m| format!("{} {} ({} bytes)", m.name, m.version, m.size)).collect();
                 match c {
@@ -698,7 +716,35 @@ mod tests {
         assert_eq!(name("HT802"), Some("ht802fw.bin"));
         assert_eq!(name("HT802V2"), Some("ht80xv2fw.bin"));
         assert_eq!(name("GRP2602"), Some("grp2600fw.bin"));
+        // GRP261x is its own firmware line: not the GRP260x image.
+        assert_eq!(name("GRP2612W"), Some("grp2610fw.bin"));
+        assert_eq!(name("GRP2616"), Some("grp2610fw.bin"));
         assert_eq!(name("GXV3350"), None);
+    }
+
+    #[test]
+    fn the_demo_images_say_they_are_demo_images_and_the_grp2612w_asks_for_grp2610fw() {
+        let files = crate::formats::firmware::demo_images()
+            .into_iter()
+            .map(|(name, bytes)| FirmwareFile {
+                name: name.into(),
+                size: bytes.len() as u64,
+                image: Image::Header(crate::formats::firmware::parse_header(&bytes, bytes.len() as u64).unwrap()),
+            })
+            .collect();
+        let listing = FirmwareListing::new(Some("demo".into()), files, None);
+        let v = view(&crate::site::demo(), &listing, &|_| None);
+        assert_eq!(v.files.len(), 4);
+        for f in &v.files {
+            assert_eq!(f.state, DEMO_STATE, "{}", f.name);
+        }
+        let grp = v.models.iter().find(|m| m.model.as_str() == "GRP2612W").unwrap();
+        assert_eq!(grp.request.as_deref(), Some("grp2610fw.bin"));
+        assert!(!v.flags.iter().any(|f| f.message.contains("does not know which firmware file GRP2612W")));
+        // A vendor's image (no marker) is still "complete".
+        let plain = image("gxp2170fw.bin", "gxp2170", "1.0.11.3", 0);
+        let v = view(&crate::site::demo(), &FirmwareListing::new(None, vec![plain], None), &|_| None);
+        assert_eq!(v.files[0].state, "complete");
     }
 
     #[test]

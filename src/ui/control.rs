@@ -29,6 +29,7 @@ use crate::serving::truth::{ActionKind, ActionRecord};
 use crate::serving::{Policy, Protocol, Served};
 use crate::session::{self, Known, Session};
 use crate::site::Site;
+use crate::ui::inbox::Inbox;
 
 /// What the UI asks for.
 #[derive(Debug)]
@@ -108,7 +109,8 @@ pub struct FetchResult {
 /// Handle to the control thread. Dropping it stops the servers and joins the thread.
 pub struct Control {
     tx: Option<Sender<Request>>,
-    pub events: Receiver<Event>,
+    /// Server events, bounded ([`Inbox`]).
+    pub events: Arc<Inbox>,
     pub replies: Receiver<Reply>,
     thread: Option<JoinHandle<()>>,
     actions: Option<JoinHandle<()>>,
@@ -124,7 +126,14 @@ struct ActionJob {
 
 impl Control {
     pub fn start(wake: Arc<dyn Fn() + Send + Sync>) -> Result<Control, crate::event::ServiceError> {
-        let (session, events) = Session::new(Hooks { wake: Some(wake.clone()), ..Hooks::default() })?;
+        let events = Inbox::new(wake.clone());
+        let sink = {
+            let events = events.clone();
+            Arc::new(move |e: Event| events.push(e))
+        };
+        // Every event goes to the inbox; the session's own channel stays empty.
+        let (session, _unused) =
+            Session::new(Hooks { wake: Some(wake.clone()), sink: Some(sink), ..Hooks::default() })?;
         let (tx, rx) = mpsc::channel::<Request>();
         let (reply_tx, replies) = mpsc::channel::<Reply>();
         let (jobs_tx, jobs) = mpsc::channel::<ActionJob>();
@@ -154,6 +163,8 @@ impl Control {
 
 impl Drop for Control {
     fn drop(&mut self) {
+        // Nobody folds events any more: a server waiting for room goes on.
+        self.events.close();
         self.tx.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

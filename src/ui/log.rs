@@ -24,7 +24,7 @@ pub struct LogUi {
     pub show: Show,
     /// (log generation, filter key) -> indices of matching rows.
     cache: Option<(u64, String, Vec<usize>)>,
-    /// (log generation, served and missed per 10 s bucket) for the chart.
+    /// (log generation, served and missed per 10 s of the clock) for the chart.
     buckets: Option<(u64, Buckets)>,
     /// How many rows the table was last scrolled to show: it scrolls again
     /// only when rows arrive (a scroll every frame is an animation that never
@@ -33,8 +33,6 @@ pub struct LogUi {
     /// The request shown in the details pane (its record id).
     pub selected: Option<u64>,
 }
-
-type Buckets = ([u32; 60], [u32; 60]);
 
 impl Default for LogUi {
     fn default() -> Self {
@@ -166,7 +164,16 @@ pub fn log_ui(ui: &mut egui::Ui, rt: &mut Runtime) -> Option<Action> {
         st.cache = Some((serving.log_generation, key, rows));
     }
     let rows = st.cache.as_ref().map(|c| c.2.as_slice()).unwrap_or_default();
-    ui.label(format!("{} of {} requests", rows.len(), serving.log.len()));
+    if serving.log_dropped == 0 {
+        ui.label(format!("{} of {} requests", rows.len(), serving.log.len()));
+    } else {
+        ui.label(format!(
+            "{} of the newest {} requests ({} older ones are counted on the board, not listed here)",
+            rows.len(),
+            serving.log.len(),
+            serving.log_dropped
+        ));
+    }
     // The selected request in full, on the right: what the table can only cut.
     let selected = st.selected.and_then(|id| serving.log.iter().rposition(|r| r.id == id));
     if let Some(i) = selected {
@@ -322,55 +329,148 @@ fn details_ui(ui: &mut egui::Ui, log: &[RequestRecord], i: usize) -> bool {
     close
 }
 
-/// Requests per 10 seconds over the last 10 minutes before the newest, served and missed.
+/// The chart's bars: requests per 10 seconds of the clock, served and
+/// missed, over the 10 minutes up to the newest request. The x axis is the
+/// local clock time (a bar's place never depends on when the frame is drawn,
+/// so an idle window shows the truth without repainting: issue 27 item 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Buckets {
+    /// Unix seconds at which the first bar starts (a multiple of [`BAR_SECS`]).
+    start: i64,
+    served: [u32; BARS],
+    missed: [u32; BARS],
+}
+
+/// Bars in the chart, and the seconds each one counts.
+const BARS: usize = 60;
+const BAR_SECS: i64 = 10;
+
+fn unix_secs(t: std::time::SystemTime) -> Option<i64> {
+    match t.duration_since(std::time::SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).ok(),
+        Err(e) => i64::try_from(e.duration().as_secs()).ok().map(|s| -s),
+    }
+}
+
+/// Requests per 10 seconds of the clock over the 10 minutes up to the newest request.
 fn buckets(log: &[RequestRecord]) -> Buckets {
-    let mut served = [0u32; 60];
-    let mut missed = [0u32; 60];
-    let Some(last) = log.last() else { return (served, missed) };
-    let end = last.time;
+    let mut b = Buckets { start: 0, served: [0; BARS], missed: [0; BARS] };
+    let Some(last) = log.last().and_then(|r| unix_secs(r.time)) else { return b };
+    let last_bar = last.div_euclid(BAR_SECS);
+    b.start = (last_bar - BARS as i64 + 1) * BAR_SECS;
     for r in log.iter().rev() {
-        let Ok(age) = end.duration_since(r.time) else { continue };
-        let bucket = (age.as_secs() / 10) as usize;
-        if bucket >= 60 {
+        let Some(t) = unix_secs(r.time) else { continue };
+        let back = last_bar - t.div_euclid(BAR_SECS);
+        if back < 0 {
+            // A clock step back: not on this chart.
+            continue;
+        }
+        let Ok(back) = usize::try_from(back) else { continue };
+        if back >= BARS {
             break;
         }
         if r.outcome.is_served() {
-            served[59 - bucket] += 1;
+            b.served[BARS - 1 - back] += 1;
         } else {
-            missed[59 - bucket] += 1;
+            b.missed[BARS - 1 - back] += 1;
         }
     }
-    (served, missed)
+    b
+}
+
+/// The x axis's words at `x` (unix seconds): the local clock time.
+fn tick_label(x: f64) -> String {
+    if !x.is_finite() || x.abs() > 1e15 {
+        return String::new();
+    }
+    let t = if x >= 0.0 {
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(x.round() as u64)
+    } else {
+        std::time::SystemTime::UNIX_EPOCH - std::time::Duration::from_secs((-x).round() as u64)
+    };
+    hms(t)
 }
 
 /// The requests-over-time chart.
-fn plot_ui(ui: &mut egui::Ui, (served, missed): &Buckets) {
+fn plot_ui(ui: &mut egui::Ui, b: &Buckets) {
     use egui_plot::{Bar, BarChart, Plot};
-    let bars = |counts: &[u32; 60], base: Option<&[u32; 60]>| -> Vec<Bar> {
+    let bars = |counts: &[u32; BARS], base: Option<&[u32; BARS]>| -> Vec<Bar> {
         counts
             .iter()
             .enumerate()
             .map(|(i, &c)| {
-                let x = (i as f64 - 59.0) * 10.0;
-                let b = Bar::new(x, f64::from(c)).width(8.0);
+                // Centred on its 10 seconds.
+                let x = (b.start + i as i64 * BAR_SECS) as f64 + BAR_SECS as f64 / 2.0;
+                let bar = Bar::new(x, f64::from(c)).width(BAR_SECS as f64 * 0.8);
                 match base {
-                    Some(base) => b.base_offset(f64::from(base[i])),
-                    None => b,
+                    Some(base) => bar.base_offset(f64::from(base[i])),
+                    None => bar,
                 }
             })
             .collect()
     };
-    let hits = BarChart::new("served", bars(served, None)).color(egui::Color32::from_rgb(90, 170, 120));
-    let misses = BarChart::new("missed", bars(missed, Some(served))).color(egui::Color32::from_rgb(210, 120, 90));
+    let hits = BarChart::new("served", bars(&b.served, None)).color(egui::Color32::from_rgb(90, 170, 120));
+    let misses = BarChart::new("missed", bars(&b.missed, Some(&b.served))).color(egui::Color32::from_rgb(210, 120, 90));
     Plot::new("requests-over-time")
         .height(90.0)
         .allow_scroll(false)
         .allow_drag(false)
         .allow_zoom(false)
         .show_axes([true, true])
-        .x_axis_label("seconds ago")
+        .show_x(false)
+        .show_y(false)
+        // Marks at whole minutes (and at 5 and 10 minutes when narrow).
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [60.0, 300.0, 600.0]))
+        .x_axis_formatter(|mark, _| tick_label(mark.value))
+        .x_axis_label("time of day (each bar: 10 s)")
         .show(ui, |p| {
             p.bar_chart(hits);
             p.bar_chart(misses);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn at(secs: u64, served: bool) -> RequestRecord {
+        let client = std::net::SocketAddr::from(([127, 0, 0, 2], 5000));
+        let mut r = RequestRecord::new(
+            0,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            client,
+            Protocol::Http,
+            "GET",
+            "/x",
+        );
+        if !served {
+            r.outcome = Outcome::Refused { reason: crate::serving::Refusal::NotFound, expected: false };
+        }
+        r
+    }
+
+    #[test]
+    fn bars_stand_at_their_clock_time_however_long_ago_that_was() {
+        // 10:00:00 UTC (the offset is UTC when the app has not read the local one).
+        let ten = 10 * 3600;
+        // Two requests 3.5 minutes before the newest, one at the newest.
+        let log = [at(ten - 210, true), at(ten - 205, false), at(ten + 4, true)];
+        let b = buckets(&log);
+        // The last bar is the one holding the newest request: 10:00:00-10:00:10.
+        assert_eq!(b.start + (BARS as i64 - 1) * BAR_SECS, ten as i64);
+        assert_eq!(b.served[BARS - 1], 1);
+        // 09:56:30 is 21 bars before 10:00:00.
+        assert_eq!((b.served[BARS - 1 - 21], b.missed[BARS - 1 - 21]), (1, 1));
+        assert_eq!(b.served.iter().sum::<u32>() + b.missed.iter().sum::<u32>(), 3);
+        // The axis names the clock, not "seconds ago": the same words whenever drawn.
+        let x_of = |bar: usize| (b.start + bar as i64 * BAR_SECS) as f64;
+        assert_eq!(tick_label(x_of(BARS - 1 - 21)), "09:56:30");
+        assert_eq!(tick_label(x_of(BARS - 1)), "10:00:00");
+        assert_eq!(tick_label(x_of(0)), "09:50:10");
+        // Requests older than the chart are left out; a clock step back too.
+        let b = buckets(&[at(ten - 601, true), at(ten + 30, false), at(ten, true)]);
+        assert_eq!(b.served.iter().sum::<u32>() + b.missed.iter().sum::<u32>(), 1);
+        assert_eq!(buckets(&[]).served, [0; BARS]);
+    }
 }

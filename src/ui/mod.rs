@@ -18,6 +18,7 @@ mod firmware;
 mod form;
 mod history;
 mod import;
+pub mod inbox;
 mod keys;
 mod log;
 mod params;
@@ -361,11 +362,12 @@ impl App {
         }
     }
 
-    /// Applies server events and replies, within the frame budget; keeps the
-    /// served files in step with edits while the servers run.
-    fn drain_services(&mut self) {
+    /// Applies server events and replies, within the frame budget (all of
+    /// them when `all`: no frame is drawn, or the inbox is filling); keeps
+    /// the served files in step with edits while the servers run.
+    fn drain_services(&mut self, all: bool) {
         let deadline = Instant::now() + DRAIN_BUDGET;
-        // Whether any server event was folded this frame.
+        // Whether any server event was folded this pass.
         let mut folded = false;
         let sv = &mut self.rt.serving;
         if let Some(c) = &sv.control {
@@ -373,22 +375,26 @@ impl App {
             while let Ok(r) = c.replies.try_recv() {
                 replies.push(r);
             }
-            let mut events = Vec::new();
-            while Instant::now() < deadline {
-                match c.events.try_recv() {
-                    Ok(e) => events.push(e),
-                    Err(_) => break,
-                }
-            }
-            let more = !events.is_empty() && Instant::now() >= deadline;
-            folded = !events.is_empty();
+            let inbox = c.events.clone();
             for r in replies {
                 sv.reply(r);
             }
-            for e in events {
-                sv.apply(e);
+            let all = all || inbox.len() > inbox::FOLD_ALL_ABOVE;
+            // All: what is queued now (a flood that goes on is the next pass's).
+            loop {
+                let batch = inbox.take(if all { usize::MAX } else { 64 });
+                if batch.is_empty() {
+                    break;
+                }
+                folded = true;
+                for e in batch {
+                    sv.apply(e);
+                }
+                if all || Instant::now() >= deadline {
+                    break;
+                }
             }
-            if more {
+            if !inbox.is_empty() {
                 // Left over for the next frame rather than freezing this one.
                 self.rt.worker_wake();
             }
@@ -747,7 +753,10 @@ impl Runtime {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
-        self.drain_services();
+        // A minimised or hidden window draws no frame: eframe runs only this,
+        // at most every 100 ms, so everything queued is folded now.
+        let hidden = ctx.input(|i| i.viewport().visible() == Some(false));
+        self.drain_services(hidden);
         discovered::sync(&self.doc, &mut self.rt);
         self.closing(ctx);
         if self.rt.busy.is_some() || self.rt.serving.starting.is_some() || !self.rt.serving.in_flight.is_empty() {

@@ -33,7 +33,11 @@ pub struct Serving {
     pub control_error: Option<String>,
     pub servers: BTreeMap<Protocol, ServerState>,
     pub certificate: Option<CertificateInfo>,
+    /// The newest requests, at most [`MAX_LOG`] (the board folds them all;
+    /// the request log on disk keeps every one).
     pub log: Vec<RequestRecord>,
+    /// Requests folded but no longer in `log` (older than its newest [`MAX_LOG`]).
+    pub log_dropped: u64,
     pub in_flight: BTreeMap<RequestId, InFlight>,
     pub status: Status,
     /// The firmware versions last told to the control thread (for the steps).
@@ -76,6 +80,10 @@ pub struct Serving {
 /// Device actions remembered for the live log.
 pub const MAX_ACTIONS: usize = 1000;
 
+/// Requests the live log keeps in memory (a request flood must not grow the
+/// app without bound); the oldest quarter goes when it is full.
+pub const MAX_LOG: usize = 20_000;
+
 impl Serving {
     pub fn new(control: Result<Control, String>) -> Serving {
         let (control, control_error) = match control {
@@ -88,6 +96,7 @@ impl Serving {
             servers: BTreeMap::new(),
             certificate: None,
             log: Vec::new(),
+            log_dropped: 0,
             in_flight: BTreeMap::new(),
             status: Status::default(),
             reported: BTreeMap::new(),
@@ -113,6 +122,12 @@ impl Serving {
         }
     }
 
+    /// The server events waiting to be folded (`None` when the control
+    /// thread could not start).
+    pub fn inbox(&self) -> Option<std::sync::Arc<crate::ui::inbox::Inbox>> {
+        self.control.as_ref().map(|c| c.events.clone())
+    }
+
     pub fn running(&self) -> bool {
         self.servers.values().any(|s| matches!(s, ServerState::Running(_)))
     }
@@ -129,13 +144,16 @@ impl Serving {
 
     /// Shows a site's remembered serving (its request log read back on open):
     /// the status board and the live log start from there.
-    pub fn remember(&mut self, status: Status, log: Vec<RequestRecord>) {
+    pub fn remember(&mut self, status: Status, mut log: Vec<RequestRecord>) {
         self.status = status;
         // The Discovered list shows who asked, as the board does.
         for r in &log {
             self.discovery.remembered(r);
         }
+        let over = log.len().saturating_sub(MAX_LOG);
+        log.drain(..over);
         self.log = log;
+        self.log_dropped = over as u64;
         self.log_generation += 1;
         self.in_flight.clear();
         self.reported.clear();
@@ -169,6 +187,11 @@ impl Serving {
             Event::Completed(r) => {
                 self.in_flight.remove(&r.id);
                 self.status.apply(&r);
+                if self.log.len() >= MAX_LOG {
+                    let n = MAX_LOG / 4;
+                    self.log.drain(..n);
+                    self.log_dropped += n as u64;
+                }
                 self.log.push(r);
                 self.log_generation += 1;
             }
