@@ -337,6 +337,8 @@ fn details_ui(ui: &mut egui::Ui, log: &[RequestRecord], i: usize) -> bool {
 struct Buckets {
     /// Unix seconds at which the first bar starts (a multiple of [`BAR_SECS`]).
     start: i64,
+    /// Unix seconds of the newest request (the chart ends with its bar).
+    newest: i64,
     served: [u32; BARS],
     missed: [u32; BARS],
 }
@@ -354,8 +356,9 @@ fn unix_secs(t: std::time::SystemTime) -> Option<i64> {
 
 /// Requests per 10 seconds of the clock over the 10 minutes up to the newest request.
 fn buckets(log: &[RequestRecord]) -> Buckets {
-    let mut b = Buckets { start: 0, served: [0; BARS], missed: [0; BARS] };
+    let mut b = Buckets { start: 0, newest: 0, served: [0; BARS], missed: [0; BARS] };
     let Some(last) = log.last().and_then(|r| unix_secs(r.time)) else { return b };
+    b.newest = last;
     let last_bar = last.div_euclid(BAR_SECS);
     b.start = (last_bar - BARS as i64 + 1) * BAR_SECS;
     for r in log.iter().rev() {
@@ -422,7 +425,10 @@ fn plot_ui(ui: &mut egui::Ui, b: &Buckets) {
         // Marks at whole minutes (and at 5 and 10 minutes when narrow).
         .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [60.0, 300.0, 600.0]))
         .x_axis_formatter(|mark, _| tick_label(mark.value))
-        .x_axis_label("time of day (each bar: 10 s)")
+        .x_axis_label(format!(
+            "time of day: the 10 minutes up to the newest request, {} (each bar 10 s)",
+            tick_label(b.newest as f64)
+        ))
         .show(ui, |p| {
             p.bar_chart(hits);
             p.bar_chart(misses);
@@ -468,6 +474,7 @@ mod tests {
         assert_eq!(tick_label(x_of(BARS - 1 - 21)), "09:56:30");
         assert_eq!(tick_label(x_of(BARS - 1)), "10:00:00");
         assert_eq!(tick_label(x_of(0)), "09:50:10");
+        assert_eq!(tick_label(b.newest as f64), "10:00:04");
         // Requests older than the chart are left out; a clock step back too.
         let b = buckets(&[at(ten - 601, true), at(ten + 30, false), at(ten, true)]);
         assert_eq!(b.served.iter().sum::<u32>() + b.missed.iter().sum::<u32>(), 1);
