@@ -272,11 +272,14 @@ mod tests {
         let total = CAPACITY as u64 * 3;
         let producer = {
             let inbox = inbox.clone();
-            std::thread::spawn(move || {
-                for id in 0..total {
-                    inbox.push(completed(id));
-                }
-            })
+            std::thread::Builder::new()
+                .name("test-flood".into())
+                .spawn(move || {
+                    for id in 0..total {
+                        inbox.push(completed(id));
+                    }
+                })
+                .unwrap()
         };
         let mut got = Vec::new();
         while (got.len() as u64) < total {
@@ -304,7 +307,10 @@ mod tests {
         }
         let producer = {
             let inbox = inbox.clone();
-            std::thread::spawn(move || inbox.push(completed(u64::MAX)))
+            std::thread::Builder::new()
+                .name("test-pusher".into())
+                .spawn(move || inbox.push(completed(u64::MAX)))
+                .unwrap()
         };
         inbox.close();
         producer.join().unwrap();

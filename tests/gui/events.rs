@@ -14,7 +14,7 @@ use gsprov::ui::inbox;
 /// unassigned devices).
 fn flood_record(i: u64, phones: &[gsprov::ids::Mac]) -> RequestRecord {
     let time = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i / 1000);
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         let mac = phones[(i / 4) as usize % phones.len()];
         let name = format!("cfg{mac}.xml");
         let client = std::net::SocketAddr::from(([127, 0, 0, 10 + (i / 4 % 100) as u8], 5000));
@@ -64,11 +64,14 @@ fn a_request_flood_while_minimised_stays_bounded_and_the_board_is_right_when_the
     // The servers' side: as fast as it can, from another thread.
     let producer = {
         let (inbox, phones) = (inbox.clone(), phones.clone());
-        std::thread::spawn(move || {
-            for i in 0..FLOOD {
-                inbox.push(Event::Completed(flood_record(i, &phones)));
-            }
-        })
+        std::thread::Builder::new()
+            .name("flood".into())
+            .spawn(move || {
+                for i in 0..FLOOD {
+                    inbox.push(Event::Completed(flood_record(i, &phones)));
+                }
+            })
+            .unwrap()
     };
     // The window's side: logic-only passes (eframe runs one at most every
     // 100 ms while minimised; here as fast as the harness steps).
@@ -111,7 +114,7 @@ fn a_request_flood_while_minimised_stays_bounded_and_the_board_is_right_when_the
     h.get_by_label_contains(&format!("{requests} requests"));
     h.state_mut().state.view = View::Log;
     h.run_ok();
-    h.get_by_label_contains(&format!("older ones are counted on the board, not listed here"));
+    h.get_by_label_contains("older ones are counted on the board, not listed here");
 }
 
 #[test]
