@@ -4,7 +4,12 @@
 // mimalloc instead of the system allocator: a 10,000-device generation and a
 // busy HTTP server allocate and free millions of small strings and maps, and
 // glibc's malloc/free were a tenth of their CPU (perf, issue #15; measured in
-// benches/RESULTS.md).
+// benches/RESULTS.md). Built without transparent huge pages (`no_thp`):
+// mimalloc otherwise asks for them (MADV_HUGEPAGE) on the memory it commits
+// eagerly, and where THP is "madvise" (Debian, Ubuntu) a mostly empty heap
+// then costs whole 2 MB pages: 40-45 MB of heap became 23-24 MB, the
+// desktop app 154 -> 136 MB at start and 159 -> 138 MB serving the demo
+// (release build under Xvfb, issue #27 item 18).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
