@@ -18,6 +18,8 @@ mod read;
 mod rsa;
 #[path = "gui/undo.rs"]
 mod undo;
+#[path = "gui/walk.rs"]
+mod walk;
 
 use std::time::{Duration, Instant};
 

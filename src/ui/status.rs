@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use egui_extras::{Column, TableBuilder};
+use egui_extras::Column;
 
 use super::serving::{date_time, hms};
 use super::{Action, Doc, Runtime};
@@ -425,11 +425,7 @@ pub fn status_ui(ui: &mut egui::Ui, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     // and why, the result of what was sent to it) fit the default window
     // (1200 points wide); the rest scroll sideways.
     egui::ScrollArea::horizontal().id_salt("status-board-h").show(ui, |ui| {
-        TableBuilder::new(ui)
-            .id_salt("status-board")
-            .striped(true)
-            .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        super::rows::clickable_rows(ui, "status-board")
             .max_scroll_height(table_height)
             .column(Column::exact(150.0).clip(true))
             .column(Column::exact(330.0).clip(true))
