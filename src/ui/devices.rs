@@ -35,10 +35,31 @@ pub struct DevicesUi {
     /// (site revision, filter, sort, descending) -> rows shown: sorting 1,000
     /// devices every frame would eat the frame budget.
     cache: Option<RowCache>,
+    /// The site revision the selection was last pruned at ([`prune_selection`]).
+    pruned_at: Option<u64>,
 }
 
 /// (site revision, filter, sort, descending, rows shown).
 type RowCache = (u64, String, SortBy, bool, std::rc::Rc<Vec<usize>>);
+
+/// Drops from the selection (and the focus) every MAC the site no longer
+/// lists, once per edit or undo/redo (the revision moves on each): after
+/// undoing "add device" the selection still held the removed MAC, and
+/// "Delete selected (n)" counted it.
+pub fn prune_selection(doc: &super::Doc, rt: &mut super::Runtime) {
+    if rt.devices.pruned_at == Some(doc.revision()) {
+        return;
+    }
+    rt.devices.pruned_at = Some(doc.revision());
+    if rt.selected.is_empty() && rt.focus.is_none() {
+        return;
+    }
+    let macs: std::collections::HashSet<Mac> = doc.site.devices.iter().map(|d| d.mac).collect();
+    rt.selected.retain(|m| macs.contains(m));
+    if rt.focus.is_some_and(|m| !macs.contains(&m)) {
+        rt.focus = None;
+    }
+}
 
 fn extension(d: &Device) -> &str {
     d.accounts.first().map(|a| a.user_id.as_str()).unwrap_or("")

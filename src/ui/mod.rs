@@ -758,6 +758,7 @@ impl eframe::App for App {
         let hidden = ctx.input(|i| i.viewport().visible() == Some(false));
         self.drain_services(hidden);
         discovered::sync(&self.doc, &mut self.rt);
+        devices::prune_selection(&self.doc, &mut self.rt);
         self.closing(ctx);
         if self.rt.busy.is_some() || self.rt.serving.starting.is_some() || !self.rt.serving.in_flight.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(250));

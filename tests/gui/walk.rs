@@ -2,10 +2,13 @@
 //! Status board's rows picked by a click on their text, selections that
 //! never hold a MAC the site no longer lists.
 
+use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gsprov::ids::Mac;
 use gsprov::ui::{App, View};
+
+use super::set_text;
 
 fn mac(s: &str) -> Mac {
     s.parse().unwrap()
@@ -35,4 +38,28 @@ fn a_click_on_a_status_rows_text_selects_its_row() {
     h.get_by_label("HT802").click();
     h.run_ok();
     assert_eq!(h.state().rt.selected, [mac("c074ada1b2f0")].into(), "the model's text");
+}
+
+/// Undoing "add device" takes its MAC out of the selection too: "Delete
+/// selected" counts only devices the site has.
+#[test]
+fn undoing_an_added_device_takes_it_out_of_the_selection() {
+    let mut h = wide_app();
+    set_text(&mut h, "New device MAC:", "00:0B:82:12:34:56");
+    set_text(&mut h, "Model:", "GXP2170");
+    h.get_by_label("Add device").click();
+    h.run_ok();
+    assert_eq!(h.state().rt.selected, [mac("000b82123456")].into());
+    h.get_by_label("Delete selected (1)");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_ok();
+    assert!(h.state().doc.site.device(mac("000b82123456")).is_none(), "undone");
+    assert!(h.state().rt.selected.is_empty(), "{:?}", h.state().rt.selected);
+    assert_eq!(h.state().rt.focus, None);
+    h.get_by_label("Delete selected (0)");
+    // Redo brings the device back, not the selection: nothing is picked by itself.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run_ok();
+    assert!(h.state().doc.site.device(mac("000b82123456")).is_some(), "redone");
+    h.get_by_label("Delete selected (0)");
 }
