@@ -100,6 +100,10 @@ pub fn checklist_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime, view: &mut V
     }
     super::firmware::ensure_listing(doc, rt, false);
     let steps = steps(doc, rt);
+    if !steps[1].done {
+        // The folder may have been created or filled since: look again, now and then.
+        super::firmware::recheck_listing(doc, rt);
+    }
     ui.horizontal_wrapped(|ui| {
         ui.strong("Bring-up:");
         for s in &steps {

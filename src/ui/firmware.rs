@@ -25,6 +25,8 @@ pub struct FirmwareUi {
     problems: Vec<crate::site::Issue>,
     /// Bumped with every new listing, so views built from it can cache.
     generation: u64,
+    /// When the folder was last asked for ([`recheck_listing`] waits between asks).
+    asked_at: Option<std::time::Instant>,
 }
 
 impl FirmwareUi {
@@ -91,6 +93,7 @@ pub fn ensure_listing(doc: &Doc, rt: &mut Runtime, again: bool) {
         }
         Some(k) if (!fresh || again) && rt.firmware.pending.as_ref() != Some(k) => {
             rt.firmware.pending = Some(k.clone());
+            rt.firmware.asked_at = Some(std::time::Instant::now());
             rt.worker.send(Job::ListFirmware { site_path: k.0.clone(), firmware_dir: k.1.clone() });
             if again && rt.serving.running() {
                 // The running servers re-list the folder by themselves; the
@@ -102,6 +105,27 @@ pub fn ensure_listing(doc: &Doc, rt: &mut Runtime, again: bool) {
         }
         _ => {}
     }
+}
+
+/// How long a listing that found a problem is trusted before
+/// [`recheck_listing`] reads the folder again.
+pub const RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Reads the firmware folder again when its last listing is older than
+/// [`RECHECK_AFTER`]: for the bring-up checklist, which calls it while its
+/// "Firmware folder found" step is unticked, so the step ticks once the
+/// technician creates or fills the folder, without "Read the folder again".
+/// Called only from a drawn frame and never asks for one: an idle window
+/// reads nothing. The running servers are not asked to re-list (their own
+/// listing is theirs; "Read the folder again" asks them).
+pub fn recheck_listing(doc: &Doc, rt: &mut Runtime) {
+    let Some(key) = doc.path.clone().map(|p| (p, doc.site.serving.firmware_dir.clone())) else { return };
+    if rt.firmware.pending.is_some() || rt.firmware.asked_at.is_some_and(|t| t.elapsed() < RECHECK_AFTER) {
+        return;
+    }
+    rt.firmware.pending = Some(key.clone());
+    rt.firmware.asked_at = Some(std::time::Instant::now());
+    rt.worker.send(Job::ListFirmware { site_path: key.0, firmware_dir: key.1 });
 }
 
 pub fn firmware_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<Action> {

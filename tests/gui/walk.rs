@@ -63,3 +63,35 @@ fn undoing_an_added_device_takes_it_out_of_the_selection() {
     assert!(h.state().doc.site.device(mac("000b82123456")).is_some(), "redone");
     h.get_by_label("Delete selected (0)");
 }
+
+/// The checklist's box for `step` is ticked (or not).
+fn ticked(h: &Harness<'static, App>, step: &str) -> bool {
+    use egui::accesskit::{Role, Toggled};
+    use egui_kittest::kittest::NodeT;
+    h.get_by_role_and_label(Role::CheckBox, step).accesskit_node().toggled() == Some(Toggled::True)
+}
+
+/// "Firmware folder found" ticks by itself once the technician creates the
+/// folder and puts an image in it (before, only after "Read the folder again"
+/// in the Firmware view: the checklist kept the first listing).
+#[test]
+fn the_checklist_sees_a_firmware_folder_created_after_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = wide_app();
+    h.state_mut().doc.path = Some(dir.path().join("site.gsprov.toml"));
+    h.state_mut().doc.edit(|site| site.serving.firmware_dir = "firmware".into());
+    super::wait_for(&mut h, "the first listing", |a| a.rt.firmware.current(&a.doc).is_some());
+    assert!(!ticked(&h, "Firmware folder found"), "no folder yet");
+    let missing = |a: &App| a.rt.firmware.problems(&a.doc).iter().any(|i| i.to_string().contains("does not exist"));
+    assert!(missing(h.state()), "{:?}", h.state().rt.firmware.problems(&h.state().doc));
+
+    let fw = dir.path().join("firmware");
+    std::fs::create_dir(&fw).unwrap();
+    let image = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/firmware/ht802fw.bin");
+    std::fs::copy(image, fw.join("ht802fw.bin")).unwrap();
+    super::wait_for(&mut h, "the folder read again", |a| {
+        a.rt.firmware.current(&a.doc).is_some_and(|l| l.problem.is_none()) && a.rt.firmware.problems(&a.doc).is_empty()
+    });
+    assert!(ticked(&h, "Firmware folder found"));
+    assert_eq!(h.state().rt.firmware.current(&h.state().doc).unwrap().files().len(), 1);
+}
