@@ -118,7 +118,7 @@ pub enum Action {
 /// A dialog waiting for the technician.
 enum Modal {
     /// Unsaved edits would be lost by `then`.
-    Unsaved { then: Box<Action>, closing: bool },
+    Unsaved { then: Box<Action> },
 }
 
 /// Transient, not persisted.
@@ -464,7 +464,7 @@ impl App {
     pub fn apply(&mut self, action: Action) {
         let loses_edits = matches!(action, Action::New | Action::Open(_) | Action::OpenDemo | Action::Adopted(_));
         if loses_edits && self.doc.dirty() {
-            self.rt.modal = Some(Modal::Unsaved { then: Box::new(action), closing: false });
+            self.rt.modal = Some(Modal::Unsaved { then: Box::new(action) });
             return;
         }
         self.apply_now(action);
@@ -696,8 +696,7 @@ impl App {
     }
 
     fn modal_ui(&mut self, ctx: &egui::Context) {
-        let Some(Modal::Unsaved { closing, .. }) = &self.rt.modal else { return };
-        let closing = *closing;
+        let Some(Modal::Unsaved { .. }) = &self.rt.modal else { return };
         let mut choice = None;
         egui::Modal::new(egui::Id::unique("gsprov-unsaved-changes")).show(ctx, |ui| {
             ui.heading("Unsaved changes");
@@ -720,14 +719,9 @@ impl App {
                 self.apply_now(Action::Save);
             }
             Some(1) => {
-                let Some(Modal::Unsaved { then, .. }) = self.rt.modal.take() else { return };
-                if closing {
-                    self.rt.allow_close = true;
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                } else {
-                    self.doc.mark_saved(self.doc.site.clone());
-                    self.apply_now(*then);
-                }
+                let Some(Modal::Unsaved { then }) = self.rt.modal.take() else { return };
+                self.doc.mark_saved(self.doc.site.clone());
+                self.apply_now(*then);
             }
             Some(_) => self.rt.modal = None,
             None => {}
