@@ -28,6 +28,11 @@ pub fn check_device(args: &crate::cli::CheckDeviceArgs, t: &mut Term) -> Result<
     let table = crate::services::neighbours::OsTable;
     let timeout = std::time::Duration::from_secs(args.timeout);
     let reports = webapi::check_all(&targets, timeout, &table, &mut |r| {
+        let mut r = r.clone();
+        if r.result == webapi::Verdict::Unconfirmed {
+            r.explanation.push_str(super::targets::CONFIRM_ADDRESS_ADVICE);
+        }
+        let r = &r;
         let mut line = if args.json { serde_json::to_string(r).unwrap_or_default() } else { r.to_string() };
         // A public vulnerability in the firmware the unit reported (not in --json: its schema is the report's).
         if !args.json

@@ -29,9 +29,7 @@ pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<()
         let target = read::target(&site, d, *ip, *port, args.password.as_deref(), vouch.clone());
         let mut r = read::read(&target, timeout, &table);
         if r.result == read::Verdict::Unconfirmed {
-            r.explanation.push_str(
-                ". Check that the address is the device's, then run again with --confirm-address (or give it with --to ADDR)",
-            );
+            r.explanation.push_str(super::targets::CONFIRM_ADDRESS_ADVICE);
         }
         if r.result != read::Verdict::Read {
             failed += 1;

@@ -9,6 +9,11 @@ use crate::storage;
 
 use super::{Error, Term};
 
+/// What the terminal adds to a service's "address not confirmed" result
+/// (the service's words name no flag: the app says its own tick box).
+pub const CONFIRM_ADDRESS_ADVICE: &str =
+    ". Check that the address is the device's, then run again with --confirm-address (or give it with --to ADDR)";
+
 /// A device of the site, where to reach it (address, port if given) and why that address.
 pub(super) type Target = (crate::site::Device, std::net::IpAddr, Option<u16>, Vouch);
 

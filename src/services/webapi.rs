@@ -395,10 +395,8 @@ pub fn check(target: &Target, timeout: Duration, table: &dyn super::neighbours::
             return end(
                 r,
                 Verdict::Unconfirmed,
-                format!(
-                    "not checked: the address came from {source} and {why}; the admin password was not sent. Check \
-                     that the address is the device's, then run again with --confirm-address (or give it with --to ADDR)"
-                ),
+                // What to do next is each front end's (a flag, a tick box).
+                format!("not checked: the address came from {source} and {why}; the admin password was not sent"),
             );
         }
     }
@@ -539,5 +537,41 @@ mod tests {
         let r = check(&t, Duration::from_millis(100), &crate::services::neighbours::OsTable);
         assert_eq!(r.result, Verdict::Unknown);
         assert!(r.explanation.contains("no admin password (P2)"), "{}", r.explanation);
+    }
+
+    struct Empty;
+    impl crate::services::neighbours::NeighbourTable for Empty {
+        fn read(&self) -> Result<Vec<crate::formats::neigh::Neighbour>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// A learned address the neighbour table does not confirm gets no
+    /// password, and the explanation names no command-line flag: the app
+    /// shows it too, and each front end adds its own next step.
+    #[test]
+    fn an_unconfirmed_address_is_explained_without_a_cli_flag() {
+        use std::io::Read as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let t = Target {
+            mac: "000b82000001".parse().unwrap(),
+            addr: listener.local_addr().unwrap(),
+            password: "s3cret-admin".into(),
+            served: vec![],
+            vouch: crate::services::notify::Vouch::Learned("the request log".into()),
+        };
+        let r = check(&t, Duration::from_secs(2), &Empty);
+        assert_eq!(r.result, Verdict::Unconfirmed, "{}", r.explanation);
+        assert!(
+            r.explanation.contains("the request log") && r.explanation.ends_with("the admin password was not sent"),
+            "{}",
+            r.explanation
+        );
+        assert!(!r.explanation.contains("--"), "{}", r.explanation);
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        assert!(got.is_empty(), "nothing was sent: {got:?}");
     }
 }

@@ -225,12 +225,21 @@ fn run_actions(jobs: Receiver<ActionJob>, replies: &Sender<Reply>, wake: &(dyn F
                 let targets: Vec<webapi::Target> =
                     devices.iter().map(|(d, ip)| webapi::target(site, d, *ip, None, learned())).collect();
                 webapi::check_all(&targets, Duration::from_secs(5), &table, &mut |r| {
+                    let mut r = r.clone();
+                    if r.result == webapi::Verdict::Unconfirmed {
+                        r.explanation.push_str(CHECK_UNCONFIRMED_ADVICE);
+                    }
                     reply(r.record(std::time::SystemTime::now()))
                 });
             }
         }
     }
 }
+
+/// What the app adds to Check device's "address not confirmed" result (the
+/// terminal adds its flag instead).
+pub const CHECK_UNCONFIRMED_ADVICE: &str =
+    ". Check that the address is the device's, then Check device again and tick \"I checked these addresses\"";
 
 fn run(
     mut session: Session,
