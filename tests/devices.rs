@@ -557,6 +557,47 @@ fn read_device_lays_what_the_device_holds_beside_the_site_with_one_login_and_sho
     assert!(text.contains("  unknown        P34 (a password: the device keeps its own)"), "{text}");
 }
 
+/// P192 is compared with what the device is served: the servers put its
+/// next firmware step there (from the firmware folder and the firmware its
+/// last request reported), not the site's layered value. A device holding
+/// its step is "same" (before: a false "differs").
+#[test]
+fn read_device_compares_p192_with_the_firmware_step_the_device_is_served() {
+    let Some((dir, site)) = in_namespace("read_device_compares_p192_with_the_firmware_step_the_device_is_served")
+    else {
+        return;
+    };
+    let mac: gsprov::ids::Mac = MAC_A.parse().unwrap();
+    let mut s = gsprov::storage::load_site(&site).unwrap();
+    s.device_mut(mac).unwrap().model = "GXP2170".parse().unwrap();
+    s.defaults.set("P192", "192.0.2.1/firmware");
+    s.serving.firmware_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/firmware").display().to_string();
+    gsprov::storage::save_site(&site, &s).unwrap();
+    // Its last request said 1.0.11.3; the folder steps it to 1.0.11.79.
+    let record = serde_json::json!({"id": 1, "time": "2026-12-07T01:14:11.029Z", "client": "127.0.0.2:43656",
+        "protocol": "http", "method": "GET", "path": "/cfg000b82a1b201.xml",
+        "user_agent": "Grandstream Model HW GXP2170 SW 1.0.11.3 DevId 000b82a1b201", "model": "GXP2170",
+        "firmware": "1.0.11.3", "mac": MAC_A, "file": "cfg000b82a1b201.xml", "kind": "device-xml",
+        "result": "served", "outcome": "served", "reply": "http", "status": 200, "bytes": 864, "size": 864,
+        "duration_ms": 0, "explanation": "served"});
+    std::fs::write(dir.path().join("loop.requests.jsonl"), format!("{record}\n")).unwrap();
+    let listing = gsprov::session::listing(Some(&site), &s.serving.firmware_dir);
+    let (stepped, _) = gsprov::serving::firmware::stepped(&s, &listing, &|_| Some("1.0.11.3".into()));
+    let step = stepped.effective(stepped.device(mac).unwrap()).get("P192").unwrap().to_string();
+    assert!(step.starts_with("192.0.2.1/firmware") && step.contains("1.0.11.79"), "{step}");
+
+    let mut values = applied_values(&site, MAC_A);
+    values.insert("P192".into(), step.clone());
+    let dev = Device::start(Config { values, model: "GXP2170".into(), ..Config::new(MAC_A, "127.0.0.2") });
+    let to = dev.http.to_string();
+    let (o, lines) = read_device(&[site.to_str().unwrap(), MAC_A, "--to", &to], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines[0];
+    let p192 = r["observed"].as_array().unwrap().iter().find(|o| o["key"] == "P192").cloned().unwrap();
+    assert_eq!(p192["state"], "same", "{r}");
+    assert_eq!(p192["value"], step.as_str(), "{r}");
+}
+
 #[test]
 fn read_device_stops_at_a_refused_login_and_never_tries_twice() {
     let Some((_dir, site)) = in_namespace("read_device_stops_at_a_refused_login_and_never_tries_twice") else {

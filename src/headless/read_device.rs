@@ -25,8 +25,13 @@ pub fn read_device(args: &crate::cli::ReadDeviceArgs, t: &mut Term) -> Result<()
     let timeout = std::time::Duration::from_secs(args.timeout);
     let mut failed = 0;
     let table = crate::services::neighbours::OsTable;
+    // Compared against what each device is served: its P192 carries its firmware step.
+    let listing = crate::session::listing(Some(&args.site), &site.serving.firmware_dir);
+    let known = crate::session::History::read(&args.site)?.known_firmware();
     for (d, ip, port, vouch) in &devices {
-        let target = read::target(&site, d, *ip, *port, args.password.as_deref(), vouch.clone());
+        let served = read::as_served(&site, d.mac, &listing, known.get(&d.mac).map(String::as_str));
+        let d = served.device(d.mac).unwrap_or(d);
+        let target = read::target(&served, d, *ip, *port, args.password.as_deref(), vouch.clone());
         let mut r = read::read(&target, timeout, &table);
         if r.result == read::Verdict::Unconfirmed {
             r.explanation.push_str(super::targets::CONFIRM_ADDRESS_ADVICE);

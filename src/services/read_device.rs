@@ -112,6 +112,23 @@ pub fn target(
     }
 }
 
+/// `site` as it is served to `mac`: with the firmware step the servers and
+/// `gsprov generate` put in its P192 (from the firmware folder's `listing`
+/// and the firmware the device last reported, `current`;
+/// [`crate::serving::firmware::stepped`], as every served file is built).
+/// Read from device compares against this, not the site's layered value,
+/// so a stepped P192 is no false difference. The app and `gsprov
+/// read-device` both call it.
+pub fn as_served(
+    site: &Site,
+    mac: Mac,
+    listing: &crate::serving::firmware::FirmwareListing,
+    current: Option<&str>,
+) -> Site {
+    let current = |m: Mac| if m == mac { current.map(str::to_string) } else { None };
+    crate::serving::firmware::stepped(site, listing, &current).0
+}
+
 /// How the read ended, as one word (JSON `result`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

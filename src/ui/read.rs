@@ -277,6 +277,8 @@ pub fn read_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) -> Option<A
     {
         let address = rt.serving.status.device(mac).and_then(|s| s.ip);
         rt.read.confirm = Some(Confirm { mac, address, trust: false });
+        // The read compares against the device's served P192 (its firmware step): list the folder.
+        super::firmware::ensure_listing(doc, rt, false);
     }
     confirm_ui(ctx, doc, rt);
     panel_ui(ctx, doc, rt);
@@ -360,7 +362,8 @@ fn confirm_ui(ctx: &egui::Context, doc: &Doc, rt: &mut Runtime) {
             }
         }
     }
-    let job = Job { site: Box::new(doc.site.clone()), mac, ip: c.address, port: None, password: typed, vouch };
+    let site = Box::new(served_site(doc, rt, mac));
+    let job = Job { site, mac, ip: c.address, port: None, password: typed, vouch };
     if rt.read.reader.as_ref().is_some_and(|r| r.send(job)) {
         rt.read.pending.insert(mac);
     }
@@ -401,10 +404,24 @@ impl Line {
     }
 }
 
-/// The panel's lines for `report`, against the site as it is now.
-pub fn lines(site: &Site, report: &Report) -> Vec<Line> {
-    let Some(device) = site.device(report.mac) else { return Vec::new() };
-    let eff = site.effective(device);
+/// The site as it is served to `mac` now ([`service::as_served`]: its P192
+/// carries its firmware step), from the firmware folder as the servers list
+/// it and the firmware the device last reported, as the Files view builds it.
+fn served_site(doc: &Doc, rt: &Runtime, mac: Mac) -> Site {
+    let empty = crate::serving::firmware::FirmwareListing::default();
+    let listing = rt.firmware.current(doc).unwrap_or(&empty);
+    let current = rt.serving.status.device(mac).and_then(|d| d.firmware.clone());
+    service::as_served(&doc.site, mac, listing, current.as_deref())
+}
+
+/// The panel's lines for `report`, against what the device is served now
+/// (`served`, [`served_site`]); each value's source is where the site sets it.
+pub fn lines(site: &Site, served: &Site, report: &Report) -> Vec<Line> {
+    let (Some(device), Some(served_device)) = (site.device(report.mac), served.device(report.mac)) else {
+        return Vec::new();
+    };
+    let layered = site.effective(device);
+    let eff = served.effective(served_device);
     report
         .observed
         .iter()
@@ -415,7 +432,10 @@ pub fn lines(site: &Site, report: &Report) -> Vec<Line> {
                 Observed::NotReadable => (None, false),
                 Observed::Unknown => (None, true),
             };
-            let site = eff.0.get(&row.key).map(|s| (s.value.clone(), s.source.clone()));
+            let site = eff.0.get(&row.key).map(|s| {
+                let source = layered.0.get(&row.key).map_or(s.source.clone(), |l| l.source.clone());
+                (s.value.clone(), source)
+            });
             Line { key: row.key.clone(), device, site, secret }
         })
         .collect()
@@ -466,6 +486,7 @@ fn take_to_text(to: TakeTo, model: &str) -> String {
 
 fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
     let Some(mac) = rt.read.shown else { return };
+    let served = &served_site(doc, rt, mac);
     let show_secrets = rt.show_secrets;
     let ReadUi { results, take_to, show_all, .. } = &mut rt.read;
     let (Some(report), Some(device)) = (results.get(&mac), doc.site.device(mac)) else {
@@ -474,7 +495,7 @@ fn panel_ui(ctx: &egui::Context, doc: &mut Doc, rt: &mut Runtime) {
     };
     let model = device.model.as_str().to_string();
     let label = device.label.clone();
-    let all = lines(&doc.site, report);
+    let all = lines(&doc.site, served, report);
     let differing: Vec<&Line> = all.iter().filter(|l| l.differs() && l.fixed_by().is_none()).collect();
     let mut open = true;
     let mut takes: Vec<(String, String)> = Vec::new();
@@ -619,6 +640,36 @@ mod tests {
         }
     }
 
+    /// P192 as the device is served it (the server puts the device's next
+    /// firmware step there) is no difference; the site's layered P192 is
+    /// the one the device does not hold (a false "differs" before). The
+    /// step is the very value in the file the device is served.
+    #[test]
+    fn a_device_holding_its_served_firmware_step_in_p192_does_not_differ() {
+        let site = crate::site::demo();
+        let mac: Mac = "000b82a1b201".parse().unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.gsprov.toml");
+        let listing = crate::session::listing(Some(&path), "firmware");
+        let served = service::as_served(&site, mac, &listing, Some("1.0.11.3"));
+        let step = served.effective(served.device(mac).unwrap()).get("P192").unwrap().to_string();
+        let layered = site.effective(site.device(mac).unwrap()).get("P192").unwrap().to_string();
+        assert_ne!(step, layered, "the device is stepped");
+        assert!(step.contains("1.0.11.79"), "{step}");
+        // The value the device is served, in its own XML.
+        let (files, _) = crate::ui::files::previews(&site, mac, &listing, Some("1.0.11.3")).unwrap();
+        let xml = files.iter().find(|f| f.name == "cfg000b82a1b201.xml").unwrap();
+        assert!(String::from_utf8_lossy(&xml.plain).contains(&format!("<P192>{step}</P192>")), "{step}");
+
+        let r = report(mac, &[("P192", Observed::Same { value: step.clone() })]);
+        let line = lines(&site, &served, &r).remove(0);
+        assert!(!line.differs(), "{line:?}");
+        assert_eq!(line.site, Some((step.clone(), Source::Defaults)), "the value served, set in the site defaults");
+        assert!(lines(&site, &site, &r)[0].differs(), "against the layered value it would differ");
+        // The device still holding the site's layered P192 is behind its step: that differs.
+        let r = report(mac, &[("P192", Observed::Differs { device: layered, site: step })]);
+        assert!(lines(&site, &served, &r)[0].differs());
+    }
+
     /// A read through the thread (a closed loopback port: refused at once)
     /// comes back and wakes the UI; dropping the reader ends its thread.
     #[test]
@@ -682,7 +733,7 @@ mod tests {
         let mac: Mac = "000b82a1b201".parse().unwrap();
         let differs = |d: &str| Observed::Differs { device: d.into(), site: String::new() };
         let r = report(mac, &[("P64", differs("12")), ("P1362", differs("de")), ("P35", differs("999"))]);
-        let before = lines(&site, &r);
+        let before = lines(&site, &site, &r);
         assert!(before.iter().all(Line::differs), "{before:?}");
         assert!(before.iter().find(|l| l.key == "P35").unwrap().fixed_by().unwrap().contains("account 1"));
         // Into the model: the template holds it; the device inherits it.
@@ -697,7 +748,7 @@ mod tests {
         // Into the device.
         assert_eq!(take(&mut site, mac, "P1362", "de", TakeTo::Device), None);
         assert_eq!(site.device(mac).unwrap().values.get("P1362"), Some("de"));
-        let after = lines(&site, &r);
+        let after = lines(&site, &site, &r);
         assert!(!after.iter().find(|l| l.key == "P64").unwrap().differs());
         assert!(!after.iter().find(|l| l.key == "P1362").unwrap().differs());
     }

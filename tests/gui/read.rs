@@ -16,6 +16,16 @@ fn logins(dev: &mut Device) -> usize {
     dev.drain().iter().filter(|s| matches!(s, Seen::Api(a) if a.contains("/cgi-bin/dologin"))).count()
 }
 
+/// What the app serves `mac` once it reported `request_from`'s firmware
+/// (its P192 carries its firmware step): what a device that applied it holds.
+fn served_values(h: &egui_kittest::Harness<'static, gsprov::ui::App>, mac: Mac) -> BTreeMap<String, String> {
+    let app = h.state();
+    let empty = gsprov::serving::firmware::FirmwareListing::default();
+    let listing = app.rt.firmware.current(&app.doc).unwrap_or(&empty);
+    let site = gsprov::services::read_device::as_served(&app.doc.site, mac, listing, Some("1.0.11.3"));
+    site.effective(site.device(mac).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect()
+}
+
 #[test]
 fn read_from_device_shows_the_differences_and_takes_them_into_the_chosen_layer() {
     if netns::enter("read::read_from_device_shows_the_differences_and_takes_them_into_the_chosen_layer").is_none() {
@@ -26,9 +36,10 @@ fn read_from_device_shows_the_differences_and_takes_them_into_the_chosen_layer()
     let (mut h, http) = app_started_on_loopback();
     h.state_mut().rt.server.advertise = "127.0.0.1".into();
     // The device holds what the site gives it, but for two values changed by hand.
-    let site = h.state().doc.site.clone();
-    let mut values: BTreeMap<String, String> =
-        site.effective(site.device(mac).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect();
+    let mut values = served_values(&h, mac);
+    // Its P192 is its firmware step, not the site's layered P192: no false difference.
+    let layered = h.state().doc.site.effective(h.state().doc.site.device(mac).unwrap()).get("P192").map(str::to_string);
+    assert_ne!(values.get("P192"), layered.as_ref(), "the demo steps this GXP2170");
     values.insert("P64".into(), "12".into());
     values.insert("P1362".into(), "de".into());
     let mut dev = Device::start(Config {
@@ -105,9 +116,7 @@ fn read_from_device_says_a_wrong_password_where_the_click_was_and_never_tries_ag
     let mac: Mac = b.parse().unwrap();
     let (mut h, http) = app_started_on_loopback();
     h.state_mut().rt.server.advertise = "127.0.0.1".into();
-    let site = h.state().doc.site.clone();
-    let values: BTreeMap<String, String> =
-        site.effective(site.device(mac).unwrap()).0.into_iter().map(|(k, v)| (k, v.value)).collect();
+    let values = served_values(&h, mac);
     let mut dev = Device::start(Config {
         passcode: "sticker-202".into(),
         challenge: true,
