@@ -105,6 +105,11 @@ pub struct DeviceStatus {
     got_firmware: bool,
 }
 
+/// What the board's row and the handover report say of a device that got a
+/// firmware image but not the config file that counts (its state is "got
+/// firmware"; the headline does not count it configured).
+pub const FIRMWARE_WITHOUT_CONFIG: &str = "got a firmware image, but has not received its config";
+
 /// How many fetches a device's status remembers. A device fetches a handful
 /// of files per boot; a client in a loop must not grow memory (and every
 /// status copy) without bound. States do not depend on the list.
@@ -914,6 +919,12 @@ mod tests {
             assert!(html.contains(&format!("{}.", tally.headline())), "{html}");
             let errors_listed = rows.iter().filter(|r| r.state == "error" && !r.problem.is_empty()).count();
             assert_eq!(errors_listed, tally.error);
+            // Every device not configured says why in the report.
+            for (r, m) in rows.iter().zip(&macs) {
+                if !st.device(*m).is_some_and(|d| d.configured()) {
+                    assert!(!r.problem.is_empty(), "{m}: {} without a problem left", r.state);
+                }
+            }
             tally
         };
         // The servers never started: an empty fold, the site's rows.
@@ -941,6 +952,17 @@ mod tests {
         assert!(st.device(a).unwrap().note.as_deref().unwrap().contains(&format!("404 for cfg{a}.xml.bak:")));
         assert_eq!(st.summary().tally, tally, "serve's summary counts the same (its site is the served one)");
         assert!(tally.headline().starts_with(&format!("2 of {n} devices configured: 1 got config")));
+
+        // A fourth gets its binary probe and a firmware image, never its XML:
+        // "got firmware", not configured, and its row says so.
+        let d = macs[3];
+        st.apply(&req(d, &format!("cfg{d}"), Some(ContentKind::Config(FileKind::Binary)), ok));
+        st.apply(&req(d, "gxp1600fw.bin", Some(ContentKind::Firmware), ok));
+        assert_eq!(st.state_of(d), DeviceState::GotFirmware);
+        let tally = check(&st, (2, n - 4, 0, 2));
+        assert_eq!(tally.got_firmware, 1);
+        let rows = crate::serving::report::rows(&site, &st, &|_| "10:32".into());
+        assert_eq!(rows[3].problem, FIRMWARE_WITHOUT_CONFIG);
     }
 
     #[test]
