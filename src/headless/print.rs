@@ -235,6 +235,9 @@ pub(super) fn print_summary(status: &Status, json_out: bool, t: &mut Term) -> Re
         if let Some(p) = &d.problem {
             writeln!(t.out, "      {}", printable(p))?;
         }
+        if let Some(w) = d.without_config() {
+            writeln!(t.out, "      {w}")?;
+        }
         if let Some(n) = &d.note {
             writeln!(t.out, "      note: {}", printable(n))?;
         }

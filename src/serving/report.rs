@@ -51,9 +51,7 @@ pub fn rows(site: &Site, status: &Status, time: &dyn Fn(SystemTime) -> String) -
                 (Some(p), _) => p,
                 (None, DeviceState::NeverSeen) => "never contacted the server".into(),
                 (None, DeviceState::Probing) => "asked, but has not received its config".into(),
-                (None, DeviceState::GotFirmware) if s.is_some_and(|s| !s.configured()) => {
-                    crate::serving::status::FIRMWARE_WITHOUT_CONFIG.into()
-                }
+                (None, _) if let Some(w) = s.and_then(|s| s.without_config()) => w.into(),
                 _ => String::new(),
             };
             Row {

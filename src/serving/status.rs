@@ -165,6 +165,13 @@ impl DeviceStatus {
         }
     }
 
+    /// [`FIRMWARE_WITHOUT_CONFIG`] for a device in "got firmware" that is not
+    /// configured: the board's row, the handover report and `gsprov serve`'s
+    /// summary say it.
+    pub fn without_config(&self) -> Option<&'static str> {
+        (self.state == DeviceState::GotFirmware && !self.configured()).then_some(FIRMWARE_WITHOUT_CONFIG)
+    }
+
     /// Whether it got the config file that counts.
     pub fn configured(&self) -> bool {
         let got = self.got_config;
@@ -963,6 +970,8 @@ mod tests {
         assert_eq!(tally.got_firmware, 1);
         let rows = crate::serving::report::rows(&site, &st, &|_| "10:32".into());
         assert_eq!(rows[3].problem, FIRMWARE_WITHOUT_CONFIG);
+        assert_eq!(st.device(d).unwrap().without_config(), Some(FIRMWARE_WITHOUT_CONFIG), "serve's summary says it");
+        assert_eq!(st.device(a).unwrap().without_config(), None);
     }
 
     #[test]

@@ -297,9 +297,8 @@ fn state_cell(ui: &mut egui::Ui, state: DeviceState, s: Option<&DeviceStatus>) {
     let problem = s.and_then(|s| s.problem.as_deref()).filter(|_| state == DeviceState::Error);
     if let Some(p) = problem {
         ui.add(egui::Label::new(egui::RichText::new(p).color(ui.visuals().error_fg_color)).truncate());
-    } else if state == DeviceState::GotFirmware && s.is_some_and(|s| !s.configured()) {
+    } else if let Some(text) = s.and_then(|s| s.without_config()) {
         // Not counted configured by the headline: the row says why.
-        let text = crate::serving::status::FIRMWARE_WITHOUT_CONFIG;
         ui.add(egui::Label::new(egui::RichText::new(text).color(ui.visuals().warn_fg_color)).truncate());
     } else if let Some(n) = s.and_then(|s| s.note.as_deref()) {
         ui.add(egui::Label::new(egui::RichText::new(n).weak()).truncate());
