@@ -10,17 +10,24 @@ use crate::site::{Issue, Severity};
 use crate::ui::control::Request;
 
 /// The last list, and what it was computed from: recomputed after an edit, a
-/// save under another name, or when the interface list comes in, never per frame.
+/// save under another name, when the interface list comes in, or when the
+/// firmware folder was read again (its problems are on the list: a folder
+/// created after the first look was still counted missing), never per frame.
 #[derive(Default)]
 pub struct SiteChecks {
-    key: Option<(u64, Option<PathBuf>, usize)>,
+    key: Option<(u64, Option<PathBuf>, usize, u64)>,
     issues: Rc<Vec<Issue>>,
 }
 
 impl SiteChecks {
     /// `gsprov check`'s list for the open site.
-    pub fn issues(&mut self, doc: &Doc, interfaces: &[crate::serving::discovery::NetInterface]) -> Rc<Vec<Issue>> {
-        let key = (doc.revision(), doc.path.clone(), interfaces.len());
+    pub fn issues(
+        &mut self,
+        doc: &Doc,
+        interfaces: &[crate::serving::discovery::NetInterface],
+        firmware_generation: u64,
+    ) -> Rc<Vec<Issue>> {
+        let key = (doc.revision(), doc.path.clone(), interfaces.len(), firmware_generation);
         if self.key.as_ref() != Some(&key) {
             let known = if interfaces.is_empty() {
                 Err("the interface list is not in yet".to_string())
@@ -42,7 +49,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, doc: &Doc, rt: &mut Runtime) -> Option<A
         rt.serving.interfaces_requested = true;
         action = Some(Action::Serve(Request::ListInterfaces));
     }
-    let issues = rt.board.checks.issues(doc, &rt.serving.interfaces);
+    let issues = rt.board.checks.issues(doc, &rt.serving.interfaces, rt.firmware.generation());
     let errors = issues.iter().filter(|i| i.severity == Severity::Error).count();
     let text = count_text(errors, issues.len() - errors);
     let hover = || {

@@ -84,6 +84,16 @@ fn the_checklist_sees_a_firmware_folder_created_after_it_looked() {
     assert!(!ticked(&h, "Firmware folder found"), "no folder yet");
     let missing = |a: &App| a.rt.firmware.problems(&a.doc).iter().any(|i| i.to_string().contains("does not exist"));
     assert!(missing(h.state()), "{:?}", h.state().rt.firmware.problems(&h.state().doc));
+    // The status bar counts the missing folder, as `gsprov check` would.
+    let checked = |h: &Harness<'static, App>| {
+        let s = h.state();
+        let site = s.doc.path.as_deref();
+        let interfaces = &s.rt.serving.interfaces;
+        let known = if interfaces.is_empty() { Err("not in yet".to_string()) } else { Ok(interfaces.as_slice()) };
+        gsprov::session::site_issues(site, &s.doc.site, known).len()
+    };
+    let before = checked(&h);
+    h.get_by_label(&format!("0 error(s), {before} warning(s)"));
 
     let fw = dir.path().join("firmware");
     std::fs::create_dir(&fw).unwrap();
@@ -93,5 +103,9 @@ fn the_checklist_sees_a_firmware_folder_created_after_it_looked() {
         a.rt.firmware.current(&a.doc).is_some_and(|l| l.problem.is_none()) && a.rt.firmware.problems(&a.doc).is_empty()
     });
     assert!(ticked(&h, "Firmware folder found"));
+    // ... and no longer counts it: one warning fewer, as `gsprov check` says now.
+    let after = checked(&h);
+    assert_eq!(after, before - 1);
+    h.get_by_label(&format!("0 error(s), {after} warning(s)"));
     assert_eq!(h.state().rt.firmware.current(&h.state().doc).unwrap().files().len(), 1);
 }
