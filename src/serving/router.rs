@@ -33,6 +33,8 @@ pub const MAX_NAME: usize = 255;
 pub const FOLDER_EMPTY: &str = "(it is empty)";
 pub const NO_FOLDER: &str = "no firmware folder is set";
 pub const FOLDER_UNREADABLE: &str = "cannot be read";
+/// The image is in a step subfolder but the device asked the old path.
+pub const ASKS_OLD_PATH: &str = "it is asking the old path";
 
 /// What a firmware listing holds, for an explanation.
 fn sample(listing: &FirmwareListing) -> String {
@@ -581,7 +583,7 @@ fn explain_miss(
                             false,
                             format!(
                                 "{name} is in the firmware folder {d} under {} (stepped upgrades), but the device \
-                                 asked {asked}: it is asking the old path. Re-provision it (gsprov notify resync, or \
+                                 asked {asked}: {ASKS_OLD_PATH}. Re-provision it (gsprov notify resync, or \
                                  power-cycle it) so it fetches its config with the P192 that points at its next step",
                                 steps.iter().map(|f| format!("{f}/")).collect::<Vec<_>>().join(", ")
                             ),

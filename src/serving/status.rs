@@ -253,6 +253,9 @@ fn no_firmware_note(explanation: &str) -> String {
         "no firmware folder set"
     } else if explanation.contains(crate::serving::router::FOLDER_UNREADABLE) {
         "firmware folder unreadable"
+    } else if explanation.contains(crate::serving::router::ASKS_OLD_PATH) {
+        // The image is there, in a step subfolder (the log says so): not "not in the folder".
+        "it asked the old path; its image is in a step subfolder: re-provision it"
     } else {
         "not in the firmware folder"
     };
@@ -676,6 +679,9 @@ mod tests {
         const EMPTY: &str = "gxp2170fw.bin is not in the firmware folder /fw (it is empty). Download ...";
         const NO_DIR: &str = "firmware gxp2170fw.bin asked for, but no firmware folder is set; set ...";
         const OTHER: &str = "gxp2170fw.bin is not in the firmware folder /fw (it holds a.bin). Download ...";
+        const OLD_PATH: &str = "gxp2170fw.bin is in the firmware folder /fw under gxp2170/1.0.11.79/ (stepped \
+                                upgrades), but the device asked the folder /firmware/: it is asking the old path. \
+                                Re-provision it ...";
         let ok = Outcome::Served;
         let probe = Outcome::Refused { reason: Refusal::NotFound, expected: true };
         let missing = Outcome::Refused { reason: Refusal::NotFound, expected: false };
@@ -708,6 +714,12 @@ mod tests {
                 vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, missing, OTHER)],
                 DeviceState::GotConfig,
                 Some("no firmware offered (not in the firmware folder)"),
+            ),
+            (
+                "the image is in a step subfolder, the device asked the old path",
+                vec![(xml, Config(DeviceXml), ok, ""), (fw, Firmware, missing, OLD_PATH)],
+                DeviceState::GotConfig,
+                Some("no firmware offered (it asked the old path; its image is in a step subfolder: re-provision it)"),
             ),
             (
                 "firmware asked before any config",
