@@ -12,8 +12,38 @@ use std::process::{Command, Output};
 /// `gsprov generate site --out out` with `ro` mounted read-only around it.
 fn generate_on_read_only(ro: &Path, site: &Path, out: &Path) -> Output {
     let root = text(&Command::new("id").arg("-u").output().unwrap().stdout).trim() == "0";
-    let o = Command::new("unshare")
-        .arg(if root { "-m" } else { "-rm" })
+    let o = unshare_generate(&[if root { "-m" } else { "-rm" }], ro, site, out);
+    let err = text(&o.stderr);
+    // In a chroot whose root is not a mount point (a debootstrap root entered with plain
+    // `chroot`), `unshare -m` cannot make `/` private ("cannot change root filesystem
+    // propagation"), and a user namespace is refused there. Leaving propagation unchanged is
+    // safe only when no mount is shared (nothing made here can then reach another namespace);
+    // else say what to do.
+    if root && err.contains("cannot change root filesystem propagation") {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mountinfo.contains(" shared:"),
+            "`unshare -m` cannot make / private here (a chroot whose root is not a mount point) and \
+             some mounts are shared, so a mount made for this test could reach the host: enter the \
+             root with its own mount point first (`mount --bind ROOT ROOT`), or run the test \
+             outside the chroot. unshare said: {err}"
+        );
+        return made(unshare_generate(&["-m", "--propagation", "unchanged"], ro, site, out));
+    }
+    made(o)
+}
+
+/// `o`, once its namespace and mount were made.
+fn made(o: Output) -> Output {
+    let err = text(&o.stderr);
+    assert!(!err.contains("mount:") && !err.contains("unshare:"), "the namespace could not be made: {err}");
+    o
+}
+
+/// `unshare HOW sh -c 'bind-mount ro read-only; gsprov generate site --out out'`.
+fn unshare_generate(how: &[&str], ro: &Path, site: &Path, out: &Path) -> Output {
+    Command::new("unshare")
+        .args(how)
         .args([
             "sh",
             "-c",
@@ -25,10 +55,7 @@ fn generate_on_read_only(ro: &Path, site: &Path, out: &Path) -> Output {
         .args([site, out])
         .env_remove("GSPROV_XML_PASSWORD")
         .output()
-        .expect("unshare (util-linux, installed by .ci/run)");
-    let err = text(&o.stderr);
-    assert!(!err.contains("mount:") && !err.contains("unshare:"), "the namespace could not be made: {err}");
-    o
+        .expect("unshare (util-linux, installed by .ci/run)")
 }
 
 /// On 374d5a4 (and until now) an existing folder on a read-only file system
