@@ -39,6 +39,28 @@ packages=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64)
 for s in "${steps[@]}"; do [ "$s" = installer ] && packages+=(nsis); done
 gsprov_apt "$who" "${packages[@]}"
 
+# rustc-web must be at least rust-version. Bookworm's own archive has 1.85; bookworm-security
+# ships the newer one (1.96.0+dfsg1-1~deb12u2 when this was written), so a machine whose apt
+# knows the security archive (an installed Debian does) gets it; a root made by debootstrap
+# knows only bookworm main. An older one already installed is upgraded first.
+rustc_web_ok() {
+  local have want
+  have=$(/usr/bin/rustc --version 2>/dev/null | cut -d' ' -f2)
+  want=$(gsprov_rust_version)
+  [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" = "$want" ]
+}
+if ! rustc_web_ok; then
+  echo "$who: Debian's rustc-web is $(/usr/bin/rustc --version | cut -d' ' -f2), the build needs Rust $(gsprov_rust_version): apt-get install --only-upgrade rustc-web cargo-web rust-web-src"
+  gsprov_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  gsprov_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --only-upgrade --no-install-recommends \
+    rustc-web cargo-web rust-web-src | grep -E '^[0-9]+ upgraded' || true
+  rustc_web_ok || {
+    echo "$who: still rustc-web $(/usr/bin/rustc --version | cut -d' ' -f2): the newer one comes from the security archive; add" >&2
+    echo "$who: 'deb http://deb.debian.org/debian-security bookworm-security main' to apt's sources (a debootstrap root has only bookworm main) and run this again" >&2
+    exit 1
+  }
+fi
+
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)
 case "$profile" in release) dir=release ;; dev) dir=debug ;; *) dir=$profile ;; esac
 exe="target/windows/$target/$dir/gsprov.exe"
