@@ -26,6 +26,11 @@
 # Network: every server binds 127.0.0.1 on ports the kernel picked free; every process this
 # starts is stopped at the end (the wine server of the throw-away prefix included).
 set -euo pipefail
+# Wine turns the command line into UTF-16 through the Unix locale's charset: in the C locale
+# (a bare root, `env -i`) a non-ASCII argument such as the vectors' password Pässwörd€ reaches
+# gsprov.exe mangled. A technician's Windows shell passes UTF-16 itself; C.UTF-8 (always in
+# libc-bin) gives wine the same bytes every Linux shell here has.
+export LC_ALL=C.UTF-8
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 who=test-wine.sh
