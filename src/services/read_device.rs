@@ -210,6 +210,25 @@ fn ser_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
 }
 
 impl Report {
+    /// A report of nothing read yet: no API found, no request made.
+    pub fn unread(mac: Mac, addr: SocketAddr) -> Report {
+        Report {
+            mac,
+            addr,
+            result: Verdict::Unknown,
+            api: None,
+            refused: None,
+            https_port: None,
+            logins: 0,
+            requests: 0,
+            dumps: 0,
+            dump: None,
+            observed: Vec::new(),
+            explanation: String::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
     /// How many rows are in each state: same, differs, only on the device, not readable, unknown.
     pub fn counts(&self) -> [usize; 5] {
         let mut c = [0; 5];
@@ -229,21 +248,7 @@ impl Report {
 /// Reads one device: one login, then the batches; every step waits at most `timeout`.
 pub fn read(target: &Target, timeout: Duration, table: &dyn super::neighbours::NeighbourTable) -> Report {
     let start = Instant::now();
-    let mut r = Report {
-        mac: target.mac,
-        addr: target.addr,
-        result: Verdict::Unknown,
-        api: None,
-        refused: None,
-        https_port: None,
-        logins: 0,
-        requests: 0,
-        dumps: 0,
-        dump: None,
-        observed: Vec::new(),
-        explanation: String::new(),
-        duration: Duration::ZERO,
-    };
+    let mut r = Report::unread(target.mac, target.addr);
     let end = |mut r: Report, result: Verdict, why: String| {
         r.result = result;
         r.explanation = why;

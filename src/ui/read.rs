@@ -100,23 +100,12 @@ impl Reader {
 /// serving policy and the neighbour table has no entry for it.
 fn no_address(mac: Mac) -> Report {
     Report {
-        mac,
-        addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        result: Verdict::Unknown,
-        api: None,
-        refused: None,
-        https_port: None,
-        logins: 0,
-        requests: 0,
-        dumps: 0,
-        dump: None,
-        observed: Vec::new(),
         explanation: format!(
             "not read: no address known for {}: it made no request that passed the serving policy and is not in the \
              neighbour table (addresses discovery heard from PnP or mDNS are not used: anyone can send those)",
             mac.colon()
         ),
-        duration: Duration::ZERO,
+        ..Report::unread(mac, std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 }
 
@@ -624,19 +613,11 @@ mod tests {
 
     fn report(mac: Mac, rows: &[(&str, Observed)]) -> Report {
         Report {
-            mac,
-            addr: "127.0.0.1:80".parse().unwrap(),
             result: Verdict::Read,
-            api: None,
-            refused: None,
-            https_port: None,
             logins: 1,
             requests: 1,
-            dumps: 0,
-            dump: None,
             observed: rows.iter().map(|(k, o)| service::Row { key: (*k).to_string(), observed: o.clone() }).collect(),
-            explanation: String::new(),
-            duration: Duration::ZERO,
+            ..Report::unread(mac, "127.0.0.1:80".parse().unwrap())
         }
     }
 
